@@ -1,0 +1,1 @@
+"""Pure image -> proposal pipeline. Never imports models/, workbench/ or streamlit."""
