@@ -1,0 +1,1 @@
+"""Services over the database: ingest, review queues, export, reports, auth, audit."""
