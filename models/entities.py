@@ -1,0 +1,243 @@
+"""The workbench's tables.
+
+Images never live in the database: `Page.image_path` points into the data directory,
+where files are content-addressed by sha256.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+from models.enums import (
+    BookStatus,
+    FieldStatus,
+    PageStatus,
+    RecordStatus,
+    Role,
+    UnitLevel,
+    values,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, enum: type) -> str:
+    allowed = ", ".join(f"'{v}'" for v in values(enum))
+    return f"{column} IN ({allowed})"
+
+
+Timestamp = DateTime(timezone=True)
+
+user_units = Table(
+    "user_units",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Unit(Base):
+    """A registry office (commune, district or province level)."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "name"),
+        CheckConstraint(_in("level", UnitLevel), name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str | None] = mapped_column(String(40))  # short code used in export file names
+    level: Mapped[str] = mapped_column(String(10), default=UnitLevel.XA)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+    books: Mapped[list[Book]] = relationship(back_populates="unit")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    units: Mapped[list[Unit]] = relationship(secondary=user_units)
+
+
+class Book(Base):
+    """One physical registry book: identity is (unit, book type, first year, volume)."""
+
+    __tablename__ = "books"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "book_type", "year_from", "volume"),
+        CheckConstraint(_in("status", BookStatus), name="status"),
+        CheckConstraint("year_to IS NULL OR year_to >= year_from", name="year_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    book_type: Mapped[str] = mapped_column(String(40), index=True)  # template key
+    year_from: Mapped[int] = mapped_column(Integer)
+    year_to: Mapped[int | None] = mapped_column(Integer)
+    volume: Mapped[int] = mapped_column(Integer, default=1)  # quyển số
+    declared_count: Mapped[int | None] = mapped_column(Integer)  # report "Tổng số"
+    status: Mapped[str] = mapped_column(String(20), default=BookStatus.OPEN)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    unit: Mapped[Unit] = relationship(back_populates="books")
+    pages: Mapped[list[Page]] = relationship(back_populates="book", order_by="Page.page_index")
+    records: Mapped[list[Record]] = relationship(back_populates="book")
+
+
+class Page(Base):
+    """One page image of a book (a frame of an uploaded file)."""
+
+    __tablename__ = "pages"
+    __table_args__ = (
+        UniqueConstraint("book_id", "sha256", "frame_index"),
+        CheckConstraint(_in("status", PageStatus), name="status"),
+        Index("ix_pages_book_status", "book_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id"), index=True)
+    original_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    frame_index: Mapped[int] = mapped_column(Integer, default=0)  # page within a PDF/TIFF
+    image_path: Mapped[str] = mapped_column(String(500))  # relative to the data directory
+    deskewed_path: Mapped[str | None] = mapped_column(String(500))
+    page_index: Mapped[int] = mapped_column(Integer)  # 1-based order in the book
+    deskew_angle: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int | None] = mapped_column(Integer)  # of the deskewed image
+    height: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=PageStatus.QUEUED)
+    error: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    model_version: Mapped[str | None] = mapped_column(String(80))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    book: Mapped[Book] = relationship(back_populates="pages")
+    records: Mapped[list[Record]] = relationship(
+        back_populates="page", order_by="Record.row_index", cascade="all, delete-orphan"
+    )
+
+
+class Record(Base):
+    """One registration = one ledger row."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("page_id", "row_index"),
+        CheckConstraint(_in("status", RecordStatus), name="status"),
+        CheckConstraint("row_index >= 1", name="row_index_positive"),
+        Index("ix_records_queue", "status", "book_id", "confidence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id"), index=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    row_index: Mapped[int] = mapped_column(Integer)
+    bbox: Mapped[list[int]] = mapped_column(JSON)  # [x, y, w, h] on the deskewed page
+    status: Mapped[str] = mapped_column(String(20), default=RecordStatus.PROPOSED)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)  # min field confidence
+    flag_reason: Mapped[str | None] = mapped_column(Text)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    book: Mapped[Book] = relationship(back_populates="records")
+    page: Mapped[Page] = relationship(back_populates="records")
+    fields: Mapped[list[FieldValue]] = relationship(
+        back_populates="record", cascade="all, delete-orphan", order_by="FieldValue.position"
+    )
+
+    def field_map(self) -> dict[str, FieldValue]:
+        return {f.key: f for f in self.fields}
+
+
+class FieldValue(Base):
+    """One field of one record: the machine's proposal and the official's final value."""
+
+    __tablename__ = "field_values"
+    __table_args__ = (
+        UniqueConstraint("record_id", "key"),
+        CheckConstraint(_in("status", FieldStatus), name="status"),
+        CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # template column order
+    proposed_value: Mapped[str] = mapped_column(Text, default="")
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    # [[char, confidence, x0, x1], ...] on the cell's first line image
+    char_confidences: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    alternatives: Mapped[list[str]] = mapped_column(JSON, default=list)
+    messages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bbox: Mapped[list[int] | None] = mapped_column(JSON)  # cell box on the deskewed page
+    engine: Mapped[str | None] = mapped_column(String(80))
+    final_value: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=FieldStatus.PROPOSED)
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    edited_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    record: Mapped[Record] = relationship(back_populates="fields")
+
+
+class AuditEvent(Base):
+    """Append-only trail of every human and machine change (triggers forbid UPDATE/DELETE)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(80))  # username, or "pipeline" for machine steps
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(60))
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    step_name: Mapped[str | None] = mapped_column(String(80))
+    step_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    seconds: Mapped[float | None] = mapped_column(Float)

@@ -1,0 +1,110 @@
+"""Users, argon2 password hashes, login with lock-out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Role, Unit, User
+from workbench.audit import record_event
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+
+class AuthError(ValueError):
+    """Login or user-management failure; `message_vi` is shown to the user."""
+
+    def __init__(self, message: str, message_vi: str) -> None:
+        super().__init__(message)
+        self.message_vi = message_vi
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    unit_names: list[str] | None = None,
+    full_name: str = "",
+    actor: User | None = None,
+) -> User:
+    username = username.strip()
+    if role not in {r.value for r in Role}:
+        raise AuthError(f"Unknown role '{role}'", f"Vai trò không hợp lệ: {role}")
+    if not username:
+        raise AuthError("Username is empty", "Tên đăng nhập trống")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(
+            f"Password must have at least {MIN_PASSWORD_LENGTH} characters",
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự",
+        )
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise AuthError(f"User '{username}' already exists", f"Người dùng '{username}' đã tồn tại")
+    units = []
+    for name in unit_names or []:
+        unit = session.scalar(select(Unit).where(Unit.name == name))
+        if unit is None:
+            raise AuthError(f"Unknown unit '{name}'", f"Không tìm thấy đơn vị '{name}'")
+        units.append(unit)
+    user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name)
+    user.units = units
+    session.add(user)
+    session.flush()
+    record_event(
+        session, actor=actor, entity_type="user", entity_id=user.id, action="create",
+        new={"username": username, "role": role, "units": [u.name for u in units]},
+    )
+    return user
+
+
+def authenticate(session: Session, username: str, password: str, policy: LoginPolicy = LoginPolicy()) -> User:
+    """Return the user or raise AuthError; repeated failures lock the account for a while."""
+    now = datetime.now(UTC)
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    generic = AuthError("Invalid username or password", "Sai tên đăng nhập hoặc mật khẩu")
+    if user is None or not user.active:
+        raise generic
+    locked_until = _aware(user.locked_until)
+    if locked_until and locked_until > now:
+        raise AuthError(
+            f"Account {username} is locked until {locked_until.isoformat()}",
+            "Tài khoản tạm khoá do đăng nhập sai nhiều lần. Vui lòng thử lại sau.",
+        )
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= policy.max_failed_logins:
+            user.locked_until = now + timedelta(minutes=policy.lockout_minutes)
+            user.failed_logins = 0
+            record_event(session, actor=None, entity_type="user", entity_id=user.id, action="locked_out")
+        raise generic from None
+    user.failed_logins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    record_event(session, actor=user, entity_type="user", entity_id=user.id, action="login")
+    return user
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; they are stored in UTC.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment

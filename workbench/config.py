@@ -1,0 +1,31 @@
+"""Configuration from the environment (WORKBENCH_DB, WORKBENCH_DATA)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DB = "sqlite:///data/workbench.db"
+DEFAULT_DATA = "./data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str
+    data_dir: Path
+    ocr_threads: int = 2
+    claim_minutes: int = 15  # how long a "next record" claim holds
+    session_minutes: int = 30  # UI session expiry after inactivity
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+    high_confidence: float = 0.9
+    medium_confidence: float = 0.6
+
+
+def load_settings() -> Settings:
+    return Settings(
+        db_url=os.environ.get("WORKBENCH_DB", DEFAULT_DB),
+        data_dir=Path(os.environ.get("WORKBENCH_DATA", DEFAULT_DATA)),
+        ocr_threads=int(os.environ.get("WORKBENCH_OCR_THREADS", "2")),
+    )
