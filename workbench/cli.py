@@ -1,0 +1,171 @@
+"""The command line: `python -m workbench COMMAND`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ocr.loading import ImageLoadError, iter_input_files
+from workbench.auth import AuthError, create_user
+from workbench.book_types import BookTypeError, all_book_types
+from workbench.books import BookError, BookIdentity
+from workbench.context import open_workbench
+from workbench.db import transaction
+from workbench.export_json import export_book_json
+from workbench.ingest import IngestOptions, ingest_files
+
+app = typer.Typer(help="Civil-registry digitisation workbench.", no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+err = Console(stderr=True)
+log = logging.getLogger("workbench")
+
+
+@app.callback()
+def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+@app.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    wb = open_workbench()
+    typer.echo(f"database ready: {wb.engine.url.render_as_string(hide_password=True)}")
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: str = typer.Option(..., "--role", help="official | supervisor | contractor | admin"),
+    unit: list[str] = typer.Option([], "--unit", help="Unit in the user's scope (repeatable)."),
+    full_name: str = typer.Option("", "--full-name"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
+) -> None:
+    """Add a user; prompts for the password unless --password-stdin."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    wb = open_workbench()
+    try:
+        with transaction(wb.sessions) as session:
+            user = create_user(session, username, password, role, unit, full_name)
+            user_id = user.id
+    except AuthError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"user_id={user_id}")
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Image files, PDFs, ZIPs or folders."),
+    book_type: str | None = typer.Option(None, "--book-type", help="Template key, e.g. khai_sinh."),
+    unit: str | None = typer.Option(None, "--unit", help="Registry office name, e.g. 'Xã Đại Lãnh'."),
+    year: int | None = typer.Option(None, "--year"),
+    volume: int = typer.Option(1, "--volume", help="Quyển số."),
+    declared_count: int | None = typer.Option(None, "--declared-count", help="Registrations in the book."),
+    book: int | None = typer.Option(None, "--book", help="Add to an existing book by id."),
+    no_ocr: bool = typer.Option(False, "--no-ocr", help="Deskew and segment only; officials key the fields."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-process pages that failed before."),
+    pdf_dpi: int = typer.Option(200, "--pdf-dpi"),
+    threads: int | None = typer.Option(None, "--threads", help="OCR threads (default WORKBENCH_OCR_THREADS)."),
+) -> None:
+    """Store pages and run deskew -> segmentation -> recognition. Last line: book_id=<id>."""
+    identity = None
+    if book is None:
+        missing = [n for n, v in (("--book-type", book_type), ("--unit", unit), ("--year", year)) if v is None]
+        if missing:
+            raise _fail(f"give --book ID, or all of --book-type, --unit and --year (missing: {', '.join(missing)})")
+        assert book_type and unit and year is not None
+        identity = BookIdentity(unit, book_type, year, volume, declared_count=declared_count)
+    try:
+        files = iter_input_files(paths)
+    except ImageLoadError as exc:
+        raise _fail(str(exc)) from exc
+    if not files:
+        raise _fail("no image, PDF or ZIP files found in the given paths")
+    wb = open_workbench()
+    recognizer = None
+    if not no_ocr:
+        from ocr.engines.asternet import get_asternet
+
+        recognizer = get_asternet(threads or wb.settings.ocr_threads)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
+        task = bar.add_task("ingest", total=len(files))
+
+        def on_file(name: str, finished: int, total: int) -> None:
+            bar.update(task, completed=finished, description=f"ingest {name[-40:]}")
+
+        try:
+            report = ingest_files(
+                wb.sessions, wb.settings.data_dir, files, identity=identity, book_id=book,
+                options=IngestOptions(run_ocr=not no_ocr, pdf_dpi=pdf_dpi, retry_failed=retry_failed),
+                recognizer=recognizer, progress=on_file,
+            )
+        except (BookError, BookTypeError) as exc:
+            raise _fail(str(exc)) from exc
+    for message in report.errors:
+        err.print(f"[yellow]failed:[/yellow] {message}")
+    err.print(
+        f"pages added {report.pages_added}, already present {report.pages_already_present}, "
+        f"processed {report.pages_done}, failed {report.pages_failed}; records {report.records_created}"
+    )
+    typer.echo(f"book_id={report.book_id}")
+
+
+@app.command()
+def export(
+    book_id: int,
+    fmt: str = typer.Option("json", "--format", help="json"),
+    out: Path | None = typer.Option(None, "--out", help="Output file (default: stdout for json)."),
+) -> None:
+    """Export a book."""
+    if fmt != "json":
+        raise _fail(f"unknown format '{fmt}' (available: json)")
+    wb = open_workbench()
+    try:
+        with wb.sessions() as session:
+            payload = export_book_json(session, book_id)
+    except BookError as exc:
+        raise _fail(str(exc)) from exc
+    text = json.dumps(payload, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+        err.print(f"wrote {out} ({len(payload['records'])} records)")
+
+
+@app.command()
+def samples(
+    out: Path = typer.Option(Path("data/samples"), "--out"),
+    pages: int = typer.Option(3, "--pages"),
+    seed: int = typer.Option(0, "--seed"),
+    book_type: str | None = typer.Option(None, "--book-type", help="One type; default all."),
+) -> None:
+    """Generate synthetic sample books (page images + truth.json)."""
+    from samples.generator import generate_book
+
+    types = [book_type] if book_type else list(all_book_types())
+    for key in types:
+        folder = generate_book(out / key, key, pages=pages, seed=seed)
+        typer.echo(str(folder))
