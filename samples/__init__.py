@@ -1,0 +1,6 @@
+"""Synthetic scanned ledger books with ground truth, for tests and benchmarks."""
+
+from samples.book import generate_all_books, generate_book
+from samples.render import PageOptions, render_page
+
+__all__ = ["PageOptions", "generate_all_books", "generate_book", "render_page"]

@@ -1,0 +1,164 @@
+"""Render one synthetic scanned ledger page of a book type, with its ground truth."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from samples import scan
+from samples.fonts import handwriting_fonts
+from samples.handwriting import INKS, Writer, write_cell
+from samples.layout import draw_printed_text, draw_rulings, page_geometry
+from samples.people import DATE_FORMATS, PersonFactory, home_area, make_record, pick, registration_dates
+from workbench.book_types import get_book_type
+
+PRINT_INK = (38, 36, 40)
+FAINT_RULING_COLOURS = ((150, 120, 90), (120, 150, 120), (110, 120, 170), (130, 130, 130))
+
+
+@dataclass
+class PageOptions:
+    """Every scan defect can be set; None means "draw a realistic random value"."""
+
+    skew_deg: float | None = None  # degrees, counter-clockwise as seen; None = random in ±skew_max_deg
+    skew_max_deg: float = 5.0
+    ruling: str = "normal"  # normal | faint | none
+    rotate: int = 0  # 0 | 90 (clockwise) | 180 | 270: the page was scanned turned
+    blank: bool = False  # an empty page with only paper texture
+    border: bool = True  # dark scanner bed around the paper (False = white lid)
+    noise: float | None = None  # sensor noise std in grey levels; None = random 2..5
+    blur: float | None = None  # Gaussian sigma px; None = random 0.3..0.9; 0 = sharp
+    light: float | None = None  # uneven light strength 0..0.4; None = random
+    stains: int | None = None  # number of stains; None = random 0..6
+    jpeg_quality: int = 85  # 100 = no JPEG round trip in render_page
+    rows: int = 10  # printed data rows
+    filled_rows: int | None = None  # rows with entries (top ones); None = all
+    width: int = 2400
+    height: int = 1650
+
+
+def _rng(rng_or_seed: random.Random | int) -> random.Random:
+    return rng_or_seed if isinstance(rng_or_seed, random.Random) else random.Random(rng_or_seed)
+
+
+def render_page(
+    book_type: str,
+    rng_or_seed: random.Random | int,
+    options: PageOptions,
+    first_registration_no: int = 1,
+    year: int = 2003,
+    *,
+    unit: str = "Xã Đại Lãnh",
+    volume: int = 1,
+    date_range: tuple[date, date] | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A BGR page image and its truth (see samples/README.md for the truth shape).
+
+    `date_range` bounds the registration dates on this page (default: the whole year),
+    so a book's pages can run forward in time.
+    """
+    image, truth, _ = render_page_encoded(
+        book_type, rng_or_seed, options, first_registration_no, year,
+        unit=unit, volume=volume, date_range=date_range,
+    )
+    return image, truth
+
+
+def render_page_encoded(
+    book_type: str,
+    rng_or_seed: random.Random | int,
+    options: PageOptions,
+    first_registration_no: int = 1,
+    year: int = 2003,
+    *,
+    unit: str = "Xã Đại Lãnh",
+    volume: int = 1,
+    date_range: tuple[date, date] | None = None,
+) -> tuple[np.ndarray, dict[str, Any], bytes | None]:
+    """As render_page, plus the JPEG bytes (None when jpeg_quality >= 100)."""
+    rng = _rng(rng_or_seed)
+    gen = np.random.default_rng(rng.getrandbits(64))
+    bt = get_book_type(book_type)
+    columns = bt.columns
+    w, h = options.width, options.height
+    geom = page_geometry(columns, options.rows, w, h, rng)
+
+    flat = scan.paper(gen, rng, h, w)
+    stains = rng.randint(0, 6) if options.stains is None else options.stains
+    scan.add_stains(flat, gen, rng, stains)
+    records: list[dict[str, Any]] = []
+    if not options.blank:
+        rulings = draw_rulings(geom, options.ruling, rng)
+        ruling_ink = rng.choice(FAINT_RULING_COLOURS) if options.ruling == "faint" else PRINT_INK
+        scan.composite(flat, rulings, ruling_ink)
+        printed = draw_printed_text(geom, columns, bt.label, unit, year, volume)
+        scan.composite(flat, printed * rng.uniform(0.8, 0.95), PRINT_INK)
+        records = _write_records(flat, geom, bt.key, columns, options, rng, first_registration_no,
+                                 year, unit, date_range)
+
+    skew = rng.uniform(-options.skew_max_deg, options.skew_max_deg) if options.skew_deg is None \
+        else float(options.skew_deg)
+    place = scan.scan_transform(w, h, w, h, skew, options.border, rng)
+    scanned = scan.place_on_bed(flat, place, w, h, options.border, gen, rng)
+    scan.uneven_light(scanned, gen, rng, rng.uniform(0.05, 0.3) if options.light is None else options.light)
+    blur = rng.uniform(0.3, 0.9) if options.blur is None else options.blur
+    noise = rng.uniform(2, 5) if options.noise is None else options.noise
+    image = scan.finish(scanned, gen, blur, noise)
+    image = scan.rotate_image(image, options.rotate)
+    flat_to_scan = scan.compose_affine(scan.rotation_matrix(options.rotate, w, h), place)
+    data = None
+    if options.jpeg_quality < 100:
+        image, data = scan.jpeg_roundtrip(image, options.jpeg_quality)
+
+    truth = {
+        "file": None,
+        "width": int(image.shape[1]),
+        "height": int(image.shape[0]),
+        "flat_width": w,
+        "flat_height": h,
+        "skew_deg": round(skew, 3),
+        "rotate": options.rotate,
+        "ruling": options.ruling,
+        "blank": options.blank,
+        "flat_to_scan": [[round(float(v), 6) for v in row] for row in flat_to_scan],
+        "header_box": None if options.blank else geom.header_box(),
+        "column_boxes": [] if options.blank else geom.column_boxes(),
+        "records": records,
+    }
+    return image, truth, data
+
+
+def _write_records(flat: np.ndarray, geom, book_type: str, columns, options: PageOptions,
+                   rng: random.Random, first_no: int, year: int, unit: str,
+                   date_range: tuple[date, date] | None) -> list[dict[str, Any]]:
+    """Generate the entries, write them by hand into the rows, return their truth."""
+    filled = options.rows if options.filled_rows is None else max(0, min(options.filled_rows, options.rows))
+    start, end = date_range or (date(year, 1, 1), date(year, 12, 31))
+    dates = registration_dates(rng, filled, start, end)
+    factory = PersonFactory(rng, home_area(unit, rng))
+    row_h = geom.row_edges[1] - geom.row_edges[0]
+    fonts = handwriting_fonts()
+    writer = Writer.random(rng, fonts, row_h)
+    date_style = pick(rng, DATE_FORMATS)
+    layers: dict[str, np.ndarray] = {}
+    records = []
+    for i in range(filled):
+        if rng.random() < 0.12:  # another official took over the book
+            writer = Writer.random(rng, fonts, row_h)
+        values = make_record(columns, book_type, factory, first_no + i, dates[i], date_style)
+        layer = layers.setdefault(writer.ink, np.zeros(flat.shape[:2], np.float32))
+        fields = {}
+        for c, col in enumerate(columns):
+            text = values[col.key]
+            boxes = []
+            if text:
+                boxes = write_cell(layer, text, geom.cell(i, c), writer, rng, overflow=rng.random() < 0.03)
+            fields[col.key] = {"value": text, "text_boxes": boxes}
+        records.append({"row_index": i + 1, "box": geom.row_box(i), "fields": fields})
+    for ink, layer in layers.items():
+        scan.composite(flat, layer, INKS[ink])
+    return records
