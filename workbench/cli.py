@@ -169,3 +169,22 @@ def samples(
     for key in types:
         folder = generate_book(out / key, key, pages=pages, seed=seed)
         typer.echo(str(folder))
+
+
+@app.command()
+def demo(
+    no_ocr: bool = typer.Option(False, "--no-ocr", help="Load the sample books without recognition."),
+) -> None:
+    """Create the demo users and load the bundled sample books (safe to run again)."""
+    from workbench.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+
+    wb = open_workbench()
+    recognizer = None
+    if not no_ocr:
+        from ocr.engines.asternet import get_asternet
+
+        recognizer = get_asternet(wb.settings.ocr_threads)
+    for report in seed_demo(wb, recognizer):
+        err.print(f"sample book {report.book_id}: {report.pages_added} new pages, {report.records_created} records")
+    names = ", ".join(name for name, _, _ in DEMO_USERS)
+    err.print(f"demo users: {names} (password: {DEMO_PASSWORD})")

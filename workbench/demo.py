@@ -1,0 +1,70 @@
+"""Demo data for `make run`: demo users and the bundled sample books (idempotent)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+
+from models import Role, User
+from ocr.engines.base import Recognizer
+from ocr.loading import iter_input_files
+from workbench.auth import create_user
+from workbench.books import BookIdentity, get_or_create_unit
+from workbench.context import Workbench
+from workbench.db import transaction
+from workbench.ingest import IngestOptions, IngestReport, ingest_files
+
+log = logging.getLogger(__name__)
+
+SAMPLE_BOOKS_DIR = Path(__file__).resolve().parent.parent / "samples" / "books"
+DEMO_UNIT = "Xã Đại Lãnh"
+DEMO_PASSWORD = "demo12345"
+DEMO_USERS = (
+    ("admin", Role.ADMIN, "Quản trị hệ thống"),
+    ("canbo", Role.OFFICIAL, "Cán bộ tư pháp - hộ tịch"),
+    ("totruong", Role.SUPERVISOR, "Tổ trưởng tổ kiểm tra"),
+    ("nhathau", Role.CONTRACTOR, "Đơn vị số hoá"),
+)
+
+
+def seed_demo_users(wb: Workbench) -> list[str]:
+    created = []
+    with transaction(wb.sessions) as session:
+        get_or_create_unit(session, DEMO_UNIT)
+        for username, role, full_name in DEMO_USERS:
+            if session.scalar(select(User.id).where(User.username == username)) is None:
+                units = [] if role == Role.ADMIN else [DEMO_UNIT]
+                create_user(session, username, DEMO_PASSWORD, role, units, full_name=full_name)
+                created.append(username)
+    return created
+
+
+def sample_book_folders(root: Path = SAMPLE_BOOKS_DIR) -> list[Path]:
+    return sorted(p for p in root.iterdir() if (p / "truth.json").is_file()) if root.is_dir() else []
+
+
+def ingest_sample_book(
+    wb: Workbench, folder: Path, recognizer: Recognizer | None, unit: str = DEMO_UNIT
+) -> IngestReport:
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    book = truth["book"]
+    identity = BookIdentity(
+        unit_name=unit,
+        book_type=book["book_type"],
+        year=int(book["year"]),
+        volume=int(book["volume"]),
+        declared_count=int(book.get("declared_count") or 0) or None,
+    )
+    files = iter_input_files(sorted(folder.glob("page_*.jpg")))
+    return ingest_files(
+        wb.sessions, wb.settings.data_dir, files, identity=identity,
+        options=IngestOptions(run_ocr=recognizer is not None), recognizer=recognizer,
+    )
+
+
+def seed_demo(wb: Workbench, recognizer: Recognizer | None) -> list[IngestReport]:
+    seed_demo_users(wb)
+    return [ingest_sample_book(wb, folder, recognizer) for folder in sample_book_folders()]
