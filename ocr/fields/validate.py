@@ -1,0 +1,186 @@
+"""Field validators and record-level cross-checks; messages are Vietnamese, for officials.
+
+Validators never change a value: they say what looks wrong so an official can check the page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from ocr.fields.catalogs import CatalogMatch, country_catalog, ethnicity_catalog, sex_catalog
+from ocr.fields.dates import ParsedDate, parse_date
+from ocr.fields.issues import FieldIssue
+from ocr.fields.syllables import is_vietnamese_syllable
+from ocr.fields.text import clean_text
+
+MIN_YEAR = 1900
+_REGISTRATION_NO = re.compile(r"\d{1,6}(/\d{2,4})?")
+_NAME_WORD = re.compile(r"[^\W\d_]+")
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What validation may depend on besides the value (kept explicit so tests can pin "today")."""
+
+    today: date = field(default_factory=date.today)
+    min_year: int = MIN_YEAR
+
+
+def validate_date(value: str, context: ValidationContext) -> list[FieldIssue]:
+    if not value:
+        return []
+    parsed = parse_date(value)
+    if parsed is None:
+        return [FieldIssue("unreadable_date", f"Không nhận ra ngày tháng \"{value}\" (dạng dd/mm/yyyy)")]
+    if not parsed.is_calendar_date:
+        return [FieldIssue("invalid_calendar_date", f"Ngày {value} không có trên lịch")]
+    issues: list[FieldIssue] = []
+    if parsed.year_digits == 2:
+        issues.append(
+            FieldIssue("two_digit_year", "Năm chỉ ghi 2 chữ số, cần xác định năm đầy đủ", "warning")
+        )
+    elif not context.min_year <= parsed.year <= context.today.year:
+        issues.append(
+            FieldIssue(
+                "year_out_of_range",
+                f"Năm {parsed.year} nằm ngoài khoảng hợp lệ ({context.min_year}–{context.today.year})",
+            )
+        )
+    elif (span := parsed.span()) and span[0] > context.today:
+        issues.append(FieldIssue("future_date", f"Ngày {value} ở sau ngày hôm nay"))
+    if parsed.is_partial:
+        issues.append(
+            FieldIssue("partial_date", "Ngày tháng ghi không đầy đủ (giữ nguyên như trong sổ)", "info")
+        )
+    return issues
+
+
+def validate_sex(value: str, context: ValidationContext) -> list[FieldIssue]:
+    if not value or sex_catalog().match(value):
+        return []
+    return [FieldIssue("invalid_sex", f"Giới tính \"{value}\" phải là Nam hoặc Nữ")]
+
+
+def _catalog_issues(found: CatalogMatch | None, value: str, unknown: FieldIssue, what: str) -> list[FieldIssue]:
+    if not value:
+        return []
+    if found is None:
+        return [unknown]
+    if found.kind == "accentless":
+        return [FieldIssue(f"{what}_accentless", f"Thiếu dấu? Có thể là \"{found.canonical}\"", "warning")]
+    if found.kind == "variant":
+        return [FieldIssue(f"{what}_variant", f"Cách ghi khác của \"{found.canonical}\"", "info")]
+    return []
+
+
+def validate_ethnicity(value: str, context: ValidationContext) -> list[FieldIssue]:
+    unknown = FieldIssue("unknown_ethnicity", f"Dân tộc \"{value}\" không có trong danh mục 54 dân tộc")
+    return _catalog_issues(ethnicity_catalog().match(value), value, unknown, "ethnicity")
+
+
+def validate_nationality(value: str, context: ValidationContext) -> list[FieldIssue]:
+    unknown = FieldIssue("unknown_country", f"Quốc tịch \"{value}\" không có trong danh mục quốc gia")
+    return _catalog_issues(country_catalog().match(value), value, unknown, "nationality")
+
+
+def validate_registration_no(value: str, context: ValidationContext) -> list[FieldIssue]:
+    if not value:
+        return []
+    if not any(ch.isdigit() for ch in value):
+        return [FieldIssue("registration_no_without_digits", f"Số đăng ký \"{value}\" không có chữ số")]
+    if not _REGISTRATION_NO.fullmatch(value):
+        return [FieldIssue("unusual_registration_no", f"Số đăng ký \"{value}\" có dạng lạ", "warning")]
+    if int(value.split("/")[0]) == 0:
+        return [FieldIssue("zero_registration_no", "Số đăng ký bằng 0")]
+    return []
+
+
+def validate_person_name(value: str, context: ValidationContext) -> list[FieldIssue]:
+    if not value:
+        return []
+    if any(ch.isdigit() for ch in value):
+        return [FieldIssue("digits_in_name", f"Họ tên \"{value}\" có chữ số")]
+    odd = [w for w in _NAME_WORD.findall(value) if not is_vietnamese_syllable(w)]
+    if odd:
+        words = ", ".join(f"\"{w}\"" for w in odd)
+        # Foreign and some ethnic-minority names are legitimately outside Vietnamese spelling.
+        return [
+            FieldIssue(
+                "non_vietnamese_syllable",
+                f"Âm tiết {words} không đúng chính tả tiếng Việt (kiểm tra dấu, trừ tên nước ngoài)",
+                "warning",
+            )
+        ]
+    return []
+
+
+def _no_checks(value: str, context: ValidationContext) -> list[FieldIssue]:
+    return []
+
+
+_VALIDATORS: dict[str, Callable[[str, ValidationContext], list[FieldIssue]]] = {
+    "registration_no": validate_registration_no,
+    "date": validate_date,
+    "person_name": validate_person_name,
+    "sex": validate_sex,
+    "ethnicity": validate_ethnicity,
+    "nationality": validate_nationality,
+    "place": _no_checks,
+    "free_text": _no_checks,
+}
+
+
+def validate(field_type: str, value: str | None, context: ValidationContext | None = None) -> list[FieldIssue]:
+    """Issues with one field value (empty list when it looks right or is empty)."""
+    return _VALIDATORS.get(field_type, _no_checks)(clean_text(value), context or ValidationContext())
+
+
+# --- record level -----------------------------------------------------------------------------
+
+def _is_birth_key(key: str) -> bool:
+    return key == "birth_date" or key.endswith("_birth_date")
+
+
+def _span(fields: dict[str, str], key: str) -> tuple[date, date] | None:
+    parsed: ParsedDate | None = parse_date(fields.get(key))
+    return parsed.span() if parsed else None
+
+
+def _date_order_issues(fields: dict[str, str], field_types: dict[str, str]) -> dict[str, list[FieldIssue]]:
+    """Birth <= registration, birth <= death <= registration (partial dates: only sure conflicts)."""
+    found: dict[str, list[FieldIssue]] = {}
+    registered = _span(fields, "registration_date") if field_types.get("registration_date") == "date" else None
+    death = _span(fields, "death_date") if field_types.get("death_date") == "date" else None
+    for key in (k for k, t in field_types.items() if t == "date" and _is_birth_key(k)):
+        born = _span(fields, key)
+        if born and registered and born[0] > registered[1]:
+            found.setdefault(key, []).append(
+                FieldIssue("birth_after_registration", "Ngày sinh sau ngày đăng ký")
+            )
+        if key == "birth_date" and born and death and death[1] < born[0]:
+            found.setdefault("death_date", []).append(FieldIssue("death_before_birth", "Ngày chết trước ngày sinh"))
+    if death and registered and death[0] > registered[1]:
+        found.setdefault("death_date", []).append(
+            FieldIssue("death_after_registration", "Ngày chết sau ngày đăng ký")
+        )
+    return found
+
+
+def validate_record(
+    fields: dict[str, str],
+    field_types: dict[str, str],
+    context: ValidationContext | None = None,
+) -> dict[str, list[FieldIssue]]:
+    """Issues per field key (every key of ``fields`` present, [] when fine), incl. cross-field dates.
+
+    Date roles come from the schema keys: ``registration_date``, ``birth_date`` / ``*_birth_date``,
+    ``death_date``.
+    """
+    context = context or ValidationContext()
+    issues = {key: validate(field_types.get(key, "free_text"), value, context) for key, value in fields.items()}
+    for key, extra in _date_order_issues(fields, field_types).items():
+        issues.setdefault(key, []).extend(extra)
+    return issues
