@@ -1,0 +1,345 @@
+"""CTC decoding: greedy best path, CTC likelihood of a given text, prefix beam search.
+
+All functions take a :class:`~ocr.engines.base.LineLogProbs` (``[T, C]`` log-softmax,
+index 0 = blank) and are pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ocr.engines.base import LineLogProbs
+from ocr.types import CharConfidence, LineReading
+
+BLANK = 0
+NEG_INF = -1e30
+
+
+def char_spans_to_confidences(
+    llp: LineLogProbs, runs: list[tuple[int, int, int]]
+) -> list[CharConfidence]:
+    """(label, first_frame, last_frame) runs -> CharConfidence with x-span in input pixels.
+
+    A character's confidence is the highest frame probability of its label in the run
+    (the frame where the network is surest it sees that character).
+    """
+    out: list[CharConfidence] = []
+    for label, t0, t1 in runs:
+        prob = float(np.exp(llp.log_probs[t0 : t1 + 1, label].max()))
+        x0 = int(np.floor(llp.frame_x[t0, 0]))
+        x1 = int(np.ceil(llp.frame_x[t1, 1]))
+        out.append(CharConfidence(llp.alphabet[label], round(prob, 4), x0, max(x1, x0 + 1)))
+    return out
+
+
+def line_score(chars: list[CharConfidence]) -> float:
+    """Line score = geometric mean of the character probabilities (1.0 for an empty line)."""
+    if not chars:
+        return 1.0
+    probs = np.clip([c.confidence for c in chars], 1e-6, 1.0)
+    return float(np.exp(np.mean(np.log(probs))))
+
+
+def greedy_runs(log_probs: np.ndarray) -> list[tuple[int, int, int]]:
+    """Best-path runs: (label, first_frame, last_frame) for each emitted (non-blank) label."""
+    best = log_probs.argmax(axis=1)
+    runs: list[tuple[int, int, int]] = []
+    prev = BLANK
+    for t, label in enumerate(best.tolist()):
+        if label != prev and label != BLANK:
+            runs.append((label, t, t))
+        elif label == prev and label != BLANK:
+            lab, t0, _ = runs[-1]
+            runs[-1] = (lab, t0, t)
+        prev = label
+    return runs
+
+
+def greedy_decode(llp: LineLogProbs) -> LineReading:
+    """Best-path CTC decoding with per-character confidence and x-span."""
+    chars = char_spans_to_confidences(llp, greedy_runs(llp.log_probs))
+    return LineReading(text="".join(c.char for c in chars), chars=chars, score=line_score(chars))
+
+
+def encode(text: str, alphabet: tuple[str, ...]) -> list[int] | None:
+    """Text -> label indices, or None when a character is outside the alphabet."""
+    index = {ch: i for i, ch in enumerate(alphabet) if i != BLANK}
+    labels = [index.get(ch) for ch in text]
+    if any(lab is None for lab in labels):
+        return None
+    return [int(lab) for lab in labels if lab is not None]
+
+
+def ctc_log_likelihood(log_probs: np.ndarray, labels: list[int]) -> float:
+    """log P(labels | frames) summed over all CTC alignments (forward algorithm)."""
+    T = log_probs.shape[0]
+    if not labels:
+        return float(log_probs[:, BLANK].sum())
+    ext = np.full(2 * len(labels) + 1, BLANK, dtype=np.int64)
+    ext[1::2] = labels
+    S = ext.size
+    if T < len(labels):
+        return NEG_INF
+    # Transition s-2 -> s allowed when ext[s] is a label different from ext[s-2].
+    skip = np.zeros(S, dtype=bool)
+    skip[2:] = (ext[2:] != BLANK) & (ext[2:] != ext[:-2])
+    alpha = np.full(S, NEG_INF)
+    alpha[0] = log_probs[0, ext[0]]
+    alpha[1] = log_probs[0, ext[1]]
+    for t in range(1, T):
+        prev1 = np.concatenate(([NEG_INF], alpha[:-1]))
+        prev2 = np.where(skip, np.concatenate(([NEG_INF, NEG_INF], alpha[:-2])), NEG_INF)
+        alpha = np.logaddexp(np.logaddexp(alpha, prev1), prev2) + log_probs[t, ext]
+    return float(np.logaddexp(alpha[-1], alpha[-2]))
+
+
+def text_log_likelihood(llp: LineLogProbs, text: str) -> float:
+    labels = encode(text, llp.alphabet)
+    return NEG_INF if labels is None else ctc_log_likelihood(llp.log_probs, labels)
+
+
+@dataclass(frozen=True)
+class BeamHypothesis:
+    text: str
+    log_prob: float  # CTC log-likelihood part (sum over alignments of this prefix)
+    bonus: float  # accumulated lexicon/character-class log-bonus
+
+    @property
+    def total(self) -> float:
+        return self.log_prob + self.bonus
+
+
+def forced_alignment(log_probs: np.ndarray, labels: list[int]) -> list[tuple[int, int, int]] | None:
+    """Viterbi alignment of ``labels`` to frames -> (label, first_frame, last_frame) runs.
+
+    Used to give characters of a lexicon-chosen reading their own confidence and x-span.
+    """
+    T = log_probs.shape[0]
+    if not labels:
+        return []
+    if T < len(labels):
+        return None
+    ext = np.full(2 * len(labels) + 1, BLANK, dtype=np.int64)
+    ext[1::2] = labels
+    S = ext.size
+    skip = np.zeros(S, dtype=bool)
+    skip[2:] = (ext[2:] != BLANK) & (ext[2:] != ext[:-2])
+    delta = np.full(S, NEG_INF)
+    delta[0], delta[1] = log_probs[0, ext[0]], log_probs[0, ext[1]]
+    back = np.zeros((T, S), dtype=np.int8)  # 0 = stay, 1 = from s-1, 2 = from s-2
+    for t in range(1, T):
+        stay = delta
+        step1 = np.concatenate(([NEG_INF], delta[:-1]))
+        step2 = np.where(skip, np.concatenate(([NEG_INF, NEG_INF], delta[:-2])), NEG_INF)
+        stacked = np.stack([stay, step1, step2])
+        back[t] = stacked.argmax(axis=0)
+        delta = stacked.max(axis=0) + log_probs[t, ext]
+    s = S - 1 if delta[S - 1] >= delta[S - 2] else S - 2
+    states = np.empty(T, dtype=np.int64)
+    for t in range(T - 1, -1, -1):
+        states[t] = s
+        s -= int(back[t, s])
+    runs: list[tuple[int, int, int]] = []
+    for t, state in enumerate(states.tolist()):
+        if state % 2 == 1:
+            k = state // 2
+            if runs and runs[-1][0] == k:
+                runs[-1] = (k, runs[-1][1], t)
+            else:
+                runs.append((k, t, t))
+    return [(labels[k], t0, t1) for k, t0, t1 in runs]
+
+
+def reading_for_text(llp: LineLogProbs, text: str) -> LineReading | None:
+    """A LineReading of ``text`` with per-character evidence from a forced alignment."""
+    labels = encode(text, llp.alphabet)
+    if labels is None:
+        return None
+    runs = forced_alignment(llp.log_probs, labels)
+    if runs is None:
+        return None
+    chars = char_spans_to_confidences(llp, runs)
+    return LineReading(text=text, chars=chars, score=line_score(chars))
+
+
+WordScore = Callable[[str], float]
+
+
+@dataclass(frozen=True)
+class DecodingConstraints:
+    """Soft knowledge about what a field may contain.
+
+    ``char_log_prior`` ([C], <= 0) is added each time a character is emitted: character-class
+    constraints (digits and separators for dates) are soft so that a clearly written
+    unexpected character still wins. ``word_score`` scores each completed word (a maximal
+    run of letters) in log space: a bonus for lexicon words, a penalty for impossible ones.
+    """
+
+    char_log_prior: np.ndarray | None = None
+    word_score: WordScore | None = None
+
+
+def constraint_score(text: str, constraints: DecodingConstraints, alphabet: tuple[str, ...]) -> float:
+    """The bonus the beam search gives ``text`` as a whole (same rules, applied at once)."""
+    score = 0.0
+    if constraints.char_log_prior is not None:
+        labels = encode(text, alphabet) or []
+        score += float(sum(constraints.char_log_prior[lab] for lab in labels))
+    if constraints.word_score is not None:
+        score += sum(constraints.word_score(w) for w in _letter_words(text))
+    return score
+
+
+def _letter_words(text: str) -> list[str]:
+    words, current = [], ""
+    for ch in text:
+        if ch.isalpha():
+            current += ch
+        elif current:
+            words.append(current)
+            current = ""
+    return [*words, current] if current else words
+
+
+def _completed_word(prefix: str) -> str:
+    """Trailing run of letters of ``prefix`` (the word a separator would now complete)."""
+    end = len(prefix)
+    start = end
+    while start > 0 and prefix[start - 1].isalpha():
+        start -= 1
+    return prefix[start:end]
+
+
+def prefix_beam_search(
+    llp: LineLogProbs,
+    constraints: DecodingConstraints,
+    beam_width: int = 16,
+    prune_log_prob: float = -7.0,
+) -> list[BeamHypothesis]:
+    """CTC prefix beam search with lexicon scoring at word boundaries.
+
+    Returns hypotheses best first; ``log_prob`` is the CTC prefix probability (sum over
+    alignments kept in the beam) and ``bonus`` the constraint score.
+    """
+    log_probs = llp.log_probs.astype(np.float64)
+    alphabet = llp.alphabet
+    prior = constraints.char_log_prior
+    word_score = constraints.word_score
+    # prefix -> [log p(ending in blank), log p(ending in non-blank)], plus a bonus per prefix
+    beams: dict[str, list[float]] = {"": [0.0, NEG_INF]}
+    bonus: dict[str, float] = {"": 0.0}
+
+    def add(store: dict[str, list[float]], key: str, slot: int, value: float) -> None:
+        entry = store.get(key)
+        if entry is None:
+            store[key] = entry = [NEG_INF, NEG_INF]
+        entry[slot] = float(np.logaddexp(entry[slot], value))
+
+    for t in range(log_probs.shape[0]):
+        frame = log_probs[t]
+        candidates = [int(c) for c in np.nonzero(frame > prune_log_prob)[0] if c != BLANK]
+        top = int(frame.argmax())
+        if top != BLANK and top not in candidates:
+            candidates.append(top)
+        nxt: dict[str, list[float]] = {}
+        for prefix, (p_b, p_nb) in beams.items():
+            total = float(np.logaddexp(p_b, p_nb))
+            add(nxt, prefix, 0, total + frame[BLANK])
+            last = prefix[-1] if prefix else None
+            for c in candidates:
+                ch = alphabet[c]
+                if ch == last:
+                    add(nxt, prefix, 1, p_nb + frame[c])  # repeat collapses
+                    add(nxt, prefix + ch, 1, p_b + frame[c])  # blank separated: a new char
+                else:
+                    add(nxt, prefix + ch, 1, total + frame[c])
+                new = prefix + ch
+                if new not in bonus:
+                    extra = float(prior[c]) if prior is not None else 0.0
+                    if word_score is not None and not ch.isalpha():
+                        word = _completed_word(prefix)
+                        extra += word_score(word) if word else 0.0
+                    bonus[new] = bonus[prefix] + extra
+        ranked = sorted(nxt.items(), key=lambda kv: float(np.logaddexp(*kv[1])) + bonus[kv[0]], reverse=True)
+        beams = dict(ranked[:beam_width])
+
+    hypotheses = []
+    for prefix, (p_b, p_nb) in beams.items():
+        final = bonus[prefix]
+        word = _completed_word(prefix)
+        if word_score is not None and word:
+            final += word_score(word)
+        hypotheses.append(BeamHypothesis(prefix, float(np.logaddexp(p_b, p_nb)), final))
+    return sorted(hypotheses, key=lambda h: h.total, reverse=True)
+
+
+@dataclass
+class DecodedLine:
+    """Greedy and constrained readings of one line and which one was chosen."""
+
+    reading: LineReading  # the chosen reading
+    greedy: LineReading
+    constrained_text: str  # best constrained (beam) reading; == greedy text when they agree
+    alternatives: list[str] = field(default_factory=list)
+    used_lexicon: bool = False  # the chosen text differs from greedy because of the lexicon
+
+    @property
+    def agreement(self) -> bool:
+        return self.constrained_text == self.greedy.text
+
+
+# How much more likely (natural log) the greedy reading may be than the lexicon reading and
+# still be replaced: ~e^2.3 = 10x. Beyond that the writing is legible as it is ("exactly as
+# written": a lexicon fixes misreads, it does not rewrite unusual spellings).
+MAX_OVERRIDE_LOG_RATIO = 2.3
+
+
+def constrained_decode(
+    llp: LineLogProbs,
+    constraints: DecodingConstraints | None,
+    beam_width: int = 16,
+    max_override: float = MAX_OVERRIDE_LOG_RATIO,
+) -> DecodedLine:
+    """Greedy reading, constrained beam reading, and the choice between them on evidence."""
+    greedy = greedy_decode(llp)
+    if constraints is None or (constraints.char_log_prior is None and constraints.word_score is None):
+        return DecodedLine(greedy, greedy, greedy.text)
+    hypotheses = prefix_beam_search(llp, constraints, beam_width)
+    best = hypotheses[0].text if hypotheses else greedy.text
+    if best == greedy.text:
+        return DecodedLine(greedy, greedy, best)
+    ll_greedy = text_log_likelihood(llp, greedy.text)
+    ll_best = text_log_likelihood(llp, best)
+    gain = (ll_best + constraint_score(best, constraints, llp.alphabet)) - (
+        ll_greedy + constraint_score(greedy.text, constraints, llp.alphabet)
+    )
+    override = gain > 0 and ll_greedy - ll_best <= max_override
+    chosen = reading_for_text(llp, best) if override else None
+    if chosen is None:
+        return DecodedLine(greedy, greedy, best, alternatives=[best])
+    return DecodedLine(chosen, greedy, best, alternatives=[greedy.text], used_lexicon=True)
+
+
+def closed_set_decode(
+    llp: LineLogProbs, candidates: tuple[str, ...], max_override: float = MAX_OVERRIDE_LOG_RATIO
+) -> DecodedLine:
+    """Choose among a closed list of values (sex, ethnicity, country) by CTC likelihood.
+
+    The most likely candidate replaces the greedy reading only when the greedy text is not
+    itself a candidate and is not much more likely than it (same rule as the beam).
+    """
+    greedy = greedy_decode(llp)
+    if not candidates or greedy.text in candidates:
+        return DecodedLine(greedy, greedy, greedy.text)
+    scored = sorted(((text_log_likelihood(llp, c), c) for c in candidates), reverse=True)
+    ll_best, best = scored[0]
+    if ll_best <= NEG_INF / 2:
+        return DecodedLine(greedy, greedy, greedy.text)
+    ll_greedy = text_log_likelihood(llp, greedy.text)
+    chosen = reading_for_text(llp, best) if ll_greedy - ll_best <= max_override else None
+    if chosen is None:
+        return DecodedLine(greedy, greedy, best, alternatives=[best])
+    return DecodedLine(chosen, greedy, best, alternatives=[greedy.text], used_lexicon=True)

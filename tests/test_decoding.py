@@ -1,0 +1,123 @@
+"""CTC decoding on hand-made frame posteriors (exact expectations, no model involved)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from ocr.decoding import (
+    DecodingConstraints,
+    closed_set_decode,
+    constrained_decode,
+    ctc_log_likelihood,
+    encode,
+    forced_alignment,
+    greedy_decode,
+    prefix_beam_search,
+)
+from ocr.engines.base import LineLogProbs
+
+ALPHABET = ("<blank>", "a", "n", "h", "i", "ỉ", "ì", "1", "l", "/", " ")
+
+
+def frames(rows: list[dict[str, float]], floor: float = 1e-4) -> LineLogProbs:
+    """Frames from {char: prob} dicts; leftover mass goes to blank, then renormalised."""
+    probs = np.full((len(rows), len(ALPHABET)), floor)
+    for t, row in enumerate(rows):
+        for ch, p in row.items():
+            probs[t, ALPHABET.index(ch)] = p
+        if "<blank>" not in row:
+            probs[t, 0] = max(floor, 1.0 - sum(row.values()))
+    probs /= probs.sum(axis=1, keepdims=True)
+    t = np.arange(len(rows))
+    return LineLogProbs(np.log(probs).astype(np.float32), np.stack([4 * t, 4 * t + 4], axis=1), ALPHABET)
+
+
+def test_greedy_collapses_repeats_and_keeps_blank_separated_doubles() -> None:
+    llp = frames([{"a": 0.9}, {"a": 0.6}, {"<blank>": 0.99}, {"a": 0.8}, {"n": 0.95}, {"<blank>": 1.0}])
+    reading = greedy_decode(llp)
+    assert reading.text == "aan"
+    assert [c.char for c in reading.chars] == ["a", "a", "n"]
+    # confidence = the best frame of the run; x-span = the run's frames (4 px each)
+    assert reading.chars[0].confidence == pytest.approx(0.9, abs=2e-3)
+    assert (reading.chars[0].x0, reading.chars[0].x1) == (0, 8)
+    assert (reading.chars[2].x0, reading.chars[2].x1) == (16, 20)
+    assert 0 < reading.score < 1
+
+
+def test_greedy_on_all_blank_frames_is_empty() -> None:
+    reading = greedy_decode(frames([{"<blank>": 1.0}] * 4))
+    assert reading.text == "" and reading.chars == []
+
+
+def test_ctc_likelihood_equals_brute_force_sum_over_alignments() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(5, len(ALPHABET)))
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    labels = encode("aa", ALPHABET)
+    assert labels is not None
+    total = 0.0
+    for path in itertools.product(range(len(ALPHABET)), repeat=5):
+        collapsed = [k for k, _ in itertools.groupby(path) if k != 0]
+        if collapsed == labels:
+            total += float(np.exp(sum(log_probs[t, k] for t, k in enumerate(path))))
+    assert ctc_log_likelihood(log_probs, labels) == pytest.approx(np.log(total), abs=1e-6)
+
+
+def test_forced_alignment_gives_each_character_its_frames() -> None:
+    llp = frames([{"h": 0.9}, {"<blank>": 0.9}, {"i": 0.5, "ì": 0.4}, {"n": 0.9}, {"h": 0.9}])
+    runs = forced_alignment(llp.log_probs, encode("hình", ALPHABET) or [])
+    assert runs is not None
+    assert [(ALPHABET[label], t0, t1) for label, t0, t1 in runs] == [("h", 0, 0), ("ì", 2, 2), ("n", 3, 3), ("h", 4, 4)]
+
+
+def _lexicon_score(words: set[str]):
+    return lambda word: 1.5 if word in words else -3.0
+
+
+def test_beam_with_lexicon_fixes_a_one_character_misread() -> None:
+    # "hình" written; the network hesitates between ì (0.45, correct) and ỉ (0.5).
+    llp = frames([{"h": 0.95}, {"ỉ": 0.5, "ì": 0.45}, {"n": 0.95}, {"h": 0.95}])
+    assert greedy_decode(llp).text == "hỉnh"
+    constraints = DecodingConstraints(word_score=_lexicon_score({"hình"}))
+    assert prefix_beam_search(llp, constraints)[0].text == "hình"
+    decoded = constrained_decode(llp, constraints)
+    assert decoded.reading.text == "hình"
+    assert decoded.used_lexicon and not decoded.agreement
+    assert decoded.alternatives == ["hỉnh"]  # the greedy reading stays available
+    assert decoded.reading.chars[1].char == "ì"
+    assert decoded.reading.chars[1].confidence == pytest.approx(0.45, abs=0.01)
+
+
+def test_lexicon_keeps_an_unusual_spelling_that_is_clearly_written() -> None:
+    # "hỉnh" is clearly written (0.97): a lexicon must not rewrite it.
+    llp = frames([{"h": 0.95}, {"ỉ": 0.97, "ì": 0.02}, {"n": 0.95}, {"h": 0.95}])
+    decoded = constrained_decode(llp, DecodingConstraints(word_score=_lexicon_score({"hình"})))
+    assert decoded.reading.text == "hỉnh"
+    assert not decoded.used_lexicon
+    assert decoded.alternatives == ["hình"] and not decoded.agreement
+
+
+def test_character_class_prior_turns_an_ambiguous_letter_into_a_digit() -> None:
+    prior = np.array([0.0 if ch in "0123456789/ " else -4.0 for ch in ALPHABET])
+    ambiguous = frames([{"1": 0.9}, {"<blank>": 0.99}, {"l": 0.5, "1": 0.45}, {"/": 0.9}])
+    decoded = constrained_decode(ambiguous, DecodingConstraints(char_log_prior=prior))
+    assert decoded.reading.text == "11/"
+    clear = frames([{"1": 0.9}, {"<blank>": 0.99}, {"l": 0.98, "1": 0.01}, {"/": 0.9}])
+    assert constrained_decode(clear, DecodingConstraints(char_log_prior=prior)).reading.text == "1l/"
+
+
+def test_closed_set_decode_picks_the_likely_catalog_value_only_on_evidence() -> None:
+    near = frames([{"n": 0.9}, {"ì": 0.55, "a": 0.4}, {"n": 0.9}])
+    assert closed_set_decode(near, ("nan", "hin")).reading.text == "nan"
+    legible = frames([{"n": 0.9}, {"ì": 0.99}, {"n": 0.9}])
+    decoded = closed_set_decode(legible, ("nan", "hin"))
+    assert decoded.reading.text == "nìn" and decoded.alternatives == ["nan"]
+
+
+def test_space_separates_words_for_the_lexicon() -> None:
+    llp = frames([{"a": 0.9}, {" ": 0.9}, {"h": 0.9}, {"ỉ": 0.5, "ì": 0.45}, {"n": 0.9}, {"h": 0.9}])
+    decoded = constrained_decode(llp, DecodingConstraints(word_score=_lexicon_score({"a", "hình"})))
+    assert decoded.reading.text == "a hình"

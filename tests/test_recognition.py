@@ -1,0 +1,110 @@
+"""Field proposals from real rendered cells, and the confidence calibrator."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bench.synthetic_lines import handwriting_fonts, render_line
+from ocr.confidence import (
+    ConfidenceBands,
+    ConfidenceFeatures,
+    expected_calibration_error,
+    fit_logistic,
+    load_calibrator,
+)
+from ocr.engines.asternet import get_asternet
+from ocr.recognition import propose_field, propose_record
+from ocr.types import Box, CellImage, ColumnSpec, LedgerLayout
+
+DANCING = next(f for f in handwriting_fonts() if "Dancing" in f.name)
+
+
+def cell(key: str, *texts: str) -> CellImage:
+    lines = [render_line(t, DANCING, size=44) for t in texts]
+    return CellImage(key, Box(0, 0, 10, 10), lines, is_empty=not lines)
+
+
+def test_empty_cell_is_an_empty_value_with_high_confidence() -> None:
+    proposal = propose_field(cell("father_name"), "person_name", get_asternet())
+    assert proposal.value == ""
+    assert proposal.confidence >= 0.9
+
+
+def test_name_cell_is_read_exactly_with_high_confidence() -> None:
+    proposal = propose_field(cell("full_name", "Nguyễn Văn An"), "person_name", get_asternet())
+    assert proposal.value == "Nguyễn Văn An"
+    assert proposal.confidence >= 0.9
+    assert proposal.engine.startswith("asternet")
+    assert "".join(c.char for c in proposal.chars) == "Nguyễn Văn An"
+
+
+def test_multi_line_cell_is_joined_with_a_space() -> None:
+    proposal = propose_field(cell("birth_place", "Xã Tân Lập", "huyện Đồng Phú"), "place", get_asternet())
+    assert proposal.value == "Xã Tân Lập huyện Đồng Phú"
+
+
+def test_date_is_normalized_to_the_canonical_form() -> None:
+    proposal = propose_field(cell("birth_date", "5/3/1987"), "date", get_asternet())
+    assert proposal.value == "05/03/1987"
+
+
+def test_record_proposals_cover_every_cell_in_one_call() -> None:
+    layout = LedgerLayout(
+        "test",
+        (
+            ColumnSpec("registration_no", "Số", "registration_no", 0.5),
+            ColumnSpec("full_name", "Họ và tên", "person_name", 1.5),
+            ColumnSpec("sex", "Giới tính", "sex", 0.5),
+            ColumnSpec("notes", "Ghi chú", "free_text", 1.0),
+        ),
+    )
+    cells = [cell("registration_no", "125"), cell("full_name", "Trần Thị Hoa"), cell("sex", "Nữ"), cell("notes")]
+    proposals = propose_record(cells, layout, get_asternet())
+    assert {k: p.value for k, p in proposals.items()} == {
+        "registration_no": "125",
+        "full_name": "Trần Thị Hoa",
+        "sex": "Nữ",
+        "notes": "",
+    }
+
+
+EVIDENCE = ConfidenceFeatures(
+    field_type="person_name",
+    min_char_prob=0.6,
+    mean_char_prob=0.9,
+    agreement=True,
+    lexicon_share=1.0,
+    validator_ok=True,
+    used_lexicon=False,
+    n_chars=12,
+)
+
+
+@pytest.mark.parametrize(
+    "weaker, stronger",
+    [
+        (replace(EVIDENCE, min_char_prob=0.3), replace(EVIDENCE, min_char_prob=0.95)),
+        (replace(EVIDENCE, agreement=False), EVIDENCE),
+        (replace(EVIDENCE, validator_ok=False), EVIDENCE),
+        (replace(EVIDENCE, lexicon_share=0.0), EVIDENCE),
+    ],
+)
+def test_calibrated_confidence_is_a_probability_and_grows_with_evidence(weaker, stronger) -> None:
+    calibrator = load_calibrator()
+    low, high = calibrator.probability(weaker), calibrator.probability(stronger)
+    assert 0.0 <= low <= high <= 1.0
+
+
+def test_fitted_logistic_calibrator_is_calibrated_on_its_own_kind_of_data() -> None:
+    rng = np.random.default_rng(0)
+    probs = rng.uniform(0.05, 0.999, size=4000)
+    features = [replace(EVIDENCE, min_char_prob=float(p), mean_char_prob=float(min(1, p + 0.05))) for p in probs]
+    x = np.stack([f.vector() for f in features])
+    y = (rng.uniform(size=probs.size) < probs).astype(float)  # truth: P(right) = min char prob
+    calibrator = fit_logistic(x, y, version="test")
+    predicted = calibrator.predict(x)
+    assert expected_calibration_error(predicted, y) < 0.03
+    assert ConfidenceBands().band(0.95) == "high" and ConfidenceBands().band(0.1) == "low"
