@@ -29,8 +29,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base
 from models.enums import (
     BookStatus,
+    CrosscheckStatus,
     FieldStatus,
     PageStatus,
+    QueueOrder,
     RecordStatus,
     Role,
     UnitLevel,
@@ -136,6 +138,7 @@ class Page(Base):
     frame_index: Mapped[int] = mapped_column(Integer, default=0)  # page within a PDF/TIFF
     image_path: Mapped[str] = mapped_column(String(500))  # relative to the data directory
     deskewed_path: Mapped[str | None] = mapped_column(String(500))
+    header_bbox: Mapped[list[int] | None] = mapped_column(JSON)  # printed column headers, deskewed page
     page_index: Mapped[int] = mapped_column(Integer)  # 1-based order in the book
     deskew_angle: Mapped[float | None] = mapped_column(Float)
     width: Mapped[int | None] = mapped_column(Integer)  # of the deskewed image
@@ -241,3 +244,97 @@ class AuditEvent(Base):
     step_name: Mapped[str | None] = mapped_column(String(80))
     step_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class QueueSetting(Base):
+    """A supervisor's queue order for one unit (and its descendants), or globally when unit_id is NULL."""
+
+    __tablename__ = "queue_settings"
+    __table_args__ = (
+        UniqueConstraint("unit_id"),
+        CheckConstraint(_in("queue_order", QueueOrder), name="queue_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    queue_order: Mapped[str] = mapped_column(String(20), default=QueueOrder.EASY_FIRST)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class QaCheck(Base):
+    """One approved record drawn for blind QA, and (once checked) how many fields QA changed."""
+
+    __tablename__ = "qa_checks"
+    __table_args__ = (
+        UniqueConstraint("record_id"),
+        CheckConstraint("fields_changed IS NULL OR fields_changed <= fields_checked", name="changed_le_checked"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    verifier_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)  # who approved it
+    sampled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sampled_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)  # NULL = still pending
+    fields_checked: Mapped[int | None] = mapped_column(Integer)
+    fields_changed: Mapped[int | None] = mapped_column(Integer)
+    changed_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class UnitPlan(Base):
+    """A unit's digitisation plan (Phụ lục 01 plan view): computers assigned and daily quota."""
+
+    __tablename__ = "unit_plans"
+    __table_args__ = (
+        UniqueConstraint("unit_id"),
+        CheckConstraint("computers >= 0 AND quota_per_computer_per_day >= 0", name="non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    computers: Mapped[int] = mapped_column(Integer, default=0)
+    quota_per_computer_per_day: Mapped[int] = mapped_column(Integer, default=0)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class PopulationExtract(Base):
+    """An imported population-database extract; the file itself lives in the data directory."""
+
+    __tablename__ = "population_extracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    original_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    stored_path: Mapped[str] = mapped_column(String(500))  # relative to the data directory
+    row_count: Mapped[int] = mapped_column(Integer)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class CrosscheckResult(Base):
+    """One person of one approved record matched against an extract (the book's values are never changed)."""
+
+    __tablename__ = "crosscheck_results"
+    __table_args__ = (
+        UniqueConstraint("record_id", "role"),
+        CheckConstraint(_in("status", CrosscheckStatus), name="status"),
+        Index("ix_crosscheck_queue", "status", "resolved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # child, father, mother, deceased, husband, wife
+    extract_id: Mapped[int] = mapped_column(ForeignKey("population_extracts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    id_number: Mapped[str | None] = mapped_column(String(20))  # the matched citizen's personal ID number
+    book_values: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    citizen_values: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    differing_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    candidate_count: Mapped[int] = mapped_column(Integer, default=0)
+    checked_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    resolution: Mapped[str | None] = mapped_column(Text)  # supervisor's note

@@ -45,3 +45,20 @@ class Role(StrEnum):
 
 def values(enum: type[StrEnum]) -> list[str]:
     return [str(m.value) for m in enum]
+
+
+class QueueOrder(StrEnum):
+    """How an official's queue is ordered within one book-type priority (set by supervisors)."""
+
+    EASY_FIRST = "easy_first"  # highest record confidence first (the provincial plans' default)
+    HARD_FIRST = "hard_first"  # lowest confidence first
+    BOOK_ORDER = "book_order"  # page by page, row by row, as written in the book
+
+
+class CrosscheckStatus(StrEnum):
+    """Outcome of matching one person of an approved record against the population extract."""
+
+    MATCH = "match"  # one citizen agrees on every compared field: fill in the ID number
+    DIFFERENT = "different"  # found, but name/date/parents differ: tracking list, never overwrite
+    AMBIGUOUS = "ambiguous"  # several citizens fit equally well: tracking list
+    NOT_FOUND = "not_found"  # new person for the population database

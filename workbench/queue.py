@@ -1,0 +1,230 @@
+"""The official's queue: which record comes next, and race-safe claims on it.
+
+Order: the user's units only, book-type priority (birth -> marriage -> death -> adoption), then
+the supervisor's queue order for the book's unit (default easy first = highest confidence
+first), then book/page/row order. Records this user skipped recently go to the end.
+
+A claim is a conditional UPDATE that only succeeds when the record is still free (unassigned
+or its claim expired) and its version is the one we read, so two officials asking at the same
+moment never get the same record: the loser's UPDATE matches no row and it tries the next one.
+On SQLite the UPDATE is the first statement of its write transaction, so it waits for the
+writer lock (busy_timeout) instead of failing; on PostgreSQL the row lock does the same job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, or_, select, update
+from sqlalchemy.orm import Session
+
+from models import AuditEvent, Book, Page, QueueOrder, QueueSetting, Record, RecordStatus, Unit, User
+from workbench.audit import record_event
+from workbench.book_types import all_book_types
+from workbench.errors import ConflictError, InvalidActionError
+from workbench.policy import ReviewPolicy
+from workbench.scope import REVIEWERS, SUPERVISORS, Scope, load_scope, record_in_scope, unit_in_scope
+
+# Records an official may be handed: not yet approved, flagged or rejected.
+OPEN_STATUSES = (RecordStatus.PROPOSED, RecordStatus.IN_REVIEW)
+_CANDIDATES_PER_TRY = 25  # how many ranked candidates one next_record call tries to claim
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A record held for one official until `expires_at`; `version` is what save_record expects."""
+
+    record_id: int
+    version: int
+    expires_at: datetime
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def claim_is_free(moment: datetime) -> ColumnElement[bool]:
+    return or_(Record.assigned_to_id.is_(None), Record.claim_expires_at.is_(None), Record.claim_expires_at < moment)
+
+
+def queue_visible(scope: Scope) -> ColumnElement[bool]:
+    """Records that may appear in any queue of this user: in scope, on a live (not deleted) page."""
+    return and_(scope.unit_filter(Book.unit_id), Page.deleted.is_(False))
+
+
+# --- queue order settings (supervisors) ---------------------------------------------------------
+
+def get_queue_order(session: Session, unit_id: int | None = None) -> QueueOrder:
+    """The order in force for a unit: its own setting, else the nearest ancestor's, else global."""
+    settings = {s.unit_id: QueueOrder(s.queue_order) for s in session.scalars(select(QueueSetting))}
+    parents = dict(session.execute(select(Unit.id, Unit.parent_id)).tuples().all())
+    current = unit_id
+    seen: set[int] = set()
+    while current is not None and current not in seen:
+        if current in settings:
+            return settings[current]
+        seen.add(current)
+        current = parents.get(current)
+    return settings.get(None, QueueOrder.EASY_FIRST)
+
+
+def set_queue_order(session: Session, user: User, order: str, unit_id: int | None = None) -> None:
+    """Supervisor: set the queue order of one unit (and the units below it), or globally (admin only)."""
+    scope = load_scope(session, user, SUPERVISORS)
+    try:
+        queue_order = QueueOrder(order)
+    except ValueError:
+        raise InvalidActionError(f"Unknown queue order '{order}'", "Thứ tự hàng đợi không hợp lệ.") from None
+    if unit_id is None:
+        if not scope.is_admin:
+            raise InvalidActionError(
+                "Only an admin may set the global queue order", "Chỉ quản trị viên được đặt thứ tự chung."
+            )
+        where = QueueSetting.unit_id.is_(None)
+    else:
+        unit_in_scope(session, scope, unit_id)
+        where = QueueSetting.unit_id == unit_id
+    setting = session.scalar(select(QueueSetting).where(where))
+    old = setting.queue_order if setting else None
+    if setting is None:
+        setting = QueueSetting(unit_id=unit_id)
+        session.add(setting)
+    setting.queue_order = queue_order
+    setting.updated_by_id = scope.user.id
+    setting.updated_at = now_utc()
+    session.flush()
+    record_event(session, actor=scope.user, entity_type="queue_setting", entity_id=setting.id,
+                 action="set_queue_order", old={"unit_id": unit_id, "order": old},
+                 new={"unit_id": unit_id, "order": str(queue_order)})
+
+
+# --- next record and claims ---------------------------------------------------------------------
+
+def _type_priority() -> ColumnElement[int]:
+    priorities = {key: book_type.priority for key, book_type in all_book_types().items()}
+    return case(priorities, value=Book.book_type, else_=999)
+
+
+def _order_within_priority(session: Session, scope: Scope) -> ColumnElement[float]:
+    """Per-unit queue order as one sort key: -confidence (easy first), +confidence, or 0 (book order)."""
+    unit_ids = scope.unit_ids if scope.unit_ids is not None else frozenset(session.scalars(select(Unit.id)))
+    by_order: dict[QueueOrder, list[int]] = {order: [] for order in QueueOrder}
+    for unit_id in unit_ids:
+        by_order[get_queue_order(session, unit_id)].append(unit_id)
+    return case(
+        (Book.unit_id.in_(by_order[QueueOrder.HARD_FIRST]), Record.confidence),
+        (Book.unit_id.in_(by_order[QueueOrder.BOOK_ORDER]), 0.0),
+        else_=-Record.confidence,
+    )
+
+
+def _recently_skipped(user_id: int, since: datetime) -> ColumnElement[bool]:
+    skipped = select(AuditEvent.entity_id).where(
+        AuditEvent.entity_type == "record", AuditEvent.action == "skip",
+        AuditEvent.user_id == user_id, AuditEvent.at >= since,
+    )
+    return Record.id.in_(skipped)
+
+
+def queue_candidates(
+    session: Session, scope: Scope, policy: ReviewPolicy, moment: datetime, limit: int = _CANDIDATES_PER_TRY
+) -> list[tuple[int, int]]:
+    """(record id, version) of the free open records in this user's queue, best first."""
+    skipped = _recently_skipped(scope.user.id, moment - timedelta(hours=policy.skip_memory_hours))
+    rows = session.execute(
+        select(Record.id, Record.version)
+        .join(Book, Record.book_id == Book.id)
+        .join(Page, Record.page_id == Page.id)
+        .where(queue_visible(scope), Record.status.in_(OPEN_STATUSES), claim_is_free(moment))
+        .order_by(
+            case((skipped, 1), else_=0),
+            _type_priority(),
+            _order_within_priority(session, scope),
+            Book.id, Page.page_index, Record.row_index,
+        )
+        .limit(limit)
+    )
+    return [(int(record_id), int(version)) for record_id, version in rows]
+
+
+def _try_claim(session: Session, record_id: int, version: int, user_id: int, moment: datetime,
+               expires: datetime) -> bool:
+    """The race-safe claim: succeeds only if nobody claimed or changed the record since we read it."""
+    result = session.execute(
+        update(Record)
+        .where(Record.id == record_id, Record.version == version,
+               Record.status.in_(OPEN_STATUSES), claim_is_free(moment))
+        .values(assigned_to_id=user_id, claim_expires_at=expires, version=version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def current_claim(session: Session, user: User, moment: datetime | None = None) -> Claim | None:
+    """The live claim this user already holds (so a page reload returns the same record)."""
+    moment = moment or now_utc()
+    row = session.execute(
+        select(Record.id, Record.version, Record.claim_expires_at)
+        .where(Record.assigned_to_id == user.id, Record.claim_expires_at >= moment,
+               Record.status.in_(OPEN_STATUSES))
+        .order_by(Record.claim_expires_at.desc())
+        .limit(1)
+    ).first()
+    return Claim(row[0], row[1], _aware(row[2])) if row else None
+
+
+def next_record(
+    session: Session, user: User, policy: ReviewPolicy = ReviewPolicy(), moment: datetime | None = None
+) -> Claim | None:
+    """Claim the next record of the user's queue (or return the one they already hold); None when empty."""
+    scope = load_scope(session, user, REVIEWERS)
+    moment = moment or now_utc()
+    held = current_claim(session, scope.user, moment)
+    if held is not None:
+        return held
+    expires = moment + timedelta(minutes=policy.claim_minutes)
+    # Losing a race only moves us to the next candidate; a few rounds cover a burst of claimers.
+    for _ in range(4):
+        candidates = queue_candidates(session, scope, policy, moment)
+        if not candidates:
+            return None
+        for record_id, version in candidates:
+            if _try_claim(session, record_id, version, scope.user.id, moment, expires):
+                return Claim(record_id, version + 1, expires)
+    return None
+
+
+def claim_record(
+    session: Session, user: User, record_id: int, policy: ReviewPolicy = ReviewPolicy(),
+    moment: datetime | None = None,
+) -> Claim:
+    """Claim one specific record (e.g. a supervisor opening it from a queue); ConflictError if held."""
+    scope = load_scope(session, user, REVIEWERS)
+    moment = moment or now_utc()
+    record = record_in_scope(session, scope, record_id)
+    if record.assigned_to_id == scope.user.id and record.claim_expires_at and _aware(record.claim_expires_at) >= moment:
+        return Claim(record.id, record.version, _aware(record.claim_expires_at))
+    expires = moment + timedelta(minutes=policy.claim_minutes)
+    if not _try_claim(session, record.id, record.version, scope.user.id, moment, expires):
+        raise ConflictError(f"Record {record_id} is held by someone else or not open",
+                            "Bản ghi đang được người khác xử lý hoặc không còn trong hàng đợi.")
+    session.expire(record)
+    return Claim(record.id, record.version + 1, expires)
+
+
+def release_claim(session: Session, user: User, record_id: int) -> None:
+    """Give a claimed record back without changing it (e.g. logging out)."""
+    scope = load_scope(session, user, REVIEWERS)
+    record_in_scope(session, scope, record_id)
+    session.execute(
+        update(Record)
+        .where(Record.id == record_id, Record.assigned_to_id == scope.user.id)
+        .values(assigned_to_id=None, claim_expires_at=None, version=Record.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were stored in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,162 @@
+"""Saving an official's work on one record: approve, flag, skip or save, with audit and optimistic lock.
+
+Every field the official touched becomes `confirmed` (value equals the proposal) or `corrected`
+(`final_value` holds the value exactly as written, only NFC + whitespace normalized). Each field
+change and each status change writes an audit event (old -> new, who, when). The record's
+`version` must equal `expected_version`, and the UPDATE itself re-checks it, so a record changed
+by someone else meanwhile raises ConflictError and nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from models import FieldStatus, FieldValue, Record, RecordStatus, Role, User
+from ocr.fields import clean_text
+from workbench.audit import record_event
+from workbench.errors import ConflictError, InvalidActionError
+from workbench.queue import OPEN_STATUSES, now_utc
+from workbench.scope import REVIEWERS, Scope, load_scope, record_in_scope
+
+
+class ReviewAction(StrEnum):
+    APPROVE = "approve"  # Duyệt: store the values, status approved, release the claim
+    FLAG = "flag"  # Chuyển tổ kiểm tra: store the values given, status flagged with a reason
+    SKIP = "skip"  # Bỏ qua: discard edits, release the claim, record goes to the end of my queue
+    SAVE = "save"  # Lưu: store the values given, keep the claim (status in_review)
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    record_id: int
+    version: int  # the record's new version
+    status: str
+    fields_confirmed: int  # fields that became confirmed in this call
+    fields_corrected: int  # fields that became corrected in this call
+
+
+_CONFLICT_VI = "Bản ghi đã được người khác thay đổi. Vui lòng tải lại trước khi lưu."
+
+
+def save_record(
+    session: Session,
+    user: User,
+    record_id: int,
+    expected_version: int,
+    values: dict[str, str] | None = None,
+    action: str = ReviewAction.SAVE,
+    *,
+    reason: str = "",
+    moment: datetime | None = None,
+) -> SaveResult:
+    """Apply one review action. `values` maps field keys to what the official typed; missing keys
+    keep their current value (so approving a record whose proposals are right is `values={}`)."""
+    scope = load_scope(session, user, REVIEWERS)
+    try:
+        review_action = ReviewAction(action)
+    except ValueError:
+        raise InvalidActionError(f"Unknown review action '{action}'", "Thao tác không hợp lệ.") from None
+    moment = moment or now_utc()
+    record = record_in_scope(session, scope, record_id)
+    if record.version != expected_version:
+        raise ConflictError(f"Record {record_id} is at version {record.version}, not {expected_version}", _CONFLICT_VI)
+    _check_may_review(scope, record)
+    values = values or {}
+    unknown = sorted(set(values) - {f.key for f in record.fields})
+    if unknown:
+        raise InvalidActionError(f"Record {record_id} has no fields {unknown}", "Trường dữ liệu không hợp lệ.")
+    if review_action == ReviewAction.FLAG and not clean_text(reason):
+        raise InvalidActionError("Flagging needs a reason", "Vui lòng ghi lý do chuyển tổ kiểm tra.")
+
+    confirmed = corrected = 0
+    if review_action != ReviewAction.SKIP:
+        decide_all = review_action == ReviewAction.APPROVE
+        for field in record.fields:
+            if field.key in values or decide_all:
+                typed = values.get(field.key, _current_value(field))
+                became = apply_field_value(session, scope.user, field, typed, moment)
+                confirmed += became == FieldStatus.CONFIRMED
+                corrected += became == FieldStatus.CORRECTED
+    _apply_status(session, scope.user, record, review_action, clean_text(reason), moment)
+    # The record row is always written, so its version moves and the WHERE version = old re-check runs.
+    flag_modified(record, "status")
+    try:
+        session.flush()
+    except StaleDataError:
+        raise ConflictError(f"Record {record_id} changed while saving", _CONFLICT_VI) from None
+    return SaveResult(record.id, record.version, record.status, confirmed, corrected)
+
+
+def _check_may_review(scope: Scope, record: Record) -> None:
+    """Officials work open records (their queue); supervisors and admins may also fix flagged/approved ones."""
+    if record.status in OPEN_STATUSES:
+        return
+    if scope.user.role == Role.OFFICIAL:
+        raise InvalidActionError(
+            f"Record {record.id} is {record.status}; officials only review open records",
+            "Bản ghi này không còn trong hàng đợi của bạn.",
+        )
+
+
+def _current_value(field: FieldValue) -> str:
+    return field.final_value if field.status != FieldStatus.PROPOSED and field.final_value is not None \
+        else field.proposed_value
+
+
+def apply_field_value(session: Session, actor: User, field: FieldValue, typed: str, moment: datetime) -> str | None:
+    """Set one field from what was typed; returns the new status if the field changed, else None."""
+    value = clean_text(typed)
+    status = FieldStatus.CONFIRMED if value == clean_text(field.proposed_value) else FieldStatus.CORRECTED
+    if field.status == status and field.final_value == value:
+        return None
+    old = {"status": field.status, "value": _current_value(field)}
+    field.status = status
+    field.final_value = value
+    field.edited_by_id = actor.id
+    field.edited_at = moment
+    record_event(session, actor=actor, entity_type="field", entity_id=field.id,
+                 action="confirm" if status == FieldStatus.CONFIRMED else "correct",
+                 old=old, new={"status": str(status), "value": value, "key": field.key, "record_id": field.record_id})
+    return status
+
+
+def change_status(
+    session: Session, actor: User, record: Record, status: str, action: str, *, reason: str | None = None
+) -> None:
+    """Set a record's status and audit it (old -> new)."""
+    old = {"status": record.status, "flag_reason": record.flag_reason}
+    record.status = status
+    record.flag_reason = reason if status == RecordStatus.FLAGGED else None
+    new = {"status": str(status), "flag_reason": record.flag_reason}
+    record_event(session, actor=actor, entity_type="record", entity_id=record.id, action=action, old=old, new=new)
+
+
+def release(record: Record) -> None:
+    record.assigned_to_id = None
+    record.claim_expires_at = None
+
+
+def _apply_status(
+    session: Session, actor: User, record: Record, action: ReviewAction, reason: str, moment: datetime
+) -> None:
+    if action == ReviewAction.APPROVE:
+        change_status(session, actor, record, RecordStatus.APPROVED, "approve")
+        record.approved_by_id = actor.id
+        record.approved_at = moment
+        release(record)
+    elif action == ReviewAction.FLAG:
+        change_status(session, actor, record, RecordStatus.FLAGGED, "flag", reason=reason)
+        release(record)
+    elif action == ReviewAction.SKIP:
+        # The skip event is also what sends the record to the end of this user's queue.
+        record_event(session, actor=actor, entity_type="record", entity_id=record.id, action="skip",
+                     old={"assigned_to_id": record.assigned_to_id}, new={"assigned_to_id": None})
+        release(record)
+    elif record.status == RecordStatus.PROPOSED:
+        change_status(session, actor, record, RecordStatus.IN_REVIEW, "save")
