@@ -17,6 +17,7 @@ from workbench.book_types import BookTypeError, all_book_types
 from workbench.books import BookError, BookIdentity
 from workbench.context import open_workbench
 from workbench.db import transaction
+from workbench.executors import ExecutorSpec
 from workbench.export_json import export_book_json
 from workbench.ingest import IngestOptions, ingest_files
 
@@ -85,6 +86,8 @@ def ingest(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-process pages that failed before."),
     pdf_dpi: int = typer.Option(200, "--pdf-dpi"),
     threads: int | None = typer.Option(None, "--threads", help="OCR threads (default WORKBENCH_OCR_THREADS)."),
+    workers: int = typer.Option(1, "--workers", help="Local worker processes for the page pipeline."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler, e.g. tcp://HOST:8786."),
 ) -> None:
     """Store pages and run deskew -> segmentation -> recognition. Last line: book_id=<id>."""
     identity = None
@@ -101,24 +104,30 @@ def ingest(
     if not files:
         raise _fail("no image, PDF or ZIP files found in the given paths")
     wb = open_workbench()
+    ocr_threads = threads or wb.settings.ocr_threads
+    executor = ExecutorSpec(workers=max(1, workers), scheduler=scheduler)
+    if executor.workers > 1 and threads is None:
+        ocr_threads = max(1, ocr_threads // executor.workers)  # don't oversubscribe the cores
     recognizer = None
-    if not no_ocr:
+    if not no_ocr and executor.workers == 1 and not scheduler:
         from ocr.engines.asternet import get_asternet
 
-        recognizer = get_asternet(threads or wb.settings.ocr_threads)
+        recognizer = get_asternet(ocr_threads)
+    options = IngestOptions(
+        run_ocr=not no_ocr, pdf_dpi=pdf_dpi, retry_failed=retry_failed, ocr_threads=ocr_threads, executor=executor
+    )
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     ) as bar:
-        task = bar.add_task("ingest", total=len(files))
+        task = bar.add_task("pages", total=None)
 
-        def on_file(name: str, finished: int, total: int) -> None:
-            bar.update(task, completed=finished, description=f"ingest {name[-40:]}")
+        def on_page(_page: str, finished: int, total: int) -> None:
+            bar.update(task, completed=finished, total=total)
 
         try:
             report = ingest_files(
                 wb.sessions, wb.settings.data_dir, files, identity=identity, book_id=book,
-                options=IngestOptions(run_ocr=not no_ocr, pdf_dpi=pdf_dpi, retry_failed=retry_failed),
-                recognizer=recognizer, progress=on_file,
+                options=options, recognizer=recognizer, progress=on_page,
             )
         except (BookError, BookTypeError) as exc:
             raise _fail(str(exc)) from exc

@@ -1,32 +1,35 @@
 """Batch ingest: store uploaded pages once, run the page pipeline, persist records.
 
-Resumable and exactly-once per page: a page's records, fields, audit steps and its `done`
-status are written in one transaction, so a process killed at any moment leaves each page
-either untouched (redone on the next run) or complete (skipped on the next run).
+Two phases. Registration stores each file content-addressed and creates its `queued` pages
+(one per frame of a PDF/TIFF); a file already in the book (same sha256) is skipped. Processing
+sends every queued or half-done page of the book to an executor (in-process, process pool or
+Dask) and persists each outcome. A page's records, fields, audit steps and its `done` status
+are written in ONE transaction, so a process killed at any moment leaves each page either
+untouched (redone on the next run) or complete (skipped on the next run): exactly once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import FieldValue, Page, PageStatus, Record, User
 from ocr.engines.base import Recognizer
-from ocr.loading import ImageLoadError, InputFile, LoadedImage, load_images
-from ocr.pipeline import PageResult, process_page
+from ocr.loading import ImageLoadError, InputFile, load_images
+from ocr.pipeline import PageOutcome, PageTask
 from ocr.types import LedgerLayout
 from workbench.audit import record_event, record_step
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity, get_book, get_or_create_book
 from workbench.db import transaction
-from workbench.storage import StorageError, sha256_bytes, store_derived_image, store_original
+from workbench.executors import ExecutorSpec, run_tasks
+from workbench.storage import StorageError, sha256_bytes, store_derived_bytes, store_original
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ class IngestOptions:
     run_ocr: bool = True
     pdf_dpi: int = 200
     retry_failed: bool = False  # failed pages stay failed (and visible) unless asked
+    ocr_threads: int = 2
+    executor: ExecutorSpec = ExecutorSpec()
     model_version: str | None = None
 
 
@@ -64,31 +69,22 @@ def ingest_files(
     actor: User | None = None,
     progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Add `files` to a book (by identity or id) and process every page not yet done."""
+    """Add `files` to a book (by identity or id) and process every page of it not yet done."""
     with transaction(factory) as session:
         if book_id is None:
             if identity is None:
                 raise ValueError("ingest needs a book identity or a book id")
             book_id = get_or_create_book(session, identity, actor).id
-        book_type = get_book(session, book_id).book_type
-    layout = get_book_type(book_type).layout
+        else:
+            get_book(session, book_id)
     report = IngestReport(book_id=book_id)
-    total = len(files)
-    for number, input_file in enumerate(files, start=1):
-        frames = _register_file(factory, data_dir, book_id, input_file, options, actor, report)
-        for page_id, loaded in frames:
-            _process_and_store(factory, data_dir, page_id, loaded.image, layout, recognizer, options, report)
-        if progress:
-            progress(input_file.name, number, total)
-    # Pages left queued or half-done by an earlier run that died (or retried failures).
-    for page_id in _pending_page_ids(factory, book_id, options.retry_failed):
-        image = _reload_frame(factory, data_dir, page_id, options, report)
-        if image is not None:
-            _process_and_store(factory, data_dir, page_id, image, layout, recognizer, options, report)
+    for input_file in files:
+        register_file(factory, data_dir, book_id, input_file, options, actor, report)
+    process_pending_pages(factory, data_dir, book_id, options, recognizer, report, progress)
     return report
 
 
-def _register_file(
+def register_file(
     factory: sessionmaker[Session],
     data_dir: Path,
     book_id: int,
@@ -96,8 +92,9 @@ def _register_file(
     options: IngestOptions,
     actor: User | None,
     report: IngestReport,
-) -> list[tuple[int, LoadedImage]]:
-    """Store the file once and create its queued pages; returns the new (page id, frame) pairs."""
+) -> list[int]:
+    """Store the file once and create its queued pages; returns the new page ids."""
+    display_name = Path(input_file.name).name
     try:
         data = input_file.read_bytes()
     except ImageLoadError as exc:
@@ -105,34 +102,36 @@ def _register_file(
         report.pages_failed += 1
         return []
     digest = sha256_bytes(data)
-    display_name = Path(input_file.name).name
-    with transaction(factory) as session:
+    with factory() as session:
         if session.scalar(select(Page.id).where(Page.book_id == book_id, Page.sha256 == digest).limit(1)):
             report.pages_already_present += 1
             return []
     load_error: str | None = None
-    frames: list[LoadedImage] = []
+    frame_count = 0
     try:
-        frames = load_images(data, display_name, pdf_dpi=options.pdf_dpi)
+        frame_count = len(load_images(data, display_name, pdf_dpi=options.pdf_dpi))
     except ImageLoadError as exc:
         load_error = str(exc)
+    if not data:
+        # Nothing to keep for a zero-byte file: report it, store nothing.
+        report.errors.append(load_error or f"{display_name}: the file is empty")
+        report.pages_failed += 1
+        return []
     try:
         stored = store_original(data_dir, data, display_name)
     except StorageError as exc:
         report.errors.append(str(exc))
         report.pages_failed += 1
         return []
-    created: list[tuple[int, LoadedImage]] = []
+    created: list[int] = []
     with transaction(factory) as session:
         last_index = session.scalar(select(func.max(Page.page_index)).where(Page.book_id == book_id))
         next_index = (last_index or 0) + 1
+        common = {"book_id": book_id, "original_name": display_name, "sha256": digest,
+                  "image_path": stored.relative_path}
         if load_error is not None:
-            # Keep a failed page so the contractor sees the bad file; the rest of the book goes on.
-            page = Page(
-                book_id=book_id, original_name=display_name, sha256=digest, frame_index=0,
-                image_path=stored.relative_path, page_index=next_index,
-                status=PageStatus.FAILED, error=load_error,
-            )
+            # A failed page keeps the bad file visible to the contractor; the book goes on.
+            page = Page(**common, frame_index=0, page_index=next_index, status=PageStatus.FAILED, error=load_error)
             session.add(page)
             session.flush()
             record_event(session, actor=actor, entity_type="page", entity_id=page.id, action="upload_failed",
@@ -141,21 +140,19 @@ def _register_file(
             report.pages_failed += 1
             log.warning("Page file %s failed to load: %s", display_name, load_error)
             return []
-        for offset, loaded in enumerate(frames):
-            page = Page(
-                book_id=book_id, original_name=display_name, sha256=digest, frame_index=loaded.frame_index,
-                image_path=stored.relative_path, page_index=next_index + offset, status=PageStatus.QUEUED,
-            )
+        for frame_index in range(frame_count):
+            page = Page(**common, frame_index=frame_index, page_index=next_index + frame_index,
+                        status=PageStatus.QUEUED)
             session.add(page)
             session.flush()
             record_event(session, actor=actor, entity_type="page", entity_id=page.id, action="upload",
-                         new={"file": display_name, "frame": loaded.frame_index, "sha256": digest})
-            created.append((page.id, loaded))
+                         new={"file": display_name, "frame": frame_index, "sha256": digest})
+            created.append(page.id)
     report.pages_added += len(created)
     return created
 
 
-def _pending_page_ids(factory: sessionmaker[Session], book_id: int, retry_failed: bool) -> list[int]:
+def pending_page_ids(factory: sessionmaker[Session], book_id: int, retry_failed: bool = False) -> list[int]:
     statuses = [PageStatus.QUEUED, PageStatus.PROCESSING] + ([PageStatus.FAILED] if retry_failed else [])
     with factory() as session:
         return list(
@@ -167,22 +164,53 @@ def _pending_page_ids(factory: sessionmaker[Session], book_id: int, retry_failed
         )
 
 
-def _reload_frame(
-    factory: sessionmaker[Session], data_dir: Path, page_id: int, options: IngestOptions, report: IngestReport
-) -> np.ndarray | None:
+def process_pending_pages(
+    factory: sessionmaker[Session],
+    data_dir: Path,
+    book_id: int,
+    options: IngestOptions,
+    recognizer: Recognizer | None,
+    report: IngestReport,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Run every queued, half-done (and with retry_failed, failed) page of the book."""
     with factory() as session:
-        page = session.get(Page, page_id)
-        assert page is not None
-        path, name, frame_index = data_dir / page.image_path, page.original_name, page.frame_index
-    try:
-        frames = load_images(path, name, pdf_dpi=options.pdf_dpi)
-        return frames[frame_index].image
-    except (ImageLoadError, IndexError) as exc:
-        _mark_failed(factory, page_id, f"{name}: stored original cannot be re-read ({exc})", report)
-        return None
+        layout = get_book_type(get_book(session, book_id).book_type).layout
+    page_ids = pending_page_ids(factory, book_id, options.retry_failed)
+    tasks = _page_tasks(factory, data_dir, page_ids, layout, options)
+    for finished, outcome in enumerate(run_tasks(tasks, options.executor, recognizer), start=1):
+        if outcome.error is not None:
+            mark_failed(factory, outcome.page_id, outcome.error, report)
+        else:
+            try:
+                report.records_created += save_outcome(factory, data_dir, outcome, options.model_version)
+                report.pages_done += 1
+            except StorageError as exc:
+                mark_failed(factory, outcome.page_id, str(exc), report)
+        if progress:
+            progress(str(outcome.page_id), finished, len(page_ids))
 
 
-def _mark_failed(factory: sessionmaker[Session], page_id: int, error: str, report: IngestReport) -> None:
+def _page_tasks(
+    factory: sessionmaker[Session], data_dir: Path, page_ids: list[int], layout: LedgerLayout, options: IngestOptions
+) -> Iterator[PageTask]:
+    """Tasks are built lazily: only the pages in flight hold their file's bytes in memory."""
+    for page_id in page_ids:
+        with transaction(factory) as session:
+            page = session.get(Page, page_id)
+            assert page is not None
+            page.status = PageStatus.PROCESSING
+            path, name, frame_index = data_dir / page.image_path, page.original_name, page.frame_index
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            data = b""
+            log.warning("Stored original of page %s is unreadable: %s", page_id, exc)
+        yield PageTask(page_id=page_id, data=data, name=name, frame_index=frame_index, layout=layout,
+                       run_ocr=options.run_ocr, pdf_dpi=options.pdf_dpi, ocr_threads=options.ocr_threads)
+
+
+def mark_failed(factory: sessionmaker[Session], page_id: int, error: str, report: IngestReport | None = None) -> None:
     with transaction(factory) as session:
         page = session.get(Page, page_id)
         assert page is not None
@@ -190,58 +218,30 @@ def _mark_failed(factory: sessionmaker[Session], page_id: int, error: str, repor
         page.error = error
         record_event(session, actor=None, entity_type="page", entity_id=page_id, action="processing_failed",
                      new={"error": error})
-    report.errors.append(error)
-    report.pages_failed += 1
+    if report is not None:
+        report.errors.append(error)
+        report.pages_failed += 1
     log.warning("Page %s failed: %s", page_id, error)
 
 
-def _process_and_store(
-    factory: sessionmaker[Session],
-    data_dir: Path,
-    page_id: int,
-    image: np.ndarray,
-    layout: LedgerLayout,
-    recognizer: Recognizer | None,
-    options: IngestOptions,
-    report: IngestReport,
-) -> None:
-    with transaction(factory) as session:
-        page = session.get(Page, page_id)
-        assert page is not None
-        page.status = PageStatus.PROCESSING
-        sha, frame_index, name = page.sha256, page.frame_index, page.original_name
-    try:
-        result = process_page(image, layout, recognizer if options.run_ocr else None)
-        deskewed_path = store_derived_image(data_dir, sha, frame_index, "deskewed", result.analysis.deskewed)
-    except StorageError as exc:
-        _mark_failed(factory, page_id, str(exc), report)
-        return
-    except Exception as exc:  # noqa: BLE001 — one bad page must not stop the book
-        log.exception("Pipeline failed on page %s (%s)", page_id, name)
-        _mark_failed(factory, page_id, f"{name}: page pipeline failed ({type(exc).__name__}: {exc})", report)
-        return
-    report.records_created += save_page_result(factory, page_id, result, deskewed_path, options.model_version)
-    report.pages_done += 1
-
-
-def save_page_result(
-    factory: sessionmaker[Session],
-    page_id: int,
-    result: PageResult,
-    deskewed_path: str,
-    model_version: str | None = None,
+def save_outcome(
+    factory: sessionmaker[Session], data_dir: Path, outcome: PageOutcome, model_version: str | None = None
 ) -> int:
-    """Replace the page's machine records with `result` and mark it done, atomically."""
-    analysis = result.analysis
+    """Replace the page's machine records with the outcome and mark it done, atomically."""
+    with factory() as session:
+        page = session.get(Page, outcome.page_id)
+        assert page is not None
+        sha, frame_index = page.sha256, page.frame_index
+    deskewed_path = store_derived_bytes(data_dir, sha, frame_index, "deskewed", outcome.deskewed_jpeg)
     with transaction(factory) as session:
-        page = session.get(Page, page_id)
+        page = session.get(Page, outcome.page_id)
         assert page is not None
         # Leftovers of an interrupted earlier run are replaced, never duplicated.
-        session.execute(delete(Record).where(Record.page_id == page_id))
-        for region, proposals in zip(analysis.records, result.proposals, strict=True):
+        session.execute(delete(Record).where(Record.page_id == page.id))
+        for region, proposals in zip(outcome.records, outcome.proposals, strict=True):
             confidences = [p.confidence for p in proposals.values()]
             record = Record(
-                book_id=page.book_id, page_id=page_id, row_index=region.row_index,
+                book_id=page.book_id, page_id=page.id, row_index=region.row_index,
                 bbox=region.box.as_list(), confidence=min(confidences) if confidences else 0.0,
             )
             cell_boxes = {cell.key: cell.box.as_list() for cell in region.cells}
@@ -257,16 +257,15 @@ def save_page_result(
             ]
             session.add(record)
         session.flush()
-        for step in result.steps:
-            record_step(session, "page", page_id, step)
-        height, width = analysis.deskewed.shape[:2]
+        for step in outcome.steps:
+            record_step(session, "page", page.id, step)
         page.status = PageStatus.DONE
         page.error = None
-        page.deskew_angle = float(analysis.deskew_angle)
+        page.deskew_angle = outcome.deskew_angle
         page.deskewed_path = deskewed_path
-        page.width, page.height = int(width), int(height)
-        page.warnings = list(analysis.warnings)
-        page.timings = {s.name: round(s.seconds, 4) for s in result.steps}
+        page.width, page.height = outcome.width, outcome.height
+        page.warnings = list(outcome.warnings)
+        page.timings = {s.name: round(s.seconds, 4) for s in outcome.steps}
         page.model_version = model_version
         page.processed_at = datetime.now(UTC)
-    return len(analysis.records)
+    return len(outcome.records)

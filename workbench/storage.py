@@ -58,14 +58,21 @@ def store_original(data_dir: Path, data: bytes, original_name: str) -> StoredFil
     return StoredFile(digest, relative.as_posix())
 
 
+def store_derived_bytes(data_dir: Path, sha256: str, frame_index: int, kind: str, jpeg: bytes) -> str:
+    """Store a derived JPEG (e.g. the deskewed page) keyed by its source; returns the relative path."""
+    if not jpeg:
+        raise StorageError(f"The {kind} image of {sha256[:12]} is empty")
+    relative = Path("derived") / sha256[:2] / f"{sha256}_f{frame_index}_{kind}.jpg"
+    _atomic_write(data_dir / relative, jpeg)
+    return relative.as_posix()
+
+
 def store_derived_image(data_dir: Path, sha256: str, frame_index: int, kind: str, image: np.ndarray) -> str:
-    """Store a derived image (e.g. the deskewed page) keyed by its source; returns the relative path."""
+    """Encode and store a derived image; returns the relative path."""
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise StorageError(f"Could not encode the {kind} image of {sha256[:12]}")
-    relative = Path("derived") / sha256[:2] / f"{sha256}_f{frame_index}_{kind}.jpg"
-    _atomic_write(data_dir / relative, encoded.tobytes())
-    return relative.as_posix()
+    return store_derived_bytes(data_dir, sha256, frame_index, kind, encoded.tobytes())
 
 
 def read_image(data_dir: Path, relative_path: str) -> np.ndarray:
