@@ -58,7 +58,7 @@ def queue_visible(scope: Scope) -> ColumnElement[bool]:
 def get_queue_order(session: Session, unit_id: int | None = None) -> QueueOrder:
     """The order in force for a unit: its own setting, else the nearest ancestor's, else global."""
     settings = {s.unit_id: QueueOrder(s.queue_order) for s in session.scalars(select(QueueSetting))}
-    parents = dict(session.execute(select(Unit.id, Unit.parent_id)).tuples().all())
+    parents = {unit_id: parent_id for unit_id, parent_id in session.execute(select(Unit.id, Unit.parent_id))}
     current = unit_id
     seen: set[int] = set()
     while current is not None and current not in seen:
@@ -206,11 +206,12 @@ def claim_record(
     if record.assigned_to_id == scope.user.id and record.claim_expires_at and _aware(record.claim_expires_at) >= moment:
         return Claim(record.id, record.version, _aware(record.claim_expires_at))
     expires = moment + timedelta(minutes=policy.claim_minutes)
-    if not _try_claim(session, record.id, record.version, scope.user.id, moment, expires):
+    version = record.version
+    if not _try_claim(session, record.id, version, scope.user.id, moment, expires):
         raise ConflictError(f"Record {record_id} is held by someone else or not open",
                             "Bản ghi đang được người khác xử lý hoặc không còn trong hàng đợi.")
-    session.expire(record)
-    return Claim(record.id, record.version + 1, expires)
+    session.expire(record)  # the Core UPDATE bypassed the ORM copy
+    return Claim(record.id, version + 1, expires)
 
 
 def release_claim(session: Session, user: User, record_id: int) -> None:

@@ -41,7 +41,7 @@ class SaveResult:
     fields_corrected: int  # fields that became corrected in this call
 
 
-_CONFLICT_VI = "Bản ghi đã được người khác thay đổi. Vui lòng tải lại trước khi lưu."
+CONFLICT_VI = "Bản ghi đã được người khác thay đổi. Vui lòng tải lại trước khi lưu."
 
 
 def save_record(
@@ -65,7 +65,7 @@ def save_record(
     moment = moment or now_utc()
     record = record_in_scope(session, scope, record_id)
     if record.version != expected_version:
-        raise ConflictError(f"Record {record_id} is at version {record.version}, not {expected_version}", _CONFLICT_VI)
+        raise ConflictError(f"Record {record_id} is at version {record.version}, not {expected_version}", CONFLICT_VI)
     _check_may_review(scope, record)
     values = values or {}
     unknown = sorted(set(values) - {f.key for f in record.fields})
@@ -86,11 +86,16 @@ def save_record(
     _apply_status(session, scope.user, record, review_action, clean_text(reason), moment)
     # The record row is always written, so its version moves and the WHERE version = old re-check runs.
     flag_modified(record, "status")
+    flush_or_conflict(session, record_id)
+    return SaveResult(record.id, record.version, record.status, confirmed, corrected)
+
+
+def flush_or_conflict(session: Session, record_id: int) -> None:
+    """Flush; a record UPDATE whose `WHERE version = :old` matched nothing becomes a ConflictError."""
     try:
         session.flush()
     except StaleDataError:
-        raise ConflictError(f"Record {record_id} changed while saving", _CONFLICT_VI) from None
-    return SaveResult(record.id, record.version, record.status, confirmed, corrected)
+        raise ConflictError(f"Record {record_id} changed while saving", CONFLICT_VI) from None
 
 
 def _check_may_review(scope: Scope, record: Record) -> None:
