@@ -30,6 +30,8 @@ def generate_book(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     base = options or PageOptions()
+    if base.jpeg_quality >= 100:
+        raise ValueError("generate_book writes JPEG pages; use jpeg_quality < 100")
     rng = random.Random(f"{book_type}:{seed}")
     year_days = (date(year, 12, 31) - date(year, 1, 1)).days + 1
     next_no = 1
@@ -46,9 +48,7 @@ def generate_book(
             unit=unit, volume=volume, date_range=(start, end),
         )
         name = f"page_{index + 1:03d}.jpg"
-        if data is None:  # jpeg_quality >= 100: store the best JPEG we can
-            page_options = replace(page_options, jpeg_quality=98)
-            raise ValueError("generate_book writes JPEG pages; use jpeg_quality < 100")
+        assert data is not None  # jpeg_quality < 100 checked above
         (out_dir / name).write_bytes(data)
         truth["file"] = name
         truth_pages.append(truth)

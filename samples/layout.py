@@ -128,10 +128,10 @@ def draw_rulings(geom: PageGeometry, mode: str, rng: random.Random) -> np.ndarra
     for y in (top, geom.header_bottom, *geom.row_edges[1:]):
         segments.append((left, y, right, y, y in (top, bottom)))
     for x0, y0, x1, y1, outer in segments:
-        if faint and not outer and rng.random() < 0.3:
+        if faint and not outer and rng.random() < 0.25:
             continue  # partly missing lines
-        strength = rng.uniform(0.2, 0.45) if faint else rng.uniform(0.8, 0.95)
-        thickness = (3 if outer else 2) if not faint else 1 + int(outer)
+        strength = rng.uniform(0.3, 0.55) if faint else rng.uniform(0.8, 0.95)
+        thickness = 3 if outer else 2
         if faint:
             _draw_broken(layer, (x0, y0, x1, y1), thickness, strength, rng)
         else:
