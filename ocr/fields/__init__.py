@@ -19,7 +19,10 @@ from ocr.fields.catalogs import (
     ethnicity_catalog,
 )
 from ocr.fields.dates import ParsedDate, normalize_date, parse_date
+from ocr.fields.gazetteer import CurrentUnit, Gazetteer, LegacyUnit, get_gazetteer
 from ocr.fields.issues import FieldIssue, SequenceIssue
+from ocr.fields.lexicon import Lexicon, lexicon_for, split_words
+from ocr.fields.names import given_names, middle_names, surnames
 from ocr.fields.normalize import canonical_value, normalize
 from ocr.fields.sequence import check_registration_sequence
 from ocr.fields.syllables import is_vietnamese_syllable, vietnamese_syllables
@@ -29,8 +32,12 @@ from ocr.fields.validate import ValidationContext, validate, validate_record
 __all__ = [
     "SEX_VALUES",
     "CatalogMatch",
+    "CurrentUnit",
     "Ethnicity",
     "FieldIssue",
+    "Gazetteer",
+    "LegacyUnit",
+    "Lexicon",
     "ParsedDate",
     "SequenceIssue",
     "ValidationContext",
@@ -43,10 +50,16 @@ __all__ = [
     "country_catalog",
     "ethnicities",
     "ethnicity_catalog",
+    "get_gazetteer",
+    "given_names",
     "is_vietnamese_syllable",
+    "lexicon_for",
+    "middle_names",
     "normalize",
     "normalize_date",
     "parse_date",
+    "split_words",
+    "surnames",
     "validate",
     "validate_record",
     "vietnamese_syllables",

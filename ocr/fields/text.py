@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -18,17 +19,24 @@ def clean_text(text: str | None) -> str:
     return "" if text == "None" else text
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def fold_key(text: str) -> str:
     """Case-, space- and punctuation-insensitive key (diacritics kept): "Ê-đê" -> "êđê"."""
-    text = clean_text(text).lower()
-    return "".join(ch for ch in text if ch.isalnum())
+    return _NOT_ALNUM.sub("", clean_text(text).lower())
+
+
+@lru_cache(maxsize=4096)
+def _bare_letter(ch: str) -> str:
+    decomposed = unicodedata.normalize("NFD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("đ", "d").replace("Đ", "D")
 
 
 def strip_diacritics(text: str) -> str:
     """Remove Vietnamese diacritics ("Nguyễn" -> "Nguyen", "Đ" -> "D") for accent-blind matching."""
-    decomposed = unicodedata.normalize("NFD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return bare.replace("đ", "d").replace("Đ", "D")
+    text = unicodedata.normalize("NFC", text)
+    return "".join(ch if ch.isascii() else _bare_letter(ch) for ch in text)
 
 
 def fold_key_accentless(text: str) -> str:
