@@ -148,7 +148,7 @@ def queue_candidates(
     return [(int(record_id), int(version)) for record_id, version in rows]
 
 
-def _try_claim(session: Session, record_id: int, version: int, user_id: int, moment: datetime,
+def try_claim(session: Session, record_id: int, version: int, user_id: int, moment: datetime,
                expires: datetime) -> bool:
     """The race-safe claim: succeeds only if nobody claimed or changed the record since we read it."""
     result = session.execute(
@@ -190,7 +190,7 @@ def next_record(
         if not candidates:
             return None
         for record_id, version in candidates:
-            if _try_claim(session, record_id, version, scope.user.id, moment, expires):
+            if try_claim(session, record_id, version, scope.user.id, moment, expires):
                 return Claim(record_id, version + 1, expires)
     return None
 
@@ -207,7 +207,7 @@ def claim_record(
         return Claim(record.id, record.version, _aware(record.claim_expires_at))
     expires = moment + timedelta(minutes=policy.claim_minutes)
     version = record.version
-    if not _try_claim(session, record.id, version, scope.user.id, moment, expires):
+    if not try_claim(session, record.id, version, scope.user.id, moment, expires):
         raise ConflictError(f"Record {record_id} is held by someone else or not open",
                             "Bản ghi đang được người khác xử lý hoặc không còn trong hàng đợi.")
     session.expire(record)  # the Core UPDATE bypassed the ORM copy

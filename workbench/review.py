@@ -134,11 +134,13 @@ def apply_field_value(session: Session, actor: User, field: FieldValue, typed: s
 def change_status(
     session: Session, actor: User, record: Record, status: str, action: str, *, reason: str | None = None
 ) -> None:
-    """Set a record's status and audit it (old -> new)."""
+    """Set a record's status and audit it (old -> new); `reason` is the flag reason or a note."""
     old = {"status": record.status, "flag_reason": record.flag_reason}
     record.status = status
     record.flag_reason = reason if status == RecordStatus.FLAGGED else None
     new = {"status": str(status), "flag_reason": record.flag_reason}
+    if reason and status != RecordStatus.FLAGGED:
+        new["reason"] = reason  # e.g. why a supervisor rejected it
     record_event(session, actor=actor, entity_type="record", entity_id=record.id, action=action, old=old, new=new)
 
 

@@ -3,57 +3,191 @@ reject, and bulk approval of all-high-confidence records (only with an explicit 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, joinedload
 
-from models import User
+from models import Book, FieldStatus, Page, Record, RecordStatus, Role, User
+from workbench.audit import record_event
+from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError
 from workbench.policy import ReviewPolicy
-from workbench.record_view import RecordSummary
+from workbench.queue import OPEN_STATUSES, claim_is_free, now_utc, queue_visible, try_claim
+from workbench.record_view import RecordSummary, summarize
+from workbench.review import apply_field_value, change_status, flush_or_conflict, release
+from workbench.scope import (
+    REVIEWERS,
+    SUPERVISORS,
+    Scope,
+    book_in_scope,
+    load_scope,
+    record_in_scope,
+    user_in_scope,
+)
+
+
+def _records_in_scope(scope: Scope) -> Select[tuple[Record]]:
+    return (
+        select(Record)
+        .join(Book, Record.book_id == Book.id)
+        .join(Page, Record.page_id == Page.id)
+        .where(queue_visible(scope))
+        .options(joinedload(Record.book).joinedload(Book.unit), joinedload(Record.page))
+    )
 
 
 def flagged_queue(session: Session, user: User, limit: int = 200) -> list[RecordSummary]:
-    raise NotImplementedError
+    """Flagged records in scope, in book order."""
+    scope = load_scope(session, user, SUPERVISORS)
+    query = (_records_in_scope(scope).where(Record.status == RecordStatus.FLAGGED)
+             .order_by(Book.id, Page.page_index, Record.row_index).limit(limit))
+    return [summarize(record) for record in session.scalars(query)]
 
 
 def low_confidence_queue(session: Session, user: User, threshold: float, limit: int = 200) -> list[RecordSummary]:
     """Open records whose confidence is below `threshold` (the supervisor's choice), lowest first."""
-    raise NotImplementedError
+    scope = load_scope(session, user, SUPERVISORS)
+    query = (_records_in_scope(scope)
+             .where(Record.status.in_(OPEN_STATUSES), Record.confidence < threshold)
+             .order_by(Record.confidence, Book.id, Page.page_index, Record.row_index).limit(limit))
+    return [summarize(record) for record in session.scalars(query)]
 
 
 def crosscheck_mismatch_queue(session: Session, user: User, limit: int = 200) -> list[RecordSummary]:
     """HOOK: records whose people differ from the population database (CSDLQGVDC).
 
-    Returns [] until the population cross-check issue lands and stores its results.
+    Returns [] until the population cross-check issue lands and stores its results; it already
+    checks the role so pages can call it today.
     """
+    load_scope(session, user, SUPERVISORS)
     return []
 
 
-def reassign(session: Session, user: User, record_id: int, to_user_id: int | None,
-             policy: ReviewPolicy = ReviewPolicy(), moment: datetime | None = None) -> int:
-    """Give a record to another official in scope (a fresh claim), or free it (None). Returns new version."""
-    raise NotImplementedError
+def reassign(session: Session, user: User, record_id: int, to_user_id: int | None, *,
+             expected_version: int | None = None, policy: ReviewPolicy = ReviewPolicy(),
+             moment: datetime | None = None) -> int:
+    """Give an open record to another reviewer in scope (a fresh claim), or free it (None).
+    Returns the record's new version."""
+    scope = load_scope(session, user, SUPERVISORS)
+    record = _expect(session, scope, record_id, expected_version)
+    if record.status not in OPEN_STATUSES:
+        raise InvalidActionError(f"Record {record_id} is {record.status}, not open",
+                                 "Chỉ giao lại được bản ghi đang chờ xử lý.")
+    old = {"assigned_to_id": record.assigned_to_id}
+    if to_user_id is None:
+        release(record)
+    else:
+        target = user_in_scope(session, scope, to_user_id)
+        target_scope = load_scope(session, target, REVIEWERS)
+        if target.role == Role.ADMIN or not target_scope.covers(record.book.unit_id):
+            raise InvalidActionError(f"User {to_user_id} does not cover record {record_id}'s unit",
+                                     "Người được giao không phụ trách đơn vị của bản ghi này.")
+        record.assigned_to_id = target.id
+        record.claim_expires_at = (moment or now_utc()) + timedelta(minutes=policy.claim_minutes)
+    record_event(session, actor=scope.user, entity_type="record", entity_id=record.id, action="reassign",
+                 old=old, new={"assigned_to_id": record.assigned_to_id})
+    flush_or_conflict(session, record_id)
+    return record.version
 
 
 def unflag(session: Session, user: User, record_id: int, expected_version: int) -> int:
     """Send a flagged record back to the officials' queue. Returns the new version."""
-    raise NotImplementedError
+    scope = load_scope(session, user, SUPERVISORS)
+    record = _expect(session, scope, record_id, expected_version)
+    if record.status != RecordStatus.FLAGGED:
+        raise InvalidActionError(f"Record {record_id} is not flagged", "Bản ghi này không bị gắn cờ.")
+    started = any(f.status != FieldStatus.PROPOSED for f in record.fields)
+    change_status(session, scope.user, record, RecordStatus.IN_REVIEW if started else RecordStatus.PROPOSED, "unflag")
+    flush_or_conflict(session, record_id)
+    return record.version
 
 
 def reject(session: Session, user: User, record_id: int, expected_version: int, reason: str) -> int:
-    """Mark a record rejected (not a registration / unusable). Returns the new version."""
-    raise NotImplementedError
+    """Mark a record rejected (not a registration, unusable row). Returns the new version."""
+    scope = load_scope(session, user, SUPERVISORS)
+    record = _expect(session, scope, record_id, expected_version)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidActionError("Rejecting needs a reason", "Vui lòng ghi lý do loại bản ghi.")
+    if record.status == RecordStatus.REJECTED:
+        raise InvalidActionError(f"Record {record_id} is already rejected", "Bản ghi đã bị loại.")
+    change_status(session, scope.user, record, RecordStatus.REJECTED, "reject", reason=reason)
+    release(record)
+    flush_or_conflict(session, record_id)
+    return record.version
+
+
+def _expect(session: Session, scope: Scope, record_id: int, expected_version: int | None) -> Record:
+    record = record_in_scope(session, scope, record_id)
+    if expected_version is not None and record.version != expected_version:
+        raise ConflictError(f"Record {record_id} is at version {record.version}, not {expected_version}",
+                            "Bản ghi đã được người khác thay đổi. Vui lòng tải lại.")
+    return record
+
+
+# --- bulk approval ------------------------------------------------------------------------------
+
+def _bulk_candidates(session: Session, scope: Scope, book_id: int | None, threshold: float,
+                     moment: datetime) -> list[Record]:
+    """Unclaimed, untouched records whose every field is at or above the threshold with no messages."""
+    query = _records_in_scope(scope).where(
+        Record.status == RecordStatus.PROPOSED, Record.confidence >= threshold, claim_is_free(moment)
+    )
+    if book_id is not None:
+        book_in_scope(session, scope, book_id)
+        query = query.where(Record.book_id == book_id)
+    records = session.scalars(query.order_by(Record.id).options(joinedload(Record.fields))).unique()
+    return [
+        r for r in records
+        if r.fields and all(f.confidence >= threshold and not f.messages for f in r.fields)
+    ]
+
+
+def _bulk_threshold(threshold: float | None, policy: ReviewPolicy) -> float:
+    chosen = policy.high_confidence if threshold is None else threshold
+    if chosen < policy.high_confidence:
+        raise InvalidActionError(
+            f"Bulk approval threshold {chosen} is below the high band {policy.high_confidence}",
+            f"Chỉ được duyệt hàng loạt các bản ghi có độ tin cậy từ {policy.high_confidence:.0%} trở lên.",
+        )
+    return chosen
 
 
 def count_bulk_approvable(session: Session, user: User, *, book_id: int | None = None,
-                          threshold: float | None = None, policy: ReviewPolicy = ReviewPolicy()) -> int:
+                          threshold: float | None = None, policy: ReviewPolicy = ReviewPolicy(),
+                          moment: datetime | None = None) -> int:
     """How many records bulk_approve_high_confidence would approve (shown before confirming)."""
-    raise NotImplementedError
+    scope = load_scope(session, user, SUPERVISORS)
+    return len(_bulk_candidates(session, scope, book_id, _bulk_threshold(threshold, policy), moment or now_utc()))
 
 
 def bulk_approve_high_confidence(session: Session, user: User, *, confirm: bool = False, book_id: int | None = None,
                                  threshold: float | None = None, policy: ReviewPolicy = ReviewPolicy(),
                                  moment: datetime | None = None) -> int:
-    """Approve every unclaimed open record in scope whose every field is at or above `threshold`
-    (default policy.high_confidence). Raises ConfirmationRequiredError unless confirm=True. Audited."""
-    raise NotImplementedError
+    """Approve every unclaimed, untouched record in scope whose every field is at or above `threshold`
+    (never below policy.high_confidence) and carries no validator message. Raises
+    ConfirmationRequiredError unless confirm=True. Every field and record change is audited.
+    Returns how many were approved."""
+    scope = load_scope(session, user, SUPERVISORS)
+    chosen = _bulk_threshold(threshold, policy)
+    if confirm is not True:
+        raise ConfirmationRequiredError("Bulk approval needs confirm=True",
+                                        "Cần xác nhận trước khi duyệt hàng loạt.")
+    moment = moment or now_utc()
+    approved = 0
+    for candidate in _bulk_candidates(session, scope, book_id, chosen, moment):
+        # Claim first (atomic): a record an official grabbed meanwhile is left to them.
+        if not try_claim(session, candidate.id, candidate.version, scope.user.id, moment, moment):
+            continue
+        record = record_in_scope(session, scope, candidate.id)
+        for field in record.fields:
+            apply_field_value(session, scope.user, field, field.proposed_value, moment)
+        change_status(session, scope.user, record, RecordStatus.APPROVED, "bulk_approve")
+        record.approved_by_id = scope.user.id
+        record.approved_at = moment
+        release(record)
+        flush_or_conflict(session, record.id)
+        approved += 1
+    record_event(session, actor=scope.user, entity_type="bulk_approve", entity_id=book_id, action="bulk_approve",
+                 new={"count": approved, "threshold": chosen, "book_id": book_id})
+    return approved
