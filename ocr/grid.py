@@ -1,0 +1,425 @@
+"""Find the printed ledger grid on a levelled page: header band, template columns, data rows.
+
+Rulings are found by morphology + projection on the ink mask, so faint, broken or partly
+missing lines still vote. Missing horizontal rulings are filled in from the (uniform) printed
+row pitch; missing vertical rulings from the template's relative column widths. Without any
+rulings the grid comes from the printed header labels and the handwriting lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ocr.imaging import ink_gray, ink_mask, resize_to_width
+from ocr.settings import GridSettings
+from ocr.types import Box, LedgerLayout
+
+
+@dataclass
+class InkMasks:
+    ink: np.ndarray  # uint8 0/255: all ink (text, handwriting, rulings)
+    rulings: np.ndarray  # uint8 0/255: the detected ruling strokes only
+    text: np.ndarray  # ink minus rulings
+
+
+@dataclass
+class LedgerGrid:
+    table: Box  # outer frame of the table (header + data rows)
+    header: Box | None
+    col_edges: list[int]  # len(layout.columns) + 1 x positions, template order
+    row_edges: list[int]  # y of every data-row boundary below the header (rows + 1)
+    filled_rows: list[int]  # indices into the row bands that carry ink
+    method: str  # "rulings", "partial_rulings" or "text_lines"
+    detected_h: int  # horizontal rulings actually seen
+    detected_v: int  # vertical rulings actually seen
+    masks: InkMasks
+
+    def row_box(self, band: int) -> Box:
+        y0, y1 = self.row_edges[band], self.row_edges[band + 1]
+        return Box(self.col_edges[0], y0, self.col_edges[-1] - self.col_edges[0], y1 - y0)
+
+    def cell_box(self, band: int, column: int) -> Box:
+        y0, y1 = self.row_edges[band], self.row_edges[band + 1]
+        x0, x1 = self.col_edges[column], self.col_edges[column + 1]
+        return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+class GridNotFoundError(ValueError):
+    """No ledger table could be located on the page."""
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of every run of True values."""
+    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
+    changes = np.flatnonzero(np.diff(padded))
+    return list(zip(changes[::2].tolist(), changes[1::2].tolist(), strict=True))
+
+
+def line_evidence(gray: np.ndarray, ridge: int, cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel evidence of thin horizontal and vertical lines (float32, 0..cap levels).
+
+    A pixel's evidence is how much darker it is than the darker of its two neighbours ``ridge``
+    px across the line direction, capped at ``cap`` levels: a thin ruling gets its full
+    contrast, the inside of a thick stroke gets nothing, and heavy handwriting cannot outvote a
+    faint ruling once the evidence is averaged along a whole row or column.
+    """
+    values = gray.astype(np.float32)
+    paper = cv2.dilate(values, np.ones((1, 9), np.uint8))
+    paper = cv2.dilate(paper, np.ones((9, 1), np.uint8))  # local paper level (max filter)
+    darkness = paper - values
+    horizontal = np.zeros_like(darkness)
+    sides = np.maximum(darkness[: -2 * ridge], darkness[2 * ridge :])
+    horizontal[ridge:-ridge] = darkness[ridge:-ridge] - sides
+    vertical = np.zeros_like(darkness)
+    sides = np.maximum(darkness[:, : -2 * ridge], darkness[:, 2 * ridge :])
+    vertical[:, ridge:-ridge] = darkness[:, ridge:-ridge] - sides
+    np.clip(horizontal, 0, cap, out=horizontal)
+    np.clip(vertical, 0, cap, out=vertical)
+    return horizontal, vertical
+
+
+def profile_peaks(profile: np.ndarray, window: int, min_sigmas: float, edge: int) -> list[tuple[float, float]]:
+    """Narrow peaks (position, prominence) of a 1-D evidence profile, away from the ends.
+
+    Prominence is measured against a grey opening (the broad background that text produces), so
+    only narrow, line-like peaks remain.
+    """
+    column = profile.astype(np.float32).reshape(-1, 1)
+    kernel = np.ones((2 * window + 1, 1), np.uint8)
+    prominence = (column - cv2.morphologyEx(column, cv2.MORPH_OPEN, kernel)).ravel()
+    sigma = float(np.median(np.abs(prominence - np.median(prominence)))) * 1.4826 + 1e-6
+    threshold = min_sigmas * sigma
+    peaks: list[tuple[float, float]] = []
+    for start, end in _runs(prominence > threshold):
+        if start < edge or end > len(profile) - edge:
+            continue
+        weights = prominence[start:end] - threshold
+        centre = float(np.average(np.arange(start, end), weights=weights + 1e-6))
+        peaks.append((centre, float(prominence[start:end].max())))
+    if peaks:
+        # Text can leave weak narrow peaks too; real rulings on one page are of similar strength.
+        strong = float(np.percentile([p for _, p in peaks], 90))
+        peaks = [(c, p) for c, p in peaks if p >= 0.2 * strong]
+    return peaks
+
+
+def _fit_pitch(positions: list[float], rough: float) -> float:
+    """Uniform row pitch from the gaps between detected rulings (gaps may span missing lines)."""
+    gaps = np.diff(sorted(positions))
+    counts = np.round(gaps / rough)
+    usable = (counts >= 1) & (np.abs(gaps / np.maximum(counts, 1) - rough) < 0.2 * rough)
+    if not usable.any():
+        return rough
+    return float(gaps[usable].sum() / counts[usable].sum())
+
+
+def _snap(predicted: float, detected: list[float], tolerance: float) -> float:
+    if detected:
+        nearest = min(detected, key=lambda d: abs(d - predicted))
+        if abs(nearest - predicted) <= tolerance:
+            return nearest
+    return predicted
+
+
+def match_columns(detected: list[float], left: float, right: float, layout: LedgerLayout) -> list[int]:
+    """Column edges in template order: detected inner rulings matched to the template's width hints.
+
+    A monotone alignment (dynamic programming) between expected and detected inner edges; an
+    expected edge with no ruling close enough keeps its width-hint position, extra rulings are
+    ignored.
+    """
+    widths = np.array([c.width for c in layout.columns], dtype=np.float64)
+    expected = left + (right - left) * np.cumsum(widths)[:-1] / widths.sum()
+    inner = [d for d in sorted(detected) if left + 4 < d < right - 4]
+    min_width = (right - left) * widths.min() / widths.sum()
+    tolerance = 0.45 * min_width
+    n, m = len(expected), len(inner)
+    skip_cost = 1.0
+    # cost[i][j]: best cost aligning the first i expected edges with the first j detected ones.
+    cost = np.full((n + 1, m + 1), np.inf)
+    choice = np.zeros((n + 1, m + 1), dtype=np.int8)  # 0 match, 1 skip expected, 2 skip detected
+    cost[0, :] = np.arange(m + 1) * 0.2
+    for i in range(1, n + 1):
+        cost[i, 0] = i * skip_cost
+        choice[i, 0] = 1
+        for j in range(1, m + 1):
+            distance = abs(expected[i - 1] - inner[j - 1])
+            options = (
+                cost[i - 1, j - 1] + (distance / tolerance if distance <= tolerance else np.inf),
+                cost[i - 1, j] + skip_cost,
+                cost[i, j - 1] + 0.2,
+            )
+            best = int(np.argmin(options))
+            cost[i, j], choice[i, j] = options[best], best
+    edges = list(expected)
+    i, j = n, m
+    while i > 0:
+        if j > 0 and choice[i, j] == 0:
+            edges[i - 1] = inner[j - 1]
+            i, j = i - 1, j - 1
+        elif j > 0 and choice[i, j] == 2:
+            j -= 1
+        else:
+            i -= 1
+    return [round(left), *(round(e) for e in edges), round(right)]
+
+
+def _text_bands(profile: np.ndarray, min_gap: int, min_value: float) -> list[tuple[int, int]]:
+    """Runs of inked rows, joining runs separated by less than min_gap rows."""
+    bands: list[list[int]] = []
+    for start, end in _runs(profile > min_value):
+        if bands and start - bands[-1][1] < min_gap:
+            bands[-1][1] = end
+        else:
+            bands.append([start, end])
+    return [(a, b) for a, b in bands]
+
+
+def _fit_columns_to_labels(text: np.ndarray, top: int, bottom: int, layout: LedgerLayout) -> tuple[float, float]:
+    """Table left/right that best explain the printed header labels (each centred in its column).
+
+    Searches the outer edges around the labels' ink extent for the pair whose template column
+    boundaries cross the least label ink and whose columns hold their labels most symmetrically.
+    """
+    profile = (text[top:bottom] > 0).sum(axis=0).astype(np.float64)
+    profile[profile < 3] = 0  # lone noise pixels are not label ink
+    inked = np.flatnonzero(profile)
+    if len(inked) == 0:
+        raise GridNotFoundError("The printed column labels of the ledger were not found.")
+    width = len(profile)
+    ink_left, ink_right = float(inked[0]), float(inked[-1])
+    cumulative = np.concatenate([[0.0], np.cumsum(profile)])
+    total = cumulative[-1]
+
+    def ink_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a = np.clip(np.round(a).astype(int), 0, width)
+        b = np.clip(np.round(b).astype(int), 0, width)
+        return cumulative[b] - cumulative[a]
+
+    widths = np.array([c.width for c in layout.columns], dtype=np.float64)
+    fractions = np.concatenate([[0.0], np.cumsum(widths) / widths.sum()])
+    slack = 0.06 * width
+    step = max(1.0, width / 1200)
+    lefts = np.arange(ink_left - slack, ink_left + 1, step)
+    rights = np.arange(ink_right, ink_right + slack + 1, step)
+    grid_left, grid_right = np.meshgrid(lefts, rights, indexing="ij")
+    edges = grid_left[..., None] + (grid_right - grid_left)[..., None] * fractions  # (L, R, n+1)
+    centres = (edges[..., :-1] + edges[..., 1:]) / 2
+    asymmetry = np.abs(ink_between(edges[..., :-1], centres) - ink_between(centres, edges[..., 1:])).sum(axis=-1)
+    reach = max(3.0, width / 400)
+    crossing = ink_between(edges[..., 1:-1] - reach, edges[..., 1:-1] + reach).sum(axis=-1)
+    cost = (asymmetry + 4 * crossing) / total
+    i, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
+    return float(lefts[i]), float(rights[j])
+
+
+def find_rulings(gray: np.ndarray, settings: GridSettings) -> tuple[list[tuple[float, float]], ...]:
+    """Horizontal and vertical ruling positions (full-resolution px) with their strengths."""
+    height, width = gray.shape
+    # Half resolution is enough for ruling positions and four times cheaper.
+    small, scale = resize_to_width(gray, max(600, width // 2))
+    horizontal, vertical = line_evidence(small, 3, settings.line_evidence_cap)
+    small_h, small_w = small.shape
+    edge = max(3, round(small_w * 0.02))  # the page-edge shadow is not a ruling
+    window = max(6, small_w // 120)
+    h_peaks = profile_peaks(horizontal[:, edge:-edge].mean(axis=1), window, settings.ruling_sigmas, edge)
+    v_peaks = profile_peaks(vertical[edge:-edge, :].mean(axis=0), window, settings.ruling_sigmas, edge)
+    # Second pass restricted to the table frame (outermost strong rulings): better contrast.
+    if len(h_peaks) >= 2 and len(v_peaks) >= 2:
+        top, bottom = _outer(h_peaks)
+        left, right = _outer(v_peaks)
+        h_peaks = profile_peaks(
+            horizontal[:, round(left) : round(right) + 1].mean(axis=1), window, settings.ruling_sigmas, edge
+        )
+        v_peaks = profile_peaks(
+            vertical[round(top) : round(bottom) + 1, :].mean(axis=0), window, settings.ruling_sigmas, edge
+        )
+    return (
+        [(c / scale, p) for c, p in h_peaks],
+        [(c / scale, p) for c, p in v_peaks],
+    )
+
+
+def _outer(peaks: list[tuple[float, float]]) -> tuple[float, float]:
+    """First and last peak that is at least 40% as strong as the strongest (the printed frame)."""
+    strongest = max(p for _, p in peaks)
+    frame = [c for c, p in peaks if p >= 0.4 * strongest]
+    return frame[0], frame[-1]
+
+
+def _ruling_pixels(ink: np.ndarray, h_lines: list[float], v_lines: list[float], table: Box,
+                   half_width: int) -> np.ndarray:
+    """Ink pixels lying on the detected rulings (within the table), to be removed from the text."""
+    bands = np.zeros_like(ink)
+    x0, y0, x1, y1 = table.x, table.y, table.x + table.w, table.y + table.h
+    for y in h_lines:
+        top = max(0, round(y) - half_width)
+        bands[top : round(y) + half_width + 1, max(0, x0 - half_width) : x1 + half_width] = 255
+    for x in v_lines:
+        left = max(0, round(x) - half_width)
+        bands[max(0, y0 - half_width) : y1 + half_width, left : round(x) + half_width + 1] = 255
+    return cv2.bitwise_and(bands, ink)
+
+
+def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings = GridSettings()) -> LedgerGrid:
+    """Header band, template-matched column edges and data-row bands of a levelled ledger page."""
+    height, width = page.shape[:2]
+    gray = ink_gray(page)
+    ink = ink_mask(gray, settings.ink_block, settings.ink_offset)
+    h_peaks, v_peaks = find_rulings(gray, settings)
+    h_found = [c for c, _ in h_peaks]
+    v_found = [c for c, _ in v_peaks]
+    half_width = max(2, width // 600)
+    if len(h_peaks) >= 3 and len(v_peaks) >= 2:
+        top, bottom = _outer(h_peaks)
+        left, right = _outer(v_peaks)
+        table = Box(round(left), round(top), round(right - left), round(bottom - top))
+        h_in = [y for y in h_found if top - 2 <= y <= bottom + 2]
+        v_in = [x for x in v_found if left - 2 <= x <= right + 2]
+        rulings = _ruling_pixels(ink, h_in, v_in, table, half_width)
+        masks = InkMasks(ink=ink, rulings=rulings, text=cv2.subtract(ink, rulings))
+        return _grid_from_rulings(h_in, v_in, left, right, layout, settings, masks)
+    # Too few rulings to trust any of them (text lines can mimic a few): keep all the ink, but
+    # drop the page-edge shadow, which would otherwise read as a text line.
+    text = ink.copy()
+    edge = max(4, round(0.02 * width))
+    text[:edge], text[-edge:], text[:, :edge], text[:, -edge:] = 0, 0, 0, 0
+    masks = InkMasks(ink=ink, rulings=np.zeros_like(ink), text=text)
+    return _grid_from_text(layout, settings, masks, h_found, v_found)
+
+
+def _label_bottom(text: np.ndarray, top: float, left: float, right: float, pitch: float) -> float:
+    """Lowest row of the printed column labels just below the table top.
+
+    The labels are the first run of inked rows under the top frame; a gap of a tenth of a row
+    pitch ends them (the handwriting of the first row starts further down).
+    """
+    y0 = round(top) + 3
+    band = text[y0 : round(top + 4 * pitch), round(left) : round(right)]
+    profile = (band > 0).sum(axis=1)
+    bands = _text_bands(profile, max(3, round(0.1 * pitch)), 0.01 * band.shape[1])
+    return float(y0 + bands[0][1]) if bands else top
+
+
+def _row_pitch(h_found: list[float]) -> float:
+    """Uniform data-row pitch from the rulings below the header (the header row is taller)."""
+    gaps = np.diff(h_found)
+    rough = float(np.median(gaps[1:])) if len(gaps) > 2 else float(gaps.min())
+    # Missing rulings make some gaps two or three pitches long: trust the common short gap.
+    short = gaps[(gaps > 0.6 * rough) & (gaps < 1.4 * rough)]
+    if len(short):
+        rough = float(np.median(short))
+    return _fit_pitch(h_found[1:], rough)
+
+
+def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, right: float,
+                       layout: LedgerLayout, settings: GridSettings, masks: InkMasks) -> LedgerGrid:
+    top, bottom = h_found[0], h_found[-1]
+    pitch = _row_pitch(h_found)
+    label_bottom = _label_bottom(masks.text, top, left, right, pitch)
+    # Row boundaries run up from the bottom frame in steps of the pitch, snapped to the rulings
+    # seen; they stop at the header, whose labels must lie above its bottom ruling.
+    edges = [bottom]
+    while True:
+        predicted = edges[-1] - pitch
+        if predicted - top < 0.6 * pitch or predicted < label_bottom - 0.1 * pitch:
+            break
+        edges.append(_snap(predicted, h_found, 0.2 * pitch))
+    if len(edges) < 2:
+        raise GridNotFoundError("The ledger table has no data rows below its header.")
+    row_edges = [round(e) for e in reversed(edges)]
+    col_edges = match_columns(v_found, left, right, layout)
+    header = Box(round(left), round(top), round(right - left), row_edges[0] - round(top))
+    filled = _filled_bands(masks.text, row_edges, col_edges, settings)
+    seen = sum(1 for e in row_edges if any(abs(e - h) <= 0.2 * pitch for h in h_found))
+    method = "rulings" if seen == len(row_edges) else "partial_rulings"
+    table = Box(round(left), round(top), round(right - left), round(bottom - top))
+    return LedgerGrid(table, header, col_edges, row_edges, filled, method, len(h_found), len(v_found), masks)
+
+
+def _filled_bands(text: np.ndarray, row_edges: list[int], col_edges: list[int], settings: GridSettings) -> list[int]:
+    """Row bands whose inside (away from the rulings) carries handwriting."""
+    filled = []
+    for band in range(len(row_edges) - 1):
+        y0, y1 = row_edges[band], row_edges[band + 1]
+        inset = max(2, (y1 - y0) // 10)
+        region = text[y0 + inset : y1 - inset, col_edges[0] : col_edges[-1]]
+        if region.size == 0:
+            continue
+        # Count only pixels in blobs bigger than specks, so noise and dust do not make a row.
+        opened = cv2.morphologyEx(region, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+        if int(np.count_nonzero(opened)) >= settings.min_row_ink_pixels:
+            filled.append(band)
+    return filled
+
+
+def _grid_from_text(layout: LedgerLayout, settings: GridSettings, masks: InkMasks,
+                    h_found: list[float], v_found: list[float]) -> LedgerGrid:
+    """No usable rulings: columns from the printed header labels, rows from the handwriting.
+
+    The registration number is written alone in the first column, once per record, so its
+    lines give the row pitch and phase; the column edges come from the template widths fitted
+    to the labels.
+    """
+    text = masks.text
+    height, width = text.shape
+    profile = (text > 0).sum(axis=1).astype(np.float64)
+    line_gap = max(3, height // 300)
+    bands = [b for b in _text_bands(profile, line_gap, 0.004 * width) if b[1] - b[0] >= 6]
+    label_top, label_bottom = _label_band(bands, text, len(layout.columns))
+    left, right = _fit_columns_to_labels(text, label_top, label_bottom, layout)
+    col_edges = match_columns(v_found, left, right, layout)
+    first_column = text[label_bottom + line_gap :, col_edges[0] : col_edges[1]]
+    numbers = [
+        label_bottom + line_gap + (a + b) / 2
+        for a, b in _text_bands((first_column > 0).sum(axis=1).astype(np.float64), line_gap * 3, 1)
+        if b - a >= 6
+    ]
+    below = [b for b in bands if b[0] > label_bottom]
+    if not below:
+        raise GridNotFoundError("The ledger page has a header but no handwriting lines.")
+    if len(numbers) >= 2:
+        gaps = np.diff(numbers)
+        pitch = _fit_pitch(numbers, float(np.median(gaps)))
+    else:
+        pitch = float(np.median([b - a for a, b in below])) * 2.0
+    first_centre = numbers[0] if numbers else (below[0][0] + below[0][1]) / 2
+    start = max(label_bottom + 2.0, first_centre - pitch / 2)
+    last = max(b for _, b in below)
+    row_edges = [round(start)]
+    while row_edges[-1] < last - 0.25 * pitch and row_edges[-1] + pitch <= height:
+        row_edges.append(round(row_edges[-1] + pitch))
+    if len(row_edges) < 2:
+        row_edges.append(min(height, round(start + pitch)))
+    # The labels sit centred in the header row.
+    top = max(0, round(label_top + label_bottom - start))
+    header = Box(round(left), top, round(right - left), row_edges[0] - top)
+    filled = _filled_bands(text, row_edges, col_edges, settings)
+    table = Box(round(left), top, round(right - left), row_edges[-1] - top)
+    return LedgerGrid(table, header, col_edges, row_edges, filled, "text_lines", len(h_found), len(v_found), masks)
+
+
+def _label_band(bands: list[tuple[int, int]], text: np.ndarray, columns: int) -> tuple[int, int]:
+    """Rows of the printed column labels: the first text band split into many separate chunks.
+
+    The title line above has a few chunks, one of them long; the labels have one per column.
+    Label lines of one header (2-3 lines each) are joined into one band.
+    """
+    height, width = text.shape
+    gap = max(6, width // 100)
+    for index, (a, b) in enumerate(bands[:8]):
+        occupied = (text[a:b] > 0).any(axis=0).astype(np.float64)
+        chunks = [c for c in _text_bands(occupied, gap, 0) if c[1] - c[0] >= 3]
+        widest = max((d - c for c, d in chunks), default=width)
+        # The centred title is one long chunk; no column label is wider than its column.
+        if len(chunks) >= max(4, columns // 2) and widest < 0.2 * width:
+            bottom = b
+            for c, d in bands[index + 1 :]:
+                if c - bottom > 0.012 * height:
+                    break
+                bottom = d
+            return a, bottom
+    raise GridNotFoundError("No ledger grid and no printed column labels found on the page.")

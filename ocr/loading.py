@@ -1,0 +1,256 @@
+"""Turn uploaded files (images, multi-page TIFFs, PDFs, folders, ZIPs) into BGR page images.
+
+Every failure of a single file becomes one ``ImageLoadError`` with an English message, so a
+batch upload can skip that file and carry on with the rest.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# 120 MP is far above any sane page scan (A3 at 600 dpi is ~70 MP) yet small enough that a
+# decoded RGB copy still fits comfortably in memory.
+DEFAULT_MAX_PIXELS = 120_000_000
+# Uncompressed size limit per ZIP member: a guard against ZIP bombs.
+MAX_ZIP_MEMBER_BYTES = 512 * 1024 * 1024
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+PDF_SUFFIXES = (".pdf",)
+SUPPORTED_SUFFIXES = IMAGE_SUFFIXES + PDF_SUFFIXES
+# Files that archivers and desktops add and that are never pages.
+_JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
+
+
+class ImageLoadError(ValueError):
+    """One input file cannot be turned into page images; the message says why."""
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    image: np.ndarray  # BGR uint8, EXIF orientation applied
+    source_name: str
+    frame_index: int  # 0-based page/frame inside the source file
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One candidate page file, from disk or from inside a ZIP (then ``data`` holds its bytes)."""
+
+    name: str  # display name, e.g. "scans/page_2.jpg" or "book.zip/page_2.jpg"
+    path: Path | None = None
+    data: bytes | None = None
+
+    def read_bytes(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        try:
+            return self.path.read_bytes()
+        except OSError as exc:
+            raise ImageLoadError(f"{self.name}: cannot read the file ({exc.strerror or exc}).") from exc
+
+
+def natural_sort_key(name: str) -> list[object]:
+    """Sort key so that page_2 comes before page_10."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def load_images(
+    source: str | Path | bytes,
+    name: str | None = None,
+    pdf_dpi: int = 200,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> list[LoadedImage]:
+    """Decode every page of one file (path or raw bytes) into BGR uint8 images."""
+    if isinstance(source, bytes):
+        data = source
+        name = name or "upload"
+    else:
+        path = Path(source)
+        name = name or path.name
+        data = InputFile(name=name, path=path).read_bytes()
+    if not data:
+        raise ImageLoadError(f"{name}: the file is empty (0 bytes).")
+    if data.lstrip()[:5] == b"%PDF-":
+        return _load_pdf(data, name, pdf_dpi, max_pixels)
+    return _load_raster(data, name, max_pixels)
+
+
+def _load_raster(data: bytes, name: str, max_pixels: int) -> list[LoadedImage]:
+    with warnings.catch_warnings():
+        # We apply our own pixel limit (checked on the header); Pillow's warning would be noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return _decode_frames(data, name, max_pixels)
+
+
+def _decode_frames(data: bytes, name: str, max_pixels: int) -> list[LoadedImage]:
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(f"{name}: the image is absurdly large ({exc}); refusing to decode it.") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageLoadError(f"{name}: not an image file (JPEG, PNG, TIFF or PDF expected).") from exc
+    except OSError as exc:
+        raise ImageLoadError(f"{name}: the image file is unreadable ({exc}).") from exc
+    pages: list[LoadedImage] = []
+    with image:
+        frame_count = int(getattr(image, "n_frames", 1))
+        for frame_index in range(frame_count):
+            try:
+                image.seek(frame_index)
+                # The header size is known before any pixel is decoded: check it first.
+                _check_pixel_count(image.size, name, max_pixels, frame_index)
+                pages.append(LoadedImage(_pil_to_bgr(image), name, frame_index))
+            except ImageLoadError:
+                raise
+            except Image.DecompressionBombError as exc:
+                raise ImageLoadError(f"{name}: the image is absurdly large ({exc}).") from exc
+            except (OSError, ValueError, SyntaxError, EOFError) as exc:
+                detail = "the file is truncated" if "truncat" in str(exc).lower() else str(exc)
+                raise ImageLoadError(
+                    f"{name}: the image data is damaged or truncated (frame {frame_index + 1}: {detail})."
+                ) from exc
+    return pages
+
+
+def _check_pixel_count(size: tuple[int, int], name: str, max_pixels: int, frame_index: int = 0) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImageLoadError(f"{name}: the image has no pixels ({width}x{height}).")
+    if width * height > max_pixels:
+        raise ImageLoadError(
+            f"{name}: page {frame_index + 1} is {width}x{height} = {width * height / 1e6:.0f} megapixels, "
+            f"above the {max_pixels / 1e6:.0f} MP limit; it looks like a decompression bomb or a "
+            "wrongly scanned file. Rescan at 200-400 dpi."
+        )
+
+
+def _pil_to_bgr(frame: Image.Image) -> np.ndarray:
+    """Decode one frame, apply EXIF orientation and flatten to BGR uint8 on white."""
+    frame.load()
+    upright = ImageOps.exif_transpose(frame) or frame
+    if upright.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit grey scans: stretch to 8 bits by the actual range.
+        values = np.asarray(upright, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) * (255.0 / max(high - low, 1.0))
+        grey = scaled.astype(np.uint8)
+        return np.dstack([grey, grey, grey])
+    if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info):
+        rgba = upright.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        upright = Image.alpha_composite(canvas, rgba)
+    rgb = np.asarray(upright.convert("RGB"), dtype=np.uint8)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def _load_pdf(data: bytes, name: str, dpi: int, max_pixels: int) -> list[LoadedImage]:
+    import pypdfium2 as pdfium  # imported lazily: only PDF uploads need it
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise ImageLoadError(f"{name}: the PDF cannot be opened ({exc}); it may be damaged or encrypted.") from exc
+    try:
+        if len(document) == 0:
+            raise ImageLoadError(f"{name}: the PDF has no pages.")
+        scale = dpi / 72.0
+        pages: list[LoadedImage] = []
+        for index in range(len(document)):
+            page = document[index]
+            width_pt, height_pt = page.get_size()
+            _check_pixel_count((round(width_pt * scale), round(height_pt * scale)), name, max_pixels, index)
+            try:
+                rgb = page.render(scale=scale).to_numpy()
+            except pdfium.PdfiumError as exc:
+                raise ImageLoadError(f"{name}: page {index + 1} of the PDF cannot be rendered ({exc}).") from exc
+            pages.append(LoadedImage(_rendered_to_bgr(rgb), name, index))
+        return pages
+    finally:
+        document.close()
+
+
+def _rendered_to_bgr(array: np.ndarray) -> np.ndarray:
+    # pypdfium2 renders BGR(A)/BGRx by default; grey renders have a single channel.
+    if array.ndim == 2:
+        return np.ascontiguousarray(np.dstack([array, array, array]))
+    return np.ascontiguousarray(array[:, :, :3])
+
+
+def iter_input_files(paths: Iterable[str | Path]) -> list[InputFile]:
+    """Expand files, folders (recursively) and ZIPs into page files, naturally sorted per source.
+
+    Raises ImageLoadError for a missing path or a ZIP that is damaged or carries unsafe member
+    names (path traversal, absolute paths).
+    """
+    files: list[InputFile] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            members = [p for p in path.rglob("*") if p.is_file() and _is_candidate(p.relative_to(path).as_posix())]
+            for member in sorted(members, key=lambda p: natural_sort_key(p.relative_to(path).as_posix())):
+                files.extend(_expand_file(member, f"{path.name}/{member.relative_to(path).as_posix()}"))
+        elif path.is_file():
+            files.extend(_expand_file(path, path.name))
+        else:
+            raise ImageLoadError(f"{path}: no such file or folder.")
+    return files
+
+
+def _expand_file(path: Path, name: str) -> list[InputFile]:
+    if path.suffix.lower() == ".zip":
+        return zip_members(InputFile(name=name, path=path).read_bytes(), name)
+    return [InputFile(name=name, path=path)]
+
+
+def _is_candidate(member_name: str) -> bool:
+    parts = PurePosixPath(member_name).parts
+    if not parts or any(part == "__MACOSX" or part.startswith(".") for part in parts):
+        return False
+    if parts[-1].lower() in _JUNK_NAMES:
+        return False
+    return member_name.lower().endswith(SUPPORTED_SUFFIXES + (".zip",))
+
+
+def zip_members(data: bytes, zip_name: str) -> list[InputFile]:
+    """Page files inside a ZIP, read in memory (nothing is extracted to disk)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ImageLoadError(f"{zip_name}: not a valid ZIP archive ({exc}).") from exc
+    with archive:
+        infos = [info for info in archive.infolist() if not info.is_dir()]
+        for info in infos:
+            _check_member_name(info.filename, zip_name)
+        chosen = [info for info in infos if _is_candidate(info.filename) and not info.filename.endswith(".zip")]
+        result: list[InputFile] = []
+        for info in sorted(chosen, key=lambda i: natural_sort_key(i.filename)):
+            if info.file_size > MAX_ZIP_MEMBER_BYTES:
+                raise ImageLoadError(
+                    f"{zip_name}: member '{info.filename}' would unpack to {info.file_size / 1e6:.0f} MB, "
+                    f"above the {MAX_ZIP_MEMBER_BYTES / 1e6:.0f} MB limit."
+                )
+            try:
+                member_data = archive.read(info)
+            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+                raise ImageLoadError(f"{zip_name}: member '{info.filename}' cannot be read ({exc}).") from exc
+            result.append(InputFile(name=f"{zip_name}/{info.filename}", data=member_data))
+    return result
+
+
+def _check_member_name(member: str, zip_name: str) -> None:
+    # Even though nothing is extracted, such names mark a hostile or broken archive: refuse it.
+    normalised = member.replace("\\", "/")
+    if normalised.startswith("/") or re.match(r"^[A-Za-z]:", normalised):
+        raise ImageLoadError(f"{zip_name}: member '{member}' has an absolute path; the ZIP is refused.")
+    if ".." in PurePosixPath(normalised).parts:
+        raise ImageLoadError(f"{zip_name}: member '{member}' points outside the archive ('..'); the ZIP is refused.")

@@ -1,0 +1,149 @@
+"""One page image -> PageAnalysis: QA, crop/deskew, ledger grid, records and field cells.
+
+Every step is timed and recorded with its settings and a small result summary, so the audit
+trail can show how a record's crops were made.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+import cv2
+import numpy as np
+
+from ocr import page_qa
+from ocr.cells import assign_components, cut_cell, find_components
+from ocr.deskew import compose, deskew_page
+from ocr.grid import GridNotFoundError, LedgerGrid, detect_grid
+from ocr.imaging import ink_gray
+from ocr.settings import PipelineSettings
+from ocr.types import CellImage, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
+
+__all__ = ["PipelineSettings", "analyze_page"]
+
+T = TypeVar("T")
+
+
+def _timed(steps: list[ProcessingStep], name: str, settings: Any, run: Callable[[], T],
+           summary: Callable[[T], dict[str, Any]]) -> T:
+    start = time.perf_counter()
+    value = run()
+    step_settings = asdict(settings) if hasattr(settings, "__dataclass_fields__") else dict(settings)
+    steps.append(ProcessingStep(name, step_settings, round(time.perf_counter() - start, 4), summary(value)))
+    return value
+
+
+def analyze_page(image: np.ndarray, layout: LedgerLayout,
+                 settings: PipelineSettings = PipelineSettings()) -> PageAnalysis:
+    """Run QA -> crop/deskew -> grid -> cells on one BGR page image.
+
+    Never raises for a bad page: problems become warnings (blank, rotated, no grid) and the
+    page simply yields fewer or no records.
+    """
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    steps: list[ProcessingStep] = []
+    warnings: list[str] = []
+    height, width = image.shape[:2]
+    identity = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
+
+    # 1. QA on the raw scan: blank pages stop here; pages turned by 90 degrees are turned back.
+    blank = _timed(steps, "qa_blank", {"max_ink_fraction": settings.qa.blank_ink_fraction},
+                   lambda: page_qa.ink_fraction(image, settings.qa.analysis_width),
+                   lambda fraction: {"ink_fraction": round(fraction, 5)})
+    if blank < settings.qa.blank_ink_fraction:
+        warnings.append("blank")
+        return PageAnalysis(deskewed=image, deskew_angle=0.0, records=[], header_box=None,
+                            transform=identity, warnings=warnings, steps=steps)
+
+    turn = _timed(steps, "qa_orientation", settings.qa,
+                  lambda: page_qa.text_is_vertical(image, settings.qa.analysis_width),
+                  lambda v: {"text_vertical": bool(v[0]), "margin": round(v[1], 3)})
+    pre_transform = identity
+    if turn[0]:
+        # Which of 90/270 is decided after deskew with the upside-down check below.
+        if settings.qa.auto_rotate and turn[1] >= settings.qa.rotation_min_margin:
+            image = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
+            pre_transform = page_qa.rotation_transform(90, width, height)
+            warnings += ["rotated_90", "auto_rotated:90"]
+        else:
+            warnings.append("rotated_90")
+
+    # 2. Crop off the scanner bed and level the page.
+    deskewed = _timed(steps, "deskew", settings.deskew, lambda: deskew_page(image, settings.deskew),
+                      lambda r: {"angle_deg": round(r.angle_deg, 3), "border_found": r.border_found,
+                                 "page_box": r.page_box.as_list(), "size": list(r.image.shape[:2])})
+    page = deskewed.image
+    transform = compose(deskewed.transform, pre_transform)
+
+    flip = _timed(steps, "qa_upside_down", settings.qa, lambda: page_qa.ledger_upside_down(page),
+                  lambda v: {"upside_down": bool(v[0]), "margin": round(v[1], 3)})
+    if flip[0]:
+        confident = settings.qa.auto_rotate and flip[1] >= settings.qa.rotation_min_margin
+        if "rotated_90" in warnings:
+            # The page was turned the other way: 270, not 90.
+            warnings[warnings.index("rotated_90")] = "rotated_270"
+            if "auto_rotated:90" in warnings:
+                warnings[warnings.index("auto_rotated:90")] = "auto_rotated:270"
+        else:
+            warnings.append("upside_down")
+        if confident:
+            h, w = page.shape[:2]
+            page = cv2.rotate(page, cv2.ROTATE_180)
+            transform = compose(page_qa.rotation_transform(180, w, h), transform)
+            if "upside_down" in warnings:
+                warnings.append("auto_rotated:180")
+
+    # 3. Ledger grid.
+    try:
+        grid = _timed(steps, "grid", settings.grid, lambda: detect_grid(page, layout, settings.grid),
+                      _grid_summary)
+    except GridNotFoundError as exc:
+        warnings.append("no_grid")
+        steps.append(ProcessingStep("grid", asdict(settings.grid), 0.0, {"error": str(exc)}))
+        return PageAnalysis(deskewed=page, deskew_angle=deskewed.angle_deg, records=[], header_box=None,
+                            transform=transform, warnings=warnings, steps=steps)
+    if grid.method != "rulings":
+        warnings.append(f"grid_{grid.method}")
+
+    # 4. Records and field cells.
+    records = _timed(steps, "cells", settings.cells, lambda: _records(page, grid, layout, settings),
+                     lambda rs: {"records": len(rs),
+                                 "filled_cells": sum(not c.is_empty for r in rs for c in r.cells),
+                                 "lines": sum(len(c.lines) for r in rs for c in r.cells)})
+    return PageAnalysis(deskewed=page, deskew_angle=deskewed.angle_deg, records=records,
+                        header_box=grid.header, transform=transform, warnings=warnings, steps=steps)
+
+
+def _grid_summary(grid: LedgerGrid) -> dict[str, Any]:
+    return {
+        "method": grid.method,
+        "table_box": grid.table.as_list(),
+        "header_box": grid.header.as_list() if grid.header else None,
+        "column_edges": grid.col_edges,
+        "row_edges": grid.row_edges,
+        "filled_rows": len(grid.filled_rows),
+        "rulings_seen": {"horizontal": grid.detected_h, "vertical": grid.detected_v},
+    }
+
+
+def _records(page: np.ndarray, grid: LedgerGrid, layout: LedgerLayout,
+             settings: PipelineSettings) -> list[RecordRegion]:
+    gray = ink_gray(page)
+    components = find_components(grid.masks.text)
+    records: list[RecordRegion] = []
+    for band in grid.filled_rows:
+        boxes = [grid.cell_box(band, column) for column in range(len(layout.columns))]
+        owned = assign_components(components, boxes, settings.cells.min_component_pixels)
+        row_height = float(grid.row_edges[band + 1] - grid.row_edges[band])
+        cells: list[CellImage] = [
+            cut_cell(gray, components, ids, column.key, box, row_height, settings.cells)
+            for column, box, ids in zip(layout.columns, boxes, owned, strict=True)
+        ]
+        if all(cell.is_empty for cell in cells):
+            continue  # only specks: not a record
+        records.append(RecordRegion(row_index=len(records) + 1, box=grid.row_box(band), cells=cells))
+    return records

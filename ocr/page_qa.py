@@ -1,0 +1,219 @@
+"""Page quality checks: blank pages, duplicates (perceptual hash), pages scanned turned.
+
+Warning codes (stable, stored with the page): ``blank``, ``rotated_90``, ``rotated_270``,
+``upside_down``, ``duplicate_of:<name>``; a rotation the pipeline corrected itself is recorded
+as ``auto_rotated:<degrees>`` next to the code, so the contractor sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ocr.imaging import ink_gray, ink_mask, resize_to_width
+
+# Rotation codes by the clockwise angle the page was turned on the scanner; turning the image
+# by the same angle counter-clockwise makes it upright.
+ROTATION_CODES = {90: "rotated_90", 180: "upside_down", 270: "rotated_270"}
+
+
+@dataclass(frozen=True)
+class OrientationGuess:
+    """Clockwise degrees the page content is turned (0, 90, 180, 270) and how sure we are."""
+
+    degrees: int
+    confidence: float  # 0..1 relative margin of the evidence
+
+    @property
+    def code(self) -> str | None:
+        return ROTATION_CODES.get(self.degrees)
+
+
+def ink_fraction(image: np.ndarray, analysis_width: int = 800) -> float:
+    """Share of pixels that are ink (darker than their surroundings), on a downscaled copy.
+
+    A 3% margin is ignored: page edges and scanner-bed shadows are not content.
+    """
+    small, _ = resize_to_width(ink_gray(image), analysis_width)
+    mask = ink_mask(small, 25, 25)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # drop sensor noise
+    h, w = mask.shape
+    my, mx = max(1, h * 3 // 100), max(1, w * 3 // 100)
+    return float(np.count_nonzero(mask[my:-my, mx:-mx])) / max(1, (h - 2 * my) * (w - 2 * mx))
+
+
+def is_blank(image: np.ndarray, max_ink_fraction: float = 0.0015, analysis_width: int = 800) -> bool:
+    """True when the page carries (almost) no ink: paper texture, stains and noise only."""
+    return ink_fraction(image, analysis_width) < max_ink_fraction
+
+
+def dhash(image: np.ndarray, size: int = 8) -> int:
+    """Difference hash: 64 bits comparing horizontally adjacent cells of a tiny grey image."""
+    tiny = cv2.resize(ink_gray(image), (size + 1, size), interpolation=cv2.INTER_AREA)
+    bits = (tiny[:, 1:] > tiny[:, :-1]).ravel()
+    return int("".join("1" if b else "0" for b in bits), 2)
+
+
+def phash(image: np.ndarray, size: int = 8) -> int:
+    """DCT perceptual hash: 64 bits of the lowest frequencies against their median."""
+    tiny = cv2.resize(ink_gray(image), (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
+    low = cv2.dct(tiny)[:size, :size].ravel()
+    bits = low[1:] > np.median(low[1:])  # the DC term only says how bright the page is
+    return int("".join("1" if b else "0" for b in np.append(bits, False)), 2)
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+def duplicate_of(page_hash: int, seen: dict[str, int], max_distance: int = 6) -> str | None:
+    """Name of an earlier page whose hash is within max_distance bits, if any."""
+    best = min(seen.items(), key=lambda item: hamming(page_hash, item[1]), default=None)
+    if best is not None and hamming(page_hash, best[1]) <= max_distance:
+        return best[0]
+    return None
+
+
+def _text_mask(image: np.ndarray, analysis_width: int) -> np.ndarray:
+    small, _ = resize_to_width(ink_gray(image), analysis_width)
+    mask = ink_mask(small, 25, 15)
+    h, w = mask.shape
+    my, mx = max(1, h * 3 // 100), max(1, w * 3 // 100)
+    mask[:my], mask[-my:], mask[:, :mx], mask[:, -mx:] = 0, 0, 0, 0
+    # Long rulings run both ways on a ledger: only the writing tells the reading direction.
+    long_h = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, max(15, w // 25)), np.uint8))
+    long_v = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((max(15, h // 25), 1), np.uint8))
+    return cv2.subtract(mask, cv2.bitwise_or(long_h, long_v))
+
+
+def text_is_vertical(image: np.ndarray, analysis_width: int = 800) -> tuple[bool, float]:
+    """Whether text lines run top-to-bottom (page turned 90/270), with a 0..1 margin.
+
+    Smearing letters along the writing direction fuses them into words and lines, so closing
+    along the true direction leaves far fewer blobs than closing across it.
+    """
+    mask = _text_mask(image, analysis_width)
+    reach = max(5, mask.shape[1] // 120)
+    along_x = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, reach), np.uint8))
+    along_y = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((reach, 1), np.uint8))
+    blobs_x = cv2.connectedComponents(along_x)[0]
+    blobs_y = cv2.connectedComponents(along_y)[0]
+    if max(blobs_x, blobs_y) < 20:
+        return False, 0.0  # too little text to tell
+    margin = abs(blobs_y - blobs_x) / max(blobs_x, blobs_y)
+    return blobs_y < blobs_x, margin
+
+
+def text_is_upside_down(image: np.ndarray, analysis_width: int = 1000) -> tuple[bool, float]:
+    """Whether horizontal text is upside down, with a 0..1 margin.
+
+    Latin and Vietnamese letters put far more ink above the x-height band (ascenders, accents,
+    capitals) than below it (a few descenders): in each text line compare the ink above and
+    below the band of densest rows.
+    """
+    mask = _text_mask(image, analysis_width)
+    profile = (mask > 0).sum(axis=1).astype(np.float64)
+    above = below = 0.0
+    threshold = 0.02 * mask.shape[1] * 0.1
+    rows = np.flatnonzero(profile > threshold)
+    if len(rows) == 0:
+        return False, 0.0
+    # Split into text lines on empty rows.
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    for segment in np.split(rows, breaks + 1):
+        a, b = int(segment[0]), int(segment[-1]) + 1
+        if b - a < 6:
+            continue
+        line = profile[a:b]
+        core = np.flatnonzero(line >= 0.5 * line.max())
+        above += float(line[: core[0]].sum())
+        below += float(line[core[-1] + 1 :].sum())
+    total = above + below
+    if total <= 0:
+        return False, 0.0
+    return below > above, abs(above - below) / total
+
+
+def detect_orientation(image: np.ndarray, analysis_width: int = 800) -> OrientationGuess:
+    """Clockwise turn of the page content: 0, 90, 180 or 270 degrees, with a confidence."""
+    vertical, margin = text_is_vertical(image, analysis_width)
+    if vertical:
+        # Turn it back counter-clockwise as if it were 90, then see whether it is upside down.
+        upright_if_90 = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
+        flipped, flip_margin = text_is_upside_down(upright_if_90)
+        return OrientationGuess(270 if flipped else 90, min(margin, flip_margin))
+    flipped, flip_margin = text_is_upside_down(image)
+    return OrientationGuess(180 if flipped else 0, flip_margin if flipped else max(margin, flip_margin))
+
+
+def turn_upright(degrees: int) -> int | None:
+    """cv2.rotate code that undoes a clockwise turn of ``degrees``."""
+    return {
+        90: cv2.ROTATE_90_COUNTERCLOCKWISE,
+        180: cv2.ROTATE_180,
+        270: cv2.ROTATE_90_CLOCKWISE,
+    }.get(degrees)
+
+
+def rotation_transform(degrees: int, width: int, height: int) -> np.ndarray:
+    """2x3 affine of turning a width x height image upright from a clockwise turn of ``degrees``."""
+    if degrees == 90:  # rotate counter-clockwise: (x, y) -> (y, w - 1 - x)
+        return np.array([[0, 1, 0], [-1, 0, width - 1]], np.float64)
+    if degrees == 180:
+        return np.array([[-1, 0, width - 1], [0, -1, height - 1]], np.float64)
+    if degrees == 270:  # rotate clockwise: (x, y) -> (h - 1 - y, x)
+        return np.array([[0, -1, height - 1], [1, 0, 0]], np.float64)
+    return np.array([[1, 0, 0], [0, 1, 0]], np.float64)
+
+
+def _title_band_side(mask: np.ndarray) -> int:
+    """+1 when the printed title (one long chunk of text) is the first text band, -1 when it is
+    the last (the page is upside down), 0 when neither or both."""
+    height, width = mask.shape
+    profile = (mask > 0).sum(axis=1)
+    rows = np.flatnonzero(profile > 0.002 * width)
+    if len(rows) == 0:
+        return 0
+    segments = np.split(rows, np.flatnonzero(np.diff(rows) > max(2, height // 150)) + 1)
+    gap = max(6, width // 100)
+
+    def has_long_chunk(segment: np.ndarray) -> bool:
+        occupied = np.flatnonzero((mask[segment[0] : segment[-1] + 1] > 0).any(axis=0))
+        if len(occupied) == 0:
+            return False
+        pieces = np.split(occupied, np.flatnonzero(np.diff(occupied) > gap) + 1)
+        return max(p[-1] - p[0] for p in pieces) > 0.18 * width
+
+    first, last = has_long_chunk(segments[0]), has_long_chunk(segments[-1])
+    return int(first) - int(last)
+
+
+def ledger_upside_down(page: np.ndarray, analysis_width: int = 800) -> tuple[bool, float]:
+    """Whether a levelled ledger page is upside down, with a 0..1 confidence.
+
+    Three votes: the table frame sits lower on the page than the title margin above it (the
+    title takes the top margin), the title is the first text band, and text has more ink above
+    its x-height band than below.
+    """
+    from ocr.grid import find_rulings  # local import: grid builds on QA helpers, not vice versa
+    from ocr.settings import GridSettings
+
+    small, _ = resize_to_width(ink_gray(page), analysis_width)
+    height = small.shape[0]
+    votes: list[float] = []
+    h_peaks, v_peaks = find_rulings(small, GridSettings())
+    if len(h_peaks) >= 3 and len(v_peaks) >= 2:  # a real printed table, not text mimicking lines
+        top_margin = h_peaks[0][0] / height
+        bottom_margin = 1 - h_peaks[-1][0] / height
+        if abs(top_margin - bottom_margin) > 0.02:
+            votes.append(1.0 if bottom_margin > top_margin else -1.0)
+    mask = _text_mask(page, analysis_width)
+    side = _title_band_side(mask)
+    if side:
+        votes.append(-float(side))
+    flipped, margin = text_is_upside_down(page, analysis_width)
+    votes.append((1.0 if flipped else -1.0) * min(1.0, margin) * 0.8)
+    score = sum(votes) / len(votes)
+    return score > 0, min(1.0, abs(score))

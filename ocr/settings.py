@@ -1,0 +1,58 @@
+"""Tunable parameters of the page pipeline, one frozen dataclass per step.
+
+They are recorded with every ProcessingStep in the audit trail, so a result can always be
+traced back to the exact parameters that produced it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class QASettings:
+    analysis_width: int = 800  # px; QA looks at a downscaled copy
+    blank_ink_fraction: float = 0.0015  # below this share of ink pixels a page is blank
+    auto_rotate: bool = True  # turn 90/180/270 pages upright when the evidence is clear
+    rotation_min_margin: float = 0.25  # relative evidence margin needed to auto-rotate
+
+
+@dataclass(frozen=True)
+class DeskewSettings:
+    max_angle_deg: float = 12.0  # search range for skew
+    coarse_width: int = 700  # px width of the coarse angle search
+    coarse_step_deg: float = 0.4
+    fine_width: int = 1400  # px width of the fine angle search
+    fine_step_deg: float = 0.02  # final resolution of the angle
+    remove_border: bool = True  # crop the dark scanner bed around the page
+
+
+@dataclass(frozen=True)
+class GridSettings:
+    ink_block: int = 31  # adaptive threshold window (px at full resolution)
+    ink_offset: float = 12.0  # levels darker than the local mean that count as ink
+    line_evidence_cap: float = 12.0  # grey levels; caps how much one dark stroke counts as "line"
+    ruling_sigmas: float = 6.0  # a ruling's profile peak must stand this many noise sigmas out
+    min_row_height_fraction: float = 0.35  # rows thinner than this x median row are merged
+    min_row_ink_pixels: int = 60  # ink pixels (outside rulings) that make a row "filled"
+
+
+@dataclass(frozen=True)
+class CellSettings:
+    padding: int = 4  # white px around each line crop
+    min_component_pixels: int = 6  # smaller specks are noise
+    min_cell_ink_pixels: int = 25  # below this a cell is empty
+    border_reach: float = 0.35  # how far (x row height) a stroke may cross into neighbours
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    qa: QASettings = field(default_factory=QASettings)
+    deskew: DeskewSettings = field(default_factory=DeskewSettings)
+    grid: GridSettings = field(default_factory=GridSettings)
+    cells: CellSettings = field(default_factory=CellSettings)
+    pdf_dpi: int = 200
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
