@@ -1,0 +1,27 @@
+"""Loại sổ: the book-type templates (data files in workbench/templates/, one per type)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from models import Role
+from workbench.admin import list_book_types
+from workbench.ui.guard import require
+
+FIELD_TYPES_VI = {"registration_no": "số đăng ký", "date": "ngày tháng", "person_name": "họ tên",
+                  "sex": "giới tính", "ethnicity": "dân tộc", "nationality": "quốc tịch", "place": "địa danh",
+                  "free_text": "văn bản tự do"}
+
+ctx = require(Role.ADMIN)
+st.title("Loại sổ")
+st.caption("Mỗi loại sổ là một tệp mẫu trong workbench/templates/; thêm loại sổ mới bằng cách thêm tệp, "
+           "không cần sửa mã.")
+with ctx.session() as (session, user):
+    book_types = list_book_types(session, user)
+for book_type in book_types:
+    with st.expander(f"{book_type.priority}. {book_type.label} ({book_type.key})"):
+        st.dataframe(pd.DataFrame([
+            {"Mã trường": key, "Tên cột": label, "Kiểu": FIELD_TYPES_VI.get(kind, kind)}
+            for key, label, kind in book_type.columns
+        ]), hide_index=True, width="stretch")

@@ -1,0 +1,258 @@
+"""Sổ và trang: create books, upload scans, watch processing, fix bad pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from models import Role, User
+from ocr.loading import ImageLoadError, InputFile, zip_members
+from workbench.admin import list_units
+from workbench.book_types import all_book_types
+from workbench.contractor import (
+    BookSummary,
+    PageSummary,
+    correct_segmentation,
+    create_book,
+    delete_page,
+    list_books,
+    list_pages,
+    rerun_page,
+    restore_page,
+)
+from workbench.errors import ServiceError
+from workbench.ingest import IngestOptions, IngestReport, register_file
+from workbench.ui import notices
+from workbench.ui.guard import require
+from workbench.ui.jobs import is_processing, start_processing
+from workbench.ui.rendering import thumbnail_rgb
+from workbench.ui.resources import get_recognizer
+
+MAX_FILE_MB = 200  # per uploaded file; the server-wide cap is server.maxUploadSize
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp", "webp", "pdf", "zip"]
+PAGE_STATUS_VI = {"queued": "Đang chờ", "processing": "Đang xử lý", "done": "Xong", "failed": "Lỗi"}
+WARNINGS_VI = {
+    "blank": "trang trắng", "duplicate": "trùng trang khác", "rotated_90": "bị xoay 90°",
+    "rotated_180": "bị lộn ngược", "upside_down": "bị lộn ngược", "rotated_270": "bị xoay 270°",
+    "low_contrast": "mờ", "no_grid": "không thấy khung kẻ", "rows_mismatch": "số dòng khác dự kiến",
+}
+
+ctx = require(Role.CONTRACTOR)
+settings = ctx.wb.settings
+db_url = settings.db_url
+
+
+def run_action(action: Callable[[Session, User], object], success_vi: str) -> bool:
+    try:
+        with ctx.session() as (session, user):
+            action(session, user)
+    except ServiceError as exc:
+        st.error(exc.message_vi)
+        return False
+    notices.push("success", success_vi)
+    return True
+
+
+def book_title(book: BookSummary) -> str:
+    return f"{book.type_label} · {book.unit_name} · năm {book.year} · quyển {book.volume}"
+
+
+def create_book_form() -> None:
+    with ctx.session() as (session, user):
+        units = {u.id: u.path for u in list_units(session, user)}
+    book_types = all_book_types()
+    with st.expander("Tạo sổ mới", expanded=False), st.form("create-book"):
+        unit_id = st.selectbox("Đơn vị", list(units), format_func=units.get, key="new-book-unit")
+        type_key = st.selectbox("Loại sổ", list(book_types), format_func=lambda k: book_types[k].label,
+                                key="new-book-type")
+        year_col, volume_col, count_col = st.columns(3)
+        year = year_col.number_input("Năm", min_value=1900, max_value=2100, value=2000, step=1, key="new-book-year")
+        volume = volume_col.number_input("Quyển số", min_value=1, value=1, step=1, key="new-book-volume")
+        declared = count_col.number_input("Số đăng ký trong sổ (nếu biết)", min_value=0, value=0, step=1,
+                                          key="new-book-count")
+        if st.form_submit_button("Tạo sổ", type="primary"):
+            if unit_id is None:
+                st.error("Chưa có đơn vị nào trong phạm vi của bạn.")
+            elif run_action(
+                lambda s, u: create_book(s, u, unit_id=int(unit_id), book_type=type_key, year=int(year),
+                                         volume=int(volume), declared_count=int(declared) or None),
+                "Đã tạo sổ.",
+            ):
+                st.rerun()
+
+
+def upload_section(book: BookSummary) -> None:
+    st.markdown(f"Ảnh (JPG, PNG, TIFF), PDF hoặc ZIP; tối đa **{MAX_FILE_MB} MB** mỗi tệp.")
+    files = st.file_uploader("Tải lên ảnh trang", type=UPLOAD_TYPES, accept_multiple_files=True,
+                             key=f"upload-{book.id}")
+    run_ocr = st.checkbox("Nhận dạng chữ (OCR) sau khi tải lên", value=True, key=f"upload-ocr-{book.id}")
+    if not st.button("Tải lên và xử lý", type="primary", disabled=not files, key=f"upload-go-{book.id}"):
+        return
+    too_big = [f.name for f in files or [] if f.size > MAX_FILE_MB * 1024 * 1024]
+    if too_big:
+        st.error(f"Các tệp vượt quá {MAX_FILE_MB} MB, chưa được tải lên: {', '.join(too_big)}. "
+                 "Hãy chia nhỏ (ví dụ mỗi ZIP một phần sổ) rồi tải lại.")
+    accepted = [f for f in files or [] if f.name not in too_big]
+    if not accepted:
+        return
+    report = IngestReport(book_id=book.id)
+    options = IngestOptions(run_ocr=run_ocr, ocr_threads=settings.ocr_threads)
+    bar = st.progress(0.0, text="Đang lưu tệp…")
+    with ctx.session() as (_, user):
+        actor = user
+    for number, upload in enumerate(accepted, start=1):
+        bar.progress((number - 1) / len(accepted), text=f"Đang lưu {upload.name} ({number}/{len(accepted)})")
+        for input_file in _expand(upload.name, upload.getvalue()):
+            register_file(ctx.wb.sessions, settings.data_dir, book.id, input_file, options, actor, report)
+    bar.progress(1.0, text="Đã lưu tất cả tệp; đang xử lý các trang ở chế độ nền.")
+    for error in report.errors:
+        st.warning(f"Tệp lỗi: {error}")
+    if report.pages_already_present:
+        st.info(f"{report.pages_already_present} tệp đã có trong sổ, bỏ qua.")
+    recognizer = get_recognizer(settings.ocr_threads) if run_ocr else None
+    start_processing(ctx.wb.sessions, db_url, settings.data_dir, book.id, options, recognizer)
+    notices.push("success", f"Đã thêm {report.pages_added} trang vào sổ; đang xử lý.")
+    st.rerun()
+
+
+def _expand(name: str, data: bytes) -> list[InputFile]:
+    """ZIPs are opened into their page files; other files are one input each."""
+    if not name.lower().endswith(".zip"):
+        return [InputFile(name=name, data=data)]
+    try:
+        return zip_members(data, name)
+    except ImageLoadError as exc:
+        st.error(f"Không mở được tệp ZIP {name}: {exc}")
+        return []
+
+
+def pages_frame(pages: list[PageSummary]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {
+            "Trang": p.page_index, "Tệp": p.original_name, "Trạng thái": PAGE_STATUS_VI.get(p.status, p.status),
+            "Góc nghiêng (°)": round(p.deskew_angle, 2) if p.deskew_angle is not None else None,
+            "Số dòng": p.rows_found if p.rows_expected is None else f"{p.rows_found}/{p.rows_expected}",
+            "Cảnh báo": ", ".join(WARNINGS_VI.get(w, w) for w in p.warnings), "Lỗi": p.error or "",
+            "Đã xoá": "có" if p.deleted else "",
+        }
+        for p in pages
+    ])
+
+
+@st.fragment(run_every=3)
+def page_status(book_id: int) -> None:
+    """Re-reads page states from the database every few seconds (survives reloads and other tabs)."""
+    with ctx.session() as (session, user):
+        pages = list_pages(session, user, book_id, include_deleted=True)
+    live = [p for p in pages if not p.deleted]
+    if not live:
+        st.info("Sổ chưa có trang nào.")
+        return
+    finished = sum(p.status in ("done", "failed") for p in live)
+    counts = {s: sum(p.status == s for p in live) for s in PAGE_STATUS_VI}
+    st.progress(finished / len(live), text=f"Đã xử lý {finished}/{len(live)} trang · "
+                + " · ".join(f"{PAGE_STATUS_VI[s]}: {n}" for s, n in counts.items() if n))
+    st.dataframe(pages_frame(pages), hide_index=True, width="stretch")
+    pending = counts["queued"] + counts["processing"]
+    if pending and not is_processing(db_url, book_id) and st.button(
+        "Tiếp tục xử lý các trang đang chờ", key=f"resume-{book_id}"
+    ):
+        start_processing(ctx.wb.sessions, db_url, settings.data_dir, book_id,
+                         IngestOptions(ocr_threads=settings.ocr_threads), get_recognizer(settings.ocr_threads))
+        st.rerun()
+
+
+def thumbnails(pages: list[PageSummary]) -> None:
+    live = [p for p in pages if not p.deleted]
+    columns = st.columns(4)
+    for index, page in enumerate(live[:48]):
+        with columns[index % 4]:
+            image = thumbnail_rgb(str(settings.data_dir), page.image_path)
+            if image is not None:
+                st.image(image, width="stretch")
+            angle = f"{page.deskew_angle:+.1f}°" if page.deskew_angle is not None else "—"
+            warn = ", ".join(WARNINGS_VI.get(w, w) for w in page.warnings)
+            st.caption(f"Trang {page.page_index} · {PAGE_STATUS_VI.get(page.status, page.status)} · "
+                       f"nghiêng {angle} · {page.rows_found} dòng" + (f" · ⚠ {warn}" if warn else ""))
+    if len(live) > 48:
+        st.caption(f"… và {len(live) - 48} trang khác (xem bảng trạng thái).")
+
+
+def page_tools(book: BookSummary, pages: list[PageSummary]) -> None:
+    if not pages:
+        return
+    by_id = {p.id: p for p in pages}
+    page_id = st.selectbox("Chọn trang", list(by_id), key=f"tool-page-{book.id}",
+                           format_func=lambda pid: f"Trang {by_id[pid].page_index} · {by_id[pid].original_name}"
+                           + (" (đã xoá)" if by_id[pid].deleted else ""))
+    page = by_id[page_id]
+    rerun_col, delete_col = st.columns(2)
+    with rerun_col:
+        force = st.checkbox("Chạy lại dù cán bộ đã xác minh một phần (công sức đó sẽ mất)",
+                            key=f"force-{page_id}", disabled=not page.has_human_work)
+        if st.button("Xử lý lại trang", key=f"rerun-{page_id}") and run_action(
+            lambda s, u: rerun_page(s, u, page_id, force=force), f"Đã đưa trang {page.page_index} vào hàng chờ."
+        ):
+            start_processing(ctx.wb.sessions, db_url, settings.data_dir, book.id,
+                             IngestOptions(ocr_threads=settings.ocr_threads), get_recognizer(settings.ocr_threads))
+            st.rerun()
+    with delete_col:
+        if page.deleted:
+            if st.button("Khôi phục trang", key=f"restore-{page_id}") and run_action(
+                lambda s, u: restore_page(s, u, page_id), f"Đã khôi phục trang {page.page_index}."
+            ):
+                st.rerun()
+        else:
+            reason = st.text_input("Lý do xoá trang", key=f"delete-reason-{page_id}")
+            if st.button("Xoá trang (có thể khôi phục)", key=f"delete-{page_id}") and run_action(
+                lambda s, u: delete_page(s, u, page_id, reason), f"Đã xoá trang {page.page_index}."
+            ):
+                st.rerun()
+    with st.expander("Sửa khung kẻ (khi máy tách dòng/cột sai)"):
+        st.caption("Nhập vị trí các đường kẻ ngang (dòng) và dọc (cột) theo pixel trên ảnh đã chỉnh nghiêng, "
+                   "cách nhau bằng dấu phẩy; sau đó trang được nhận dạng lại.")
+        rows_text = st.text_input("Đường kẻ ngang (y)", key=f"rows-{page_id}", placeholder="320, 450, 580, …")
+        cols_text = st.text_input("Đường kẻ dọc (x)", key=f"cols-{page_id}", placeholder="110, 200, 380, …")
+        if st.button("Áp dụng và nhận dạng lại", key=f"seg-{page_id}"):
+            try:
+                row_lines = [int(v) for v in rows_text.replace(" ", "").split(",") if v]
+                column_lines = [int(v) for v in cols_text.replace(" ", "").split(",") if v]
+            except ValueError:
+                st.error("Vị trí đường kẻ phải là các số nguyên cách nhau bằng dấu phẩy.")
+                return
+            if run_action(
+                lambda s, u: correct_segmentation(s, u, page_id, row_lines=row_lines, column_lines=column_lines,
+                                                  data_dir=settings.data_dir,
+                                                  recognizer=get_recognizer(settings.ocr_threads)),
+                f"Đã sửa khung kẻ và nhận dạng lại trang {page.page_index}.",
+            ):
+                st.rerun()
+
+
+st.title("Sổ và trang")
+notices.show()
+create_book_form()
+with ctx.session() as (session, user):
+    books = list_books(session, user)
+if not books:
+    st.info("Chưa có sổ nào. Hãy tạo sổ mới.")
+    st.stop()
+books_by_id = {b.id: b for b in books}
+book_id = st.selectbox("Sổ", list(books_by_id), format_func=lambda b: book_title(books_by_id[b]), key="book-pick")
+book = books_by_id[book_id]
+st.caption(f"{book.pages} trang · {book.records} bản ghi"
+           + (f" · sổ ghi {book.declared_count} đăng ký" if book.declared_count else ""))
+upload_tab, status_tab, thumbs_tab, tools_tab = st.tabs(["Tải lên", "Trạng thái xử lý", "Ảnh trang", "Sửa trang"])
+with upload_tab:
+    upload_section(book)
+with status_tab:
+    page_status(book.id)
+with ctx.session() as (session, user):
+    all_pages = list_pages(session, user, book.id, include_deleted=True)
+with thumbs_tab:
+    thumbnails(all_pages)
+with tools_tab:
+    page_tools(book, all_pages)

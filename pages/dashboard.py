@@ -1,0 +1,59 @@
+"""Tiến độ: records by status per unit / book type / user, and approvals per day."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from models import Role
+from workbench.progress import StatusCounts, progress_dashboard
+from workbench.ui.guard import require
+
+STATUS_VI = {"proposed": "Chờ xác minh", "in_review": "Đang xác minh", "flagged": "Chuyển tổ kiểm tra",
+             "approved": "Đã duyệt", "rejected": "Loại"}
+
+ctx = require(Role.SUPERVISOR)
+
+
+def counts_frame(groups: list[StatusCounts], group_label: str) -> pd.DataFrame:
+    rows = []
+    for group in groups:
+        row: dict[str, object] = {group_label: group.label}
+        row.update({STATUS_VI.get(status, status): n for status, n in group.by_status.items()})
+        row["Tổng"] = group.total
+        row["Còn lại"] = group.remaining
+        rows.append(row)
+    return pd.DataFrame(rows).fillna(0)
+
+
+def chart_and_table(groups: list[StatusCounts], group_label: str) -> None:
+    if not groups:
+        st.info("Chưa có dữ liệu.")
+        return
+    frame = counts_frame(groups, group_label)
+    statuses = [c for c in frame.columns if c not in (group_label, "Tổng", "Còn lại")]
+    st.bar_chart(frame.set_index(group_label)[statuses], horizontal=True, stack=True)
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+st.title("Tiến độ số hoá")
+days = st.select_slider("Số ngày gần nhất", options=[7, 14, 30, 60], value=14, key="dashboard-days")
+with ctx.session() as (session, user):
+    dashboard = progress_dashboard(session, user, days=days)
+total = sum(g.total for g in dashboard.by_unit)
+remaining = sum(g.remaining for g in dashboard.by_unit)
+first, second, third = st.columns(3)
+first.metric("Tổng số bản ghi", total)
+second.metric("Đã xong", total - remaining)
+third.metric("Còn lại", remaining)
+if dashboard.approved_per_day:
+    st.subheader("Số bản ghi được duyệt mỗi ngày")
+    per_day = pd.DataFrame(dashboard.approved_per_day, columns=["Ngày", "Đã duyệt"]).set_index("Ngày")
+    st.bar_chart(per_day)
+unit_tab, type_tab, user_tab = st.tabs(["Theo đơn vị", "Theo loại sổ", "Theo người dùng"])
+with unit_tab:
+    chart_and_table(dashboard.by_unit, "Đơn vị")
+with type_tab:
+    chart_and_table(dashboard.by_book_type, "Loại sổ")
+with user_tab:
+    chart_and_table(dashboard.by_user, "Người dùng")

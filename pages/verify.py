@@ -1,0 +1,162 @@
+"""Xác minh: one record at a time beside its page image, keyboard only (see KEY_HELP_VI)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from models import Role
+from workbench.errors import ConflictError, ServiceError
+from workbench.policy import ReviewPolicy
+from workbench.progress import my_progress
+from workbench.queue import claim_record, next_record
+from workbench.record_view import RecordView, get_record_view
+from workbench.review import ReviewAction, save_record
+from workbench.ui import notices
+from workbench.ui.field_display import band_css, field_notes_html
+from workbench.ui.guard import require
+from workbench.ui.keyboard import KEY_HELP_VI, KeyboardField, KeyboardTargets, keyboard_html
+from workbench.ui.rendering import crop_urls, load_page, page_view_rgb
+
+OPEN_RECORD_KEY = "verify_open_record"  # set by the supervisor queues to open one specific record
+SHOWN_KEY = "verify_shown"  # (record id, version) the form was rendered with: what a submit refers to
+ZOOM_OPTIONS = (1.0, 1.5, 2.0, 3.0)
+CONTRAST_OPTIONS = (0, 1, 2, 3)
+CONTRAST_LABELS = {0: "Gốc", 1: "Tăng nhẹ", 2: "Tăng vừa", 3: "Tăng mạnh"}
+
+CHANGED_VI = "Bản ghi đã thay đổi trong lúc bạn xem. Đã tải lại, vui lòng kiểm tra rồi thao tác lại."
+
+ctx = require(Role.OFFICIAL, Role.SUPERVISOR)
+shown_before: tuple[int, int] | None = st.session_state.get(SHOWN_KEY)
+policy = ReviewPolicy.from_settings(ctx.wb.settings)
+data_dir = ctx.wb.settings.data_dir
+
+
+def load_current() -> RecordView | None:
+    """The record to verify: one a supervisor opened, else my held claim, else the next in my queue."""
+    with ctx.session() as (session, user):
+        opened = st.session_state.get(OPEN_RECORD_KEY)
+        if opened is not None:
+            try:
+                claim = claim_record(session, user, int(opened), policy)
+            except ServiceError as exc:
+                st.session_state.pop(OPEN_RECORD_KEY, None)
+                notices.push("warning", exc.message_vi)
+                claim = next_record(session, user, policy)
+        else:
+            claim = next_record(session, user, policy)
+        if claim is None:
+            return None
+        return get_record_view(session, user, claim.record_id, policy)
+
+
+def show_progress_strip() -> None:
+    with ctx.session() as (session, user):
+        strip = my_progress(session, user)
+    left, middle, right = st.columns(3)
+    left.metric("Tôi đã duyệt hôm nay", strip.approved_today_by_me)
+    middle.metric("Đơn vị còn lại", strip.unit_remaining)
+    right.metric("Đơn vị đã duyệt hôm nay", strip.unit_approved_today)
+
+
+def submit(view: RecordView, action: ReviewAction, values: dict[str, str], reason: str) -> None:
+    # The form the official typed into was rendered in the previous run; if the record moved on
+    # since (someone else saved it, or the claim passed to another record), nothing is saved.
+    shown_id, shown_version = shown_before or (view.record_id, view.version)
+    if shown_id != view.record_id:
+        notices.push("warning", CHANGED_VI)
+        st.rerun()
+    try:
+        with ctx.session() as (session, user):
+            result = save_record(session, user, view.record_id, shown_version, values, action, reason=reason)
+    except ConflictError as exc:
+        # Never overwrite: show why and reload the record as it is now.
+        notices.push("warning", exc.message_vi)
+        st.rerun()
+    except ServiceError as exc:
+        st.error(exc.message_vi)
+        return
+    done = {
+        ReviewAction.APPROVE: f"Đã duyệt bản ghi dòng {view.row_index} trang {view.page_index}"
+        f" ({result.fields_corrected} trường được sửa).",
+        ReviewAction.FLAG: f"Đã chuyển tổ kiểm tra bản ghi dòng {view.row_index} trang {view.page_index}.",
+        ReviewAction.SKIP: f"Đã bỏ qua bản ghi dòng {view.row_index} trang {view.page_index}.",
+    }
+    notices.push("success", done.get(action, "Đã lưu."))
+    st.session_state.pop(OPEN_RECORD_KEY, None)
+    st.rerun()
+
+
+def show_page_image(view: RecordView) -> None:
+    zoom_col, contrast_col = st.columns(2)
+    zoom = zoom_col.segmented_control(
+        "Phóng to", ZOOM_OPTIONS, default=1.0, required=True, key="verify_zoom", format_func=lambda z: f"{z:g}×"
+    )
+    contrast = contrast_col.segmented_control(
+        "Tương phản (mực mờ)", CONTRAST_OPTIONS, default=0, required=True, key="verify_contrast",
+        format_func=CONTRAST_LABELS.get,
+    )
+    if load_page(data_dir, view.image_path) is None:
+        st.error("Không đọc được ảnh trang. Báo đơn vị số hoá kiểm tra lại trang này.")
+        return
+    image = page_view_rgb(str(data_dir), view.image_path, view.record_bbox, float(zoom), int(contrast))
+    st.image(image, caption=f"Trang {view.page_index}, dòng {view.row_index} (khung đỏ)", width="stretch")
+
+
+def show_form(view: RecordView) -> None:
+    token = f"{view.record_id}-{view.version}"
+    st.session_state[SHOWN_KEY] = (view.record_id, view.version)
+    widget_keys = [f"fld-{token}-{index}" for index in range(len(view.fields))]
+    targets = KeyboardTargets(
+        approve_key="verify-approve", flag_key="verify-flag", skip_key="verify-skip", reason_key=f"reason-{token}"
+    )
+    contrast = int(st.session_state.get("verify_contrast", 0) or 0)
+    urls = crop_urls(str(data_dir), view.image_path, tuple(f.cell_bbox for f in view.fields), contrast) \
+        if load_page(data_dir, view.image_path) is not None else tuple(None for _ in view.fields)
+    keyboard_fields = [KeyboardField(key, f.label, url) for key, f, url in zip(widget_keys, view.fields, urls,
+                                                                               strict=True)]
+    st.html(keyboard_html(token, keyboard_fields, targets), unsafe_allow_javascript=True)
+    by_band: dict[str, list[str]] = {}
+    for key, field in zip(widget_keys, view.fields, strict=True):
+        by_band.setdefault(field.band, []).append(key)
+    st.html(band_css(by_band))
+    with st.form(f"verify-{token}", enter_to_submit=False, border=False):
+        typed: dict[str, str] = {}
+        for key, field in zip(widget_keys, view.fields, strict=True):
+            typed[field.key] = st.text_input(field.label, value=field.value_to_show, key=key)
+            st.html(field_notes_html(field.band, field.confidence, field.chars, field.doubtful_chars,
+                                     field.messages, field.current_unit))
+        reason = st.text_input("Lý do chuyển tổ kiểm tra (F8)", key=targets.reason_key,
+                               placeholder="Ví dụ: chữ mờ, không đọc được họ tên mẹ")
+        approve_col, flag_col, skip_col = st.columns(3)
+        approve = approve_col.form_submit_button(
+            "Duyệt (Ctrl+Enter)", type="primary", key=targets.approve_key, width="stretch"
+        )
+        flag = flag_col.form_submit_button("Chuyển tổ kiểm tra (F8)", key=targets.flag_key, width="stretch")
+        skip = skip_col.form_submit_button("Bỏ qua (F9)", key=targets.skip_key, width="stretch")
+    if approve:
+        submit(view, ReviewAction.APPROVE, typed, reason)
+    elif flag:
+        submit(view, ReviewAction.FLAG, typed, reason)
+    elif skip:
+        submit(view, ReviewAction.SKIP, {}, reason)
+
+
+st.title("Xác minh bản ghi")
+notices.show()
+show_progress_strip()
+current = load_current()
+if current is None:
+    st.success("Đã hết bản ghi cần xác minh trong các đơn vị của bạn. Cảm ơn!")
+    st.stop()
+
+st.markdown(
+    f"**{current.book.type_label}** · {current.book.unit_name} · năm {current.book.year} · "
+    f"quyển {current.book.volume} · trang {current.page_index} · dòng {current.row_index}"
+    + (f" · ⚑ {current.flag_reason}" if current.flag_reason else "")
+)
+st.caption(KEY_HELP_VI)
+image_col, form_col = st.columns([6, 5], gap="medium")
+with image_col:
+    show_page_image(current)
+with form_col:
+    show_form(current)

@@ -1,0 +1,252 @@
+"""Streamlit AppTest per page: login, role-based navigation, verification, supervisor queue, contractor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from streamlit.testing.v1 import AppTest
+
+from models import AuditEvent, Book, FieldStatus, FieldValue, Record, RecordStatus, User
+from tests.conftest import PASSWORD, record_ids
+from workbench.context import Workbench
+from workbench.db import transaction
+from workbench.ui.navigation import allowed_paths
+from workbench.ui.session import SignedIn
+
+APP = Path(__file__).resolve().parent.parent / "workbench" / "app.py"
+TIMEOUT = 60  # first runs import the OCR field validators
+
+
+@pytest.fixture()
+def app_env(wb: Workbench, monkeypatch: pytest.MonkeyPatch) -> Workbench:
+    """Point the app at the test's database and data folder (read by workbench.config)."""
+    monkeypatch.setenv("WORKBENCH_DB", wb.settings.db_url)
+    monkeypatch.setenv("WORKBENCH_DATA", str(wb.settings.data_dir))
+    return wb
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+def signed_in_app(user: User) -> AppTest:
+    """An app whose browser session is already signed in as `user` (login itself is tested below)."""
+    at = new_app()
+    at.session_state["signed_in"] = SignedIn(user.id, user.username, user.full_name, user.role, datetime.now(UTC))
+    return at
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.run()
+    at.switch_page(f"../{page}")
+    return at.run()
+
+
+def log_in(at: AppTest, username: str, password: str) -> AppTest:
+    at.run()
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click()
+    return at.run()
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error] + [str(e.value) for e in at.exception]
+
+
+def test_login_success_shows_the_role_pages(app_env: Workbench, users: dict[str, User]) -> None:
+    at = log_in(new_app(), "official", PASSWORD)
+    assert not errors(at)
+    assert at.session_state["signed_in"].username == "official"
+    assert at.title[0].value == "Xác minh bản ghi"  # the official's first page
+
+
+def test_login_failure_shows_vietnamese_message_and_counts(
+    app_env: Workbench, users: dict[str, User], sessions: sessionmaker[Session]
+) -> None:
+    at = log_in(new_app(), "official", "sai-mat-khau")
+    assert [e.value for e in at.error] == ["Sai tên đăng nhập hoặc mật khẩu"]
+    assert "signed_in" not in at.session_state
+    with sessions() as session:
+        assert session.scalar(select(User.failed_logins).where(User.username == "official")) == 1
+
+
+def test_repeated_failures_lock_the_account(app_env: Workbench, users: dict[str, User]) -> None:
+    at = new_app()
+    for _ in range(app_env.settings.max_failed_logins):
+        at = log_in(at, "official", "sai-mat-khau")
+    at = log_in(at, "official", PASSWORD)  # right password, but locked now
+    assert "tạm khoá" in at.error[0].value
+    assert "signed_in" not in at.session_state
+
+
+@pytest.mark.parametrize(
+    ("role_user", "visible", "hidden"),
+    [
+        ("official", "pages/verify.py", "pages/admin_users.py"),
+        ("supervisor", "pages/supervisor_queues.py", "pages/verify.py"),
+        ("contractor", "pages/contractor_books.py", "pages/supervisor_queues.py"),
+        ("admin", "pages/admin_users.py", None),
+    ],
+)
+def test_navigation_registers_only_the_role_pages(
+    app_env: Workbench, users: dict[str, User], role_user: str, visible: str, hidden: str | None
+) -> None:
+    user = users[role_user]
+    assert visible in allowed_paths(user.role)
+    at = signed_in_app(user).run()
+    at.switch_page(f"../{visible}")  # registered: no error
+    if hidden is not None:
+        assert hidden not in allowed_paths(user.role)
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(f"../{hidden}")
+
+
+def test_logout_returns_to_login(app_env: Workbench, users: dict[str, User]) -> None:
+    at = signed_in_app(users["official"]).run()
+    at.button(key="logout").click()
+    at.run()
+    assert "signed_in" not in at.session_state
+    assert at.text_input(key="login_username") is not None
+
+
+def test_idle_session_expires(app_env: Workbench, users: dict[str, User]) -> None:
+    user = users["official"]
+    at = new_app()
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    at.session_state["signed_in"] = SignedIn(user.id, user.username, user.full_name, user.role, long_ago)
+    at.run()
+    assert "signed_in" not in at.session_state
+    assert any("hết hạn" in i.value for i in at.info)
+
+
+def _field_inputs(at: AppTest) -> dict[str, Any]:
+    return {w.label: w for w in at.text_input if w.key and w.key.startswith("fld-")}
+
+
+def test_verification_shows_every_field_and_approving_stores_the_correction(
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]
+) -> None:
+    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    assert not at.exception
+    inputs = _field_inputs(at)
+    assert len(inputs) == 12  # every khai_sinh field
+    assert inputs["Họ và tên người được khai sinh"].value == "Trần Thị Mẫu"
+    with sessions() as session:
+        held = session.scalar(select(Record).where(Record.assigned_to_id == users["official"].id))
+        assert held is not None  # next_record claimed it for this official
+        first_id = held.id
+    inputs["Họ và tên người được khai sinh"].input("Trần Thị Mẫu Sửa")
+    at.button(key="verify-approve").click()
+    at.run()
+    assert not at.exception
+    assert any("Đã duyệt" in s.value for s in at.success)
+    with sessions() as session:
+        record = session.get(Record, first_id)
+        assert record.status == RecordStatus.APPROVED
+        assert record.approved_by_id == users["official"].id
+        name = session.scalar(select(FieldValue).where(FieldValue.record_id == first_id,
+                                                       FieldValue.key == "full_name"))
+        assert (name.final_value, name.status) == ("Trần Thị Mẫu Sửa", FieldStatus.CORRECTED)
+        actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.user_id == users["official"].id)))
+        assert {"correct", "confirm", "approve"} <= actions
+    # The next record is loaded at once.
+    next_inputs = _field_inputs(at)
+    assert len(next_inputs) == 12
+
+
+def test_verification_conflict_reloads_without_overwriting(
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]
+) -> None:
+    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    with transaction(sessions) as session:
+        record = session.scalar(select(Record).where(Record.assigned_to_id == users["official"].id))
+        record_id = record.id
+        record.flag_reason = "sửa bởi người khác"  # someone else's change moves the version
+    _field_inputs(at)["Họ và tên người được khai sinh"].input("Không được ghi")
+    at.button(key="verify-approve").click()
+    at.run()
+    assert any("người khác thay đổi" in w.value for w in at.warning), (at.warning, at.error, at.success)
+    with sessions() as session:
+        name = session.scalar(select(FieldValue).where(FieldValue.record_id == record_id,
+                                                       FieldValue.key == "full_name"))
+        assert name.final_value is None and session.get(Record, record_id).status != RecordStatus.APPROVED
+
+
+def test_flag_needs_a_reason_then_goes_to_the_supervisor_queue(
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]
+) -> None:
+    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    at.button(key="verify-flag").click()
+    at.run()
+    assert any("lý do" in e.value for e in at.error)
+    reason_box = next(w for w in at.text_input if w.key and w.key.startswith("reason-"))
+    reason_box.input("Chữ mờ, không đọc được tên mẹ")
+    at.button(key="verify-flag").click()
+    at.run()
+    with sessions() as session:
+        flagged = session.scalars(select(Record).where(Record.status == RecordStatus.FLAGGED)).all()
+        assert [r.flag_reason for r in flagged] == ["Chữ mờ, không đọc được tên mẹ"]
+
+    supervisor = open_page(signed_in_app(users["supervisor"]), "pages/supervisor_queues.py")
+    assert not supervisor.exception
+    table = supervisor.dataframe[0].value
+    assert list(table["Mã"]) == [flagged[0].id]
+    assert list(table["Lý do"]) == ["Chữ mờ, không đọc được tên mẹ"]
+
+
+def test_supervisor_unflags_a_record(
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session],
+    call: Callable[..., Any],
+) -> None:
+    first = record_ids(sessions, sample_book_id)[0]
+    with transaction(sessions) as session:
+        record = session.get(Record, first)
+        record.status, record.flag_reason = RecordStatus.FLAGGED, "cần xem lại"
+    at = open_page(signed_in_app(users["supervisor"]), "pages/supervisor_queues.py")
+    at.button(key="flagged-unflag").click()
+    at.run()
+    assert not at.exception
+    with sessions() as session:
+        assert session.get(Record, first).status in (RecordStatus.PROPOSED, RecordStatus.IN_REVIEW)
+
+
+def test_contractor_creates_a_book(
+    app_env: Workbench, users: dict[str, User], units: dict[str, int], sessions: sessionmaker[Session]
+) -> None:
+    at = open_page(signed_in_app(users["contractor"]), "pages/contractor_books.py")
+    assert not at.exception
+    at.selectbox(key="new-book-unit").select(units["xa_a"])
+    at.selectbox(key="new-book-type").select("ket_hon")
+    at.number_input(key="new-book-year").set_value(1998)
+    at.number_input(key="new-book-volume").set_value(2)
+    next(b for b in at.button if b.label == "Tạo sổ").click()
+    at.run()
+    assert not errors(at)
+    with sessions() as session:
+        book = session.scalar(select(Book).where(Book.book_type == "ket_hon"))
+        assert (book.unit_id, book.year_from, book.volume) == (units["xa_a"], 1998, 2)
+    assert any("Kết hôn" in s or "kết hôn" in s for s in at.selectbox(key="book-pick").options)
+
+
+def test_dashboard_and_my_progress_render(
+    app_env: Workbench, users: dict[str, User], sample_book_id: int
+) -> None:
+    dashboard = open_page(signed_in_app(users["supervisor"]), "pages/dashboard.py")
+    assert not dashboard.exception
+    assert dashboard.metric[0].value == "6"  # SAMPLE_CONFIDENCES: six records in scope
+    mine = open_page(signed_in_app(users["official"]), "pages/my_progress.py")
+    assert not mine.exception
+    assert mine.metric[0].value == "0"
+
+
+def test_admin_pages_render(app_env: Workbench, users: dict[str, User]) -> None:
+    for page in ("pages/admin_users.py", "pages/admin_units.py", "pages/admin_book_types.py"):
+        at = open_page(signed_in_app(users["admin"]), page)
+        assert not at.exception, page

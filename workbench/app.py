@@ -1,0 +1,60 @@
+"""The Streamlit entry: `streamlit run workbench/app.py`.
+
+Login first; then `st.navigation` registers only the pages of the signed-in user's role, so a
+page outside the role cannot even be opened by URL. Services enforce unit scope on top.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run` puts this file's folder (workbench/) on sys.path, not the repository root.
+_ROOT = Path(__file__).resolve().parent.parent
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+import streamlit as st  # noqa: E402
+
+from models import Role  # noqa: E402
+from workbench.ui.navigation import LOGIN, pages_for_role, to_st_page  # noqa: E402
+from workbench.ui.resources import get_workbench  # noqa: E402
+from workbench.ui.session import sign_out, touch  # noqa: E402
+
+ROLE_LABELS = {
+    Role.OFFICIAL: "Cán bộ hộ tịch",
+    Role.SUPERVISOR: "Tổ kiểm tra",
+    Role.CONTRACTOR: "Đơn vị số hoá",
+    Role.ADMIN: "Quản trị",
+}
+
+
+def main() -> None:
+    st.set_page_config(page_title="Số hoá sổ hộ tịch", page_icon=":material/menu_book:", layout="wide")
+    settings = get_workbench().settings
+    identity = touch(st.session_state, settings.session_minutes)
+    if identity is None:
+        st.navigation([to_st_page(LOGIN, default=True)], position="hidden").run()
+        return
+    sections = pages_for_role(identity.role)
+    first = True
+    navigation: dict[str, list[st.Page]] = {}
+    for section, specs in sections.items():
+        navigation[section] = []
+        for spec in specs:
+            navigation[section].append(to_st_page(spec, default=first))
+            first = False
+    with st.sidebar:
+        st.markdown(f"**{identity.display_name}**  \n{ROLE_LABELS.get(identity.role, identity.role)}")
+        if st.button("Đăng xuất", key="logout", icon=":material/logout:"):
+            sign_out(st.session_state)
+            st.rerun()
+    if not navigation:
+        st.error("Vai trò của bạn chưa được cấp trang nào. Liên hệ quản trị viên.")
+        return
+    st.navigation(navigation).run()
+
+
+main()

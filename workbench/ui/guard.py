@@ -1,0 +1,44 @@
+"""The first lines of every page: who is signed in, may they see this page, and the workbench."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from models import Role, User
+from workbench.context import Workbench
+from workbench.db import transaction
+from workbench.ui.resources import get_workbench
+from workbench.ui.session import SignedIn, load_user, signed_in
+
+
+@dataclass(frozen=True)
+class PageContext:
+    wb: Workbench
+    identity: SignedIn
+
+    @contextmanager
+    def session(self) -> Iterator[tuple[Session, User]]:
+        """A committed-at-the-end transaction and the signed-in user loaded in it."""
+        with transaction(self.wb.sessions) as session:
+            user = load_user(session, self.identity)
+            if user is None:
+                st.error("Tài khoản không còn hoạt động. Vui lòng đăng nhập lại.")
+                st.stop()
+            yield session, user
+
+
+def require(*roles: str) -> PageContext:
+    """Stop the page unless the signed-in user has one of `roles` (admins may see every page)."""
+    identity = signed_in(st.session_state)
+    if identity is None:
+        st.warning("Vui lòng đăng nhập.")
+        st.stop()
+    if identity.role != Role.ADMIN and identity.role not in roles:
+        st.error("Bạn không có quyền xem trang này.")
+        st.stop()
+    return PageContext(get_workbench(), identity)

@@ -1,0 +1,137 @@
+"""The verification screen's keyboard layer and the cell crop that follows the focused field.
+
+Rendered with `st.html(..., unsafe_allow_javascript=True)`, which is not iframed: the script
+attaches one capturing `keydown` handler to the page (replacing the previous record's) and:
+- focuses the first field when a new record arrives (so approving takes one keystroke),
+- Enter in a field moves to the next field (from the last field: to the Duyệt button),
+- Ctrl+Enter clicks Duyệt, F8 jumps to the flag-reason box (Enter there clicks Chuyển tổ kiểm tra),
+  F9 clicks Bỏ qua,
+- on focus, swaps the large crop above the form to the focused field's cell.
+Buttons and inputs are found by Streamlit's `st-key-<key>` container classes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+
+APPROVE_KEY = "Ctrl+Enter"
+FLAG_KEY = "F8"
+SKIP_KEY = "F9"
+
+KEY_HELP_VI = (
+    f"**Phím tắt:** Enter / Tab: trường tiếp theo · **{APPROVE_KEY}: Duyệt** và sang bản ghi kế tiếp · "
+    f"{FLAG_KEY}: Chuyển tổ kiểm tra (gõ lý do rồi Enter) · {SKIP_KEY}: Bỏ qua · Shift+Tab: trường trước"
+)
+
+
+@dataclass(frozen=True)
+class KeyboardField:
+    widget_key: str  # Streamlit key of the field's text_input
+    label: str
+    crop_url: str | None  # data: URL of the cell crop, None when the cell has no box
+
+
+@dataclass(frozen=True)
+class KeyboardTargets:
+    approve_key: str
+    flag_key: str
+    skip_key: str
+    reason_key: str
+
+
+def keyboard_html(token: str, fields: list[KeyboardField], targets: KeyboardTargets, crop_height: int = 150) -> str:
+    """The crop panel plus the script; `token` changes per record version (focus resets then)."""
+    config = {
+        "token": token,
+        "fields": [{"key": f.widget_key, "label": f.label, "crop": f.crop_url} for f in fields],
+        "approve": targets.approve_key,
+        "flag": targets.flag_key,
+        "skip": targets.skip_key,
+        "reason": targets.reason_key,
+    }
+    first = fields[0] if fields else None
+    first_src = html.escape(first.crop_url or "") if first else ""
+    first_label = html.escape(first.label) if first else ""
+    # json.dumps output is safe inside <script> once "</" is escaped.
+    payload = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+    return f"""
+<div class="wb-crop" data-token="{html.escape(token)}">
+  <div class="wb-crop-label" id="wb-crop-label">{first_label}</div>
+  <div class="wb-crop-frame" style="height:{crop_height}px">
+    <img id="wb-crop-img" alt="Ảnh ô đang nhập" src="{first_src}" />
+  </div>
+</div>
+<style>
+  .wb-crop {{ margin-bottom: 0.25rem; }}
+  .wb-crop-label {{ font-weight: 600; font-size: 0.95rem; margin-bottom: 2px; }}
+  .wb-crop-frame {{ display: flex; align-items: center; justify-content: center; background: #fff;
+                    border: 2px solid #1f6feb; border-radius: 6px; overflow: hidden; }}
+  .wb-crop-frame img {{ width: 100%; height: 100%; object-fit: contain; image-rendering: auto; }}
+</style>
+<script>
+(function () {{
+  const cfg = {payload};
+  const doc = document;
+  const win = window;
+  const input = (key) => doc.querySelector('.st-key-' + CSS.escape(key) + ' input');
+  const button = (key) => doc.querySelector('.st-key-' + CSS.escape(key) + ' button');
+  const fieldInputs = () => cfg.fields.map((f) => input(f.key));
+  function showCrop(index) {{
+    const f = cfg.fields[index];
+    const img = doc.getElementById('wb-crop-img');
+    const label = doc.getElementById('wb-crop-label');
+    if (!f || !img || !label) return;
+    label.textContent = f.label;
+    if (f.crop) {{ img.src = f.crop; img.style.visibility = 'visible'; }}
+    else {{ img.removeAttribute('src'); img.style.visibility = 'hidden'; }}
+  }}
+  function focusField(index) {{
+    const el = fieldInputs()[index];
+    if (!el) return false;
+    el.focus();
+    el.select();
+    return true;
+  }}
+  // Focus the first field once per record version (not on zoom/contrast reruns).
+  if (win.__wbFocusedToken !== cfg.token) {{
+    let tries = 0;
+    const attempt = () => {{
+      if (focusField(0)) {{ win.__wbFocusedToken = cfg.token; showCrop(0); }}
+      else if (tries++ < 100) setTimeout(attempt, 50);
+    }};
+    attempt();
+  }}
+  if (win.__wbKeydown) doc.removeEventListener('keydown', win.__wbKeydown, true);
+  if (win.__wbFocusin) doc.removeEventListener('focusin', win.__wbFocusin, true);
+  win.__wbFocusin = (event) => {{
+    const index = fieldInputs().indexOf(event.target);
+    if (index >= 0) showCrop(index);
+  }};
+  win.__wbKeydown = (event) => {{
+    const inputs = fieldInputs();
+    const index = inputs.indexOf(event.target);
+    const click = (key) => {{
+      const b = button(key);
+      if (b) {{ event.preventDefault(); event.stopPropagation(); b.click(); }}
+    }};
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) return click(cfg.approve);
+    if (event.key === 'F9') return click(cfg.skip);
+    if (event.key === 'F8') {{
+      const reason = input(cfg.reason);
+      if (reason) {{ event.preventDefault(); reason.focus(); }}
+      return;
+    }}
+    if (event.key === 'Enter' && event.target === input(cfg.reason)) return click(cfg.flag);
+    if (event.key === 'Enter' && index >= 0 && !event.shiftKey && !event.altKey) {{
+      event.preventDefault();
+      event.stopPropagation();
+      if (!focusField(index + 1)) {{ const b = button(cfg.approve); if (b) b.focus(); }}
+    }}
+  }};
+  doc.addEventListener('keydown', win.__wbKeydown, true);
+  doc.addEventListener('focusin', win.__wbFocusin, true);
+}})();
+</script>
+"""

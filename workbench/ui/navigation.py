@@ -1,0 +1,59 @@
+"""Which pages each role sees (the page list `st.navigation` is built from)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from models import Role
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str  # relative to the repository root
+    title: str  # Vietnamese, shown in the menu
+    icon: str
+    url_path: str
+
+
+VERIFY = PageSpec("pages/verify.py", "Xác minh", ":material/fact_check:", "xac-minh")
+MY_PROGRESS = PageSpec("pages/my_progress.py", "Tiến độ của tôi", ":material/person:", "tien-do-cua-toi")
+QUEUES = PageSpec("pages/supervisor_queues.py", "Hàng đợi tổ kiểm tra", ":material/rule:", "hang-doi")
+DASHBOARD = PageSpec("pages/dashboard.py", "Tiến độ", ":material/monitoring:", "tien-do")
+REPORT = PageSpec("pages/report.py", "Báo cáo (Phụ lục 01)", ":material/summarize:", "bao-cao")
+BOOKS = PageSpec("pages/contractor_books.py", "Sổ và trang", ":material/menu_book:", "so-va-trang")
+USERS = PageSpec("pages/admin_users.py", "Người dùng", ":material/group:", "nguoi-dung")
+UNITS = PageSpec("pages/admin_units.py", "Đơn vị", ":material/account_balance:", "don-vi")
+BOOK_TYPES = PageSpec("pages/admin_book_types.py", "Loại sổ", ":material/list_alt:", "loai-so")
+LOGIN = PageSpec("pages/login.py", "Đăng nhập", ":material/login:", "dang-nhap")
+
+_SECTIONS: dict[str, dict[str, list[PageSpec]]] = {
+    Role.OFFICIAL: {"Cán bộ hộ tịch": [VERIFY, MY_PROGRESS]},
+    Role.SUPERVISOR: {"Tổ kiểm tra": [QUEUES, DASHBOARD, REPORT]},
+    Role.CONTRACTOR: {"Đơn vị số hoá": [BOOKS]},
+    Role.ADMIN: {
+        "Quản trị": [USERS, UNITS, BOOK_TYPES],
+        "Tổ kiểm tra": [QUEUES, DASHBOARD, REPORT],
+        "Cán bộ hộ tịch": [VERIFY, MY_PROGRESS],
+        "Đơn vị số hoá": [BOOKS],
+    },
+}
+
+
+def pages_for_role(role: str) -> dict[str, list[PageSpec]]:
+    """Menu sections for a role; an unknown role sees nothing (fail closed)."""
+    return _SECTIONS.get(role, {})
+
+
+def allowed_paths(role: str) -> set[str]:
+    return {spec.path for specs in pages_for_role(role).values() for spec in specs}
+
+
+def to_st_page(spec: PageSpec, default: bool = False) -> st.Page:
+    """The `st.Page` for a spec; equal specs give equal pages, so pages can link to each other."""
+    return st.Page(str(REPO_ROOT / spec.path), title=spec.title, icon=spec.icon, url_path=spec.url_path,
+                   default=default)

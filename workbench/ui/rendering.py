@@ -1,0 +1,53 @@
+"""Cached display images for the pages (pure rendering in `imaging`; caching here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from workbench.storage import StorageError, read_image
+from workbench.ui import imaging
+
+Box = tuple[int, int, int, int]
+PAGE_VIEW_WIDTH = 1400  # enough for a wide column; keeps each rerun's transfer small
+CROP_WIDTH = 900
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _page(data_dir: str, image_path: str) -> np.ndarray:
+    return read_image(Path(data_dir), image_path)
+
+
+def load_page(data_dir: Path, image_path: str) -> np.ndarray | None:
+    try:
+        return _page(str(data_dir), image_path)
+    except StorageError:
+        return None
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def page_view_rgb(data_dir: str, image_path: str, record_box: Box, zoom: float, contrast: int) -> np.ndarray:
+    page = _page(data_dir, image_path)
+    view = imaging.page_view(page, list(record_box), imaging.ViewSettings(zoom=zoom, contrast=contrast))
+    return imaging.to_rgb(imaging.fit_width(view, PAGE_VIEW_WIDTH))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def crop_urls(data_dir: str, image_path: str, boxes: tuple[Box | None, ...], contrast: int) -> tuple[str | None, ...]:
+    """One data: URL per field cell (None where the cell has no box)."""
+    page = _page(data_dir, image_path)
+    urls: list[str | None] = []
+    for box in boxes:
+        crop = imaging.cell_crop(page, list(box) if box else None, contrast)
+        urls.append(imaging.jpeg_data_url(imaging.fit_width(crop, CROP_WIDTH)) if crop is not None else None)
+    return tuple(urls)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def thumbnail_rgb(data_dir: str, image_path: str, width: int = 220) -> np.ndarray | None:
+    try:
+        return imaging.thumbnail(_page(data_dir, image_path), width)
+    except StorageError:
+        return None
