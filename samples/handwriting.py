@@ -74,10 +74,11 @@ def _text_length(font: Path, size: int, text: str) -> float:
     return float(load_font(font, size).getlength(text))
 
 
-def render_word(word: str, writer: Writer, scale: float, rng: random.Random) -> WordImage:
-    """One word with its own size, angle and a small elastic wobble (no two words alike)."""
-    size = _font_size(writer, scale * (1 + rng.uniform(-0.06, 0.06) * writer.jitter))
-    font = load_font(writer.font, size)
+@lru_cache(maxsize=8192)
+def _upright_word(font_path: Path, size: int, word: str) -> tuple[np.ndarray, int, int, float]:
+    """The word as the font draws it (alpha, baseline origin x/y, advance); cached because
+    names, "Việt Nam", "Kinh" repeat on every page. Callers must not modify the array."""
+    font = load_font(font_path, size)
     left, top, right, bottom = font.getbbox(word, anchor="ls")
     pad = int(size * 0.5)
     w, h = right - left + 2 * pad, bottom - top + 2 * pad
@@ -85,24 +86,32 @@ def render_word(word: str, writer: Writer, scale: float, rng: random.Random) -> 
     image = Image.new("L", (w, h), 0)
     ImageDraw.Draw(image).text((ox, oy), word, font=font, fill=255, anchor="ls")
     alpha = np.asarray(image, dtype=np.float32) / 255.0
+    alpha.flags.writeable = False
+    return alpha, ox, oy, float(font.getlength(word))
 
-    # Shear (slant) and rotation around the baseline origin, in one affine.
+
+def render_word(word: str, writer: Writer, scale: float, rng: random.Random) -> WordImage:
+    """One word with its own size, angle and a small elastic wobble (no two words alike)."""
+    size = _font_size(writer, scale * (1 + rng.uniform(-0.06, 0.06) * writer.jitter))
+    alpha, ox, oy, advance = _upright_word(writer.font, size, word)
+    h, w = alpha.shape
+
+    # Shear (slant) and rotation around the baseline origin, plus an elastic wobble (a coarse
+    # random displacement field, smoothly upsampled), applied together in one remap.
     angle = math.radians(rng.uniform(-2.5, 2.5) * writer.jitter)
     shear = writer.slant + rng.uniform(-0.04, 0.04)
     c, s = math.cos(angle), math.sin(angle)
-    a = np.array([[c, -s], [s, c]]) @ np.array([[1.0, -shear], [0.0, 1.0]])
-    t = np.array([ox, oy]) - a @ np.array([ox, oy])
-    matrix = np.hstack([a, t[:, None]]).astype(np.float32)
-    alpha = cv2.warpAffine(alpha, matrix, (w, h), flags=cv2.INTER_LINEAR)
-
-    # Elastic wobble: a coarse random displacement field, smoothly upsampled.
+    inverse = np.linalg.inv(np.array([[c, -s], [s, c]]) @ np.array([[1.0, -shear], [0.0, 1.0]]))
     amp = max(0.6, size * 0.025) * writer.jitter
     grid = (max(2, h // 24), max(2, w // 24))
-    dx = cv2.resize(np.float32(np.random.default_rng(rng.getrandbits(32)).normal(0, amp, grid)), (w, h))
-    dy = cv2.resize(np.float32(np.random.default_rng(rng.getrandbits(32)).normal(0, amp, grid)), (w, h))
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    alpha = cv2.remap(alpha, xs + dx, ys + dy, cv2.INTER_LINEAR)
-    return WordImage(alpha=alpha, origin=(float(ox), float(oy)), advance=float(font.getlength(word)))
+    noise = np.random.default_rng(rng.getrandbits(32)).normal(0, amp, (2, *grid)).astype(np.float32)
+    dx, dy = cv2.resize(noise[0], (w, h)), cv2.resize(noise[1], (w, h))
+    us = np.arange(w, dtype=np.float32)[None, :] - np.float32(ox)
+    vs = np.arange(h, dtype=np.float32)[:, None] - np.float32(oy)
+    map_x = np.float32(inverse[0, 0]) * us + np.float32(inverse[0, 1]) * vs + np.float32(ox) + dx
+    map_y = np.float32(inverse[1, 0]) * us + np.float32(inverse[1, 1]) * vs + np.float32(oy) + dy
+    alpha = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR)
+    return WordImage(alpha=alpha, origin=(float(ox), float(oy)), advance=advance)
 
 
 def wrap_words(words: list[str], writer: Writer, scale: float, max_width: float, max_lines: int) -> list[str] | None:
@@ -195,3 +204,13 @@ def write_cell(
         if line_box is not None:
             boxes.append([line_box[0], line_box[1], line_box[2] - line_box[0], line_box[3] - line_box[1]])
     return boxes
+
+
+def pen_texture(layer: np.ndarray, gen: np.random.Generator, strength: float = 0.35) -> None:
+    """Uneven ink flow (ballpoint skips, pooling), in place: modulates the ink opacity with
+    fine random texture computed at half resolution."""
+    h, w = layer.shape
+    grain = gen.random((h // 2, w // 2), dtype=np.float32)
+    grain = cv2.GaussianBlur(grain, (0, 0), 0.7)
+    texture = cv2.resize(1 - strength * grain, (w, h))
+    layer *= texture

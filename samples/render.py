@@ -11,7 +11,7 @@ import numpy as np
 
 from samples import scan
 from samples.fonts import handwriting_fonts
-from samples.handwriting import INKS, Writer, write_cell
+from samples.handwriting import INKS, Writer, pen_texture, write_cell
 from samples.layout import draw_printed_text, draw_rulings, page_geometry
 from samples.people import DATE_FORMATS, PersonFactory, home_area, make_record, pick, registration_dates
 from workbench.book_types import get_book_type
@@ -103,11 +103,10 @@ def render_page_encoded(
     skew = rng.uniform(-options.skew_max_deg, options.skew_max_deg) if options.skew_deg is None \
         else float(options.skew_deg)
     place = scan.scan_transform(w, h, w, h, skew, options.border, rng)
-    scanned = scan.place_on_bed(flat, place, w, h, options.border, gen, rng)
-    scan.uneven_light(scanned, gen, rng, rng.uniform(0.05, 0.3) if options.light is None else options.light)
+    light = rng.uniform(0.05, 0.3) if options.light is None else options.light
     blur = rng.uniform(0.3, 0.9) if options.blur is None else options.blur
     noise = rng.uniform(2, 5) if options.noise is None else options.noise
-    image = scan.finish(scanned, gen, blur, noise)
+    image = scan.scan_page(scan.to_uint8(flat), place, w, h, options.border, light, blur, noise, gen, rng)
     image = scan.rotate_image(image, options.rotate)
     flat_to_scan = scan.compose_affine(scan.rotation_matrix(options.rotate, w, h), place)
     data = None
@@ -132,7 +131,7 @@ def render_page_encoded(
     return image, truth, data
 
 
-def _write_records(flat: np.ndarray, geom, book_type: str, columns, options: PageOptions,
+def _write_records(flat: list[np.ndarray], geom, book_type: str, columns, options: PageOptions,
                    rng: random.Random, first_no: int, year: int, unit: str,
                    date_range: tuple[date, date] | None) -> list[dict[str, Any]]:
     """Generate the entries, write them by hand into the rows, return their truth."""
@@ -150,7 +149,7 @@ def _write_records(flat: np.ndarray, geom, book_type: str, columns, options: Pag
         if rng.random() < 0.12:  # another official took over the book
             writer = Writer.random(rng, fonts, row_h)
         values = make_record(columns, book_type, factory, first_no + i, dates[i], date_style)
-        layer = layers.setdefault(writer.ink, np.zeros(flat.shape[:2], np.float32))
+        layer = layers.setdefault(writer.ink, np.zeros(flat[0].shape, np.float32))
         fields = {}
         for c, col in enumerate(columns):
             text = values[col.key]
@@ -160,5 +159,6 @@ def _write_records(flat: np.ndarray, geom, book_type: str, columns, options: Pag
             fields[col.key] = {"value": text, "text_boxes": boxes}
         records.append({"row_index": i + 1, "box": geom.row_box(i), "fields": fields})
     for ink, layer in layers.items():
+        pen_texture(layer, np.random.default_rng(rng.getrandbits(64)))
         scan.composite(flat, layer, INKS[ink])
     return records

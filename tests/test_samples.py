@@ -72,7 +72,7 @@ def test_page_truth_structure(book_type: str) -> None:
             assert value == unicodedata.normalize("NFC", " ".join(value.split())), key
             assert bool(value) == bool(field["text_boxes"]), key
             for bx, by, bw, bh in field["text_boxes"]:
-                assert bw > 0 and bh > 0
+                assert bw > 0 and bh > 0 and 0 <= bx and bx + bw <= 2400
                 # Ink stays in its row (a stroke may cross the ruling by a little).
                 assert y - 0.3 * h <= by and by + bh <= y + 1.3 * h, key
         reg = parse_date(rec["fields"]["registration_date"]["value"])
