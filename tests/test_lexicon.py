@@ -123,6 +123,10 @@ def test_name_lists():
         # a ward name abolished before 2025 (merged into Trúc Bạch), as old books write it
         ("Phường Nguyễn Trung Trực, Ba Đình, Hà Nội", "Thành phố Hà Nội", "Phường Ba Đình", "Phường Trúc Bạch"),
         ("Côn Đảo, Bà Rịa - Vũng Tàu", "Thành phố Hồ Chí Minh", "Đặc khu Côn Đảo", None),
+        # the written prefix tells the commune from the town of the same name in the same district
+        ("Thị trấn Hát Lót, Mai Sơn, Sơn La", "Tỉnh Sơn La", "Xã Mai Sơn", "Thị trấn Hát Lót"),
+        ("xã Hát Lót, huyện Mai Sơn", "Tỉnh Sơn La", "Xã Mai Sơn", "Xã Hát Lót"),
+        ("Phường 1, thành phố Đông Hà, Quảng Trị", "Tỉnh Quảng Trị", "Phường Đông Hà", "Phường 1"),
     ],
 )
 def test_lookup_current_of_pre_2025_commune(written, province, ward, legacy_ward):
@@ -152,6 +156,12 @@ def test_lookup_current_at_province_level(written, province, legacy_province):
 def test_lookup_current_returns_none_when_unknown_or_ambiguous(written):
     # "Sông Bé" spans two provinces that went to different 2025 provinces; "xã Tân Lập" exists many times.
     assert get_gazetteer().lookup_current(written) is None
+
+
+def test_ambiguous_commune_with_a_common_successor():
+    unit = get_gazetteer().lookup_current("Hát Lót, Mai Sơn, Sơn La")  # both Xã and Thị trấn Hát Lót exist
+    assert unit is not None and unit.ambiguous and unit.legacy is None
+    assert (unit.province, unit.ward) == ("Tỉnh Sơn La", "Xã Mai Sơn")
 
 
 def test_near_hint_resolves_a_bare_commune():

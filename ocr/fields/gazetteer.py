@@ -48,6 +48,8 @@ _TYPED_PIECE = re.compile(
 )
 _SEPARATORS = re.compile(r"\s*[,;()]\s*")
 _DASH = re.compile(r"\s+-\s+")
+# The package disambiguates duplicate short names as "Hát Lót (Thị trấn)"; books never write that.
+_PARENTHESIS = re.compile(r"\s*\([^)]*\)\s*$")
 
 
 def _letter_tables() -> tuple[dict[int, str], dict[str, str], dict[int, str]]:
@@ -290,11 +292,11 @@ class Gazetteer:
         for row_id, (_prov, prov_short, pk, prov_alias, dist, dist_short, dk, dist_alias,
                      ward, ward_short, _wk, ward_alias) in enumerate(self._legacy_raw):
             if ward:
-                wards.add(ward_short, row_id, ward)
+                wards.add(_PARENTHESIS.sub("", ward_short), row_id, ward)
                 wards.add_alias_keys(_json_list(ward_alias), row_id)
             if (pk, dk) not in seen_districts:
                 seen_districts.add((pk, dk))
-                districts.add(dist_short, (pk, dk), dist)
+                districts.add(_PARENTHESIS.sub("", dist_short), (pk, dk), dist)
                 districts.add_alias_keys(_json_list(dist_alias), (pk, dk))
             if prov_short not in short_province:
                 short_province[prov_short] = pk
@@ -320,45 +322,36 @@ class Gazetteer:
         Returns None when no unit is recognised or the candidates have no common successor.
         """
         index = self._index()
-        wards: dict[int, int] = {}  # row id -> match quality
-        districts: set[tuple[str, str]] = set()
-        provinces: set[str] = set()
         pieces = self._pieces(place_text)
         piece_units = [self._higher_units(piece) for piece in pieces]
-        for piece_districts, piece_provinces in piece_units:
-            districts |= piece_districts
-            provinces |= piece_provinces
+        districts = set().union(*(d for d, _ in piece_units)) if pieces else set()
+        provinces = set().union(*(p for _, p in piece_units)) if pieces else set()
+        near_districts, near_provinces = self._hints(near) if near else (set(), set())
+        scores: dict[int, tuple[int, int, int, int]] = {}
         for n, piece in enumerate(pieces):
             if "ward" not in piece.levels:
                 continue
             # A bare name that also names a district/province ("Hà Tây") counts as a commune only
             # where another piece confirms that commune's district or province.
-            others = piece_units[:n] + piece_units[n + 1 :]
-            confirm_d = set().union(*(d for d, _ in others)) if others else set()
-            confirm_p = set().union(*(p for _, p in others)) if others else set()
             needs_confirmation = len(piece.levels) > 1 and any(piece_units[n])
             for name in dict.fromkeys((piece.typed, piece.name)):
                 hits, quality = index.wards.find(name)
-                bonus = int(name == piece.typed != piece.name)  # the prefix written matches too
+                quality += int(name == piece.typed != piece.name)  # the written prefix matches too
                 for row_id in hits:
                     row = self._rows[row_id]
-                    if needs_confirmation and not (
-                        (row.province_key, row.district_key) in confirm_d or row.province_key in confirm_p
-                    ):
+                    confirmed = _confirmations(row, n, piece_units)
+                    if needs_confirmation and not confirmed:
                         continue
-                    wards[row_id] = max(wards.get(row_id, 0), quality + bonus)
-        near_districts, near_provinces = self._hints(near) if near else (set(), set())
-        row_ids = list(wards)
-        for keep in (
-            lambda r: (r.province_key, r.district_key) in districts,
-            lambda r: r.province_key in provinces,
-            lambda r: (r.province_key, r.district_key) in near_districts,
-            lambda r: r.province_key in near_provinces,
-        ):
-            row_ids = [i for i in row_ids if keep(self._rows[i])] or row_ids
-        if row_ids:
-            top = max(wards[i] for i in row_ids)
-            return self._current_for_rows([self._rows[i] for i in row_ids if wards[i] == top])
+                    near_fit = int((row.province_key, row.district_key) in near_districts) + int(
+                        row.province_key in near_provinces
+                    )
+                    # Rank: confirmed by other pieces, then by the registering unit, then match
+                    # quality, then the earlier piece (addresses run from commune to province).
+                    score = (confirmed, near_fit, quality, -n)
+                    scores[row_id] = max(scores.get(row_id, score), score)
+        if scores:
+            top = max(scores.values())
+            return self._current_for_rows([self._rows[i] for i, sc in scores.items() if sc == top])
         found = [d for d in districts if d[0] in provinces] or sorted(districts)
         found = [d for d in found if d[0] in near_provinces] or found
         if found:
@@ -430,6 +423,17 @@ class Gazetteer:
         if legacy is None and len(provinces) == 1 and rows is None:
             legacy = LegacyUnit(self._province_names[provinces[0]])
         return CurrentUnit(self._current_provinces[new_provinces.pop()], None, legacy, ambiguous=legacy is None)
+
+
+def _confirmations(row: _LegacyRow, ward_piece: int, piece_units: list[tuple[set, set]]) -> int:
+    """Support from other pieces: 2 for naming the row's district, 1 for its province (distinct pieces)."""
+    by_district = {m for m, (d, _) in enumerate(piece_units) if (row.province_key, row.district_key) in d}
+    by_province = {m for m, (_, p) in enumerate(piece_units) if row.province_key in p}
+    by_district.discard(ward_piece)
+    by_province.discard(ward_piece)
+    if any(a != b for a in by_district for b in by_province):
+        return 3
+    return 2 if by_district else int(bool(by_province))
 
 
 @cache
