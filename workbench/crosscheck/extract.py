@@ -1,0 +1,240 @@
+"""Reading a population-database extract (CSV or Excel) into compact columns, all-or-nothing.
+
+Columns (header row 1, any order; Vietnamese or English names, case/accent-blind):
+
+| column      | accepted headers                                           | required |
+|-------------|------------------------------------------------------------|----------|
+| id_number   | id_number, so_dinh_danh, Số định danh cá nhân, CCCD        | yes: 12 digits, unique |
+| full_name   | full_name, ho_ten, Họ và tên                               | yes: non-empty |
+| birth_date  | birth_date, ngay_sinh, Ngày sinh                           | yes: dd/mm/yyyy, yyyy-mm-dd, yyyy, empty |
+| sex         | sex, gioi_tinh, Giới tính                                  | no: Nam / Nữ |
+| father_name | father_name, ho_ten_cha, Họ và tên cha                     | no |
+| mother_name | mother_name, ho_ten_me, Họ và tên mẹ                       | no |
+| residence   | residence, noi_cu_tru, noi_thuong_tru, Nơi cư trú, dia_chi | no |
+
+CSV must be UTF-8 (a BOM is fine), comma or semicolon separated. Any bad row rejects the whole
+file with the first offending line numbers, so nothing is ever imported half-done.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ocr.fields.catalogs import canonical_sex
+from ocr.fields.text import fold_key_accentless
+from workbench.crosscheck.normalize import parse_packed
+
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "id_number": ("id_number", "so_dinh_danh", "so_dinh_danh_ca_nhan", "Số định danh cá nhân", "Số định danh",
+                  "cccd", "so_cccd"),
+    "full_name": ("full_name", "ho_ten", "ho_va_ten", "Họ và tên", "Họ tên"),
+    "birth_date": ("birth_date", "ngay_sinh", "Ngày sinh", "Ngày, tháng, năm sinh"),
+    "sex": ("sex", "gioi_tinh", "Giới tính"),
+    "father_name": ("father_name", "ho_ten_cha", "Họ và tên cha", "Họ tên cha"),
+    "mother_name": ("mother_name", "ho_ten_me", "Họ và tên mẹ", "Họ tên mẹ"),
+    "residence": ("residence", "noi_cu_tru", "noi_thuong_tru", "Nơi cư trú", "Nơi thường trú", "dia_chi", "Địa chỉ"),
+}
+REQUIRED = ("id_number", "full_name", "birth_date")
+ID_NUMBER = re.compile(r"^\d{12}$")
+MAX_REPORTED = 5
+SUFFIXES = (".csv", ".xlsx")
+
+
+class ExtractError(ValueError):
+    """The extract cannot be imported; nothing was imported."""
+
+    def __init__(self, message: str, message_vi: str) -> None:
+        super().__init__(message)
+        self.message_vi = message_vi
+
+
+@dataclass
+class CitizenTable:
+    """Column-oriented rows (about 1.5 million for a province: no per-row objects)."""
+
+    id_number: list[str] = field(default_factory=list)
+    full_name: list[str] = field(default_factory=list)
+    birth: list[int] = field(default_factory=list)  # packed partial date, see normalize.py
+    birth_text: list[str] = field(default_factory=list)
+    sex: list[str] = field(default_factory=list)  # "Nam" / "Nữ" / ""
+    father_name: list[str] = field(default_factory=list)
+    mother_name: list[str] = field(default_factory=list)
+    residence: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.id_number)
+
+    def row(self, i: int) -> dict[str, str]:
+        return {
+            "id_number": self.id_number[i], "full_name": self.full_name[i], "birth_date": self.birth_text[i],
+            "sex": self.sex[i], "father_name": self.father_name[i], "mother_name": self.mother_name[i],
+            "residence": self.residence[i],
+        }
+
+
+_HEADER_LOOKUP = {fold_key_accentless(alias): column for column, aliases in COLUMN_ALIASES.items()
+                  for alias in aliases}
+
+
+def map_header(header: list[str]) -> dict[str, int]:
+    """Our column -> position in the file; raises ExtractError when a required column is missing."""
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        column = _HEADER_LOOKUP.get(fold_key_accentless(str(name or "")))
+        if column and column not in positions:
+            positions[column] = index
+    missing = [c for c in REQUIRED if c not in positions]
+    if missing:
+        found = ", ".join(str(h) for h in header if str(h or "").strip()) or "(none)"
+        raise ExtractError(
+            f"The extract lacks required column(s) {', '.join(missing)}; header found: {found}. "
+            "See the extract format in the README.",
+            f"Tệp trích xuất thiếu cột bắt buộc: {', '.join(missing)}. Tiêu đề đọc được: {found}.",
+        )
+    return positions
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return " ".join(str(value).split())
+
+
+class _Collector:
+    """Validates rows into a CitizenTable, remembering the first errors by line number."""
+
+    def __init__(self, positions: dict[str, int]) -> None:
+        self.positions = positions
+        self.table = CitizenTable()
+        self.errors: list[str] = []
+        self.error_count = 0
+        self.seen: set[str] = set()
+        self._sex_cache: dict[str, str] = {}
+
+    def _error(self, line: int, what: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append(f"line {line}: {what}")
+
+    def add(self, line: int, row: list[object] | tuple[object, ...]) -> None:
+        get = self.positions.get
+
+        def cell(column: str) -> str:
+            index = get(column)
+            return _text(row[index]) if index is not None and index < len(row) else ""
+
+        if not any(_text(v) for v in row):
+            return  # blank line
+        id_number, name, birth_text = cell("id_number"), cell("full_name"), cell("birth_date")
+        if not ID_NUMBER.match(id_number):
+            return self._error(line, f"personal ID number '{id_number}' is not 12 digits")
+        if id_number in self.seen:
+            return self._error(line, f"personal ID number {id_number} appears twice")
+        if not name:
+            return self._error(line, "full name is empty")
+        birth = parse_packed(birth_text)
+        if birth is None:
+            return self._error(line, f"birth date '{birth_text}' is not a date")
+        self.seen.add(id_number)
+        sex_text = cell("sex")
+        sex = self._sex_cache.get(sex_text)
+        if sex is None:
+            sex = self._sex_cache[sex_text] = canonical_sex(sex_text) or ""
+        table = self.table
+        table.id_number.append(id_number)
+        table.full_name.append(name)
+        table.birth.append(birth)
+        table.birth_text.append(birth_text)
+        table.sex.append(sex)
+        table.father_name.append(cell("father_name"))
+        table.mother_name.append(cell("mother_name"))
+        table.residence.append(cell("residence"))
+
+    def result(self, name: str) -> CitizenTable:
+        if self.error_count:
+            listed = "; ".join(self.errors)
+            raise ExtractError(
+                f"{name}: {self.error_count} invalid row(s), nothing imported ({listed})",
+                f"{name}: {self.error_count} dòng không hợp lệ, chưa nhập dòng nào ({listed})",
+            )
+        if not len(self.table):
+            raise ExtractError(f"{name}: the extract has no citizen rows", f"{name}: tệp trích xuất không có dòng nào")
+        return self.table
+
+
+def _read_csv(data: bytes, name: str) -> CitizenTable:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ExtractError(f"{name} is not UTF-8 text (save the CSV as UTF-8): {exc}",
+                           f"{name} không phải văn bản UTF-8 (hãy lưu CSV dạng UTF-8)") from exc
+    if "\x00" in text[:4096]:
+        raise ExtractError(f"{name} is a binary file, not a CSV extract", f"{name} là tệp nhị phân, không phải CSV")
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ExtractError(f"{name} is empty", f"{name} trống") from None
+    collector = _Collector(map_header(header))
+    try:
+        for line, row in enumerate(reader, start=2):
+            collector.add(line, row)
+    except csv.Error as exc:
+        raise ExtractError(f"{name}: malformed CSV ({exc})", f"{name}: CSV sai định dạng ({exc})") from exc
+    return collector.result(name)
+
+
+def _read_xlsx(data: bytes, name: str) -> CitizenTable:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise ExtractError(f"{name} is not a readable Excel (.xlsx) file: {exc}",
+                           f"{name} không phải tệp Excel (.xlsx) đọc được") from exc
+    try:
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise ExtractError(f"{name} is empty", f"{name} trống")
+        positions = map_header([_text(h) for h in header])
+        collector = _Collector(positions)
+        id_column = positions["id_number"]
+        for line, row in enumerate(rows, start=2):
+            values = [_excel_text(v) for v in row]
+            if id_column < len(row) and isinstance(row[id_column], int | float):
+                values[id_column] = f"{int(row[id_column]):012d}"  # a number cell lost the leading zeros
+            collector.add(line, values)
+        return collector.result(name)
+    finally:
+        workbook.close()
+
+
+def _excel_text(value: object) -> object:
+    # Excel turns IDs into numbers and dates into datetimes; bring both back to text.
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "strftime"):
+        return value.strftime("%d/%m/%Y")  # type: ignore[union-attr]
+    return value
+
+
+def read_extract(data: bytes, name: str) -> CitizenTable:
+    """Parse and validate a whole extract; raises ExtractError (English + message_vi) on any problem."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(data, name)
+    if suffix == ".xlsx":
+        return _read_xlsx(data, name)
+    raise ExtractError(
+        f"{name}: unsupported extract type '{suffix or '(none)'}'; expected one of {', '.join(SUFFIXES)}",
+        f"{name}: loại tệp '{suffix or '(không có)'}' không được hỗ trợ; cần {', '.join(SUFFIXES)}",
+    )

@@ -1,0 +1,152 @@
+"""Book deliverables: per-registration PDFs + Excel import file in one ZIP, the Excel alone, PAGE XML."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from sqlalchemy.orm import Session
+
+from workbench.book_types import get_book_type
+from workbench.crosscheck.service import matched_person_ids
+from workbench.exports.naming import UniqueNamer, book_base_name, registration_stem
+from workbench.exports.pagexml import page_xml
+from workbench.exports.pdf import header_band, record_pdf
+from workbench.exports.records import ExportBook, ExportPage, load_export_book
+from workbench.exports.xlsx import write_import_xlsx
+
+EXPORT_FORMATS = ("json", "zip", "xlsx", "pagexml")
+
+
+class ExportError(RuntimeError):
+    """A deliverable cannot be produced (e.g. a page image is missing from the data directory)."""
+
+    def __init__(self, message: str, message_vi: str) -> None:
+        super().__init__(message)
+        self.message_vi = message_vi
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    files: list[str] = field(default_factory=list)  # names written (inside the ZIP for zip)
+    records: int = 0
+    unapproved: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def book_file_base(book: ExportBook) -> str:
+    return book_base_name(book.book_type, book.unit_name, book.unit_code, book.year, book.volume)
+
+
+def default_output_path(book: ExportBook, fmt: str, directory: Path = Path("exports")) -> Path:
+    suffix = {"zip": ".zip", "xlsx": ".xlsx", "json": ".json", "pagexml": "_pagexml"}[fmt]
+    return directory / f"{book_file_base(book)}{suffix}"
+
+
+def _warnings(book: ExportBook) -> list[str]:
+    notes = []
+    if book.unfinished_pages:
+        notes.append(f"{book.unfinished_pages} page(s) of book {book.book_id} are not processed (queued or "
+                     "failed); their registrations are missing from this export")
+    return notes
+
+
+def _page_rgb(data_dir: Path, page: ExportPage) -> np.ndarray:
+    path = data_dir / page.deskewed_path if page.deskewed_path else None
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path else None
+    if image is None:
+        raise ExportError(
+            f"Page {page.page_index} ({page.original_name}) has no readable deskewed image in the data directory",
+            f"Trang {page.page_index} ({page.original_name}) không có ảnh đã nắn thẳng đọc được trong thư mục dữ liệu",
+        )
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def record_pdfs(book: ExportBook, data_dir: Path) -> Iterator[tuple[str, bytes]]:
+    """(file name, PDF bytes) for every exported registration, in book order."""
+    namer = UniqueNamer()
+    base = book_file_base(book)
+    for page in book.pages:
+        if not page.records:
+            continue
+        rgb = _page_rgb(data_dir, page)
+        header = header_band([r.bbox for r in page.records], page.header_bbox)
+        for record in page.records:
+            stem = registration_stem(base, page.page_index, record.value("registration_no"), record.row_index,
+                                     record.approved)
+            yield namer.name(stem, ".pdf"), record_pdf(rgb, record.bbox, header).data
+
+
+def _atomic_target(out: Path) -> tuple[int, str]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+
+
+def _finish(tmp: str, out: Path) -> None:
+    os.replace(tmp, out)
+
+
+def export_book_zip(session: Session, data_dir: Path, book_id: int, out: Path | None = None,
+                    include_unapproved: bool = False) -> ExportResult:
+    """One ZIP: a PDF per registration and the book's Excel import file. Written atomically."""
+    book = load_export_book(session, book_id, include_unapproved)
+    out = out or default_output_path(book, "zip")
+    person_ids = matched_person_ids(session, [r.record_id for r in book.records])
+    result = ExportResult(out, records=len(book.records), unapproved=sum(not r.approved for r in book.records),
+                          warnings=_warnings(book))
+    fd, tmp = _atomic_target(out)
+    try:
+        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
+            for name, pdf in record_pdfs(book, data_dir):
+                archive.writestr(name, pdf, compress_type=zipfile.ZIP_STORED)  # JPEG inside: no gain
+                result.files.append(name)
+            xlsx = io.BytesIO()
+            write_import_xlsx(book, xlsx, person_ids)
+            xlsx_name = f"{book_file_base(book)}.xlsx"
+            archive.writestr(xlsx_name, xlsx.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+            result.files.append(xlsx_name)
+        _finish(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return result
+
+
+def export_book_xlsx(session: Session, book_id: int, out: Path | None = None,
+                     include_unapproved: bool = False) -> ExportResult:
+    book = load_export_book(session, book_id, include_unapproved)
+    out = out or default_output_path(book, "xlsx")
+    person_ids = matched_person_ids(session, [r.record_id for r in book.records])
+    fd, tmp = _atomic_target(out)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            rows = write_import_xlsx(book, handle, person_ids)
+        _finish(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return ExportResult(out, [out.name], rows, sum(not r.approved for r in book.records), _warnings(book))
+
+
+def export_book_pagexml(session: Session, book_id: int, out_dir: Path | None = None,
+                        include_unapproved: bool = False) -> ExportResult:
+    """One PAGE XML file per processed page, named <book>_P<page>.xml, in out_dir."""
+    book = load_export_book(session, book_id, include_unapproved)
+    out_dir = out_dir or default_output_path(book, "pagexml")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    columns = get_book_type(book.book_type).columns
+    result = ExportResult(out_dir, records=len(book.records), warnings=_warnings(book),
+                          unapproved=sum(not r.approved for r in book.records))
+    for page in book.pages:
+        if not page.width or not page.height or not page.deskewed_path:
+            continue
+        name = f"{book_file_base(book)}_P{page.page_index:03d}.xml"
+        (out_dir / name).write_bytes(page_xml(book, page, columns))
+        result.files.append(name)
+    return result
