@@ -64,7 +64,7 @@ def wb(tmp_path: Path, migrated_template: Path) -> Workbench:
     db_path = tmp_path / "workbench.db"
     shutil.copyfile(migrated_template, db_path)
     settings = Settings(db_url=f"sqlite:///{db_path}", data_dir=tmp_path / "data")
-    workbench = open_workbench(settings)  # migrate() again is a no-op check
+    workbench = open_workbench(settings, run_migrations=False)  # the copied template is at head
     yield workbench
     workbench.engine.dispose()
 

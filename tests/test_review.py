@@ -301,6 +301,9 @@ def test_record_view_bands_messages_and_blind_mode(
     assert [f.key for f in view.fields][:3] == ["registration_no", "registration_date", "full_name"]
     assert view.image_path.startswith("derived/") and view.page_size == (2480, 1754)
     assert view.book.type_label == "Sổ đăng ký khai sinh" and view.book.unit_name == "Xã Tân Lập"
+    place = view.field("birth_place")  # the gazetteer's current unit is shown beside, never replacing
+    assert place.value_to_show == "Xã Tân Lập, huyện Đồng Phú" and place.current_unit
+    assert place.current_unit != place.value_to_show and view.field("full_name").current_unit is None
     # A birth date after the registration date gets the validator's Vietnamese message.
     saved = call(save_record, official, low, view.version, {"birth_date": "05/06/2002"}, "save")
     view = call(get_record_view, official, low)

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from models import Book, FieldStatus, Record, User
-from ocr.fields import validate_record
+from models import Book, FieldStatus, Record, Unit, User
+from ocr.fields import get_gazetteer, validate_record
 from workbench.book_types import get_book_type
 from workbench.policy import ReviewPolicy
 from workbench.scope import REVIEWERS, load_scope, record_in_scope
@@ -129,18 +129,23 @@ def field_messages(book_type: str, values: dict[str, str]) -> dict[str, list[str
     return {key: [issue.message for issue in found] for key, found in issues.items()}
 
 
-def current_unit_of(place: str) -> str | None:
-    """The normalized current administrative unit of a place as written, when the gazetteer knows it."""
+def current_unit_of(place: str, near: str | None = None) -> str | None:
+    """The normalized current administrative unit of a place as written, when the gazetteer knows it.
+    `near` names the registering unit, to break ties for a bare commune name."""
     if not place.strip():
         return None
-    try:  # the gazetteer lands with the field-types issue; until then nothing is shown
-        from ocr.fields import get_gazetteer  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    found = get_gazetteer().lookup_current(place)
-    if found is None:
-        return None
-    return str(getattr(found, "full_name", None) or getattr(found, "name", None) or found)
+    found = get_gazetteer().lookup_current(place, near=near)
+    return found.address if found is not None else None
+
+
+def unit_address(unit: Unit) -> str:
+    """"Xã A, Huyện B, Tỉnh C": the unit and its ancestors, as the gazetteer's `near` hint."""
+    names, current, seen = [], unit, set()
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        names.append(current.name)
+        current = current.parent
+    return ", ".join(names)
 
 
 def value_to_show(status: str, proposed: str, final: str | None, blind: bool) -> str:
@@ -162,6 +167,7 @@ def get_record_view(
         for c in book_type.columns
     }
     live_messages = field_messages(book_type.key, shown)
+    near = unit_address(record.book.unit)
     views = []
     for column in book_type.columns:
         value = stored.get(column.key)
@@ -182,7 +188,7 @@ def get_record_view(
                 doubtful_chars=tuple(i for i, c in enumerate(chars) if c[1] < policy.doubtful_char),
                 cell_bbox=_box(value.bbox) if value else None,
                 messages=messages,
-                current_unit=current_unit_of(shown[column.key]) if column.field_type == "place" else None,
+                current_unit=current_unit_of(shown[column.key], near) if column.field_type == "place" else None,
                 alternatives=tuple(value.alternatives) if value else (),
             )
         )
