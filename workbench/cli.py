@@ -16,6 +16,7 @@ from workbench.auth import AuthError, create_user
 from workbench.book_types import BookTypeError, all_book_types
 from workbench.books import BookError, BookIdentity
 from workbench.context import open_workbench
+from workbench.crosscheck.cli import crosscheck_app
 from workbench.db import transaction
 from workbench.executors import ExecutorSpec
 from workbench.export_json import export_book_json
@@ -24,6 +25,7 @@ from workbench.ingest import IngestOptions, ingest_files
 app = typer.Typer(help="Civil-registry digitisation workbench.", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(crosscheck_app, name="crosscheck")
 
 err = Console(stderr=True)
 log = logging.getLogger("workbench")
@@ -143,12 +145,27 @@ def ingest(
 @app.command()
 def export(
     book_id: int,
-    fmt: str = typer.Option("json", "--format", help="json"),
-    out: Path | None = typer.Option(None, "--out", help="Output file (default: stdout for json)."),
+    fmt: str = typer.Option("json", "--format", help="json | zip | xlsx | pagexml"),
+    out: Path | None = typer.Option(None, "--out", help="Output file (pagexml: folder); json default stdout."),
+    include_unapproved: bool = typer.Option(
+        False, "--include-unapproved", help="zip/xlsx/pagexml: also export unapproved records, marked CHUADUYET."
+    ),
 ) -> None:
-    """Export a book."""
+    """Export a book: JSON, the ZIP of per-registration PDFs + Excel, the Excel alone, or PAGE XML."""
     if fmt != "json":
-        raise _fail(f"unknown format '{fmt}' (available: json)")
+        from workbench.exports.command import EXPORT_ERRORS, FILE_FORMATS, export_files
+
+        if fmt not in FILE_FORMATS:
+            raise _fail(f"unknown format '{fmt}' (available: json, {', '.join(FILE_FORMATS)})")
+        try:
+            result = export_files(open_workbench(), book_id, fmt, out, include_unapproved)
+        except EXPORT_ERRORS as exc:
+            raise _fail(str(exc)) from exc
+        for warning in result.warnings:
+            err.print(f"[yellow]warning:[/yellow] {warning}")
+        err.print(f"{result.records} records ({result.unapproved} unapproved), {len(result.files)} files")
+        typer.echo(str(result.path))
+        return
     wb = open_workbench()
     try:
         with wb.sessions() as session:
@@ -162,6 +179,25 @@ def export(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n", encoding="utf-8")
         err.print(f"wrote {out} ({len(payload['records'])} records)")
+
+
+@app.command()
+def report(
+    day: str | None = typer.Option(None, "--date", help="YYYY-MM-DD (Vietnam day); default today."),
+    unit: str | None = typer.Option(None, "--unit", help="Unit id or exact name; default all units."),
+    out: Path | None = typer.Option(None, "--out", help="Excel file (default report_<date>.xlsx)."),
+    set_plan: tuple[int, int] | None = typer.Option(
+        None, "--set-plan", help="With --unit: record COMPUTERS QUOTA_PER_COMPUTER_PER_DAY for the plan view."
+    ),
+) -> None:
+    """Daily progress report (Phụ lục 01) with the plan view and per-user productivity, as Excel."""
+    from workbench.report_xlsx import run_report
+
+    try:
+        path = run_report(open_workbench(), day, unit, out, set_plan)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(str(path))
 
 
 @app.command()
