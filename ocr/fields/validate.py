@@ -9,10 +9,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 from ocr.fields.catalogs import CatalogMatch, country_catalog, ethnicity_catalog, sex_catalog
 from ocr.fields.dates import ParsedDate, parse_date
 from ocr.fields.issues import FieldIssue
+from ocr.fields.names import given_names, middle_names, surnames
 from ocr.fields.syllables import is_vietnamese_syllable
 from ocr.fields.text import clean_text
 
@@ -103,7 +105,8 @@ def validate_person_name(value: str, context: ValidationContext) -> list[FieldIs
         return []
     if any(ch.isdigit() for ch in value):
         return [FieldIssue("digits_in_name", f"Họ tên \"{value}\" có chữ số")]
-    odd = [w for w in _NAME_WORD.findall(value) if not is_vietnamese_syllable(w)]
+    listed = _listed_name_words()
+    odd = [w for w in _NAME_WORD.findall(value) if not is_vietnamese_syllable(w) and w.lower() not in listed]
     if odd:
         words = ", ".join(f"\"{w}\"" for w in odd)
         # Foreign and some ethnic-minority names are legitimately outside Vietnamese spelling.
@@ -115,6 +118,12 @@ def validate_person_name(value: str, context: ValidationContext) -> list[FieldIs
             )
         ]
     return []
+
+
+@cache
+def _listed_name_words() -> frozenset[str]:
+    """Words of the shipped name lists (incl. ethnic-minority surnames such as "Ksor"), lowercase."""
+    return frozenset(w.lower() for n in (*surnames(), *middle_names(), *given_names()) for w in _NAME_WORD.findall(n))
 
 
 def _no_checks(value: str, context: ValidationContext) -> list[FieldIssue]:
