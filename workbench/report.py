@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from models import Book, Page, Record, RecordStatus, Unit, UnitPlan, User
+from ocr.fields.text import fold_key_accentless
 from workbench.audit import record_event
 
 VIETNAM = timezone(timedelta(hours=7))
@@ -93,7 +94,7 @@ class _UnitTree:
         for unit in units.values():
             children[unit.parent_id if unit.parent_id in units else None].append(unit.id)
         for ids in children.values():
-            ids.sort(key=lambda i: (units[i].name, i))
+            ids.sort(key=lambda i: (fold_key_accentless(units[i].name), units[i].name, i))  # Đ next to D
         return cls(units, children)
 
     def walk(self, roots: list[int], depth: int = 0) -> list[tuple[int, int]]:
