@@ -1,0 +1,174 @@
+"""End to end in a real headless Chromium: log in as an official, correct one field and approve with
+the keyboard only, then check the database holds the corrected value and the audit events.
+
+Needs the Debian `chromium` package (`make test` installs it) and Playwright's Python client; the
+browser Playwright would download is never used. Screenshots of every page visited are left in
+test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from models import AuditEvent, FieldStatus, FieldValue, Record, RecordStatus, User
+from ocr.loading import iter_input_files
+from workbench.auth import create_user
+from workbench.books import BookIdentity, get_or_create_unit
+from workbench.config import Settings
+from workbench.context import Workbench, open_workbench
+from workbench.db import transaction
+from workbench.ingest import IngestOptions, ingest_files
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_PAGE = ROOT / "samples" / "books" / "khai_sinh" / "page_001.jpg"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+UNIT = "Xã Đại Lãnh"
+USERNAME, PASSWORD = "canbo_e2e", "mat-khau-e2e"
+CORRECTED_NAME = "Nguyễn Thị Thử Nghiệm"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+WAIT_MS = 30_000
+FIRST_FIELD_FOCUSED = "document.activeElement?.getAttribute('aria-label') === 'Số'"
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture()
+def e2e_workbench(tmp_path: Path) -> Workbench:
+    """A fresh database with one official and one sample page (segmented, no OCR: officials key it)."""
+    wb = open_workbench(Settings(db_url=f"sqlite:///{tmp_path / 'e2e.db'}", data_dir=tmp_path / "data"))
+    with transaction(wb.sessions) as session:
+        get_or_create_unit(session, UNIT)
+        create_user(session, USERNAME, PASSWORD, "official", [UNIT], full_name="Cán bộ thử nghiệm")
+    report = ingest_files(wb.sessions, wb.settings.data_dir, iter_input_files([SAMPLE_PAGE]),
+                          identity=BookIdentity(UNIT, "khai_sinh", 2003), options=IngestOptions(run_ocr=False))
+    assert report.records_created > 0, report.errors
+    return wb
+
+
+@pytest.fixture()
+def app_url(e2e_workbench: Workbench, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = dict(os.environ, WORKBENCH_DB=e2e_workbench.settings.db_url,
+               WORKBENCH_DATA=str(e2e_workbench.settings.data_dir))
+    log_path = ROOT / "test-artifacts" / "e2e-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "workbench" / "app.py"),
+             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"Streamlit did not start; see {log_path}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_workbench: Workbench) -> None:
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium not found (install the Debian 'chromium' package; `make test` does)")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000}, locale="vi-VN")
+            page.set_default_timeout(WAIT_MS)
+            page.goto(app_url)
+
+            # Log in with the keyboard: type, Tab, type, Enter.
+            page.get_by_label("Tên đăng nhập").wait_for()
+            page.screenshot(path=SCREENSHOTS / "01-dang-nhap.png")
+            page.get_by_label("Tên đăng nhập").focus()
+            page.keyboard.type(USERNAME)
+            page.keyboard.press("Tab")
+            page.keyboard.type(PASSWORD)
+            page.keyboard.press("Enter")
+
+            # The verification page opens with the first field focused: no mouse needed.
+            page.get_by_role("heading", name="Xác minh bản ghi").wait_for()
+            page.wait_for_function(FIRST_FIELD_FOCUSED)
+            page.screenshot(path=SCREENSHOTS / "02-xac-minh.png", full_page=True)
+
+            # Enter moves field by field; the large cell crop follows the focused field.
+            page.keyboard.press("Enter")
+            page.keyboard.press("Enter")
+            focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+            assert focused == "Họ và tên người được khai sinh"
+            page.wait_for_function(
+                "document.getElementById('wb-crop-label').textContent === 'Họ và tên người được khai sinh'"
+            )
+            page.keyboard.press("Control+a")
+            page.keyboard.type(CORRECTED_NAME)
+            page.screenshot(path=SCREENSHOTS / "03-sua-truong.png", full_page=True)
+
+            # One keystroke approves and loads the next record.
+            page.keyboard.press("Control+Enter")
+            page.get_by_text("Đã duyệt bản ghi dòng").wait_for()
+            page.wait_for_function(FIRST_FIELD_FOCUSED)
+            page.screenshot(path=SCREENSHOTS / "04-ban-ghi-tiep-theo.png", full_page=True)
+
+            page.get_by_role("link", name="Tiến độ của tôi").click()
+            page.get_by_role("heading", name="Tiến độ của tôi").wait_for()
+            page.screenshot(path=SCREENSHOTS / "05-tien-do-cua-toi.png", full_page=True)
+        finally:
+            browser.close()
+
+    with e2e_workbench.sessions() as session:
+        user = session.scalar(select(User).where(User.username == USERNAME))
+        approved = session.scalars(select(Record).where(Record.approved_by_id == user.id)).all()
+        assert [r.status for r in approved] == [RecordStatus.APPROVED]
+        record = approved[0]
+        name = session.scalar(select(FieldValue).where(FieldValue.record_id == record.id,
+                                                       FieldValue.key == "full_name"))
+        assert (name.final_value, name.status) == (CORRECTED_NAME, FieldStatus.CORRECTED)
+        events = session.scalars(select(AuditEvent).where(AuditEvent.user_id == user.id)).all()
+        corrections = [e for e in events if e.action == "correct" and e.entity_id == name.id]
+        assert len(corrections) == 1
+        assert corrections[0].new_value["value"] == CORRECTED_NAME
+        assert any(e.action == "approve" and e.entity_id == record.id for e in events)
