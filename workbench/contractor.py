@@ -1,5 +1,5 @@
-"""Contractors' work on books and pages: create a book, watch its pages, re-run or soft-delete a page,
-and correct a page's segmentation.
+"""Contractors' work on books and pages: create a book, watch its pages, re-run or soft-delete a page
+(correcting a page's grid is in workbench.segmentation).
 
 Re-running is two steps so no DB transaction is held during OCR: `rerun_page` puts the page back
 to `queued` (audited), then the caller runs the resumable ingest pass for the book:
@@ -195,7 +195,7 @@ def _live_page(session: Session, scope: Scope, page_id: int) -> Page:
     return page
 
 
-def _refuse_if_worked(session: Session, page: Page, force: bool) -> None:
+def refuse_if_worked(session: Session, page: Page, force: bool) -> None:
     if not force and _pages_with_human_work(session, [page.id]):
         raise InvalidActionError(
             f"Page {page.id} has reviewed records; pass force=True to replace them",
@@ -211,7 +211,7 @@ def rerun_page(session: Session, user: User, page_id: int, *, force: bool = Fals
     page = _live_page(session, scope, page_id)
     if page.status in (PageStatus.QUEUED, PageStatus.PROCESSING):
         raise InvalidActionError(f"Page {page_id} is already {page.status}", "Trang này đang chờ hoặc đang xử lý.")
-    _refuse_if_worked(session, page, force)
+    refuse_if_worked(session, page, force)
     record_event(session, actor=scope.user, entity_type="page", entity_id=page.id, action="rerun",
                  old={"status": page.status, "error": page.error}, new={"status": str(PageStatus.QUEUED),
                                                                          "force": force})

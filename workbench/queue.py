@@ -13,6 +13,7 @@ writer lock (busy_timeout) instead of failing; on PostgreSQL the row lock does t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -55,18 +56,30 @@ def queue_visible(scope: Scope) -> ColumnElement[bool]:
 
 # --- queue order settings (supervisors) ---------------------------------------------------------
 
-def get_queue_order(session: Session, unit_id: int | None = None) -> QueueOrder:
-    """The order in force for a unit: its own setting, else the nearest ancestor's, else global."""
+def queue_orders(session: Session, unit_ids: Iterable[int]) -> dict[int, QueueOrder]:
+    """The order in force for each unit: its own setting, else the nearest ancestor's, else global."""
     settings = {s.unit_id: QueueOrder(s.queue_order) for s in session.scalars(select(QueueSetting))}
+    default = settings.get(None, QueueOrder.EASY_FIRST)
+    if len(settings) == (None in settings):  # no per-unit settings: skip walking the tree
+        return {unit_id: default for unit_id in unit_ids}
     parents = {unit_id: parent_id for unit_id, parent_id in session.execute(select(Unit.id, Unit.parent_id))}
-    current = unit_id
-    seen: set[int] = set()
-    while current is not None and current not in seen:
-        if current in settings:
-            return settings[current]
-        seen.add(current)
-        current = parents.get(current)
-    return settings.get(None, QueueOrder.EASY_FIRST)
+    resolved: dict[int, QueueOrder] = {}
+    for unit_id in unit_ids:
+        current: int | None = unit_id
+        seen: set[int] = set()
+        while current is not None and current not in seen and current not in settings:
+            seen.add(current)
+            current = parents.get(current)
+        resolved[unit_id] = settings[current] if current is not None and current in settings else default
+    return resolved
+
+
+def get_queue_order(session: Session, unit_id: int | None = None) -> QueueOrder:
+    """The order in force for one unit (None: the global order)."""
+    if unit_id is None:
+        setting = session.scalar(select(QueueSetting.queue_order).where(QueueSetting.unit_id.is_(None)))
+        return QueueOrder(setting) if setting else QueueOrder.EASY_FIRST
+    return queue_orders(session, [unit_id])[unit_id]
 
 
 def set_queue_order(session: Session, user: User, order: str, unit_id: int | None = None) -> None:
@@ -110,8 +123,8 @@ def _order_within_priority(session: Session, scope: Scope) -> ColumnElement[floa
     """Per-unit queue order as one sort key: -confidence (easy first), +confidence, or 0 (book order)."""
     unit_ids = scope.unit_ids if scope.unit_ids is not None else frozenset(session.scalars(select(Unit.id)))
     by_order: dict[QueueOrder, list[int]] = {order: [] for order in QueueOrder}
-    for unit_id in unit_ids:
-        by_order[get_queue_order(session, unit_id)].append(unit_id)
+    for unit_id, order in queue_orders(session, unit_ids).items():
+        by_order[order].append(unit_id)
     return case(
         (Book.unit_id.in_(by_order[QueueOrder.HARD_FIRST]), Record.confidence),
         (Book.unit_id.in_(by_order[QueueOrder.BOOK_ORDER]), 0.0),
