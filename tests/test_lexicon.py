@@ -30,7 +30,7 @@ from ocr.types import FIELD_TYPES
         "quý", "qui", "quýt", "quỳnh", "yên", "yêu", "uyên", "nguyệt", "giêng", "giữa", "lý", "lí", "kỳ", "kì",
         "ký", "ghế", "nghỉ", "kêu", "xoong", "ngoằn", "ngoèo", "rượu", "cừu", "huệ", "thuở", "quên", "oách",
         "hoạch", "khuỷu", "Thị", "Văn", "Đặng", "Trương", "Hương", "Phượng", "Tuyết", "NGUYỄN", "Ánh", "ơi", "y",
-        "nguyên", "a", "ạ", "ừ",
+        "nguyên", "a", "ạ", "ừ", "quới", "quào", "ngoạm", "gửi", "xẻng", "huỵch", "quắp", "quẹo",
     ],
 )
 def test_valid_syllables(word):
@@ -162,6 +162,24 @@ def test_ambiguous_commune_with_a_common_successor():
     unit = get_gazetteer().lookup_current("Hát Lót, Mai Sơn, Sơn La")  # both Xã and Thị trấn Hát Lót exist
     assert unit is not None and unit.ambiguous and unit.legacy is None
     assert (unit.province, unit.ward) == ("Tỉnh Sơn La", "Xã Mai Sơn")
+
+
+@pytest.mark.parametrize(
+    ("written", "note"),
+    [
+        ("Xã Tân Lập, huyện Đồng Phú, tỉnh Bình Phước", "Nay là Xã Đồng Phú, Tỉnh Đồng Nai"),
+        ("huyện Đồng Phú", "Nay thuộc Tỉnh Đồng Nai"),
+        ("Hát Lót, Mai Sơn, Sơn La", "Nay là Xã Mai Sơn, Tỉnh Sơn La — chưa xác định chắc chắn đơn vị cũ"),
+    ],
+)
+def test_current_unit_note_for_officials(written, note):
+    assert get_gazetteer().lookup_current(written).note == note
+
+
+def test_divided_commune_names_its_main_successor():
+    unit = get_gazetteer().lookup_current("Phường Thượng Thanh, Quận Long Biên, Thành phố Hà Nội")
+    assert unit.divided and unit.ward == "Phường Việt Hưng"
+    assert unit.note == "Nay phần lớn thuộc Phường Việt Hưng, Thành phố Hà Nội (đơn vị cũ đã được chia)"
 
 
 def test_near_hint_resolves_a_bare_commune():

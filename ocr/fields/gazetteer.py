@@ -122,6 +122,17 @@ class CurrentUnit:
     def address(self) -> str:
         return ", ".join(p for p in (self.ward, self.province) if p)
 
+    @property
+    def note(self) -> str:
+        """One line for officials, shown beside the place as written."""
+        if self.ward and self.divided:
+            text = f"Nay phần lớn thuộc {self.address} (đơn vị cũ đã được chia)"
+        elif self.ward:
+            text = f"Nay là {self.address}"
+        else:
+            text = f"Nay thuộc {self.province}"
+        return text + (" — chưa xác định chắc chắn đơn vị cũ" if self.ambiguous else "")
+
 
 @dataclass(frozen=True)
 class _LegacyRow:

@@ -44,14 +44,14 @@ _PLAIN_RHYMES: dict[str, tuple[str, ...]] = {
 }
 # Nucleus -> codas it combines with after the medial /w/ (oa, oă, uâ, oe, uê, uy, uyê, uơ, quô).
 _MEDIAL_RHYMES: dict[str, tuple[str, ...]] = {
-    "a": ("", "i", "y", "n", "ng", "nh", "c", "ch", "t"),
+    "a": ("", "i", "y", "o", "m", "n", "ng", "nh", "c", "ch", "t"),  # ... quào, ngoạm
     "ă": ("m", "n", "ng", "c", "p", "t"),
     "â": ("n", "ng", "t", "y"),
     "e": ("", "o", "n", "t"),
     "ê": ("", "n", "nh", "ch", "t"),
     "i": ("", "a", "u", "n", "nh", "ch", "t"),
     "iê": ("n", "t"),
-    "ơ": ("",),
+    "ơ": ("", "i"),  # thuở, quới
 }
 _QU_ONLY_MEDIAL_RHYMES: dict[str, tuple[str, ...]] = {"ô": ("c",)}  # quốc
 
