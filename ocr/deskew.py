@@ -20,7 +20,7 @@ WHITE = (255, 255, 255)
 
 @dataclass
 class PageRegion:
-    mask: np.ndarray  # uint8 0/255 at full resolution: 255 on the paper
+    mask: np.ndarray  # uint8 0/255 at analysis resolution: 255 on the paper
     outline: np.ndarray  # (N, 2) float convex outline of the paper in original coordinates
     box: Box  # bounding box of the paper in original coordinates
     border_found: bool  # a dark scanner bed surrounded (part of) the page
@@ -41,11 +41,10 @@ def find_page_region(image: np.ndarray, analysis_width: int = 600) -> PageRegion
     height, width = gray.shape
     small, scale = resize_to_width(gray, analysis_width)
     small = cv2.GaussianBlur(small, (5, 5), 0)
+    whole = _whole_image_region(width, height, small.shape)
     threshold, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    whole = _whole_image_region(width, height)
     # Otsu on a page without a bed splits ink from paper; a real bed is much darker than paper.
-    dark_share = float(np.mean(small < min(threshold, 110)))
-    if dark_share < 0.01:
+    if float(np.mean(small < min(threshold, 110))) < 0.01:
         return whole
     # Close over ink strokes, so the paper is one component even with dense text on it.
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
@@ -58,25 +57,24 @@ def find_page_region(image: np.ndarray, analysis_width: int = 600) -> PageRegion
     if cv2.contourArea(largest) < 0.3 * small.size:
         return whole
     hull = cv2.convexHull(largest)
-    small_mask = np.zeros_like(small)
-    cv2.fillPoly(small_mask, [hull], 255)
+    mask = np.zeros_like(small)
+    cv2.fillPoly(mask, [hull], 255)
     # A bed that only shows as dark specks inside the page is not a bed.
-    outside = small_mask == 0
+    outside = mask == 0
     if outside.mean() < 0.005 or float(np.median(small[outside])) > min(threshold, 140):
         return whole
-    small_mask = cv2.erode(small_mask, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
-    mask = cv2.resize(small_mask, (width, height), interpolation=cv2.INTER_NEAREST)
     x, y, w, h = cv2.boundingRect(hull)
     box = Box(
         round(x / scale), round(y / scale), min(width, round(w / scale)), min(height, round(h / scale))
     )
-    outline = hull.reshape(-1, 2).astype(np.float64) / scale
+    outline = (hull.reshape(-1, 2).astype(np.float64) + 0.5) / scale - 0.5
     return PageRegion(mask, outline, box, True)
 
 
-def _whole_image_region(width: int, height: int) -> PageRegion:
+def _whole_image_region(width: int, height: int, mask_shape: tuple[int, ...]) -> PageRegion:
     outline = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
-    return PageRegion(np.full((height, width), 255, np.uint8), outline, Box(0, 0, width, height), False)
+    mask = np.full(mask_shape[:2], 255, np.uint8)
+    return PageRegion(mask, outline, Box(0, 0, width, height), False)
 
 
 def _projection_score(xs: np.ndarray, ys: np.ndarray, angle_deg: float, bins_y: int, bins_x: int) -> float:
@@ -144,10 +142,19 @@ def estimate_skew(gray: np.ndarray, paper: np.ndarray, settings: DeskewSettings)
 
 
 def deskew_page(image: np.ndarray, settings: DeskewSettings = DeskewSettings()) -> DeskewResult:
-    """Crop the page off the scanner bed and rotate it level (white fill)."""
+    """Crop the page off the scanner bed and rotate it level (white fill outside the paper)."""
     height, width = image.shape[:2]
-    region = find_page_region(image) if settings.remove_border else _whole_image_region(width, height)
-    angle = estimate_skew(ink_gray(image), region.mask, settings)
+    # One shared downscaled copy for the page search and the angle (full resolution is not needed).
+    preview, _ = resize_to_width(image, settings.fine_width)
+    if settings.remove_border:
+        region = find_page_region(image if preview is image else preview)
+        if preview is not image:
+            scale_back = width / preview.shape[1]
+            region.outline = (region.outline + 0.5) * scale_back - 0.5
+            region.box = _scaled_box(region.box, scale_back, width, height)
+    else:
+        region = _whole_image_region(width, height, preview.shape)
+    angle = estimate_skew(ink_gray(preview), region.mask, settings)
     box = region.box
     center = (box.x + box.w / 2, box.y + box.h / 2)
     matrix = cv2.getRotationMatrix2D(center, angle, 1.0)
@@ -156,15 +163,71 @@ def deskew_page(image: np.ndarray, settings: DeskewSettings = DeskewSettings()) 
     x1, y1 = np.ceil(moved.max(axis=0))
     matrix[:, 2] -= (x0, y0)
     out_size = (int(x1 - x0), int(y1 - y0))
-    source = image
-    if region.border_found:
-        # Paint the scanner bed white so it cannot look like ink or rulings downstream.
-        source = image.copy()
-        source[region.mask == 0] = WHITE
     levelled = cv2.warpAffine(
-        source, matrix, out_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=WHITE
+        image, matrix, out_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=WHITE
     )
-    return DeskewResult(levelled, angle, matrix, region.box, region.border_found)
+    if region.border_found:
+        # Paint the scanner bed white so it cannot look like ink or rulings downstream; the
+        # outline is a few px coarse, so stay a little inside it.
+        paper = np.zeros(levelled.shape[:2], np.uint8)
+        cv2.fillPoly(paper, [np.round(moved - (x0, y0)).astype(np.int32)], 255)
+        inset = max(3, round(width / 400))
+        paper = cv2.erode(paper, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * inset + 1, 2 * inset + 1)))
+        levelled = cv2.bitwise_or(levelled, cv2.cvtColor(cv2.bitwise_not(paper), cv2.COLOR_GRAY2BGR))
+    else:
+        # No dark bed: the paper may still lie on a lighter lid; crop to it when it does.
+        paper_box = paper_on_light_background(levelled)
+        if paper_box is not None:
+            levelled = levelled[paper_box.y : paper_box.y + paper_box.h, paper_box.x : paper_box.x + paper_box.w]
+            matrix[:, 2] -= (paper_box.x, paper_box.y)
+    return DeskewResult(np.ascontiguousarray(levelled), angle, matrix, region.box, region.border_found)
+
+
+def _step_edges(gray: np.ndarray, reach: int, min_step: float) -> tuple[int | None, int | None]:
+    """Rows of the strongest bright-to-dark step near the top and dark-to-bright near the bottom.
+
+    The median across each row keeps only steps that run along most of the row (a paper edge),
+    not text or thin rulings (equal paper on both sides) or a smooth lighting gradient.
+    """
+    values = gray.astype(np.int16)
+    steps = np.median(values[2 * reach :] - values[: -2 * reach], axis=1)  # index y <-> row y + reach
+    third = len(steps) // 3
+    top = int(np.argmin(steps[:third])) if third and steps[:third].min() < -min_step else None
+    bottom_part = steps[-third:] if third else steps[:0]
+    bottom = int(np.argmax(bottom_part)) + len(steps) - third if third and bottom_part.max() > min_step else None
+    return (
+        None if top is None else top + reach,
+        None if bottom is None else bottom + reach,
+    )
+
+
+def paper_on_light_background(levelled: np.ndarray, analysis_width: int = 600,
+                              min_step: float = 8.0) -> Box | None:
+    """Box of a levelled page lying on a lid brighter than the paper (or on the white fill).
+
+    After levelling, the paper's edges are straight, axis-aligned steps from the brighter lid to
+    the paper; each side is cropped at its step when one is found. None when no edge is seen.
+    """
+    small, scale = resize_to_width(ink_gray(levelled), analysis_width)
+    reach = 3
+    top, bottom = _step_edges(small, reach, min_step)
+    left, right = _step_edges(small.T, reach, min_step)
+    if top is None and bottom is None and left is None and right is None:
+        return None
+    h, w = small.shape
+    y0, y1 = top or 0, bottom if bottom is not None else h
+    x0, x1 = left or 0, right if right is not None else w
+    if (y1 - y0) < 0.5 * h or (x1 - x0) < 0.5 * w:
+        return None
+    height, width = levelled.shape[:2]
+    bx0, by0 = max(0, int(x0 / scale)), max(0, int(y0 / scale))
+    bx1, by1 = min(width, int(np.ceil(x1 / scale))), min(height, int(np.ceil(y1 / scale)))
+    return Box(bx0, by0, bx1 - bx0, by1 - by0)
+
+
+def _scaled_box(box: Box, factor: float, width: int, height: int) -> Box:
+    x, y = round(box.x * factor), round(box.y * factor)
+    return Box(x, y, min(width - x, round(box.w * factor)), min(height - y, round(box.h * factor)))
 
 
 def map_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:

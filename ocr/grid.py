@@ -81,17 +81,19 @@ def line_evidence(gray: np.ndarray, ridge: int, cap: float) -> tuple[np.ndarray,
     return horizontal, vertical
 
 
-def profile_peaks(profile: np.ndarray, window: int, min_sigmas: float, edge: int) -> list[tuple[float, float]]:
+def profile_peaks(profile: np.ndarray, window: int, min_sigmas: float, min_strength: float,
+                  edge: int) -> list[tuple[float, float]]:
     """Narrow peaks (position, prominence) of a 1-D evidence profile, away from the ends.
 
     Prominence is measured against a grey opening (the broad background that text produces), so
-    only narrow, line-like peaks remain.
+    only narrow, line-like peaks remain; it must pass both the profile's own noise level and an
+    absolute strength (mean grey levels of line evidence), which text alone does not reach.
     """
     column = profile.astype(np.float32).reshape(-1, 1)
     kernel = np.ones((2 * window + 1, 1), np.uint8)
     prominence = (column - cv2.morphologyEx(column, cv2.MORPH_OPEN, kernel)).ravel()
     sigma = float(np.median(np.abs(prominence - np.median(prominence)))) * 1.4826 + 1e-6
-    threshold = min_sigmas * sigma
+    threshold = max(min_sigmas * sigma, min_strength)
     peaks: list[tuple[float, float]] = []
     for start, end in _runs(prominence > threshold):
         if start < edge or end > len(profile) - edge:
@@ -225,25 +227,45 @@ def find_rulings(gray: np.ndarray, settings: GridSettings) -> tuple[list[tuple[f
     small_h, small_w = small.shape
     edge = max(3, round(small_w * 0.02))  # the page-edge shadow is not a ruling
     window = max(6, small_w // 120)
-    h_peaks = profile_peaks(horizontal[:, edge:-edge].mean(axis=1), window, settings.ruling_sigmas, edge)
-    v_peaks = profile_peaks(vertical[edge:-edge, :].mean(axis=0), window, settings.ruling_sigmas, edge)
+    limits = (settings.ruling_sigmas, settings.ruling_min_strength, edge)
+    h_peaks = _drop_paper_edges(small, profile_peaks(horizontal[:, edge:-edge].mean(axis=1), window, *limits), 0)
+    v_peaks = _drop_paper_edges(small, profile_peaks(vertical[edge:-edge, :].mean(axis=0), window, *limits), 1)
     # Second pass restricted to the table frame (outermost strong rulings): better contrast.
     if len(h_peaks) >= 2 and len(v_peaks) >= 2:
-        top, bottom = _outer(h_peaks)
-        left, right = _outer(v_peaks)
-        h_peaks = profile_peaks(
-            horizontal[:, round(left) : round(right) + 1].mean(axis=1), window, settings.ruling_sigmas, edge
-        )
-        v_peaks = profile_peaks(
-            vertical[round(top) : round(bottom) + 1, :].mean(axis=0), window, settings.ruling_sigmas, edge
-        )
+        top, bottom = frame_lines(h_peaks)
+        left, right = frame_lines(v_peaks)
+        h_peaks = profile_peaks(horizontal[:, round(left) : round(right) + 1].mean(axis=1), window, *limits)
+        v_peaks = profile_peaks(vertical[round(top) : round(bottom) + 1, :].mean(axis=0), window, *limits)
+        h_peaks = _drop_paper_edges(small, h_peaks, 0)
+        v_peaks = _drop_paper_edges(small, v_peaks, 1)
     return (
         [(c / scale, p) for c, p in h_peaks],
         [(c / scale, p) for c, p in v_peaks],
     )
 
 
-def _outer(peaks: list[tuple[float, float]]) -> tuple[float, float]:
+def _drop_paper_edges(gray: np.ndarray, peaks: list[tuple[float, float]], axis: int,
+                      max_step: float = 12.0) -> list[tuple[float, float]]:
+    """Remove "lines" that are the paper's edge (its shadow against a lid or a white fill).
+
+    A ruling has the same paper on both sides; a paper edge has the brighter lid or the white
+    fill on one side, so the median grey a few px to either side differs.
+    """
+    near, far = 4, 10
+    lines = gray if axis == 0 else gray.T  # rows are the line direction's normal
+    kept = []
+    for centre, strength in peaks:
+        c = round(centre)
+        before = lines[max(0, c - far) : max(0, c - near)]
+        after = lines[c + near + 1 : c + far + 1]
+        if before.size == 0 or after.size == 0:
+            continue  # at the image border: an edge, not a ruling
+        if abs(float(np.median(before)) - float(np.median(after))) <= max_step:
+            kept.append((centre, strength))
+    return kept
+
+
+def frame_lines(peaks: list[tuple[float, float]]) -> tuple[float, float]:
     """First and last peak that is at least 40% as strong as the strongest (the printed frame)."""
     strongest = max(p for _, p in peaks)
     frame = [c for c, p in peaks if p >= 0.4 * strongest]
@@ -274,8 +296,8 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
     v_found = [c for c, _ in v_peaks]
     half_width = max(2, width // 600)
     if len(h_peaks) >= 3 and len(v_peaks) >= 2:
-        top, bottom = _outer(h_peaks)
-        left, right = _outer(v_peaks)
+        top, bottom = frame_lines(h_peaks)
+        left, right = frame_lines(v_peaks)
         table = Box(round(left), round(top), round(right - left), round(bottom - top))
         h_in = [y for y in h_found if top - 2 <= y <= bottom + 2]
         v_in = [x for x in v_found if left - 2 <= x <= right + 2]

@@ -197,7 +197,7 @@ def ledger_upside_down(page: np.ndarray, analysis_width: int = 800) -> tuple[boo
     title takes the top margin), the title is the first text band, and text has more ink above
     its x-height band than below.
     """
-    from ocr.grid import find_rulings  # local import: grid builds on QA helpers, not vice versa
+    from ocr.grid import find_rulings, frame_lines  # local import: keeps page_qa light to import
     from ocr.settings import GridSettings
 
     small, _ = resize_to_width(ink_gray(page), analysis_width)
@@ -205,8 +205,8 @@ def ledger_upside_down(page: np.ndarray, analysis_width: int = 800) -> tuple[boo
     votes: list[float] = []
     h_peaks, v_peaks = find_rulings(small, GridSettings())
     if len(h_peaks) >= 3 and len(v_peaks) >= 2:  # a real printed table, not text mimicking lines
-        top_margin = h_peaks[0][0] / height
-        bottom_margin = 1 - h_peaks[-1][0] / height
+        top, bottom = frame_lines(h_peaks)
+        top_margin, bottom_margin = top / height, 1 - bottom / height
         if abs(top_margin - bottom_margin) > 0.02:
             votes.append(1.0 if bottom_margin > top_margin else -1.0)
     mask = _text_mask(page, analysis_width)

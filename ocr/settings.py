@@ -16,6 +16,7 @@ class QASettings:
     blank_ink_fraction: float = 0.0015  # below this share of ink pixels a page is blank
     auto_rotate: bool = True  # turn 90/180/270 pages upright when the evidence is clear
     rotation_min_margin: float = 0.25  # relative evidence margin needed to auto-rotate
+    rotation_warn_margin: float = 0.12  # below this margin a rotation is not even reported
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class DeskewSettings:
     max_angle_deg: float = 12.0  # search range for skew
     coarse_width: int = 700  # px width of the coarse angle search
     coarse_step_deg: float = 0.4
-    fine_width: int = 1400  # px width of the fine angle search
+    fine_width: int = 1200  # px width of the fine angle search (and of the deskew preview)
     fine_step_deg: float = 0.02  # final resolution of the angle
     remove_border: bool = True  # crop the dark scanner bed around the page
 
@@ -34,6 +35,7 @@ class GridSettings:
     ink_offset: float = 12.0  # levels darker than the local mean that count as ink
     line_evidence_cap: float = 12.0  # grey levels; caps how much one dark stroke counts as "line"
     ruling_sigmas: float = 6.0  # a ruling's profile peak must stand this many noise sigmas out
+    ruling_min_strength: float = 3.0  # ... and carry this mean line evidence (grey levels); text does not
     min_row_height_fraction: float = 0.35  # rows thinner than this x median row are merged
     min_row_ink_pixels: int = 60  # ink pixels (outside rulings) that make a row "filled"
 
