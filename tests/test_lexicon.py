@@ -17,7 +17,7 @@ from ocr.fields import (
     surnames,
     vietnamese_syllables,
 )
-from ocr.fields.gazetteer import place_key, split_place
+from ocr.fields.place_text import place_key, split_place
 from ocr.types import FIELD_TYPES
 
 # --- syllables ---------------------------------------------------------------------------------

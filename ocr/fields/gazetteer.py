@@ -12,88 +12,16 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import unicodedata
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
 from ocr.fields.assets import read_rows
-from ocr.fields.syllables import TONE_MARKS
-from ocr.fields.text import clean_text, strip_diacritics
+from ocr.fields.place_text import PlacePiece, dash_parts, name_keys, split_place
 
-WARD_TYPES = ("Xã", "Phường", "Thị trấn")
-DISTRICT_TYPES = ("Huyện", "Quận", "Thị xã", "Thành phố")
-PROVINCE_TYPES = ("Tỉnh", "Thành phố")
-UNIT_PREFIXES = ("Xã", "Phường", "Thị trấn", "Huyện", "Quận", "Thị xã", "Thành phố", "Tỉnh", "Đặc khu")
-
-_LEVEL_OF_PREFIX = {
-    "xã": {"ward"}, "phường": {"ward"}, "thị trấn": {"ward"}, "đặc khu": {"ward"},
-    "huyện": {"district"}, "quận": {"district"}, "thị xã": {"district"},
-    "thành phố": {"district", "province"}, "tỉnh": {"province"},
-}
-_ABBREVIATIONS = [
-    (re.compile(r"(?<!\w)tp\.?\s*(?=\w)"), "thành phố "),
-    (re.compile(r"(?<!\w)tx\.?\s*(?=\w)"), "thị xã "),
-    (re.compile(r"(?<!\w)tt\.?\s*(?=\w)"), "thị trấn "),
-    (re.compile(r"(?<!\w)x\.\s*(?=\w)"), "xã "),
-    (re.compile(r"(?<!\w)p\.\s*(?=\w)"), "phường "),
-    (re.compile(r"(?<!\w)h\.\s*(?=\w)"), "huyện "),
-    (re.compile(r"(?<!\w)q\.\s*(?=\w)"), "quận "),
-    (re.compile(r"(?<!\w)t\.\s*(?=\w)"), "tỉnh "),
-]
-_PREFIX_ALT = "thị trấn|thị xã|thành phố|đặc khu|phường|xã|huyện|quận|tỉnh"
-_TYPED_PIECE = re.compile(
-    rf"(?<!\w)(?P<type>{_PREFIX_ALT})\s+(?P<name>.+?)(?=\s*(?:[,;()]|$)|[\s-]+(?:{_PREFIX_ALT})\s)"
-)
-_SEPARATORS = re.compile(r"\s*[,;()]\s*")
-_DASH = re.compile(r"\s+-\s+")
 # The package disambiguates duplicate short names as "Hát Lót (Thị trấn)"; books never write that.
 _PARENTHESIS = re.compile(r"\s*\([^)]*\)\s*$")
-
-
-def _letter_tables() -> tuple[dict[int, str], dict[str, str], dict[int, str]]:
-    """Translation tables for Latin letters with diacritics: tone removed, tone alone, ASCII."""
-    no_tone: dict[int, str] = {}
-    tone_of: dict[str, str] = {}
-    ascii_of: dict[int, str] = {}
-    for code in range(0xC0, 0x1F00):
-        ch = chr(code)
-        if not ch.isalpha() or ch != ch.lower():
-            continue
-        decomposed = unicodedata.normalize("NFD", ch)
-        tone = "".join(c for c in decomposed if c in TONE_MARKS)
-        if tone:
-            no_tone[code] = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in TONE_MARKS))
-            tone_of[ch] = tone
-        bare = strip_diacritics(ch)
-        if bare != ch:
-            ascii_of[code] = bare
-    return no_tone, tone_of, ascii_of
-
-
-_NO_TONE, _TONE_OF, _ASCII_OF = _letter_tables()
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-@lru_cache(maxsize=65536)
-def _name_keys(text: str) -> tuple[str, str]:
-    """(place_key, accentless key) of a name, computed in one pass."""
-    words = _NON_WORD.sub(" ", unicodedata.normalize("NFC", text).lower()).split()
-    accented = "".join(w.translate(_NO_TONE) + "".join(filter(None, map(_TONE_OF.get, w))) for w in words)
-    return accented, "".join(words).translate(_ASCII_OF)
-
-
-def place_key(text: str) -> str:
-    """Case/space/punctuation-insensitive key keeping diacritics, with the tone mark moved to the
-    end of each syllable so "Hoà" and "Hòa" (old/new tone placement) give the same key."""
-    return _name_keys(text)[0]
-
-
-def accentless_key(text: str) -> str:
-    """Key without any diacritics: "Xã Tân Lập" -> "xatanlap"."""
-    return _name_keys(text)[1]
-
 
 @dataclass(frozen=True)
 class LegacyUnit:
@@ -158,7 +86,7 @@ class _KeyIndex:
     def add(self, name: str, item: object, typed_name: str | None = None) -> None:
         for text in (name, typed_name):
             if text:
-                accented, accentless = _name_keys(text)
+                accented, accentless = name_keys(text)
                 self.accented.setdefault(accented, set()).add(item)
                 self.accentless.setdefault(accentless, set()).add(item)
 
@@ -168,7 +96,7 @@ class _KeyIndex:
 
     def find(self, text: str) -> tuple[set, int]:
         """(items, quality): quality 2 = matched with diacritics, 1 = accentless only, 0 = none."""
-        accented, accentless = _name_keys(text)
+        accented, accentless = name_keys(text)
         if hits := self.accented.get(accented):
             return hits, 2
         if hits := self.accentless.get(accentless):
@@ -185,42 +113,6 @@ def _data_dir() -> Path:
 
 def _json_list(text: str | None) -> list[str]:
     return json.loads(text) if text else []
-
-
-@dataclass(frozen=True)
-class _Piece:
-    levels: frozenset[str]
-    name: str
-    typed: str  # prefix + name, or name alone when no prefix was written
-
-
-_ANY_LEVEL = frozenset({"ward", "district", "province"})
-
-
-def split_place(text: str) -> list[_Piece]:
-    """Pieces of a place text that may name units: "Trạm y tế xã Tân Lập, h. Đồng Phú" ->
-    (ward) "tân lập", (district) "đồng phú". Parts without a prefix may be any level."""
-    value = clean_text(text).lower()
-    for pattern, replacement in _ABBREVIATIONS:
-        value = pattern.sub(replacement, value)
-    pieces = []
-    for match in _TYPED_PIECE.finditer(value):
-        name = match["name"].strip(" -")
-        pieces.append(_Piece(frozenset(_LEVEL_OF_PREFIX[match["type"]]), name, f"{match['type']} {name}"))
-    for part in _SEPARATORS.split(value):
-        if part and not re.search(rf"(?<!\w)(?:{_PREFIX_ALT})\s", part):
-            pieces.append(_Piece(_ANY_LEVEL, part, part))
-    return pieces
-
-
-def dash_parts(piece: _Piece) -> list[_Piece]:
-    """"xã Tân Lập - Đồng Phú": dashes read as separators; the first part keeps the written prefix."""
-    parts = [p for p in _DASH.split(piece.name) if p]
-    if len(parts) < 2:
-        return [piece]
-    prefix = piece.typed[: len(piece.typed) - len(piece.name)]  # "xã " for a typed piece, else ""
-    first = _Piece(piece.levels, parts[0], prefix + parts[0])
-    return [first] + [_Piece(_ANY_LEVEL, p, p) for p in parts[1:]]
 
 
 @dataclass
@@ -247,7 +139,6 @@ class Gazetteer:
             current = db.execute("SELECT province, provinceKey, ward, wardKey FROM admin_units").fetchall()
         conversion = json.loads((data_dir / "converter_2025.json").read_text(encoding="utf-8"))
         self._rows = [_LegacyRow(r[0], r[2], r[4], r[6], r[8] or None, r[10] or "") for r in self._legacy_raw]
-        self._row_id = {row.old_key: i for i, row in enumerate(self._rows)}
         self._province_names = {row.province_key: row.province for row in self._rows}
         self._current_wards = {(pk, wk): ward for _prov, pk, ward, wk in current if ward}
         self._current_provinces = {pk: prov for prov, pk, _ward, _wk in current}
@@ -276,18 +167,6 @@ class Gazetteer:
         names.update(dict.fromkeys(self._current_wards.values()))
         names.update(dict.fromkeys(self._current_provinces.values()))
         return list(names)
-
-    def short_names(self) -> list[str]:
-        """Unit names without their prefix ("Tân Lập"), legacy and current."""
-        prefixes = tuple(f"{p} " for p in UNIT_PREFIXES)
-        short = {}
-        for name in self.unit_names():
-            for prefix in prefixes:
-                if name.startswith(prefix):
-                    name = name[len(prefix):]
-                    break
-            short[name] = None
-        return list(short)
 
     # --- lookup --------------------------------------------------------------------------------
 
@@ -332,12 +211,32 @@ class Gazetteer:
         district/province break ties when the text names only a commune ("xã Tân Lập").
         Returns None when no unit is recognised or the candidates have no common successor.
         """
-        index = self._index()
         pieces = self._pieces(place_text)
         piece_units = [self._higher_units(piece) for piece in pieces]
         districts = set().union(*(d for d, _ in piece_units)) if pieces else set()
         provinces = set().union(*(p for _, p in piece_units)) if pieces else set()
         near_districts, near_provinces = self._hints(near) if near else (set(), set())
+        scores = self._ward_scores(pieces, piece_units, near_districts, near_provinces)
+        if scores:
+            top = max(scores.values())
+            return self._current_for_rows([self._rows[i] for i, sc in scores.items() if sc == top])
+        found = [d for d in districts if d[0] in provinces] or sorted(districts)
+        found = [d for d in found if d[0] in near_provinces] or found
+        if found:
+            return self._current_for_district(found)
+        if provinces:
+            return self._current_for_provinces(sorted(provinces))
+        return None
+
+    def _ward_scores(
+        self,
+        pieces: list[PlacePiece],
+        piece_units: list[tuple[set, set]],
+        near_districts: set[tuple[str, str]],
+        near_provinces: set[str],
+    ) -> dict[int, tuple[int, int, int, int]]:
+        """Candidate communes (row ids) named by the pieces, with a rank (higher is better)."""
+        index = self._index()
         scores: dict[int, tuple[int, int, int, int]] = {}
         for n, piece in enumerate(pieces):
             if "ward" not in piece.levels:
@@ -360,22 +259,13 @@ class Gazetteer:
                     # quality, then the earlier piece (addresses run from commune to province).
                     score = (confirmed, near_fit, quality, -n)
                     scores[row_id] = max(scores.get(row_id, score), score)
-        if scores:
-            top = max(scores.values())
-            return self._current_for_rows([self._rows[i] for i, sc in scores.items() if sc == top])
-        found = [d for d in districts if d[0] in provinces] or sorted(districts)
-        found = [d for d in found if d[0] in near_provinces] or found
-        if found:
-            return self._current_for_district(found)
-        if provinces:
-            return self._current_for_provinces(sorted(provinces))
-        return None
+        return scores
 
-    def _pieces(self, text: str) -> list[_Piece]:
+    def _pieces(self, text: str) -> list[PlacePiece]:
         """Pieces of the text; an undashed reading is kept when the whole names a unit
         ("Bà Rịa - Vũng Tàu"), else dashes are read as separators."""
         index = self._index()
-        pieces: list[_Piece] = []
+        pieces: list[PlacePiece] = []
         for piece in split_place(text):
             names_a_unit = any(
                 table.find(piece.name)[1] for table in (index.wards, index.districts, index.provinces)
@@ -383,7 +273,7 @@ class Gazetteer:
             pieces.extend([piece] if names_a_unit else dash_parts(piece))
         return pieces
 
-    def _higher_units(self, piece: _Piece) -> tuple[set[tuple[str, str]], set[str]]:
+    def _higher_units(self, piece: PlacePiece) -> tuple[set[tuple[str, str]], set[str]]:
         """Districts and provinces a piece may name."""
         index = self._index()
         districts: set[tuple[str, str]] = set()

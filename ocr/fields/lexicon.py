@@ -19,8 +19,9 @@ from functools import cache
 
 from ocr.fields.assets import read_words
 from ocr.fields.catalogs import SEX_VALUES, country_catalog, ethnicity_catalog, sex_catalog
-from ocr.fields.gazetteer import UNIT_PREFIXES, get_gazetteer
+from ocr.fields.gazetteer import get_gazetteer
 from ocr.fields.names import given_names, middle_name_shares, surname_shares
+from ocr.fields.place_text import UNIT_PREFIXES
 from ocr.fields.syllables import has_word_casing, vietnamese_syllables
 from ocr.fields.text import fold_key
 from ocr.types import FIELD_TYPES
