@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from ocr.fields.issues import SequenceIssue
 from ocr.fields.normalize import normalize_registration_no
 
-_NUMBER = re.compile(r"(?P<n>\d+)(?:/(?P<suffix>\d{2,4}))?")
+# "12", "12/2003", and the printed-label form "Số 12".
+_NUMBER = re.compile(r"(?:số\s*:?\s*)?(?P<n>\d+)(?:/(?P<suffix>\d{2,4}))?", re.IGNORECASE)
 
 
 @dataclass
