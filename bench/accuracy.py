@@ -136,16 +136,24 @@ def score(export: dict[str, Any], truth: dict[str, Any], book_type: str | None =
     types = _field_types(book_type)
 
     truth_rows: dict[tuple[str, int], dict[str, str]] = {}
-    for page in truth["pages"]:
+    page_files = [PurePath(page["file"]).name for page in truth["pages"]]
+    for page, file_name in zip(truth["pages"], page_files, strict=True):
         for rec in page["records"]:
             values = {k: normalize(v["value"]) for k, v in rec["fields"].items()}
-            truth_rows[(PurePath(page["file"]).name, int(rec["row_index"]))] = values
+            truth_rows[(file_name, int(rec["row_index"]))] = values
+
+    def page_of(rec: dict[str, Any]) -> str:
+        """The export row's page file name; by 1-based page_index when the file is not given."""
+        if rec.get("page_file"):
+            return PurePath(str(rec["page_file"])).name
+        index = int(rec.get("page_index") or 0)
+        return page_files[index - 1] if 1 <= index <= len(page_files) else ""
 
     predicted: dict[tuple[str, int], dict[str, str]] = {}
     extra = 0
     export_records = export.get("records", [])
     for rec in export_records:
-        key = (PurePath(str(rec.get("page_file", ""))).name, int(rec.get("row_index", 0)))
+        key = (page_of(rec), int(rec.get("row_index", 0)))
         if key not in truth_rows or key in predicted:
             extra += 1
             continue

@@ -156,10 +156,10 @@ def write_cell(
     writer: Writer,
     rng: random.Random,
     overflow: bool = False,
-) -> list[list[int]]:
+) -> list[tuple[str, list[int]]]:
     """Write `text` into the cell (x, y, w, h): one line, or two when it is long.
 
-    Returns one flat-coordinate [x, y, w, h] ink box per written line. With `overflow`
+    Returns (line text, flat-coordinate [x, y, w, h] ink box) per written line. With `overflow`
     the hand starts a little left of the cell and writes larger, crossing the border.
     """
     x, y, w, h = cell
@@ -178,7 +178,7 @@ def write_cell(
         half = max(1, (len(words) + 1) // 2)
         lines = [" ".join(words[:half]), " ".join(words[half:])] if len(words) > 1 else [text]
     band = (h - 2 * pad_y) / len(lines)
-    boxes: list[list[int]] = []
+    written: list[tuple[str, list[int]]] = []
     for i, line in enumerate(lines):
         baseline = y + pad_y + band * (i + 0.5) + writer.x_height * scale * 0.5
         baseline += rng.uniform(-0.12, 0.12) * band * writer.jitter
@@ -202,8 +202,8 @@ def write_cell(
             space = word_width(writer, " ", scale) * rng.uniform(1.1, 1.7)
             pen_x += img.advance + space
         if line_box is not None:
-            boxes.append([line_box[0], line_box[1], line_box[2] - line_box[0], line_box[3] - line_box[1]])
-    return boxes
+            written.append((line, [line_box[0], line_box[1], line_box[2] - line_box[0], line_box[3] - line_box[1]]))
+    return written
 
 
 def pen_texture(layer: np.ndarray, gen: np.random.Generator, strength: float = 0.35) -> None:

@@ -132,8 +132,8 @@ class PersonFactory:
             parts[1] = "A" if sex == "Nam" else "Thị"
         if sex == "Nữ" and parts[1] == "Thị" and r.random() < 0.25:  # "Nguyễn Thị Thu Hà"
             parts.append(r.choice(("Thu", "Ngọc", "Kim", "Thanh", "Hồng", "Minh", "Mỹ", "Bích")))
-        parts.append(r.choice(GIVEN[sex]))
-        return nfc(" ".join(dict.fromkeys(parts)))  # drop accidental repeats ("Thị Thị")
+        parts.append(r.choice([g for g in GIVEN[sex] if g not in parts[1:]]))  # no "Ngọc Ngọc"
+        return nfc(" ".join(parts))
 
     def sex(self) -> str:
         return self.rng.choice(("Nam", "Nữ"))
@@ -254,6 +254,10 @@ def make_record(
             values[key] = _person_name(key, factory, main_sex, family_surname, ethnicity)
         else:
             values[key] = factory.free_text(key, registration_date)
+    # The declarant is most often one of the parents named on the same row.
+    parents = [values[k] for k in ("father_name", "mother_name") if values.get(k)]
+    if values.get("declarant") and parents and r.random() < 0.6:
+        values["declarant"] = r.choice(parents)
     return values
 
 

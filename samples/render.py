@@ -153,10 +153,11 @@ def _write_records(flat: list[np.ndarray], geom, book_type: str, columns, option
         fields = {}
         for c, col in enumerate(columns):
             text = values[col.key]
-            boxes = []
+            written = []
             if text:
-                boxes = write_cell(layer, text, geom.cell(i, c), writer, rng, overflow=rng.random() < 0.03)
-            fields[col.key] = {"value": text, "text_boxes": boxes}
+                written = write_cell(layer, text, geom.cell(i, c), writer, rng, overflow=rng.random() < 0.03)
+            fields[col.key] = {"value": text, "text_boxes": [box for _, box in written],
+                               "lines": [line for line, _ in written]}
         records.append({"row_index": i + 1, "box": geom.row_box(i), "fields": fields})
     for ink, layer in layers.items():
         pen_texture(layer, np.random.default_rng(rng.getrandbits(64)))

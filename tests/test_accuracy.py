@@ -97,3 +97,11 @@ def test_cli_on_a_committed_book(tmp_path: Path) -> None:
     report = json.loads(out)
     assert report["book_type"] == "ket_hon" and report["row_recall"] == 1.0
     assert report["overall"]["exact_rate"] == 1.0 and report["overall"]["fields"] > 0
+
+
+def test_rows_without_page_file_match_by_page_index(truth: dict) -> None:
+    export = truth_as_export(truth)
+    for rec in export["records"]:
+        rec["page_file"] = None
+    report = score(export, truth)
+    assert report.matched_rows == 3 and report.extra_rows == 0 and report.overall.exact_rate == 1.0

@@ -71,6 +71,8 @@ def test_page_truth_structure(book_type: str) -> None:
             value = field["value"]
             assert value == unicodedata.normalize("NFC", " ".join(value.split())), key
             assert bool(value) == bool(field["text_boxes"]), key
+            assert len(field["lines"]) == len(field["text_boxes"]), key
+            assert " ".join(field["lines"]) == value, key  # the wrapped lines spell the value
             for bx, by, bw, bh in field["text_boxes"]:
                 assert bw > 0 and bh > 0 and 0 <= bx and bx + bw <= 2400
                 # Ink stays in its row (a stroke may cross the ruling by a little).
