@@ -98,17 +98,31 @@ def _line_bands(profile: np.ndarray, row_height: float) -> list[tuple[int, int]]
     return bands
 
 
+def _percentile_u8(values: np.ndarray, fraction: float) -> float:
+    """Percentile of uint8 values by histogram: far cheaper than np.percentile on small crops."""
+    counts = np.bincount(values.ravel(), minlength=256)
+    total = int(counts.sum())
+    if total == 0:
+        return 255.0
+    return float(np.searchsorted(np.cumsum(counts), fraction * total))
+
+
 def _normalise(crop: np.ndarray, ink: np.ndarray, keep: np.ndarray, padding: int) -> np.ndarray:
     """Stretch ink to black and paper to white, whiten foreign ink, pad with white."""
-    values = crop.astype(np.float32)
-    paper_pixels = values[~ink]
-    paper = float(np.median(paper_pixels)) if paper_pixels.size else 255.0
-    darkest = float(np.percentile(values[ink], 5)) if ink.any() else 0.0
+    paper = _percentile_u8(crop[~ink], 0.5) if (~ink).any() else 255.0
+    darkest = _percentile_u8(crop[ink], 0.05) if ink.any() else 0.0
     span = max(paper - darkest, 20.0)
-    stretched = np.clip((values - darkest) * (255.0 / span), 0, 255)
-    stretched[~keep] = 255.0
-    line = stretched.astype(np.uint8)
+    lut = np.clip((np.arange(256, dtype=np.float32) - darkest) * (255.0 / span), 0, 255).astype(np.uint8)
+    line = cv2.LUT(crop, lut)
+    line[~keep] = 255
     return cv2.copyMakeBorder(line, padding, padding, padding, padding, cv2.BORDER_CONSTANT, value=255)
+
+
+def _membership(labels: np.ndarray, ids: np.ndarray, count: int) -> np.ndarray:
+    """Boolean mask of the pixels whose label is one of ids (a lookup table, not np.isin)."""
+    table = np.zeros(count, dtype=bool)
+    table[ids] = True
+    return table[labels]
 
 
 def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: str, box: Box,
@@ -121,7 +135,7 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
     y1 = int((boxes[:, 1] + boxes[:, 3]).max())
     x0 = int(boxes[:, 0].min())
     x1 = int((boxes[:, 0] + boxes[:, 2]).max())
-    mine = np.isin(components.labels[y0:y1, x0:x1], ids)
+    mine = _membership(components.labels[y0:y1, x0:x1], ids, len(components.areas))
     bands = _line_bands(mine.sum(axis=1), row_height)
     if not bands:
         return CellImage(key=key, box=box, lines=[], is_empty=True)
@@ -148,7 +162,7 @@ def _line_crop(gray: np.ndarray, components: InkComponents, ids: np.ndarray, pad
     x1 = min(width, int((boxes[:, 0] + boxes[:, 2]).max()) + margin)
     y1 = min(height, int((boxes[:, 1] + boxes[:, 3]).max()) + margin)
     labels = components.labels[y0:y1, x0:x1]
-    mine = np.isin(labels, ids)
+    mine = _membership(labels, ids, len(components.areas))
     # Stroke edges fall just outside the mask: keep a thin halo of unlabelled pixels around it,
     # whiten everything else (the neighbours' strokes, ruling remnants).
     halo = cv2.dilate(mine.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr.imaging import ink_gray, ink_mask, resize_to_width, to_gray
+from ocr.imaging import ink_gray, ink_mask, resize_to_width, small_ink_gray, to_gray
 from ocr.settings import DeskewSettings
 from ocr.types import Box
 
@@ -141,11 +141,16 @@ def estimate_skew(gray: np.ndarray, paper: np.ndarray, settings: DeskewSettings)
     return _best_angle(xs, ys, shape, np.arange(medium - fine_span, medium + fine_span + 1e-9, step))
 
 
-def deskew_page(image: np.ndarray, settings: DeskewSettings = DeskewSettings()) -> DeskewResult:
-    """Crop the page off the scanner bed and rotate it level (white fill outside the paper)."""
+def deskew_page(image: np.ndarray, settings: DeskewSettings = DeskewSettings(),
+                preview: np.ndarray | None = None) -> DeskewResult:
+    """Crop the page off the scanner bed and rotate it level (white fill outside the paper).
+
+    ``preview`` may pass in the image already downscaled to ``settings.fine_width``.
+    """
     height, width = image.shape[:2]
     # One shared downscaled copy for the page search and the angle (full resolution is not needed).
-    preview, _ = resize_to_width(image, settings.fine_width)
+    if preview is None:
+        preview, _ = resize_to_width(image, settings.fine_width)
     if settings.remove_border:
         region = find_page_region(image if preview is image else preview)
         if preview is not image:
@@ -208,7 +213,10 @@ def paper_on_light_background(levelled: np.ndarray, analysis_width: int = 600,
     After levelling, the paper's edges are straight, axis-aligned steps from the brighter lid to
     the paper; each side is cropped at its step when one is found. None when no edge is seen.
     """
-    small, scale = resize_to_width(ink_gray(levelled), analysis_width)
+    small = small_ink_gray(levelled, analysis_width)
+    scale = small.shape[1] / levelled.shape[1]
+    # Closing erases thin dark things (rulings, text, the edge shadow) but keeps real steps.
+    small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
     reach = 3
     top, bottom = _step_edges(small, reach, min_step)
     left, right = _step_edges(small.T, reach, min_step)

@@ -20,6 +20,7 @@ from ocr.types import Box, LedgerLayout
 
 @dataclass
 class InkMasks:
+    gray: np.ndarray  # ink_gray of the page (coloured ink dark), shared with the cell cutter
     ink: np.ndarray  # uint8 0/255: all ink (text, handwriting, rulings)
     rulings: np.ndarray  # uint8 0/255: the detected ruling strokes only
     text: np.ndarray  # ink minus rulings
@@ -302,14 +303,14 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
         h_in = [y for y in h_found if top - 2 <= y <= bottom + 2]
         v_in = [x for x in v_found if left - 2 <= x <= right + 2]
         rulings = _ruling_pixels(ink, h_in, v_in, table, half_width)
-        masks = InkMasks(ink=ink, rulings=rulings, text=cv2.subtract(ink, rulings))
+        masks = InkMasks(gray=gray, ink=ink, rulings=rulings, text=cv2.subtract(ink, rulings))
         return _grid_from_rulings(h_in, v_in, left, right, layout, settings, masks)
     # Too few rulings to trust any of them (text lines can mimic a few): keep all the ink, but
     # drop the page-edge shadow, which would otherwise read as a text line.
     text = ink.copy()
     edge = max(4, round(0.02 * width))
     text[:edge], text[-edge:], text[:, :edge], text[:, -edge:] = 0, 0, 0, 0
-    masks = InkMasks(ink=ink, rulings=np.zeros_like(ink), text=text)
+    masks = InkMasks(gray=gray, ink=ink, rulings=np.zeros_like(ink), text=text)
     return _grid_from_text(layout, settings, masks, h_found, v_found)
 
 

@@ -27,13 +27,20 @@ def ink_gray(image: np.ndarray) -> np.ndarray:
     return cv2.min(cv2.min(blue, green), red)
 
 
-def resize_to_width(gray: np.ndarray, width: int) -> tuple[np.ndarray, float]:
-    """Downscale (never upscale) to the given width; returns the image and the scale used."""
-    scale = min(1.0, width / gray.shape[1])
-    if scale >= 1.0:
-        return gray, 1.0
-    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
+def resize_to_width(image: np.ndarray, width: int) -> tuple[np.ndarray, float]:
+    """Downscale (never upscale) to about the given width; returns the image and the scale used.
+
+    The factor is rounded to a whole number when it is 2 or more: OpenCV's area resize is
+    several times faster for integer factors, and analysis does not need an exact width.
+    """
+    factor = image.shape[1] / width
+    if factor <= 1.0:
+        return image, 1.0
+    if factor >= 2.0:
+        factor = float(round(factor))
+    size = (max(1, round(image.shape[1] / factor)), max(1, round(image.shape[0] / factor)))
+    scale = size[0] / image.shape[1]
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
 def ink_mask(gray: np.ndarray, block: int, offset: float) -> np.ndarray:
@@ -42,3 +49,9 @@ def ink_mask(gray: np.ndarray, block: int, offset: float) -> np.ndarray:
     return cv2.adaptiveThreshold(
         gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, offset
     )
+
+
+def small_ink_gray(image: np.ndarray, width: int) -> np.ndarray:
+    """ink_gray of a copy downscaled to ``width``: resizing first is far cheaper on big scans."""
+    small, _ = resize_to_width(image, width)
+    return ink_gray(small)

@@ -18,7 +18,7 @@ from ocr import page_qa
 from ocr.cells import assign_components, cut_cell, find_components
 from ocr.deskew import compose, deskew_page
 from ocr.grid import GridNotFoundError, LedgerGrid, detect_grid
-from ocr.imaging import ink_gray
+from ocr.imaging import resize_to_width
 from ocr.settings import PipelineSettings
 from ocr.types import CellImage, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
 
@@ -50,9 +50,12 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
     height, width = image.shape[:2]
     identity = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
 
+    # One downscaled copy serves the QA checks and the skew search.
+    preview, _ = resize_to_width(image, settings.deskew.fine_width)
+
     # 1. QA on the raw scan: blank pages stop here; pages turned by 90 degrees are turned back.
     blank = _timed(steps, "qa_blank", {"max_ink_fraction": settings.qa.blank_ink_fraction},
-                   lambda: page_qa.ink_fraction(image, settings.qa.analysis_width),
+                   lambda: page_qa.ink_fraction(preview, settings.qa.analysis_width),
                    lambda fraction: {"ink_fraction": round(fraction, 5)})
     if blank < settings.qa.blank_ink_fraction:
         warnings.append("blank")
@@ -60,20 +63,21 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
                             transform=identity, warnings=warnings, steps=steps)
 
     turn = _timed(steps, "qa_orientation", settings.qa,
-                  lambda: page_qa.text_is_vertical(image, settings.qa.analysis_width),
+                  lambda: page_qa.text_is_vertical(preview, settings.qa.analysis_width),
                   lambda v: {"text_vertical": bool(v[0]), "margin": round(v[1], 3)})
     pre_transform = identity
     if turn[0] and turn[1] >= settings.qa.rotation_warn_margin:
         # Which of 90/270 is decided after deskew with the upside-down check below.
         if settings.qa.auto_rotate and turn[1] >= settings.qa.rotation_min_margin:
             image = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
+            preview, _ = resize_to_width(image, settings.deskew.fine_width)
             pre_transform = page_qa.rotation_transform(90, width, height)
             warnings += ["rotated_90", "auto_rotated:90"]
         else:
             warnings.append("rotated_90")
 
     # 2. Crop off the scanner bed and level the page.
-    deskewed = _timed(steps, "deskew", settings.deskew, lambda: deskew_page(image, settings.deskew),
+    deskewed = _timed(steps, "deskew", settings.deskew, lambda: deskew_page(image, settings.deskew, preview),
                       lambda r: {"angle_deg": round(r.angle_deg, 3), "border_found": r.border_found,
                                  "page_box": r.page_box.as_list(), "size": list(r.image.shape[:2])})
     page = deskewed.image
@@ -132,7 +136,7 @@ def _grid_summary(grid: LedgerGrid) -> dict[str, Any]:
 
 def _records(page: np.ndarray, grid: LedgerGrid, layout: LedgerLayout,
              settings: PipelineSettings) -> list[RecordRegion]:
-    gray = ink_gray(page)
+    gray = grid.masks.gray
     components = find_components(grid.masks.text)
     records: list[RecordRegion] = []
     for band in grid.filled_rows:

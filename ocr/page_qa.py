@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr.imaging import ink_gray, ink_mask, resize_to_width
+from ocr.imaging import ink_mask, small_ink_gray
 
 # Rotation codes by the clockwise angle the page was turned on the scanner; turning the image
 # by the same angle counter-clockwise makes it upright.
@@ -36,7 +36,7 @@ def ink_fraction(image: np.ndarray, analysis_width: int = 800) -> float:
 
     A 3% margin is ignored: page edges and scanner-bed shadows are not content.
     """
-    small, _ = resize_to_width(ink_gray(image), analysis_width)
+    small = small_ink_gray(image, analysis_width)
     mask = ink_mask(small, 25, 25)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # drop sensor noise
     h, w = mask.shape
@@ -51,14 +51,14 @@ def is_blank(image: np.ndarray, max_ink_fraction: float = 0.0015, analysis_width
 
 def dhash(image: np.ndarray, size: int = 8) -> int:
     """Difference hash: 64 bits comparing horizontally adjacent cells of a tiny grey image."""
-    tiny = cv2.resize(ink_gray(image), (size + 1, size), interpolation=cv2.INTER_AREA)
+    tiny = cv2.resize(small_ink_gray(image, 256), (size + 1, size), interpolation=cv2.INTER_AREA)
     bits = (tiny[:, 1:] > tiny[:, :-1]).ravel()
     return int("".join("1" if b else "0" for b in bits), 2)
 
 
 def phash(image: np.ndarray, size: int = 8) -> int:
     """DCT perceptual hash: 64 bits of the lowest frequencies against their median."""
-    tiny = cv2.resize(ink_gray(image), (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
+    tiny = cv2.resize(small_ink_gray(image, 256), (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
     low = cv2.dct(tiny)[:size, :size].ravel()
     bits = low[1:] > np.median(low[1:])  # the DC term only says how bright the page is
     return int("".join("1" if b else "0" for b in np.append(bits, False)), 2)
@@ -77,7 +77,10 @@ def duplicate_of(page_hash: int, seen: dict[str, int], max_distance: int = 6) ->
 
 
 def _text_mask(image: np.ndarray, analysis_width: int) -> np.ndarray:
-    small, _ = resize_to_width(ink_gray(image), analysis_width)
+    return _text_mask_of_gray(small_ink_gray(image, analysis_width))
+
+
+def _text_mask_of_gray(small: np.ndarray) -> np.ndarray:
     mask = ink_mask(small, 25, 15)
     h, w = mask.shape
     my, mx = max(1, h * 3 // 100), max(1, w * 3 // 100)
@@ -113,7 +116,10 @@ def text_is_upside_down(image: np.ndarray, analysis_width: int = 1000) -> tuple[
     capitals) than below it (a few descenders): in each text line compare the ink above and
     below the band of densest rows.
     """
-    mask = _text_mask(image, analysis_width)
+    return _ascenders_below(_text_mask(image, analysis_width))
+
+
+def _ascenders_below(mask: np.ndarray) -> tuple[bool, float]:
     profile = (mask > 0).sum(axis=1).astype(np.float64)
     above = below = 0.0
     threshold = 0.02 * mask.shape[1] * 0.1
@@ -200,7 +206,7 @@ def ledger_upside_down(page: np.ndarray, analysis_width: int = 800) -> tuple[boo
     from ocr.grid import find_rulings, frame_lines  # local import: keeps page_qa light to import
     from ocr.settings import GridSettings
 
-    small, _ = resize_to_width(ink_gray(page), analysis_width)
+    small = small_ink_gray(page, analysis_width)
     height = small.shape[0]
     votes: list[float] = []
     h_peaks, v_peaks = find_rulings(small, GridSettings())
@@ -209,11 +215,11 @@ def ledger_upside_down(page: np.ndarray, analysis_width: int = 800) -> tuple[boo
         top_margin, bottom_margin = top / height, 1 - bottom / height
         if abs(top_margin - bottom_margin) > 0.02:
             votes.append(1.0 if bottom_margin > top_margin else -1.0)
-    mask = _text_mask(page, analysis_width)
+    mask = _text_mask_of_gray(small)
     side = _title_band_side(mask)
     if side:
         votes.append(-float(side))
-    flipped, margin = text_is_upside_down(page, analysis_width)
+    flipped, margin = _ascenders_below(mask)
     votes.append((1.0 if flipped else -1.0) * min(1.0, margin) * 0.8)
     score = sum(votes) / len(votes)
     return score > 0, min(1.0, abs(score))
