@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from workbench.crosscheck.extract import CitizenTable
-from workbench.crosscheck.normalize import NO_DATE, NameFolder, packed_year
+from workbench.crosscheck.normalize import NO_DATE, NameFolder
 
 
 @dataclass
@@ -29,7 +29,7 @@ class CitizenIndex:
         for row, (key, birth) in enumerate(zip(name_keys, table.birth, strict=True)):
             by_name[key].append(row)
             if birth != NO_DATE:
-                by_name_year[(key, packed_year(birth))].append(row)
+                by_name_year[(key, birth // 10000)].append(row)  # packed yyyymmdd -> year
                 if birth % 100:  # day known: a full date
                     by_birth_date[birth].append(row)
         by_id = {id_number: row for row, id_number in enumerate(table.id_number)}
