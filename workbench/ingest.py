@@ -263,6 +263,7 @@ def save_outcome(
         page.error = None
         page.deskew_angle = outcome.deskew_angle
         page.deskewed_path = deskewed_path
+        page.header_bbox = outcome.header_box.as_list() if outcome.header_box else None  # PDF header band
         page.width, page.height = outcome.width, outcome.height
         page.warnings = list(outcome.warnings)
         page.timings = {s.name: round(s.seconds, 4) for s in outcome.steps}
