@@ -30,17 +30,18 @@ def gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
-def ink_contrast(image: np.ndarray, truth: dict, box: list[float]) -> int:
-    """Paper level minus darkest pixel in the image region a flat-coordinate box maps to.
+def ink_pixels(image: np.ndarray, truth: dict, box: list[float]) -> int:
+    """Pixels clearly darker than the paper in the image region a flat-coordinate box maps to.
 
-    Relative to the box's own median (mostly paper) so faded ink and uneven light still count.
+    Relative to the region's own median (mostly paper), so faded ink and uneven light still
+    count while sensor noise and paper grain (a few grey levels) do not.
     """
     x, y, w, h = box
     pts = np.array([to_image(truth, px, py) for px in (x, x + w) for py in (y, y + h)])
     x0, y0 = np.floor(pts.min(axis=0)).astype(int)
     x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
     region = gray(image)[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1]
-    return int(np.median(region)) - int(region.min())
+    return int((region < np.median(region) - 25).sum())
 
 
 def parse_date(text: str) -> date | None:
@@ -93,7 +94,7 @@ def test_ink_is_where_truth_says() -> None:
         x, y = to_image(truth, *corner)
         assert 0 <= x <= 1650 and 0 <= y <= 2400
     filled = [f for r in truth["records"] for f in r["fields"].values() if f["text_boxes"]]
-    assert min(ink_contrast(image, truth, f["text_boxes"][0]) for f in filled) > 32
+    assert min(ink_pixels(image, truth, f["text_boxes"][0]) for f in filled) >= 25
     empty_cells = [
         [cx, r["box"][1], cw, r["box"][3]]
         for r in truth["records"]
@@ -102,7 +103,7 @@ def test_ink_is_where_truth_says() -> None:
     ]
     assert empty_cells, "the generator should leave some cells empty"
     shrunk = [[x + 0.25 * w, y + 0.25 * h, 0.5 * w, 0.5 * h] for x, y, w, h in empty_cells]
-    assert max(ink_contrast(image, truth, b) for b in shrunk) < 24
+    assert max(ink_pixels(image, truth, b) for b in shrunk) <= 5
 
 
 def _ruling_contrast(image: np.ndarray, truth: dict) -> float:
@@ -144,9 +145,10 @@ def test_skew_is_recorded_and_applied() -> None:
 def test_blank_and_partly_filled_pages() -> None:
     image, truth = render_page("khai_sinh", 2, PageOptions(blank=True, stains=0, **SMALL))
     assert truth["blank"] and truth["records"] == [] and truth["header_box"] is None
-    x0, y0 = (int(v) for v in to_image(truth, 40, 40))
-    x1, y1 = (int(v) for v in to_image(truth, 1160, 785))
-    assert gray(image)[y0:y1, x0:x1].min() > 120  # paper only: no print, no ink
+    tiles = [[x, y, 100, 100] for x in range(40, 1060, 100) for y in range(40, 685, 100)]
+    assert max(ink_pixels(image, truth, t) for t in tiles) <= 5  # paper only: no print, no ink
+    printed, truth = render_page("khai_sinh", 2, PageOptions(stains=0, **SMALL))
+    assert max(ink_pixels(printed, truth, t) for t in tiles) > 100  # the same test sees a used page
     _, truth = render_page("khai_sinh", 2, PageOptions(rows=8, filled_rows=3, **SMALL))
     assert [r["row_index"] for r in truth["records"]] == [1, 2, 3]
 
