@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
 from models import Book, FieldStatus, FieldValue, Page, Record, RecordStatus, User
+from ocr.loading import InputFile
 from samples.generator import PageOptions, render_page
 from workbench.book_types import get_book_type
+from workbench.books import BookIdentity
 from workbench.cli import app
 from workbench.context import Workbench
 from workbench.db import transaction
@@ -30,6 +32,7 @@ from workbench.exports.naming import UniqueNamer, registration_stem
 from workbench.exports.package import export_book_pagexml, export_book_xlsx, export_book_zip
 from workbench.exports.pdf import A4_BYTES, A4_PIXELS, MIN_BYTES, encode_within_budget, size_budget
 from workbench.exports.records import UnapprovedRecordsError
+from workbench.ingest import IngestOptions, ingest_files
 from workbench.record_view import get_record_view
 from workbench.review import save_record
 
@@ -307,3 +310,34 @@ def test_cli_export_refuses_unapproved_then_writes_the_zip(
     with zipfile.ZipFile(tmp_path / "b.zip") as archive:
         assert sum(n.endswith(".pdf") for n in archive.namelist()) == 4
     assert run("--format", "docx").exit_code == 2
+
+
+def test_sample_page_through_the_real_pipeline_then_review_then_zip(
+    wb: Workbench, users: dict[str, User], call: Callable[..., Any], rendered: tuple[np.ndarray, dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """The 'done when' path: ingest (no OCR: officials key every field) -> approve via the review service -> ZIP."""
+    image, truth = rendered
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    report = ingest_files(wb.sessions, wb.settings.data_dir, [InputFile("so_ks_2003_p1.jpg", data=jpeg.tobytes())],
+                          identity=BookIdentity("Xã Tân Lập", "khai_sinh", 2003, 3),
+                          options=IngestOptions(run_ocr=False))
+    assert report.pages_done == 1 and report.records_created >= 1
+    with wb.sessions() as session:
+        page = session.scalars(select(Page).where(Page.book_id == report.book_id)).one()
+        assert page.header_bbox is not None  # the pipeline's header box reaches the PDFs
+    records = _records(wb.sessions, report.book_id)
+    for record, row in zip(records, truth["records"], strict=False):
+        typed = {key: field["value"] for key, field in row["fields"].items()}
+        _approve_by_review(call, users["official"], record.id, **typed)
+    with wb.sessions() as session:
+        result = export_book_zip(session, wb.settings.data_dir, report.book_id, tmp_path / "ks.zip")
+    numbers = [row["fields"]["registration_no"]["value"] for row in truth["records"][:len(records)]]
+    assert result.files == [f"KS_XA-TAN-LAP_2003_Q3_P001_S{n}.pdf" for n in numbers] + ["KS_XA-TAN-LAP_2003_Q3.xlsx"]
+    with zipfile.ZipFile(tmp_path / "ks.zip") as archive:
+        for name in result.files[:-1]:
+            assert len(pdfium.PdfDocument(archive.read(name))) == 1
+        header, rows = _sheet_rows(archive.read(result.files[-1]))
+    assert header == BIRTH_TEMPLATE
+    assert [r["so"] for r in rows] == numbers
