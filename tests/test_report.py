@@ -113,6 +113,10 @@ def test_report_numbers_equal_direct_sql_counts_for_every_unit_and_type(
         "Tỉnh Thử Nghiệm", "Huyện Đồng Phú", "Xã Tân Hưng", "Xã Tân Lập", "Huyện Lộc Ninh", "Xã Lộc Tấn", "Tổng cộng"]
     assert [r.depth for r in report.rows[:-1]] == [0, 1, 2, 2, 1, 2]
     assert report.rows[-1].total == rows[units["tinh"]].total
+    table = report.as_table()  # what the UI page shows
+    assert table[3]["Đơn vị"] == "        Xã Tân Lập"
+    assert (table[3]["Khai sinh · Tổng số"], table[3]["Khai sinh · Số liệu nhập trong ngày"]) == (120, 3)
+    assert table[-1]["Tổng cộng · Còn lại"] == report.rows[-1].total.remaining
 
 
 def test_deleted_pages_never_count(wb: Workbench, units: dict[str, int], progress_db: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ OTHER = "other"
 TYPE_LABELS = {"khai_sinh": "Khai sinh", "ket_hon": "Kết hôn", "khai_tu": "Khai tử", "nuoi_con_nuoi": "Con nuôi",
                OTHER: "Khác", "total": "Tổng cộng"}
 RATE_WINDOW_DAYS = 7
+MEASURES = ("Tổng số", "Số liệu nhập trong ngày", "Tổng đã nhập", "Còn lại")
 
 
 class ReportError(ValueError):
@@ -69,6 +70,19 @@ class ProgressReport:
 
     def labels(self) -> list[str]:
         return [TYPE_LABELS[t] for t in self.book_types]
+
+    def as_table(self) -> list[dict[str, object]]:
+        """Flat rows for a UI table: 'Đơn vị', then '<type> · <measure>' columns as on the form."""
+        table: list[dict[str, object]] = []
+        for row in self.rows:
+            cells: dict[str, object] = {"Đơn vị": "    " * row.depth + row.unit_name}
+            groups = [(TYPE_LABELS[t], row.by_type[t]) for t in self.book_types] + [(TYPE_LABELS["total"], row.total)]
+            for label, counts in groups:
+                for measure, value in zip(MEASURES, (counts.total, counts.today, counts.done, counts.remaining),
+                                          strict=True):
+                    cells[f"{label} · {measure}"] = value
+            table.append(cells)
+        return table
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -15,6 +15,7 @@ from models import Unit
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.report import (
+    MEASURES,
     RATE_WINDOW_DAYS,
     TYPE_LABELS,
     VIETNAM,
@@ -29,7 +30,6 @@ from workbench.report import (
     user_productivity,
 )
 
-MEASURES = ("Tổng số", "Số liệu nhập trong ngày", "Tổng đã nhập", "Còn lại")
 HEADER_TOP = 4  # two header rows: book types (merged over their 4 measures), then the measures
 THIN = Side(style="thin")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
