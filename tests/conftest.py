@@ -3,7 +3,8 @@
 Books are built FAST: Book/Page/Record/FieldValue rows are inserted directly with synthetic values
 (no OCR, no image files), so service tests run in milliseconds.
 
-    wb              Workbench (settings, engine, sessions) on tmp_path, schema migrated by Alembic
+    wb              Workbench (settings, engine, sessions): a migrated SQLite file on tmp_path
+                    (PostgreSQL with WORKBENCH_SERVICES_ON_PG=1 and WORKBENCH_TEST_PG=<url>)
     sessions        wb.sessions (a sessionmaker)
     units           dict: "tinh", "huyen", "xa_a", "xa_b", "other_huyen", "other_xa" -> unit id
     users           dict: "official", "official2", "supervisor", "contractor", "admin",
@@ -17,6 +18,7 @@ Books are built FAST: Book/Page/Record/FieldValue rows are inserted directly wit
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Book, FieldValue, Page, Record, Role, Unit, UnitLevel, User
+from tests.backends import PG_URL, fresh_engine
 from workbench.auth import hash_password
 from workbench.book_types import get_book_type
 from workbench.config import Settings
@@ -34,6 +37,8 @@ from workbench.context import Workbench, open_workbench
 from workbench.db import make_engine, migrate, transaction
 
 PASSWORD = "matkhau-thu-nghiem"
+# WORKBENCH_SERVICES_ON_PG=1 (with WORKBENCH_TEST_PG set) runs every `wb` test on PostgreSQL instead.
+SERVICES_ON_PG = bool(os.environ.get("WORKBENCH_SERVICES_ON_PG")) and bool(PG_URL)
 SAMPLE_CONFIDENCES = (0.95, 0.99, 0.5, 0.7, 0.92, 0.3)
 
 # Synthetic value per field type (no real person).
@@ -61,10 +66,14 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def wb(tmp_path: Path, migrated_template: Path) -> Workbench:
-    db_path = tmp_path / "workbench.db"
-    shutil.copyfile(migrated_template, db_path)
-    settings = Settings(db_url=f"sqlite:///{db_path}", data_dir=tmp_path / "data")
-    workbench = open_workbench(settings, run_migrations=False)  # the copied template is at head
+    if SERVICES_ON_PG:  # the same service tests against PostgreSQL (a fresh schema per test)
+        fresh_engine("postgresql", tmp_path).dispose()
+        settings = Settings(db_url=PG_URL, data_dir=tmp_path / "data")
+    else:
+        db_path = tmp_path / "workbench.db"
+        shutil.copyfile(migrated_template, db_path)
+        settings = Settings(db_url=f"sqlite:///{db_path}", data_dir=tmp_path / "data")
+    workbench = open_workbench(settings, run_migrations=False)  # already at head
     yield workbench
     workbench.engine.dispose()
 

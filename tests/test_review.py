@@ -5,15 +5,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import AuditEvent, FieldStatus, FieldValue, Record, RecordStatus, User
-from tests.conftest import SAMPLE_CONFIDENCES, make_official, record_ids
-from workbench.db import transaction
+from models import AuditEvent, FieldStatus, FieldValue, Record, RecordStatus, Unit, User
+from tests.backends import BACKENDS, fresh_engine
+from tests.conftest import SAMPLE_CONFIDENCES, insert_book, make_official, record_ids
+from workbench.db import session_factory, transaction
 from workbench.errors import ConflictError, InvalidActionError
 from workbench.policy import ReviewPolicy
 from workbench.queue import claim_record, next_record, now_utc, release_claim, set_queue_order
@@ -79,11 +81,18 @@ def test_claim_is_exclusive_and_held_until_expiry(
         call(save_record, users["official"], first.record_id, first.version, {}, "approve")
 
 
-def test_concurrent_officials_never_get_the_same_record(
-    sessions: sessionmaker[Session], units: dict[str, int], build_book: Callable[..., int],
-) -> None:
-    build_book(units["xa_a"], [0.5 + i / 100 for i in range(40)])
-    officials = [make_official(sessions, f"official_{n}", units["xa_a"]) for n in range(8)]
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_officials_never_get_the_same_record(backend: str, tmp_path: Path) -> None:
+    """8 officials in 8 threads, each claiming and approving 5 records from one queue of 40."""
+    engine = fresh_engine(backend, tmp_path)
+    sessions = session_factory(engine)
+    with transaction(sessions) as session:
+        unit = Unit(name="Xã Tân Lập", level="xa")
+        session.add(unit)
+        session.flush()
+        unit_id = unit.id
+        insert_book(session, unit_id, [0.5 + i / 100 for i in range(40)])
+    officials = [make_official(sessions, f"official_{n}", unit_id) for n in range(8)]
     barrier = threading.Barrier(len(officials))
     claimed: dict[int, list[int]] = {o.id: [] for o in officials}
     errors: list[BaseException] = []
@@ -112,6 +121,7 @@ def test_concurrent_officials_never_get_the_same_record(
     with sessions() as session:
         approvers = {rid: uid for rid, uid in session.execute(select(Record.id, Record.approved_by_id))}
     assert all(approvers[rid] == uid for uid, ids in claimed.items() for rid in ids)
+    engine.dispose()
 
 
 def test_simultaneous_first_claims_are_all_different(
@@ -193,6 +203,20 @@ def test_concurrent_edit_conflicts_and_never_overwrites(
     assert "người khác" in raised.value.message_vi
     view = call(get_record_view, users["official"], record_id)
     assert view.field("sex").final_value == "Nam" and view.status == RecordStatus.IN_REVIEW
+
+
+def test_a_live_claim_of_another_official_is_never_overwritten(
+    call: Callable[..., Any], users: dict[str, User], sample_book_id: int,
+) -> None:
+    claim = call(next_record, users["official"])
+    view = call(get_record_view, users["official2"], claim.record_id)  # opened by id, same version
+    assert view.version == claim.version and view.assigned_to_id == users["official"].id
+    with pytest.raises(ConflictError) as raised:
+        call(save_record, users["official2"], claim.record_id, view.version, {}, "approve")
+    assert raised.value.message_vi == "Bản ghi đang được người khác xử lý."
+    later = now_utc() + timedelta(minutes=ReviewPolicy().claim_minutes + 1)  # once expired, it is free again
+    assert call(save_record, users["official2"], claim.record_id, view.version, {}, "approve", moment=later).status \
+        == RecordStatus.APPROVED
 
 
 def test_stale_version_caught_by_the_update_itself(

@@ -184,7 +184,7 @@ def current_claim(session: Session, user: User, moment: datetime | None = None) 
         .order_by(Record.claim_expires_at.desc())
         .limit(1)
     ).first()
-    return Claim(row[0], row[1], _aware(row[2])) if row else None
+    return Claim(row[0], row[1], as_utc(row[2])) if row else None
 
 
 def next_record(
@@ -216,8 +216,8 @@ def claim_record(
     scope = load_scope(session, user, REVIEWERS)
     moment = moment or now_utc()
     record = record_in_scope(session, scope, record_id)
-    if record.assigned_to_id == scope.user.id and record.claim_expires_at and _aware(record.claim_expires_at) >= moment:
-        return Claim(record.id, record.version, _aware(record.claim_expires_at))
+    if record.assigned_to_id == scope.user.id and record.claim_expires_at and as_utc(record.claim_expires_at) >= moment:
+        return Claim(record.id, record.version, as_utc(record.claim_expires_at))
     expires = moment + timedelta(minutes=policy.claim_minutes)
     version = record.version
     if not try_claim(session, record.id, version, scope.user.id, moment, expires):
@@ -239,6 +239,6 @@ def release_claim(session: Session, user: User, record_id: int) -> None:
     )
 
 
-def _aware(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; they were stored in UTC.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -21,7 +21,7 @@ from models import FieldStatus, FieldValue, Record, RecordStatus, Role, User
 from ocr.fields import clean_text
 from workbench.audit import record_event
 from workbench.errors import ConflictError, InvalidActionError
-from workbench.queue import OPEN_STATUSES, now_utc
+from workbench.queue import OPEN_STATUSES, as_utc, now_utc
 from workbench.scope import REVIEWERS, Scope, load_scope, record_in_scope
 
 
@@ -67,6 +67,7 @@ def save_record(
     if record.version != expected_version:
         raise ConflictError(f"Record {record_id} is at version {record.version}, not {expected_version}", CONFLICT_VI)
     _check_may_review(scope, record)
+    _check_not_held_by_another(scope, record, moment)
     values = values or {}
     unknown = sorted(set(values) - {f.key for f in record.fields})
     if unknown:
@@ -107,6 +108,14 @@ def _check_may_review(scope: Scope, record: Record) -> None:
             f"Record {record.id} is {record.status}; officials only review open records",
             "Bản ghi này không còn trong hàng đợi của bạn.",
         )
+
+
+def _check_not_held_by_another(scope: Scope, record: Record, moment: datetime) -> None:
+    """A live claim of another user wins: their work must not be overwritten (even at the same version)."""
+    expires = record.claim_expires_at
+    if record.assigned_to_id not in (None, scope.user.id) and expires is not None and as_utc(expires) >= moment:
+        raise ConflictError(f"Record {record.id} is claimed by user {record.assigned_to_id}",
+                            "Bản ghi đang được người khác xử lý.")
 
 
 def _current_value(field: FieldValue) -> str:
