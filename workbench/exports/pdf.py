@@ -78,10 +78,10 @@ def size_budget(width: int, height: int) -> int:
     return max(MIN_BYTES, round(A4_BYTES * (width * height) / A4_PIXELS))
 
 
-def _encode(image: Image.Image, quality: int, scale: float) -> bytes:
+def _encode(image: Image.Image, quality: int, scale: float, optimize: bool = False) -> bytes:
     buffer = io.BytesIO()
     dpi = round(ASSUMED_DPI * scale)  # a shrunk image keeps its physical page size
-    image.save(buffer, format="JPEG", quality=quality, optimize=True, dpi=(dpi, dpi))
+    image.save(buffer, format="JPEG", quality=quality, optimize=optimize, dpi=(dpi, dpi))
     return buffer.getvalue()
 
 
@@ -95,18 +95,18 @@ def encode_within_budget(rgb: np.ndarray) -> tuple[bytes, int, float]:
         )
         budget = size_budget(original.width, original.height)
         low, high = QUALITY_RANGE
-        best: tuple[bytes, int] | None = None
+        best: int | None = None
         while low <= high:  # binary search for the highest quality that fits
             quality = (low + high) // 2
-            data = _encode(image, quality, scale)
-            if len(data) <= budget:
-                best, low = (data, quality), quality + 1
+            if len(_encode(image, quality, scale)) <= budget:
+                best, low = quality, quality + 1
             else:
                 high = quality - 1
         if best is not None:
-            return best[0], best[1], scale
+            # Optimised Huffman tables only shrink the file: search fast, encode the result once more.
+            return _encode(image, best, scale, optimize=True), best, scale
         if scale <= MIN_SCALE:  # legibility wins over the budget
-            return _encode(image, QUALITY_RANGE[0], scale), QUALITY_RANGE[0], scale
+            return _encode(image, QUALITY_RANGE[0], scale, optimize=True), QUALITY_RANGE[0], scale
         scale = max(MIN_SCALE, scale * 0.8)
 
 
