@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from models import Role
-from workbench.progress import StatusCounts, progress_dashboard
+from workbench.progress import StatusCounts, UserActivity, progress_dashboard
 from workbench.ui.guard import require
 
 STATUS_VI = {"proposed": "Chờ xác minh", "in_review": "Đang xác minh", "flagged": "Chuyển tổ kiểm tra",
@@ -36,6 +36,20 @@ def chart_and_table(groups: list[StatusCounts], group_label: str) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
+def user_activity(activity: list[UserActivity]) -> None:
+    if not activity:
+        st.info("Chưa có ai xác minh bản ghi nào.")
+        return
+    frame = pd.DataFrame([
+        {"Người dùng": a.username, "Đã duyệt": a.approved, "Duyệt hôm nay": a.approved_today,
+         "Chuyển tổ kiểm tra": a.flagged, "Bỏ qua": a.skipped, "Trường đã sửa": a.fields_corrected}
+        for a in activity
+    ])
+    st.bar_chart(frame.set_index("Người dùng")[["Đã duyệt", "Chuyển tổ kiểm tra", "Bỏ qua"]], horizontal=True,
+                 stack=True)
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
 st.title("Tiến độ số hoá")
 days = st.select_slider("Số ngày gần nhất", options=[7, 14, 30, 60], value=14, key="dashboard-days")
 with ctx.session() as (session, user):
@@ -48,12 +62,14 @@ second.metric("Đã xong", total - remaining)
 third.metric("Còn lại", remaining)
 if dashboard.approved_per_day:
     st.subheader("Số bản ghi được duyệt mỗi ngày")
-    per_day = pd.DataFrame(dashboard.approved_per_day, columns=["Ngày", "Đã duyệt"]).set_index("Ngày")
-    st.bar_chart(per_day)
+    # ISO day strings: they sort by date and avoid the chart's English weekday labels.
+    per_day = pd.DataFrame([(day.isoformat(), n) for day, n in dashboard.approved_per_day],
+                           columns=["Ngày", "Đã duyệt"]).set_index("Ngày")
+    st.bar_chart(per_day, height=240)
 unit_tab, type_tab, user_tab = st.tabs(["Theo đơn vị", "Theo loại sổ", "Theo người dùng"])
 with unit_tab:
     chart_and_table(dashboard.by_unit, "Đơn vị")
 with type_tab:
     chart_and_table(dashboard.by_book_type, "Loại sổ")
 with user_tab:
-    chart_and_table(dashboard.by_user, "Người dùng")
+    user_activity(dashboard.by_user)

@@ -10,15 +10,17 @@ from workbench.ui.resources import get_workbench
 from workbench.ui.session import session_expired, sign_in
 
 wb = get_workbench()
-st.title("Số hoá sổ hộ tịch")
-st.caption("Đăng nhập để tiếp tục")
-if session_expired(st.session_state):
-    st.info("Phiên làm việc đã hết hạn do không hoạt động. Vui lòng đăng nhập lại.")
-
-with st.form("login", enter_to_submit=True):
-    username = st.text_input("Tên đăng nhập", key="login_username")
-    password = st.text_input("Mật khẩu", type="password", key="login_password")
-    submitted = st.form_submit_button("Đăng nhập", type="primary")
+_, middle, _ = st.columns([1, 2, 1])
+with middle:
+    st.title("Số hoá sổ hộ tịch")
+    st.caption("Đăng nhập để tiếp tục")
+    if session_expired(st.session_state):
+        st.info("Phiên làm việc đã hết hạn do không hoạt động. Vui lòng đăng nhập lại.")
+    with st.form("login", enter_to_submit=True):
+        username = st.text_input("Tên đăng nhập", key="login_username")
+        password = st.text_input("Mật khẩu", type="password", key="login_password")
+        submitted = st.form_submit_button("Đăng nhập", type="primary")
+    message = st.empty()
 
 if submitted:
     policy = LoginPolicy(wb.settings.max_failed_logins, wb.settings.lockout_minutes)
@@ -30,6 +32,6 @@ if submitted:
         except AuthError as exc:
             failure = exc
     if failure is not None:
-        st.error(failure.message_vi)
+        message.error(failure.message_vi)
     else:
         st.rerun()

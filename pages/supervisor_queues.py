@@ -95,7 +95,8 @@ def record_actions(records: list[RecordSummary], prefix: str, officials: dict[in
         target = st.selectbox("Cán bộ", [None, *officials], key=f"{prefix}-assignee",
                               format_func=lambda uid: "— Bỏ giao —" if uid is None else officials[uid])
         if st.button("Giao", key=f"{prefix}-assign"):
-            run_action(lambda s, u: reassign(s, u, record.record_id, target, policy),
+            run_action(lambda s, u: reassign(s, u, record.record_id, target, expected_version=record.version,
+                                              policy=policy),
                        f"Đã giao lại bản ghi #{record.record_id}.")
 
 

@@ -12,7 +12,13 @@ from workbench.queue import claim_record, next_record
 from workbench.record_view import RecordView, get_record_view
 from workbench.review import ReviewAction, save_record
 from workbench.ui import notices
-from workbench.ui.field_display import band_css, field_notes_html
+from workbench.ui.field_display import (
+    CROP_PANEL_KEY,
+    PAGE_PANEL_KEY,
+    band_css,
+    field_notes_html,
+    sticky_panels_css,
+)
 from workbench.ui.guard import require
 from workbench.ui.keyboard import KEY_HELP_VI, KeyboardField, KeyboardTargets, keyboard_html
 from workbench.ui.rendering import crop_urls, load_page, page_view_rgb
@@ -52,10 +58,11 @@ def load_current() -> RecordView | None:
 def show_progress_strip() -> None:
     with ctx.session() as (session, user):
         strip = my_progress(session, user)
-    left, middle, right = st.columns(3)
-    left.metric("Tôi đã duyệt hôm nay", strip.approved_today_by_me)
-    middle.metric("Đơn vị còn lại", strip.unit_remaining)
-    right.metric("Đơn vị đã duyệt hôm nay", strip.unit_approved_today)
+    st.markdown(
+        f"Tôi đã duyệt hôm nay: **{strip.approved_today_by_me}** · "
+        f"Đơn vị còn lại: **{strip.unit_remaining}** / {strip.unit_total} · "
+        f"Đơn vị đã duyệt hôm nay: **{strip.unit_approved_today}**"
+    )
 
 
 def submit(view: RecordView, action: ReviewAction, values: dict[str, str], reason: str) -> None:
@@ -114,7 +121,8 @@ def show_form(view: RecordView) -> None:
         if load_page(data_dir, view.image_path) is not None else tuple(None for _ in view.fields)
     keyboard_fields = [KeyboardField(key, f.label, url) for key, f, url in zip(widget_keys, view.fields, urls,
                                                                                strict=True)]
-    st.html(keyboard_html(token, keyboard_fields, targets), unsafe_allow_javascript=True)
+    with st.container(key=CROP_PANEL_KEY):
+        st.html(keyboard_html(token, keyboard_fields, targets), unsafe_allow_javascript=True)
     by_band: dict[str, list[str]] = {}
     for key, field in zip(widget_keys, view.fields, strict=True):
         by_band.setdefault(field.band, []).append(key)
@@ -127,7 +135,7 @@ def show_form(view: RecordView) -> None:
                                      field.messages, field.current_unit))
         reason = st.text_input("Lý do chuyển tổ kiểm tra (F8)", key=targets.reason_key,
                                placeholder="Ví dụ: chữ mờ, không đọc được họ tên mẹ")
-        approve_col, flag_col, skip_col = st.columns(3)
+        approve_col, flag_col, skip_col = st.columns([1.1, 1.5, 0.9])
         approve = approve_col.form_submit_button(
             "Duyệt (Ctrl+Enter)", type="primary", key=targets.approve_key, width="stretch"
         )
@@ -141,7 +149,7 @@ def show_form(view: RecordView) -> None:
         submit(view, ReviewAction.SKIP, {}, reason)
 
 
-st.title("Xác minh bản ghi")
+st.header("Xác minh bản ghi")
 notices.show()
 show_progress_strip()
 current = load_current()
@@ -155,8 +163,9 @@ st.markdown(
     + (f" · ⚑ {current.flag_reason}" if current.flag_reason else "")
 )
 st.caption(KEY_HELP_VI)
+st.html(sticky_panels_css())
 image_col, form_col = st.columns([6, 5], gap="medium")
-with image_col:
+with image_col, st.container(key=PAGE_PANEL_KEY):
     show_page_image(current)
 with form_col:
     show_form(current)

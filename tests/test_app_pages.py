@@ -64,7 +64,7 @@ def test_login_success_shows_the_role_pages(app_env: Workbench, users: dict[str,
     at = log_in(new_app(), "official", PASSWORD)
     assert not errors(at)
     assert at.session_state["signed_in"].username == "official"
-    assert at.title[0].value == "Xác minh bản ghi"  # the official's first page
+    assert at.header[0].value == "Xác minh bản ghi"  # the official's first page
 
 
 def test_login_failure_shows_vietnamese_message_and_counts(
@@ -146,7 +146,7 @@ def test_verification_shows_every_field_and_approving_stores_the_correction(
     at.button(key="verify-approve").click()
     at.run()
     assert not at.exception
-    assert any("Đã duyệt" in s.value for s in at.success)
+    assert any("Đã duyệt" in t.value for t in at.toast)
     with sessions() as session:
         record = session.get(Record, first_id)
         assert record.status == RecordStatus.APPROVED
@@ -172,7 +172,7 @@ def test_verification_conflict_reloads_without_overwriting(
     _field_inputs(at)["Họ và tên người được khai sinh"].input("Không được ghi")
     at.button(key="verify-approve").click()
     at.run()
-    assert any("người khác thay đổi" in w.value for w in at.warning), (at.warning, at.error, at.success)
+    assert any("người khác thay đổi" in w.value for w in at.warning)
     with sessions() as session:
         name = session.scalar(select(FieldValue).where(FieldValue.record_id == record_id,
                                                        FieldValue.key == "full_name"))

@@ -147,15 +147,23 @@ def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_work
             page.keyboard.type(CORRECTED_NAME)
             page.screenshot(path=SCREENSHOTS / "03-sua-truong.png", full_page=True)
 
+            # Down to the last field: the crop panel stays in view (sticky) and shows that cell.
+            for _ in range(9):
+                page.keyboard.press("Enter")
+            page.wait_for_function("document.getElementById('wb-crop-label').textContent === 'Ghi chú'")
+            crop_box = page.locator("#wb-crop-img").bounding_box()
+            assert crop_box is not None and 0 <= crop_box["y"] < 1000
+            page.screenshot(path=SCREENSHOTS / "04-truong-cuoi.png")
+
             # One keystroke approves and loads the next record.
             page.keyboard.press("Control+Enter")
             page.get_by_text("Đã duyệt bản ghi dòng").wait_for()
             page.wait_for_function(FIRST_FIELD_FOCUSED)
-            page.screenshot(path=SCREENSHOTS / "04-ban-ghi-tiep-theo.png", full_page=True)
+            page.screenshot(path=SCREENSHOTS / "05-ban-ghi-tiep-theo.png", full_page=True)
 
             page.get_by_role("link", name="Tiến độ của tôi").click()
             page.get_by_role("heading", name="Tiến độ của tôi").wait_for()
-            page.screenshot(path=SCREENSHOTS / "05-tien-do-cua-toi.png", full_page=True)
+            page.screenshot(path=SCREENSHOTS / "06-tien-do-cua-toi.png", full_page=True)
         finally:
             browser.close()
 

@@ -66,3 +66,22 @@ def field_notes_html(
     for message in messages:
         notes += f'<br><span style="color:#c62828">⚠ {html.escape(message)}</span>'
     return f'<div style="font-size:0.8rem;margin:-0.6rem 0 0.3rem 0;line-height:1.3">{notes}</div>'
+
+
+PAGE_PANEL_KEY = "verify-page-panel"
+CROP_PANEL_KEY = "verify-crop-panel"
+
+
+def sticky_panels_css() -> str:
+    """Keep the page image and the cell crop in view while the form scrolls (below the app header).
+
+    The keyed container sits in a wrapper exactly its own height, so the wrapper is what sticks
+    (inside the tall column); `:has()` selects it.
+    """
+    wrappers = f"div:has(> .st-key-{PAGE_PANEL_KEY}), div:has(> .st-key-{CROP_PANEL_KEY})"
+    return f"""<style>
+  {wrappers} {{ position: sticky; top: 3.75rem; z-index: 5; background: var(--background-color, #fff); }}
+  .st-key-{CROP_PANEL_KEY} {{ padding-bottom: 0.4rem; }}
+  /* A field focused by Enter/Tab must not end up hidden under the sticky crop panel. */
+  [data-testid="stMain"] {{ scroll-padding-top: 16rem; }}
+</style>"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 _KEY = "pending_notices"
-_SHOW = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
+_SHOW = {"info": st.info, "warning": st.warning, "error": st.error}
 
 
 def push(kind: str, message: str) -> None:
@@ -14,5 +14,9 @@ def push(kind: str, message: str) -> None:
 
 
 def show() -> None:
+    """Successes become toasts (they must not push the form down); problems stay inline."""
     for kind, message in st.session_state.pop(_KEY, []):
-        _SHOW.get(kind, st.info)(message)
+        if kind == "success":
+            st.toast(message, icon=":material/check_circle:")
+        else:
+            _SHOW.get(kind, st.info)(message)
