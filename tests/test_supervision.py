@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import AuditEvent, FieldStatus, Record, RecordStatus, User
+from models import AuditEvent, CrosscheckResult, FieldStatus, PopulationExtract, Record, RecordStatus, User
 from tests.conftest import SAMPLE_CONFIDENCES, record_ids
+from workbench.db import transaction
 from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError
 from workbench.progress import local_day_start, my_progress, progress_dashboard
 from workbench.qa import draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
@@ -54,7 +55,7 @@ def test_flagged_and_low_confidence_queues(
     assert [(f.record_id, f.flag_reason) for f in flagged] == [(claim.record_id, "Thiếu trang")]
     assert claim.record_id not in [i.record_id for i in call(low_confidence_queue, supervisor, 1.0)]
     assert call(flagged_queue, users["other_supervisor"]) == []
-    assert call(crosscheck_mismatch_queue, supervisor) == []  # hook until the cross-check lands
+    assert call(crosscheck_mismatch_queue, supervisor) == []  # nothing cross-checked yet
 
 
 def test_unflag_returns_the_record_to_the_queue_and_reject_removes_it(
@@ -187,3 +188,20 @@ def test_vietnamese_day_boundary() -> None:
     # 18:30 UTC on 1 March is already 2 March in Vietnam.
     start = local_day_start(datetime(2026, 3, 1, 18, 30, tzinfo=UTC))
     assert start == datetime(2026, 3, 1, 17, 0, tzinfo=UTC)
+
+
+def test_crosscheck_mismatch_queue_lists_unresolved_differences_in_scope(
+    call: Callable[..., Any], users: dict[str, User], sample_book_id: int, other_book_id: int,
+    sessions: sessionmaker[Session],
+) -> None:
+    ids, other = record_ids(sessions, sample_book_id), record_ids(sessions, other_book_id)
+    with transaction(sessions) as session:
+        extract = PopulationExtract(original_name="trich_xuat.csv", sha256="0" * 64, stored_path="x", row_count=3)
+        session.add(extract)
+        session.flush()
+        outcomes = [(ids[0], "different", None), (ids[1], "match", None), (ids[2], "ambiguous", datetime.now(UTC)),
+                    (ids[3], "not_found", None), (other[0], "different", None)]
+        session.add_all(CrosscheckResult(record_id=rid, role="child", extract_id=extract.id, status=status,
+                                         resolved_at=resolved) for rid, status, resolved in outcomes)
+    assert [r.record_id for r in call(crosscheck_mismatch_queue, users["supervisor"])] == [ids[0]]
+    assert [r.record_id for r in call(crosscheck_mismatch_queue, users["other_supervisor"])] == [other[0]]

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
-from models import Book, FieldStatus, Page, Record, RecordStatus, Role, User
+from models import Book, CrosscheckResult, CrosscheckStatus, FieldStatus, Page, Record, RecordStatus, Role, User
 from workbench.audit import record_event
 from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError
 from workbench.policy import ReviewPolicy
@@ -53,14 +53,20 @@ def low_confidence_queue(session: Session, user: User, threshold: float, limit: 
     return [summarize(record) for record in session.scalars(query)]
 
 
-def crosscheck_mismatch_queue(session: Session, user: User, limit: int = 200) -> list[RecordSummary]:
-    """HOOK: records whose people differ from the population database (CSDLQGVDC).
+# Cross-check outcomes that go on the tracking list for a supervisor to verify (never overwritten).
+MISMATCH_STATUSES = (CrosscheckStatus.DIFFERENT, CrosscheckStatus.AMBIGUOUS)
 
-    Returns [] until the population cross-check issue lands and stores its results; it already
-    checks the role so pages can call it today.
-    """
-    load_scope(session, user, SUPERVISORS)
-    return []
+
+def crosscheck_mismatch_queue(session: Session, user: User, limit: int = 200) -> list[RecordSummary]:
+    """Approved records with an unresolved population cross-check mismatch (found but different, or
+    ambiguous), in book order. Per-person details and resolving are in workbench.crosscheck.tracking."""
+    scope = load_scope(session, user, SUPERVISORS)
+    open_mismatch = select(CrosscheckResult.record_id).where(
+        CrosscheckResult.status.in_(MISMATCH_STATUSES), CrosscheckResult.resolved_at.is_(None)
+    )
+    query = (_records_in_scope(scope).where(Record.id.in_(open_mismatch))
+             .order_by(Book.id, Page.page_index, Record.row_index).limit(limit))
+    return [summarize(record) for record in session.scalars(query)]
 
 
 def reassign(session: Session, user: User, record_id: int, to_user_id: int | None, *,
