@@ -24,6 +24,7 @@ from workbench.supervision import (
     count_bulk_approvable,
     crosscheck_mismatch_queue,
     flagged_queue,
+    list_reviewers,
     low_confidence_queue,
     reassign,
     reject,
@@ -83,6 +84,8 @@ def test_unflag_returns_the_record_to_the_queue_and_reject_removes_it(
 def test_reassign_gives_a_claim_to_an_official_covering_the_unit(
     call: Callable[..., Any], users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session],
 ) -> None:
+    assert [u.username for u in call(list_reviewers, users["supervisor"])] == ["official", "official2", "supervisor"]
+    assert [u.username for u in call(list_reviewers, users["other_supervisor"])] == ["other_supervisor", "outsider"]
     target = record_ids(sessions, sample_book_id)[5]  # the hardest record, last in easy-first order
     call(reassign, users["supervisor"], target, users["official2"].id)
     assert call(next_record, users["official2"]).record_id == target

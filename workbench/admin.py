@@ -45,7 +45,7 @@ class BookTypeSummary:
     columns: tuple[tuple[str, str, str], ...]  # (key, label, field type)
 
 
-def _summary(user: User) -> UserSummary:
+def user_summary(user: User) -> UserSummary:
     units = sorted(user.units, key=lambda u: u.name)
     return UserSummary(user.id, user.username, user.full_name, user.role, user.active,
                        tuple(u.id for u in units), tuple(u.name for u in units))
@@ -53,7 +53,7 @@ def _summary(user: User) -> UserSummary:
 
 def list_users(session: Session, user: User) -> list[UserSummary]:
     load_scope(session, user, ADMINS)
-    return [_summary(u) for u in session.scalars(select(User).order_by(User.username))]
+    return [user_summary(u) for u in session.scalars(select(User).order_by(User.username))]
 
 
 def _units(session: Session, unit_ids: list[int]) -> list[Unit]:

@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
 from models import Book, CrosscheckResult, CrosscheckStatus, FieldStatus, Page, Record, RecordStatus, Role, User
+from workbench.admin import UserSummary, user_summary
 from workbench.audit import record_event
 from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError
 from workbench.policy import ReviewPolicy
@@ -51,6 +52,20 @@ def low_confidence_queue(session: Session, user: User, threshold: float, limit: 
              .where(Record.status.in_(OPEN_STATUSES), Record.confidence < threshold)
              .order_by(Record.confidence, Book.id, Page.page_index, Record.row_index).limit(limit))
     return [summarize(record) for record in session.scalars(query)]
+
+
+def list_reviewers(session: Session, user: User) -> list[UserSummary]:
+    """Active officials and supervisors a supervisor may assign work to: every unit of theirs is in
+    the acting user's scope (admins: all). For the reassign and QA pickers."""
+    scope = load_scope(session, user, SUPERVISORS)
+    candidates = session.scalars(
+        select(User).where(User.active.is_(True), User.role.in_((Role.OFFICIAL, Role.SUPERVISOR)))
+        .order_by(User.username)
+    )
+    return [
+        user_summary(other) for other in candidates
+        if other.units and all(scope.covers(unit.id) for unit in other.units)
+    ]
 
 
 # Cross-check outcomes that go on the tracking list for a supervisor to verify (never overwritten).
