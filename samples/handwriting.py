@@ -40,6 +40,7 @@ class Writer:
     ink: str
     strength: float  # peak ink opacity (faded ink < 1)
     jitter: float  # 0..1 scale of per-word baseline/size/angle variation
+    pen: int = 0  # stroke width: -1 fine nib, 0 as the font draws, +1 broad pen
 
     @classmethod
     def random(cls, rng: random.Random, fonts: tuple[Path, ...], row_height: float) -> Writer:
@@ -51,6 +52,7 @@ class Writer:
             ink=ink,
             strength=rng.uniform(0.8, 0.97) if "faded" not in ink else rng.uniform(0.55, 0.75),
             jitter=rng.uniform(0.4, 1.0),
+            pen=rng.choices((-1, 0, 1), weights=(25, 45, 30))[0],
         )
 
 
@@ -75,7 +77,7 @@ def _text_length(font: Path, size: int, text: str) -> float:
 
 
 @lru_cache(maxsize=8192)
-def _upright_word(font_path: Path, size: int, word: str) -> tuple[np.ndarray, int, int, float]:
+def _upright_word(font_path: Path, size: int, word: str, pen: int = 0) -> tuple[np.ndarray, int, int, float]:
     """The word as the font draws it (alpha, baseline origin x/y, advance); cached because
     names, "Việt Nam", "Kinh" repeat on every page. Callers must not modify the array."""
     font = load_font(font_path, size)
@@ -86,6 +88,9 @@ def _upright_word(font_path: Path, size: int, word: str) -> tuple[np.ndarray, in
     image = Image.new("L", (w, h), 0)
     ImageDraw.Draw(image).text((ox, oy), word, font=font, fill=255, anchor="ls")
     alpha = np.asarray(image, dtype=np.float32) / 255.0
+    if pen:  # fonts have one weight; pens do not
+        kernel = np.ones((2, 2), np.uint8)
+        alpha = cv2.dilate(alpha, kernel) if pen > 0 else 0.4 * alpha + 0.6 * cv2.erode(alpha, kernel)
     alpha.flags.writeable = False
     return alpha, ox, oy, float(font.getlength(word))
 
@@ -93,7 +98,7 @@ def _upright_word(font_path: Path, size: int, word: str) -> tuple[np.ndarray, in
 def render_word(word: str, writer: Writer, scale: float, rng: random.Random) -> WordImage:
     """One word with its own size, angle and a small elastic wobble (no two words alike)."""
     size = _font_size(writer, scale * (1 + rng.uniform(-0.06, 0.06) * writer.jitter))
-    alpha, ox, oy, advance = _upright_word(writer.font, size, word)
+    alpha, ox, oy, advance = _upright_word(writer.font, size, word, writer.pen)
     h, w = alpha.shape
 
     # Shear (slant) and rotation around the baseline origin, plus an elastic wobble (a coarse

@@ -8,6 +8,7 @@ death date vs birth date), so a new book-type template needs no code change.
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import re
 import sqlite3
@@ -96,12 +97,14 @@ def _strip_type(name: str) -> str:
 @cache
 def _units() -> tuple[AdminUnit, ...]:
     """Legacy communes from vietnamadminunits' bundled SQLite file (no network)."""
-    import vietnamadminunits
-
-    db = Path(vietnamadminunits.__file__).parent / "data" / "dataset.db"
+    # Locate the package's data without importing it (its import loads large JSON parsers).
+    spec = importlib.util.find_spec("vietnamadminunits")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("vietnamadminunits is not installed (see requirements.txt)")
+    db = Path(spec.origin).parent / "data" / "dataset.db"
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         rows = conn.execute("SELECT ward, district, province FROM admin_units_legacy").fetchall()
-    return tuple(AdminUnit(*(nfc(v) for v in r)) for r in rows if all(r))
+    return tuple(AdminUnit(*(unicodedata.normalize("NFC", v).strip() for v in r)) for r in rows if all(r))
 
 
 def home_area(unit: str, rng: random.Random) -> list[AdminUnit]:

@@ -94,7 +94,7 @@ def test_ink_is_where_truth_says() -> None:
         x, y = to_image(truth, *corner)
         assert 0 <= x <= 1650 and 0 <= y <= 2400
     filled = [f for r in truth["records"] for f in r["fields"].values() if f["text_boxes"]]
-    assert min(ink_pixels(image, truth, f["text_boxes"][0]) for f in filled) >= 25
+    assert min(ink_pixels(image, truth, f["text_boxes"][0]) for f in filled) >= 10
     empty_cells = [
         [cx, r["box"][1], cw, r["box"][3]]
         for r in truth["records"]
@@ -125,7 +125,7 @@ def test_ruling_options() -> None:
         mode: _ruling_contrast(*render_page("khai_tu", 3, PageOptions(ruling=mode, **common)))
         for mode in ("normal", "faint", "none")
     }
-    assert contrast["normal"] > 100
+    assert contrast["normal"] > 80
     assert contrast["none"] < 8
     assert 5 < contrast["faint"] < contrast["normal"] / 3
 
