@@ -1,12 +1,74 @@
-"""Báo cáo (Phụ lục 01): the daily progress report per unit and book type."""
+"""Báo cáo (Phụ lục 01): the daily progress report per unit and book type, plan and productivity."""
 
 from __future__ import annotations
 
+import io
+from datetime import datetime, timedelta
+
+import pandas as pd
 import streamlit as st
 
 from models import Role
+from workbench.admin import list_units
+from workbench.errors import ServiceError
+from workbench.report import VIETNAM, ReportError, plan_view, progress_report, user_productivity
+from workbench.report_xlsx import write_report_xlsx
+from workbench.scope import SUPERVISORS, load_scope, unit_in_scope
 from workbench.ui.guard import require
 
 ctx = require(Role.SUPERVISOR)
 st.title("Báo cáo tiến độ (Phụ lục 01)")
-st.info("Báo cáo Phụ lục 01 đang được hoàn thiện.")
+st.caption("Gửi hằng ngày trước 14 giờ (cấp huyện) / 15 giờ (cấp tỉnh). Ngày tính theo giờ Việt Nam.")
+
+with ctx.session() as (session, user):
+    units = list_units(session, user)
+    is_admin = load_scope(session, user, SUPERVISORS).is_admin
+# Supervisors report on the top units of their scope; an admin may also report on the whole province.
+top_units = {u.id: u.path for u in units if u.parent_id not in {v.id for v in units}}
+choices: list[int | None] = ([None] if is_admin else []) + list(top_units)
+if not choices:
+    st.info("Bạn chưa được giao đơn vị nào.")
+    st.stop()
+unit_col, day_col = st.columns(2)
+unit_id = unit_col.selectbox("Đơn vị", choices, key="report-unit",
+                             format_func=lambda uid: "Toàn bộ" if uid is None else top_units[uid])
+today = datetime.now(VIETNAM).date()
+day = day_col.date_input("Ngày báo cáo", value=today, max_value=today, format="DD/MM/YYYY", key="report-day")
+
+try:
+    with ctx.session() as (session, user):
+        if unit_id is not None:
+            unit_in_scope(session, load_scope(session, user, SUPERVISORS), unit_id)  # scope re-checked here
+        report = progress_report(session, day, unit_id)
+        plans = plan_view(session, day, unit_id)
+        productivity = user_productivity(session, day - timedelta(days=6), day, unit_id)
+except (ReportError, ServiceError) as exc:
+    st.error(exc.message_vi)
+    st.stop()
+
+st.dataframe(pd.DataFrame(report.as_table()), hide_index=True, width="stretch")
+buffer = io.BytesIO()
+scope_label = "Toàn bộ" if unit_id is None else top_units[unit_id]
+write_report_xlsx(report, plans, productivity, buffer, scope=scope_label)
+st.download_button("Tải Phụ lục 01 (Excel)", buffer.getvalue(), file_name=f"phu-luc-01-{day.isoformat()}.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", type="primary",
+                   key="report-download")
+
+st.subheader("Kế hoạch và dự kiến hoàn thành")
+if plans:
+    st.dataframe(pd.DataFrame([
+        {"Đơn vị": p.unit_name, "Số máy": p.computers, "Định mức (hồ sơ/máy/ngày)": p.quota_per_computer_per_day,
+         "Còn lại": p.remaining, "Tốc độ 7 ngày (hồ sơ/ngày)": round(p.rate_per_day, 1),
+         "Số ngày theo định mức": p.days_at_quota, "Số ngày theo tốc độ hiện tại": p.days_at_current_rate}
+        for p in plans
+    ]), hide_index=True, width="stretch")
+else:
+    st.caption("Chưa có đơn vị nào khai báo kế hoạch (số máy, định mức).")
+
+st.subheader("Năng suất 7 ngày gần nhất")
+if productivity:
+    frame = pd.DataFrame([{"Ngày": d.day.isoformat(), "Người dùng": d.username, "Đã duyệt": d.approved}
+                          for d in productivity])
+    st.bar_chart(frame, x="Ngày", y="Đã duyệt", color="Người dùng", height=260)
+else:
+    st.caption("Chưa có bản ghi nào được duyệt trong 7 ngày qua.")

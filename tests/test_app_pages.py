@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
-from models import AuditEvent, Book, FieldStatus, FieldValue, Record, RecordStatus, User
+from models import AuditEvent, Book, FieldStatus, FieldValue, Page, Record, RecordStatus, User
 from tests.conftest import PASSWORD, record_ids
 from workbench.context import Workbench
 from workbench.db import transaction
@@ -250,3 +251,42 @@ def test_admin_pages_render(app_env: Workbench, users: dict[str, User]) -> None:
     for page in ("pages/admin_users.py", "pages/admin_units.py", "pages/admin_book_types.py"):
         at = open_page(signed_in_app(users["admin"]), page)
         assert not at.exception, page
+
+
+def test_report_page_shows_phu_luc_01_for_the_supervisor_scope(
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, other_book_id: int
+) -> None:
+    at = open_page(signed_in_app(users["supervisor"]), "pages/report.py")
+    assert not errors(at)
+    table = at.dataframe[0].value
+    assert list(table["Đơn vị"].str.strip())[:1] == ["Huyện Đồng Phú"]  # the supervisor's unit, not the others
+    assert "Xã Lộc Tấn" not in set(table["Đơn vị"].str.strip())
+    assert table["Khai sinh · Tổng số"].iloc[-1] == 6  # the grand total: the sample book's six records
+    assert at.get("download_button")
+
+
+def test_contractor_upload_is_processed_in_the_background_and_status_comes_from_the_db(
+    app_env: Workbench, users: dict[str, User], build_book: Callable[..., int], units: dict[str, int],
+    sessions: sessionmaker[Session],
+) -> None:
+    book_id = build_book(units["xa_a"], [], book_type="khai_sinh", year=2003)
+    sample = Path(__file__).resolve().parent.parent / "samples" / "books" / "khai_sinh" / "page_001.jpg"
+    at = open_page(signed_in_app(users["contractor"]), "pages/contractor_books.py")
+    at.file_uploader(key=f"upload-{book_id}").upload(sample.name, sample.read_bytes(), "image/jpeg")
+    at.checkbox(key=f"upload-ocr-{book_id}").uncheck()
+    at.run()  # the button is enabled once files are chosen
+    at.button(key=f"upload-go-{book_id}").click()
+    at.run()
+    assert not errors(at)
+    deadline = time.monotonic() + 60
+    while True:  # the page is processed by a background thread, not by the script run
+        with sessions() as session:
+            status = session.scalar(select(Page.status).where(Page.book_id == book_id))
+        if status == "done" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert status == "done"
+    at.run()  # a fresh run (as after a reload) reads the state from the database
+    status_table = next(d.value for d in at.dataframe if "Trạng thái" in d.value.columns)
+    assert list(status_table["Trạng thái"]) == ["Xong"]
+    assert status_table["Số dòng"].iloc[0] not in (0, "0")
