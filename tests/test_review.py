@@ -81,6 +81,22 @@ def test_claim_is_exclusive_and_held_until_expiry(
         call(save_record, users["official"], first.record_id, first.version, {}, "approve")
 
 
+def test_saving_renews_the_claim(
+    call: Callable[..., Any], users: dict[str, User], sample_book_id: int,
+) -> None:
+    start = now_utc()
+    claim = call(next_record, users["official"], moment=start)
+    minutes = ReviewPolicy().claim_minutes
+    saved = call(save_record, users["official"], claim.record_id, claim.version, {"sex": "Nam"}, "save",
+                 moment=start + timedelta(minutes=minutes - 1))
+    after_first_expiry = start + timedelta(minutes=minutes + 1)
+    with pytest.raises(ConflictError):
+        call(claim_record, users["official2"], claim.record_id, moment=after_first_expiry)
+    assert call(next_record, users["official"], moment=after_first_expiry).record_id == claim.record_id
+    assert call(save_record, users["official"], claim.record_id, saved.version, {}, "approve",
+                moment=after_first_expiry).status == RecordStatus.APPROVED
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_concurrent_officials_never_get_the_same_record(backend: str, tmp_path: Path) -> None:
     """8 officials in 8 threads, each claiming and approving 5 records from one queue of 40."""

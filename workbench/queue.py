@@ -176,10 +176,15 @@ def try_claim(session: Session, record_id: int, version: int, user_id: int, mome
 
 def current_claim(session: Session, user: User, moment: datetime | None = None) -> Claim | None:
     """The live claim this user already holds (so a page reload returns the same record)."""
-    moment = moment or now_utc()
+    return _held_claim(session, load_scope(session, user, REVIEWERS), moment or now_utc())
+
+
+def _held_claim(session: Session, scope: Scope, moment: datetime) -> Claim | None:
     row = session.execute(
         select(Record.id, Record.version, Record.claim_expires_at)
-        .where(Record.assigned_to_id == user.id, Record.claim_expires_at >= moment,
+        .join(Book, Record.book_id == Book.id)
+        .join(Page, Record.page_id == Page.id)
+        .where(queue_visible(scope), Record.assigned_to_id == scope.user.id, Record.claim_expires_at >= moment,
                Record.status.in_(OPEN_STATUSES))
         .order_by(Record.claim_expires_at.desc())
         .limit(1)
@@ -193,7 +198,7 @@ def next_record(
     """Claim the next record of the user's queue (or return the one they already hold); None when empty."""
     scope = load_scope(session, user, REVIEWERS)
     moment = moment or now_utc()
-    held = current_claim(session, scope.user, moment)
+    held = _held_claim(session, scope, moment)
     if held is not None:
         return held
     expires = moment + timedelta(minutes=policy.claim_minutes)

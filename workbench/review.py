@@ -10,7 +10,7 @@ by someone else meanwhile raises ConflictError and nothing is overwritten.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from models import FieldStatus, FieldValue, Record, RecordStatus, Role, User
 from ocr.fields import clean_text
 from workbench.audit import record_event
 from workbench.errors import ConflictError, InvalidActionError
+from workbench.policy import ReviewPolicy
 from workbench.queue import OPEN_STATUSES, as_utc, now_utc
 from workbench.scope import REVIEWERS, Scope, load_scope, record_in_scope
 
@@ -29,7 +30,7 @@ class ReviewAction(StrEnum):
     APPROVE = "approve"  # Duyệt: store the values, status approved, release the claim
     FLAG = "flag"  # Chuyển tổ kiểm tra: store the values given, status flagged with a reason
     SKIP = "skip"  # Bỏ qua: discard edits, release the claim, record goes to the end of my queue
-    SAVE = "save"  # Lưu: store the values given, keep the claim (status in_review)
+    SAVE = "save"  # Lưu: store the values given, keep (and renew) the claim, status in_review
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ def save_record(
     *,
     reason: str = "",
     moment: datetime | None = None,
+    policy: ReviewPolicy = ReviewPolicy(),
 ) -> SaveResult:
     """Apply one review action. `values` maps field keys to what the official typed; missing keys
     keep their current value (so approving a record whose proposals are right is `values={}`)."""
@@ -85,6 +87,10 @@ def save_record(
                 confirmed += became == FieldStatus.CONFIRMED
                 corrected += became == FieldStatus.CORRECTED
     _apply_status(session, scope.user, record, review_action, clean_text(reason), moment)
+    if review_action == ReviewAction.SAVE:
+        # Saving is a sign of life: the claim is renewed so slow, careful work is not taken away.
+        record.assigned_to_id = scope.user.id
+        record.claim_expires_at = moment + timedelta(minutes=policy.claim_minutes)
     # The record row is always written, so its version moves and the WHERE version = old re-check runs.
     flag_modified(record, "status")
     flush_or_conflict(session, record_id)
