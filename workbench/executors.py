@@ -55,13 +55,15 @@ def _run_process_pool(tasks: Iterable[PageTask], spec: ExecutorSpec) -> Iterator
 
 
 def _run_dask(tasks: Iterable[PageTask], spec: ExecutorSpec) -> Iterator[PageOutcome]:
-    from distributed import Client, as_completed
+    from distributed import Client
+    from distributed import wait as dask_wait
 
-    with Client(spec.scheduler, set_as_default=False) as client:
-        stream: Any = as_completed()
+    with Client(spec.scheduler) as client:  # distributed.wait uses the default client
+        pending: set[Any] = set()
         for task in tasks:
-            stream.add(client.submit(run_page_task, task, pure=False))
-            if stream.count() >= spec.in_flight:
-                yield next(stream).result()
-        for future in stream:
+            pending.add(client.submit(run_page_task, task, pure=False))
+            if len(pending) >= spec.in_flight:
+                finished, pending = dask_wait(pending, return_when="FIRST_COMPLETED")
+                yield from (f.result() for f in finished)
+        for future in dask_wait(pending).done:
             yield future.result()
