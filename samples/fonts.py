@@ -38,6 +38,8 @@ def _package_fonts(package: str) -> list[Path]:
         module = importlib.import_module(package)
     except ImportError:
         return []
+    if module.__file__ is None:
+        return []
     return sorted((Path(module.__file__).parent / "files").glob("*.ttf"))
 
 

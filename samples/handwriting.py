@@ -81,13 +81,13 @@ def _upright_word(font_path: Path, size: int, word: str, pen: int = 0) -> tuple[
     """The word as the font draws it (alpha, baseline origin x/y, advance); cached because
     names, "Việt Nam", "Kinh" repeat on every page. Callers must not modify the array."""
     font = load_font(font_path, size)
-    left, top, right, bottom = font.getbbox(word, anchor="ls")
+    left, top, right, bottom = (int(round(v)) for v in font.getbbox(word, anchor="ls"))
     pad = int(size * 0.5)
     w, h = right - left + 2 * pad, bottom - top + 2 * pad
     ox, oy = pad - left, pad - top  # baseline origin inside the image
     image = Image.new("L", (w, h), 0)
     ImageDraw.Draw(image).text((ox, oy), word, font=font, fill=255, anchor="ls")
-    alpha = np.asarray(image, dtype=np.float32) / 255.0
+    alpha: np.ndarray = np.asarray(image, dtype=np.float32) / 255.0
     if pen:  # fonts have one weight; pens do not
         kernel = np.ones((2, 2), np.uint8)
         alpha = cv2.dilate(alpha, kernel) if pen > 0 else 0.4 * alpha + 0.6 * cv2.erode(alpha, kernel)
@@ -215,7 +215,6 @@ def pen_texture(layer: np.ndarray, gen: np.random.Generator, strength: float = 0
     """Uneven ink flow (ballpoint skips, pooling), in place: modulates the ink opacity with
     fine random texture computed at half resolution."""
     h, w = layer.shape
-    grain = gen.random((h // 2, w // 2), dtype=np.float32)
-    grain = cv2.GaussianBlur(grain, (0, 0), 0.7)
+    grain = cv2.GaussianBlur(gen.random((h // 2, w // 2), dtype=np.float32), (0, 0), 0.7)
     texture = cv2.resize(1 - strength * grain, (w, h))
     layer *= texture

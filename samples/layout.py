@@ -57,7 +57,7 @@ def page_geometry(columns: tuple[ColumnSpec, ...], rows: int, width: int, height
     left = round(width * rng.uniform(0.04, 0.05))
     right = width - round(width * rng.uniform(0.025, 0.035))
     total = sum(c.width for c in columns)
-    edges = [left]
+    edges = [float(left)]
     for c in columns:
         edges.append(edges[-1] + (right - left) * c.width / total)
     col_edges = tuple(round(e) for e in edges)
