@@ -18,11 +18,11 @@ Box = tuple[int, int, int, int]  # x, y, w, h
 
 ASSUMED_DPI = 200  # ingest rasterises PDFs at 200 dpi; photos carry no reliable DPI
 A4_BYTES = 100_000  # size budget per A4 page equivalent
-MIN_BYTES = 30_000  # a single narrow row still needs legible handwriting
+MIN_BYTES = 60_000  # a single narrow row still needs legible handwriting (well under one A4 page)
 A4_PIXELS = round(8.27 * ASSUMED_DPI) * round(11.69 * ASSUMED_DPI)
 MARGIN_PX = 8
 QUALITY_RANGE = (40, 90)
-MIN_SCALE = 0.6
+MIN_SCALE = 0.75  # below ~150 dpi diacritics blur
 
 
 @dataclass(frozen=True)
