@@ -296,7 +296,8 @@ def user_productivity(session: Session, start: date, end: date, unit_id: int | N
         query = query.join(Book, Record.book_id == Book.id).where(Book.unit_id.in_(units))
     tally: dict[tuple[int, date], int] = defaultdict(int)
     for user_id, approved_at in session.execute(query):
-        tally[(user_id, local_day(approved_at))] += 1
+        if user_id is not None and approved_at is not None:  # guaranteed by the WHERE clause
+            tally[(user_id, local_day(approved_at))] += 1
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_({k[0] for k in tally})))}
     return [
         UserDay(user_id, users[user_id].username, users[user_id].full_name, day, n)

@@ -124,7 +124,8 @@ def run_report(wb: Workbench, day_text: str | None, unit: str | None, out: Path 
         report = progress_report(session, day, unit_id)
         plans = plan_view(session, day, unit_id)
         productivity = user_productivity(session, day - timedelta(days=RATE_WINDOW_DAYS - 1), day, unit_id)
-        scope = session.get(Unit, unit_id).name if unit_id is not None else "Tất cả đơn vị"
+        scope_unit = session.get(Unit, unit_id) if unit_id is not None else None
+        scope = scope_unit.name if scope_unit is not None else "Tất cả đơn vị"
     target = out or Path(f"report_{day.isoformat()}.xlsx")
     target.parent.mkdir(parents=True, exist_ok=True)
     write_report_xlsx(report, plans, productivity, target, scope)

@@ -14,9 +14,9 @@ from ocr.fields.dates import parse_date
 from ocr.fields.text import strip_diacritics
 
 
-def _fold_table() -> dict[int, str]:
+def _fold_table() -> dict[int, str | None]:
     # Every Latin letter with diacritics (Latin-1 .. Latin Extended Additional) -> its bare letter.
-    table = {}
+    table: dict[int, str | None] = {}
     for code in range(0xC0, 0x1F00):
         ch = chr(code)
         bare = strip_diacritics(ch)

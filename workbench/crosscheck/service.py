@@ -137,7 +137,7 @@ def matched_person_ids(session: Session, record_ids: list[int]) -> dict[tuple[in
                 CrosscheckResult.id_number.is_not(None),
             )
         ).all()
-        found.update({(record_id, role): id_number for record_id, role, id_number in rows})
+        found.update({(record_id, role): id_number for record_id, role, id_number in rows if id_number})
     return found
 
 

@@ -91,7 +91,7 @@ def encode_within_budget(rgb: np.ndarray) -> tuple[bytes, int, float]:
     scale = 1.0
     while True:
         image = original if scale == 1.0 else original.resize(
-            (max(1, round(original.width * scale)), max(1, round(original.height * scale))), Image.LANCZOS
+            (max(1, round(original.width * scale)), max(1, round(original.height * scale))), Image.Resampling.LANCZOS
         )
         budget = size_budget(original.width, original.height)
         low, high = QUALITY_RANGE
