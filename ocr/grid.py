@@ -341,7 +341,16 @@ def _row_pitch(h_found: list[float]) -> float:
 def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, right: float,
                        layout: LedgerLayout, settings: GridSettings, masks: InkMasks) -> LedgerGrid:
     top, bottom = h_found[0], h_found[-1]
+    col_edges = match_columns(v_found, left, right, layout)
     pitch = _row_pitch(h_found)
+    # With many faint rulings missing, the ruling gaps may all be two or three rows long; the
+    # registration numbers (one line per record in the first column) tell the true pitch.
+    numbers = _first_column_lines(masks.text, col_edges, round(top) + 3, round(bottom))
+    if len(numbers) >= 3:
+        text_pitch = float(np.median(np.diff(numbers)))
+        multiple = round(pitch / text_pitch)
+        if multiple >= 2 and abs(pitch / multiple - text_pitch) < 0.12 * text_pitch:
+            pitch /= multiple
     label_bottom = _label_bottom(masks.text, top, left, right, pitch)
     # Row boundaries run up from the bottom frame in steps of the pitch, snapped to the rulings
     # seen; they stop at the header, whose labels must lie above its bottom ruling.
@@ -354,7 +363,6 @@ def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, 
     if len(edges) < 2:
         raise GridNotFoundError("The ledger table has no data rows below its header.")
     row_edges = [round(e) for e in reversed(edges)]
-    col_edges = match_columns(v_found, left, right, layout)
     header = Box(round(left), round(top), round(right - left), row_edges[0] - round(top))
     filled = _filled_bands(masks.text, row_edges, col_edges, settings)
     seen = sum(1 for e in row_edges if any(abs(e - h) <= 0.2 * pitch for h in h_found))
@@ -395,12 +403,7 @@ def _grid_from_text(layout: LedgerLayout, settings: GridSettings, masks: InkMask
     label_top, label_bottom = _label_band(bands, text, len(layout.columns))
     left, right = _fit_columns_to_labels(text, label_top, label_bottom, layout)
     col_edges = match_columns(v_found, left, right, layout)
-    first_column = text[label_bottom + line_gap :, col_edges[0] : col_edges[1]]
-    numbers = [
-        label_bottom + line_gap + (a + b) / 2
-        for a, b in _text_bands((first_column > 0).sum(axis=1).astype(np.float64), line_gap * 3, 1)
-        if b - a >= 6
-    ]
+    numbers = _first_column_lines(text, col_edges, label_bottom + line_gap, height)
     below = [b for b in bands if b[0] > label_bottom]
     if not below:
         raise GridNotFoundError("The ledger page has a header but no handwriting lines.")
@@ -423,6 +426,14 @@ def _grid_from_text(layout: LedgerLayout, settings: GridSettings, masks: InkMask
     filled = _filled_bands(text, row_edges, col_edges, settings)
     table = Box(round(left), top, round(right - left), row_edges[-1] - top)
     return LedgerGrid(table, header, col_edges, row_edges, filled, "text_lines", len(h_found), len(v_found), masks)
+
+
+def _first_column_lines(text: np.ndarray, col_edges: list[int], y_from: int, y_to: int) -> list[float]:
+    """Centres of the text lines in the first column (registration numbers: one per record)."""
+    line_gap = max(3, text.shape[0] // 300)
+    column = text[y_from:y_to, col_edges[0] : col_edges[1]]
+    profile = (column > 0).sum(axis=1).astype(np.float64)
+    return [y_from + (a + b) / 2 for a, b in _text_bands(profile, line_gap * 3, 1) if b - a >= 6]
 
 
 def _label_band(bands: list[tuple[int, int]], text: np.ndarray, columns: int) -> tuple[int, int]:

@@ -159,7 +159,10 @@ def _load_pdf(data: bytes, name: str, dpi: int, max_pixels: int) -> list[LoadedI
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        raise ImageLoadError(f"{name}: the PDF cannot be opened ({exc}); it may be damaged or encrypted.") from exc
+        # PDFium refuses documents without pages at open time, with no error code of its own.
+        raise ImageLoadError(
+            f"{name}: the PDF cannot be opened; it is damaged, password-protected or has no pages ({exc})."
+        ) from exc
     try:
         if len(document) == 0:
             raise ImageLoadError(f"{name}: the PDF has no pages.")

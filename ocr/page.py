@@ -66,9 +66,9 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
                   lambda: page_qa.text_is_vertical(preview, settings.qa.analysis_width),
                   lambda v: {"text_vertical": bool(v[0]), "margin": round(v[1], 3)})
     pre_transform = identity
-    if turn[0] and turn[1] >= settings.qa.rotation_warn_margin:
+    if turn[0] and turn[1] >= settings.qa.vertical_min_margin:
         # Which of 90/270 is decided after deskew with the upside-down check below.
-        if settings.qa.auto_rotate and turn[1] >= settings.qa.rotation_min_margin:
+        if settings.qa.auto_rotate:
             image = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
             preview, _ = resize_to_width(image, settings.deskew.fine_width)
             pre_transform = page_qa.rotation_transform(90, width, height)
@@ -85,8 +85,8 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
 
     flip = _timed(steps, "qa_upside_down", settings.qa, lambda: page_qa.ledger_upside_down(page),
                   lambda v: {"upside_down": bool(v[0]), "margin": round(v[1], 3)})
-    if flip[0] and flip[1] >= settings.qa.rotation_warn_margin:
-        confident = settings.qa.auto_rotate and flip[1] >= settings.qa.rotation_min_margin
+    if flip[0] and flip[1] >= settings.qa.flip_warn_margin:
+        confident = settings.qa.auto_rotate and flip[1] >= settings.qa.flip_min_margin
         if "rotated_90" in warnings:
             # The page was turned the other way: 270, not 90.
             warnings[warnings.index("rotated_90")] = "rotated_270"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr.imaging import ink_mask, small_ink_gray
+from ocr.imaging import ink_gray, ink_mask, resize_to_width, small_ink_gray
 
 # Rotation codes by the clockwise angle the page was turned on the scanner; turning the image
 # by the same angle counter-clockwise makes it upright.
@@ -32,19 +32,38 @@ class OrientationGuess:
 
 
 def ink_fraction(image: np.ndarray, analysis_width: int = 800) -> float:
-    """Share of pixels that are ink (darker than their surroundings), on a downscaled copy.
+    """Share of the paper's pixels that are ink (darker than their surroundings), downscaled.
 
-    A 3% margin is ignored: page edges and scanner-bed shadows are not content.
+    Only the paper counts: a dark scanner bed, the paper edge and its shadow are not content.
     """
-    small = small_ink_gray(image, analysis_width)
+    from ocr.deskew import find_page_region  # local import: deskew is heavier than QA needs
+
+    small_colour, _ = resize_to_width(image, analysis_width)
+    small = ink_gray(small_colour)
     mask = ink_mask(small, 25, 25)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # drop sensor noise
     h, w = mask.shape
+    paper = find_page_region(small_colour, analysis_width).mask
+    paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_NEAREST)
     my, mx = max(1, h * 3 // 100), max(1, w * 3 // 100)
-    return float(np.count_nonzero(mask[my:-my, mx:-mx])) / max(1, (h - 2 * my) * (w - 2 * mx))
+    paper = cv2.erode(paper, np.ones((2 * my + 1, 2 * mx + 1), np.uint8))  # away from the edge shadow
+    area = int(np.count_nonzero(paper))
+    if area == 0:
+        return 0.0
+    mask = cv2.bitwise_and(mask, paper)
+    # Long thin shapes are paper edges, their shadows, folds or rulings, not writing; join their
+    # dashes first, then drop every joined shape that is long and only a few px thick.
+    joined = cv2.dilate(mask, np.ones((5, 5), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    # Mean thickness of a stroke along the box (an L-shaped corner counts both arms).
+    thickness = stats[:, cv2.CC_STAT_AREA] / np.maximum(widths + heights, 1)
+    line_like = (np.maximum(widths, heights) > 0.05 * min(h, w)) & (thickness < 8)
+    line_like[0] = True  # background
+    return float(np.count_nonzero(mask[~line_like[labels]])) / area
 
 
-def is_blank(image: np.ndarray, max_ink_fraction: float = 0.0015, analysis_width: int = 800) -> bool:
+def is_blank(image: np.ndarray, max_ink_fraction: float = 0.003, analysis_width: int = 800) -> bool:
     """True when the page carries (almost) no ink: paper texture, stains and noise only."""
     return ink_fraction(image, analysis_width) < max_ink_fraction
 
@@ -98,7 +117,7 @@ def text_is_vertical(image: np.ndarray, analysis_width: int = 800) -> tuple[bool
     along the true direction leaves far fewer blobs than closing across it.
     """
     mask = _text_mask(image, analysis_width)
-    reach = max(5, mask.shape[1] // 120)
+    reach = max(5, mask.shape[1] // 80)
     along_x = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, reach), np.uint8))
     along_y = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((reach, 1), np.uint8))
     blobs_x = cv2.connectedComponents(along_x)[0]
