@@ -248,12 +248,15 @@ def test_page_xml_validates_against_the_page_2019_schema(
     first = _records(wb.sessions, book_id)[0]
     _approve_by_review(call, users["official"], first.id, full_name="Tên Đã Sửa")
     with wb.sessions() as session:
-        result = export_book_pagexml(session, book_id, tmp_path / "page", include_unapproved=True)
+        result = export_book_pagexml(session, wb.settings.data_dir, book_id, tmp_path / "page",
+                                     include_unapproved=True)
     schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
-    assert result.files == ["KS_XA-TAN-LAP_2003_Q2_P001.xml"]
+    assert result.files == ["KS_XA-TAN-LAP_2003_Q2_P001.xml", "KS_XA-TAN-LAP_2003_Q2_P001.jpg"]
     document = etree.parse(str(tmp_path / "page" / result.files[0]))
     schema.assertValid(document)
     page = document.getroot().find(f"{PAGE_NS}Page")
+    shipped = cv2.imread(str(tmp_path / "page" / page.get("imageFilename")))  # the image travels with the XML
+    assert shipped.shape[:2] == image.shape[:2]
     assert (int(page.get("imageWidth")), int(page.get("imageHeight"))) == (image.shape[1], image.shape[0])
     cells = page.findall(f"{PAGE_NS}TableRegion/{PAGE_NS}TextRegion")
     assert len(cells) == 4 * len(get_book_type("khai_sinh").columns)

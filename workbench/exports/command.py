@@ -28,5 +28,5 @@ def export_files(wb: Workbench, book_id: int, fmt: str, out: Path | None, includ
         if fmt == "xlsx":
             return export_book_xlsx(session, book_id, out, include_unapproved)
         if fmt == "pagexml":
-            return export_book_pagexml(session, book_id, out, include_unapproved)
+            return export_book_pagexml(session, wb.settings.data_dir, book_id, out, include_unapproved)
     raise ValueError(f"unknown format '{fmt}' (available: json, {', '.join(FILE_FORMATS)})")

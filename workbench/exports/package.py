@@ -134,9 +134,12 @@ def export_book_xlsx(session: Session, book_id: int, out: Path | None = None,
     return ExportResult(out, [out.name], rows, sum(not r.approved for r in book.records), _warnings(book))
 
 
-def export_book_pagexml(session: Session, book_id: int, out_dir: Path | None = None,
+def export_book_pagexml(session: Session, data_dir: Path, book_id: int, out_dir: Path | None = None,
                         include_unapproved: bool = False) -> ExportResult:
-    """One PAGE XML file per processed page, named <book>_P<page>.xml, in out_dir."""
+    """Per processed page, <book>_P<page>.xml and the deskewed image it describes, <book>_P<page>.jpg.
+
+    HTR tools (Transkribus, eScriptorium) import such a folder as is: imageFilename names the JPEG.
+    """
     book = load_export_book(session, book_id, include_unapproved)
     out_dir = out_dir or default_output_path(book, "pagexml")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +149,15 @@ def export_book_pagexml(session: Session, book_id: int, out_dir: Path | None = N
     for page in book.pages:
         if not page.width or not page.height or not page.deskewed_path:
             continue
-        name = f"{book_file_base(book)}_P{page.page_index:03d}.xml"
-        (out_dir / name).write_bytes(page_xml(book, page, columns))
-        result.files.append(name)
+        stem = f"{book_file_base(book)}_P{page.page_index:03d}"
+        try:
+            image = (data_dir / page.deskewed_path).read_bytes()
+        except OSError as exc:
+            raise ExportError(
+                f"Page {page.page_index} ({page.original_name}) has no readable deskewed image: {exc}",
+                f"Trang {page.page_index} ({page.original_name}) không có ảnh đã nắn thẳng đọc được",
+            ) from exc
+        (out_dir / f"{stem}.jpg").write_bytes(image)
+        (out_dir / f"{stem}.xml").write_bytes(page_xml(book, page, columns, image_filename=f"{stem}.jpg"))
+        result.files += [f"{stem}.xml", f"{stem}.jpg"]
     return result

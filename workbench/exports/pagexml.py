@@ -78,8 +78,11 @@ def _union(boxes: list[Box]) -> Box:
 
 
 def page_xml(book: ExportBook, page: ExportPage, columns: tuple[ColumnSpec, ...],
-             created: datetime | None = None) -> bytes:
-    """One PAGE XML document; the page must have been processed (deskewed size known)."""
+             created: datetime | None = None, image_filename: str | None = None) -> bytes:
+    """One PAGE XML document; the page must have been processed (deskewed size known).
+
+    image_filename: the deskewed image's name as shipped next to the XML (default: its stored name).
+    """
     if not page.width or not page.height or not page.deskewed_path:
         raise ValueError(f"page {page.page_index} has not been processed; no PAGE XML for it")
     width, height = page.width, page.height
@@ -94,7 +97,7 @@ def page_xml(book: ExportBook, page: ExportPage, columns: tuple[ColumnSpec, ...]
         f"book {book.book_id} ({book.book_type}, {book.unit_name}, {book.year}, quyển {book.volume}); "
         f"page {page.page_index}; original file {page.original_name}"
     )
-    page_el = _el(root, "Page", imageFilename=PurePosixPath(page.deskewed_path).name,
+    page_el = _el(root, "Page", imageFilename=image_filename or PurePosixPath(page.deskewed_path).name,
                   imageWidth=str(width), imageHeight=str(height))
     records = [r for r in page.records if r.bbox[2] > 0 and r.bbox[3] > 0]
     if records:
