@@ -327,30 +327,48 @@ def _label_bottom(text: np.ndarray, top: float, left: float, right: float, pitch
     return float(y0 + bands[0][1]) if bands else top
 
 
-def _row_pitch(h_found: list[float]) -> float:
-    """Uniform data-row pitch from the rulings below the header (the header row is taller)."""
-    gaps = np.diff(h_found)
-    rough = float(np.median(gaps[1:])) if len(gaps) > 2 else float(gaps.min())
-    # Missing rulings make some gaps two or three pitches long: trust the common short gap.
-    short = gaps[(gaps > 0.6 * rough) & (gaps < 1.4 * rough)]
-    if len(short):
-        rough = float(np.median(short))
-    return _fit_pitch(h_found[1:], rough)
+def _row_pitch(h_found: list[float], min_pitch: float, hint: float | None = None) -> float:
+    """Uniform data-row pitch from the gaps between the rulings below the header.
+
+    Faint books lose rulings, so a gap may span several rows: the pitch is the largest value
+    of which (nearly) all gaps are whole multiples. ``hint`` (the spacing of the registration
+    numbers) settles the choice when the rulings alone are ambiguous (every other one missing).
+    """
+    gaps = np.diff(h_found[1:]) if len(h_found) > 2 else np.diff(h_found)
+    gaps = gaps[gaps >= min_pitch * 0.8]
+    if len(gaps) == 0:
+        return hint or float(np.diff(h_found).min())
+
+    def explained(pitch: float) -> float:
+        ratio = gaps / pitch
+        fits = (np.round(ratio) >= 1) & (np.abs(ratio - np.round(ratio)) < 0.12)
+        return float(gaps[fits].sum() / gaps.sum())
+
+    def refined(pitch: float) -> float:
+        counts = np.round(gaps / pitch)
+        fits = (counts >= 1) & (np.abs(gaps / pitch - counts) < 0.12)
+        return float(gaps[fits].sum() / counts[fits].sum()) if fits.any() else pitch
+
+    candidates = sorted({g / k for g in gaps for k in range(1, 7) if g / k >= min_pitch}, reverse=True)
+    good = [p for p in candidates if explained(p) >= 0.85]
+    if hint is not None:
+        near_hint = [p for p in good if abs(p - hint) < 0.15 * hint]
+        if near_hint:
+            return refined(min(near_hint, key=lambda p: abs(p - hint)))
+        if not good:
+            return hint
+    return refined(good[0]) if good else refined(float(np.median(gaps)))
 
 
 def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, right: float,
                        layout: LedgerLayout, settings: GridSettings, masks: InkMasks) -> LedgerGrid:
     top, bottom = h_found[0], h_found[-1]
     col_edges = match_columns(v_found, left, right, layout)
-    pitch = _row_pitch(h_found)
     # With many faint rulings missing, the ruling gaps may all be two or three rows long; the
-    # registration numbers (one line per record in the first column) tell the true pitch.
+    # registration numbers (one line per record in the first column) hint at the true pitch.
     numbers = _first_column_lines(masks.text, col_edges, round(top) + 3, round(bottom))
-    if len(numbers) >= 3:
-        text_pitch = float(np.median(np.diff(numbers)))
-        multiple = round(pitch / text_pitch)
-        if multiple >= 2 and abs(pitch / multiple - text_pitch) < 0.12 * text_pitch:
-            pitch /= multiple
+    hint = float(np.median(np.diff(numbers))) if len(numbers) >= 3 else None
+    pitch = _row_pitch(h_found, min_pitch=0.025 * masks.text.shape[0], hint=hint)
     label_bottom = _label_bottom(masks.text, top, left, right, pitch)
     # Row boundaries run up from the bottom frame in steps of the pitch, snapped to the rulings
     # seen; they stop at the header, whose labels must lie above its bottom ruling.

@@ -93,3 +93,16 @@ def test_match_columns_tolerates_missing_and_extra_rulings():
     for i, edge in enumerate(matched[1:-1], start=1):
         expected = edges[i] + (0 if i == 5 else 3.0)  # the missing one falls back to the hint
         assert abs(edge - expected) <= 1.5
+
+
+def test_row_pitch_survives_missing_faint_rulings():
+    from ocr.grid import _row_pitch
+
+    pitch = 117.6
+    top, header_bottom = 150.0, 300.0
+    # Only rows 3, 4, 7, 8 and 10 kept their rulings (the rest faded), as on a worn faint book.
+    kept = [header_bottom + k * pitch for k in (0, 3, 4, 7, 8, 10)]
+    assert abs(_row_pitch([top, *kept], min_pitch=40) - pitch) < 1.0
+    # Every other ruling missing: ambiguous from the rulings alone; the number lines settle it.
+    every_other = [header_bottom + k * pitch for k in (0, 2, 4, 6, 8, 10)]
+    assert abs(_row_pitch([top, *every_other], min_pitch=40, hint=118.5) - pitch) < 1.0
