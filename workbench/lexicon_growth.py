@@ -1,0 +1,118 @@
+"""Per-unit lexicons grown from confirmed names and places.
+
+Every confirmed or corrected ``person_name`` / ``place`` value of a unit's books counts: its
+words (letter runs, lowercase, as ``ocr.fields.lexicon`` stores words) and its whole value.
+Counts are recomputed from the database for a unit (idempotent: approving, re-approving or
+correcting never double-counts) and written to ``<WORKBENCH_DATA>/lexicons/unit_<id>.json``,
+which the decoding side reads with :func:`unit_lexicon_words` — so a local hamlet or a common
+local surname stops being a "misread".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Book, FieldStatus, FieldValue, Record, Unit
+from ocr.fields.lexicon import split_words
+from workbench.book_types import get_book_type
+from workbench.config import load_settings
+
+GROWN_FIELD_TYPES = ("person_name", "place")
+LEXICON_DIR = "lexicons"
+
+
+@dataclass(frozen=True)
+class UnitLexicon:
+    unit_id: int
+    unit_name: str
+    words: dict[str, dict[str, int]]  # field type -> lowercase word -> count
+    values: dict[str, dict[str, int]]  # field type -> whole value as written -> count
+    fields_counted: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"unit_id": self.unit_id, "unit_name": self.unit_name, "words": self.words, "values": self.values,
+                "fields_counted": self.fields_counted,
+                "updated_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def lexicon_path(data_dir: Path, unit_id: int) -> Path:
+    return data_dir / LEXICON_DIR / f"unit_{int(unit_id)}.json"
+
+
+def _field_types_of(book_type: str) -> dict[str, str]:
+    return {c.key: c.field_type for c in get_book_type(book_type).layout.columns}
+
+
+def count_unit_lexicon(session: Session, unit_id: int) -> UnitLexicon:
+    """Counts over every reviewed name/place field of the unit's books."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise ValueError(f"unknown unit {unit_id}")
+    words: dict[str, Counter[str]] = {t: Counter() for t in GROWN_FIELD_TYPES}
+    values: dict[str, Counter[str]] = {t: Counter() for t in GROWN_FIELD_TYPES}
+    counted = 0
+    query = (
+        select(FieldValue, Book.book_type)
+        .join(Record, FieldValue.record_id == Record.id)
+        .join(Book, Record.book_id == Book.id)
+        .where(Book.unit_id == unit_id,
+               FieldValue.status.in_([str(FieldStatus.CONFIRMED), str(FieldStatus.CORRECTED)]))
+    )
+    types_by_book_type: dict[str, dict[str, str]] = {}
+    for field_value, book_type in session.execute(query):
+        types = types_by_book_type.setdefault(book_type, _field_types_of(book_type))
+        field_type = types.get(field_value.key)
+        if field_type not in GROWN_FIELD_TYPES:
+            continue
+        value = (field_value.final_value if field_value.final_value is not None else field_value.proposed_value).strip()
+        if not value:
+            continue
+        counted += 1
+        values[field_type][value] += 1
+        words[field_type].update(w.lower() for w in split_words(value))
+    return UnitLexicon(unit_id, unit.name, {t: dict(c) for t, c in words.items()},
+                       {t: dict(c) for t, c in values.items()}, counted)
+
+
+def update_unit_lexicon(session: Session, data_dir: Path, unit_id: int) -> UnitLexicon:
+    """Recount one unit and write its lexicon file atomically (call after approvals)."""
+    lexicon = count_unit_lexicon(session, unit_id)
+    path = lexicon_path(data_dir, unit_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(lexicon.as_json(), handle, ensure_ascii=False, indent=1)
+    os.replace(tmp, path)
+    return lexicon
+
+
+def update_all_lexicons(session: Session, data_dir: Path) -> list[UnitLexicon]:
+    unit_ids = session.scalars(select(Book.unit_id).distinct()).all()
+    return [update_unit_lexicon(session, data_dir, unit_id) for unit_id in sorted(unit_ids)]
+
+
+def _read(unit_id: int, data_dir: Path | None) -> dict[str, Any]:
+    path = lexicon_path(data_dir or load_settings().data_dir, unit_id)
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def unit_lexicon_words(unit_id: int, field_type: str, data_dir: Path | None = None) -> dict[str, int]:
+    """Lowercase word -> times officials confirmed it in this unit's names/places ({} if none)."""
+    return dict(_read(unit_id, data_dir).get("words", {}).get(field_type, {}))
+
+
+def unit_lexicon_values(unit_id: int, field_type: str, data_dir: Path | None = None) -> dict[str, int]:
+    """Whole confirmed values (e.g. a hamlet's full name) -> count, for UI completion."""
+    return dict(_read(unit_id, data_dir).get("values", {}).get(field_type, {}))

@@ -1,0 +1,145 @@
+"""Re-propose the open records of a book with another model (after a model is activated).
+
+Only fields still ``proposed`` on records not yet approved or rejected, and not claimed by an
+official right now, are rewritten; confirmed and corrected values are never touched. Each page
+is one transaction that records which model made its proposals (``Page.model_version``) and an
+audit event, so a job killed midway leaves every page either old or new.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Book, FieldStatus, FieldValue, Page, Record, RecordStatus
+from ocr.confidence import Calibrator
+from ocr.engines.base import Recognizer
+from ocr.recognition import propose_cells
+from ocr.types import Box, FieldProposal
+from workbench.audit import record_event
+from workbench.book_types import get_book_type
+from workbench.db import transaction
+from workbench.queue import claim_is_free
+from workbench.training.cell_lines import StoredCell, cut_stored_cells
+
+log = logging.getLogger(__name__)
+
+RE_PROPOSABLE = (RecordStatus.PROPOSED, RecordStatus.IN_REVIEW, RecordStatus.FLAGGED)
+ProgressCallback = Callable[[int, int], None]  # (pages finished, pages total)
+
+
+@dataclass
+class RerecognitionReport:
+    model_version: str
+    pages: int = 0
+    records: int = 0
+    fields_updated: int = 0
+    fields_changed: int = 0  # of those, how many got a different value
+    pages_failed: list[str] = field(default_factory=list)
+
+
+def pages_to_rerecognize(session: Session, book_ids: list[int] | None = None) -> list[int]:
+    query = (
+        select(Page.id).distinct()
+        .join(Record, Record.page_id == Page.id)
+        .where(Page.deleted.is_(False), Page.deskewed_path.is_not(None),
+               Record.status.in_([str(s) for s in RE_PROPOSABLE]))
+        .order_by(Page.id)
+    )
+    if book_ids:
+        query = query.where(Page.book_id.in_(book_ids))
+    return list(session.scalars(query))
+
+
+def rerecognize_open_records(
+    factory: sessionmaker[Session],
+    data_dir: Path,
+    recognizer: Recognizer,
+    model_version: str,
+    *,
+    calibrator: Calibrator | None = None,
+    book_ids: list[int] | None = None,
+    progress: ProgressCallback | None = None,
+) -> RerecognitionReport:
+    """Re-propose every still-proposed field of open records, page by page."""
+    with factory() as session:
+        page_ids = pages_to_rerecognize(session, book_ids)
+    report = RerecognitionReport(model_version)
+    for number, page_id in enumerate(page_ids, start=1):
+        try:
+            _rerecognize_page(factory, data_dir, page_id, recognizer, model_version, calibrator, report)
+        except Exception as exc:  # noqa: BLE001 — one bad page must not stop the job
+            log.exception("Re-recognition failed on page %s", page_id)
+            report.pages_failed.append(f"page {page_id}: {type(exc).__name__}: {exc}")
+        if progress:
+            progress(number, len(page_ids))
+    return report
+
+
+def _open_fields(session: Session, page_id: int) -> list[tuple[FieldValue, Record]]:
+    moment = datetime.now(UTC)
+    query = (
+        select(FieldValue, Record)
+        .join(Record, FieldValue.record_id == Record.id)
+        .where(Record.page_id == page_id, Record.status.in_([str(s) for s in RE_PROPOSABLE]),
+               claim_is_free(moment), FieldValue.status == str(FieldStatus.PROPOSED), FieldValue.bbox.is_not(None))
+        .order_by(Record.row_index, FieldValue.position)
+    )
+    return [(f, r) for f, r in session.execute(query)]
+
+
+def _rerecognize_page(
+    factory: sessionmaker[Session], data_dir: Path, page_id: int, recognizer: Recognizer, model_version: str,
+    calibrator: Calibrator | None, report: RerecognitionReport,
+) -> None:
+    with transaction(factory) as session:
+        page = session.get(Page, page_id)
+        assert page is not None
+        book = session.get(Book, page.book_id)
+        assert book is not None
+        targets = _open_fields(session, page_id)
+        if not targets:
+            return
+        image = cv2.imread(str(data_dir / (page.deskewed_path or "")), cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f"deskewed image {page.deskewed_path} is missing")
+        layout = get_book_type(book.book_type).layout
+        types = {c.key: c.field_type for c in layout.columns}
+        cells = cut_stored_cells(image, layout, [StoredCell(f.key, Box.from_list(f.bbox or [0, 0, 0, 0]),
+                                                            float(r.bbox[3])) for f, r in targets])
+        if cells is None:
+            raise ValueError("no ledger grid found on the stored deskewed page")
+        proposals = propose_cells([(c, types.get(c.key, "free_text")) for c in cells], recognizer, calibrator)
+        touched: dict[int, Record] = {}
+        for (field_value, record), proposal in zip(targets, proposals, strict=True):
+            report.fields_changed += field_value.proposed_value != proposal.value
+            _apply(field_value, proposal)
+            touched[record.id] = record
+            report.fields_updated += 1
+        for record in touched.values():
+            # Queue order follows the weakest field, as at ingest.
+            record.confidence = min((f.confidence for f in record.fields), default=0.0)
+        previous = page.model_version
+        page.model_version = model_version
+        record_event(session, actor=None, entity_type="page", entity_id=page_id, action="rerecognize",
+                     old={"model_version": previous},
+                     new={"model_version": model_version, "fields": len(targets), "records": len(touched)})
+        report.pages += 1
+        report.records += len(touched)
+
+
+def _apply(field_value: FieldValue, proposal: FieldProposal) -> None:
+    assert field_value.status == FieldStatus.PROPOSED  # reviewed values are never re-proposed
+    field_value.proposed_value = proposal.value
+    field_value.confidence = float(min(max(proposal.confidence, 0.0), 1.0))
+    field_value.char_confidences = [[c.char, round(c.confidence, 4), c.x0, c.x1] for c in proposal.chars]
+    field_value.alternatives = list(proposal.alternatives)
+    field_value.messages = list(proposal.messages)
+    field_value.engine = proposal.engine or None

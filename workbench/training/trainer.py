@@ -1,0 +1,318 @@
+"""Fine-tuning AsterNet on labelled lines (CTC), with a frozen, cached convolutional stem.
+
+Measured on 2 CPU cores (ENGINEERING.md): full backprop costs ~0.5 s per line, while freezing
+the stem through layer3 and caching its output once per line costs ~0.1 s per line for
+layer4 + BiLSTM + language head + classifier. Each line is cached clean plus ``augment_views``
+augmented copies (faded ink, skew, pen width, blur); every epoch picks one copy per line.
+Early stopping keeps the head with the best validation CER.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from asterocr.models.model import AsterNet
+from torch import nn
+
+from ocr.decoding import greedy_runs
+from workbench.training.asternet_torch import build_from_onnx, freeze_for_head_training, head_log_probs, stem_features
+from workbench.training.augment import augment_line
+from workbench.training.dataset import LabelledLine
+from workbench.training.evaluate import LineScores, score_texts
+from workbench.training.preprocess import HEIGHT, STRIDE, normalized_line, pad_batch
+
+log = logging.getLogger(__name__)
+
+CACHE_BATCH = 16  # lines per frozen-stem batch when caching
+WIDTH_BUCKET = 32  # px: lines within this width share a cache batch (little padding)
+
+
+@dataclass(frozen=True)
+class FineTuneConfig:
+    epochs: int = 8
+    lr: float = 3e-4
+    weight_decay: float = 1e-2
+    batch_size: int = 16
+    max_minutes: float = 55.0  # the whole run, caching included
+    device: str = "auto"  # "cpu", "cuda" or "auto" (cuda when present)
+    patience: int = 2  # epochs without a better validation CER before stopping
+    augment_views: int = 1  # augmented copies cached per line, besides the clean one
+    seed: int = 0
+    threads: int = 2  # CPU threads for torch
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    epoch: int
+    train_loss: float
+    val_cer: float | None
+    val_line_exact: float | None
+    seconds: float
+
+
+@dataclass
+class FineTuneResult:
+    model: AsterNet  # eval mode, best head loaded
+    alphabet: tuple[str, ...]
+    history: list[EpochLog]
+    val_before: LineScores | None
+    val_after: LineScores | None
+    minutes: float
+    stopped: str  # "epochs" | "early_stopping" | "time_limit"
+    device: str
+    train_lines: int
+    skipped_lines: int  # labels with characters outside the alphabet
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Example:
+    views: list[torch.Tensor]  # each [512, 4, T] float16 on the cache device
+    labels: list[int]
+    text: str
+
+
+def pick_device(requested: str) -> torch.device:
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda asked for, but no CUDA device is available")
+    if requested in ("cuda", "auto") and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def load_alphabet(vocab_path: Path) -> tuple[str, ...]:
+    return tuple(json.loads(vocab_path.read_text(encoding="utf-8"))["chars"])
+
+
+def encode_text(text: str, index: dict[str, int]) -> list[int] | None:
+    labels = [index.get(ch) for ch in text]
+    return None if any(lab is None for lab in labels) else [int(lab) for lab in labels if lab is not None]
+
+
+class _Deadline:
+    def __init__(self, minutes: float) -> None:
+        self.start = time.monotonic()
+        self.limit = minutes * 60.0
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def passed(self) -> bool:
+        return self.elapsed > self.limit
+
+
+def _width_batches(images: list[np.ndarray], batch: int) -> list[list[int]]:
+    order = sorted(range(len(images)), key=lambda i: images[i].shape[2])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and len(groups[-1]) < batch and images[i].shape[2] - images[groups[-1][0]].shape[2] <= WIDTH_BUCKET:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+@torch.no_grad()
+def _cache_stem(model: AsterNet, images: list[np.ndarray], device: torch.device) -> list[torch.Tensor]:
+    """Frozen stem outputs per normalized line, trimmed to the line's own frames, float16."""
+    out: list[torch.Tensor | None] = [None] * len(images)
+    for group in _width_batches(images, CACHE_BATCH):
+        width = max(images[i].shape[2] for i in group)
+        batch = np.ones((len(group), 3, HEIGHT, width), dtype=np.float32)
+        for k, i in enumerate(group):
+            batch[k, :, :, : images[i].shape[2]] = images[i]
+        feats = stem_features(model, torch.from_numpy(batch).to(device))
+        for k, i in enumerate(group):
+            out[i] = feats[k, :, :, : images[i].shape[2] // STRIDE].to(torch.float16).clone()
+    return [t for t in out if t is not None]
+
+
+@torch.no_grad()
+def _blank_column(model: AsterNet, device: torch.device) -> torch.Tensor:
+    """Stem features of white paper: what padding frames look like to the head."""
+    white = torch.ones((1, 3, HEIGHT, 64), device=device)
+    return stem_features(model, white)[0, :, :, 8:9].to(torch.float16)  # a column far from the edges
+
+
+def _stack(views: list[torch.Tensor], pad: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    frames = torch.tensor([v.shape[2] for v in views], dtype=torch.long)
+    width = int(frames.max())
+    batch = pad.expand(len(views), -1, -1, width).clone()
+    for k, v in enumerate(views):
+        batch[k, :, :, : v.shape[2]] = v
+    return batch.to(device=device, dtype=torch.float32), frames
+
+
+@torch.no_grad()
+def _decode(model: AsterNet, examples: list[_Example], pad: torch.Tensor, device: torch.device,
+            alphabet: tuple[str, ...], batch_size: int) -> list[str]:
+    model.eval()
+    order = sorted(range(len(examples)), key=lambda i: examples[i].views[0].shape[2])
+    texts = [""] * len(examples)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        feats, frames = _stack([examples[i].views[0] for i in chunk], pad, device)
+        log_probs = head_log_probs(model, feats).float().cpu().numpy()
+        for k, i in enumerate(chunk):
+            runs = greedy_runs(log_probs[: int(frames[k]), k])
+            texts[i] = "".join(alphabet[label] for label, _, _ in runs)
+    return texts
+
+
+def _validate(model, examples, pad, device, alphabet, batch_size) -> LineScores | None:
+    if not examples:
+        return None
+    return score_texts([e.text for e in examples], _decode(model, examples, pad, device, alphabet, batch_size))
+
+
+def _examples(model: AsterNet, lines: list[LabelledLine], index: dict[str, int], views: int,
+              rng: np.random.Generator, device: torch.device) -> tuple[list[_Example], int]:
+    kept = [(line, labels) for line in lines if (labels := encode_text(line.text, index))]
+    skipped = len(lines) - len(kept)
+    images = [[normalized_line(line.image)] for line, _ in kept]
+    for k, (line, _) in enumerate(kept):
+        images[k].extend(normalized_line(augment_line(line.image, rng)) for _ in range(views))
+    flat = [img for per_line in images for img in per_line]
+    cached = _cache_stem(model, flat, device)
+    examples, position = [], 0
+    for (line, labels), per_line in zip(kept, images, strict=True):
+        examples.append(_Example(cached[position : position + len(per_line)], labels, line.text))
+        position += len(per_line)
+    return examples, skipped
+
+
+def _train_batches(examples: list[_Example], batch_size: int, rng: np.random.Generator) -> list[list[int]]:
+    """Shuffled batches of similar-width lines (sorted within random chunks)."""
+    order = rng.permutation(len(examples)).tolist()
+    chunk = batch_size * 8
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: examples[i].views[0].shape[2])
+        batches.extend(part[k : k + batch_size] for k in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+ProgressCallback = Callable[[str], None]
+
+
+def fine_tune(
+    train_lines: list[LabelledLine],
+    validation_lines: list[LabelledLine],
+    onnx_path: Path,
+    vocab_path: Path,
+    config: FineTuneConfig = FineTuneConfig(),
+    progress: ProgressCallback | None = None,
+) -> FineTuneResult:
+    """Fine-tune the head of the model in ``onnx_path`` on ``train_lines``; early-stop on validation."""
+    say = progress or (lambda message: log.info(message))
+    deadline = _Deadline(config.max_minutes)
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    rng = np.random.default_rng(config.seed)
+    device = pick_device(config.device)
+    alphabet = load_alphabet(vocab_path)
+    index = {ch: i for i, ch in enumerate(alphabet) if i != 0}
+    model = build_from_onnx(onnx_path).to(device)
+    head = freeze_for_head_training(model)
+    model.eval()
+    train, skipped = _examples(model, train_lines, index, config.augment_views, rng, device)
+    validation, skipped_val = _examples(model, validation_lines, index, 0, rng, device)
+    if not train:
+        raise ValueError("no trainable lines (empty set, or every label has characters outside the alphabet)")
+    pad = _blank_column(model, device)
+    say(f"cached stem features of {len(train)} train / {len(validation)} validation lines "
+        f"on {device.type} in {deadline.elapsed:.0f} s")
+    val_before = _validate(model, validation, pad, device, alphabet, config.batch_size)
+    if val_before:
+        say(f"validation before: CER {val_before.cer:.4f}, line exact {val_before.line_exact:.3f}")
+
+    optimizer = torch.optim.AdamW(head, lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    total_steps = max(1, steps_per_epoch * config.epochs)
+    # Cosine decay to 10% of lr over the planned steps.
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    best_cer = val_before.cer if val_before else math.inf
+    best_state = copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()})
+    history: list[EpochLog] = []
+    stopped, since_best = "epochs", 0
+    for epoch in range(1, config.epochs + 1):
+        started = time.monotonic()
+        model.train()
+        losses = []
+        for batch in _train_batches(train, config.batch_size, rng):
+            views = [train[i].views[int(rng.integers(len(train[i].views)))] for i in batch]
+            feats, frames = _stack(views, pad, device)
+            targets = torch.tensor([lab for i in batch for lab in train[i].labels], dtype=torch.long)
+            target_lengths = torch.tensor([len(train[i].labels) for i in batch], dtype=torch.long)
+            log_probs = head_log_probs(model, feats)
+            loss = ctc(log_probs.float().cpu() if device.type != "cpu" else log_probs, targets, frames, target_lengths)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(head, 5.0)
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+            if deadline.passed():
+                stopped = "time_limit"
+                break
+        scores = _validate(model, validation, pad, device, alphabet, config.batch_size)
+        entry = EpochLog(epoch, float(np.mean(losses)) if losses else math.nan,
+                         scores.cer if scores else None, scores.line_exact if scores else None,
+                         time.monotonic() - started)
+        history.append(entry)
+        say(f"epoch {epoch}: loss {entry.train_loss:.4f}"
+            + (f", validation CER {scores.cer:.4f}, line exact {scores.line_exact:.3f}" if scores else "")
+            + f" ({entry.seconds:.0f} s)")
+        if scores is None or scores.cer < best_cer:
+            best_cer = scores.cer if scores else best_cer
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            since_best = 0
+        else:
+            since_best += 1
+        if stopped == "time_limit":
+            break
+        if scores is not None and since_best >= config.patience:
+            stopped = "early_stopping"
+            break
+        if deadline.passed():
+            stopped = "time_limit"
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    val_after = _validate(model, validation, pad, device, alphabet, config.batch_size)
+    return FineTuneResult(
+        model=model.cpu(), alphabet=alphabet, history=history, val_before=val_before, val_after=val_after,
+        minutes=deadline.elapsed / 60.0, stopped=stopped, device=device.type, train_lines=len(train),
+        skipped_lines=skipped + skipped_val,
+    )
+
+
+@torch.no_grad()
+def ctc_loss_on(model: AsterNet, lines: list[LabelledLine], alphabet: tuple[str, ...], batch_size: int = 16) -> float:
+    """Mean CTC loss of the full model (eval mode) on labelled lines: did training fit them?"""
+    index = {ch: i for i, ch in enumerate(alphabet) if i != 0}
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True, reduction="sum")
+    model = model.eval()
+    kept = [(normalized_line(line.image), labels) for line in lines if (labels := encode_text(line.text, index))]
+    total = 0.0
+    for start in range(0, len(kept), batch_size):
+        chunk = kept[start : start + batch_size]
+        batch, frames = pad_batch([image for image, _ in chunk])
+        log_probs = model(torch.from_numpy(batch))
+        targets = torch.tensor([lab for _, labels in chunk for lab in labels], dtype=torch.long)
+        lengths = torch.tensor([len(labels) for _, labels in chunk], dtype=torch.long)
+        total += float(ctc(log_probs, targets, torch.from_numpy(frames), lengths))
+    return total / max(1, len(kept))
