@@ -115,7 +115,9 @@ def list_units(session: Session, user: User) -> list[UnitSummary]:
     every = {u.id: u for u in session.scalars(select(Unit))}
 
     def path(unit: Unit) -> str:
-        names, current, seen = [], unit, set()
+        names: list[str] = []
+        seen: set[int] = set()
+        current: Unit | None = unit
         while current is not None and current.id not in seen:
             seen.add(current.id)
             names.append(current.name)

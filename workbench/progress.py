@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -78,7 +79,7 @@ def local_day_start(moment: datetime) -> datetime:
     return datetime.combine(local.date(), time(0), VIETNAM_TZ).astimezone(UTC)
 
 
-def _live_records(scope: Scope, *columns: object) -> Select:  # type: ignore[type-arg]
+def _live_records(scope: Scope, *columns: Any) -> Select[Any]:
     return (
         select(*columns)
         .select_from(Record)

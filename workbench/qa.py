@@ -58,7 +58,7 @@ class VerifierQuality:
         return self.fields_changed / self.fields_checked if self.fields_checked else None
 
 
-def _approved_by(scope: Scope, verifier_id: int, since: datetime | None) -> Select[tuple[int]]:
+def _approved_by(scope: Scope, verifier_id: int, since: datetime | None) -> Select[int]:
     already = select(QaCheck.record_id)
     query = (
         select(Record.id)

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Book, Page, QueueOrder, QueueSetting, Record, RecordStatus, Unit, User
@@ -94,7 +95,7 @@ def set_queue_order(session: Session, user: User, order: str, unit_id: int | Non
             raise InvalidActionError(
                 "Only an admin may set the global queue order", "Chỉ quản trị viên được đặt thứ tự chung."
             )
-        where = QueueSetting.unit_id.is_(None)
+        where: ColumnElement[bool] = QueueSetting.unit_id.is_(None)
     else:
         unit_in_scope(session, scope, unit_id)
         where = QueueSetting.unit_id == unit_id
@@ -164,13 +165,13 @@ def queue_candidates(
 def try_claim(session: Session, record_id: int, version: int, user_id: int, moment: datetime,
                expires: datetime) -> bool:
     """The race-safe claim: succeeds only if nobody claimed or changed the record since we read it."""
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(
         update(Record)
         .where(Record.id == record_id, Record.version == version,
                Record.status.in_(OPEN_STATUSES), claim_is_free(moment))
         .values(assigned_to_id=user_id, claim_expires_at=expires, version=version + 1)
         .execution_options(synchronize_session=False)
-    )
+    ))
     return result.rowcount == 1
 
 
@@ -189,7 +190,9 @@ def _held_claim(session: Session, scope: Scope, moment: datetime) -> Claim | Non
         .order_by(Record.claim_expires_at.desc())
         .limit(1)
     ).first()
-    return Claim(row[0], row[1], as_utc(row[2])) if row else None
+    if row is None or row[2] is None:
+        return None
+    return Claim(row[0], row[1], as_utc(row[2]))
 
 
 def next_record(

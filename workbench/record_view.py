@@ -140,7 +140,9 @@ def current_unit_of(place: str, near: str | None = None) -> str | None:
 
 def unit_address(unit: Unit) -> str:
     """"Xã A, Huyện B, Tỉnh C": the unit and its ancestors, as the gazetteer's `near` hint."""
-    names, current, seen = [], unit, set()
+    names: list[str] = []
+    seen: set[int] = set()
+    current: Unit | None = unit
     while current is not None and current.id not in seen:
         seen.add(current.id)
         names.append(current.name)

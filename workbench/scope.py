@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from models import Book, Page, Record, Role, Unit, User, user_units
 from workbench.errors import NotFoundError, ScopeError
@@ -40,7 +40,7 @@ class Scope:
     def covers(self, unit_id: int) -> bool:
         return self.unit_ids is None or unit_id in self.unit_ids
 
-    def unit_filter(self, column: ColumnElement[int]) -> ColumnElement[bool]:
+    def unit_filter(self, column: ColumnElement[int] | QueryableAttribute[int]) -> ColumnElement[bool]:
         """A WHERE clause restricting `column` (a unit id column) to this scope."""
         if self.unit_ids is None:
             return true()

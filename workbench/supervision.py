@@ -27,7 +27,7 @@ from workbench.scope import (
 )
 
 
-def _records_in_scope(scope: Scope) -> Select[tuple[Record]]:
+def _records_in_scope(scope: Scope) -> Select[Record]:
     return (
         select(Record)
         .join(Book, Record.book_id == Book.id)
