@@ -92,6 +92,8 @@ def test_reassign_gives_a_claim_to_an_official_covering_the_unit(
     assert target not in _approve_all(call, users["official"])
     with pytest.raises(InvalidActionError):  # the outsider does not cover Xã Tân Lập
         call(reassign, users["admin"], target, users["outsider"].id)
+    with pytest.raises(InvalidActionError):  # contractors do not review
+        call(reassign, users["supervisor"], target, users["contractor"].id)
     call(reassign, users["supervisor"], target, None)
     assert call(next_record, users["official"]).record_id == target
 

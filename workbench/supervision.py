@@ -99,8 +99,10 @@ def reassign(session: Session, user: User, record_id: int, to_user_id: int | Non
         release(record)
     else:
         target = user_in_scope(session, scope, to_user_id)
-        target_scope = load_scope(session, target, REVIEWERS)
-        if target.role == Role.ADMIN or not target_scope.covers(record.book.unit_id):
+        if target.role not in (Role.OFFICIAL, Role.SUPERVISOR) or not target.active:
+            raise InvalidActionError(f"User {to_user_id} is not an active official or supervisor",
+                                     "Chỉ giao được cho cán bộ hoặc tổ kiểm tra đang hoạt động.")
+        if not load_scope(session, target, REVIEWERS).covers(record.book.unit_id):
             raise InvalidActionError(f"User {to_user_id} does not cover record {record_id}'s unit",
                                      "Người được giao không phụ trách đơn vị của bản ghi này.")
         record.assigned_to_id = target.id
