@@ -61,7 +61,8 @@ def ingest_sample_book(
     files = iter_input_files(sorted(folder.glob("page_*.jpg")))
     return ingest_files(
         wb.sessions, wb.settings.data_dir, files, identity=identity,
-        options=IngestOptions(run_ocr=recognizer is not None), recognizer=recognizer,
+        # retry_failed: a demo load that failed once (e.g. interrupted) heals on the next `make run`.
+        options=IngestOptions(run_ocr=recognizer is not None, retry_failed=True), recognizer=recognizer,
     )
 
 
