@@ -9,7 +9,6 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from models import Role, User
-from workbench.admin import list_users
 from workbench.errors import ServiceError
 from workbench.policy import ReviewPolicy
 from workbench.qa import draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
@@ -20,6 +19,7 @@ from workbench.supervision import (
     count_bulk_approvable,
     crosscheck_mismatch_queue,
     flagged_queue,
+    list_reviewers,
     low_confidence_queue,
     reassign,
     reject,
@@ -101,13 +101,9 @@ def record_actions(records: list[RecordSummary], prefix: str, officials: dict[in
 
 
 def officials_in_scope() -> dict[int, str]:
-    try:
-        with ctx.session() as (session, user):
-            users = list_users(session, user)
-    except ServiceError:
-        return {}
-    return {u.id: f"{u.full_name or u.username} ({u.username})" for u in users
-            if u.role in (Role.OFFICIAL, Role.SUPERVISOR) and u.active}
+    with ctx.session() as (session, user):
+        reviewers = list_reviewers(session, user)
+    return {u.id: f"{u.full_name or u.username} ({u.username})" for u in reviewers}
 
 
 def qa_tab(officials: dict[int, str]) -> None:

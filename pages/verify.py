@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.orm import Session
 
-from models import Role
+from models import Role, User
 from workbench.errors import ConflictError, ServiceError
 from workbench.policy import ReviewPolicy
 from workbench.progress import my_progress
-from workbench.queue import claim_record, next_record
+from workbench.queue import OPEN_STATUSES, claim_record, next_record, release_claim
 from workbench.record_view import RecordView, get_record_view
 from workbench.review import ReviewAction, save_record
 from workbench.ui import notices
@@ -21,6 +22,7 @@ from workbench.ui.field_display import (
 )
 from workbench.ui.guard import require
 from workbench.ui.keyboard import KEY_HELP_VI, KeyboardField, KeyboardTargets, keyboard_html
+from workbench.ui.navigation import QUEUES, to_st_page
 from workbench.ui.rendering import crop_urls, load_page, page_view_rgb
 
 OPEN_RECORD_KEY = "verify_open_record"  # set by the supervisor queues to open one specific record
@@ -37,22 +39,43 @@ policy = ReviewPolicy.from_settings(ctx.wb.settings)
 data_dir = ctx.wb.settings.data_dir
 
 
+def open_requested(session: Session, user: User, record_id: int) -> RecordView:
+    """A record a supervisor opened from a queue. Open records are claimed; flagged or approved ones
+    are not in anyone's queue, so a supervisor reviews them without a claim (save_record re-checks
+    the role and the version). Stand-in until the service layer offers one call for this."""
+    try:
+        claim_record(session, user, record_id, policy)
+    except ConflictError:
+        view = get_record_view(session, user, record_id, policy)
+        if view.status in OPEN_STATUSES:
+            raise  # another official holds it
+        return view
+    return get_record_view(session, user, record_id, policy)
+
+
 def load_current() -> RecordView | None:
     """The record to verify: one a supervisor opened, else my held claim, else the next in my queue."""
     with ctx.session() as (session, user):
         opened = st.session_state.get(OPEN_RECORD_KEY)
         if opened is not None:
             try:
-                claim = claim_record(session, user, int(opened), policy)
+                return open_requested(session, user, int(opened))
             except ServiceError as exc:
                 st.session_state.pop(OPEN_RECORD_KEY, None)
-                notices.push("warning", exc.message_vi)
-                claim = next_record(session, user, policy)
-        else:
-            claim = next_record(session, user, policy)
+                st.warning(exc.message_vi)
+        claim = next_record(session, user, policy)
         if claim is None:
             return None
         return get_record_view(session, user, claim.record_id, policy)
+
+
+def close_opened(view: RecordView) -> None:
+    """Supervisor: put an opened record down unchanged and go back to the queues."""
+    with ctx.session() as (session, user):
+        if view.assigned_to_id == user.id:
+            release_claim(session, user, view.record_id)
+    st.session_state.pop(OPEN_RECORD_KEY, None)
+    st.switch_page(to_st_page(QUEUES))
 
 
 def show_progress_strip() -> None:
@@ -150,9 +173,9 @@ def show_form(view: RecordView) -> None:
 
 
 st.header("Xác minh bản ghi")
+current = load_current()
 notices.show()
 show_progress_strip()
-current = load_current()
 if current is None:
     st.success("Đã hết bản ghi cần xác minh trong các đơn vị của bạn. Cảm ơn!")
     st.stop()
@@ -163,6 +186,9 @@ st.markdown(
     + (f" · ⚑ {current.flag_reason}" if current.flag_reason else "")
 )
 st.caption(KEY_HELP_VI)
+if st.session_state.get(OPEN_RECORD_KEY) is not None and st.button("Đóng bản ghi, quay lại hàng đợi",
+                                                                  key="verify-close"):
+    close_opened(current)
 st.html(sticky_panels_css())
 image_col, form_col = st.columns([6, 5], gap="medium")
 with image_col, st.container(key=PAGE_PANEL_KEY):

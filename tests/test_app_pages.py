@@ -91,7 +91,7 @@ def test_repeated_failures_lock_the_account(app_env: Workbench, users: dict[str,
     ("role_user", "visible", "hidden"),
     [
         ("official", "pages/verify.py", "pages/admin_users.py"),
-        ("supervisor", "pages/supervisor_queues.py", "pages/verify.py"),
+        ("supervisor", "pages/supervisor_queues.py", "pages/contractor_books.py"),
         ("contractor", "pages/contractor_books.py", "pages/supervisor_queues.py"),
         ("admin", "pages/admin_users.py", None),
     ],
@@ -290,3 +290,24 @@ def test_contractor_upload_is_processed_in_the_background_and_status_comes_from_
     status_table = next(d.value for d in at.dataframe if "Trạng thái" in d.value.columns)
     assert list(status_table["Trạng thái"]) == ["Xong"]
     assert status_table["Số dòng"].iloc[0] not in (0, "0")
+
+
+def test_supervisor_opens_a_flagged_record_and_approves_it(
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]
+) -> None:
+    first = record_ids(sessions, sample_book_id)[0]
+    with transaction(sessions) as session:
+        record = session.get(Record, first)
+        record.status, record.flag_reason = RecordStatus.FLAGGED, "cần xem lại"
+    at = open_page(signed_in_app(users["supervisor"]), "pages/supervisor_queues.py")
+    at.button(key="flagged-open").click()
+    at.run()
+    assert not at.exception
+    assert at.header[0].value == "Xác minh bản ghi"
+    assert any("cần xem lại" in m.value for m in at.markdown)  # the flagged record, not the next in queue
+    at.switch_page("../pages/verify.py")  # AppTest re-runs its own page unless told (a browser stays put)
+    at.button(key="verify-approve").click()
+    at.run()
+    with sessions() as session:
+        approved = session.get(Record, first)
+        assert (approved.status, approved.approved_by_id) == (RecordStatus.APPROVED, users["supervisor"].id)

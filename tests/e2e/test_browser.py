@@ -161,6 +161,10 @@ def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_work
             page.wait_for_function(FIRST_FIELD_FOCUSED)
             page.screenshot(path=SCREENSHOTS / "05-ban-ghi-tiep-theo.png", full_page=True)
 
+            # A record whose proposals are right: exactly one keystroke, no mouse.
+            page.keyboard.press("Control+Enter")
+            page.get_by_text("Đã duyệt bản ghi dòng 2").wait_for()
+
             page.get_by_role("link", name="Tiến độ của tôi").click()
             page.get_by_role("heading", name="Tiến độ của tôi").wait_for()
             page.screenshot(path=SCREENSHOTS / "06-tien-do-cua-toi.png", full_page=True)
@@ -169,9 +173,12 @@ def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_work
 
     with e2e_workbench.sessions() as session:
         user = session.scalar(select(User).where(User.username == USERNAME))
-        approved = session.scalars(select(Record).where(Record.approved_by_id == user.id)).all()
-        assert [r.status for r in approved] == [RecordStatus.APPROVED]
-        record = approved[0]
+        approved = session.scalars(
+            select(Record).where(Record.approved_by_id == user.id).order_by(Record.row_index)
+        ).all()
+        assert [(r.row_index, r.status) for r in approved] == [(1, RecordStatus.APPROVED), (2, RecordStatus.APPROVED)]
+        record, one_key = approved
+        assert {f.status for f in one_key.fields} == {FieldStatus.CONFIRMED}
         name = session.scalar(select(FieldValue).where(FieldValue.record_id == record.id,
                                                        FieldValue.key == "full_name"))
         assert (name.final_value, name.status) == (CORRECTED_NAME, FieldStatus.CORRECTED)

@@ -94,12 +94,15 @@ def keyboard_html(token: str, fields: list[KeyboardField], targets: KeyboardTarg
     el.select();
     return true;
   }}
-  // Focus the first field once per record version (not on zoom/contrast reruns).
+  // Focus the first field once per record version (not on zoom/contrast reruns), and only once the
+  // whole form has arrived: focus is the signal that every key works (Streamlit renders progressively).
+  const formReady = () => fieldInputs().every((el) => el) && input(cfg.reason) && button(cfg.approve)
+    && button(cfg.flag) && button(cfg.skip);
   if (win.__wbFocusedToken !== cfg.token) {{
     let tries = 0;
     const attempt = () => {{
-      if (focusField(0)) {{ win.__wbFocusedToken = cfg.token; showCrop(0); }}
-      else if (tries++ < 100) setTimeout(attempt, 50);
+      if (formReady() && focusField(0)) {{ win.__wbFocusedToken = cfg.token; showCrop(0); }}
+      else if (tries++ < 200) setTimeout(attempt, 50);
     }};
     attempt();
   }}

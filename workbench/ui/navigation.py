@@ -33,7 +33,8 @@ LOGIN = PageSpec("pages/login.py", "Đăng nhập", ":material/login:", "dang-nh
 
 _SECTIONS: dict[str, dict[str, list[PageSpec]]] = {
     Role.OFFICIAL: {"Cán bộ hộ tịch": [VERIFY, MY_PROGRESS]},
-    Role.SUPERVISOR: {"Tổ kiểm tra": [QUEUES, DASHBOARD, REPORT]},
+    # Supervisors open flagged records in the verification page too.
+    Role.SUPERVISOR: {"Tổ kiểm tra": [QUEUES, VERIFY, DASHBOARD, REPORT]},
     Role.CONTRACTOR: {"Đơn vị số hoá": [BOOKS]},
     Role.ADMIN: {
         "Quản trị": [USERS, UNITS, BOOK_TYPES],
