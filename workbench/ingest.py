@@ -11,6 +11,8 @@ untouched (redone on the next run) or complete (skipped on the next run): exactl
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,7 +96,7 @@ def register_file(
     report: IngestReport,
 ) -> list[int]:
     """Store the file once and create its queued pages; returns the new page ids."""
-    display_name = Path(input_file.name).name
+    display_name = upload_display_name(input_file.name)
     try:
         data = input_file.read_bytes()
     except ImageLoadError as exc:
@@ -150,6 +152,22 @@ def register_file(
             created.append(page.id)
     report.pages_added += len(created)
     return created
+
+
+MAX_NAME_CHARS = 255
+
+
+def upload_display_name(name: str) -> str:
+    """The uploaded name as kept for display: its last part only (either slash), printable, NFC and
+    bounded. Browsers and ZIPs may send anything; PostgreSQL refuses NUL and over-long text."""
+    last = re.split(r"[\\/]", name)[-1]
+    text = "".join(ch for ch in unicodedata.normalize("NFC", last) if ch.isprintable()).strip()
+    if text in ("", ".", ".."):
+        return "upload"
+    if len(text) > MAX_NAME_CHARS:
+        suffix = Path(text).suffix[:16]
+        text = text[: MAX_NAME_CHARS - len(suffix)] + suffix
+    return text
 
 
 def pending_page_ids(factory: sessionmaker[Session], book_id: int, retry_failed: bool = False) -> list[int]:

@@ -7,13 +7,24 @@ import unicodedata
 from functools import lru_cache
 
 _WHITESPACE = re.compile(r"\s+")
+# Invisible format characters that copy-paste and some IMEs leave in text (soft hyphen, zero-width
+# space/joiners, direction marks, word joiner, BOM): they make equal-looking names compare unequal.
+INVISIBLE_CHARS = (
+    "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\ufeff"
+)
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
+
+
+def strip_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", text)
 
 
 def clean_text(text: str | None) -> str:
-    """NFC, whitespace runs collapsed to one space, stripped; None -> ""."""
+    """NFC, invisible format characters removed, whitespace runs collapsed to one space, stripped;
+    None -> ""."""
     if text is None:
         return ""
-    text = unicodedata.normalize("NFC", str(text))
+    text = unicodedata.normalize("NFC", strip_invisible(str(text)))
     text = _WHITESPACE.sub(" ", text).strip()
     # A cell keyed as the literal string "None" is an empty cell that went through str(None).
     return "" if text == "None" else text

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,8 @@ def map_header(header: list[str]) -> dict[str, int]:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    return " ".join(str(value).split())
+    text = " ".join(str(value).split())
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 OPTIONAL = ("sex", "father_name", "mother_name", "residence")
@@ -181,11 +183,19 @@ class _Collector:
 
 
 def _read_csv(data: bytes, name: str) -> CitizenTable:
+    if data.startswith(b"PK\x03\x04"):
+        raise ExtractError(f"{name} is an Excel workbook (or another ZIP) named .csv; upload it as .xlsx "
+                           "or save it as CSV UTF-8",
+                           f"{name} là tệp Excel (hoặc ZIP) mang đuôi .csv; hãy tải lên dạng .xlsx "
+                           "hoặc lưu lại dạng CSV UTF-8")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ExtractError(f"{name} is not UTF-8 text (save the CSV as UTF-8): {exc}",
                            f"{name} không phải văn bản UTF-8 (hãy lưu CSV dạng UTF-8)") from exc
+    if not text.isascii():
+        # Decomposed (NFD) names are stored composed, as the book's values are; one pass over the file.
+        text = unicodedata.normalize("NFC", text)
     if "\x00" in text[:4096]:
         raise ExtractError(f"{name} is a binary file, not a CSV extract", f"{name} là tệp nhị phân, không phải CSV")
     first_line = text.split("\n", 1)[0]

@@ -11,7 +11,7 @@ import unicodedata
 from datetime import date
 
 from ocr.fields.dates import parse_date
-from ocr.fields.text import strip_diacritics
+from ocr.fields.text import INVISIBLE_CHARS, strip_diacritics
 
 
 def _fold_table() -> dict[int, str | None]:
@@ -22,7 +22,7 @@ def _fold_table() -> dict[int, str | None]:
         bare = strip_diacritics(ch)
         if bare != ch and bare.isascii():
             table[code] = bare
-    for ch in " \t\n\r-.,'’_/":  # separators vanish: "Nguyễn  Văn-An" == "nguyen van an"
+    for ch in " \t\n\r-.,'’_/" + INVISIBLE_CHARS:  # separators vanish: "Nguyễn  Văn-An" == "nguyen van an"
         table[ord(ch)] = None
     return table
 
