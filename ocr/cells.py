@@ -31,11 +31,20 @@ def find_components(text_mask: np.ndarray) -> InkComponents:
     return InkComponents(labels, stats[:, :4], stats[:, cv2.CC_STAT_AREA], centroids)
 
 
-def assign_components(components: InkComponents, cell_boxes: list[Box], min_pixels: int) -> list[np.ndarray]:
-    """Component ids per cell: those whose centre of mass lies inside the cell."""
+def assign_components(components: InkComponents, cell_boxes: list[Box], min_pixels: int,
+                      row_height: float) -> list[np.ndarray]:
+    """Component ids per cell: those whose centre of mass lies inside the cell.
+
+    Specks and thin straight ruling remnants (crossing most of a row, a few px thick) belong
+    to no cell.
+    """
     areas = components.areas
     centres = components.centres
-    keep = areas >= min_pixels
+    span = np.maximum(components.boxes[:, 2], components.boxes[:, 3])
+    ruling_remnant = (span > 0.6 * row_height) & (areas / np.maximum(span, 1) < 7)
+    # Nothing written in one cell spans several rows: such a shape is a frame or page edge.
+    oversized = span > 2.5 * row_height
+    keep = (areas >= min_pixels) & ~ruling_remnant & ~oversized
     keep[0] = False  # background
     ids = np.flatnonzero(keep)
     cx, cy = centres[ids, 0], centres[ids, 1]
@@ -88,10 +97,14 @@ def _line_bands(profile: np.ndarray, row_height: float) -> list[tuple[int, int]]
     bands: list[tuple[int, int]] = []
     for a, b in runs:
         if b - a > 0.62 * row_height:
-            middle = profile[a + (b - a) * 3 // 10 : a + (b - a) * 7 // 10]
+            # Two lines whose descenders and ascenders touch: cut at the thinnest row between.
+            middle = profile[a + (b - a) // 4 : a + (b - a) * 3 // 4]
             if len(middle):
-                cut = a + (b - a) * 3 // 10 + int(np.argmin(middle))
-                if profile[cut] <= 0.25 * float(np.median(profile[a:b][profile[a:b] > 0])):
+                cut = a + (b - a) // 4 + int(np.argmin(middle))
+                # A real gap between lines is thin compared with both lines (a short second
+                # line like "Hải" has a low profile of its own).
+                weaker_line = min(float(profile[a:cut].max()), float(profile[cut:b].max()))
+                if profile[cut] <= 0.5 * weaker_line:
                     bands.extend([(a, cut), (cut, b)])
                     continue
         bands.append((a, b))

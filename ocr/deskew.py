@@ -207,7 +207,7 @@ def _step_edges(gray: np.ndarray, reach: int, min_step: float) -> tuple[int | No
 
 
 def paper_on_light_background(levelled: np.ndarray, analysis_width: int = 600,
-                              min_step: float = 8.0) -> Box | None:
+                              min_step: float = 4.0) -> Box | None:
     """Box of a levelled page lying on a lid brighter than the paper (or on the white fill).
 
     After levelling, the paper's edges are straight, axis-aligned steps from the brighter lid to

@@ -109,14 +109,24 @@ def profile_peaks(profile: np.ndarray, window: int, min_sigmas: float, min_stren
     return peaks
 
 
-def _fit_pitch(positions: list[float], rough: float) -> float:
-    """Uniform row pitch from the gaps between detected rulings (gaps may span missing lines)."""
-    gaps = np.diff(sorted(positions))
-    counts = np.round(gaps / rough)
-    usable = (counts >= 1) & (np.abs(gaps / np.maximum(counts, 1) - rough) < 0.2 * rough)
-    if not usable.any():
-        return rough
-    return float(gaps[usable].sum() / counts[usable].sum())
+def _fit_lattice(positions: list[float], rough: float) -> tuple[float, float]:
+    """Pitch and phase of a regular lattice (centre = phase + k * pitch) through the positions.
+
+    Each position gets its lattice index from the rough pitch; a least-squares line through
+    (index, position) then gives pitch and phase, refitted once without the worst outliers
+    (a number pushed aside by a neighbour's overflowing handwriting).
+    """
+    values = np.array(sorted(positions), dtype=np.float64)
+    keep = np.ones(len(values), dtype=bool)
+    pitch, phase = rough, float(values[0])
+    for _ in range(2):
+        index = np.round((values - phase) / pitch)
+        if len(np.unique(index[keep])) < 2:
+            break
+        pitch, phase = (float(v) for v in np.polyfit(index[keep], values[keep], 1))
+        residual = np.abs(values - (phase + index * pitch))
+        keep = residual <= max(0.12 * pitch, float(np.median(residual)) * 3)
+    return pitch, phase
 
 
 def _snap(predicted: float, detected: list[float], tolerance: float) -> float:
@@ -226,17 +236,24 @@ def find_rulings(gray: np.ndarray, settings: GridSettings) -> tuple[list[tuple[f
     small, scale = resize_to_width(gray, max(600, width // 2))
     horizontal, vertical = line_evidence(small, 3, settings.line_evidence_cap)
     small_h, small_w = small.shape
-    edge = max(3, round(small_w * 0.02))  # the page-edge shadow is not a ruling
+    # Stay off the outermost 1%: the paper edge and its shadow live there (and are dropped
+    # further in by _drop_paper_edges).
+    edge_y, edge_x = max(3, round(small_h * 0.01)), max(3, round(small_w * 0.01))
     window = max(6, small_w // 120)
-    limits = (settings.ruling_sigmas, settings.ruling_min_strength, edge)
-    h_peaks = _drop_paper_edges(small, profile_peaks(horizontal[:, edge:-edge].mean(axis=1), window, *limits), 0)
-    v_peaks = _drop_paper_edges(small, profile_peaks(vertical[edge:-edge, :].mean(axis=0), window, *limits), 1)
+    h_limits = (settings.ruling_sigmas, settings.ruling_min_strength, edge_y)
+    v_limits = (settings.ruling_sigmas, settings.ruling_min_strength, edge_x)
+    h_peaks = _drop_paper_edges(
+        small, profile_peaks(horizontal[:, edge_x:-edge_x].mean(axis=1), window, *h_limits), 0
+    )
+    v_peaks = _drop_paper_edges(
+        small, profile_peaks(vertical[edge_y:-edge_y, :].mean(axis=0), window, *v_limits), 1
+    )
     # Second pass restricted to the table frame (outermost strong rulings): better contrast.
     if len(h_peaks) >= 2 and len(v_peaks) >= 2:
         top, bottom = frame_lines(h_peaks)
         left, right = frame_lines(v_peaks)
-        h_peaks = profile_peaks(horizontal[:, round(left) : round(right) + 1].mean(axis=1), window, *limits)
-        v_peaks = profile_peaks(vertical[round(top) : round(bottom) + 1, :].mean(axis=0), window, *limits)
+        h_peaks = profile_peaks(horizontal[:, round(left) : round(right) + 1].mean(axis=1), window, *h_limits)
+        v_peaks = profile_peaks(vertical[round(top) : round(bottom) + 1, :].mean(axis=0), window, *v_limits)
         h_peaks = _drop_paper_edges(small, h_peaks, 0)
         v_peaks = _drop_paper_edges(small, v_peaks, 1)
     return (
@@ -246,13 +263,13 @@ def find_rulings(gray: np.ndarray, settings: GridSettings) -> tuple[list[tuple[f
 
 
 def _drop_paper_edges(gray: np.ndarray, peaks: list[tuple[float, float]], axis: int,
-                      max_step: float = 12.0) -> list[tuple[float, float]]:
+                      max_step: float = 5.0) -> list[tuple[float, float]]:
     """Remove "lines" that are the paper's edge (its shadow against a lid or a white fill).
 
     A ruling has the same paper on both sides; a paper edge has the brighter lid or the white
     fill on one side, so the median grey a few px to either side differs.
     """
-    near, far = 4, 10
+    near, far = 3, 7
     lines = gray if axis == 0 else gray.T  # rows are the line direction's normal
     kept = []
     for centre, strength in peaks:
@@ -295,7 +312,7 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
     h_peaks, v_peaks = find_rulings(gray, settings)
     h_found = [c for c, _ in h_peaks]
     v_found = [c for c, _ in v_peaks]
-    half_width = max(2, width // 600)
+    half_width = max(3, round(width / 450))  # blurred rulings spread over ~5 px
     if len(h_peaks) >= 3 and len(v_peaks) >= 2:
         top, bottom = frame_lines(h_peaks)
         left, right = frame_lines(v_peaks)
@@ -398,11 +415,22 @@ def _filled_bands(text: np.ndarray, row_edges: list[int], col_edges: list[int], 
         region = text[y0 + inset : y1 - inset, col_edges[0] : col_edges[-1]]
         if region.size == 0:
             continue
-        # Count only pixels in blobs bigger than specks, so noise and dust do not make a row.
-        opened = cv2.morphologyEx(region, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-        if int(np.count_nonzero(opened)) >= settings.min_row_ink_pixels:
+        if _writing_pixels(region) >= settings.min_row_ink_pixels:
             filled.append(band)
     return filled
+
+
+def _writing_pixels(region: np.ndarray) -> int:
+    """Ink pixels in shapes that look like writing: specks (noise, dust) and thin straight
+    remnants of rulings do not count."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+    widths, heights, areas = stats[1:, 2], stats[1:, 3], stats[1:, 4]
+    # A ruling remnant crosses most of the band and is only a few px thick; even a tall "1" or
+    # "l" does not reach 60% of a row's height.
+    span = np.maximum(widths, heights)
+    thin_line = (span > 0.6 * region.shape[0]) & (areas / np.maximum(span, 1) < 7)
+    writing = (areas >= 12) & ~thin_line
+    return int(areas[writing].sum())
 
 
 def _grid_from_text(layout: LedgerLayout, settings: GridSettings, masks: InkMasks,
@@ -417,7 +445,8 @@ def _grid_from_text(layout: LedgerLayout, settings: GridSettings, masks: InkMask
     height, width = text.shape
     profile = (text > 0).sum(axis=1).astype(np.float64)
     line_gap = max(3, height // 300)
-    bands = [b for b in _text_bands(profile, line_gap, 0.004 * width) if b[1] - b[0] >= 6]
+    # A row needs ink across 1% of the width to count: stray ascenders do not join bands.
+    bands = [b for b in _text_bands(profile, line_gap, 0.01 * width) if b[1] - b[0] >= 6]
     label_top, label_bottom = _label_band(bands, text, len(layout.columns))
     left, right = _fit_columns_to_labels(text, label_top, label_bottom, layout)
     col_edges = match_columns(v_found, left, right, layout)
@@ -426,11 +455,10 @@ def _grid_from_text(layout: LedgerLayout, settings: GridSettings, masks: InkMask
     if not below:
         raise GridNotFoundError("The ledger page has a header but no handwriting lines.")
     if len(numbers) >= 2:
-        gaps = np.diff(numbers)
-        pitch = _fit_pitch(numbers, float(np.median(gaps)))
+        pitch, first_centre = _fit_lattice(numbers, float(np.median(np.diff(numbers))))
     else:
         pitch = float(np.median([b - a for a, b in below])) * 2.0
-    first_centre = numbers[0] if numbers else (below[0][0] + below[0][1]) / 2
+        first_centre = numbers[0] if numbers else (below[0][0] + below[0][1]) / 2
     start = max(label_bottom + 2.0, first_centre - pitch / 2)
     last = max(b for _, b in below)
     row_edges = [round(start)]
@@ -455,19 +483,24 @@ def _first_column_lines(text: np.ndarray, col_edges: list[int], y_from: int, y_t
 
 
 def _label_band(bands: list[tuple[int, int]], text: np.ndarray, columns: int) -> tuple[int, int]:
-    """Rows of the printed column labels: the first text band split into many separate chunks.
+    """Rows of the printed column labels: the first text band split into many separate chunks,
+    after the title line (the topmost band, holding one long chunk: the centred title).
 
-    The title line above has a few chunks, one of them long; the labels have one per column.
     Label lines of one header (2-3 lines each) are joined into one band.
     """
     height, width = text.shape
     gap = max(6, width // 100)
-    for index, (a, b) in enumerate(bands[:8]):
+
+    def chunks(a: int, b: int) -> list[tuple[int, int]]:
         occupied = (text[a:b] > 0).any(axis=0).astype(np.float64)
-        chunks = [c for c in _text_bands(occupied, gap, 0) if c[1] - c[0] >= 3]
-        widest = max((d - c for c, d in chunks), default=width)
-        # The centred title is one long chunk; no column label is wider than its column.
-        if len(chunks) >= max(4, columns // 2) and widest < 0.2 * width:
+        return [c for c in _text_bands(occupied, gap, 0) if c[1] - c[0] >= 3]
+
+    first = 0
+    if bands and max((d - c for c, d in chunks(*bands[0])), default=0) > 0.2 * width:
+        first = 1  # skip the title line
+    for index in range(first, min(len(bands), first + 6)):
+        a, b = bands[index]
+        if len(chunks(a, b)) >= max(4, columns // 2):
             bottom = b
             for c, d in bands[index + 1 :]:
                 if c - bottom > 0.012 * height:

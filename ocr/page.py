@@ -141,8 +141,8 @@ def _records(page: np.ndarray, grid: LedgerGrid, layout: LedgerLayout,
     records: list[RecordRegion] = []
     for band in grid.filled_rows:
         boxes = [grid.cell_box(band, column) for column in range(len(layout.columns))]
-        owned = assign_components(components, boxes, settings.cells.min_component_pixels)
         row_height = float(grid.row_edges[band + 1] - grid.row_edges[band])
+        owned = assign_components(components, boxes, settings.cells.min_component_pixels, row_height)
         cells: list[CellImage] = [
             cut_cell(gray, components, ids, column.key, box, row_height, settings.cells)
             for column, box, ids in zip(layout.columns, boxes, owned, strict=True)
