@@ -24,6 +24,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ocr.fields.catalogs import canonical_sex
 from ocr.fields.text import fold_key_accentless
@@ -218,27 +219,38 @@ def _read_xlsx(data: bytes, name: str) -> CitizenTable:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = f"{name} is not a readable Excel (.xlsx) file"
+    unreadable_vi = f"{name} không phải tệp Excel (.xlsx) đọc được"
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise ExtractError(f"{name} is not a readable Excel (.xlsx) file: {exc}",
-                           f"{name} không phải tệp Excel (.xlsx) đọc được") from exc
+        raise ExtractError(f"{unreadable}: {exc}", unreadable_vi) from exc
+    except Exception as exc:  # noqa: BLE001 — a damaged workbook fails deep inside openpyxl/zlib/XML
+        raise ExtractError(f"{unreadable} (damaged: {type(exc).__name__}: {exc})", unreadable_vi) from exc
     try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise ExtractError(f"{name} is empty", f"{name} trống")
-        positions = map_header([_text(h) for h in header])
-        collector = _Collector(positions)
-        id_column = positions["id_number"]
-        for line, row in enumerate(rows, start=2):
-            values = [_excel_text(v) for v in row]
-            if id_column < len(row) and isinstance(row[id_column], int | float):
-                values[id_column] = f"{int(row[id_column]):012d}"  # a number cell lost the leading zeros
-            collector.add(line, values)
-        return collector.result(name)
+        return _collect_xlsx_rows(workbook, name)
+    except ExtractError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — rows are streamed, so damage may surface only here
+        raise ExtractError(f"{unreadable} (damaged: {type(exc).__name__}: {exc})", unreadable_vi) from exc
     finally:
         workbook.close()
+
+
+def _collect_xlsx_rows(workbook: Any, name: str) -> CitizenTable:
+    rows = workbook.worksheets[0].iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None:
+        raise ExtractError(f"{name} is empty", f"{name} trống")
+    positions = map_header([_text(h) for h in header])
+    collector = _Collector(positions)
+    id_column = positions["id_number"]
+    for line, row in enumerate(rows, start=2):
+        values = [_excel_text(v) for v in row]
+        if id_column < len(row) and isinstance(row[id_column], int | float):
+            values[id_column] = f"{int(row[id_column]):012d}"  # a number cell lost the leading zeros
+        collector.add(line, values)
+    return collector.result(name)
 
 
 def _excel_text(value: object) -> str:
