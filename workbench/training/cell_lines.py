@@ -38,8 +38,8 @@ def cut_stored_cells(
     except GridNotFoundError:
         return None
     components = find_components(grid.masks.text)
-    owners = assign_components(components, [c.box for c in cells], cell_settings.min_component_pixels)
-    return [
-        cut_cell(grid.masks.gray, components, ids, cell.key, cell.box, cell.row_height, cell_settings)
-        for cell, ids in zip(cells, owners, strict=True)
-    ]
+    images = []
+    for cell in cells:  # each record has its own row height (it scales the ruling-remnant filter)
+        ids = assign_components(components, [cell.box], cell_settings.min_component_pixels, cell.row_height)[0]
+        images.append(cut_cell(grid.masks.gray, components, ids, cell.key, cell.box, cell.row_height, cell_settings))
+    return images

@@ -86,11 +86,14 @@ def split_by_page(
     target = validation_share * len(lines)
     held: set[str] = set()
     count = 0
-    for page in pages[:-1]:  # at least one page always trains
-        if count >= target:
+    for page in pages:
+        if count >= target or len(held) == len(pages) - 1:  # at least one page always trains
             break
-        held.add(page)
-        count += per_page[page]
+        if count + per_page[page] <= 1.5 * target:  # a big page would overshoot: try another
+            held.add(page)
+            count += per_page[page]
+    if not held:  # every page is big: hold out the smallest one
+        held.add(min(pages, key=lambda p: (per_page[p], p)))
     train = [line for line in lines if line.page_key not in held]
     validation = [line for line in lines if line.page_key in held]
     return train, validation
