@@ -6,10 +6,13 @@ index 0 = blank) and are pure.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from ocr.engines.base import LineLogProbs
 from ocr.types import CharConfidence, LineReading
@@ -56,6 +59,27 @@ def greedy_runs(log_probs: np.ndarray) -> list[tuple[int, int, int]]:
             runs[-1] = (lab, t0, t)
         prev = label
     return runs
+
+
+def join_lines(lines: list[LineLogProbs]) -> LineLogProbs:
+    """Frames of several lines as one sequence, with a sure space between lines.
+
+    Lets a closed value list ("Việt" / "Nam" written on two lines) be matched as one value.
+    x-spans of later lines stay in their own line's coordinates.
+    """
+    if len(lines) == 1:
+        return lines[0]
+    alphabet = lines[0].alphabet
+    space = np.full((1, len(alphabet)), -30.0, dtype=lines[0].log_probs.dtype)
+    space[0, alphabet.index(" ")] = 0.0
+    parts, spans = [], []
+    for i, line in enumerate(lines):
+        if i:
+            parts.append(space)
+            spans.append(np.zeros((1, 2)))
+        parts.append(line.log_probs)
+        spans.append(line.frame_x)
+    return LineLogProbs(np.concatenate(parts), np.concatenate(spans), alphabet)
 
 
 def greedy_decode(llp: LineLogProbs) -> LineReading:
@@ -204,6 +228,15 @@ def _letter_words(text: str) -> list[str]:
     return [*words, current] if current else words
 
 
+def _logaddexp(a: float, b: float) -> float:
+    """log(e^a + e^b) on Python floats (numpy scalars cost ~10x more in the beam's inner loop)."""
+    if a < b:
+        a, b = b, a
+    if b <= NEG_INF:
+        return a
+    return a + math.log1p(math.exp(b - a))
+
+
 def _completed_word(prefix: str) -> str:
     """Trailing run of letters of ``prefix`` (the word a separator would now complete)."""
     end = len(prefix)
@@ -224,9 +257,8 @@ def prefix_beam_search(
     Returns hypotheses best first; ``log_prob`` is the CTC prefix probability (sum over
     alignments kept in the beam) and ``bonus`` the constraint score.
     """
-    log_probs = llp.log_probs.astype(np.float64)
     alphabet = llp.alphabet
-    prior = constraints.char_log_prior
+    prior = None if constraints.char_log_prior is None else constraints.char_log_prior.tolist()
     word_score = constraints.word_score
     # prefix -> [log p(ending in blank), log p(ending in non-blank)], plus a bonus per prefix
     beams: dict[str, list[float]] = {"": [0.0, NEG_INF]}
@@ -235,35 +267,37 @@ def prefix_beam_search(
     def add(store: dict[str, list[float]], key: str, slot: int, value: float) -> None:
         entry = store.get(key)
         if entry is None:
-            store[key] = entry = [NEG_INF, NEG_INF]
-        entry[slot] = float(np.logaddexp(entry[slot], value))
+            store[key] = [value, NEG_INF] if slot == 0 else [NEG_INF, value]
+        else:
+            entry[slot] = _logaddexp(entry[slot], value)
 
-    for t in range(log_probs.shape[0]):
-        frame = log_probs[t]
-        candidates = [int(c) for c in np.nonzero(frame > prune_log_prob)[0] if c != BLANK]
-        top = int(frame.argmax())
+    for frame_array in llp.log_probs:
+        candidates = [int(c) for c in np.nonzero(frame_array > prune_log_prob)[0] if c != BLANK]
+        top = int(frame_array.argmax())
         if top != BLANK and top not in candidates:
             candidates.append(top)
+        frame = {c: float(frame_array[c]) for c in candidates}
+        blank = float(frame_array[BLANK])
         nxt: dict[str, list[float]] = {}
         for prefix, (p_b, p_nb) in beams.items():
-            total = float(np.logaddexp(p_b, p_nb))
-            add(nxt, prefix, 0, total + frame[BLANK])
+            total = _logaddexp(p_b, p_nb)
+            add(nxt, prefix, 0, total + blank)
             last = prefix[-1] if prefix else None
-            for c in candidates:
+            for c, lp in frame.items():
                 ch = alphabet[c]
-                if ch == last:
-                    add(nxt, prefix, 1, p_nb + frame[c])  # repeat collapses
-                    add(nxt, prefix + ch, 1, p_b + frame[c])  # blank separated: a new char
-                else:
-                    add(nxt, prefix + ch, 1, total + frame[c])
                 new = prefix + ch
+                if ch == last:
+                    add(nxt, prefix, 1, p_nb + lp)  # repeat collapses
+                    add(nxt, new, 1, p_b + lp)  # blank separated: a new char
+                else:
+                    add(nxt, new, 1, total + lp)
                 if new not in bonus:
-                    extra = float(prior[c]) if prior is not None else 0.0
+                    extra = prior[c] if prior is not None else 0.0
                     if word_score is not None and not ch.isalpha():
                         word = _completed_word(prefix)
                         extra += word_score(word) if word else 0.0
                     bonus[new] = bonus[prefix] + extra
-        ranked = sorted(nxt.items(), key=lambda kv: float(np.logaddexp(*kv[1])) + bonus[kv[0]], reverse=True)
+        ranked = sorted(nxt.items(), key=lambda kv: _logaddexp(*kv[1]) + bonus[kv[0]], reverse=True)
         beams = dict(ranked[:beam_width])
 
     hypotheses = []
@@ -272,7 +306,7 @@ def prefix_beam_search(
         word = _completed_word(prefix)
         if word_score is not None and word:
             final += word_score(word)
-        hypotheses.append(BeamHypothesis(prefix, float(np.logaddexp(p_b, p_nb)), final))
+        hypotheses.append(BeamHypothesis(prefix, _logaddexp(p_b, p_nb), final))
     return sorted(hypotheses, key=lambda h: h.total, reverse=True)
 
 
@@ -297,6 +331,28 @@ class DecodedLine:
 MAX_OVERRIDE_LOG_RATIO = 2.3
 
 
+# Frames where some non-blank label other than the best path's has at least this probability make
+# a line "uncertain"; a line without such frames and whose words all pass the constraints is
+# not beam-searched (the beam cannot change it beyond MAX_OVERRIDE_LOG_RATIO) -- a 5-10x speedup.
+SURE_FRAME_RIVAL = 0.02
+
+
+def _confidently_acceptable(llp: LineLogProbs, greedy: LineReading, constraints: DecodingConstraints) -> bool:
+    probs = np.exp(llp.log_probs)
+    best = probs.argmax(axis=1)
+    rival = probs.copy()
+    rival[np.arange(probs.shape[0]), best] = 0.0
+    rival[:, BLANK] = 0.0
+    if float(rival.max(initial=0.0)) >= SURE_FRAME_RIVAL:
+        return False
+    if constraints.word_score is not None and any(constraints.word_score(w) < 0 for w in _letter_words(greedy.text)):
+        return False
+    if constraints.char_log_prior is not None:
+        labels = encode(greedy.text, llp.alphabet) or []
+        return all(constraints.char_log_prior[lab] == 0 for lab in labels)
+    return True
+
+
 def constrained_decode(
     llp: LineLogProbs,
     constraints: DecodingConstraints | None,
@@ -306,6 +362,8 @@ def constrained_decode(
     """Greedy reading, constrained beam reading, and the choice between them on evidence."""
     greedy = greedy_decode(llp)
     if constraints is None or (constraints.char_log_prior is None and constraints.word_score is None):
+        return DecodedLine(greedy, greedy, greedy.text)
+    if _confidently_acceptable(llp, greedy, constraints):
         return DecodedLine(greedy, greedy, greedy.text)
     hypotheses = prefix_beam_search(llp, constraints, beam_width)
     best = hypotheses[0].text if hypotheses else greedy.text
@@ -324,17 +382,32 @@ def constrained_decode(
 
 
 def closed_set_decode(
-    llp: LineLogProbs, candidates: tuple[str, ...], max_override: float = MAX_OVERRIDE_LOG_RATIO
+    llp: LineLogProbs,
+    candidates: tuple[str, ...],
+    max_override: float = MAX_OVERRIDE_LOG_RATIO,
+    shortlist: int = 12,
+    always: tuple[str, ...] = (),
+    preferred: frozenset[str] = frozenset(),
+    preferred_bonus: float = 2.0,
 ) -> DecodedLine:
     """Choose among a closed list of values (sex, ethnicity, country) by CTC likelihood.
 
     The most likely candidate replaces the greedy reading only when the greedy text is not
     itself a candidate and is not much more likely than it (same rule as the beam).
+    Only the ``shortlist`` spellings nearest the greedy text plus the ``always`` ones (the
+    common values: a badly misread "Việt Nam" is far from it in edit distance) are scored;
+    ``preferred`` spellings (the catalog's own) get ``preferred_bonus`` nats over variants.
     """
     greedy = greedy_decode(llp)
     if not candidates or greedy.text in candidates:
         return DecodedLine(greedy, greedy, greedy.text)
-    scored = sorted(((text_log_likelihood(llp, c), c) for c in candidates), reverse=True)
+    # The CTC forward pass is the costly part: score only the spellings nearest the greedy text.
+    nearest = process.extract(greedy.text, candidates, scorer=Levenshtein.distance, limit=shortlist)
+    pool = dict.fromkeys([*always, *(c for c, _, _ in nearest)])
+    scored = sorted(
+        ((text_log_likelihood(llp, c) + (preferred_bonus if c in preferred else 0.0), c) for c in pool),
+        reverse=True,
+    )
     ll_best, best = scored[0]
     if ll_best <= NEG_INF / 2:
         return DecodedLine(greedy, greedy, greedy.text)

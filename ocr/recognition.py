@@ -17,8 +17,11 @@ from functools import cache
 import numpy as np
 
 from ocr.confidence import Calibrator, ConfidenceFeatures, char_prob_summary, load_calibrator
-from ocr.decoding import DecodedLine, DecodingConstraints, closed_set_decode, constrained_decode
+from ocr.decoding import DecodedLine, DecodingConstraints, closed_set_decode, constrained_decode, join_lines
 from ocr.engines.base import CTCRecognizer, LineLogProbs, Recognizer
+from ocr.fields.catalogs import country_catalog, ethnicity_catalog, sex_catalog
+from ocr.fields.issues import FieldIssue
+from ocr.fields.lexicon import lexicon_for
 from ocr.fields.normalize import normalize
 from ocr.fields.validate import validate
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
@@ -29,13 +32,22 @@ EMPTY_CELL_CONFIDENCE = 0.97
 # A cell with ink from which nothing was read: "" is almost surely not what is written.
 UNREAD_INK_CONFIDENCE = 0.05
 
-# Log-space scores for completed words (see DecodingConstraints.word_score).
-LEXICON_WORD_BONUS = 1.5
-NON_SYLLABLE_PENALTY = -3.0
+# Word scores for the beam (see DecodingConstraints.word_score): LM_WEIGHT * ln P(word) + bonus.
+LM_WEIGHT = 0.6
+WORD_INSERTION_BONUS = LM_WEIGHT * 8.0
 # Log-prior of a character outside the expected class (letters in a date): soft, so that a
 # clearly written unexpected character still wins.
 OFF_CLASS_CHAR_PENALTY = -4.0
 NUMERIC_CHARS = frozenset("0123456789/.- ")
+# Characters a field of that type practically never holds (soft: a clear one still wins).
+UNEXPECTED_CHARS = {
+    "person_name": frozenset("0123456789.,;:!?()[]{}/%+$&=*#@_\\<>°\"-"),
+    "place": frozenset(".;:!?()[]{}%+$&=*#@_\\<>°\""),
+}
+# Closed lists (sex, ethnicity, country): a value outside the list is almost never written, so
+# the likeliest listed value replaces the greedy reading unless the greedy text is this many
+# nats likelier (the greedy reading stays as an alternative and lowers the confidence).
+CLOSED_SET_MAX_OVERRIDE = 1e9
 
 
 @dataclass(frozen=True)
@@ -43,73 +55,93 @@ class FieldLexicon:
     """What the field knowledge (ocr.fields) says about the words of one field type."""
 
     closed_values: tuple[str, ...] = ()  # sex, ethnicity, nationality: all accepted spellings
+    common: tuple[str, ...] = ()  # the most frequent closed values, always considered
+    preferred: frozenset[str] = frozenset()  # the catalog's own spellings (over variants)
     word_score: Callable[[str], float] | None = None  # log-score of a completed word
     is_known_word: Callable[[str], bool] | None = None  # for the lexicon-share feature
 
 
 def _word_lexicon(field_type: str) -> FieldLexicon:
-    """Names and places: lexicon words get a bonus, impossible Vietnamese syllables a penalty."""
-    try:
-        from ocr.fields.lexicon import lexicon_for
-        from ocr.fields.syllables import is_vietnamese_syllable
-    except ImportError:  # field knowledge not installed yet: plain greedy decoding
-        return FieldLexicon()
+    """Names, places, free text: words scored by the field's unigram lexicon (ocr.fields)."""
     lexicon = lexicon_for(field_type)
 
     def score(word: str) -> float:
-        if lexicon.contains_word(word):
-            return LEXICON_WORD_BONUS
-        return 0.0 if is_vietnamese_syllable(word) else NON_SYLLABLE_PENALTY
+        # lambda * ln P(word) plus a per-word constant so that a typical lexicon word scores ~0
+        # and an out-of-lexicon word ~ LM_WEIGHT * (oov - typical).
+        return LM_WEIGHT * lexicon.word_score(word) + WORD_INSERTION_BONUS
 
-    def plausible(word: str) -> bool:
-        return lexicon.contains_word(word) or is_vietnamese_syllable(word)
-
-    return FieldLexicon(word_score=score, is_known_word=plausible)
+    return FieldLexicon(word_score=score, is_known_word=lexicon.is_word)
 
 
-def _closed_values(field_type: str) -> tuple[str, ...]:
-    from ocr.fields.catalogs import country_catalog, ethnicity_catalog, sex_catalog
-
+def _closed_lexicon(field_type: str) -> FieldLexicon:
     catalog = {"sex": sex_catalog, "ethnicity": ethnicity_catalog, "nationality": country_catalog}[field_type]()
     spellings = {s for s, _ in catalog.spellings()}
-    return tuple(sorted(spellings | {s.upper() for s in spellings}))
+    # Catalogs list the usual values first (Việt Nam, Kinh, Nam/Nữ).
+    return FieldLexicon(closed_values=tuple(sorted(spellings | {s.upper() for s in spellings})),
+                        common=catalog.values[:2], preferred=frozenset(catalog.values))
 
 
 @cache
 def field_lexicon(field_type: str) -> FieldLexicon:
     if field_type in ("sex", "ethnicity", "nationality"):
-        return FieldLexicon(closed_values=_closed_values(field_type))
-    if field_type in ("person_name", "place"):
+        return _closed_lexicon(field_type)
+    if field_type in ("person_name", "place", "free_text"):
         return _word_lexicon(field_type)
     return FieldLexicon()
+
+
+def _char_prior(alphabet: tuple[str, ...], expected: frozenset[str] | None, unexpected: frozenset[str]) -> np.ndarray:
+    """Log-prior per character: OFF_CLASS_CHAR_PENALTY outside ``expected`` or inside ``unexpected``."""
+    return np.array([
+        OFF_CLASS_CHAR_PENALTY if (expected is not None and ch not in expected) or ch in unexpected else 0.0
+        for ch in alphabet
+    ])
 
 
 @cache
 def field_constraints(field_type: str, alphabet: tuple[str, ...]) -> DecodingConstraints | None:
     """Beam-search constraints for a field type (None: greedy only)."""
     if field_type in ("date", "registration_no"):
-        prior = np.array([0.0 if ch in NUMERIC_CHARS else OFF_CLASS_CHAR_PENALTY for ch in alphabet])
-        return DecodingConstraints(char_log_prior=prior)
+        return DecodingConstraints(char_log_prior=_char_prior(alphabet, NUMERIC_CHARS, frozenset()))
     lexicon = field_lexicon(field_type)
-    if lexicon.word_score is not None:
-        return DecodingConstraints(word_score=lexicon.word_score)
-    return None
+    if lexicon.word_score is None:
+        return None
+    unexpected = UNEXPECTED_CHARS.get(field_type, frozenset())
+    prior = _char_prior(alphabet, None, unexpected) if unexpected else None
+    return DecodingConstraints(char_log_prior=prior, word_score=lexicon.word_score)
 
 
-def decode_line(llp: LineLogProbs, field_type: str) -> DecodedLine:
+def decode_cell(lines: list[LineLogProbs], field_type: str) -> list[DecodedLine]:
+    """Decode the lines of one cell; a closed value list is matched against all lines at once."""
     lexicon = field_lexicon(field_type)
     if lexicon.closed_values:
-        return closed_set_decode(llp, lexicon.closed_values)
-    return constrained_decode(llp, field_constraints(field_type, llp.alphabet))
+        joined = join_lines(lines)
+        return [
+            closed_set_decode(joined, lexicon.closed_values, CLOSED_SET_MAX_OVERRIDE, always=lexicon.common,
+                              preferred=lexicon.preferred)
+        ]
+    return [constrained_decode(llp, field_constraints(field_type, llp.alphabet)) for llp in lines]
 
 
-def read_decoded(recognizer: Recognizer, lines: Sequence[np.ndarray], field_types: Sequence[str]) -> list[DecodedLine]:
-    """Read and decode many lines in one recognizer call (each with its field type)."""
-    if not lines:
-        return []
+def read_cells(
+    recognizer: Recognizer, cell_lines: Sequence[Sequence[np.ndarray]], field_types: Sequence[str]
+) -> list[list[DecodedLine]]:
+    """Read the lines of many cells in one recognizer call; decoded lines per cell."""
+    flat = [line for lines in cell_lines for line in lines]
+    if not flat:
+        return [[] for _ in cell_lines]
     if isinstance(recognizer, CTCRecognizer):
-        return [decode_line(llp, ft) for llp, ft in zip(recognizer.line_log_probs(lines), field_types, strict=True)]
-    return [DecodedLine(r, r, r.text) for r in recognizer.read_lines(lines)]
+        evidence = iter(recognizer.line_log_probs(flat))
+        return [
+            decode_cell([next(evidence) for _ in lines], ft) if lines else []
+            for lines, ft in zip(cell_lines, field_types, strict=True)
+        ]
+    readings = iter(recognizer.read_lines(flat))
+    decoded = []
+    for lines in cell_lines:
+        cell_readings = [next(readings) for _ in lines]
+        decoded.append([DecodedLine(r, r, r.text) for r in cell_readings])
+    return decoded
 
 
 def _join_chars(readings: list[LineReading]) -> list[CharConfidence]:
@@ -135,20 +167,22 @@ def lexicon_share(value: str, field_type: str) -> float:
     return sum(lexicon.is_known_word(w) for w in words) / len(words)
 
 
-def proposal_from_lines(
-    key: str,
-    field_type: str,
-    decoded: list[DecodedLine],
-    engine: str,
-    calibrator: Calibrator | None = None,
-) -> FieldProposal:
-    """Combine decoded lines of one cell into a proposal with calibrated confidence."""
-    calibrator = calibrator or load_calibrator()
+@dataclass
+class FieldReading:
+    """The normalized value of one cell and the evidence about it (before calibration)."""
+
+    value: str
+    features: ConfidenceFeatures
+    chars: list[CharConfidence]
+    alternatives: list[str]
+    issues: list[FieldIssue]
+
+
+def read_field(field_type: str, decoded: list[DecodedLine]) -> FieldReading:
+    """Join the decoded lines of a cell, normalize, validate and collect the evidence."""
     readings = [d.reading for d in decoded]
     value = normalize(field_type, " ".join(r.text for r in readings))
-    if not value:
-        return FieldProposal(key, "", UNREAD_INK_CONFIDENCE, engine=engine)
-    issues = validate(field_type, value)
+    issues = validate(field_type, value) if value else []
     chars = _join_chars(readings)
     min_prob, mean_prob = char_prob_summary(chars)
     features = ConfidenceFeatures(
@@ -161,21 +195,36 @@ def proposal_from_lines(
         used_lexicon=any(d.used_lexicon for d in decoded),
         n_chars=len(value),
     )
-    alternatives = []
+    alternatives: list[str] = []
     for i, d in enumerate(decoded):
         for alt in d.alternatives:
             texts = [alt if j == i else r.text for j, r in enumerate(readings)]
             alt_value = normalize(field_type, " ".join(texts))
             if alt_value and alt_value != value and alt_value not in alternatives:
                 alternatives.append(alt_value)
+    return FieldReading(value, features, chars, alternatives, issues)
+
+
+def proposal_from_lines(
+    key: str,
+    field_type: str,
+    decoded: list[DecodedLine],
+    engine: str,
+    calibrator: Calibrator | None = None,
+) -> FieldProposal:
+    """Combine decoded lines of one cell into a proposal with calibrated confidence."""
+    reading = read_field(field_type, decoded)
+    if not reading.value:
+        return FieldProposal(key, "", UNREAD_INK_CONFIDENCE, engine=engine)
+    calibrator = calibrator or load_calibrator()
     return FieldProposal(
         key=key,
-        value=value,
-        confidence=round(calibrator.probability(features), 4),
-        chars=chars,
-        alternatives=alternatives,
-        messages=[i.message for i in issues],
-        engine=engine + ("+lexicon" if features.used_lexicon else ""),
+        value=reading.value,
+        confidence=round(calibrator.probability(reading.features), 4),
+        chars=reading.chars,
+        alternatives=reading.alternatives,
+        messages=[i.message for i in reading.issues],
+        engine=engine + ("+lexicon" if reading.features.used_lexicon else ""),
     )
 
 
@@ -194,26 +243,14 @@ def propose_cells(
     cells: Sequence[tuple[CellImage, str]], recognizer: Recognizer, calibrator: Calibrator | None = None
 ) -> list[FieldProposal]:
     """Proposals for many (cell, field_type) pairs with a single recognizer call."""
-    lines: list[np.ndarray] = []
-    types: list[str] = []
-    owners: list[int] = []
-    for index, (cell, field_type) in enumerate(cells):
-        if cell.is_empty:
-            continue
-        for line in cell.lines:
-            lines.append(line)
-            types.append(field_type)
-            owners.append(index)
-    decoded = read_decoded(recognizer, lines, types)
-    per_cell: list[list[DecodedLine]] = [[] for _ in cells]
-    for owner, d in zip(owners, decoded, strict=True):
-        per_cell[owner].append(d)
+    cell_lines = [[] if cell.is_empty else cell.lines for cell, _ in cells]
+    decoded = read_cells(recognizer, cell_lines, [ft for _, ft in cells])
     proposals = []
-    for (cell, field_type), cell_lines in zip(cells, per_cell, strict=True):
-        if cell.is_empty or not cell_lines:
+    for (cell, field_type), cell_decoded in zip(cells, decoded, strict=True):
+        if not cell_decoded:
             proposals.append(empty_proposal(cell.key, recognizer.name))
         else:
-            proposals.append(proposal_from_lines(cell.key, field_type, cell_lines, recognizer.name, calibrator))
+            proposals.append(proposal_from_lines(cell.key, field_type, cell_decoded, recognizer.name, calibrator))
     return proposals
 
 
