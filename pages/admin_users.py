@@ -10,9 +10,7 @@ from workbench.admin import create_user_account, list_units, list_users, set_act
 from workbench.errors import ServiceError
 from workbench.ui import notices
 from workbench.ui.guard import require
-
-ROLE_VI = {Role.OFFICIAL: "Cán bộ hộ tịch", Role.SUPERVISOR: "Tổ kiểm tra", Role.CONTRACTOR: "Đơn vị số hoá",
-           Role.ADMIN: "Quản trị"}
+from workbench.ui.labels import ROLE_VI
 
 ctx = require(Role.ADMIN)
 st.title("Người dùng")

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from models import Role, User
 from ocr.loading import ImageLoadError, InputFile, zip_members
-from workbench import contractor
 from workbench.admin import list_units
 from workbench.book_types import all_book_types
 from workbench.contractor import (
@@ -25,20 +24,18 @@ from workbench.contractor import (
 )
 from workbench.errors import ServiceError
 from workbench.ingest import IngestOptions, IngestReport, register_file
+from workbench.segmentation import GridLines, correct_segmentation
 from workbench.ui import notices
+from workbench.ui.forms import parse_positions
 from workbench.ui.guard import require
+from workbench.ui.imaging import draw_grid, fit_width, to_rgb
 from workbench.ui.jobs import is_processing, start_processing
-from workbench.ui.rendering import thumbnail_rgb
+from workbench.ui.labels import PAGE_STATUS_VI, page_warnings_vi
+from workbench.ui.rendering import load_page, thumbnail_rgb
 from workbench.ui.resources import get_recognizer
 
 MAX_FILE_MB = 200  # per uploaded file; the server-wide cap is server.maxUploadSize
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp", "webp", "pdf", "zip"]
-PAGE_STATUS_VI = {"queued": "Đang chờ", "processing": "Đang xử lý", "done": "Xong", "failed": "Lỗi"}
-WARNINGS_VI = {
-    "blank": "trang trắng", "duplicate": "trùng trang khác", "rotated_90": "bị xoay 90°",
-    "rotated_180": "bị lộn ngược", "upside_down": "bị lộn ngược", "rotated_270": "bị xoay 270°",
-    "low_contrast": "mờ", "no_grid": "không thấy khung kẻ", "rows_mismatch": "số dòng khác dự kiến",
-}
 
 ctx = require(Role.CONTRACTOR)
 settings = ctx.wb.settings
@@ -135,7 +132,7 @@ def pages_frame(pages: list[PageSummary]) -> pd.DataFrame:
             "Trang": p.page_index, "Tệp": p.original_name, "Trạng thái": PAGE_STATUS_VI.get(p.status, p.status),
             "Góc nghiêng (°)": round(p.deskew_angle, 2) if p.deskew_angle is not None else None,
             "Số dòng": p.rows_found if p.rows_expected is None else f"{p.rows_found}/{p.rows_expected}",
-            "Cảnh báo": ", ".join(WARNINGS_VI.get(w, w) for w in p.warnings), "Lỗi": p.error or "",
+            "Cảnh báo": page_warnings_vi(p.warnings), "Lỗi": p.error or "",
             "Đã xoá": "có" if p.deleted else "",
         }
         for p in pages
@@ -174,7 +171,7 @@ def thumbnails(pages: list[PageSummary]) -> None:
             if image is not None:
                 st.image(image, width="stretch")
             angle = f"{page.deskew_angle:+.1f}°" if page.deskew_angle is not None else "—"
-            warn = ", ".join(WARNINGS_VI.get(w, w) for w in page.warnings)
+            warn = page_warnings_vi(page.warnings)
             st.caption(f"Trang {page.page_index} · {PAGE_STATUS_VI.get(page.status, page.status)} · "
                        f"nghiêng {angle} · {page.rows_found} dòng" + (f" · ⚠ {warn}" if warn else ""))
     if len(live) > 48:
@@ -212,29 +209,42 @@ def page_tools(book: BookSummary, pages: list[PageSummary]) -> None:
             ):
                 st.rerun()
     with st.expander("Sửa khung kẻ (khi máy tách dòng/cột sai)"):
-        # Stand-in until workbench.contractor.correct_segmentation lands (requested from the service layer).
-        correct_segmentation = getattr(contractor, "correct_segmentation", None)
-        if correct_segmentation is None:
-            st.info("Chức năng sửa khung kẻ đang được hoàn thiện. Tạm thời hãy xử lý lại trang.")
-            return
-        st.caption("Nhập vị trí các đường kẻ ngang (dòng) và dọc (cột) theo pixel trên ảnh đã chỉnh nghiêng, "
-                   "cách nhau bằng dấu phẩy; sau đó trang được nhận dạng lại.")
-        rows_text = st.text_input("Đường kẻ ngang (y)", key=f"rows-{page_id}", placeholder="320, 450, 580, …")
-        cols_text = st.text_input("Đường kẻ dọc (x)", key=f"cols-{page_id}", placeholder="110, 200, 380, …")
-        if st.button("Áp dụng và nhận dạng lại", key=f"seg-{page_id}"):
-            try:
-                row_lines = [int(v) for v in rows_text.replace(" ", "").split(",") if v]
-                column_lines = [int(v) for v in cols_text.replace(" ", "").split(",") if v]
-            except ValueError:
-                st.error("Vị trí đường kẻ phải là các số nguyên cách nhau bằng dấu phẩy.")
-                return
-            if run_action(
-                lambda s, u: correct_segmentation(s, u, page_id, row_lines=row_lines, column_lines=column_lines,
-                                                  data_dir=settings.data_dir,
-                                                  recognizer=get_recognizer(settings.ocr_threads)),
-                f"Đã sửa khung kẻ và nhận dạng lại trang {page.page_index}.",
-            ):
-                st.rerun()
+        grid_editor(book, page)
+
+
+def grid_editor(book: BookSummary, page: PageSummary) -> None:
+    """Type the grid's line positions, see them drawn on the page, then re-recognise the page."""
+    columns = len(all_book_types()[book.book_type].columns)
+    st.caption(f"Vị trí theo pixel trên ảnh đã chỉnh nghiêng, cách nhau bằng dấu phẩy: **{columns + 1} đường dọc** "
+               "(mép trái, giữa các cột, mép phải) và **ít nhất 2 đường ngang** (trên và dưới mỗi dòng). "
+               "Xem trước bên dưới rồi bấm áp dụng; trang sẽ được nhận dạng lại.")
+    cols_text = st.text_input("Đường kẻ dọc (x)", key=f"cols-{page.id}", placeholder="110, 200, 380, …")
+    rows_text = st.text_input("Đường kẻ ngang (y)", key=f"rows-{page.id}", placeholder="320, 450, 580, …")
+    try:
+        column_lines, row_lines = parse_positions(cols_text), parse_positions(rows_text)
+    except ValueError:
+        st.error("Vị trí đường kẻ phải là các số nguyên cách nhau bằng dấu phẩy.")
+        return
+    image = load_page(settings.data_dir, page.image_path)
+    if image is not None and (column_lines or row_lines):
+        st.image(to_rgb(fit_width(draw_grid(image, column_lines, row_lines), 1400)), width="stretch",
+                 caption="Xem trước khung kẻ (đỏ)")
+    force = st.checkbox("Làm lại dù cán bộ đã xác minh một phần (công sức đó sẽ mất)", key=f"seg-force-{page.id}",
+                        disabled=not page.has_human_work)
+    if not st.button("Áp dụng và nhận dạng lại", key=f"seg-{page.id}", type="primary"):
+        return
+    with ctx.session() as (_, user):
+        actor = user
+    try:
+        with st.spinner("Đang nhận dạng lại trang…"):
+            count = correct_segmentation(ctx.wb.sessions, actor, page.id, GridLines(tuple(column_lines),
+                                         tuple(row_lines)), settings.data_dir,
+                                         recognizer=get_recognizer(settings.ocr_threads), force=force)
+    except ServiceError as exc:
+        st.error(exc.message_vi)
+        return
+    notices.push("success", f"Đã sửa khung kẻ trang {page.page_index}: {count} dòng, đã nhận dạng lại.")
+    st.rerun()
 
 
 st.title("Sổ và trang")

@@ -8,9 +8,7 @@ import streamlit as st
 from models import Role
 from workbench.progress import StatusCounts, UserActivity, progress_dashboard
 from workbench.ui.guard import require
-
-STATUS_VI = {"proposed": "Chờ xác minh", "in_review": "Đang xác minh", "flagged": "Chuyển tổ kiểm tra",
-             "approved": "Đã duyệt", "rejected": "Loại"}
+from workbench.ui.labels import RECORD_STATUS_VI
 
 ctx = require(Role.SUPERVISOR)
 
@@ -19,7 +17,7 @@ def counts_frame(groups: list[StatusCounts], group_label: str) -> pd.DataFrame:
     rows = []
     for group in groups:
         row: dict[str, object] = {group_label: group.label}
-        row.update({STATUS_VI.get(status, status): n for status, n in group.by_status.items()})
+        row.update({RECORD_STATUS_VI.get(status, status): n for status, n in group.by_status.items()})
         row["Tổng"] = group.total
         row["Còn lại"] = group.remaining
         rows.append(row)

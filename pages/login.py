@@ -6,6 +6,7 @@ import streamlit as st
 
 from workbench.auth import AuthError, LoginPolicy, authenticate
 from workbench.db import transaction
+from workbench.ui.remember import remember
 from workbench.ui.resources import get_workbench
 from workbench.ui.session import session_expired, sign_in
 
@@ -28,7 +29,9 @@ if submitted:
     # The failed-attempt counter must be committed even when the login fails.
     with transaction(wb.sessions) as session:
         try:
-            sign_in(st.session_state, authenticate(session, username, password, policy))
+            user = authenticate(session, username, password, policy)
+            sign_in(st.session_state, user)
+            remember(st.session_state, user.id)
         except AuthError as exc:
             failure = exc
     if failure is not None:

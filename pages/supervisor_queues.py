@@ -27,12 +27,11 @@ from workbench.supervision import (
 )
 from workbench.ui import notices
 from workbench.ui.guard import require
+from workbench.ui.labels import RECORD_STATUS_VI
 from workbench.ui.navigation import VERIFY, to_st_page
 
 ctx = require(Role.SUPERVISOR)
 policy = ReviewPolicy.from_settings(ctx.wb.settings)
-STATUS_VI = {"proposed": "Chờ xác minh", "in_review": "Đang xác minh", "flagged": "Chuyển tổ kiểm tra",
-             "approved": "Đã duyệt", "rejected": "Loại"}
 QUEUE_ORDERS_VI = {"easy_first": "Dễ trước (tin cậy cao trước)", "hard_first": "Khó trước (tin cậy thấp trước)",
                    "book_order": "Theo thứ tự trong sổ"}
 
@@ -55,7 +54,7 @@ def summary_table(records: list[RecordSummary]) -> pd.DataFrame:
             {
                 "Mã": r.record_id, "Sổ": r.book_label, "Đơn vị": r.unit_name, "Trang": r.page_index,
                 "Dòng": r.row_index, "Độ tin cậy": round(r.confidence, 2),
-                "Trạng thái": STATUS_VI.get(r.status, r.status), "Lý do": r.flag_reason or "",
+                "Trạng thái": RECORD_STATUS_VI.get(r.status, r.status), "Lý do": r.flag_reason or "",
             }
             for r in records
         ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +18,12 @@ from models import AuditEvent, Book, FieldStatus, FieldValue, Page, Record, Reco
 from tests.conftest import PASSWORD, record_ids
 from workbench.context import Workbench
 from workbench.db import transaction
+from workbench.ui import imaging
+from workbench.ui.forms import parse_positions
+from workbench.ui.keyboard import KeyboardField, KeyboardTargets, keyboard_html
+from workbench.ui.labels import page_warnings_vi
 from workbench.ui.navigation import allowed_paths
+from workbench.ui.remember import SessionTokens
 from workbench.ui.session import SignedIn
 
 APP = Path(__file__).resolve().parent.parent / "workbench" / "app.py"
@@ -311,3 +317,56 @@ def test_supervisor_opens_a_flagged_record_and_approves_it(
     with sessions() as session:
         approved = session.get(Record, first)
         assert (approved.status, approved.approved_by_id) == (RecordStatus.APPROVED, users["supervisor"].id)
+
+
+# --- UI helpers (pure) ---------------------------------------------------------------------------
+
+def test_reload_tokens_expire_when_idle_and_on_logout() -> None:
+    tokens = SessionTokens()
+    start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    token = tokens.issue(7, now=start)
+    assert tokens.resolve(token, 30, now=start + timedelta(minutes=20)) == 7
+    assert tokens.resolve(token, 30, now=start + timedelta(minutes=45)) == 7  # activity at 20 min renewed it
+    assert tokens.resolve(token, 30, now=start + timedelta(minutes=80)) is None  # 35 min idle
+    other = tokens.issue(8, now=start)
+    tokens.revoke(other)
+    assert tokens.resolve(other, 30, now=start) is None
+    assert tokens.resolve("made-up", 30) is None
+
+
+def test_page_view_outlines_the_record_and_zoom_keeps_it_in_view() -> None:
+    page = np.full((1000, 2000, 3), 255, np.uint8)
+    box = [1500, 700, 400, 100]
+    view = imaging.page_view(page, box, imaging.ViewSettings(zoom=2.0))
+    assert view.shape[:2] == (500, 1000)
+    red = (view[:, :, 2] > 200) & (view[:, :, 0] < 50)
+    assert red.any()  # the outline is inside the zoomed window
+    crop = imaging.cell_crop(page, [10, 10, 50, 20], pad=12)
+    assert crop is not None and crop.shape[:2] == (20 + 10 + 12, 50 + 10 + 12)  # clipped at the page edge
+    assert imaging.cell_crop(page, None) is None
+    grid = imaging.draw_grid(page, [100, 200], [300])
+    assert (grid[:, 100, 2] > 200).all() and (grid[300, :, 0] < 50).all()
+
+
+def test_contrast_enhancement_darkens_faded_ink() -> None:
+    faded = np.full((60, 200, 3), 235, np.uint8)
+    faded[25:35, 20:180] = 190  # pale ink stroke
+    stronger = imaging.enhance_contrast(faded, 3)
+    gap_before = int(faded[0, 0, 0]) - int(faded[30, 100, 0])
+    gap_after = int(stronger[0, 0, 0]) - int(stronger[30, 100, 0])
+    assert gap_after > gap_before
+
+
+def test_small_parsers_and_labels() -> None:
+    assert parse_positions("110, 200 ;380") == [110, 200, 380]
+    with pytest.raises(ValueError):
+        parse_positions("110, abc")
+    assert page_warnings_vi(["grid_rulings", "auto_rotated:180", "blank"]) == "đã tự xoay 180°, trang trắng"
+
+
+def test_keyboard_helper_embeds_the_form_keys_safely() -> None:
+    fields = [KeyboardField("fld-1-2-0", "Số", None), KeyboardField("fld-1-2-1", "Ghi chú </script>", "data:x")]
+    targets = KeyboardTargets("verify-approve", "verify-flag", "verify-skip", "reason-1-2")
+    html = keyboard_html("1-2", fields, targets)
+    assert '"fld-1-2-1"' in html and '"verify-approve"' in html
+    assert "</script>\"" not in html and html.count("</script>") == 1  # labels cannot close the script

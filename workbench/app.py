@@ -18,23 +18,26 @@ if str(_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from models import Role  # noqa: E402
+from workbench.ui.labels import ROLE_VI  # noqa: E402
 from workbench.ui.navigation import LOGIN, pages_for_role, to_st_page  # noqa: E402
+from workbench.ui.remember import forget, keep_alive, pending_cookie_script, restore  # noqa: E402
 from workbench.ui.resources import get_workbench  # noqa: E402
-from workbench.ui.session import sign_out, touch  # noqa: E402
-
-ROLE_LABELS = {
-    Role.OFFICIAL: "Cán bộ hộ tịch",
-    Role.SUPERVISOR: "Tổ kiểm tra",
-    Role.CONTRACTOR: "Đơn vị số hoá",
-    Role.ADMIN: "Quản trị",
-}
+from workbench.ui.session import touch  # noqa: E402
 
 
 def main() -> None:
     st.set_page_config(page_title="Số hoá sổ hộ tịch", page_icon=":material/menu_book:", layout="wide")
-    settings = get_workbench().settings
-    identity = touch(st.session_state, settings.session_minutes)
+    wb = get_workbench()
+    minutes = wb.settings.session_minutes
+    identity = touch(st.session_state, minutes)
+    if identity is None:
+        identity = restore(st.session_state, wb.sessions, minutes)  # a reload keeps the login
+    else:
+        keep_alive(st.session_state, minutes)
+    cookie_js = pending_cookie_script(st.session_state)
+    if cookie_js:
+        # In the sidebar when signed in, so the main layout does not shift.
+        (st.sidebar if identity else st.container()).html(cookie_js, unsafe_allow_javascript=True)
     if identity is None:
         st.navigation([to_st_page(LOGIN, default=True)], position="hidden").run()
         return
@@ -47,9 +50,9 @@ def main() -> None:
             navigation[section].append(to_st_page(spec, default=first))
             first = False
     with st.sidebar:
-        st.markdown(f"**{identity.display_name}**  \n{ROLE_LABELS.get(identity.role, identity.role)}")
+        st.markdown(f"**{identity.display_name}**  \n{ROLE_VI.get(identity.role, identity.role)}")
         if st.button("Đăng xuất", key="logout", icon=":material/logout:"):
-            sign_out(st.session_state)
+            forget(st.session_state)
             st.rerun()
     if not navigation:
         st.error("Vai trò của bạn chưa được cấp trang nào. Liên hệ quản trị viên.")

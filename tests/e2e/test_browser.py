@@ -165,6 +165,11 @@ def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_work
             page.keyboard.press("Control+Enter")
             page.get_by_text("Đã duyệt bản ghi dòng 2").wait_for()
 
+            # A reload (F5) keeps the login: the browser's session cookie is honoured.
+            page.reload()
+            page.get_by_role("heading", name="Xác minh bản ghi").wait_for()
+            assert page.get_by_label("Tên đăng nhập").count() == 0
+
             page.get_by_role("link", name="Tiến độ của tôi").click()
             page.get_by_role("heading", name="Tiến độ của tôi").wait_for()
             page.screenshot(path=SCREENSHOTS / "06-tien-do-cua-toi.png", full_page=True)
