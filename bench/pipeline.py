@@ -4,8 +4,10 @@ Run:  .venv/bin/python bench/pipeline.py --pages 24 --seed 90210 [--json out.jso
 
 Pages come from samples.render_page_encoded across the four book types, with the generator's
 realistic random defects (skew up to +-5 deg, stains, uneven light, blur, noise, JPEG q85,
-scanner bed or white lid, partly filled pages). Ruling styles rotate normal, normal, faint,
-none, so faint and no-ruling pages are reported separately. Use a seed you did not tune on.
+scanner bed or white lid, partly filled pages, 8-12 rows). Ruling styles rotate normal, normal,
+faint, none, so faint and no-ruling pages are reported separately. --turned-every N also scans
+every N-th page turned by 90/180/270 degrees (QA must detect and undo it). Use a seed you did
+not tune on.
 
 Measured per page, against the generator's truth:
   * angle error: |deskew_angle - (-skew_deg)| (truth skew is the counter-clockwise turn of the
@@ -49,13 +51,15 @@ BOOK_TYPES = ("khai_sinh", "khai_tu", "ket_hon", "nuoi_con_nuoi")
 RULINGS = ("normal", "normal", "faint", "none")
 
 
-def page_options(rng: random.Random, index: int) -> PageOptions:
+def page_options(rng: random.Random, index: int, turned_every: int = 0) -> PageOptions:
     rows = rng.choice([8, 10, 10, 10, 12])
+    turned = turned_every and index % turned_every == turned_every - 1
     return PageOptions(
         ruling=RULINGS[index % len(RULINGS)],
         border=rng.random() < 0.8,
         rows=rows,
         filled_rows=rng.choice([None, None, rng.randint(2, rows - 1)]),
+        rotate=rng.choice([90, 180, 270]) if turned else 0,
     )
 
 
@@ -151,13 +155,15 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=24)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--json", type=Path, help="write per-page results and the summary here")
+    parser.add_argument("--turned-every", type=int, default=0,
+                        help="scan every N-th page turned by 90/180/270 degrees (0 = never)")
     args = parser.parse_args()
 
     rows: list[dict[str, Any]] = []
     for index in range(args.pages):
         rng = random.Random(args.seed * 1000 + index)
         book_type = BOOK_TYPES[index % len(BOOK_TYPES)]
-        options = page_options(rng, index)
+        options = page_options(rng, index, args.turned_every)
         _, truth, data = render_page_encoded(book_type, rng, options)
         assert data is not None
         layout = get_book_type(book_type).layout
@@ -170,7 +176,7 @@ def main() -> None:
                    skew=truth["skew_deg"], warnings=analysis.warnings)
         rows.append(row)
         print(
-            f"{index:3d} {book_type:14s} {options.ruling:6s} skew {truth['skew_deg']:+6.2f} "
+            f"{index:3d} {book_type:14s} {options.ruling:6s} turn {options.rotate:3d} skew {truth['skew_deg']:+6.2f} "
             f"err {row['angle_error']:.3f}  rows {row['matched_rows']}/{row['truth_rows']} "
             f"(detected {row['detected_rows']})  boxes {row['text_boxes_right']}/{row['text_boxes']}  "
             f"{seconds:.2f}s (cpu {cpu_seconds:.2f}s) {' '.join(analysis.warnings)}",

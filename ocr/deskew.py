@@ -128,12 +128,12 @@ def _best_angle(xs: np.ndarray, ys: np.ndarray, shape: np.ndarray, angles: np.nd
 
 def estimate_skew(gray: np.ndarray, paper: np.ndarray, settings: DeskewSettings) -> float:
     """Counter-clockwise angle (degrees) that levels the printed lines; coarse-to-fine search."""
-    xs, ys, shape = _ink_points(gray, paper, settings.coarse_width, 60_000)
+    xs, ys, shape = _ink_points(gray, paper, settings.coarse_width, 40_000)
     if len(xs) < 200:
         return 0.0  # nothing printed to measure
     limit = settings.max_angle_deg
     coarse = _best_angle(xs, ys, shape, np.arange(-limit, limit + 1e-9, settings.coarse_step_deg))
-    xs, ys, shape = _ink_points(gray, paper, settings.fine_width, 250_000)
+    xs, ys, shape = _ink_points(gray, paper, settings.fine_width, 150_000)
     span = settings.coarse_step_deg
     medium = _best_angle(xs, ys, shape, np.arange(coarse - span, coarse + span + 1e-9, span / 8))
     fine_span = span / 8

@@ -274,8 +274,9 @@ def _drop_paper_edges(gray: np.ndarray, peaks: list[tuple[float, float]], axis: 
     kept = []
     for centre, strength in peaks:
         c = round(centre)
-        before = lines[max(0, c - far) : max(0, c - near)]
-        after = lines[c + near + 1 : c + far + 1]
+        # Every 4th pixel along the line is plenty for a median and four times cheaper.
+        before = lines[max(0, c - far) : max(0, c - near), ::4]
+        after = lines[c + near + 1 : c + far + 1, ::4]
         if before.size == 0 or after.size == 0:
             continue  # at the image border: an edge, not a ruling
         if abs(float(np.median(before)) - float(np.median(after))) <= max_step:

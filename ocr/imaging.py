@@ -37,7 +37,13 @@ def resize_to_width(image: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     if factor <= 1.0:
         return image, 1.0
     if factor >= 2.0:
-        factor = float(round(factor))
+        whole = round(factor)
+        # Drop the last few rows/columns so both sides divide exactly: that keeps OpenCV on its
+        # fast integer-factor path (the dropped sliver is < factor px, far below analysis scale).
+        height, width_px = (image.shape[0] // whole) * whole, (image.shape[1] // whole) * whole
+        trimmed = image[:height, :width_px]
+        size = (width_px // whole, height // whole)
+        return cv2.resize(trimmed, size, interpolation=cv2.INTER_AREA), 1.0 / whole
     size = (max(1, round(image.shape[1] / factor)), max(1, round(image.shape[0] / factor)))
     scale = size[0] / image.shape[1]
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale

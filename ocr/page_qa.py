@@ -194,8 +194,8 @@ def rotation_transform(degrees: int, width: int, height: int) -> np.ndarray:
 
 
 def _title_band_side(mask: np.ndarray) -> int:
-    """+1 when the printed title (one long chunk of text) is the first text band, -1 when it is
-    the last (the page is upside down), 0 when neither or both."""
+    """+1 when the printed title line is the first text band, -1 when it is the last (the page
+    is upside down), 0 when neither or both."""
     height, width = mask.shape
     profile = (mask > 0).sum(axis=1)
     rows = np.flatnonzero(profile > 0.002 * width)
@@ -204,14 +204,18 @@ def _title_band_side(mask: np.ndarray) -> int:
     segments = np.split(rows, np.flatnonzero(np.diff(rows) > max(2, height // 150)) + 1)
     gap = max(6, width // 100)
 
-    def has_long_chunk(segment: np.ndarray) -> bool:
+    def looks_like_title(segment: np.ndarray) -> bool:
+        # The title line: a long centred chunk (the book's name) flanked by at most a few
+        # short ones (unit, year); a handwritten row breaks into many chunks across the columns.
         occupied = np.flatnonzero((mask[segment[0] : segment[-1] + 1] > 0).any(axis=0))
         if len(occupied) == 0:
             return False
         pieces = np.split(occupied, np.flatnonzero(np.diff(occupied) > gap) + 1)
-        return max(p[-1] - p[0] for p in pieces) > 0.18 * width
+        longest = max(pieces, key=lambda p: p[-1] - p[0])
+        centred = abs((longest[0] + longest[-1]) / 2 - width / 2) < 0.08 * width
+        return len(pieces) <= 5 and longest[-1] - longest[0] > 0.15 * width and centred
 
-    first, last = has_long_chunk(segments[0]), has_long_chunk(segments[-1])
+    first, last = looks_like_title(segments[0]), looks_like_title(segments[-1])
     return int(first) - int(last)
 
 
