@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bench.synthetic_lines import handwriting_fonts, render_line
+from bench.synthetic_lines import Degradation, handwriting_fonts, render_line
 from ocr.confidence import (
     ConfidenceBands,
     ConfidenceFeatures,
@@ -33,12 +33,15 @@ def test_empty_cell_is_an_empty_value_with_high_confidence() -> None:
     assert proposal.confidence >= 0.9
 
 
-def test_name_cell_is_read_exactly_with_high_confidence() -> None:
+def test_name_cell_is_read_exactly_and_a_clean_line_is_more_confident_than_a_spoilt_one() -> None:
     proposal = propose_field(cell("full_name", "Nguyễn Văn An"), "person_name", get_asternet())
     assert proposal.value == "Nguyễn Văn An"
-    assert proposal.confidence >= 0.9
     assert proposal.engine.startswith("asternet")
     assert "".join(c.char for c in proposal.chars) == "Nguyễn Văn An"
+    spoilt_line = render_line("Nguyễn Văn An", DANCING, size=44, degradation=Degradation(blur=2.2, noise=40, ink=150))
+    spoilt = propose_field(CellImage("full_name", Box(0, 0, 1, 1), [spoilt_line], False), "person_name", get_asternet())
+    assert ConfidenceBands().band(proposal.confidence) in ("high", "medium")
+    assert spoilt.confidence < proposal.confidence
 
 
 def test_multi_line_cell_is_joined_with_a_space() -> None:

@@ -99,19 +99,6 @@ def _cut_points(profile: np.ndarray) -> list[tuple[int, bool]]:
     return cuts
 
 
-STRETCH = False
-
-
-def _stretch_contrast(gray: np.ndarray) -> np.ndarray:
-    """Map paper to white and the darkest ink to black (faded ink, grey paper)."""
-    paper = float(np.percentile(gray, 90))
-    ink = float(np.percentile(gray, 1))
-    if paper - ink < 30:  # no ink to speak of: leave it alone
-        return gray
-    out = (gray.astype(np.float32) - ink) * (255.0 / (paper - ink))
-    return np.clip(out, 0, 255).astype(np.uint8)
-
-
 def _normalize(piece_gray: np.ndarray) -> np.ndarray:
     padded = cv2.copyMakeBorder(piece_gray, 0, 0, SIDE_PAD, SIDE_PAD, cv2.BORDER_CONSTANT, value=255)
     w = padded.shape[1]
@@ -124,8 +111,6 @@ def _normalize(piece_gray: np.ndarray) -> np.ndarray:
 
 def _split_line(line_index: int, image: np.ndarray) -> list[_Piece]:
     gray = to_gray(image) if image.ndim == 3 else image
-    if STRETCH:
-        gray = _stretch_contrast(gray)
     resized, scale = _resize_to_height(gray)
     if resized.shape[1] + 2 * SIDE_PAD <= MAX_WIDTH:
         bounds = [(0, resized.shape[1], False)]
