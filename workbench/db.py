@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +11,12 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from workbench.errors import ServiceError
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 
@@ -52,8 +59,63 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+# Connecting is retried for about CONNECT_ATTEMPTS * CONNECT_BACKOFF_S seconds: long enough to ride
+# out a PostgreSQL restart or failover blip, short enough that the official is told quickly.
+CONNECT_ATTEMPTS = 4
+CONNECT_BACKOFF_S = 0.5
+UNAVAILABLE_VI = "Cơ sở dữ liệu tạm thời không truy cập được; chưa có thay đổi nào được lưu. Vui lòng thử lại."
+
+
+class DatabaseUnavailableError(ServiceError):
+    """The database could not be reached, or stayed locked/busy; the transaction was rolled back."""
+
+
+def is_transient(exc: OperationalError) -> bool:
+    """A lost/refused connection, a lock held too long, or a deadlock/serialization failure: trying
+    again later can succeed. (Schema errors such as SQLite's 'no such table' are not transient.)"""
+    if exc.connection_invalidated:
+        return True
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    if sqlstate.startswith(("08", "40", "57P")):  # connection exception, rollback, shutdown
+        return True
+    message = str(exc.orig).lower()
+    return any(word in message for word in ("database is locked", "database table is locked", "busy",
+                                             "unable to open database", "connection", "could not connect"))
+
+
+def wait_for_database(engine: Engine, attempts: int = CONNECT_ATTEMPTS) -> None:
+    """Check out a connection, retrying transient failures with a growing pause; then give up clearly."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.connect():
+                return
+        except OperationalError as exc:
+            if not is_transient(exc) or attempt == attempts:
+                raise DatabaseUnavailableError(
+                    f"The database is unavailable after {attempt} attempt(s): {exc.orig}", UNAVAILABLE_VI
+                ) from exc
+            log.warning("Database unavailable (attempt %d of %d), retrying: %s", attempt, attempts, exc.orig)
+            time.sleep(CONNECT_BACKOFF_S * attempt)
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work commits at the end of the block, or rolls back on error."""
-    with factory() as session, session.begin():
-        yield session
+    """A session whose work commits at the end of the block, or rolls back on error.
+
+    Connecting is retried first (see wait_for_database). A transient database failure inside the
+    block (lock held past the busy timeout, connection lost) rolls everything back and becomes
+    DatabaseUnavailableError, which the UI shows as is; the caller may simply try again.
+    """
+    engine = factory.kw.get("bind")
+    if isinstance(engine, Engine):
+        wait_for_database(engine)
+    with factory() as session:
+        try:
+            with session.begin():
+                yield session
+        except OperationalError as exc:
+            if not is_transient(exc):
+                raise
+            raise DatabaseUnavailableError(
+                f"The database failed during the transaction, nothing was saved: {exc.orig}", UNAVAILABLE_VI
+            ) from exc
