@@ -169,8 +169,11 @@ def _load_pdf(data: bytes, name: str, dpi: int, max_pixels: int) -> list[LoadedI
         scale = dpi / 72.0
         pages: list[LoadedImage] = []
         for index in range(len(document)):
-            page = document[index]
-            width_pt, height_pt = page.get_size()
+            try:
+                page = document[index]  # a page tree pointing at a missing object fails here
+                width_pt, height_pt = page.get_size()
+            except pdfium.PdfiumError as exc:
+                raise ImageLoadError(f"{name}: page {index + 1} of the PDF cannot be loaded ({exc}).") from exc
             _check_pixel_count((round(width_pt * scale), round(height_pt * scale)), name, max_pixels, index)
             try:
                 rgb = page.render(scale=scale).to_numpy()

@@ -150,6 +150,8 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
     "random.tif": (bytes(np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8)), "not an image file"),
     "empty.pdf": (pdf_bytes([]), "PDF"),
     "broken.pdf": (b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%%EOF", "PDF cannot be opened"),
+    # The page tree points at an object that is not there (found by tests/test_fuzz.py).
+    "dangling_page.pdf": (pdf_bytes([(200, 120)]).replace(b"4 0 obj", b"5 0 obj"), "cannot be loaded"),
     "header_only.png": (bilevel_png(800, 600, with_pixels=False), "damaged or truncated"),
 }
 
