@@ -17,6 +17,7 @@ from workbench.ui.field_display import (
     CROP_PANEL_KEY,
     PAGE_PANEL_KEY,
     band_css,
+    display_band,
     field_notes_html,
     sticky_panels_css,
 )
@@ -110,9 +111,11 @@ def submit(view: RecordView, action: ReviewAction, values: dict[str, str], reaso
         f" ({result.fields_corrected} trường được sửa).",
         ReviewAction.FLAG: f"Đã chuyển tổ kiểm tra bản ghi dòng {view.row_index} trang {view.page_index}.",
         ReviewAction.SKIP: f"Đã bỏ qua bản ghi dòng {view.row_index} trang {view.page_index}.",
+        ReviewAction.SAVE: "Đã lưu; các thông báo kiểm tra đã được cập nhật.",
     }
     notices.push("success", done.get(action, "Đã lưu."))
-    st.session_state.pop(OPEN_RECORD_KEY, None)
+    if action != ReviewAction.SAVE:  # saving keeps the same record open
+        st.session_state.pop(OPEN_RECORD_KEY, None)
     st.rerun()
 
 
@@ -137,7 +140,8 @@ def show_form(view: RecordView) -> None:
     st.session_state[SHOWN_KEY] = (view.record_id, view.version)
     widget_keys = [f"fld-{token}-{index}" for index in range(len(view.fields))]
     targets = KeyboardTargets(
-        approve_key="verify-approve", flag_key="verify-flag", skip_key="verify-skip", reason_key=f"reason-{token}"
+        approve_key="verify-approve", flag_key="verify-flag", skip_key="verify-skip", reason_key=f"reason-{token}",
+        save_key="verify-save",
     )
     contrast = int(st.session_state.get("verify_contrast", 0) or 0)
     urls = crop_urls(str(data_dir), view.image_path, tuple(f.cell_bbox for f in view.fields), contrast) \
@@ -148,26 +152,30 @@ def show_form(view: RecordView) -> None:
         st.html(keyboard_html(token, keyboard_fields, targets), unsafe_allow_javascript=True)
     by_band: dict[str, list[str]] = {}
     for key, field in zip(widget_keys, view.fields, strict=True):
-        by_band.setdefault(field.band, []).append(key)
+        by_band.setdefault(display_band(field.band, field.status), []).append(key)
     st.html(band_css(by_band))
     with st.form(f"verify-{token}", enter_to_submit=False, border=False):
         typed: dict[str, str] = {}
         for key, field in zip(widget_keys, view.fields, strict=True):
             typed[field.key] = st.text_input(field.label, value=field.value_to_show, key=key)
-            st.html(field_notes_html(field.band, field.confidence, field.chars, field.doubtful_chars,
-                                     field.messages, field.current_unit))
+            band = display_band(field.band, field.status)
+            st.html(field_notes_html(band, field.confidence, field.chars, field.doubtful_chars, field.messages,
+                                     field.current_unit))
         reason = st.text_input("Lý do chuyển tổ kiểm tra (F8)", key=targets.reason_key,
                                placeholder="Ví dụ: chữ mờ, không đọc được họ tên mẹ")
-        approve_col, flag_col, skip_col = st.columns([1.1, 1.5, 0.9])
+        approve_col, save_col, flag_col, skip_col = st.columns([1.1, 1.0, 1.5, 0.8])
         approve = approve_col.form_submit_button(
             "Duyệt (Ctrl+Enter)", type="primary", key=targets.approve_key, width="stretch"
         )
+        save = save_col.form_submit_button("Lưu (Ctrl+S)", key=targets.save_key, width="stretch")
         flag = flag_col.form_submit_button("Chuyển tổ kiểm tra (F8)", key=targets.flag_key, width="stretch")
         skip = skip_col.form_submit_button("Bỏ qua (F9)", key=targets.skip_key, width="stretch")
     if approve:
         submit(view, ReviewAction.APPROVE, typed, reason)
     elif flag:
         submit(view, ReviewAction.FLAG, typed, reason)
+    elif save:
+        submit(view, ReviewAction.SAVE, typed, reason)
     elif skip:
         submit(view, ReviewAction.SKIP, {}, reason)
 

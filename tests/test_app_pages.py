@@ -366,7 +366,27 @@ def test_small_parsers_and_labels() -> None:
 
 def test_keyboard_helper_embeds_the_form_keys_safely() -> None:
     fields = [KeyboardField("fld-1-2-0", "Số", None), KeyboardField("fld-1-2-1", "Ghi chú </script>", "data:x")]
-    targets = KeyboardTargets("verify-approve", "verify-flag", "verify-skip", "reason-1-2")
+    targets = KeyboardTargets("verify-approve", "verify-flag", "verify-skip", "reason-1-2", "verify-save")
     html = keyboard_html("1-2", fields, targets)
     assert '"fld-1-2-1"' in html and '"verify-approve"' in html
     assert "</script>\"" not in html and html.count("</script>") == 1  # labels cannot close the script
+
+
+def test_save_keeps_the_record_and_reruns_the_validators(
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]
+) -> None:
+    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    field_box = _field_inputs(at)["Ngày, tháng, năm sinh"]
+    record_id = int(field_box.key.split("-")[1])
+    assert not any("⚠" in h.proto.body for h in at.get("html"))  # the synthetic dates are valid
+    field_box.input("31/02/2001")
+    at.button(key="verify-save").click()
+    at.run()
+    assert not at.exception
+    assert int(_field_inputs(at)["Ngày, tháng, năm sinh"].key.split("-")[1]) == record_id  # same record
+    assert any("⚠" in h.proto.body for h in at.get("html"))  # the impossible date is reported inline
+    with sessions() as session:
+        assert session.get(Record, record_id).status == RecordStatus.IN_REVIEW
+        birth = session.scalar(select(FieldValue).where(FieldValue.record_id == record_id,
+                                                        FieldValue.key == "birth_date"))
+        assert (birth.final_value, birth.status) == ("31/02/2001", FieldStatus.CORRECTED)

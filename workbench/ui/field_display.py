@@ -10,8 +10,15 @@ BAND_COLOURS = {
     "high": ("#e9f7ef", "#2e7d32"),
     "medium": ("#fff8e1", "#f9a825"),
     "low": ("#fdecea", "#c62828"),
+    "corrected": ("#e8f0fe", "#1a73e8"),  # typed by a person: the machine's confidence no longer applies
 }
-BAND_LABELS_VI = {"high": "tin cậy cao", "medium": "tin cậy trung bình", "low": "tin cậy thấp"}
+BAND_LABELS_VI = {"high": "tin cậy cao", "medium": "tin cậy trung bình", "low": "tin cậy thấp",
+                  "corrected": "đã sửa tay; máy đọc tin cậy"}
+
+
+def display_band(band: str, status: str) -> str:
+    """The colour code to show: a corrected field is marked as such, whatever the machine thought."""
+    return "corrected" if status == "corrected" else band
 
 CharSpan = tuple[str, float, int, int]
 

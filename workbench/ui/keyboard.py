@@ -4,7 +4,8 @@ Rendered with `st.html(..., unsafe_allow_javascript=True)`, which is not iframed
 attaches one capturing `keydown` handler to the page (replacing the previous record's) and:
 - focuses the first field when a new record arrives (so approving takes one keystroke),
 - Enter in a field moves to the next field (from the last field: to the Duyệt button),
-- Ctrl+Enter clicks Duyệt, F8 jumps to the flag-reason box (Enter there clicks Chuyển tổ kiểm tra),
+- Ctrl+Enter clicks Duyệt, Ctrl+S clicks Lưu (store and re-run the validators),
+- F8 jumps to the flag-reason box (Enter there clicks Chuyển tổ kiểm tra),
   F9 clicks Bỏ qua,
 - on focus, swaps the large crop above the form to the focused field's cell.
 Buttons and inputs are found by Streamlit's `st-key-<key>` container classes.
@@ -17,12 +18,14 @@ import json
 from dataclasses import dataclass
 
 APPROVE_KEY = "Ctrl+Enter"
+SAVE_KEY = "Ctrl+S"
 FLAG_KEY = "F8"
 SKIP_KEY = "F9"
 
 KEY_HELP_VI = (
     f"**Phím tắt:** Enter / Tab: trường tiếp theo · **{APPROVE_KEY}: Duyệt** và sang bản ghi kế tiếp · "
-    f"{FLAG_KEY}: Chuyển tổ kiểm tra (gõ lý do rồi Enter) · {SKIP_KEY}: Bỏ qua · Shift+Tab: trường trước"
+    f"{SAVE_KEY}: Lưu và kiểm tra lại · {FLAG_KEY}: Chuyển tổ kiểm tra (gõ lý do rồi Enter) · "
+    f"{SKIP_KEY}: Bỏ qua · Shift+Tab: trường trước"
 )
 
 
@@ -39,6 +42,7 @@ class KeyboardTargets:
     flag_key: str
     skip_key: str
     reason_key: str
+    save_key: str
 
 
 def keyboard_html(token: str, fields: list[KeyboardField], targets: KeyboardTargets, crop_height: int = 150) -> str:
@@ -50,6 +54,7 @@ def keyboard_html(token: str, fields: list[KeyboardField], targets: KeyboardTarg
         "flag": targets.flag_key,
         "skip": targets.skip_key,
         "reason": targets.reason_key,
+        "save": targets.save_key,
     }
     first = fields[0] if fields else None
     first_src = html.escape(first.crop_url or "") if first else ""
@@ -97,12 +102,16 @@ def keyboard_html(token: str, fields: list[KeyboardField], targets: KeyboardTarg
   // Focus the first field once per record version (not on zoom/contrast reruns), and only once the
   // whole form has arrived: focus is the signal that every key works (Streamlit renders progressively).
   const formReady = () => fieldInputs().every((el) => el) && input(cfg.reason) && button(cfg.approve)
-    && button(cfg.flag) && button(cfg.skip);
+    && button(cfg.flag) && button(cfg.skip) && button(cfg.save);
+  // After Lưu the same record comes back (new version): stay on the field the official was in.
+  const record = cfg.token.split('-')[0];
+  const start = win.__wbRecord === record ? Math.min(win.__wbIndex || 0, cfg.fields.length - 1) : 0;
   if (win.__wbFocusedToken !== cfg.token) {{
     let tries = 0;
     const attempt = () => {{
-      if (formReady() && focusField(0)) {{ win.__wbFocusedToken = cfg.token; showCrop(0); }}
-      else if (tries++ < 200) setTimeout(attempt, 50);
+      if (formReady() && focusField(start)) {{
+        win.__wbFocusedToken = cfg.token; win.__wbRecord = record; win.__wbIndex = start; showCrop(start);
+      }} else if (tries++ < 200) setTimeout(attempt, 50);
     }};
     attempt();
   }}
@@ -110,7 +119,7 @@ def keyboard_html(token: str, fields: list[KeyboardField], targets: KeyboardTarg
   if (win.__wbFocusin) doc.removeEventListener('focusin', win.__wbFocusin, true);
   win.__wbFocusin = (event) => {{
     const index = fieldInputs().indexOf(event.target);
-    if (index >= 0) showCrop(index);
+    if (index >= 0) {{ win.__wbIndex = index; win.__wbRecord = cfg.token.split('-')[0]; showCrop(index); }}
   }};
   win.__wbKeydown = (event) => {{
     const inputs = fieldInputs();
@@ -120,6 +129,7 @@ def keyboard_html(token: str, fields: list[KeyboardField], targets: KeyboardTarg
       if (b) {{ event.preventDefault(); event.stopPropagation(); b.click(); }}
     }};
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) return click(cfg.approve);
+    if ((event.key === 's' || event.key === 'S') && (event.ctrlKey || event.metaKey)) return click(cfg.save);
     if (event.key === 'F9') return click(cfg.skip);
     if (event.key === 'F8') {{
       const reason = input(cfg.reason);
