@@ -199,6 +199,10 @@ def _fit_columns_to_labels(text: np.ndarray, top: int, bottom: int, layout: Ledg
     """
     profile = (text[top:bottom] > 0).sum(axis=0).astype(np.float64)
     profile[profile < 3] = 0  # lone noise pixels are not label ink
+    # Narrow isolated slivers (a paper edge's shadow, a ruling stub) are not labels either.
+    for a, b in _text_bands(profile, max(6, len(profile) // 100), 0):
+        if b - a < max(8, len(profile) // 200):
+            profile[a:b] = 0
     inked = np.flatnonzero(profile)
     if len(inked) == 0:
         raise GridNotFoundError("The printed column labels of the ledger were not found.")
@@ -291,6 +295,10 @@ def frame_lines(peaks: list[tuple[float, float]]) -> tuple[float, float]:
     return frame[0], frame[-1]
 
 
+def _ruling_half_width(page_width: int) -> int:
+    return max(3, round(page_width / 450))  # blurred rulings spread over ~5 px
+
+
 def _ruling_pixels(ink: np.ndarray, h_lines: list[float], v_lines: list[float], table: Box,
                    half_width: int) -> np.ndarray:
     """Ink pixels lying on the detected rulings (within the table), to be removed from the text."""
@@ -313,7 +321,7 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
     h_peaks, v_peaks = find_rulings(gray, settings)
     h_found = [c for c, _ in h_peaks]
     v_found = [c for c, _ in v_peaks]
-    half_width = max(3, round(width / 450))  # blurred rulings spread over ~5 px
+    half_width = _ruling_half_width(width)
     if len(h_peaks) >= 3 and len(v_peaks) >= 2:
         top, bottom = frame_lines(h_peaks)
         left, right = frame_lines(v_peaks)
@@ -399,11 +407,16 @@ def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, 
     if len(edges) < 2:
         raise GridNotFoundError("The ledger table has no data rows below its header.")
     row_edges = [round(e) for e in reversed(edges)]
+    # Rulings too faint to detect still leave dashes where the grid says they run: remove
+    # those too, or they read as strokes in empty cells.
+    table = Box(round(left), round(top), round(right - left), round(bottom - top))
+    expected = _ruling_pixels(masks.ink, row_edges, col_edges, table, _ruling_half_width(masks.ink.shape[1]))
+    masks.rulings = cv2.bitwise_or(masks.rulings, expected)
+    masks.text = cv2.subtract(masks.ink, masks.rulings)
     header = Box(round(left), round(top), round(right - left), row_edges[0] - round(top))
     filled = _filled_bands(masks.text, row_edges, col_edges, settings)
     seen = sum(1 for e in row_edges if any(abs(e - h) <= 0.2 * pitch for h in h_found))
     method = "rulings" if seen == len(row_edges) else "partial_rulings"
-    table = Box(round(left), round(top), round(right - left), round(bottom - top))
     return LedgerGrid(table, header, col_edges, row_edges, filled, method, len(h_found), len(v_found), masks)
 
 
