@@ -18,6 +18,7 @@ from models import AuditEvent, Book, FieldStatus, FieldValue, Page, Record, Reco
 from tests.conftest import PASSWORD, record_ids
 from workbench.context import Workbench
 from workbench.db import transaction
+from workbench.review import ReviewAction, save_record
 from workbench.ui import imaging
 from workbench.ui.forms import parse_positions
 from workbench.ui.keyboard import KeyboardField, KeyboardTargets, keyboard_html
@@ -390,3 +391,27 @@ def test_save_keeps_the_record_and_reruns_the_validators(
         birth = session.scalar(select(FieldValue).where(FieldValue.record_id == record_id,
                                                         FieldValue.key == "birth_date"))
         assert (birth.final_value, birth.status) == ("31/02/2001", FieldStatus.CORRECTED)
+
+
+def test_supervisor_qa_sample_is_blind_and_feeds_the_error_rate(
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session],
+    call: Callable[..., Any],
+) -> None:
+    official = users["official"]
+    first = record_ids(sessions, sample_book_id)[0]
+    with transaction(sessions) as session:
+        version = session.get(Record, first).version
+    call(save_record, official, first, version, {"full_name": "Tên Cán Bộ Gõ"}, ReviewAction.APPROVE)
+    at = open_page(signed_in_app(users["supervisor"]), "pages/supervisor_queues.py")
+    at.selectbox(key="qa-verifier").select(official.id)
+    at.slider(key="qa-percent").set_value(50)
+    at.button(key="qa-draw").click()
+    at.run()
+    assert not at.exception
+    qa_name = next(w for w in at.text_input if w.key and w.key.endswith("-full_name"))
+    assert qa_name.value == "Trần Thị Mẫu"  # blind: the proposal, not what the official typed
+    next(b for b in at.button if b.label == "Ghi kết quả kiểm tra").click()
+    at.run()
+    assert not at.exception
+    rates = next(d.value for d in at.dataframe if "Tỷ lệ lỗi" in d.value.columns)
+    assert list(rates["Trường phải sửa"]) == [1] and rates["Cán bộ"].iloc[0] == "official"

@@ -87,7 +87,7 @@ def app_url(e2e_workbench: Workbench, tmp_path: Path) -> Iterator[str]:
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60  # generous: CI machines may be busy
             while True:
                 try:
                     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
