@@ -192,18 +192,29 @@ def _step_edges(gray: np.ndarray, reach: int, min_step: float) -> tuple[int | No
     """Rows of the strongest bright-to-dark step near the top and dark-to-bright near the bottom.
 
     The median across each row keeps only steps that run along most of the row (a paper edge),
-    not text or thin rulings (equal paper on both sides) or a smooth lighting gradient.
+    not text or thin rulings (equal paper on both sides) or a smooth lighting gradient. A step
+    shows as a run of 2 * reach strong differences; its middle is the edge.
     """
     values = gray.astype(np.int16)
     steps = np.median(values[2 * reach :] - values[: -2 * reach], axis=1)  # index y <-> row y + reach
     third = len(steps) // 3
-    top = int(np.argmin(steps[:third])) if third and steps[:third].min() < -min_step else None
-    bottom_part = steps[-third:] if third else steps[:0]
-    bottom = int(np.argmax(bottom_part)) + len(steps) - third if third and bottom_part.max() > min_step else None
-    return (
-        None if top is None else top + reach,
-        None if bottom is None else bottom + reach,
-    )
+    if third == 0:
+        return None, None
+
+    def edge(part: np.ndarray, offset: int, inner_is_last: bool) -> int | None:
+        # Fill -> lid -> paper can make two steps: the paper's edge is the one nearest the
+        # page centre.
+        strong = part > max(min_step, 0.3 * float(part.max()))
+        runs = np.flatnonzero(np.diff(np.concatenate([[0], strong.astype(np.int8), [0]])))
+        if len(runs) == 0:
+            return None
+        starts, ends = runs[::2], runs[1::2]
+        start, end = (starts[-1], ends[-1]) if inner_is_last else (starts[0], ends[0])
+        return offset + int(round((start + end - 1) / 2)) + reach
+
+    top = edge(-steps[:third], 0, inner_is_last=True)
+    bottom = edge(steps[-third:], len(steps) - third, inner_is_last=False)
+    return top, bottom
 
 
 def paper_on_light_background(levelled: np.ndarray, analysis_width: int = 600,
@@ -223,8 +234,11 @@ def paper_on_light_background(levelled: np.ndarray, analysis_width: int = 600,
     if top is None and bottom is None and left is None and right is None:
         return None
     h, w = small.shape
-    y0, y1 = top or 0, bottom if bottom is not None else h
-    x0, x1 = left or 0, right if right is not None else w
+    inset = 2  # step past the shadow that lines the paper edge
+    y0 = top + inset if top is not None else 0
+    y1 = bottom - inset if bottom is not None else h
+    x0 = left + inset if left is not None else 0
+    x1 = right - inset if right is not None else w
     if (y1 - y0) < 0.5 * h or (x1 - x0) < 0.5 * w:
         return None
     height, width = levelled.shape[:2]

@@ -271,10 +271,13 @@ def _drop_paper_edges(gray: np.ndarray, peaks: list[tuple[float, float]], axis: 
     """Remove "lines" that are the paper's edge (its shadow against a lid or a white fill).
 
     A ruling has the same paper on both sides; a paper edge has the brighter lid or the white
-    fill on one side, so the median grey a few px to either side differs.
+    fill on one side, brighter than (almost) any paper on the page; uneven light or a stain
+    beside a ruling only shifts both sides a little, or makes one darker.
     """
     near, far = 3, 7
     lines = gray if axis == 0 else gray.T  # rows are the line direction's normal
+    # Brighter than almost all of the paper, even its best-lit part under uneven light.
+    brightest_paper = float(np.percentile(gray[::4, ::4], 90))
     kept = []
     for centre, strength in peaks:
         c = round(centre)
@@ -283,8 +286,10 @@ def _drop_paper_edges(gray: np.ndarray, peaks: list[tuple[float, float]], axis: 
         after = lines[c + near + 1 : c + far + 1, ::4]
         if before.size == 0 or after.size == 0:
             continue  # at the image border: an edge, not a ruling
-        if abs(float(np.median(before)) - float(np.median(after))) <= max_step:
-            kept.append((centre, strength))
+        sides = sorted((float(np.median(before)), float(np.median(after))))
+        if sides[1] - sides[0] > max_step and sides[1] > brightest_paper:
+            continue
+        kept.append((centre, strength))
     return kept
 
 
