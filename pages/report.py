@@ -11,7 +11,14 @@ import streamlit as st
 from models import Role
 from workbench.admin import list_units
 from workbench.errors import ServiceError
-from workbench.report import VIETNAM, ReportError, plan_view, progress_report, user_productivity
+from workbench.report import (
+    VIETNAM,
+    ReportError,
+    plan_view,
+    progress_report,
+    set_unit_plan,
+    user_productivity,
+)
 from workbench.report_xlsx import write_report_xlsx
 from workbench.scope import SUPERVISORS, load_scope, unit_in_scope
 from workbench.ui.guard import require
@@ -64,6 +71,22 @@ if plans:
     ]), hide_index=True, width="stretch")
 else:
     st.caption("Chưa có đơn vị nào khai báo kế hoạch (số máy, định mức).")
+
+with st.expander("Khai báo kế hoạch của đơn vị (số máy, định mức)"):
+    all_units = {u.id: u.path for u in units}
+    with st.form("unit-plan"):
+        plan_unit = st.selectbox("Đơn vị", list(all_units), format_func=all_units.get, key="plan-unit")
+        computers = st.number_input("Số máy tính", min_value=0, value=1, step=1, key="plan-computers")
+        quota = st.number_input("Định mức (hồ sơ/máy/ngày)", min_value=0, value=250, step=10, key="plan-quota")
+        if st.form_submit_button("Lưu kế hoạch"):
+            try:
+                with ctx.session() as (session, user):
+                    unit_in_scope(session, load_scope(session, user, SUPERVISORS), int(plan_unit))
+                    set_unit_plan(session, int(plan_unit), int(computers), int(quota), actor=user)
+            except (ReportError, ServiceError) as exc:
+                st.error(exc.message_vi)
+            else:
+                st.rerun()
 
 st.subheader("Năng suất 7 ngày gần nhất")
 if productivity:

@@ -261,7 +261,7 @@ def test_admin_pages_render(app_env: Workbench, users: dict[str, User]) -> None:
 
 
 def test_report_page_shows_phu_luc_01_for_the_supervisor_scope(
-    app_env: Workbench, users: dict[str, User], sample_book_id: int, other_book_id: int
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, other_book_id: int, units: dict[str, int]
 ) -> None:
     at = open_page(signed_in_app(users["supervisor"]), "pages/report.py")
     assert not errors(at)
@@ -270,6 +270,13 @@ def test_report_page_shows_phu_luc_01_for_the_supervisor_scope(
     assert "Xã Lộc Tấn" not in set(table["Đơn vị"].str.strip())
     assert table["Khai sinh · Tổng số"].iloc[-1] == 6  # the grand total: the sample book's six records
     assert at.get("download_button")
+    at.selectbox(key="plan-unit").select(units["huyen"])
+    at.number_input(key="plan-computers").set_value(2)
+    at.number_input(key="plan-quota").set_value(200)
+    next(b for b in at.button if b.label == "Lưu kế hoạch").click()
+    at.run()
+    plans = next(d.value for d in at.dataframe if "Số máy" in d.value.columns)
+    assert (plans["Số máy"].iloc[0], plans["Còn lại"].iloc[0], plans["Số ngày theo định mức"].iloc[0]) == (2, 6, 1)
 
 
 def test_contractor_upload_is_processed_in_the_background_and_status_comes_from_the_db(
