@@ -233,3 +233,49 @@ def demo(
         err.print(f"sample book {report.book_id}: {report.pages_added} new pages, {report.records_created} records")
     names = ", ".join(name for name, _, _ in DEMO_USERS)
     err.print(f"demo users: {names} (password: {DEMO_PASSWORD})")
+
+
+@app.command()
+def train(
+    since: str | None = typer.Option(None, "--since", help="Only fields confirmed on/after this date (YYYY-MM-DD)."),
+    from_folder: Path | None = typer.Option(None, "--from-folder", help="Line images + labels.tsv instead of the DB."),
+    max_minutes: float = typer.Option(55.0, "--max-minutes", help="Wall-clock budget, caching included."),
+    device: str = typer.Option("auto", "--device", help="cpu | cuda | auto (cuda when present)."),
+    epochs: int = typer.Option(8, "--epochs"),
+    lr: float = typer.Option(3e-4, "--lr"),
+    synthetic_ratio: float = typer.Option(0.0, "--synthetic-ratio", help="Synthetic sample lines per real line."),
+    base: str | None = typer.Option(None, "--base", help="Model version to start from (default: the active one)."),
+    export_set: Path | None = typer.Option(None, "--export-set", help="Also write the training set as PNG + TSV."),
+) -> None:
+    """Fine-tune AsterNet on confirmed fields and register the model. Last line: model_version=<v>."""
+    from datetime import UTC, datetime
+
+    try:
+        from workbench.training.service import TrainRequest, build_set, train_model
+    except ImportError as exc:  # torch is optional: requirements-train.txt
+        raise _fail(f"training needs PyTorch: pip install -r requirements-train.txt ({exc})") from exc
+    if device not in ("cpu", "cuda", "auto"):
+        raise _fail("--device must be cpu, cuda or auto")
+    try:
+        since_at = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None
+    except ValueError as exc:
+        raise _fail(f"--since: not a date ({since})") from exc
+    wb = open_workbench()
+    request = TrainRequest(since=since_at, from_folder=from_folder, max_minutes=max_minutes, device=device,
+                           epochs=epochs, lr=lr, synthetic_ratio=synthetic_ratio, base_version=base,
+                           threads=wb.settings.ocr_threads)
+    if export_set is not None:
+        from workbench.training.folder import export_folder
+
+        training_set = build_set(wb, request, err.print)
+        export_folder(training_set.train, export_set / "train")
+        export_folder(training_set.validation, export_set / "validation")
+        err.print(f"training set written to {export_set}")
+    try:
+        outcome = train_model(wb, request, say=err.print)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    meta = outcome.meta
+    err.print(f"validation CER {meta.get('validation_cer_before')} -> {meta.get('validation_cer_after')} "
+              f"in {meta['minutes']} min on {meta['device']} ({meta['stopped']}); not activated")
+    typer.echo(f"model_version={outcome.model.version}")

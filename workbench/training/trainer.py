@@ -33,7 +33,7 @@ from workbench.training.preprocess import HEIGHT, STRIDE, normalized_line, pad_b
 log = logging.getLogger(__name__)
 
 CACHE_BATCH = 16  # lines per frozen-stem batch when caching
-WIDTH_BUCKET = 32  # px: lines within this width share a cache batch (little padding)
+WIDTH_BUCKET = 16  # px at height 32: lines this close in width share a batch (as in the engine)
 
 
 @dataclass(frozen=True)
@@ -111,11 +111,13 @@ class _Deadline:
         return self.elapsed > self.limit
 
 
-def _width_batches(images: list[np.ndarray], batch: int) -> list[list[int]]:
-    order = sorted(range(len(images)), key=lambda i: images[i].shape[2])
+def _width_batches(widths: list[int], batch: int, tolerance: int) -> list[list[int]]:
+    """Indices grouped by similar width (like the engine: padding changes a BiLSTM's output)."""
+    order = sorted(range(len(widths)), key=lambda i: widths[i])
     groups: list[list[int]] = []
     for i in order:
-        if groups and len(groups[-1]) < batch and images[i].shape[2] - images[groups[-1][0]].shape[2] <= WIDTH_BUCKET:
+        first = widths[groups[-1][0]] if groups else 0
+        if groups and len(groups[-1]) < batch and widths[i] - first <= max(tolerance, first // 10):
             groups[-1].append(i)
         else:
             groups.append([i])
@@ -126,7 +128,7 @@ def _width_batches(images: list[np.ndarray], batch: int) -> list[list[int]]:
 def _cache_stem(model: AsterNet, images: list[np.ndarray], device: torch.device) -> list[torch.Tensor]:
     """Frozen stem outputs per normalized line, trimmed to the line's own frames, float16."""
     out: list[torch.Tensor | None] = [None] * len(images)
-    for group in _width_batches(images, CACHE_BATCH):
+    for group in _width_batches([image.shape[2] for image in images], CACHE_BATCH, WIDTH_BUCKET):
         width = max(images[i].shape[2] for i in group)
         batch = np.ones((len(group), 3, HEIGHT, width), dtype=np.float32)
         for k, i in enumerate(group):
@@ -157,10 +159,9 @@ def _stack(views: list[torch.Tensor], pad: torch.Tensor, device: torch.device) -
 def _decode(model: AsterNet, examples: list[_Example], pad: torch.Tensor, device: torch.device,
             alphabet: tuple[str, ...], batch_size: int) -> list[str]:
     model.eval()
-    order = sorted(range(len(examples)), key=lambda i: examples[i].views[0].shape[2])
     texts = [""] * len(examples)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
+    frames_per_line = [e.views[0].shape[2] for e in examples]
+    for chunk in _width_batches(frames_per_line, batch_size, WIDTH_BUCKET // STRIDE):
         feats, frames = _stack([examples[i].views[0] for i in chunk], pad, device)
         log_probs = head_log_probs(model, feats).float().cpu().numpy()
         for k, i in enumerate(chunk):
