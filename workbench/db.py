@@ -22,12 +22,13 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations
 
 
 def make_engine(url: str) -> Engine:
+    """hide_parameters: SQL errors and SQL echo never carry the values (names, dates of birth) into logs."""
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

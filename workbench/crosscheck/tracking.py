@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import Book, CrosscheckResult, CrosscheckStatus, Page, Record, Unit, User
 from workbench.audit import record_event
+from workbench.scope import SUPERVISORS, load_scope, record_in_scope
 
 TRACKED = (CrosscheckStatus.DIFFERENT, CrosscheckStatus.AMBIGUOUS)
 COMPARED_FIELDS = ("full_name", "birth_date", "sex", "father_name", "mother_name")
@@ -92,10 +93,13 @@ def tracking_list(session: Session, *, book_ids: Iterable[int] | None = None, un
 
 
 def resolve_tracking_item(session: Session, result_id: int, actor: User, resolution: str) -> CrosscheckResult:
-    """Record how a supervisor settled an item (e.g. 'sổ đúng, CSDL cần sửa'); the book is untouched."""
+    """Record how a supervisor settled an item (e.g. 'sổ đúng, CSDL cần sửa'); the book is untouched.
+    Only a supervisor (or admin) whose scope covers the record's unit may (ScopeError otherwise)."""
+    scope = load_scope(session, actor, SUPERVISORS)
     result = session.get(CrosscheckResult, result_id)
     if result is None:
         raise TrackingError(f"No cross-check result with id {result_id}", f"Không có kết quả đối chiếu số {result_id}")
+    record_in_scope(session, scope, result.record_id, fresh=False)
     resolution = " ".join(resolution.split())
     if not resolution:
         raise TrackingError("A resolution note is required", "Cần ghi rõ cách xử lý")
