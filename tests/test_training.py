@@ -39,7 +39,7 @@ from workbench.training.db_lines import lines_from_database
 from workbench.training.evaluate import evaluate_recognizer
 from workbench.training.fields import fields_from_lines
 from workbench.training.folder import export_folder, import_folder
-from workbench.training.rerecognize import rerecognize_open_records
+from workbench.training.rerecognize import rerecognize_with_version
 from workbench.training.synthetic import SAMPLE_BOOKS, sample_book_lines
 
 pytestmark = pytest.mark.train
@@ -133,7 +133,8 @@ def reviewed_book(tmp_path_factory: pytest.TempPathFactory, migrated_template: P
     with wb.sessions() as session:
         before = {f.id: (f.status, f.final_value, f.proposed_value)
                   for f in session.get(Record, record_ids[0]).fields}
-    rerecognized = rerecognize_open_records(wb.sessions, wb.settings.data_dir, get_asternet(1), "test-model",
+    # The active model (none activated: the shipped one) re-proposes the open records.
+    rerecognized = rerecognize_with_version(wb.sessions, wb.settings.data_dir, threads=1,
                                             progress=lambda done, total: progress.append((done, total)))
     _review(wb.sessions, user, record_ids[1:6], _truth_page(), approve=False)
     yield wb, user, record_ids, before, rerecognized
@@ -153,7 +154,7 @@ def test_rerecognition_fills_proposals_and_never_touches_reviewed_fields(reviewe
         read = [f.proposed_value for f in later.fields if f.proposed_value]
         assert len(read) >= 5 and all(f.engine for f in later.fields if f.proposed_value)
         page = session.get(Page, approved.page_id)
-        assert page.model_version == "test-model"
+        assert page.model_version == SHIPPED_VERSION
         assert session.scalar(select(AuditEvent).where(AuditEvent.action == "rerecognize")) is not None
     columns = len(get_book_type("khai_sinh").columns)
     assert report.records == len(record_ids) - 1

@@ -264,15 +264,15 @@ def train(
     request = TrainRequest(since=since_at, from_folder=from_folder, max_minutes=max_minutes, device=device,
                            epochs=epochs, lr=lr, synthetic_ratio=synthetic_ratio, base_version=base,
                            threads=wb.settings.ocr_threads)
-    if export_set is not None:
-        from workbench.training.folder import export_folder
-
-        training_set = build_set(wb, request, err.print)
-        export_folder(training_set.train, export_set / "train")
-        export_folder(training_set.validation, export_set / "validation")
-        err.print(f"training set written to {export_set}")
     try:
-        outcome = train_model(wb, request, say=err.print)
+        training_set = build_set(wb, request, err.print)
+        if export_set is not None:
+            from workbench.training.folder import export_folder
+
+            export_folder(training_set.train, export_set / "train")
+            export_folder(training_set.validation, export_set / "validation")
+            err.print(f"training set written to {export_set}")
+        outcome = train_model(wb, request, say=err.print, training_set=training_set)
     except (ValueError, RuntimeError, OSError) as exc:
         raise _fail(str(exc)) from exc
     meta = outcome.meta

@@ -143,3 +143,22 @@ def _apply(field_value: FieldValue, proposal: FieldProposal) -> None:
     field_value.alternatives = list(proposal.alternatives)
     field_value.messages = list(proposal.messages)
     field_value.engine = proposal.engine or None
+
+
+def rerecognize_with_version(
+    factory: sessionmaker[Session],
+    data_dir: Path,
+    version: str | None = None,
+    *,
+    threads: int = 2,
+    book_ids: list[int] | None = None,
+    progress: ProgressCallback | None = None,
+) -> RerecognitionReport:
+    """Re-propose open records with a registered model (default: the active one) and its calibrator."""
+    from workbench.model_registry import calibrator_for, get_model, recognizer_for
+
+    model = get_model(data_dir, version)
+    return rerecognize_open_records(
+        factory, data_dir, recognizer_for(data_dir, model.version, threads), model.version,
+        calibrator=calibrator_for(data_dir, model.version), book_ids=book_ids, progress=progress,
+    )

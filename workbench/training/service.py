@@ -85,14 +85,19 @@ def build_set(wb: Workbench, request: TrainRequest, say: Say) -> TrainingSet:
     return training_set
 
 
-def train_model(wb: Workbench, request: TrainRequest, say: Say = print) -> TrainOutcome:
-    """Fine-tune, export, verify, re-fit the calibrator and register a new (inactive) version."""
+def train_model(
+    wb: Workbench, request: TrainRequest, say: Say = print, training_set: TrainingSet | None = None
+) -> TrainOutcome:
+    """Fine-tune, export, verify, re-fit the calibrator and register a new (inactive) version.
+
+    ``training_set`` (already built with :func:`build_set`) avoids collecting the lines twice.
+    """
     from workbench.training.export import export_onnx, verify_export
     from workbench.training.trainer import FineTuneConfig, fine_tune
 
     data_dir = wb.settings.data_dir
     parent = get_model(data_dir, request.base_version)
-    training_set = build_set(wb, request, say)
+    training_set = training_set or build_set(wb, request, say)
     if not training_set.train:
         raise ValueError("no labelled lines to train on (confirm some fields first, or give --from-folder)")
     config = FineTuneConfig(epochs=request.epochs, lr=request.lr, batch_size=request.batch_size,
