@@ -204,7 +204,7 @@ def _step_edges(gray: np.ndarray, reach: int, min_step: float) -> tuple[int | No
     def edge(part: np.ndarray, offset: int, inner_is_last: bool) -> int | None:
         # Fill -> lid -> paper can make two steps: the paper's edge is the one nearest the
         # page centre.
-        strong = part > max(min_step, 0.3 * float(part.max()))
+        strong = part > min_step
         runs = np.flatnonzero(np.diff(np.concatenate([[0], strong.astype(np.int8), [0]])))
         if len(runs) == 0:
             return None
