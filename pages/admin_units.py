@@ -11,7 +11,7 @@ from workbench.errors import ServiceError
 from workbench.ui import notices
 from workbench.ui.guard import require
 
-LEVEL_VI = {UnitLevel.TINH: "Tỉnh / thành phố", UnitLevel.HUYEN: "Huyện / quận / thị xã",
+LEVEL_VI: dict[str, str] = {UnitLevel.TINH: "Tỉnh / thành phố", UnitLevel.HUYEN: "Huyện / quận / thị xã",
             UnitLevel.XA: "Xã / phường / thị trấn"}
 
 ctx = require(Role.ADMIN)
@@ -27,7 +27,8 @@ parents = {u.id: u.path for u in units}
 with st.form("new-unit"):
     st.subheader("Thêm đơn vị")
     name = st.text_input("Tên đơn vị", key="new-unit-name", placeholder="Ví dụ: Xã Đại Lãnh")
-    level = st.selectbox("Cấp", list(LEVEL_VI), index=2, format_func=LEVEL_VI.get, key="new-unit-level")
+    level = st.selectbox("Cấp", list(LEVEL_VI), index=2, format_func=lambda level: LEVEL_VI[level],
+                         key="new-unit-level")
     parent = st.selectbox("Thuộc đơn vị", [None, *parents], key="new-unit-parent",
                           format_func=lambda pid: "— Không —" if pid is None else parents[pid])
     code = st.text_input("Mã (dùng trong tên tệp xuất)", key="new-unit-code")

@@ -29,8 +29,8 @@ with st.expander("Thêm người dùng", expanded=not users), st.form("new-user"
     username = st.text_input("Tên đăng nhập", key="new-user-name")
     full_name = st.text_input("Họ tên", key="new-user-full-name")
     password = st.text_input("Mật khẩu (ít nhất 8 ký tự)", type="password", key="new-user-password")
-    role = st.selectbox("Vai trò", list(ROLE_VI), format_func=ROLE_VI.get, key="new-user-role")
-    unit_ids = st.multiselect("Đơn vị phụ trách", list(units), format_func=units.get, key="new-user-units",
+    role = st.selectbox("Vai trò", list(ROLE_VI), format_func=lambda role: ROLE_VI[role], key="new-user-role")
+    unit_ids = st.multiselect("Đơn vị phụ trách", list(units), format_func=lambda uid: units[uid], key="new-user-units",
                               placeholder="Chọn đơn vị")
     if st.form_submit_button("Tạo người dùng", type="primary"):
         try:
@@ -50,7 +50,8 @@ if users:
                           format_func=lambda uid: f"{by_id[uid].username} ({ROLE_VI.get(by_id[uid].role, '')})")
     target = by_id[chosen]
     new_units = st.multiselect("Đơn vị phụ trách", list(units), default=[i for i in target.unit_ids if i in units],
-                               format_func=units.get, key=f"edit-units-{chosen}", placeholder="Chọn đơn vị")
+                               format_func=lambda uid: units[uid], key=f"edit-units-{chosen}",
+                               placeholder="Chọn đơn vị")
     save_col, active_col = st.columns(2)
     try:
         if save_col.button("Lưu đơn vị", key=f"save-units-{chosen}"):

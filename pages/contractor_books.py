@@ -62,7 +62,7 @@ def create_book_form() -> None:
         units = {u.id: u.path for u in list_units(session, user)}
     book_types = all_book_types()
     with st.expander("Tạo sổ mới", expanded=False), st.form("create-book"):
-        unit_id = st.selectbox("Đơn vị", list(units), format_func=units.get, key="new-book-unit")
+        unit_id = st.selectbox("Đơn vị", list(units), format_func=lambda uid: units[uid], key="new-book-unit")
         type_key = st.selectbox("Loại sổ", list(book_types), format_func=lambda k: book_types[k].label,
                                 key="new-book-type")
         year_col, volume_col, count_col = st.columns(3)

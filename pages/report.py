@@ -75,7 +75,7 @@ else:
 with st.expander("Khai báo kế hoạch của đơn vị (số máy, định mức)"):
     all_units = {u.id: u.path for u in units}
     with st.form("unit-plan"):
-        plan_unit = st.selectbox("Đơn vị", list(all_units), format_func=all_units.get, key="plan-unit")
+        plan_unit = st.selectbox("Đơn vị", list(all_units), format_func=lambda uid: all_units[uid], key="plan-unit")
         computers = st.number_input("Số máy tính", min_value=0, value=1, step=1, key="plan-computers")
         quota = st.number_input("Định mức (hồ sơ/máy/ngày)", min_value=0, value=250, step=10, key="plan-quota")
         if st.form_submit_button("Lưu kế hoạch"):

@@ -164,9 +164,9 @@ def order_setting() -> None:
     if not units:
         return
     with st.expander("Thứ tự hàng đợi của cán bộ"):
-        unit_id = st.selectbox("Đơn vị", list(units), format_func=units.get, key="order-unit")
-        order = st.radio("Thứ tự", list(QUEUE_ORDERS_VI), format_func=QUEUE_ORDERS_VI.get, key="order-value",
-                         index=list(QUEUE_ORDERS_VI).index(str(current[unit_id])))
+        unit_id = st.selectbox("Đơn vị", list(units), format_func=lambda uid: units[uid], key="order-unit")
+        order = st.radio("Thứ tự", list(QUEUE_ORDERS_VI), format_func=lambda order: QUEUE_ORDERS_VI[order],
+                         key="order-value", index=list(QUEUE_ORDERS_VI).index(str(current[unit_id])))
         if st.button("Lưu thứ tự", key="order-save"):
             run_action(lambda s, u: set_queue_order(s, u, order, unit_id), "Đã lưu thứ tự hàng đợi.")
 

@@ -126,7 +126,7 @@ def show_page_image(view: RecordView) -> None:
     )
     contrast = contrast_col.segmented_control(
         "Tương phản (mực mờ)", CONTRAST_OPTIONS, default=0, required=True, key="verify_contrast",
-        format_func=CONTRAST_LABELS.get,
+        format_func=lambda level: CONTRAST_LABELS[level],
     )
     if load_page(data_dir, view.image_path) is None:
         st.error("Không đọc được ảnh trang. Báo đơn vị số hoá kiểm tra lại trang này.")

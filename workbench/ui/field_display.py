@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 # Background / stripe colours per confidence band (light, so the handwriting-like text stays legible).
 BAND_COLOURS = {
@@ -23,7 +23,7 @@ def display_band(band: str, status: str) -> str:
 CharSpan = tuple[str, float, int, int]
 
 
-def band_css(widget_keys_by_band: dict[str, Sequence[str]]) -> str:
+def band_css(widget_keys_by_band: Mapping[str, Sequence[str]]) -> str:
     """One <style> block colouring each field's input by its band."""
     rules = []
     for band, keys in widget_keys_by_band.items():

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from models import PageStatus, RecordStatus, Role
 
-RECORD_STATUS_VI = {
+RECORD_STATUS_VI: dict[str, str] = {
     RecordStatus.PROPOSED: "Chờ xác minh",
     RecordStatus.IN_REVIEW: "Đang xác minh",
     RecordStatus.FLAGGED: "Chuyển tổ kiểm tra",
     RecordStatus.APPROVED: "Đã duyệt",
     RecordStatus.REJECTED: "Loại",
 }
-PAGE_STATUS_VI = {
+PAGE_STATUS_VI: dict[str, str] = {
     PageStatus.QUEUED: "Đang chờ",
     PageStatus.PROCESSING: "Đang xử lý",
     PageStatus.DONE: "Xong",
     PageStatus.FAILED: "Lỗi",
 }
-ROLE_VI = {
+ROLE_VI: dict[str, str] = {
     Role.OFFICIAL: "Cán bộ hộ tịch",
     Role.SUPERVISOR: "Tổ kiểm tra",
     Role.CONTRACTOR: "Đơn vị số hoá",

@@ -91,25 +91,25 @@ _TOKEN_KEY = "session_token"
 _COOKIE_ACTION_KEY = "cookie_action"  # ("set", token) or ("clear", None), written once by the app
 
 
-def remember(state: MutableMapping[str, Any], user_id: int) -> None:
+def remember(state: MutableMapping[Any, Any], user_id: int) -> None:
     """After a successful login: issue a token and ask the app to store it in the browser."""
     token = token_table().issue(user_id)
     state[_TOKEN_KEY] = token
     state[_COOKIE_ACTION_KEY] = ("set", token)
 
 
-def forget(state: MutableMapping[str, Any]) -> None:
+def forget(state: MutableMapping[Any, Any]) -> None:
     """Logout: revoke the token, forget the session, and ask the app to delete the cookie."""
     token_table().revoke(state.get(_TOKEN_KEY))
     sign_out(state)
     state[_COOKIE_ACTION_KEY] = ("clear", None)
 
 
-def keep_alive(state: MutableMapping[str, Any], idle_minutes: int) -> None:
+def keep_alive(state: MutableMapping[Any, Any], idle_minutes: int) -> None:
     token_table().resolve(state.get(_TOKEN_KEY), idle_minutes)
 
 
-def restore(state: MutableMapping[str, Any], factory: sessionmaker[Session], idle_minutes: int) -> SignedIn | None:
+def restore(state: MutableMapping[Any, Any], factory: sessionmaker[Session], idle_minutes: int) -> SignedIn | None:
     """After a reload: sign the browser back in from its cookie, if the token is still live."""
     token = cookie_token()
     user_id = token_table().resolve(token, idle_minutes)
@@ -125,7 +125,7 @@ def restore(state: MutableMapping[str, Any], factory: sessionmaker[Session], idl
     return identity
 
 
-def pending_cookie_script(state: MutableMapping[str, Any]) -> str | None:
+def pending_cookie_script(state: MutableMapping[Any, Any]) -> str | None:
     """The one-off cookie JS the app must render in this run, if any."""
     action = state.pop(_COOKIE_ACTION_KEY, None)
     if action is None:

@@ -30,25 +30,25 @@ class SignedIn:
         return self.full_name or self.username
 
 
-def signed_in(state: MutableMapping[str, Any]) -> SignedIn | None:
+def signed_in(state: MutableMapping[Any, Any]) -> SignedIn | None:
     value = state.get(_KEY)
     return value if isinstance(value, SignedIn) else None
 
 
-def sign_in(state: MutableMapping[str, Any], user: User, now: datetime | None = None) -> SignedIn:
+def sign_in(state: MutableMapping[Any, Any], user: User, now: datetime | None = None) -> SignedIn:
     identity = SignedIn(user.id, user.username, user.full_name, user.role, now or datetime.now(UTC))
     state[_KEY] = identity
     state.pop(_EXPIRED_KEY, None)
     return identity
 
 
-def sign_out(state: MutableMapping[str, Any]) -> None:
+def sign_out(state: MutableMapping[Any, Any]) -> None:
     """Forget the identity and every per-user page state (claims expire on their own)."""
     for key in list(state.keys()):
         del state[key]
 
 
-def touch(state: MutableMapping[str, Any], idle_minutes: int, now: datetime | None = None) -> SignedIn | None:
+def touch(state: MutableMapping[Any, Any], idle_minutes: int, now: datetime | None = None) -> SignedIn | None:
     """Refresh the activity time, or sign out (remembering why) after `idle_minutes` idle."""
     identity = signed_in(state)
     if identity is None:
@@ -63,7 +63,7 @@ def touch(state: MutableMapping[str, Any], idle_minutes: int, now: datetime | No
     return refreshed
 
 
-def session_expired(state: MutableMapping[str, Any]) -> bool:
+def session_expired(state: MutableMapping[Any, Any]) -> bool:
     return bool(state.get(_EXPIRED_KEY))
 
 
