@@ -72,8 +72,11 @@ def run(pool: list[LabelledLine], test: list[LabelledLine], sizes: list[int], ar
         train, validation = split_by_page(chosen, 0.1, args.seed)
         config = FineTuneConfig(epochs=args.epochs, lr=args.lr, max_minutes=args.max_minutes, device=args.device,
                                 threads=args.threads, seed=args.seed)
-        result = fine_tune(train, validation, assets / "asternet.onnx", assets / "vocab.json", config,
-                           lambda message, n=n: print(f"  [{n}] {message}", flush=True))
+
+        def say(message: str, n: int = n) -> None:
+            print(f"  [{n}] {message}", flush=True)
+
+        result = fine_tune(train, validation, assets / "asternet.onnx", assets / "vocab.json", config, say)
         with tempfile.TemporaryDirectory() as tmp:
             onnx_path = export_onnx(result.model, Path(tmp) / "model.onnx")
             after = evaluate_recognizer(AsterNetRecognizer(onnx_path, assets / "vocab.json", args.threads), test)

@@ -55,13 +55,17 @@ def _fold_batch_norm(model: AsterNet) -> None:
     """Replace every BN by identity and give its conv a bias (where the folded shift lives)."""
     pairs = list(_STEM_PAIRS)
     for layer in ("layer1", "layer2", "layer3", "layer4"):
-        for index, block in enumerate(_get(model, f"backbone.{layer}")):
+        sequence = _get(model, f"backbone.{layer}")
+        assert isinstance(sequence, nn.Sequential)
+        for index, block in enumerate(sequence):
             if block.__class__.__name__ != "SVTRLocalBlock":
                 continue
-            for conv, bn in _BLOCK_PAIRS:
-                if conv.startswith("shortcut") and len(block.shortcut) == 0:
+            shortcut = block.get_submodule("shortcut")
+            identity_shortcut = isinstance(shortcut, nn.Sequential) and len(shortcut) == 0
+            for conv_name, bn_name in _BLOCK_PAIRS:
+                if conv_name.startswith("shortcut") and identity_shortcut:
                     continue
-                pairs.append((f"backbone.{layer}.{index}.{conv}", f"backbone.{layer}.{index}.{bn}"))
+                pairs.append((f"backbone.{layer}.{index}.{conv_name}", f"backbone.{layer}.{index}.{bn_name}"))
     for conv_path, bn_path in pairs:
         conv = _get(model, conv_path)
         assert isinstance(conv, nn.Conv2d) and isinstance(_get(model, bn_path), nn.BatchNorm2d)
@@ -137,12 +141,14 @@ def load_onnx_weights(model: AsterNet, onnx_path: Path) -> LoadReport:
             _copy(buffers["backbone.stem.hp_kernel"], values[anonymous[0]], anonymous[0])
         elif node.op_type == "Conv":
             conv = _get(model, path)
+            assert isinstance(conv, nn.Conv2d) and conv.bias is not None
             _copy(conv.weight, values[anonymous[0]], anonymous[0])
             _copy(conv.bias, values[anonymous[1]], anonymous[1])
             copied += 2
         elif node.op_type == "MatMul":  # Linear exported as x @ W^T
             module = _get(model, path)
             weight = module.in_proj_weight if isinstance(module, nn.MultiheadAttention) else module.weight
+            assert isinstance(weight, torch.Tensor)
             _copy(weight, values[anonymous[0]].T, anonymous[0])
             copied += 1
         elif node.op_type == "LSTM":

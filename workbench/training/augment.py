@@ -47,7 +47,7 @@ def stroke_width(line: np.ndarray, thicker: bool) -> np.ndarray:
 
 
 def blur_and_noise(line: np.ndarray, rng: np.random.Generator, sigma: float, noise: float) -> np.ndarray:
-    values = line.astype(np.float32)
+    values: np.ndarray = line.astype(np.float32)
     if sigma > 0.05:
         values = cv2.GaussianBlur(values, (0, 0), sigma)
     if noise > 0:

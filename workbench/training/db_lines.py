@@ -73,7 +73,7 @@ def reviewed_fields(
     out = []
     for field, record, page, book, unit in session.execute(query):
         text = final_text(field).strip()
-        if not text:
+        if not text or field.bbox is None:
             continue
         out.append(ReviewedField(
             field_value_id=field.id, key=field.key, text=text, box=Box.from_list(field.bbox),

@@ -196,7 +196,7 @@ def _train_batches(examples: list[_Example], batch_size: int, rng: np.random.Gen
     """Shuffled batches of similar-width lines (sorted within random chunks)."""
     order = rng.permutation(len(examples)).tolist()
     chunk = batch_size * 8
-    batches = []
+    batches: list[list[int]] = []
     for start in range(0, len(order), chunk):
         part = sorted(order[start : start + chunk], key=lambda i: examples[i].views[0].shape[2])
         batches.extend(part[k : k + batch_size] for k in range(0, len(part), batch_size))
