@@ -114,7 +114,7 @@ while True:
 def test_officials_in_separate_processes_never_share_a_record(backend: str, tmp_path: Path) -> None:
     engine = fresh_engine(backend, tmp_path)
     sessions = session_factory(engine)
-    unit_id, ids = _unit_with_book(sessions, records=18)
+    unit_id, ids = _unit_with_book(sessions, records=12)
     names = [f"can_bo_{n}" for n in range(3)]
     for name in names:
         make_official(sessions, name, unit_id)

@@ -107,7 +107,7 @@ def test_approver_killed_midway_leaves_each_record_approved_with_its_audit_or_un
     backend: str, tmp_path: Path
 ) -> None:
     engine = fresh_engine(backend, tmp_path)
-    sessions, official, ids = _book_with_official(engine, records=40)
+    sessions, official, ids = _book_with_official(engine, records=24)
     url = engine.url.render_as_string(hide_password=False)
     process = subprocess.Popen([sys.executable, "-c", APPROVER, url], cwd=ROOT, stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -202,9 +202,9 @@ SECRET_PATTERNS = {
 # A literal assigned to a name ending in password/secret/token/api key. Test fixtures' passwords are
 # synthetic by design, so tests/ is exempt from this one.
 CODE_SECRET = re.compile(r"""(?i)\b\w*(password|passwd|secret|api_?key|token)\s*[:=]\s*["']([^"'\s{]{6,})["']""")
-# Documented, deliberately public: the demo users' password (README) and CI's throw-away local
-# PostgreSQL role (.ci/postgres.sh).
-ALLOWED_VALUES = {"demo12345", "workbench"}
+# Documented, deliberately public: the demo users' password (README), CI's throw-away local
+# PostgreSQL role (.ci/postgres.sh), and the README's placeholder.
+ALLOWED_VALUES = {"demo12345", "workbench", "…"}
 
 
 def test_no_secrets_in_tracked_files() -> None:
