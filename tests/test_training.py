@@ -315,3 +315,17 @@ def test_export_is_reproduced_by_onnxruntime_and_reads_wide_lines(fine_tuned, to
     x = torch.from_numpy(normalized_line(torch_lines[1]))[None]
     with torch.no_grad():
         assert torch.allclose(reloaded(x), model(x), atol=1e-4)
+
+
+def test_calibrator_refit_for_a_model_is_stored_and_used(sample_lines: list[LabelledLine], tmp_path: Path) -> None:
+    from workbench.model_registry import calibrator_for
+    from workbench.training.calibration import refit_calibrator
+
+    fields = fields_from_lines(sample_lines[100:180])
+    fit = refit_calibrator(get_asternet(1), fields, "candidate-calibration")
+    assert fit.calibrator is not None, fit.reason
+    assert fit.fields >= 60 and 0.3 < fit.accuracy < 1.0 and fit.ece is not None and fit.ece < 0.2
+    model = register_model(tmp_path, ASSETS / "asternet.onnx", ASSETS / "vocab.json", {}, calibration=fit.calibrator)
+    assert model.calibration_path is not None and model.meta["calibration"]["fields"] == fit.fields
+    loaded = calibrator_for(tmp_path, model.version)
+    assert loaded.weights == fit.calibrator.weights
