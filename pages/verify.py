@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.orm import Session
 
-from models import Role, User
+from models import Role
 from workbench.errors import ConflictError, ServiceError
 from workbench.policy import ReviewPolicy
 from workbench.progress import my_progress
-from workbench.queue import OPEN_STATUSES, claim_record, next_record, release_claim
+from workbench.queue import next_record, release_claim
 from workbench.record_view import RecordView, get_record_view
 from workbench.review import ReviewAction, save_record
 from workbench.ui import notices
@@ -25,6 +24,7 @@ from workbench.ui.guard import require
 from workbench.ui.keyboard import KEY_HELP_VI, KeyboardField, KeyboardTargets, keyboard_html
 from workbench.ui.navigation import QUEUES, to_st_page
 from workbench.ui.rendering import crop_urls, load_page, page_view_rgb
+from workbench.ui.standins import open_record_for_review
 
 OPEN_RECORD_KEY = "verify_open_record"  # set by the supervisor queues to open one specific record
 SHOWN_KEY = "verify_shown"  # (record id, version) the form was rendered with: what a submit refers to
@@ -40,27 +40,13 @@ policy = ReviewPolicy.from_settings(ctx.wb.settings)
 data_dir = ctx.wb.settings.data_dir
 
 
-def open_requested(session: Session, user: User, record_id: int) -> RecordView:
-    """A record a supervisor opened from a queue. Open records are claimed; flagged or approved ones
-    are not in anyone's queue, so a supervisor reviews them without a claim (save_record re-checks
-    the role and the version). Stand-in until the service layer offers one call for this."""
-    try:
-        claim_record(session, user, record_id, policy)
-    except ConflictError:
-        view = get_record_view(session, user, record_id, policy)
-        if view.status in OPEN_STATUSES:
-            raise  # another official holds it
-        return view
-    return get_record_view(session, user, record_id, policy)
-
-
 def load_current() -> RecordView | None:
     """The record to verify: one a supervisor opened, else my held claim, else the next in my queue."""
     with ctx.session() as (session, user):
         opened = st.session_state.get(OPEN_RECORD_KEY)
         if opened is not None:
             try:
-                return open_requested(session, user, int(opened))
+                return open_record_for_review(session, user, int(opened), policy)
             except ServiceError as exc:
                 st.session_state.pop(OPEN_RECORD_KEY, None)
                 st.warning(exc.message_vi)
