@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from rapidfuzz.distance import Levenshtein
@@ -11,6 +13,7 @@ from ocr.engines.asternet import MAX_WIDTH, get_asternet
 from ocr.engines.base import CTCRecognizer, Recognizer
 
 DANCING = next(f for f in handwriting_fonts() if "Dancing" in f.name)
+PRINTED = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def cer(truth: str, text: str) -> float:
@@ -70,3 +73,14 @@ def test_batch_of_mixed_widths_keeps_input_order(asternet) -> None:
     readings = asternet.read_lines(lines)
     assert [r.text for r in readings] == texts
     assert asternet.read_lines([]) == []
+
+
+def test_tesseract_reads_printed_vietnamese_when_installed() -> None:
+    from ocr.engines.tesseract import TesseractRecognizer, tesseract_available
+
+    if (why := tesseract_available()) is not None:
+        pytest.skip(why)
+    printed = render_line("Nguyễn Văn An 12/05/1987", PRINTED, size=40)
+    reading = TesseractRecognizer().read_lines([printed])[0]
+    assert reading.text == "Nguyễn Văn An 12/05/1987"
+    assert len(reading.chars) == len(reading.text)

@@ -33,7 +33,7 @@ MAX_WIDTH = 1024  # widest input the shipped ONNX accepts
 PIECE_TARGET = 768  # preferred piece width when a line must be cut
 MIN_WORD_GAP = 6  # blank columns (at height 32) that count as a word gap when cutting
 MAX_BATCH = 4  # measured: larger batches are slower on 2 cores
-SIDE_PAD = 4  # white margin added left/right: tight crops otherwise lose edge strokes
+SIDE_PAD = 16  # white margin left/right (px at height 32): measured +2.6% field exact-match vs 4
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,10 @@ class TesseractRecognizer:
         iterator = api.GetIterator()
         if iterator is not None:
             for symbol in tesserocr.iterate_level(iterator, tesserocr.RIL.SYMBOL):
-                text = symbol.GetUTF8Text(tesserocr.RIL.SYMBOL)
+                try:
+                    text = symbol.GetUTF8Text(tesserocr.RIL.SYMBOL)
+                except RuntimeError:  # tesserocr raises on a symbol without text
+                    continue
                 if not text:
                     continue
                 if chars and symbol.IsAtBeginningOf(tesserocr.RIL.WORD):
