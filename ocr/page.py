@@ -66,7 +66,9 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
                   lambda: page_qa.text_is_vertical(preview, settings.qa.analysis_width),
                   lambda v: {"text_vertical": bool(v[0]), "margin": round(v[1], 3)})
     pre_transform = identity
-    if turn[0] and turn[1] >= settings.qa.vertical_min_margin:
+    portrait = height > 1.15 * width
+    enough = turn[1] >= settings.qa.vertical_min_margin or (settings.qa.expect_landscape and portrait)
+    if turn[0] and enough:
         # Which of 90/270 is decided after deskew with the upside-down check below.
         if settings.qa.auto_rotate:
             image = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)

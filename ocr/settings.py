@@ -19,6 +19,8 @@ class QASettings:
     # Evidence margins (0..1) measured on synthetic ledgers: vertical-text margins are >= 0.2
     # on turned pages and <= -0.15 on upright ones; upside-down votes are >= 0.4 when right.
     vertical_min_margin: float = 0.05  # to report (and auto-correct) a 90/270 turn
+    # Ledger pages are printed landscape: on a portrait scan any vertical-text evidence counts.
+    expect_landscape: bool = True
     flip_min_margin: float = 0.25  # to auto-correct an upside-down page
     flip_warn_margin: float = 0.12  # below this an upside-down guess is not even reported
 
