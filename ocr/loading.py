@@ -103,7 +103,10 @@ def _decode_frames(data: bytes, name: str, max_pixels: int) -> list[LoadedImage]
         raise ImageLoadError(f"{name}: the image file is unreadable ({exc}).") from exc
     pages: list[LoadedImage] = []
     with image:
-        frame_count = int(getattr(image, "n_frames", 1))
+        try:
+            frame_count = int(getattr(image, "n_frames", 1))  # TIFF walks every page's header here
+        except Exception as exc:  # noqa: BLE001 — a damaged later page fails here, whatever its type
+            raise ImageLoadError(f"{name}: the image data is damaged (counting its pages: {exc})") from exc
         for frame_index in range(frame_count):
             try:
                 image.seek(frame_index)
@@ -114,8 +117,9 @@ def _decode_frames(data: bytes, name: str, max_pixels: int) -> list[LoadedImage]
                 raise
             except Image.DecompressionBombError as exc:
                 raise ImageLoadError(f"{name}: the image is absurdly large ({exc}).") from exc
-            except (OSError, ValueError, SyntaxError, EOFError) as exc:
-                detail = "the file is truncated" if "truncat" in str(exc).lower() else str(exc)
+            except Exception as exc:  # noqa: BLE001 — damaged files make Pillow raise many types
+                # (OSError, ValueError, TypeError "Missing dimensions", KeyError, struct.error...)
+                detail = "the file is truncated" if "truncat" in str(exc).lower() else str(exc) or type(exc).__name__
                 raise ImageLoadError(
                     f"{name}: the image data is damaged or truncated (frame {frame_index + 1}: {detail})."
                 ) from exc

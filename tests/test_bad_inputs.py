@@ -24,6 +24,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 from openpyxl import Workbook
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -108,6 +109,21 @@ def bilevel_png(width: int, height: int, with_pixels: bool = True) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", pixels) + png_chunk(b"IEND", b"")
 
 
+def tiff_second_frame_without_size() -> bytes:
+    """A two-page TIFF whose second page has lost its width/height tags (found by tests/test_fuzz.py)."""
+    frames = [Image.new("L", (64, 48), 200), Image.new("L", (64, 48), 90)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:])
+    data = bytearray(buffer.getvalue())
+    first = struct.unpack_from("<I", data, 4)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * struct.unpack_from("<H", data, first)[0])[0]
+    for entry in range(struct.unpack_from("<H", data, second)[0]):
+        at = second + 2 + 12 * entry
+        if struct.unpack_from("<H", data, at)[0] in (256, 257):  # ImageWidth, ImageLength
+            struct.pack_into("<H", data, at, 0xFDE8)  # now an unknown private tag
+    return bytes(data)
+
+
 def pdf_bytes(page_sizes_pt: list[tuple[float, float]]) -> bytes:
     """A real PDF (written by PDFium) with blank pages of the given sizes in points."""
     document = pdfium.PdfDocument.new()
@@ -152,6 +168,7 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
     "broken.pdf": (b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%%EOF", "PDF cannot be opened"),
     # The page tree points at an object that is not there (found by tests/test_fuzz.py).
     "dangling_page.pdf": (pdf_bytes([(200, 120)]).replace(b"4 0 obj", b"5 0 obj"), "cannot be loaded"),
+    "sizeless_page_2.tif": (tiff_second_frame_without_size(), "the image data is damaged"),
     "header_only.png": (bilevel_png(800, 600, with_pixels=False), "damaged or truncated"),
 }
 
