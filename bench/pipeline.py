@@ -81,6 +81,7 @@ def _contains(box: Box, point: tuple[float, float]) -> bool:
 
 def score_page(analysis: PageAnalysis, truth: dict[str, Any]) -> dict[str, Any]:
     flat_to_scan = np.array(truth["flat_to_scan"], dtype=np.float64)
+    assert analysis.transform is not None  # analyze_page always sets it
     flat_to_deskewed = compose(analysis.transform, flat_to_scan)
     truth_rows = [_box_to_deskewed(r["box"], flat_to_deskewed) for r in truth["records"]]
     matches: dict[int, int] = {}  # truth index -> detected index

@@ -159,8 +159,8 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
     for index, (a, b) in enumerate(bands):
         inside = (centre_y >= a + y0) & (centre_y < b + y0)
         owner[inside] = index
-    lines = [_line_crop(gray, components, ids[owner == index], settings.padding) for index in range(len(bands))]
-    lines = [line for line in lines if line is not None]
+    crops = [_line_crop(gray, components, ids[owner == index], settings.padding) for index in range(len(bands))]
+    lines = [crop for crop in crops if crop is not None]
     return CellImage(key=key, box=box, lines=lines, is_empty=not lines)
 
 

@@ -8,6 +8,7 @@ rulings the grid comes from the printed header labels and the handwriting lines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -304,7 +305,7 @@ def _ruling_half_width(page_width: int) -> int:
     return max(3, round(page_width / 450))  # blurred rulings spread over ~5 px
 
 
-def _ruling_pixels(ink: np.ndarray, h_lines: list[float], v_lines: list[float], table: Box,
+def _ruling_pixels(ink: np.ndarray, h_lines: Sequence[float], v_lines: Sequence[float], table: Box,
                    half_width: int) -> np.ndarray:
     """Ink pixels lying on the detected rulings (within the table), to be removed from the text."""
     bands = np.zeros_like(ink)
@@ -511,7 +512,7 @@ def _label_band(bands: list[tuple[int, int]], text: np.ndarray, columns: int) ->
     gap = max(6, width // 100)
 
     def chunks(a: int, b: int) -> list[tuple[int, int]]:
-        occupied = (text[a:b] > 0).any(axis=0).astype(np.float64)
+        occupied = np.asarray((text[a:b] > 0).any(axis=0), dtype=np.float64)
         return [c for c in _text_bands(occupied, gap, 0) if c[1] - c[0] >= 3]
 
     first = 0
