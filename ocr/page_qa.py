@@ -7,28 +7,10 @@ as ``auto_rotated:<degrees>`` next to the code, so the contractor sees it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from ocr.imaging import ink_gray, ink_mask, resize_to_width, small_ink_gray
-
-# Rotation codes by the clockwise angle the page was turned on the scanner; turning the image
-# by the same angle counter-clockwise makes it upright.
-ROTATION_CODES = {90: "rotated_90", 180: "upside_down", 270: "rotated_270"}
-
-
-@dataclass(frozen=True)
-class OrientationGuess:
-    """Clockwise degrees the page content is turned (0, 90, 180, 270) and how sure we are."""
-
-    degrees: int
-    confidence: float  # 0..1 relative margin of the evidence
-
-    @property
-    def code(self) -> str | None:
-        return ROTATION_CODES.get(self.degrees)
 
 
 def ink_fraction(image: np.ndarray, analysis_width: int = 800) -> float:
@@ -128,17 +110,13 @@ def text_is_vertical(image: np.ndarray, analysis_width: int = 800) -> tuple[bool
     return blobs_y < blobs_x, margin
 
 
-def text_is_upside_down(image: np.ndarray, analysis_width: int = 1000) -> tuple[bool, float]:
-    """Whether horizontal text is upside down, with a 0..1 margin.
+def _ascenders_below(mask: np.ndarray) -> tuple[bool, float]:
+    """Whether horizontal text in the mask is upside down, with a 0..1 margin.
 
     Latin and Vietnamese letters put far more ink above the x-height band (ascenders, accents,
     capitals) than below it (a few descenders): in each text line compare the ink above and
-    below the band of densest rows.
+    below the band of densest rows. A weak vote on its own (handwriting fonts loop below).
     """
-    return _ascenders_below(_text_mask(image, analysis_width))
-
-
-def _ascenders_below(mask: np.ndarray) -> tuple[bool, float]:
     profile = (mask > 0).sum(axis=1).astype(np.float64)
     above = below = 0.0
     threshold = 0.02 * mask.shape[1] * 0.1
@@ -159,27 +137,6 @@ def _ascenders_below(mask: np.ndarray) -> tuple[bool, float]:
     if total <= 0:
         return False, 0.0
     return below > above, abs(above - below) / total
-
-
-def detect_orientation(image: np.ndarray, analysis_width: int = 800) -> OrientationGuess:
-    """Clockwise turn of the page content: 0, 90, 180 or 270 degrees, with a confidence."""
-    vertical, margin = text_is_vertical(image, analysis_width)
-    if vertical:
-        # Turn it back counter-clockwise as if it were 90, then see whether it is upside down.
-        upright_if_90 = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
-        flipped, flip_margin = text_is_upside_down(upright_if_90)
-        return OrientationGuess(270 if flipped else 90, min(margin, flip_margin))
-    flipped, flip_margin = text_is_upside_down(image)
-    return OrientationGuess(180 if flipped else 0, flip_margin if flipped else max(margin, flip_margin))
-
-
-def turn_upright(degrees: int) -> int | None:
-    """cv2.rotate code that undoes a clockwise turn of ``degrees``."""
-    return {
-        90: cv2.ROTATE_90_COUNTERCLOCKWISE,
-        180: cv2.ROTATE_180,
-        270: cv2.ROTATE_90_CLOCKWISE,
-    }.get(degrees)
 
 
 def rotation_transform(degrees: int, width: int, height: int) -> np.ndarray:
