@@ -99,10 +99,14 @@ def ingest(
             raise _fail(f"give --book ID, or all of --book-type, --unit and --year (missing: {', '.join(missing)})")
         assert book_type and unit and year is not None
         identity = BookIdentity(unit, book_type, year, volume, declared_count=declared_count)
-    try:
-        files = iter_input_files(paths)
-    except ImageLoadError as exc:
-        raise _fail(str(exc)) from exc
+    files, unusable = [], []
+    for path in paths:  # one bad ZIP or missing path must not stop the rest of the batch
+        try:
+            files.extend(iter_input_files([path]))
+        except ImageLoadError as exc:
+            unusable.append(str(exc))
+    for message in unusable:
+        err.print(f"[yellow]skipped:[/yellow] {message}")
     if not files:
         raise _fail("no image, PDF or ZIP files found in the given paths")
     wb = open_workbench()
