@@ -7,7 +7,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
 PORT ?= 8501
 
-.PHONY: install run test test-paddle system-test-deps lint bench bench-pipeline bench-recognition clean
+PADDLE_VENV := .venv-paddle
+# Service-layer suites that also run on PostgreSQL (make test-pg; .ci/run starts the server).
+PG_SUITES := tests/test_review.py tests/test_scope.py tests/test_supervision.py tests/test_contractor.py \
+	tests/test_segmentation.py tests/test_report.py tests/test_exports.py tests/test_crosscheck.py
+
+.PHONY: install install-extras run test test-pg test-paddle system-test-deps lint bench bench-pipeline \
+	bench-recognition clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +37,24 @@ system-test-deps:
 test: install system-test-deps
 	$(BIN)/python -m pytest
 
-test-paddle: install
-	$(BIN)/python -m pip install --quiet -r requirements-paddle.txt
-	$(BIN)/python -m pytest -m paddle tests/test_paddle.py
+# Optional engines and training deps in the main venv (CPU torch from the pinned local wheel,
+# Tesseract vie from Debian): their tests skip, saying why, when these are absent.
+install-extras: install
+	$(BIN)/python -m pip install --quiet -r requirements-train.txt -r requirements-ocr-extra.txt
+	@test -f /usr/share/tesseract-ocr/5/tessdata/vie.traineddata || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr \
+	    tesseract-ocr-vie >/dev/null) || echo "warning: could not install tesseract-ocr-vie"; }
+
+# The same service suites on the PostgreSQL server named by WORKBENCH_TEST_PG.
+test-pg: install
+	@test -n "$$WORKBENCH_TEST_PG" || { echo "set WORKBENCH_TEST_PG (e.g. \$$(bash .ci/postgres.sh))"; exit 2; }
+	WORKBENCH_SERVICES_ON_PG=1 $(BIN)/python -m pytest $(PG_SUITES)
+
+# PaddleOCR brings its own OpenCV build, so it gets its own venv.
+test-paddle:
+	test -x $(PADDLE_VENV)/bin/python || $(PYTHON) -m venv $(PADDLE_VENV)
+	$(PADDLE_VENV)/bin/python -m pip install --quiet -r requirements.txt -r requirements-paddle.txt
+	$(PADDLE_VENV)/bin/python -m pytest -m paddle tests/test_paddle.py
 
 lint: install
 	$(BIN)/ruff check .
@@ -47,4 +68,4 @@ bench-recognition: install
 bench: bench-pipeline bench-recognition
 
 clean:
-	rm -rf $(VENV) data test-artifacts
+	rm -rf $(VENV) $(PADDLE_VENV) data test-artifacts
