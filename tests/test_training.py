@@ -174,6 +174,10 @@ def test_training_set_from_reviewed_fields(reviewed_book) -> None:
     # Crops and texts belong together: the shipped model reads them with few errors.
     assert evaluate_recognizer(get_asternet(1), lines).cer < 0.2
     assert notes["reviewed_fields"] >= 6 * 10
+    with wb.sessions() as session:  # --since: fields confirmed on/after a date
+        since_2000, _ = lines_from_database(session, wb.settings.data_dir, datetime(2000, 1, 1, tzinfo=UTC))
+        since_2999, _ = lines_from_database(session, wb.settings.data_dir, datetime(2999, 1, 1, tzinfo=UTC))
+    assert len(since_2000) == len(lines) and since_2999 == []
 
 
 def test_lexicon_grows_from_confirmed_names(reviewed_book) -> None:
