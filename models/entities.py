@@ -167,6 +167,10 @@ class Record(Base):
         CheckConstraint(_in("status", RecordStatus), name="status"),
         CheckConstraint("row_index >= 1", name="row_index_positive"),
         Index("ix_records_queue", "status", "book_id", "confidence"),
+        # migration 0004: the Phụ lục 01 count per book reads only this index; the low-confidence
+        # queue walks confidence order (bench/SCALE.md)
+        Index("ix_records_report", "book_id", "status", "approved_at", "page_id"),
+        Index("ix_records_low_confidence", "confidence", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -230,7 +234,10 @@ class AuditEvent(Base):
     """Append-only trail of every human and machine change (triggers forbid UPDATE/DELETE)."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_entity", "entity_type", "entity_id"),
+        Index("ix_audit_user_action_at", "user_id", "action", "at"),  # migration 0004: skipped records
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)

@@ -149,9 +149,12 @@ def _book_counts(session: Session, day: date) -> dict[int, Counts]:
     found = func.sum(case((Record.status != RecordStatus.REJECTED, 1), else_=0))
     today = func.sum(case((and_(approved, Record.approved_at >= start, Record.approved_at < end), 1), else_=0))
     done = func.sum(case((and_(approved, Record.approved_at < end), 1), else_=0))
+    # NOT IN over the (few) deleted pages instead of a join to pages: the count then reads only the
+    # covering index ix_records_report, with no per-record page lookup (1.46 M of them for a province).
+    deleted_pages = select(Page.id).where(Page.deleted.is_(True))
     rows = session.execute(
-        select(Record.book_id, found, today, done).join(Page, Record.page_id == Page.id)
-        .where(Page.deleted.is_(False)).group_by(Record.book_id)
+        select(Record.book_id, found, today, done)
+        .where(Record.page_id.not_in(deleted_pages)).group_by(Record.book_id)
     )
     per_book = {book_id: (int(f or 0), int(t or 0), int(d or 0)) for book_id, f, t, d in rows}
     counts = {}
