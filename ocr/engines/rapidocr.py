@@ -8,6 +8,7 @@ It gives one score per line, so every character gets that score and an even shar
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class RapidOCRRecognizer:
         return [self._read(line) for line in lines]
 
     def _read(self, line: np.ndarray) -> LineReading:
-        out = self._engine(to_rgb(line), use_det=False, use_cls=False, use_rec=True)
+        out: Any = self._engine(to_rgb(line), use_det=False, use_cls=False, use_rec=True)  # a TextRecOutput
         text = out.txts[0] if out.txts else ""
         score = float(out.scores[0]) if out.scores else 0.0
         step = line.shape[1] / max(1, len(text))
