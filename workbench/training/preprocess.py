@@ -1,8 +1,9 @@
 """Line image -> AsterNet input, exactly as the inference engine prepares it.
 
-The ONNX contract (ENGINEERING.md): height 32 keeping aspect, white side margin, width a
-multiple of 4, RGB scaled to [-1, 1]. The ONNX<->PyTorch equality test runs the engine and
-this function on the same lines, so any drift from ``ocr.engines.asternet`` shows up there.
+The ONNX contract (ENGINEERING.md): height 32 keeping aspect, a white side margin (the
+engine's ``SIDE_PAD``, imported so both follow one constant), width a multiple of 4, RGB
+scaled to [-1, 1]. The ONNX<->PyTorch equality test runs the engine and this function on the
+same lines, so any drift from ``ocr.engines.asternet`` shows up there.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ocr.engines.asternet import HEIGHT, SIDE_PAD, STRIDE
 from ocr.engines.base import to_gray
 
-HEIGHT = 32
-STRIDE = 4
-SIDE_PAD = 4
+__all__ = ["HEIGHT", "SIDE_PAD", "STRIDE", "normalized_line", "pad_batch"]
 
 
 def normalized_line(image: np.ndarray) -> np.ndarray:
