@@ -101,6 +101,8 @@ def _decode_frames(data: bytes, name: str, max_pixels: int) -> list[LoadedImage]
         raise ImageLoadError(f"{name}: not an image file (JPEG, PNG, TIFF or PDF expected).") from exc
     except OSError as exc:
         raise ImageLoadError(f"{name}: the image file is unreadable ({exc}).") from exc
+    except Exception as exc:  # noqa: BLE001 — e.g. ValueError from a TIFF header pointing past 2**63
+        raise ImageLoadError(f"{name}: the image file is damaged ({type(exc).__name__}: {exc}).") from exc
     pages: list[LoadedImage] = []
     with image:
         try:

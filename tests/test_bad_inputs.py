@@ -156,6 +156,8 @@ def assert_only_content_addressed(store: Store) -> None:
 # --- unreadable page files -----------------------------------------------------------------------
 
 GOOD_JPEG = page_image()
+# A BigTIFF header whose first page lies past 2**63 (Pillow: ValueError; found by tests/test_fuzz.py).
+FAR_IFD_TIFF = b"II+\x00\x08\x00\x00\x00" + (2**63).to_bytes(8, "little") + bytes(64)
 GOOD_PNG = cv2.imencode(".png", cv2.imdecode(np.frombuffer(GOOD_JPEG, np.uint8), cv2.IMREAD_COLOR))[1].tobytes()
 BAD_FILES: dict[str, tuple[bytes, str]] = {
     # name: (content, what the error must say)
@@ -169,6 +171,7 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
     # The page tree points at an object that is not there (found by tests/test_fuzz.py).
     "dangling_page.pdf": (pdf_bytes([(200, 120)]).replace(b"4 0 obj", b"5 0 obj"), "cannot be loaded"),
     "sizeless_page_2.tif": (tiff_second_frame_without_size(), "the image data is damaged"),
+    "far_ifd.tif": (FAR_IFD_TIFF, "the image file is damaged"),
     "header_only.png": (bilevel_png(800, 600, with_pixels=False), "damaged or truncated"),
 }
 

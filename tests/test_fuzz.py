@@ -21,7 +21,7 @@ from openpyxl import Workbook
 from PIL import Image
 
 from ocr.loading import ImageLoadError, load_images
-from tests.test_bad_inputs import page_image, pdf_bytes, tiff_second_frame_without_size
+from tests.test_bad_inputs import FAR_IFD_TIFF, page_image, pdf_bytes, tiff_second_frame_without_size
 from workbench.crosscheck.extract import COLUMN_ALIASES, CitizenTable, ExtractError, read_extract
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "120"))
@@ -96,6 +96,7 @@ def test_loader_on_random_bytes(data: bytes) -> None:
 @given(mutated(SEEDS))
 @example(SEEDS["pdf"].replace(b"4 0 obj", b"5 0 obj"))  # found by a long run: page object missing
 @example(tiff_second_frame_without_size())  # found by a long run: Pillow's TypeError on seek
+@example(FAR_IFD_TIFF)  # found by a long run: Pillow's ValueError on open
 def test_loader_on_mutated_valid_files(data: bytes) -> None:
     _check_loader(data)
 
