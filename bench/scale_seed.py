@@ -160,7 +160,9 @@ class SqliteWriter(Writer):
 class PostgresWriter(Writer):
     def __init__(self, engine: Engine) -> None:
         self.raw = engine.raw_connection()
-        self.driver = self.raw.driver_connection
+        driver = self.raw.driver_connection
+        assert driver is not None, "no psycopg connection behind the pool"
+        self.driver: Any = driver  # psycopg.Connection (COPY, autocommit)
         self.driver.execute("SET session_replication_role = replica")  # no per-row FK triggers while loading
         self.driver.execute("SET maintenance_work_mem = '512MB'")  # index builds after the load
 
