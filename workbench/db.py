@@ -56,6 +56,18 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Keep SQLite's planner statistics current (PostgreSQL's autovacuum does this itself).
+
+    Without them SQLite ignores the queue/report indexes on a grown database (bench/SCALE.md).
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            # analysis_limit bounds the work (approximate stats, milliseconds even on a 3 GB file).
+            connection.exec_driver_sql("PRAGMA analysis_limit=400")
+            connection.exec_driver_sql("ANALYZE")
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

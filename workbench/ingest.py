@@ -29,7 +29,7 @@ from ocr.types import LedgerLayout
 from workbench.audit import record_event, record_step
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity, get_book, get_or_create_book
-from workbench.db import transaction
+from workbench.db import refresh_statistics, transaction
 from workbench.executors import ExecutorSpec, run_tasks
 from workbench.storage import StorageError, sha256_bytes, store_derived_bytes, store_original
 
@@ -83,6 +83,9 @@ def ingest_files(
     for input_file in files:
         register_file(factory, data_dir, book_id, input_file, options, actor, report)
     process_pending_pages(factory, data_dir, book_id, options, recognizer, report, progress)
+    bind = factory.kw.get("bind")
+    if bind is not None:
+        refresh_statistics(bind)  # a book's worth of new rows: let SQLite re-plan the hot queries
     return report
 
 
