@@ -148,6 +148,7 @@ class Page(Base):
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     model_version: Mapped[str | None] = mapped_column(String(80))
+    perceptual_hash: Mapped[str | None] = mapped_column(String(40))  # dhash+phash hex of the scanned frame
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(Timestamp)

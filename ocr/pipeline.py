@@ -16,6 +16,7 @@ import numpy as np
 from ocr.engines.base import Recognizer
 from ocr.loading import ImageLoadError, load_images
 from ocr.page import PipelineSettings, analyze_page
+from ocr.page_qa import dhash, duplicate_of, phash
 from ocr.recognition import propose_page
 from ocr.types import Box, FieldProposal, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
 
@@ -93,6 +94,33 @@ class PageOutcome:
     proposals: list[dict[str, FieldProposal]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     steps: list[ProcessingStep] = field(default_factory=list)
+    perceptual_hash: str = ""  # of the scanned frame, see page_hash()
+
+
+def page_hash(image: np.ndarray) -> str:
+    """dhash and phash of a scanned page, as 32 hex digits."""
+    return f"{dhash(image):016x}{phash(image):016x}"
+
+
+# Distinct ledger pages of one book were >= 10 bits apart on both hashes in the samples; a rescan
+# of the same page 0-1 bits. Requiring both hashes to agree keeps look-alike pages apart.
+DUPLICATE_MAX_BITS = 6
+
+
+def duplicate_page(page_hash_hex: str, others: dict[str, str]) -> str | None:
+    """Name of another page that is the same scan (both hashes within DUPLICATE_MAX_BITS), if any."""
+    if not page_hash_hex:
+        return None
+
+    def halves(hex_digits: str) -> tuple[int, int]:
+        return int(hex_digits[:16], 16), int(hex_digits[16:32], 16)
+
+    mine_d, mine_p = halves(page_hash_hex)
+    known = {name: halves(h) for name, h in others.items() if h}
+    by_dhash = duplicate_of(mine_d, {n: d for n, (d, _) in known.items()}, DUPLICATE_MAX_BITS)
+    if by_dhash is None:
+        return None
+    return by_dhash if duplicate_of(mine_p, {by_dhash: known[by_dhash][1]}, DUPLICATE_MAX_BITS) else None
 
 
 def outcome_from_result(page_id: int, result: PageResult) -> PageOutcome:
@@ -133,8 +161,10 @@ def run_page_task(task: PageTask, recognizer: Recognizer | None = None) -> PageO
             from ocr.engines.asternet import get_asternet  # loaded once per worker process
 
             recognizer = get_asternet(task.ocr_threads)
-        result = process_page(frames[task.frame_index].image, task.layout, recognizer)
-        return outcome_from_result(task.page_id, result)
+        image = frames[task.frame_index].image
+        outcome = outcome_from_result(task.page_id, process_page(image, task.layout, recognizer))
+        outcome.perceptual_hash = page_hash(image)
+        return outcome
     except ImageLoadError as exc:
         return PageOutcome(task.page_id, error=str(exc))
     except Exception as exc:  # noqa: BLE001 — one bad page must not stop the book

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import FieldValue, Page, PageStatus, Record, User
 from ocr.engines.base import Recognizer
 from ocr.loading import ImageLoadError, InputFile, load_images
-from ocr.pipeline import PageOutcome, PageTask
+from ocr.pipeline import PageOutcome, PageTask, duplicate_page
 from ocr.types import LedgerLayout
 from workbench.audit import record_event, record_step
 from workbench.book_types import get_book_type
@@ -280,14 +280,30 @@ def save_outcome(
         session.flush()
         for step in outcome.steps:
             record_step(session, "page", page.id, step)
+        page.perceptual_hash = outcome.perceptual_hash or None
+        warnings = list(outcome.warnings)
+        same_scan = duplicate_page(outcome.perceptual_hash, _book_page_hashes(session, page))
+        if same_scan is not None:
+            warnings.append(f"duplicate_of:{same_scan}")
         page.status = PageStatus.DONE
         page.error = None
         page.deskew_angle = outcome.deskew_angle
         page.deskewed_path = deskewed_path
         page.header_bbox = outcome.header_box.as_list() if outcome.header_box else None  # PDF header band
         page.width, page.height = outcome.width, outcome.height
-        page.warnings = list(outcome.warnings)
+        page.warnings = warnings
         page.timings = {s.name: round(s.seconds, 4) for s in outcome.steps}
         page.model_version = model_version
         page.processed_at = datetime.now(UTC)
     return len(outcome.records)
+
+
+def _book_page_hashes(session: Session, page: Page) -> dict[str, str]:
+    """Hashes of the book's other live pages, keyed by a name contractors recognise."""
+    rows = session.execute(
+        select(Page.original_name, Page.page_index, Page.perceptual_hash).where(
+            Page.book_id == page.book_id, Page.id != page.id, Page.deleted.is_(False),
+            Page.perceptual_hash.is_not(None),
+        )
+    )
+    return {f"{name} (trang {index})": hash_hex for name, index, hash_hex in rows}

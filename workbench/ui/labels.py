@@ -27,6 +27,7 @@ _WARNINGS_VI = {
     "blank": "trang trắng",
     "duplicate": "trùng trang khác",
     "rotated_90": "ảnh bị xoay 90°",
+    "rotated_270": "ảnh bị xoay 270°",
     "upside_down": "ảnh bị lộn ngược",
     "no_grid": "không tìm thấy khung kẻ",
     "grid_rulings": "",  # the normal case: nothing to warn about
@@ -40,6 +41,8 @@ def page_warning_vi(code: str) -> str:
     """A page QA code as contractors read it; unknown codes are shown as they are."""
     if code.startswith("auto_rotated:"):
         return f"đã tự xoay {code.split(':', 1)[1]}°"
+    if code.startswith("duplicate_of:"):
+        return f"trùng với {code.split(':', 1)[1]}"
     return _WARNINGS_VI.get(code, code)
 
 
