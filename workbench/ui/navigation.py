@@ -29,16 +29,17 @@ BOOKS = PageSpec("pages/contractor_books.py", "Sổ và trang", ":material/menu_
 USERS = PageSpec("pages/admin_users.py", "Người dùng", ":material/group:", "nguoi-dung")
 UNITS = PageSpec("pages/admin_units.py", "Đơn vị", ":material/account_balance:", "don-vi")
 BOOK_TYPES = PageSpec("pages/admin_book_types.py", "Loại sổ", ":material/list_alt:", "loai-so")
+MODELS = PageSpec("pages/models_registry.py", "Mô hình nhận dạng", ":material/model_training:", "mo-hinh")
 LOGIN = PageSpec("pages/login.py", "Đăng nhập", ":material/login:", "dang-nhap")
 
 _SECTIONS: dict[str, dict[str, list[PageSpec]]] = {
     Role.OFFICIAL: {"Cán bộ hộ tịch": [VERIFY, MY_PROGRESS]},
     # Supervisors open flagged records in the verification page too.
-    Role.SUPERVISOR: {"Tổ kiểm tra": [QUEUES, VERIFY, DASHBOARD, REPORT]},
+    Role.SUPERVISOR: {"Tổ kiểm tra": [QUEUES, VERIFY, DASHBOARD, REPORT, MODELS]},
     Role.CONTRACTOR: {"Đơn vị số hoá": [BOOKS]},
     Role.ADMIN: {
         "Quản trị": [USERS, UNITS, BOOK_TYPES],
-        "Tổ kiểm tra": [QUEUES, DASHBOARD, REPORT],
+        "Tổ kiểm tra": [QUEUES, DASHBOARD, REPORT, MODELS],
         "Cán bộ hộ tịch": [VERIFY, MY_PROGRESS],
         "Đơn vị số hoá": [BOOKS],
     },
