@@ -422,3 +422,51 @@ def test_supervisor_qa_sample_is_blind_and_feeds_the_error_rate(
     assert not at.exception
     rates = next(d.value for d in at.dataframe if "Tỷ lệ lỗi" in d.value.columns)
     assert list(rates["Trường phải sửa"]) == [1] and rates["Cán bộ"].iloc[0] == "official"
+
+
+def test_supervisor_compares_and_activates_a_model_with_explicit_confirmation(
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session],
+    units: dict[str, int],
+) -> None:
+    from ocr.engines.asternet import asternet_asset_dir
+    from workbench.lexicon_growth import lexicon_path
+    from workbench.model_admin import TRAIN_COMMAND
+    from workbench.model_registry import SHIPPED_VERSION, active_version, register_model
+
+    data_dir = app_env.settings.data_dir
+    assets = asternet_asset_dir()
+    # Created "tomorrow": no confirmed field is newer, so the comparison has nothing held out to read.
+    model = register_model(data_dir, assets / "asternet.onnx", assets / "vocab.json", {
+        "created_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds"),
+        "validation_cer_before": 0.12, "validation_cer_after": 0.08,
+        "training_set": {"train": {"lines": 420, "pages": 9, "units": ["Xã Tân Lập"]}, "validation": {"lines": 60}},
+    })
+    assert "pages/models_registry.py" not in allowed_paths(users["official"].role)
+    at = open_page(signed_in_app(users["supervisor"]), "pages/models_registry.py")
+    assert not errors(at)
+    table = next(d.value for d in at.dataframe if "Phiên bản" in d.value.columns)
+    assert len(table) == 2 and table["CER sau"].iloc[0] == "8.0%" and table["Đang dùng"].iloc[1] == "✔"
+    assert [c.value for c in at.code] == [TRAIN_COMMAND]
+    assert [m.value for m in at.metric] == ["0", "1"]  # the sample book's one open page, not yet re-read
+    at.button(key="model-compare").click()
+    at.run()
+    assert any("chưa so sánh được" in w.value for w in at.warning)
+    assert at.button(key="model-activate").disabled  # no confirmation yet
+    at.checkbox(key=f"model-confirm-{model.version}").check()
+    at.run()
+    at.button(key="model-activate").click()
+    at.run()
+    assert not errors(at)
+    assert active_version(data_dir) == model.version
+    with sessions() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "model_activate")).one()
+        assert (event.user_id, event.new_value) == (users["supervisor"].id, {"version": model.version})
+    at.checkbox(key="model-rollback-confirm").check()
+    at.run()
+    at.button(key="model-rollback").click()
+    at.run()
+    assert active_version(data_dir) == SHIPPED_VERSION
+    at.button(key="lexicon-refresh").click()
+    at.run()
+    assert not errors(at)
+    assert lexicon_path(data_dir, units["xa_a"]).is_file()
