@@ -7,12 +7,15 @@ small picklable dataclasses so it can travel to another process or machine.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ocr.confidence import Calibrator
 from ocr.engines.base import Recognizer
 from ocr.loading import ImageLoadError, load_images
 from ocr.page import PipelineSettings, analyze_page
@@ -48,12 +51,13 @@ def process_page(
     layout: LedgerLayout,
     recognizer: Recognizer | None,
     settings: PipelineSettings | None = None,
+    calibrator: Calibrator | None = None,
 ) -> PageResult:
     analysis = analyze_page(image, layout, settings or PipelineSettings())
     if recognizer is None:
         return PageResult(analysis, empty_proposals(layout, len(analysis.records)))
     started = time.perf_counter()
-    proposals = propose_page(analysis, layout, recognizer)
+    proposals = propose_page(analysis, layout, recognizer, calibrator)
     analysis.steps.append(
         ProcessingStep(
             name="recognition",
@@ -63,6 +67,20 @@ def process_page(
         )
     )
     return PageResult(analysis, proposals)
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """Which recognition model a worker loads (None: the one shipped in the asterocr wheel)."""
+
+    onnx_path: str | None = None
+    vocab_path: str | None = None
+    calibration_path: str | None = None  # None: the default calibration
+
+
+@functools.cache
+def calibrator_from_file(path: str | None) -> Calibrator | None:
+    return Calibrator.load(Path(path)) if path else None
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,7 @@ class PageTask:
     run_ocr: bool = True
     pdf_dpi: int = 200
     ocr_threads: int = 2
+    model: ModelFiles = ModelFiles()
 
 
 @dataclass
@@ -158,11 +177,13 @@ def run_page_task(task: PageTask, recognizer: Recognizer | None = None) -> PageO
         if not task.run_ocr:
             recognizer = None
         elif recognizer is None:
-            from ocr.engines.asternet import get_asternet  # loaded once per worker process
+            from ocr.engines.asternet import get_asternet  # loaded once per worker process and model
 
-            recognizer = get_asternet(task.ocr_threads)
+            recognizer = get_asternet(task.ocr_threads, task.model.onnx_path, task.model.vocab_path)
+        calibrator = calibrator_from_file(task.model.calibration_path)
         image = frames[task.frame_index].image
-        outcome = outcome_from_result(task.page_id, process_page(image, task.layout, recognizer))
+        result = process_page(image, task.layout, recognizer, calibrator=calibrator)
+        outcome = outcome_from_result(task.page_id, result)
         outcome.perceptual_hash = page_hash(image)
         return outcome
     except ImageLoadError as exc:

@@ -100,6 +100,8 @@ def test_ingest_with_ocr_then_export_json(env: dict[str, str], book_dir: Path, t
     read = [r["fields"]["registration_no"]["value"] for r in payload["records"]]
     expected = [r["fields"]["registration_no"]["value"] for r in truth_records]
     assert sum(a == b for a, b in zip(read, expected, strict=True)) >= len(expected) // 2
+    # Proposals record which model made them (the shipped one: nothing was activated).
+    assert db_rows(env, "SELECT DISTINCT model_version FROM pages") == [("shipped",)]
     # Pipeline steps with their settings are in the audit trail.
     steps = {row[0] for row in db_rows(env, "SELECT step_name FROM audit_events WHERE action='pipeline_step'")}
     assert "recognition" in steps and len(steps) >= 3
@@ -177,3 +179,31 @@ def test_samples_command_writes_books(env: dict[str, str], tmp_path: Path) -> No
     run_cli(env, "samples", "--out", str(out), "--pages", "1", "--seed", "3", "--book-type", "ket_hon")
     truth = json.loads((out / "ket_hon" / "truth.json").read_text(encoding="utf-8"))
     assert truth["book"]["book_type"] == "ket_hon" and (out / "ket_hon" / "page_001.jpg").is_file()
+
+
+def test_recognize_prints_one_json_object_per_line_image(env: dict[str, str], tmp_path: Path) -> None:
+    import cv2
+
+    from bench.synthetic_lines import render_line
+    from samples.fonts import handwriting_fonts
+
+    line = tmp_path / "ten.png"
+    cv2.imwrite(str(line), render_line("Nguyễn Thị Hồng Nhung", handwriting_fonts()[0]))
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    result = run_cli(env, "recognize", str(line), str(broken), "--field-type", "person_name")
+    objects = [json.loads(text) for text in result.stdout.strip().splitlines()]
+    assert len(objects) == 1 and "broken.png" in result.stderr
+    (reading,) = objects
+    assert reading["file"] == "ten.png" and reading["value"] == "Nguyễn Thị Hồng Nhung"
+    assert 0.0 <= reading["confidence"] <= 1.0
+    assert "".join(c["char"] for c in reading["chars"]) == reading["value"]
+    unknown = run_cli(env, "recognize", str(line), "--model", "v-khong-co", check=False)
+    assert unknown.returncode == 2 and "unknown model version" in unknown.stderr
+    bad_type = run_cli(env, "recognize", str(line), "--field-type", "tên", check=False)
+    assert bad_type.returncode == 2
+
+
+def test_ingest_with_an_unknown_model_version_is_refused(env: dict[str, str], book_dir: Path) -> None:
+    result = run_cli(env, *ingest_args(book_dir / "page_001.jpg", ocr=True), "--model", "v-khong-co", check=False)
+    assert result.returncode == 2 and "unknown model version" in result.stderr

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import AuditEvent, Book, FieldValue, Page, Record, Unit
+from tests.backends import BACKENDS, fresh_engine
 from workbench.audit import record_event
 from workbench.books import BookError, BookIdentity, get_or_create_book
-from tests.backends import BACKENDS, fresh_engine
 from workbench.db import make_engine, migrate, session_factory, transaction
 
 

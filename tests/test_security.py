@@ -265,3 +265,20 @@ def test_personal_data_never_logged_during_ingest_review_and_errors(
     leaked = sorted(name for name in names if name in logged)
     assert leaked == [], leaked
     engine.dispose()
+
+
+def test_failed_logins_lock_the_account_even_when_the_callers_transaction_rolls_back(tmp_path: Path) -> None:
+    from workbench.auth import AuthError, LoginPolicy, authenticate, create_user
+    from workbench.db import make_engine, migrate, session_factory, transaction
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    migrate(engine)
+    sessions = session_factory(engine)
+    with transaction(sessions) as session:
+        create_user(session, "khoa", "mat-khau-dung", "official")
+    policy = LoginPolicy(max_failed_logins=3, lockout_minutes=10)
+    for _ in range(3):
+        with pytest.raises(AuthError), transaction(sessions) as session:  # AuthError rolls this back
+            authenticate(session, "khoa", "sai-mat-khau", policy)
+    with pytest.raises(AuthError, match="locked"), transaction(sessions) as session:
+        authenticate(session, "khoa", "mat-khau-dung", policy)

@@ -89,11 +89,7 @@ def authenticate(session: Session, username: str, password: str, policy: LoginPo
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= policy.max_failed_logins:
-            user.locked_until = now + timedelta(minutes=policy.lockout_minutes)
-            user.failed_logins = 0
-            record_event(session, actor=None, entity_type="user", entity_id=user.id, action="locked_out")
+        _count_failure(session, user.id, policy, now)
         raise generic from None
     user.failed_logins = 0
     user.locked_until = None
@@ -101,6 +97,23 @@ def authenticate(session: Session, username: str, password: str, policy: LoginPo
         user.password_hash = hash_password(password)
     record_event(session, actor=user, entity_type="user", entity_id=user.id, action="login")
     return user
+
+
+def _count_failure(session: Session, user_id: int, policy: LoginPolicy, now: datetime) -> None:
+    """Count a failed login in its own committed transaction.
+
+    The caller's transaction usually rolls back when AuthError propagates; the lock-out must
+    not depend on the caller committing.
+    """
+    with Session(session.get_bind()) as own, own.begin():
+        user = own.get(User, user_id)
+        assert user is not None
+        user.failed_logins += 1
+        if user.failed_logins >= policy.max_failed_logins:
+            user.locked_until = now + timedelta(minutes=policy.lockout_minutes)
+            user.failed_logins = 0
+            record_event(own, actor=None, entity_type="user", entity_id=user.id, action="locked_out")
+    session.expire_all()  # the caller's copy of the user is now stale
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -7,20 +7,24 @@ import logging
 import sys
 from pathlib import Path
 
+import cv2
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ocr.loading import ImageLoadError, iter_input_files
+from ocr.types import FIELD_TYPES
 from workbench.auth import AuthError, create_user
 from workbench.book_types import BookTypeError, all_book_types
 from workbench.books import BookError, BookIdentity
+from workbench.config import load_settings
 from workbench.context import open_workbench
 from workbench.crosscheck.cli import crosscheck_app
 from workbench.db import transaction
 from workbench.executors import ExecutorSpec
 from workbench.export_json import export_book_json
 from workbench.ingest import IngestOptions, ingest_files
+from workbench.model_registry import ModelRegistryError, get_model
 
 app = typer.Typer(help="Civil-registry digitisation workbench.", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -90,6 +94,7 @@ def ingest(
     threads: int | None = typer.Option(None, "--threads", help="OCR threads (default WORKBENCH_OCR_THREADS)."),
     workers: int = typer.Option(1, "--workers", help="Local worker processes for the page pipeline."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler, e.g. tcp://HOST:8786."),
+    model: str | None = typer.Option(None, "--model", help="Registered model version (default: the active one)."),
 ) -> None:
     """Store pages and run deskew -> segmentation -> recognition. Last line: book_id=<id>."""
     identity = None
@@ -114,14 +119,15 @@ def ingest(
     executor = ExecutorSpec(workers=max(1, workers), scheduler=scheduler)
     if executor.workers > 1 and threads is None:
         ocr_threads = max(1, ocr_threads // executor.workers)  # don't oversubscribe the cores
-    recognizer = None
-    if not no_ocr and executor.workers == 1 and not scheduler:
-        from ocr.engines.asternet import get_asternet
-
-        recognizer = get_asternet(ocr_threads)
     options = IngestOptions(
-        run_ocr=not no_ocr, pdf_dpi=pdf_dpi, retry_failed=retry_failed, ocr_threads=ocr_threads, executor=executor
+        run_ocr=not no_ocr, pdf_dpi=pdf_dpi, retry_failed=retry_failed, ocr_threads=ocr_threads, executor=executor,
+        model_version=model,
     )
+    if model is not None:
+        try:
+            get_model(wb.settings.data_dir, model)
+        except ModelRegistryError as exc:
+            raise _fail(str(exc)) from exc
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     ) as bar:
@@ -133,7 +139,7 @@ def ingest(
         try:
             report = ingest_files(
                 wb.sessions, wb.settings.data_dir, files, identity=identity, book_id=book,
-                options=options, recognizer=recognizer, progress=on_page,
+                options=options, progress=on_page,
             )
         except (BookError, BookTypeError) as exc:
             raise _fail(str(exc)) from exc
@@ -144,6 +150,72 @@ def ingest(
         f"processed {report.pages_done}, failed {report.pages_failed}; records {report.records_created}"
     )
     typer.echo(f"book_id={report.book_id}")
+
+
+ENGINES = ("asternet", "tesseract", "rapidocr")
+
+
+@app.command()
+def recognize(
+    images: list[Path] = typer.Argument(..., help="Text-line (or single-cell) images."),
+    field_type: str = typer.Option("free_text", "--field-type", help=f"One of: {', '.join(FIELD_TYPES)}."),
+    engine: str = typer.Option("asternet", "--engine", help=f"One of: {', '.join(ENGINES)}."),
+    model: str | None = typer.Option(None, "--model", help="Registered AsterNet version (default: active)."),
+    as_json: bool = typer.Option(True, "--json/--text", help="One JSON object per image (default) or plain text."),
+) -> None:
+    """Read line images: value, calibrated confidence and per-character confidences."""
+    from ocr.loading import load_images
+    from ocr.recognition import propose_field
+    from ocr.types import Box, CellImage
+
+    if field_type not in FIELD_TYPES:
+        raise _fail(f"unknown field type '{field_type}' (known: {', '.join(FIELD_TYPES)})")
+    settings = load_settings()
+    recognizer, calibrator = _recognizer_for_engine(engine, model, settings.data_dir, settings.ocr_threads)
+    failed = 0
+    for path in images:
+        try:
+            image = cv2.cvtColor(load_images(path)[0].image, cv2.COLOR_BGR2GRAY)
+        except ImageLoadError as exc:
+            err.print(f"[yellow]skipped:[/yellow] {exc}")
+            failed += 1
+            continue
+        height, width = image.shape[:2]
+        cell = CellImage(key="line", box=Box(0, 0, width, height), lines=[image], is_empty=False)
+        proposal = propose_field(cell, field_type, recognizer, calibrator)
+        if as_json:
+            typer.echo(json.dumps({
+                "file": path.name, "value": proposal.value, "confidence": round(proposal.confidence, 4),
+                "chars": [{"char": c.char, "confidence": round(c.confidence, 4)} for c in proposal.chars],
+                "engine": engine, "alternatives": proposal.alternatives,
+            }, ensure_ascii=False))
+        else:
+            typer.echo(f"{path.name}\t{proposal.value}\t{proposal.confidence:.3f}")
+    if failed == len(images):
+        raise typer.Exit(code=2)
+
+
+def _recognizer_for_engine(engine: str, model: str | None, data_dir: Path, threads: int):  # type: ignore[no-untyped-def]
+    if engine == "asternet":
+        from workbench.model_registry import calibrator_for, recognizer_for
+
+        try:
+            return recognizer_for(data_dir, model, threads), calibrator_for(data_dir, model)
+        except ModelRegistryError as exc:
+            raise _fail(str(exc)) from exc
+    if model is not None:
+        raise _fail("--model applies to the asternet engine only")
+    if engine == "tesseract":
+        from ocr.engines.tesseract import TesseractRecognizer, tesseract_available
+
+        if (why := tesseract_available()) is not None:
+            raise _fail(f"tesseract engine unavailable: {why}")
+        return TesseractRecognizer(), None
+    if engine == "rapidocr":
+        from ocr.engines.rapidocr import RapidOCRRecognizer
+
+        return RapidOCRRecognizer(threads=threads), None
+    raise _fail(f"unknown engine '{engine}' (known: {', '.join(ENGINES)})")
 
 
 @app.command()
@@ -228,12 +300,7 @@ def demo(
     from workbench.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
 
     wb = open_workbench()
-    recognizer = None
-    if not no_ocr:
-        from ocr.engines.asternet import get_asternet
-
-        recognizer = get_asternet(wb.settings.ocr_threads)
-    for report in seed_demo(wb, recognizer):
+    for report in seed_demo(wb, run_ocr=not no_ocr):
         err.print(f"sample book {report.book_id}: {report.pages_added} new pages, {report.records_created} records")
     names = ", ".join(name for name, _, _ in DEMO_USERS)
     err.print(f"demo users: {names} (password: {DEMO_PASSWORD})")

@@ -9,7 +9,6 @@ from pathlib import Path
 from sqlalchemy import select
 
 from models import Role, User
-from ocr.engines.base import Recognizer
 from ocr.loading import iter_input_files
 from workbench.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
@@ -46,9 +45,7 @@ def sample_book_folders(root: Path = SAMPLE_BOOKS_DIR) -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / "truth.json").is_file()) if root.is_dir() else []
 
 
-def ingest_sample_book(
-    wb: Workbench, folder: Path, recognizer: Recognizer | None, unit: str = DEMO_UNIT
-) -> IngestReport:
+def ingest_sample_book(wb: Workbench, folder: Path, run_ocr: bool = True, unit: str = DEMO_UNIT) -> IngestReport:
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     book = truth["book"]
     identity = BookIdentity(
@@ -62,10 +59,10 @@ def ingest_sample_book(
     return ingest_files(
         wb.sessions, wb.settings.data_dir, files, identity=identity,
         # retry_failed: a demo load that failed once (e.g. interrupted) heals on the next `make run`.
-        options=IngestOptions(run_ocr=recognizer is not None, retry_failed=True), recognizer=recognizer,
+        options=IngestOptions(run_ocr=run_ocr, retry_failed=True, ocr_threads=wb.settings.ocr_threads),
     )
 
 
-def seed_demo(wb: Workbench, recognizer: Recognizer | None) -> list[IngestReport]:
+def seed_demo(wb: Workbench, run_ocr: bool = True) -> list[IngestReport]:
     seed_demo_users(wb)
-    return [ingest_sample_book(wb, folder, recognizer) for folder in sample_book_folders()]
+    return [ingest_sample_book(wb, folder, run_ocr) for folder in sample_book_folders()]

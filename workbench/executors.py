@@ -59,10 +59,12 @@ def _run_dask(tasks: Iterable[PageTask], spec: ExecutorSpec) -> Iterator[PageOut
     from distributed import wait as dask_wait
 
     with Client(spec.scheduler) as client:  # distributed.wait uses the default client
+        # Keep every worker thread of the cluster busy (twice over), whatever --workers says.
+        in_flight = max(spec.in_flight, 2 * sum(client.nthreads().values()))
         pending: set[Any] = set()
         for task in tasks:
             pending.add(client.submit(run_page_task, task, pure=False))
-            if len(pending) >= spec.in_flight:
+            if len(pending) >= in_flight:
                 finished, pending = dask_wait(pending, return_when="FIRST_COMPLETED")
                 yield from (f.result() for f in finished)
         for future in dask_wait(pending).done:

@@ -22,15 +22,17 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import FieldValue, Page, PageStatus, Record, User
+from ocr.engines.asternet import get_asternet
 from ocr.engines.base import Recognizer
 from ocr.loading import ImageLoadError, InputFile, load_images
-from ocr.pipeline import PageOutcome, PageTask, duplicate_page
+from ocr.pipeline import ModelFiles, PageOutcome, PageTask, duplicate_page
 from ocr.types import LedgerLayout
 from workbench.audit import record_event, record_step
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity, get_book, get_or_create_book
 from workbench.db import refresh_statistics, transaction
 from workbench.executors import ExecutorSpec, run_tasks
+from workbench.model_registry import get_model
 from workbench.storage import StorageError, sha256_bytes, store_derived_bytes, store_original
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ class IngestOptions:
     retry_failed: bool = False  # failed pages stay failed (and visible) unless asked
     ocr_threads: int = 2
     executor: ExecutorSpec = ExecutorSpec()
-    model_version: str | None = None
+    model_version: str | None = None  # a registered recognition model; None: the active one
 
 
 @dataclass
@@ -198,13 +200,26 @@ def process_pending_pages(
     with factory() as session:
         layout = get_book_type(get_book(session, book_id).book_type).layout
     page_ids = pending_page_ids(factory, book_id, options.retry_failed)
-    tasks = _page_tasks(factory, data_dir, page_ids, layout, options)
+    if not page_ids:
+        return
+    model_version, model_files = None, ModelFiles()
+    if options.run_ocr:
+        # New proposals come from the model the registry names (the active one by default).
+        model = get_model(data_dir, options.model_version)
+        model_version = model.version
+        model_files = ModelFiles(
+            str(model.onnx_path), str(model.vocab_path),
+            str(model.calibration_path) if model.calibration_path else None,
+        )
+        if recognizer is None and options.executor.workers <= 1 and not options.executor.scheduler:
+            recognizer = get_asternet(options.ocr_threads, model.onnx_path, model.vocab_path)
+    tasks = _page_tasks(factory, data_dir, page_ids, layout, options, model_files)
     for finished, outcome in enumerate(run_tasks(tasks, options.executor, recognizer), start=1):
         if outcome.error is not None:
             mark_failed(factory, outcome.page_id, outcome.error, report)
         else:
             try:
-                report.records_created += save_outcome(factory, data_dir, outcome, options.model_version)
+                report.records_created += save_outcome(factory, data_dir, outcome, model_version)
                 report.pages_done += 1
             except StorageError as exc:
                 mark_failed(factory, outcome.page_id, str(exc), report)
@@ -213,7 +228,12 @@ def process_pending_pages(
 
 
 def _page_tasks(
-    factory: sessionmaker[Session], data_dir: Path, page_ids: list[int], layout: LedgerLayout, options: IngestOptions
+    factory: sessionmaker[Session],
+    data_dir: Path,
+    page_ids: list[int],
+    layout: LedgerLayout,
+    options: IngestOptions,
+    model: ModelFiles,
 ) -> Iterator[PageTask]:
     """Tasks are built lazily: only the pages in flight hold their file's bytes in memory."""
     for page_id in page_ids:
@@ -228,7 +248,8 @@ def _page_tasks(
             data = b""
             log.warning("Stored original of page %s is unreadable: %s", page_id, exc)
         yield PageTask(page_id=page_id, data=data, name=name, frame_index=frame_index, layout=layout,
-                       run_ocr=options.run_ocr, pdf_dpi=options.pdf_dpi, ocr_threads=options.ocr_threads)
+                       run_ocr=options.run_ocr, pdf_dpi=options.pdf_dpi, ocr_threads=options.ocr_threads,
+                       model=model)
 
 
 def mark_failed(factory: sessionmaker[Session], page_id: int, error: str, report: IngestReport | None = None) -> None:

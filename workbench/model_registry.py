@@ -17,7 +17,6 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from models import User
 from ocr.confidence import Calibrator, load_calibrator
-from ocr.engines.asternet import AsterNetRecognizer, asternet_asset_dir
+from ocr.engines.asternet import AsterNetRecognizer, asternet_asset_dir, get_asternet
 from workbench.audit import record_event
 
 SHIPPED_VERSION = "shipped"
@@ -203,12 +202,7 @@ def rollback(session: Session, data_dir: Path, actor: User | None) -> str:
 def recognizer_for(data_dir: Path, version: str | None = None, threads: int = 2) -> AsterNetRecognizer:
     """An AsterNet engine running the given (default: active) version, cached per file."""
     model = get_model(data_dir, version)
-    return _cached_recognizer(model.onnx_path, model.vocab_path, int(threads))
-
-
-@cache
-def _cached_recognizer(onnx_path: Path, vocab_path: Path, threads: int) -> AsterNetRecognizer:
-    return AsterNetRecognizer(model_path=onnx_path, vocab_path=vocab_path, threads=threads)
+    return get_asternet(threads, model.onnx_path, model.vocab_path)
 
 
 def calibrator_for(data_dir: Path, version: str | None = None) -> Calibrator:

@@ -200,14 +200,25 @@ class AsterNetRecognizer:
         return [greedy_decode(llp) for llp in self.line_log_probs(lines)]
 
 
-def get_asternet(threads: int = 2) -> AsterNetRecognizer:
-    """Process-wide AsterNet recognizer per thread count (loading the session costs ~0.3 s)."""
-    return _cached_asternet(int(threads))
+def get_asternet(
+    threads: int = 2, model_path: str | Path | None = None, vocab_path: str | Path | None = None
+) -> AsterNetRecognizer:
+    """Process-wide AsterNet recognizer per model file and thread count (a session costs ~0.3 s).
+
+    Without paths: the model shipped in the asterocr wheel; with them: e.g. a fine-tuned version.
+    """
+    return _cached_asternet(
+        int(threads), str(model_path) if model_path else None, str(vocab_path) if vocab_path else None
+    )
 
 
 @functools.cache
-def _cached_asternet(threads: int) -> AsterNetRecognizer:
-    return AsterNetRecognizer(threads=threads)
+def _cached_asternet(threads: int, model_path: str | None, vocab_path: str | None) -> AsterNetRecognizer:
+    return AsterNetRecognizer(
+        model_path=Path(model_path) if model_path else None,
+        vocab_path=Path(vocab_path) if vocab_path else None,
+        threads=threads,
+    )
 
 
 __all__ = ["AsterNetRecognizer", "get_asternet"]

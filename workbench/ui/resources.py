@@ -19,8 +19,9 @@ def get_workbench() -> Workbench:
     return _workbench_for(load_settings())
 
 
-@st.cache_resource(show_spinner="Đang nạp mô hình nhận dạng chữ…")
 def get_recognizer(threads: int = 2) -> Recognizer:
-    from ocr.engines.asternet import get_asternet  # heavy import only when a page needs OCR
+    """The ACTIVE registered model's engine (cached per model file by the registry), so a model
+    activated on the registry page is used by the next processing job without a restart."""
+    from workbench.model_registry import recognizer_for  # heavy import only when a page needs OCR
 
-    return get_asternet(threads)
+    return recognizer_for(load_settings().data_dir, None, threads)
