@@ -121,7 +121,8 @@ else:
     confirmed = st.checkbox(f"Tôi xác nhận dùng mô hình {chosen} để nhận dạng cho mọi đơn vị",
                             key=f"model-confirm-{chosen}")
     if st.button("Kích hoạt mô hình", type="primary", disabled=not confirmed, key="model-activate") and run_action(
-        lambda s, u: f"Đã kích hoạt {chosen} (trước đó: {activate_model(s, u, data_dir, chosen, confirm=confirmed)})."
+        lambda s, u: f"Đã kích hoạt {chosen} (trước đó: {activate_model(s, u, data_dir, chosen, confirm=confirmed)}). "
+                     "Bấm “Nhận dạng lại” để đọc lại các bản ghi chưa duyệt bằng mô hình này."
     ):
         st.session_state.pop(COMPARISON_KEY, None)
         st.rerun()

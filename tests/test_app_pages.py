@@ -470,3 +470,24 @@ def test_supervisor_compares_and_activates_a_model_with_explicit_confirmation(
     at.run()
     assert not errors(at)
     assert lexicon_path(data_dir, units["xa_a"]).is_file()
+
+
+def test_model_comparison_table_on_the_held_out_sample_page(
+    app_env: Workbench, users: dict[str, User]
+) -> None:
+    from ocr.engines.asternet import asternet_asset_dir
+    from tests.test_model_admin import ingest_reviewed_sample
+    from workbench.model_registry import register_model
+
+    sample = ingest_reviewed_sample(app_env.sessions, app_env.settings.data_dir, users["official"])
+    assets = asternet_asset_dir()
+    model = register_model(app_env.settings.data_dir, assets / "asternet.onnx", assets / "vocab.json",
+                           {"validation_pages": [f"db:page:{sample.page_id}"]})
+    at = open_page(signed_in_app(users["admin"]), "pages/models_registry.py")
+    at.button(key="model-compare").click()
+    at.run()
+    assert not errors(at)
+    table = next(d.value for d in at.dataframe if "Chỉ số" in d.value.columns)
+    candidate, active = table[f"Mô hình mới ({model.version})"], table["Đang dùng (shipped)"]
+    assert int(candidate.iloc[0]) >= 8 and list(candidate) == list(active)  # same network, same reading
+    assert any("không" in w.value for w in at.warning)  # equal is not better: no recommendation to switch
