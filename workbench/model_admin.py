@@ -361,8 +361,9 @@ def comparison_table(result: ComparisonResult) -> list[dict[str, Any]]:
             return str(value)
         return f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
 
-    return [
-        {"Chỉ số": labels[row["metric"]], f"Mô hình mới ({result.candidate})": shown(row["metric"], row["candidate"]),
-         f"Đang dùng ({result.active})": shown(row["metric"], row["active"])}
-        for row in result.comparison.rows()
-    ]
+    rows = []
+    for row in result.comparison.rows():
+        metric = str(row["metric"])
+        rows.append({"Chỉ số": labels[metric], f"Mô hình mới ({result.candidate})": shown(metric, row["candidate"]),
+                     f"Đang dùng ({result.active})": shown(metric, row["active"])})
+    return rows
