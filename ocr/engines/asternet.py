@@ -51,7 +51,7 @@ def asternet_asset_dir() -> Path:
     return Path(str(importlib.resources.files("asterocr") / "assets"))
 
 
-def _resize_to_height(gray: np.ndarray) -> tuple[np.ndarray, float]:
+def resize_to_height(gray: np.ndarray) -> tuple[np.ndarray, float]:
     """Resize to HEIGHT keeping aspect; returns (image, input px per resized px)."""
     h, w = gray.shape[:2]
     new_w = max(STRIDE, int(round(w * HEIGHT / max(h, 1))))
@@ -99,7 +99,8 @@ def _cut_points(profile: np.ndarray) -> list[tuple[int, bool]]:
     return cuts
 
 
-def _normalize(piece_gray: np.ndarray) -> np.ndarray:
+def normalize_piece(piece_gray: np.ndarray) -> np.ndarray:
+    """A height-32 grayscale piece -> float32 [3, 32, W] in [-1, 1], white-padded, W % 4 == 0."""
     padded = cv2.copyMakeBorder(piece_gray, 0, 0, SIDE_PAD, SIDE_PAD, cv2.BORDER_CONSTANT, value=255)
     w = padded.shape[1]
     w4 = max(STRIDE * 2, (w + STRIDE - 1) // STRIDE * STRIDE)
@@ -111,7 +112,7 @@ def _normalize(piece_gray: np.ndarray) -> np.ndarray:
 
 def _split_line(line_index: int, image: np.ndarray) -> list[_Piece]:
     gray = to_gray(image) if image.ndim == 3 else image
-    resized, scale = _resize_to_height(gray)
+    resized, scale = resize_to_height(gray)
     if resized.shape[1] + 2 * SIDE_PAD <= MAX_WIDTH:
         bounds = [(0, resized.shape[1], False)]
     else:
@@ -119,7 +120,7 @@ def _split_line(line_index: int, image: np.ndarray) -> list[_Piece]:
         edges = [(0, False), *cuts, (resized.shape[1], False)]
         bounds = [(edges[i][0], edges[i + 1][0], edges[i][1]) for i in range(len(edges) - 1)]
     return [
-        _Piece(line_index, _normalize(resized[:, x0:x1]), (x0 - SIDE_PAD) * scale, scale, gap)
+        _Piece(line_index, normalize_piece(resized[:, x0:x1]), (x0 - SIDE_PAD) * scale, scale, gap)
         for x0, x1, gap in bounds
     ]
 

@@ -8,29 +8,18 @@ same lines, so any drift from ``ocr.engines.asternet`` shows up there.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from ocr.engines.asternet import HEIGHT, SIDE_PAD, STRIDE
+from ocr.engines.asternet import HEIGHT, SIDE_PAD, STRIDE, normalize_piece, resize_to_height
 from ocr.engines.base import to_gray
 
 __all__ = ["HEIGHT", "SIDE_PAD", "STRIDE", "normalized_line", "pad_batch"]
 
 
 def normalized_line(image: np.ndarray) -> np.ndarray:
-    """Grayscale/BGR uint8 line -> float32 [3, 32, W] in [-1, 1], W % 4 == 0."""
-    gray = to_gray(image)
-    h, w = gray.shape[:2]
-    new_w = max(STRIDE, int(round(w * HEIGHT / max(h, 1))))
-    interp = cv2.INTER_AREA if h > HEIGHT else cv2.INTER_LINEAR
-    resized = cv2.resize(gray, (new_w, HEIGHT), interpolation=interp)
-    padded = cv2.copyMakeBorder(resized, 0, 0, SIDE_PAD, SIDE_PAD, cv2.BORDER_CONSTANT, value=255)
-    width = padded.shape[1]
-    width4 = max(STRIDE * 2, (width + STRIDE - 1) // STRIDE * STRIDE)
-    if width4 != width:
-        padded = cv2.copyMakeBorder(padded, 0, 0, 0, width4 - width, cv2.BORDER_CONSTANT, value=255)
-    rgb = np.repeat(padded[None, :, :], 3, axis=0).astype(np.float32)
-    return (rgb / 255.0 - 0.5) / 0.5
+    """Grayscale/BGR uint8 line -> float32 [3, 32, W] in [-1, 1], W % 4 == 0, as the engine feeds it."""
+    resized, _ = resize_to_height(to_gray(image))
+    return normalize_piece(resized)
 
 
 def pad_batch(tensors: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
