@@ -73,10 +73,10 @@ def _sql_counts(session: Session, unit_ids: list[int], book_type: str, day: date
     marks = ",".join(str(u) for u in unit_ids)
     total = session.execute(text(
         f"SELECT COALESCE(SUM(COALESCE(b.declared_count, (SELECT COUNT(*) FROM records r JOIN pages p ON "
-        f"p.id = r.page_id WHERE r.book_id = b.id AND r.status != 'rejected' AND p.deleted = 0))), 0) "
+        f"p.id = r.page_id WHERE r.book_id = b.id AND r.status != 'rejected' AND NOT p.deleted))), 0) "
         f"FROM books b WHERE b.unit_id IN ({marks}) AND b.book_type = :t"), {"t": book_type}).scalar()
     base = (f"SELECT COUNT(*) FROM records r JOIN books b ON b.id = r.book_id JOIN pages p ON p.id = r.page_id "
-            f"WHERE b.unit_id IN ({marks}) AND b.book_type = :t AND r.status = 'approved' AND p.deleted = 0 ")
+            f"WHERE b.unit_id IN ({marks}) AND b.book_type = :t AND r.status = 'approved' AND NOT p.deleted ")
     today = session.execute(text(base + "AND r.approved_at >= :s AND r.approved_at < :e"),
                             {"t": book_type, "s": start.strftime(fmt), "e": end.strftime(fmt)}).scalar()
     done = session.execute(text(base + "AND r.approved_at < :e"), {"t": book_type, "e": end.strftime(fmt)}).scalar()
