@@ -66,7 +66,7 @@ bench-pipeline: install
 	$(BIN)/python bench/pipeline.py --pages 24 --seed 9001
 
 bench-recognition: install
-	$(BIN)/python bench/recognition.py
+	$(BIN)/python -m bench.recognition --pages 4 --seed 2027
 
 bench: bench-pipeline bench-recognition
 
