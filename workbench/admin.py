@@ -11,6 +11,7 @@ from models import Unit, UnitLevel, User
 from workbench.audit import record_event
 from workbench.auth import AuthError, create_user
 from workbench.book_types import all_book_types
+from workbench.books import unit_lineage
 from workbench.errors import InvalidActionError, NotFoundError
 from workbench.scope import ADMINS, EVERYONE, load_scope
 
@@ -115,14 +116,8 @@ def list_units(session: Session, user: User) -> list[UnitSummary]:
     every = {u.id: u for u in session.scalars(select(Unit))}
 
     def path(unit: Unit) -> str:
-        names: list[str] = []
-        seen: set[int] = set()
-        current: Unit | None = unit
-        while current is not None and current.id not in seen:
-            seen.add(current.id)
-            names.append(current.name)
-            current = every.get(current.parent_id) if current.parent_id is not None else None
-        return " / ".join(reversed(names))
+        lineage = unit_lineage(unit, lambda u: every.get(u.parent_id) if u.parent_id is not None else None)
+        return " / ".join(reversed(lineage))
 
     visible = [u for u in every.values() if scope.covers(u.id)]
     return sorted((UnitSummary(u.id, u.name, u.code, u.level, u.parent_id, path(u)) for u in visible),

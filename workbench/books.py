@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,6 +27,18 @@ class BookIdentity:
     volume: int = 1
     year_to: int | None = None
     declared_count: int | None = None
+
+
+def unit_lineage(unit: Unit, parent_of: Callable[[Unit], Unit | None]) -> list[str]:
+    """Names from the unit up to the root of its tree (safe against a cycle in bad data)."""
+    names: list[str] = []
+    seen: set[int] = set()
+    current: Unit | None = unit
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        names.append(current.name)
+        current = parent_of(current)
+    return names
 
 
 def get_or_create_unit(session: Session, name: str, level: str = UnitLevel.XA, actor: User | None = None) -> Unit:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from models import Book, FieldStatus, Record, Unit, User
 from ocr.fields import get_gazetteer, validate_record
 from workbench.book_types import get_book_type
+from workbench.books import unit_lineage
 from workbench.policy import ReviewPolicy
 from workbench.scope import REVIEWERS, load_scope, record_in_scope
 
@@ -140,14 +141,7 @@ def current_unit_of(place: str, near: str | None = None) -> str | None:
 
 def unit_address(unit: Unit) -> str:
     """"Xã A, Huyện B, Tỉnh C": the unit and its ancestors, as the gazetteer's `near` hint."""
-    names: list[str] = []
-    seen: set[int] = set()
-    current: Unit | None = unit
-    while current is not None and current.id not in seen:
-        seen.add(current.id)
-        names.append(current.name)
-        current = current.parent
-    return ", ".join(names)
+    return ", ".join(unit_lineage(unit, lambda u: u.parent))
 
 
 def value_to_show(status: str, proposed: str, final: str | None, blind: bool) -> str:
