@@ -1,12 +1,16 @@
 """Fit the field-confidence calibrator on synthetic labelled cells and store it as JSON.
 
-    .venv/bin/python -m bench.fit_calibrator --pages 16 --seed 1001 --version v1 [--cache FILE]
+    .venv/bin/python -m bench.fit_calibrator --pages 16 --seed 1001 --version v1 [--cells oracle|pipeline]
+                                             [--cache FILE] [--out-dir DIR]
 
-Pages are rendered with ``samples.render`` (fresh seed), cut into field cells with oracle
-segmentation (``bench.synthetic_fields``), read with AsterNet + field decoding; a proposal is
-"right" when it equals ``normalize(field_type, truth)`` exactly. The logistic calibrator is
-fitted on 75% of the pages and its ECE / high-band precision reported on the other 25%;
-the result goes to ``ocr/assets/calibration/<version>.json`` (loaded by ``load_calibrator``).
+Pages are rendered with ``samples.render`` (fresh seed), cut into field cells
+(``bench.synthetic_fields``: ``--cells oracle`` at the true ink boxes, ``--cells pipeline`` by
+the page pipeline ingest runs, i.e. what the calibrator meets in production), read with
+AsterNet + field decoding; a proposal is "right" when it equals ``normalize(field_type, truth)``
+exactly. As in ingest, only cells with ink that were read as something are calibrated (empty
+cells and ink read as "" get fixed confidences). The logistic calibrator is fitted on 75% of the
+pages and its ECE / high-band precision reported on the other 25%; the result goes to
+``<out-dir>/<version>.json`` (default ``ocr/assets/calibration/``, loaded by ``load_calibrator``).
 Synthetic handwriting fonts are not real handwriting: refit on officials' confirmed fields.
 """
 
@@ -19,8 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.synthetic_fields import synthetic_pages
-from ocr.confidence import ConfidenceBands, expected_calibration_error, fit_logistic, reliability_table
+from bench.synthetic_fields import CELL_SOURCES, field_pages
+from ocr.confidence import (
+    CALIBRATION_DIR,
+    ConfidenceBands,
+    expected_calibration_error,
+    fit_logistic,
+    reliability_table,
+)
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import LineLogProbs
 from ocr.recognition import decode_cell, read_field
@@ -28,44 +38,57 @@ from ocr.recognition import decode_cell, read_field
 PageLogProbs = list[tuple[str, str, list[LineLogProbs]]]  # (field_type, expected, line log-probs)
 
 
-def page_log_probs(seed: int, pages: int, cache: Path | None) -> list[PageLogProbs]:
-    """AsterNet frame posteriors of every filled field (the slow part; cached when asked)."""
+def page_log_probs(seed: int, pages: int, cache: Path | None, cells: str = "oracle") -> list[PageLogProbs]:
+    """AsterNet frame posteriors of every filled field (the slow part; cached when asked).
+
+    The cache is reused only when it was written for the same seed, page count and cells.
+    """
+    key = {"seed": seed, "pages": pages, "cells": cells}
     if cache is not None and cache.exists():
-        return pickle.loads(cache.read_bytes())
+        stored = pickle.loads(cache.read_bytes())
+        if isinstance(stored, dict) and stored.get("key") == key:
+            return stored["pages"]
+        print(f"{cache} was written for other data; recomputing")
     recognizer = get_asternet()
     out: list[PageLogProbs] = []
-    for index, samples in enumerate(synthetic_pages(seed, pages)):
+    for index, samples in enumerate(field_pages(cells, seed, pages)):
         filled = [s for s in samples if not s.cell.is_empty]
         evidence = iter(recognizer.line_log_probs([line for s in filled for line in s.cell.lines]))
         out.append([(s.field_type, s.expected, [next(evidence) for _ in s.cell.lines]) for s in filled])
         print(f"page {index + 1}/{pages}: {len(filled)} fields", flush=True)
     if cache is not None:
-        cache.write_bytes(pickle.dumps(out))
+        cache.write_bytes(pickle.dumps({"key": key, "pages": out}))
     return out
 
 
 def features_and_labels(pages: list[PageLogProbs]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature matrix, labels (1 = exactly right) and page index of every filled field."""
+    """Feature matrix, labels (1 = exactly right) and page index of every field read as something."""
     xs, ys, page_ids = [], [], []
     for index, page in enumerate(pages):
         for field_type, expected, lines in page:
             reading = read_field(field_type, decode_cell(lines, field_type))
+            if not reading.value:
+                continue  # ingest never calibrates "" (see ocr.recognition.proposal_from_lines)
             xs.append(reading.features.vector())
             ys.append(float(reading.value == expected))
             page_ids.append(index)
     return np.stack(xs), np.asarray(ys), np.asarray(page_ids)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1001)
     parser.add_argument("--version", default="v1")
+    parser.add_argument("--cells", choices=list(CELL_SOURCES), default="oracle",
+                        help="line crops at the true ink boxes (oracle) or as the page pipeline cuts them")
     parser.add_argument("--cache", type=Path, help="pickle of the frame posteriors (reused when present)")
-    args = parser.parse_args()
+    parser.add_argument("--out-dir", type=Path, default=CALIBRATION_DIR,
+                        help="where <version>.json goes (a trial fit: somewhere outside ocr/assets)")
+    args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    x, y, page_ids = features_and_labels(page_log_probs(args.seed, args.pages, args.cache))
+    x, y, page_ids = features_and_labels(page_log_probs(args.seed, args.pages, args.cache, args.cells))
     held_out = page_ids % 4 == 3
     calibrator = fit_logistic(x[~held_out], y[~held_out], version=args.version)
     predicted = calibrator.predict(x[held_out])
@@ -80,13 +103,15 @@ def main() -> None:
         "held_out_high_band_precision": round(float(truth[high].mean()), 4) if high.any() else None,
     }
     calibrator.trained_on = {
-        "data": "synthetic pages (samples.render, handwriting fonts), oracle line boxes",
+        "data": "synthetic pages (samples.render, handwriting fonts), "
+                + ("oracle line boxes" if args.cells == "oracle" else "cells cut by the page pipeline"),
+        "cells": args.cells,
         "seed": args.seed,
         "pages": args.pages,
         "engine": "asternet + field decoding",
         **metrics,
     }
-    path = calibrator.save()
+    path = calibrator.save(args.out_dir)
     print(f"saved {path} in {time.perf_counter() - started:.0f} s")
     for key, value in metrics.items():
         print(f"  {key}: {value}")

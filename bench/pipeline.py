@@ -79,12 +79,21 @@ def _contains(box: Box, point: tuple[float, float]) -> bool:
     return box.x <= point[0] < box.x + box.w and box.y <= point[1] < box.y + box.h
 
 
-def score_page(analysis: PageAnalysis, truth: dict[str, Any]) -> dict[str, Any]:
-    flat_to_scan = np.array(truth["flat_to_scan"], dtype=np.float64)
+def truth_to_deskewed(analysis: PageAnalysis, truth: dict[str, Any]) -> np.ndarray:
+    """Affine map from the truth's flat page coordinates to the pipeline's deskewed page."""
     assert analysis.transform is not None  # analyze_page always sets it
-    flat_to_deskewed = compose(analysis.transform, flat_to_scan)
+    return compose(analysis.transform, np.array(truth["flat_to_scan"], dtype=np.float64))
+
+
+def match_truth_rows(analysis: PageAnalysis, truth: dict[str, Any]) -> dict[int, int]:
+    """Truth record index -> detected record index, one to one.
+
+    A detected record matches a truth row when each box contains the other's centre (on the
+    deskewed page).
+    """
+    flat_to_deskewed = truth_to_deskewed(analysis, truth)
     truth_rows = [_box_to_deskewed(r["box"], flat_to_deskewed) for r in truth["records"]]
-    matches: dict[int, int] = {}  # truth index -> detected index
+    matches: dict[int, int] = {}
     used: set[int] = set()
     for t, truth_box in enumerate(truth_rows):
         for d, record in enumerate(analysis.records):
@@ -94,6 +103,12 @@ def score_page(analysis: PageAnalysis, truth: dict[str, Any]) -> dict[str, Any]:
                 matches[t] = d
                 used.add(d)
                 break
+    return matches
+
+
+def score_page(analysis: PageAnalysis, truth: dict[str, Any]) -> dict[str, Any]:
+    flat_to_deskewed = truth_to_deskewed(analysis, truth)
+    matches = match_truth_rows(analysis, truth)
     boxes_total = boxes_right = 0
     cells_total = cells_right = 0
     lines_total = lines_right = 0
@@ -116,7 +131,7 @@ def score_page(analysis: PageAnalysis, truth: dict[str, Any]) -> dict[str, Any]:
                 lines_right += int(len(cell.lines) == len(field["text_boxes"]))
     return {
         "angle_error": abs(analysis.deskew_angle + truth["skew_deg"]),
-        "truth_rows": len(truth_rows),
+        "truth_rows": len(truth["records"]),
         "detected_rows": len(analysis.records),
         "matched_rows": len(matches),
         "text_boxes": boxes_total,

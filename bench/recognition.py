@@ -1,12 +1,16 @@
 """Recognition benchmark: field exact-match / CER per field type, confidence quality, speed.
 
     .venv/bin/python -m bench.recognition --pages 8 --seed 2026 [--engines asternet,lexicon,tesseract,rapidocr]
+                                          [--cells oracle|pipeline] [--calibrator FILE.json]
                                           [--labels DIR] [--json OUT.json]
 
 Data: synthetic ledger pages rendered with a fresh seed (``samples.render`` through
-``bench.synthetic_fields``: oracle line boxes, so page analysis errors are excluded), and
-optionally a folder of labelled line images (``DIR/labels.tsv``: filename<TAB>text, read as
-free text). Engines, side by side on the same cells:
+``bench.synthetic_fields``), and optionally a folder of labelled line images
+(``DIR/labels.tsv``: filename<TAB>text, read as free text). ``--cells oracle`` (default) cuts
+lines at their true ink boxes, so page analysis errors are excluded; ``--cells pipeline`` reads
+the cells ingest's page pipeline cuts from sample-book-like scans: a written field the pipeline
+found empty, or whose row it missed, is read as "" (confidence as ingest gives an empty cell).
+Engines, side by side on the same cells:
   asternet   AsterNet greedy CTC (no field knowledge beyond normalization)
   lexicon    AsterNet + field decoding (lexicon beam, closed lists, character classes) -- the default
   tesseract  Tesseract 5 vie (optional extra)      rapidocr  PP-OCR via RapidOCR (optional extra)
@@ -32,32 +36,50 @@ import cv2
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from bench.synthetic_fields import FieldSample, synthetic_pages
-from ocr.confidence import ConfidenceBands, expected_calibration_error, load_calibrator, reliability_table
+from bench.synthetic_fields import CELL_SOURCES, FieldSample, field_pages, scored_fields
+from ocr.confidence import (
+    Calibrator,
+    ConfidenceBands,
+    expected_calibration_error,
+    load_calibrator,
+    reliability_table,
+)
 from ocr.decoding import greedy_decode
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import Recognizer
-from ocr.recognition import DecodedLine, decode_cell, read_cells, read_field
+from ocr.recognition import (
+    EMPTY_CELL_CONFIDENCE,
+    UNREAD_INK_CONFIDENCE,
+    DecodedLine,
+    decode_cell,
+    read_cells,
+    read_field,
+)
 from ocr.types import Box, CellImage
 
 Reader = Callable[[list[FieldSample]], list[tuple[str, float]]]  # samples -> (value, confidence)
 
 
-def asternet_reader(use_field_knowledge: bool) -> Reader:
+def asternet_reader(use_field_knowledge: bool, calibrator: Calibrator | None = None) -> Reader:
     recognizer = get_asternet()
-    calibrator = load_calibrator()
+    calibrator = calibrator or load_calibrator()
 
     def read(samples: list[FieldSample]) -> list[tuple[str, float]]:
         evidence = iter(recognizer.line_log_probs([ln for s in samples for ln in s.cell.lines]))
         out = []
         for s in samples:
+            if s.cell.is_empty:  # as ingest: an empty cell is proposed "" without reading
+                out.append(("", EMPTY_CELL_CONFIDENCE))
+                continue
             lines = [next(evidence) for _ in s.cell.lines]
             if use_field_knowledge:
                 decoded = decode_cell(lines, s.field_type)
             else:
                 decoded = [DecodedLine(g, g, g.text) for g in map(greedy_decode, lines)]
             reading = read_field(s.field_type, decoded)
-            out.append((reading.value, calibrator.probability(reading.features)))
+            # As ingest: ink read as nothing is not calibrated (see proposal_from_lines).
+            confidence = calibrator.probability(reading.features) if reading.value else UNREAD_INK_CONFIDENCE
+            out.append((reading.value, confidence))
         return out
 
     return read
@@ -75,13 +97,13 @@ def plain_reader(recognizer: Recognizer) -> Reader:
     return read
 
 
-def make_readers(names: list[str]) -> dict[str, Reader]:
+def make_readers(names: list[str], calibrator: Calibrator | None = None) -> dict[str, Reader]:
     readers: dict[str, Reader] = {}
     for name in names:
         if name == "asternet":
-            readers[name] = asternet_reader(False)
+            readers[name] = asternet_reader(False, calibrator)
         elif name == "lexicon":
-            readers[name] = asternet_reader(True)
+            readers[name] = asternet_reader(True, calibrator)
         elif name == "tesseract":
             from ocr.engines.tesseract import TesseractRecognizer, tesseract_available
 
@@ -116,17 +138,20 @@ def cer(truth: str, value: str) -> float:
     return Levenshtein.distance(truth, value) / max(1, len(truth))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=8)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--engines", default="asternet,lexicon,tesseract,rapidocr")
+    parser.add_argument("--cells", choices=list(CELL_SOURCES), default="oracle",
+                        help="line crops at the true ink boxes (oracle) or as the page pipeline cuts them")
+    parser.add_argument("--calibrator", type=Path, help="calibrator JSON for the asternet engines (default: v1)")
     parser.add_argument("--labels", type=Path, help="folder with labels.tsv and line images")
     parser.add_argument("--json", type=Path, help="write the results here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
-    readers = make_readers(args.engines.split(","))
-    pages = [[s for s in page if not s.cell.is_empty] for page in synthetic_pages(args.seed, args.pages)]
+    readers = make_readers(args.engines.split(","), Calibrator.load(args.calibrator) if args.calibrator else None)
+    pages = [scored_fields(page) for page in field_pages(args.cells, args.seed, args.pages)]
     if args.labels:
         pages.append(labelled_lines(args.labels))
     results: dict[str, dict] = {}
