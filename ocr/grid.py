@@ -138,6 +138,18 @@ def _snap(predicted: float, detected: list[float], tolerance: float) -> float:
     return predicted
 
 
+def template_edges(left: float, right: float, layout: LedgerLayout) -> np.ndarray:
+    """All column edges (frame included) the template's width hints put between left and right."""
+    widths = np.array([c.width for c in layout.columns], dtype=np.float64)
+    fractions = np.concatenate([[0.0], np.cumsum(widths) / widths.sum()])
+    return left + (right - left) * fractions
+
+
+def _narrowest_column(left: float, right: float, layout: LedgerLayout) -> float:
+    widths = [c.width for c in layout.columns]
+    return (right - left) * min(widths) / sum(widths)
+
+
 def match_columns(detected: list[float], left: float, right: float, layout: LedgerLayout) -> list[int]:
     """Column edges in template order: detected inner rulings matched to the template's width hints.
 
@@ -145,11 +157,9 @@ def match_columns(detected: list[float], left: float, right: float, layout: Ledg
     expected edge with no ruling close enough keeps its width-hint position, extra rulings are
     ignored.
     """
-    widths = np.array([c.width for c in layout.columns], dtype=np.float64)
-    expected = left + (right - left) * np.cumsum(widths)[:-1] / widths.sum()
+    expected = template_edges(left, right, layout)[1:-1]
     inner = [d for d in sorted(detected) if left + 4 < d < right - 4]
-    min_width = (right - left) * widths.min() / widths.sum()
-    tolerance = 0.45 * min_width
+    tolerance = 0.45 * _narrowest_column(left, right, layout)
     n, m = len(expected), len(inner)
     skip_cost = 1.0
     # cost[i][j]: best cost aligning the first i expected edges with the first j detected ones.
@@ -301,6 +311,37 @@ def frame_lines(peaks: list[tuple[float, float]]) -> tuple[float, float]:
     return frame[0], frame[-1]
 
 
+def _edges_explained(left: float, right: float, positions: np.ndarray, layout: LedgerLayout) -> int:
+    """How many of the template's column edges between left and right have a ruling close by.
+
+    Tighter than match_columns' tolerance: here a wrong frame must not borrow chance matches.
+    """
+    expected = template_edges(left, right, layout)
+    distance = np.abs(expected[:, None] - positions[None, :]).min(axis=1)
+    return int((distance <= 0.3 * _narrowest_column(left, right, layout)).sum())
+
+
+def column_frame(v_peaks: list[tuple[float, float]], layout: LedgerLayout) -> tuple[float, float]:
+    """Left and right frame rulings of the table, checked against the template's column pattern.
+
+    The strong frame (frame_lines) is right unless the outer columns are ruled fainter than 40%
+    of the strongest ruling: then it starts a few columns in and every field lands a group of
+    columns off. So every wider pair of rulings, faint ones included, is tried as the frame, and
+    one replaces the strong frame only when the template's column edges laid between them meet
+    clearly more of the rulings seen (a wrong frame rescales the template and meets few).
+    """
+    left, right = frame_lines(v_peaks)
+    positions = np.array(sorted(c for c, _ in v_peaks), dtype=np.float64)
+    # Another frame must meet at least two more edges: one could be a chance hit.
+    best, best_explained = (left, right), _edges_explained(left, right, positions, layout) + 1
+    for outer_left in positions[positions <= left]:
+        for outer_right in positions[positions >= right]:
+            explained = _edges_explained(outer_left, outer_right, positions, layout)
+            if explained > best_explained:
+                best, best_explained = (float(outer_left), float(outer_right)), explained
+    return best
+
+
 def _ruling_half_width(page_width: int) -> int:
     return max(3, round(page_width / 450))  # blurred rulings spread over ~5 px
 
@@ -330,7 +371,7 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
     half_width = _ruling_half_width(width)
     if len(h_peaks) >= 3 and len(v_peaks) >= 2:
         top, bottom = frame_lines(h_peaks)
-        left, right = frame_lines(v_peaks)
+        left, right = column_frame(v_peaks, layout)
         table = Box(round(left), round(top), round(right - left), round(bottom - top))
         h_in = [y for y in h_found if top - 2 <= y <= bottom + 2]
         v_in = [x for x in v_found if left - 2 <= x <= right + 2]
@@ -435,14 +476,16 @@ def _filled_bands(text: np.ndarray, row_edges: list[int], col_edges: list[int], 
         region = text[y0 + inset : y1 - inset, col_edges[0] : col_edges[-1]]
         if region.size == 0:
             continue
-        if _writing_pixels(region) >= settings.min_row_ink_pixels:
+        if writing_pixels(region) >= settings.min_row_ink_pixels:
             filled.append(band)
     return filled
 
 
-def _writing_pixels(region: np.ndarray) -> int:
+def writing_pixels(region: np.ndarray) -> int:
     """Ink pixels in shapes that look like writing: specks (noise, dust) and thin straight
     remnants of rulings do not count."""
+    if region.size == 0:
+        return 0  # OpenCV's component labelling crashes on an empty image
     count, _, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
     widths, heights, areas = stats[1:, 2], stats[1:, 3], stats[1:, 4]
     # A ruling remnant crosses most of the band and is only a few px thick; even a tall "1" or

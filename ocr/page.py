@@ -6,6 +6,7 @@ trail can show how a record's crops were made.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -25,6 +26,7 @@ from ocr.types import CellImage, LedgerLayout, PageAnalysis, ProcessingStep, Rec
 __all__ = ["PipelineSettings", "analyze_page"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def _timed(steps: list[ProcessingStep], name: str, settings: Any, run: Callable[[], T],
@@ -114,6 +116,16 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
                             transform=transform, warnings=warnings, steps=steps)
     if grid.method != "rulings":
         warnings.append(f"grid_{grid.method}")
+    # Writing beside the table: the frame may be too narrow and the fields a few columns off.
+    # A check of the grid's result, so it is recorded with the grid step (a few ms).
+    beside = page_qa.ink_beside_table(grid.masks.text, grid.table)
+    steps[-1].result["ink_beside_table"] = {"left_share": round(beside.left, 4),
+                                            "right_share": round(beside.right, 4),
+                                            "min_share": page_qa.INK_BESIDE_TABLE_MIN_SHARE}
+    for code in beside.warnings():
+        warnings.append(code)
+        log.warning("%s: writing beside the detected table (left %.1f%%, right %.1f%% of the writing inside); "
+                    "columns may be missing or shifted", code, 100 * beside.left, 100 * beside.right)
 
     # 4. Records and field cells.
     records = _timed(steps, "cells", settings.cells, lambda: _records(page, grid, layout, settings),

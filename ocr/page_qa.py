@@ -1,16 +1,27 @@
-"""Page quality checks: blank pages, duplicates (perceptual hash), pages scanned turned.
+"""Page quality checks: blank pages, duplicates (perceptual hash), pages scanned turned,
+writing outside the detected table.
 
 Warning codes (stable, stored with the page): ``blank``, ``rotated_90``, ``rotated_270``,
-``upside_down``, ``duplicate_of:<name>``; a rotation the pipeline corrected itself is recorded
-as ``auto_rotated:<degrees>`` next to the code, so the contractor sees it.
+``upside_down``, ``duplicate_of:<name>``, ``ink_left_of_table``, ``ink_right_of_table``; a
+rotation the pipeline corrected itself is recorded as ``auto_rotated:<degrees>`` next to the
+code, so the contractor sees it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from ocr.imaging import ink_gray, ink_mask, resize_to_width, small_ink_gray
+from ocr.types import Box
+
+# What officials read for the codes added here (the UI's label table shows these texts).
+WARNINGS_VI: dict[str, str] = {
+    "ink_left_of_table": "có chữ viết bên trái khung bảng: có thể nhận thiếu cột, cần kiểm tra vị trí các cột",
+    "ink_right_of_table": "có chữ viết bên phải khung bảng: có thể nhận thiếu cột, cần kiểm tra vị trí các cột",
+}
 
 
 def ink_fraction(image: np.ndarray, analysis_width: int = 800) -> float:
@@ -203,3 +214,43 @@ def ledger_upside_down(page: np.ndarray, analysis_width: int = 800) -> tuple[boo
     votes.append((1.0 if flipped else -1.0) * min(1.0, margin) * 0.8)
     score = sum(votes) / len(votes)
     return score > 0, min(1.0, abs(score))
+
+
+# Share of the table's writing that, found beside it, is worth a warning: one column holds
+# roughly 5-10% of a page's writing; the synthetic benchmark pages have none beside the table.
+INK_BESIDE_TABLE_MIN_SHARE = 0.04
+
+
+@dataclass(frozen=True)
+class InkBesideTable:
+    """Writing found beside the detected table, level with it, as a share of the writing inside."""
+
+    left: float
+    right: float
+
+    def warnings(self, min_share: float = INK_BESIDE_TABLE_MIN_SHARE) -> list[str]:
+        """Codes for the sides holding substantial writing (a column's worth is ~5-10%)."""
+        sides = (("ink_left_of_table", self.left), ("ink_right_of_table", self.right))
+        return [code for code, share in sides if share >= min_share]
+
+
+def ink_beside_table(text: np.ndarray, table: Box) -> InkBesideTable:
+    """How much writing lies left and right of the table, between its top and bottom.
+
+    A ledger's entries all stand inside its frame; writing beside it means the frame was found
+    too narrow (faint outer rulings) and whole columns are missing, or the margin holds notes.
+    ``text`` is the page's ink without rulings (0/255); the paper edge and its shadow in the
+    outermost 2% and the frame ruling's own width do not count.
+    """
+    height, width = text.shape
+    edge = max(4, round(0.02 * width))
+    gap = max(6, round(width / 225))
+    level = text[max(0, table.y) : table.y + table.h]
+    from ocr.grid import writing_pixels  # local import: keeps page_qa light to import
+
+    inside = writing_pixels(level[:, table.x : table.x + table.w])
+    if inside == 0:
+        return InkBesideTable(0.0, 0.0)
+    left = writing_pixels(level[:, edge : max(edge, table.x - gap)])
+    right = writing_pixels(level[:, min(width - edge, table.x + table.w + gap) : width - edge])
+    return InkBesideTable(left / inside, right / inside)
