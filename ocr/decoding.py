@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 from rapidfuzz import process
@@ -192,28 +193,65 @@ def reading_for_text(llp: LineLogProbs, text: str) -> LineReading | None:
 WordScore = Callable[[str], float]
 
 
+class Grammar(Protocol):
+    """The shapes a value may take (see ocr.fields.grammars): a hard constraint of the beam."""
+
+    def prefix_ok(self, text: str) -> bool: ...
+    def complete_ok(self, text: str) -> bool: ...
+    def applies_to(self, greedy_text: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class DecodingConstraints:
-    """Soft knowledge about what a field may contain.
+    """Knowledge about what a field may contain.
 
     ``char_log_prior`` ([C], <= 0) is added each time a character is emitted: character-class
-    constraints (digits and separators for dates) are soft so that a clearly written
-    unexpected character still wins. ``word_score`` scores each completed word (a maximal
-    run of letters) in log space: a bonus for lexicon words, a penalty for impossible ones.
+    constraints are soft so that a clearly written unexpected character still wins.
+    ``start_log_prior`` is added instead for the first character of the line and
+    ``word_start_log_prior`` for the first character of every word (capital letters expected).
+    ``word_score`` scores each completed word (a maximal run of letters) in log space: a bonus
+    for lexicon words, a penalty for impossible ones; ``impossible_word`` tells the words that
+    cannot be written at all (not a Vietnamese syllable), which a lexicon reading may replace on
+    weaker evidence (NON_WORD_MAX_OVERRIDE). ``grammar`` (dates, registration numbers) is hard:
+    the beam only keeps prefixes that can still become a valid value.
     """
 
     char_log_prior: np.ndarray | None = None
     word_score: WordScore | None = None
+    start_log_prior: np.ndarray | None = None
+    word_start_log_prior: np.ndarray | None = None
+    impossible_word: Callable[[str], bool] | None = None
+    grammar: Grammar | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return all(v is None for v in (self.char_log_prior, self.word_score, self.start_log_prior,
+                                       self.word_start_log_prior, self.grammar))
+
+
+# Added to a final beam hypothesis that is not a complete value of the grammar.
+INCOMPLETE_PENALTY = -30.0
+
+
+def _char_prior(constraints: DecodingConstraints, prefix: str, label: int) -> float:
+    """Log-prior of emitting ``label`` after ``prefix`` (line start, word start, elsewhere)."""
+    prior = 0.0 if constraints.char_log_prior is None else float(constraints.char_log_prior[label])
+    if not prefix and constraints.start_log_prior is not None:
+        return prior + float(constraints.start_log_prior[label])
+    if constraints.word_start_log_prior is not None and (not prefix or prefix[-1] == " "):
+        return prior + float(constraints.word_start_log_prior[label])
+    return prior
 
 
 def constraint_score(text: str, constraints: DecodingConstraints, alphabet: tuple[str, ...]) -> float:
     """The bonus the beam search gives ``text`` as a whole (same rules, applied at once)."""
     score = 0.0
-    if constraints.char_log_prior is not None:
-        labels = encode(text, alphabet) or []
-        score += float(sum(constraints.char_log_prior[lab] for lab in labels))
+    labels = encode(text, alphabet) or []
+    score += sum(_char_prior(constraints, text[:i], lab) for i, lab in enumerate(labels))
     if constraints.word_score is not None:
         score += sum(constraints.word_score(w) for w in _letter_words(text))
+    if constraints.grammar is not None and not constraints.grammar.complete_ok(text):
+        score += INCOMPLETE_PENALTY
     return score
 
 
@@ -258,8 +296,8 @@ def prefix_beam_search(
     alignments kept in the beam) and ``bonus`` the constraint score.
     """
     alphabet = llp.alphabet
-    prior = None if constraints.char_log_prior is None else constraints.char_log_prior.tolist()
     word_score = constraints.word_score
+    prefix_ok = constraints.grammar.prefix_ok if constraints.grammar is not None else None
     # prefix -> [log p(ending in blank), log p(ending in non-blank)], plus a bonus per prefix
     beams: dict[str, list[float]] = {"": [0.0, NEG_INF]}
     bonus: dict[str, float] = {"": 0.0}
@@ -286,13 +324,15 @@ def prefix_beam_search(
             for c, lp in frame.items():
                 ch = alphabet[c]
                 new = prefix + ch
+                if prefix_ok is not None and new not in bonus and not prefix_ok(new):
+                    continue
                 if ch == last:
                     add(nxt, prefix, 1, p_nb + lp)  # repeat collapses
                     add(nxt, new, 1, p_b + lp)  # blank separated: a new char
                 else:
                     add(nxt, new, 1, total + lp)
                 if new not in bonus:
-                    extra = prior[c] if prior is not None else 0.0
+                    extra = _char_prior(constraints, prefix, c)
                     if word_score is not None and not ch.isalpha():
                         word = _completed_word(prefix)
                         extra += word_score(word) if word else 0.0
@@ -306,6 +346,8 @@ def prefix_beam_search(
         word = _completed_word(prefix)
         if word_score is not None and word:
             final += word_score(word)
+        if constraints.grammar is not None and not constraints.grammar.complete_ok(prefix):
+            final += INCOMPLETE_PENALTY
         hypotheses.append(BeamHypothesis(prefix, _logaddexp(p_b, p_nb), final))
     return sorted(hypotheses, key=lambda h: h.total, reverse=True)
 
@@ -337,6 +379,11 @@ MAX_OVERRIDE_LOG_RATIO = 2.3
 SURE_FRAME_RIVAL = 0.02
 
 
+# A greedy reading holding a word that cannot be written (not a syllable) is a misread unless the
+# frames make it much likelier than any lexicon reading: e^6 ~ 400x instead of MAX_OVERRIDE_LOG_RATIO.
+NON_WORD_MAX_OVERRIDE = 6.0
+
+
 def _confidently_acceptable(llp: LineLogProbs, greedy: LineReading, constraints: DecodingConstraints) -> bool:
     probs = np.exp(llp.log_probs)
     best = probs.argmax(axis=1)
@@ -347,10 +394,25 @@ def _confidently_acceptable(llp: LineLogProbs, greedy: LineReading, constraints:
         return False
     if constraints.word_score is not None and any(constraints.word_score(w) < 0 for w in _letter_words(greedy.text)):
         return False
-    if constraints.char_log_prior is not None:
-        labels = encode(greedy.text, llp.alphabet) or []
-        return all(constraints.char_log_prior[lab] == 0 for lab in labels)
-    return True
+    if constraints.grammar is not None and not constraints.grammar.complete_ok(greedy.text):
+        return False
+    labels = encode(greedy.text, llp.alphabet) or []
+    return all(_char_prior(constraints, greedy.text[:i], lab) == 0 for i, lab in enumerate(labels))
+
+
+def _has_impossible_word(text: str, constraints: DecodingConstraints) -> bool:
+    test = constraints.impossible_word
+    return test is not None and any(test(w) for w in _letter_words(text))
+
+
+def _override_limit(greedy: str, best: str, constraints: DecodingConstraints, max_override: float) -> float:
+    """How many nats likelier the greedy text may be and still be replaced by ``best``."""
+    grammar = constraints.grammar
+    if grammar is not None and not grammar.complete_ok(greedy) and grammar.complete_ok(best):
+        return math.inf  # "1//04/980" in a date column is not legible as written
+    if _has_impossible_word(greedy, constraints) and not _has_impossible_word(best, constraints):
+        return max(max_override, NON_WORD_MAX_OVERRIDE)
+    return max_override
 
 
 def constrained_decode(
@@ -361,7 +423,9 @@ def constrained_decode(
 ) -> DecodedLine:
     """Greedy reading, constrained beam reading, and the choice between them on evidence."""
     greedy = greedy_decode(llp)
-    if constraints is None or (constraints.char_log_prior is None and constraints.word_score is None):
+    if constraints is not None and constraints.grammar is not None and not constraints.grammar.applies_to(greedy.text):
+        constraints = replace(constraints, grammar=None)
+    if constraints is None or constraints.is_empty:
         return DecodedLine(greedy, greedy, greedy.text)
     if _confidently_acceptable(llp, greedy, constraints):
         return DecodedLine(greedy, greedy, greedy.text)
@@ -374,7 +438,8 @@ def constrained_decode(
     gain = (ll_best + constraint_score(best, constraints, llp.alphabet)) - (
         ll_greedy + constraint_score(greedy.text, constraints, llp.alphabet)
     )
-    override = gain > 0 and ll_greedy - ll_best <= max_override
+    limit = _override_limit(greedy.text, best, constraints, max_override)
+    override = gain > 0 and ll_greedy - ll_best <= limit and ll_best > NEG_INF / 2
     chosen = reading_for_text(llp, best) if override else None
     if chosen is None:
         return DecodedLine(greedy, greedy, best, alternatives=[best])

@@ -1,0 +1,129 @@
+"""What the other records of a page say about one record's numbers and registration date.
+
+A ledger page is a run of consecutive registrations: the registration numbers go up by one from
+row to row, and the registration dates of a page fall in the book's year and never go back in
+time. A number read "1290" between "289" and "291" (the ruling left of the cell taken for a "1")
+or a year read "1984" on a page of 1981 registrations is a misread, if the frames allow the
+reading the page implies. Same evidence rule as the lexicon beam, with a wider bound because the
+page's own sequence is strong evidence; the reading as decoded stays as an alternative, and the
+choice is marked as not the writer's clear text (lower confidence).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ocr.decoding import DecodedLine, join_lines, reading_for_text, text_log_likelihood
+from ocr.engines.base import LineLogProbs
+from ocr.fields.dates import parse_date
+
+REGISTRATION_NO_KEY = "registration_no"
+REGISTRATION_DATE_KEY = "registration_date"
+# Nats the decoded reading may be likelier than the one the page implies and still be replaced
+# (~400x); a clearly written out-of-sequence number is far beyond this and is kept (and flagged).
+PAGE_CONTEXT_MAX_OVERRIDE = 6.0
+MIN_SUPPORT = 2  # records that must agree before the page "implies" anything
+_PLAIN_NUMBER = re.compile(r"\d{1,5}")
+
+
+@dataclass(frozen=True)
+class CellEvidence:
+    """One cell of a page as decoded: which record and column, its frames and its readings."""
+
+    record: int  # row index of the record on the page, top to bottom
+    key: str
+    lines: list[LineLogProbs]
+    decoded: list[DecodedLine]
+
+    @property
+    def text(self) -> str:
+        return " ".join(d.reading.text for d in self.decoded).strip()
+
+
+def _replace_reading(cell: CellEvidence, text: str) -> list[DecodedLine] | None:
+    """The cell decoded as ``text`` if the frames allow it (evidence rule above), else None."""
+    llp = join_lines(cell.lines)
+    current = text_log_likelihood(llp, cell.text)
+    proposed = text_log_likelihood(llp, text)
+    if current - proposed > PAGE_CONTEXT_MAX_OVERRIDE:
+        return None
+    reading = reading_for_text(llp, text)
+    if reading is None:
+        return None
+    greedy = cell.decoded[0].greedy if len(cell.decoded) == 1 else reading
+    alternatives = list(dict.fromkeys([cell.text, *(a for d in cell.decoded for a in d.alternatives)]))
+    return [DecodedLine(reading, greedy, text, [a for a in alternatives if a != text], used_lexicon=True)]
+
+
+def _run_offset(numbers: dict[int, int]) -> int | None:
+    """number - record index shared by most records (None without clear support)."""
+    offsets = Counter(n - record for record, n in numbers.items()).most_common(2)
+    if not offsets or offsets[0][1] < MIN_SUPPORT or (len(offsets) > 1 and offsets[1][1] == offsets[0][1]):
+        return None
+    return offsets[0][0]
+
+
+def _number_fixes(cells: list[CellEvidence]) -> dict[int, list[DecodedLine]]:
+    numbers = {c.record: int(c.text) for c in cells if _PLAIN_NUMBER.fullmatch(c.text)}
+    offset = _run_offset(numbers)
+    if offset is None:
+        return {}
+    fixes = {}
+    for cell in cells:
+        implied = cell.record + offset
+        if numbers.get(cell.record) == implied or implied < 1:
+            continue
+        # Only inside the run: a neighbour must already read as the page implies.
+        if numbers.get(cell.record - 1) != implied - 1 and numbers.get(cell.record + 1) != implied + 1:
+            continue
+        replaced = _replace_reading(cell, str(implied))
+        if replaced is not None:
+            fixes[id(cell)] = replaced
+    return fixes
+
+
+def _with_year(text: str, year: int) -> str | None:
+    parsed = parse_date(text.replace(" ", ""))
+    if parsed is None or parsed.year_digits != 4:
+        return None
+    return text.replace(" ", "")[:-4] + f"{year:04d}"
+
+
+def _date_fixes(cells: list[CellEvidence]) -> dict[int, list[DecodedLine]]:
+    dates = {c.record: parse_date(c.text.replace(" ", "")) for c in cells}
+    years = Counter(d.year for d in dates.values() if d is not None and d.year_digits == 4)
+    if not years:
+        return {}
+    year, support = years.most_common(1)[0]
+    if support < MIN_SUPPORT or support * 2 <= sum(years.values()):
+        return {}
+    spans = {r: d.span() for r, d in dates.items() if d is not None}
+    fixes = {}
+    for cell in cells:
+        parsed = dates[cell.record]
+        if parsed is None or parsed.year == year:
+            continue
+        text = _with_year(cell.text, year)
+        candidate = parse_date(text) if text else None
+        span = candidate.span() if candidate is not None else None
+        if text is None or span is None:
+            continue
+        # Dates never go back down a page: the candidate must sit between its neighbours.
+        before, after = spans.get(cell.record - 1), spans.get(cell.record + 1)
+        if (before is not None and before[0] > span[1]) or (after is not None and after[1] < span[0]):
+            continue
+        replaced = _replace_reading(cell, text)
+        if replaced is not None:
+            fixes[id(cell)] = replaced
+    return fixes
+
+
+def apply_page_context(cells: Sequence[CellEvidence]) -> list[list[DecodedLine]]:
+    """Decoded lines of every cell after the page's registration-number and date checks."""
+    numbers = [c for c in cells if c.key == REGISTRATION_NO_KEY and c.decoded]
+    dates = [c for c in cells if c.key == REGISTRATION_DATE_KEY and c.decoded]
+    fixes = {**_number_fixes(numbers), **_date_fixes(dates)}
+    return [fixes.get(id(c), c.decoded) for c in cells]
