@@ -25,6 +25,7 @@ import onnxruntime as ort
 
 from ocr.decoding import greedy_decode
 from ocr.engines.base import LineLogProbs, to_gray
+from ocr.imaging import whiten_background
 from ocr.types import LineReading
 
 HEIGHT = 32
@@ -101,7 +102,8 @@ def _cut_points(profile: np.ndarray) -> list[tuple[int, bool]]:
 
 def normalize_piece(piece_gray: np.ndarray) -> np.ndarray:
     """A height-32 grayscale piece -> float32 [3, 32, W] in [-1, 1], white-padded, W % 4 == 0."""
-    padded = cv2.copyMakeBorder(piece_gray, 0, 0, SIDE_PAD, SIDE_PAD, cv2.BORDER_CONSTANT, value=255)
+    padded = cv2.copyMakeBorder(whiten_background(piece_gray), 0, 0, SIDE_PAD, SIDE_PAD, cv2.BORDER_CONSTANT,
+                                value=255)
     w = padded.shape[1]
     w4 = max(STRIDE * 2, (w + STRIDE - 1) // STRIDE * STRIDE)
     if w4 != w:
