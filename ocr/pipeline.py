@@ -17,6 +17,7 @@ import numpy as np
 
 from ocr.confidence import Calibrator
 from ocr.engines.base import Recognizer
+from ocr.fields.local_lexicon import LocalLexicon
 from ocr.loading import ImageLoadError, load_images
 from ocr.page import PipelineSettings, analyze_page
 from ocr.page_qa import dhash, duplicate_of, phash
@@ -52,16 +53,20 @@ def process_page(
     recognizer: Recognizer | None,
     settings: PipelineSettings | None = None,
     calibrator: Calibrator | None = None,
+    local: LocalLexicon | None = None,
 ) -> PageResult:
+    """Segment the page and propose every field; ``local``: the unit's confirmed words."""
     analysis = analyze_page(image, layout, settings or PipelineSettings())
     if recognizer is None:
         return PageResult(analysis, empty_proposals(layout, len(analysis.records)))
     started = time.perf_counter()
-    proposals = propose_page(analysis, layout, recognizer, calibrator)
+    proposals = propose_page(analysis, layout, recognizer, calibrator, local)
     analysis.steps.append(
         ProcessingStep(
             name="recognition",
-            settings={"engine": getattr(recognizer, "name", type(recognizer).__name__)},
+            # local_words: how many of the unit's confirmed words the decoder knew (0: shipped lexicons only)
+            settings={"engine": getattr(recognizer, "name", type(recognizer).__name__),
+                      "local_words": local.size if local else 0},
             seconds=time.perf_counter() - started,
             result={"fields": sum(len(p) for p in proposals)},
         )
@@ -96,6 +101,7 @@ class PageTask:
     pdf_dpi: int = 200
     ocr_threads: int = 2
     model: ModelFiles = ModelFiles()
+    local: LocalLexicon | None = None  # words confirmed in the book's unit (extra lexicon words)
 
 
 @dataclass
@@ -182,7 +188,7 @@ def run_page_task(task: PageTask, recognizer: Recognizer | None = None) -> PageO
             recognizer = get_asternet(task.ocr_threads, task.model.onnx_path, task.model.vocab_path)
         calibrator = calibrator_from_file(task.model.calibration_path)
         image = frames[task.frame_index].image
-        result = process_page(image, task.layout, recognizer, calibrator=calibrator)
+        result = process_page(image, task.layout, recognizer, calibrator=calibrator, local=task.local)
         outcome = outcome_from_result(task.page_id, result)
         outcome.perceptual_hash = page_hash(image)
         return outcome

@@ -11,8 +11,8 @@ recognizer in one call so it can batch lines of similar width.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache
 
 import numpy as np
 from rapidfuzz import process
@@ -32,7 +32,8 @@ from ocr.decoding import (
 from ocr.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.fields.catalogs import country_catalog, ethnicity_catalog, sex_catalog
 from ocr.fields.issues import FieldIssue
-from ocr.fields.lexicon import lexicon_for
+from ocr.fields.lexicon import Lexicon, lexicon_for
+from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
 from ocr.fields.normalize import normalize
 from ocr.fields.validate import validate
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
@@ -74,8 +75,10 @@ class FieldLexicon:
 
 def _word_lexicon(field_type: str) -> FieldLexicon:
     """Names, places, free text: words scored by the field's unigram lexicon (ocr.fields)."""
-    lexicon = lexicon_for(field_type)
+    return _scored_words(lexicon_for(field_type))
 
+
+def _scored_words(lexicon: Lexicon) -> FieldLexicon:
     def score(word: str) -> float:
         # lambda * ln P(word) plus a per-word constant so that a typical lexicon word scores ~0
         # and an out-of-lexicon word ~ LM_WEIGHT * (oov - typical).
@@ -101,6 +104,29 @@ def field_lexicon(field_type: str) -> FieldLexicon:
     return FieldLexicon()
 
 
+# Merged lexicons/constraints kept per process for (field type, unit lexicon) pairs: a batch
+# reads one unit's pages, a re-recognition job a few units in turn; bounded so a long-lived
+# server does not keep every unit's lexicon it ever saw.
+LOCAL_CACHE_SIZE = 16
+
+
+def _local_applies(field_type: str, local: LocalLexicon) -> bool:
+    """Does the unit's lexicon add words to this field type? (open word lexicons only)"""
+    return field_type in local.field_types and field_lexicon(field_type).word_score is not None
+
+
+def lexicon_with_local(field_type: str, local: LocalLexicon | None = None) -> FieldLexicon:
+    """``field_lexicon`` plus the unit's confirmed words (the cached shipped one when none apply)."""
+    if local is None or not _local_applies(field_type, local):
+        return field_lexicon(field_type)
+    return _local_field_lexicon(field_type, local)
+
+
+@lru_cache(maxsize=LOCAL_CACHE_SIZE)
+def _local_field_lexicon(field_type: str, local: LocalLexicon) -> FieldLexicon:
+    return _scored_words(merged_lexicon(lexicon_for(field_type), local))
+
+
 def _char_prior(alphabet: tuple[str, ...], expected: frozenset[str] | None, unexpected: frozenset[str]) -> np.ndarray:
     """Log-prior per character: OFF_CLASS_CHAR_PENALTY outside ``expected`` or inside ``unexpected``."""
     return np.array([
@@ -122,7 +148,24 @@ def field_constraints(field_type: str, alphabet: tuple[str, ...]) -> DecodingCon
     return DecodingConstraints(char_log_prior=prior, word_score=lexicon.word_score)
 
 
-def decode_cell(lines: list[LineLogProbs], field_type: str) -> list[DecodedLine]:
+def constraints_for(
+    field_type: str, alphabet: tuple[str, ...], local: LocalLexicon | None = None
+) -> DecodingConstraints | None:
+    """``field_constraints`` whose word score also knows the unit's confirmed words."""
+    base = field_constraints(field_type, alphabet)
+    if base is None or base.word_score is None or local is None or not _local_applies(field_type, local):
+        return base
+    return _local_constraints(field_type, alphabet, local)
+
+
+@lru_cache(maxsize=LOCAL_CACHE_SIZE)
+def _local_constraints(field_type: str, alphabet: tuple[str, ...], local: LocalLexicon) -> DecodingConstraints:
+    base = field_constraints(field_type, alphabet)
+    assert base is not None
+    return replace(base, word_score=_local_field_lexicon(field_type, local).word_score)
+
+
+def decode_cell(lines: list[LineLogProbs], field_type: str, local: LocalLexicon | None = None) -> list[DecodedLine]:
     """Decode the lines of one cell; a closed value list is matched against all lines at once."""
     lexicon = field_lexicon(field_type)
     if lexicon.closed_values:
@@ -131,7 +174,7 @@ def decode_cell(lines: list[LineLogProbs], field_type: str) -> list[DecodedLine]
             closed_set_decode(joined, lexicon.closed_values, CLOSED_SET_MAX_OVERRIDE, always=lexicon.common,
                               preferred=lexicon.preferred)
         ]
-    decoded = [constrained_decode(llp, field_constraints(field_type, llp.alphabet)) for llp in lines]
+    decoded = [constrained_decode(llp, constraints_for(field_type, llp.alphabet, local)) for llp in lines]
     if field_type == "place":
         decoded = [rescore_place_names(llp, d) for llp, d in zip(lines, decoded, strict=True)]
     return decoded
@@ -197,7 +240,10 @@ def rescore_place_names(llp: LineLogProbs, decoded: DecodedLine) -> DecodedLine:
 
 
 def read_cells(
-    recognizer: Recognizer, cell_lines: Sequence[Sequence[np.ndarray]], field_types: Sequence[str]
+    recognizer: Recognizer,
+    cell_lines: Sequence[Sequence[np.ndarray]],
+    field_types: Sequence[str],
+    local: LocalLexicon | None = None,
 ) -> list[list[DecodedLine]]:
     """Read the lines of many cells in one recognizer call; decoded lines per cell."""
     flat = [line for lines in cell_lines for line in lines]
@@ -206,7 +252,7 @@ def read_cells(
     if isinstance(recognizer, CTCRecognizer):
         evidence = iter(recognizer.line_log_probs(flat))
         return [
-            decode_cell([next(evidence) for _ in lines], ft) if lines else []
+            decode_cell([next(evidence) for _ in lines], ft, local) if lines else []
             for lines, ft in zip(cell_lines, field_types, strict=True)
         ]
     readings = iter(recognizer.read_lines(flat))
@@ -227,9 +273,9 @@ def _join_chars(readings: list[LineReading]) -> list[CharConfidence]:
     return chars
 
 
-def lexicon_share(value: str, field_type: str) -> float:
-    """Share of the value's words the field's lexicon accepts (1.0 when no lexicon applies)."""
-    lexicon = field_lexicon(field_type)
+def lexicon_share(value: str, field_type: str, local: LocalLexicon | None = None) -> float:
+    """Share of the value's words the field's lexicon (with the unit's words) accepts (1.0: no lexicon)."""
+    lexicon = lexicon_with_local(field_type, local)
     if lexicon.closed_values:
         return 1.0 if value in lexicon.closed_values else 0.0
     if lexicon.is_known_word is None:
@@ -251,7 +297,7 @@ class FieldReading:
     issues: list[FieldIssue]
 
 
-def read_field(field_type: str, decoded: list[DecodedLine]) -> FieldReading:
+def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon | None = None) -> FieldReading:
     """Join the decoded lines of a cell, normalize, validate and collect the evidence."""
     readings = [d.reading for d in decoded]
     value = normalize(field_type, " ".join(r.text for r in readings))
@@ -263,7 +309,7 @@ def read_field(field_type: str, decoded: list[DecodedLine]) -> FieldReading:
         min_char_prob=min_prob,
         mean_char_prob=mean_prob,
         agreement=all(d.agreement for d in decoded),
-        lexicon_share=lexicon_share(value, field_type),
+        lexicon_share=lexicon_share(value, field_type, local),
         validator_ok=not any(i.severity == "error" for i in issues),
         used_lexicon=any(d.used_lexicon for d in decoded),
         n_chars=len(value),
@@ -284,9 +330,10 @@ def proposal_from_lines(
     decoded: list[DecodedLine],
     engine: str,
     calibrator: Calibrator | None = None,
+    local: LocalLexicon | None = None,
 ) -> FieldProposal:
     """Combine decoded lines of one cell into a proposal with calibrated confidence."""
-    reading = read_field(field_type, decoded)
+    reading = read_field(field_type, decoded, local)
     if not reading.value:
         return FieldProposal(key, "", UNREAD_INK_CONFIDENCE, engine=engine)
     calibrator = calibrator or load_calibrator()
@@ -306,24 +353,34 @@ def empty_proposal(key: str, engine: str) -> FieldProposal:
 
 
 def propose_field(
-    cell: CellImage, field_type: str, recognizer: Recognizer, calibrator: Calibrator | None = None
+    cell: CellImage,
+    field_type: str,
+    recognizer: Recognizer,
+    calibrator: Calibrator | None = None,
+    local: LocalLexicon | None = None,
 ) -> FieldProposal:
     """Proposal for one cell: "" when empty; multi-line cells are read line by line and joined."""
-    return propose_cells([(cell, field_type)], recognizer, calibrator)[0]
+    return propose_cells([(cell, field_type)], recognizer, calibrator, local)[0]
 
 
 def propose_cells(
-    cells: Sequence[tuple[CellImage, str]], recognizer: Recognizer, calibrator: Calibrator | None = None
+    cells: Sequence[tuple[CellImage, str]],
+    recognizer: Recognizer,
+    calibrator: Calibrator | None = None,
+    local: LocalLexicon | None = None,
 ) -> list[FieldProposal]:
-    """Proposals for many (cell, field_type) pairs with a single recognizer call."""
+    """Proposals for many (cell, field_type) pairs with a single recognizer call; ``local``: the
+    unit's confirmed words (see ``ocr.fields.local_lexicon``)."""
     cell_lines = [[] if cell.is_empty else cell.lines for cell, _ in cells]
-    decoded = read_cells(recognizer, cell_lines, [ft for _, ft in cells])
+    decoded = read_cells(recognizer, cell_lines, [ft for _, ft in cells], local)
     proposals = []
     for (cell, field_type), cell_decoded in zip(cells, decoded, strict=True):
         if not cell_decoded:
             proposals.append(empty_proposal(cell.key, recognizer.name))
         else:
-            proposals.append(proposal_from_lines(cell.key, field_type, cell_decoded, recognizer.name, calibrator))
+            proposals.append(
+                proposal_from_lines(cell.key, field_type, cell_decoded, recognizer.name, calibrator, local)
+            )
     return proposals
 
 
@@ -332,19 +389,27 @@ def _field_types(layout: LedgerLayout) -> dict[str, str]:
 
 
 def propose_record(
-    cells: Sequence[CellImage], layout: LedgerLayout, recognizer: Recognizer, calibrator: Calibrator | None = None
+    cells: Sequence[CellImage],
+    layout: LedgerLayout,
+    recognizer: Recognizer,
+    calibrator: Calibrator | None = None,
+    local: LocalLexicon | None = None,
 ) -> dict[str, FieldProposal]:
     """Proposals for all cells of one record, keyed by field key."""
     types = _field_types(layout)
     pairs = [(c, types.get(c.key, "free_text")) for c in cells]
-    return {p.key: p for p in propose_cells(pairs, recognizer, calibrator)}
+    return {p.key: p for p in propose_cells(pairs, recognizer, calibrator, local)}
 
 
 def propose_page(
-    analysis: PageAnalysis, layout: LedgerLayout, recognizer: Recognizer, calibrator: Calibrator | None = None
+    analysis: PageAnalysis,
+    layout: LedgerLayout,
+    recognizer: Recognizer,
+    calibrator: Calibrator | None = None,
+    local: LocalLexicon | None = None,
 ) -> list[dict[str, FieldProposal]]:
     """Proposals for every record of a page (one recognizer call for the whole page)."""
     types = _field_types(layout)
     pairs = [(c, types.get(c.key, "free_text")) for r in analysis.records for c in r.cells]
-    proposals = iter(propose_cells(pairs, recognizer, calibrator))
+    proposals = iter(propose_cells(pairs, recognizer, calibrator, local))
     return [{c.key: next(proposals) for c in r.cells} for r in analysis.records]

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import FieldValue, Page, PageStatus, Record, User
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import Recognizer
+from ocr.fields.local_lexicon import LocalLexicon
 from ocr.loading import ImageLoadError, InputFile, load_images
 from ocr.pipeline import ModelFiles, PageOutcome, PageTask, duplicate_page
 from ocr.types import LedgerLayout
@@ -32,6 +33,7 @@ from workbench.book_types import get_book_type
 from workbench.books import BookIdentity, get_book, get_or_create_book
 from workbench.db import refresh_statistics, transaction
 from workbench.executors import ExecutorSpec, run_tasks
+from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.model_registry import get_model
 from workbench.storage import StorageError, sha256_bytes, store_derived_bytes, store_original
 
@@ -198,12 +200,16 @@ def process_pending_pages(
 ) -> None:
     """Run every queued, half-done (and with retry_failed, failed) page of the book."""
     with factory() as session:
-        layout = get_book_type(get_book(session, book_id).book_type).layout
+        book = get_book(session, book_id)
+        layout, unit_id = get_book_type(book.book_type).layout, book.unit_id
     page_ids = pending_page_ids(factory, book_id, options.retry_failed)
     if not page_ids:
         return
-    model_version, model_files = None, ModelFiles()
+    model_version, model_files, local = None, ModelFiles(), None
     if options.run_ocr:
+        # What officials confirmed so far in this unit decodes the whole batch (counted once).
+        with factory() as session:
+            local = local_lexicon_for_unit(session, unit_id)
         # New proposals come from the model the registry names (the active one by default).
         model = get_model(data_dir, options.model_version)
         model_version = model.version
@@ -213,7 +219,7 @@ def process_pending_pages(
         )
         if recognizer is None and options.executor.workers <= 1 and not options.executor.scheduler:
             recognizer = get_asternet(options.ocr_threads, model.onnx_path, model.vocab_path)
-    tasks = _page_tasks(factory, data_dir, page_ids, layout, options, model_files)
+    tasks = _page_tasks(factory, data_dir, page_ids, layout, options, model_files, local)
     for finished, outcome in enumerate(run_tasks(tasks, options.executor, recognizer), start=1):
         if outcome.error is not None:
             mark_failed(factory, outcome.page_id, outcome.error, report)
@@ -234,6 +240,7 @@ def _page_tasks(
     layout: LedgerLayout,
     options: IngestOptions,
     model: ModelFiles,
+    local: LocalLexicon | None = None,
 ) -> Iterator[PageTask]:
     """Tasks are built lazily: only the pages in flight hold their file's bytes in memory."""
     for page_id in page_ids:
@@ -249,7 +256,7 @@ def _page_tasks(
             log.warning("Stored original of page %s is unreadable: %s", page_id, exc)
         yield PageTask(page_id=page_id, data=data, name=name, frame_index=frame_index, layout=layout,
                        run_ocr=options.run_ocr, pdf_dpi=options.pdf_dpi, ocr_threads=options.ocr_threads,
-                       model=model)
+                       model=model, local=local)
 
 
 def mark_failed(factory: sessionmaker[Session], page_id: int, error: str, report: IngestReport | None = None) -> None:

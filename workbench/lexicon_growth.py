@@ -4,8 +4,10 @@ Every confirmed or corrected ``person_name`` / ``place`` value of a unit's books
 words (letter runs, lowercase, as ``ocr.fields.lexicon`` stores words) and its whole value.
 Counts are recomputed from the database for a unit (idempotent: approving, re-approving or
 correcting never double-counts) and written to ``<WORKBENCH_DATA>/lexicons/unit_<id>.json``,
-which the decoding side reads with :func:`unit_lexicon_words` — so a local hamlet or a common
-local surname stops being a "misread".
+which the UI reads with :func:`unit_lexicon_words`. Ingest and re-recognition count the same
+fields straight from the database (:func:`local_lexicon_for_unit`, one grouped query per unit and
+batch) and hand the decoder an ``ocr.fields.local_lexicon.LocalLexicon`` — so a local hamlet or a
+common local surname stops being a "misread".
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Book, FieldStatus, FieldValue, Record, Unit
 from ocr.fields.lexicon import split_words
+from ocr.fields.local_lexicon import LocalLexicon
 from workbench.book_types import get_book_type
 from workbench.config import load_settings
 
@@ -53,35 +56,67 @@ def _field_types_of(book_type: str) -> dict[str, str]:
     return {c.key: c.field_type for c in get_book_type(book_type).layout.columns}
 
 
+def _confirmed_values(session: Session, unit_ids: list[int]) -> dict[str, Counter[str]]:
+    """Field type -> confirmed/corrected value as written -> count, over the units' books.
+
+    One grouped query: the database counts repeated values, Python only sees distinct ones.
+    """
+    values: dict[str, Counter[str]] = {t: Counter() for t in GROWN_FIELD_TYPES}
+    written = func.coalesce(FieldValue.final_value, FieldValue.proposed_value)
+    query = (
+        select(Book.book_type, FieldValue.key, written, func.count())
+        .join(Record, FieldValue.record_id == Record.id)
+        .join(Book, Record.book_id == Book.id)
+        .where(Book.unit_id.in_(unit_ids),
+               FieldValue.status.in_([str(FieldStatus.CONFIRMED), str(FieldStatus.CORRECTED)]))
+        .group_by(Book.book_type, FieldValue.key, written)
+    )
+    types_by_book_type: dict[str, dict[str, str]] = {}
+    for book_type, key, text, count in session.execute(query):
+        types = types_by_book_type.setdefault(book_type, _field_types_of(book_type))
+        field_type = types.get(key)
+        value = (text or "").strip()
+        if field_type in GROWN_FIELD_TYPES and value:
+            values[field_type][value] += count
+    return values
+
+
 def count_unit_lexicon(session: Session, unit_id: int) -> UnitLexicon:
     """Counts over every reviewed name/place field of the unit's books."""
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise ValueError(f"unknown unit {unit_id}")
+    values = _confirmed_values(session, [unit_id])
     words: dict[str, Counter[str]] = {t: Counter() for t in GROWN_FIELD_TYPES}
-    values: dict[str, Counter[str]] = {t: Counter() for t in GROWN_FIELD_TYPES}
-    counted = 0
-    query = (
-        select(FieldValue, Book.book_type)
-        .join(Record, FieldValue.record_id == Record.id)
-        .join(Book, Record.book_id == Book.id)
-        .where(Book.unit_id == unit_id,
-               FieldValue.status.in_([str(FieldStatus.CONFIRMED), str(FieldStatus.CORRECTED)]))
-    )
-    types_by_book_type: dict[str, dict[str, str]] = {}
-    for field_value, book_type in session.execute(query):
-        types = types_by_book_type.setdefault(book_type, _field_types_of(book_type))
-        field_type = types.get(field_value.key)
-        if field_type not in GROWN_FIELD_TYPES:
-            continue
-        value = (field_value.final_value if field_value.final_value is not None else field_value.proposed_value).strip()
-        if not value:
-            continue
-        counted += 1
-        values[field_type][value] += 1
-        words[field_type].update(w.lower() for w in split_words(value))
+    for field_type, counter in values.items():
+        for value, count in counter.items():
+            for word in split_words(value):
+                words[field_type][word.lower()] += count
+    counted = sum(sum(c.values()) for c in values.values())
     return UnitLexicon(unit_id, unit.name, {t: dict(c) for t, c in words.items()},
                        {t: dict(c) for t, c in values.items()}, counted)
+
+
+def lexicon_units(session: Session, unit_id: int) -> list[int]:
+    """The units whose confirmed words a book of ``unit_id`` decodes with: the unit and the units
+    above it (a district office's books name people and hamlets of its communes); never sibling
+    communes, whose hamlets and families are not this commune's."""
+    ids: list[int] = []
+    unit = session.get(Unit, unit_id)
+    while unit is not None and unit.id not in ids:  # safe against a cycle in bad data
+        ids.append(unit.id)
+        unit = unit.parent
+    return ids
+
+
+def local_lexicon_for_unit(session: Session, unit_id: int) -> LocalLexicon:
+    """The decoder's extra words for pages of this unit's books, counted now from the database
+    (no refresh needed after approvals); empty when nothing was confirmed yet."""
+    units = lexicon_units(session, unit_id)
+    if not units:
+        return LocalLexicon()
+    values = _confirmed_values(session, units)
+    return LocalLexicon.from_counts({t: dict(c) for t, c in values.items()})
 
 
 def update_unit_lexicon(session: Session, data_dir: Path, unit_id: int) -> UnitLexicon:

@@ -29,6 +29,7 @@ from workbench.contractor import refuse_if_worked
 from workbench.db import transaction
 from workbench.errors import InvalidActionError
 from workbench.ingest import save_outcome
+from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.scope import CONTRACTORS, load_scope, page_in_scope
 
 # (deskewed page BGR, layout, column x lines, row y lines) -> records with their cells cut out
@@ -93,6 +94,7 @@ def correct_segmentation(
         _check_correctable(session, page, force)
         layout = get_book_type(page.book.book_type).layout
         image_path, angle, warnings = page.deskewed_path, page.deskew_angle or 0.0, list(page.warnings or [])
+        local = local_lexicon_for_unit(session, page.book.unit_id) if recognizer else None
     assert image_path is not None
     image = cv2.imread(str(data_dir / image_path), cv2.IMREAD_COLOR)
     if image is None:
@@ -101,7 +103,8 @@ def correct_segmentation(
     validate_grid_lines(lines, layout, width, height)
     regions = (segmenter or default_segmenter())(image, layout, list(lines.column_lines), list(lines.row_lines))
     analysis = PageAnalysis(deskewed=image, deskew_angle=angle, records=regions)
-    proposals = propose_page(analysis, layout, recognizer) if recognizer else empty_proposals(layout, len(regions))
+    proposals = (propose_page(analysis, layout, recognizer, local=local) if recognizer
+                 else empty_proposals(layout, len(regions)))
     step = ProcessingStep("manual_grid", {"column_lines": list(lines.column_lines),
                                           "row_lines": list(lines.row_lines)}, 0.0, {"records": len(regions)})
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])

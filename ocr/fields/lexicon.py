@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from ocr.fields.assets import read_words
@@ -121,6 +121,24 @@ class Lexicon:
         if self.full_pattern is not None:
             return bool(self.full_pattern.fullmatch(text))
         return not self.closed or (_phrase_casing_ok(text) and fold_key(text) in self._value_keys)
+
+    def with_words(self, extra_logp: Mapping[str, float]) -> Lexicon:
+        """This lexicon plus more words (lowercase word -> ln P), added as probability mass.
+
+        A word already known keeps the sum of both probabilities (``logaddexp``); the other
+        words keep their scores, so the balance the shipped lexicon was tuned with is unchanged.
+        Closed and pattern lexicons are returned as they are (their values are a fixed list).
+        """
+        if self.closed or self.is_pattern or not extra_logp:
+            return self
+        logp = dict(self.word_logp)
+        for word, extra in extra_logp.items():
+            logp[word] = _logaddexp(logp[word], extra) if word in logp else extra
+        return replace(self, word_logp=logp, _prefixes=self._prefixes | _all_prefixes(extra_logp))
+
+
+def _logaddexp(a: float, b: float) -> float:
+    return max(a, b) + math.log1p(math.exp(-abs(a - b)))
 
 
 def _phrase_casing_ok(text: str) -> bool:

@@ -3,7 +3,9 @@
 Only fields still ``proposed`` on records not yet approved or rejected, and not claimed by an
 official right now, are rewritten; confirmed and corrected values are never touched. Each page
 is one transaction that records which model made its proposals (``Page.model_version``) and an
-audit event, so a job killed midway leaves every page either old or new.
+audit event, so a job killed midway leaves every page either old or new. Each page is decoded
+with the words officials confirmed in its book's unit (counted once per unit and job), and the
+audit event says how many (``local_words``).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Book, FieldStatus, FieldValue, Page, Record, RecordStatus
 from ocr.confidence import Calibrator
 from ocr.engines.base import Recognizer
+from ocr.fields.local_lexicon import LocalLexicon
 from ocr.recognition import propose_cells
 from ocr.types import Box, FieldProposal
 from workbench.audit import record_event
 from workbench.book_types import get_book_type
 from workbench.db import transaction
+from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.queue import claim_is_free
 from workbench.training.cell_lines import StoredCell, cut_stored_cells
 
@@ -72,9 +76,10 @@ def rerecognize_open_records(
     with factory() as session:
         page_ids = pages_to_rerecognize(session, book_ids)
     report = RerecognitionReport(model_version)
+    lexicons: dict[int, LocalLexicon] = {}  # unit id -> its confirmed words, counted once per job
     for number, page_id in enumerate(page_ids, start=1):
         try:
-            _rerecognize_page(factory, data_dir, page_id, recognizer, model_version, calibrator, report)
+            _rerecognize_page(factory, data_dir, page_id, recognizer, model_version, calibrator, report, lexicons)
         except Exception as exc:  # noqa: BLE001 — one bad page must not stop the job
             log.exception("Re-recognition failed on page %s", page_id)
             report.pages_failed.append(f"page {page_id}: {type(exc).__name__}: {exc}")
@@ -97,7 +102,7 @@ def _open_fields(session: Session, page_id: int) -> list[tuple[FieldValue, Recor
 
 def _rerecognize_page(
     factory: sessionmaker[Session], data_dir: Path, page_id: int, recognizer: Recognizer, model_version: str,
-    calibrator: Calibrator | None, report: RerecognitionReport,
+    calibrator: Calibrator | None, report: RerecognitionReport, lexicons: dict[int, LocalLexicon],
 ) -> None:
     with transaction(factory) as session:
         page = session.get(Page, page_id)
@@ -116,7 +121,10 @@ def _rerecognize_page(
                                                             float(r.bbox[3])) for f, r in targets])
         if cells is None:
             raise ValueError("no ledger grid found on the stored deskewed page")
-        proposals = propose_cells([(c, types.get(c.key, "free_text")) for c in cells], recognizer, calibrator)
+        if book.unit_id not in lexicons:
+            lexicons[book.unit_id] = local_lexicon_for_unit(session, book.unit_id)
+        local = lexicons[book.unit_id]
+        proposals = propose_cells([(c, types.get(c.key, "free_text")) for c in cells], recognizer, calibrator, local)
         touched: dict[int, Record] = {}
         for (field_value, record), proposal in zip(targets, proposals, strict=True):
             report.fields_changed += field_value.proposed_value != proposal.value
@@ -130,7 +138,8 @@ def _rerecognize_page(
         page.model_version = model_version
         record_event(session, actor=None, entity_type="page", entity_id=page_id, action="rerecognize",
                      old={"model_version": previous},
-                     new={"model_version": model_version, "fields": len(targets), "records": len(touched)})
+                     new={"model_version": model_version, "fields": len(targets), "records": len(touched),
+                          "local_words": local.size})
         report.pages += 1
         report.records += len(touched)
 
