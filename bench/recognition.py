@@ -29,7 +29,7 @@ import os
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -51,7 +51,6 @@ from ocr.recognition import (
     EMPTY_CELL_CONFIDENCE,
     UNREAD_INK_CONFIDENCE,
     DecodedLine,
-    decode_cell,
     read_cells,
     read_field,
 )
@@ -64,19 +63,24 @@ def asternet_reader(use_field_knowledge: bool, calibrator: Calibrator | None = N
     recognizer = get_asternet()
     calibrator = calibrator or load_calibrator()
 
-    def read(samples: list[FieldSample]) -> list[tuple[str, float]]:
+    def decode(samples: list[FieldSample]) -> Iterator[list[DecodedLine]]:
+        """Decoded lines of the filled cells, as ingest decodes a page (with page context)."""
+        if use_field_knowledge:
+            yield from read_cells(recognizer, [s.cell.lines for s in samples], [s.field_type for s in samples],
+                                  places=[(s.record, s.key) for s in samples])
+            return
         evidence = iter(recognizer.line_log_probs([ln for s in samples for ln in s.cell.lines]))
+        for s in samples:
+            yield [DecodedLine(g, g, g.text) for g in (greedy_decode(next(evidence)) for _ in s.cell.lines)]
+
+    def read(samples: list[FieldSample]) -> list[tuple[str, float]]:
+        decoded_cells = decode([s for s in samples if not s.cell.is_empty])
         out = []
         for s in samples:
             if s.cell.is_empty:  # as ingest: an empty cell is proposed "" without reading
                 out.append(("", EMPTY_CELL_CONFIDENCE))
                 continue
-            lines = [next(evidence) for _ in s.cell.lines]
-            if use_field_knowledge:
-                decoded = decode_cell(lines, s.field_type)
-            else:
-                decoded = [DecodedLine(g, g, g.text) for g in map(greedy_decode, lines)]
-            reading = read_field(s.field_type, decoded)
+            reading = read_field(s.field_type, next(decoded_cells))
             # As ingest: ink read as nothing is not calibrated (see proposal_from_lines).
             confidence = calibrator.probability(reading.features) if reading.value else UNREAD_INK_CONFIDENCE
             out.append((reading.value, confidence))

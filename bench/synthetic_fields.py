@@ -44,6 +44,7 @@ class FieldSample:
     expected: str  # normalize(field_type, truth)
     cell: CellImage
     matched: bool = True  # False: the page pipeline found no record for this truth row
+    record: int = 0  # the truth record's row on its page (page-context checks need it)
 
 
 @dataclass
@@ -56,8 +57,8 @@ class RenderedPage:
 
 
 def _field_sample(page_id: str, key: str, field_type: str, truth: str, cell: CellImage,
-                  matched: bool = True) -> FieldSample:
-    return FieldSample(page_id, key, field_type, truth, normalize(field_type, truth), cell, matched)
+                  matched: bool = True, record: int = 0) -> FieldSample:
+    return FieldSample(page_id, key, field_type, truth, normalize(field_type, truth), cell, matched, record)
 
 
 def _flat_box_to_image(box: list[int], flat_to_scan: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -76,7 +77,7 @@ def page_samples(page_id: str, image: np.ndarray, truth: dict, book_type: str) -
     affine = np.asarray(truth["flat_to_scan"], dtype=np.float64)
     types = {c.key: c.field_type for c in get_book_type(book_type).columns}
     samples = []
-    for record in truth["records"]:
+    for index, record in enumerate(truth["records"]):
         for key, field in record["fields"].items():
             lines = []
             for box in field["text_boxes"]:
@@ -84,7 +85,7 @@ def page_samples(page_id: str, image: np.ndarray, truth: dict, book_type: str) -
                 if x1 - x0 > 2 and y1 - y0 > 2:
                     lines.append(np.ascontiguousarray(gray[y0:y1, x0:x1]))
             cell = CellImage(key, Box(0, 0, 0, 0), lines, is_empty=not lines)
-            samples.append(_field_sample(page_id, key, types[key], field["value"], cell))
+            samples.append(_field_sample(page_id, key, types[key], field["value"], cell, record=index))
     return samples
 
 
@@ -103,7 +104,9 @@ def pipeline_page_samples(page_id: str, image: np.ndarray, truth: dict, book_typ
         cells = {c.key: c for c in analysis.records[matches[t]].cells} if t in matches else {}
         for key, field in record["fields"].items():
             cell = cells.get(key, CellImage(key, Box(0, 0, 0, 0)))
-            samples.append(_field_sample(page_id, key, types[key], field["value"], cell, matched=key in cells))
+            samples.append(
+                _field_sample(page_id, key, types[key], field["value"], cell, matched=key in cells, record=t)
+            )
     return samples
 
 

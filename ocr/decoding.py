@@ -412,6 +412,8 @@ def _override_limit(greedy: str, best: str, constraints: DecodingConstraints, ma
         return math.inf  # "1//04/980" in a date column is not legible as written
     if _has_impossible_word(greedy, constraints) and not _has_impossible_word(best, constraints):
         return max(max_override, NON_WORD_MAX_OVERRIDE)
+    if greedy.lower() == best.lower():  # capitals where the field expects them are not a respelling
+        return max(max_override, NON_WORD_MAX_OVERRIDE)
     return max_override
 
 
