@@ -33,9 +33,10 @@ from ocr.confidence import (
 )
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import LineLogProbs
-from ocr.recognition import decode_cell, read_field
+from ocr.recognition import decode_cells, read_field
 
-PageLogProbs = list[tuple[str, str, list[LineLogProbs]]]  # (field_type, expected, line log-probs)
+# (record index, field key, field_type, expected, line log-probs) of each filled field of a page
+PageLogProbs = list[tuple[int, str, str, str, list[LineLogProbs]]]
 
 
 def page_log_probs(seed: int, pages: int, cache: Path | None, cells: str = "oracle") -> list[PageLogProbs]:
@@ -43,7 +44,7 @@ def page_log_probs(seed: int, pages: int, cache: Path | None, cells: str = "orac
 
     The cache is reused only when it was written for the same seed, page count and cells.
     """
-    key = {"seed": seed, "pages": pages, "cells": cells}
+    key = {"seed": seed, "pages": pages, "cells": cells, "format": 2}
     if cache is not None and cache.exists():
         stored = pickle.loads(cache.read_bytes())
         if isinstance(stored, dict) and stored.get("key") == key:
@@ -54,7 +55,8 @@ def page_log_probs(seed: int, pages: int, cache: Path | None, cells: str = "orac
     for index, samples in enumerate(field_pages(cells, seed, pages)):
         filled = [s for s in samples if not s.cell.is_empty]
         evidence = iter(recognizer.line_log_probs([line for s in filled for line in s.cell.lines]))
-        out.append([(s.field_type, s.expected, [next(evidence) for _ in s.cell.lines]) for s in filled])
+        out.append([(s.record, s.key, s.field_type, s.expected, [next(evidence) for _ in s.cell.lines])
+                    for s in filled])
         print(f"page {index + 1}/{pages}: {len(filled)} fields", flush=True)
     if cache is not None:
         cache.write_bytes(pickle.dumps({"key": key, "pages": out}))
@@ -65,8 +67,10 @@ def features_and_labels(pages: list[PageLogProbs]) -> tuple[np.ndarray, np.ndarr
     """Feature matrix, labels (1 = exactly right) and page index of every field read as something."""
     xs, ys, page_ids = [], [], []
     for index, page in enumerate(pages):
-        for field_type, expected, lines in page:
-            reading = read_field(field_type, decode_cell(lines, field_type))
+        # Decoded as ingest decodes a page: the page context (registration-number run) included.
+        decoded = decode_cells([f[4] for f in page], [f[2] for f in page], places=[(f[0], f[1]) for f in page])
+        for (_, _, field_type, expected, _), cell_decoded in zip(page, decoded, strict=True):
+            reading = read_field(field_type, cell_decoded)
             if not reading.value:
                 continue  # ingest never calibrates "" (see ocr.recognition.proposal_from_lines)
             xs.append(reading.features.vector())
