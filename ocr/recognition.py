@@ -15,19 +15,14 @@ from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
 import numpy as np
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 
 from ocr.confidence import Calibrator, ConfidenceFeatures, char_prob_summary, load_calibrator
 from ocr.decoding import (
-    MAX_OVERRIDE_LOG_RATIO,
     DecodedLine,
     DecodingConstraints,
     closed_set_decode,
     constrained_decode,
     join_lines,
-    reading_for_text,
-    text_log_likelihood,
 )
 from ocr.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.fields.catalogs import country_catalog, ethnicity_catalog, sex_catalog
@@ -36,6 +31,7 @@ from ocr.fields.lexicon import Lexicon, lexicon_for
 from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
 from ocr.fields.normalize import normalize
 from ocr.fields.validate import validate
+from ocr.place_decoding import decode_place_cell
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
 
 # The page pipeline decides emptiness from ink; on synthetic pages it is right far more
@@ -176,67 +172,8 @@ def decode_cell(lines: list[LineLogProbs], field_type: str, local: LocalLexicon 
         ]
     decoded = [constrained_decode(llp, constraints_for(field_type, llp.alphabet, local)) for llp in lines]
     if field_type == "place":
-        decoded = [rescore_place_names(llp, d) for llp, d in zip(lines, decoded, strict=True)]
+        decoded = decode_place_cell(lines, decoded)
     return decoded
-
-
-# Administrative and village-level words that precede a unit name ("xã Vạn Thọ", "Tổ 3").
-PLACE_PREFIXES = ("thành phố", "thị trấn", "thị xã", "khu phố", "tỉnh", "huyện", "quận", "xã", "phường",
-                  "tổ", "xóm", "ấp", "thôn", "bản", "buôn", "khối", "làng")
-PLACE_NAME_BONUS = 2.0  # nats for a segment that names a gazetteer unit
-
-
-@cache
-def gazetteer_names() -> tuple[str, ...]:
-    """Unit names without their prefix ("Xã Vạn Thọ" -> "Vạn Thọ"), from the place lexicon."""
-    names = {_strip_place_prefix(p)[1] for p in lexicon_for("place").phrases}
-    return tuple(sorted(n for n in names if n))
-
-
-def _strip_place_prefix(segment: str) -> tuple[str, str]:
-    """("xã ", "Vạn Thọ") for "xã Vạn Thọ"; the prefix keeps its original spelling and spacing."""
-    stripped = segment.lstrip()
-    lead = segment[: len(segment) - len(stripped)]
-    lowered = stripped.lower()
-    for prefix in PLACE_PREFIXES:
-        if lowered.startswith(prefix + " "):
-            return lead + stripped[: len(prefix) + 1], stripped[len(prefix) + 1 :]
-    return lead, stripped
-
-
-def rescore_place_names(llp: LineLogProbs, decoded: DecodedLine) -> DecodedLine:
-    """Replace a comma segment's name by a near gazetteer name when the frames allow it.
-
-    A word lexicon cannot tell "Vạn Minh" from "Vạn Ninh" (both are Vietnamese words); the
-    gazetteer can. Same evidence rule as the beam: the replacement must be likelier once the
-    bonus is counted and the current text not more than MAX_OVERRIDE_LOG_RATIO likelier.
-    """
-    names = gazetteer_names()
-    text = decoded.reading.text
-    segments = text.split(",")
-    changed = False
-    for i, segment in enumerate(segments):
-        prefix, name = _strip_place_prefix(segment)
-        if not name or any(ch.isdigit() for ch in name) or name in names:
-            continue
-        near = process.extract(name, names, scorer=Levenshtein.distance, limit=3, score_cutoff=2)
-        if not near:
-            continue
-        current = text_log_likelihood(llp, ",".join(segments))
-        options = []
-        for candidate, _, _ in near:
-            trial = [*segments[:i], prefix + candidate, *segments[i + 1 :]]
-            options.append((text_log_likelihood(llp, ",".join(trial)), trial))
-        best_ll, best = max(options, key=lambda o: o[0])
-        if best_ll + PLACE_NAME_BONUS > current and current - best_ll <= MAX_OVERRIDE_LOG_RATIO:
-            segments, changed = best, True
-    if not changed:
-        return decoded
-    reading = reading_for_text(llp, ",".join(segments))
-    if reading is None:
-        return decoded
-    alternatives = [a for a in [decoded.greedy.text, *decoded.alternatives] if a != reading.text]
-    return DecodedLine(reading, decoded.greedy, reading.text, list(dict.fromkeys(alternatives)), True)
 
 
 def read_cells(

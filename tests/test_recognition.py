@@ -15,10 +15,8 @@ from ocr.confidence import (
     fit_logistic,
     load_calibrator,
 )
-from ocr.decoding import constrained_decode
 from ocr.engines.asternet import get_asternet
-from ocr.engines.base import LineLogProbs
-from ocr.recognition import propose_field, propose_record, rescore_place_names
+from ocr.recognition import propose_field, propose_record
 from ocr.types import Box, CellImage, ColumnSpec, LedgerLayout
 
 DANCING = next(f for f in handwriting_fonts() if "Dancing" in f.name)
@@ -113,27 +111,3 @@ def test_fitted_logistic_calibrator_is_calibrated_on_its_own_kind_of_data() -> N
     predicted = calibrator.predict(x)
     assert expected_calibration_error(predicted, y) < 0.03
     assert ConfidenceBands().band(0.95) == "high" and ConfidenceBands().band(0.1) == "low"
-
-
-def _place_frames(rows: list[dict[str, float]]) -> LineLogProbs:
-    alphabet = ("<blank>", "V", "ạ", "n", " ", "M", "N", "i", "h")
-    probs = np.full((2 * len(rows), len(alphabet)), 1e-4)
-    for t, row in enumerate(rows):
-        for ch, p in row.items():
-            probs[2 * t, alphabet.index(ch)] = p
-        probs[2 * t, 0] = max(1e-4, 1 - sum(row.values()))
-        probs[2 * t + 1, 0] = 1.0  # a blank between characters
-    probs /= probs.sum(axis=1, keepdims=True)
-    t = np.arange(probs.shape[0])
-    return LineLogProbs(np.log(probs), np.stack([4 * t, 4 * t + 4], axis=1), alphabet)
-
-
-def _place_reading(first_letter: dict[str, float]) -> str:
-    rows = [{"V": 0.95}, {"ạ": 0.95}, {"n": 0.95}, {" ": 0.95}, first_letter, {"i": 0.95}, {"n": 0.95}, {"h": 0.95}]
-    llp = _place_frames(rows)
-    return rescore_place_names(llp, constrained_decode(llp, None)).reading.text
-
-
-def test_gazetteer_fixes_a_doubtful_letter_of_a_unit_name_but_not_a_clear_one() -> None:
-    assert _place_reading({"M": 0.5, "N": 0.45}) == "Vạn Ninh"  # the district, M/N unclear
-    assert _place_reading({"M": 0.97, "N": 0.01}) == "Vạn Minh"  # clearly written: kept

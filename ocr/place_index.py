@@ -1,0 +1,195 @@
+"""Gazetteer names arranged for decoding place cells: by level, with their parents, fuzzy lookup.
+
+``ocr.fields.gazetteer`` answers "which unit does this text name"; decoding needs the other
+direction: which unit names lie *near* a misread span, at which level, and whether a commune,
+a district and a province read in one cell form a path that exists (pre-2025 map, provinces
+that no longer existed by 2024 such as "Sông Bé", and the 2025 communes by name only: the
+gazetteer exposes no parent for them).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from ocr.fields.assets import read_rows
+from ocr.fields.gazetteer import get_gazetteer
+from ocr.fields.place_text import accentless_key, place_key
+
+LEVELS = ("ward", "district", "province")  # addresses run from the smallest unit to the largest
+# The written type words of each level, longest first ("thị trấn" before "thị").
+LEVEL_PREFIXES = {
+    "ward": ("thị trấn", "phường", "xã", "đặc khu"),
+    "district": ("thành phố", "thị xã", "huyện", "quận"),
+    "province": ("thành phố", "tỉnh"),
+}
+_TYPE_WORDS = sorted({p for ps in LEVEL_PREFIXES.values() for p in ps}, key=len, reverse=True)
+_PARENTHESIS = re.compile(r"\s*\([^)]*\)\s*$")  # the package's "Hát Lót (Thị trấn)" disambiguators
+
+# Scopes (the districts of a province, the wards of a district) recur from cell to cell of a book.
+SCOPE_CACHE_SIZE = 256
+
+DistrictId = tuple[str, str]  # (province, district) as the gazetteer names them
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """A unit name near a span of text: ``distance`` counts edits ignoring diacritics and case,
+    ``accent_distance`` the extra edits of diacritics and case."""
+
+    name: str
+    level: str
+    distance: int
+    accent_distance: int
+
+
+def split_unit_name(full_name: str) -> tuple[str, str]:
+    """("Thị trấn", "Vạn Giã") for "Thị trấn Vạn Giã"; ("", name) when no type word leads."""
+    name = _PARENTHESIS.sub("", unicodedata.normalize("NFC", full_name)).strip()
+    lowered = name.lower()
+    for word in _TYPE_WORDS:
+        if lowered.startswith(word + " "):
+            return name[: len(word)], name[len(word) + 1 :].strip()
+    return "", name
+
+
+class PlaceIndex:
+    """Short unit names ("Đại Lộc") by level, with the districts/provinces they lie in."""
+
+    def __init__(self) -> None:
+        gazetteer = get_gazetteer()
+        self.ward_parents: dict[str, set[DistrictId]] = defaultdict(set)
+        self.district_ids: dict[str, set[DistrictId]] = defaultdict(set)
+        self.province_ids: dict[str, set[str]] = defaultdict(set)
+        self.wards_in_district: dict[DistrictId, set[str]] = defaultdict(set)
+        self.districts_in_province: dict[str, set[str]] = defaultdict(set)
+        short_province: dict[str, str] = {}
+        for unit in gazetteer.legacy_units():
+            _, province = split_unit_name(unit.province)
+            self.province_ids[province].add(unit.province)
+            short_province[province] = unit.province
+            if unit.district is None:
+                continue
+            district_id = (unit.province, unit.district)
+            _, district = split_unit_name(unit.district)
+            self.district_ids[district].add(district_id)
+            self.districts_in_province[unit.province].add(district)
+            if unit.ward is not None:
+                _, ward = split_unit_name(unit.ward)
+                self.ward_parents[ward].add(district_id)
+                self.wards_in_district[district_id].add(ward)
+        for old_name, successors in (row[:2] for row in read_rows("historical_provinces.tsv")):
+            name = unicodedata.normalize("NFC", old_name)
+            self.province_ids[name].update(short_province[s] for s in successors.split("|"))
+        for full_name in gazetteer.unit_names():  # 2025 communes: names without parents
+            unit_type, name = split_unit_name(full_name)
+            if unit_type.lower() in LEVEL_PREFIXES["ward"] and name not in self.ward_parents:
+                self.ward_parents[name] = set()
+        self._links: dict[tuple[str | None, str | None, str | None], int] = {}
+        self._scope_cache: dict[tuple[str, frozenset[str]], NameScope] = {}
+        self._scopes = {level: NameScope.of(level, self.names(level)) for level in LEVELS}
+        self._exact: dict[str, dict[str, str]] = {
+            level: {place_key(n): n for n in self.names(level)} for level in LEVELS
+        }
+
+    def names(self, level: str) -> Iterable[str]:
+        return {"ward": self.ward_parents, "district": self.district_ids, "province": self.province_ids}[level]
+
+    def exact(self, text: str, level: str) -> str | None:
+        """The unit name ``text`` spells (case, spacing and old/new tone placement ignored)."""
+        return self._exact[level].get(place_key(text))
+
+    def scope(self, level: str, names: Iterable[str] | None = None) -> NameScope:
+        """All names of ``level`` (cached), or only ``names`` (the wards of some districts...)."""
+        if names is None:
+            return self._scopes[level]
+        key = (level, frozenset(names))
+        if key not in self._scope_cache:
+            if len(self._scope_cache) >= SCOPE_CACHE_SIZE:
+                self._scope_cache.clear()
+            self._scope_cache[key] = NameScope.of(level, key[1])
+        return self._scope_cache[key]
+
+    # --- hierarchy -----------------------------------------------------------------------------
+
+    def wards_of(self, district_ids: Iterable[DistrictId]) -> set[str]:
+        return set().union(*(self.wards_in_district.get(d, set()) for d in district_ids))
+
+    def districts_of(self, provinces: Iterable[str]) -> set[str]:
+        return set().union(*(self.districts_in_province.get(p, set()) for p in provinces))
+
+    def links(self, ward: str | None, district: str | None, province: str | None) -> int:
+        """How many consecutive levels of the path fit together in the gazetteer: 0 for a lone
+        unit or no fitting pair, up to 2 for commune-district-province (cached: asked per
+        candidate reading)."""
+        key = (ward, district, province)
+        if key not in self._links:
+            self._links[key] = self._count_links(ward, district, province)
+        return self._links[key]
+
+    def _count_links(self, ward: str | None, district: str | None, province: str | None) -> int:
+        provinces = self.province_ids.get(province, set()) if province else None
+        districts = self.district_ids.get(district, set()) if district else None
+        if ward is not None and district is not None:
+            fitting = self.ward_parents.get(ward, set()) & (districts or set())
+            if provinces is not None:
+                if any(d[0] in provinces for d in fitting):
+                    return 2
+                return 1 if fitting or any(d[0] in provinces for d in districts or ()) else 0
+            return int(bool(fitting))
+        lower = self.ward_parents.get(ward, set()) if ward is not None else districts
+        if lower is not None and provinces is not None:
+            return int(any(d[0] in provinces for d in lower))
+        return 0
+
+
+@dataclass(frozen=True)
+class NameScope:
+    """Unit names of one level that a span may be matched against, by accentless key."""
+
+    level: str
+    by_key: dict[str, list[str]]
+    keys: tuple[str, ...] = ()
+    max_words: int = 0  # the longest name's word count: longer spans are not looked up
+
+    @classmethod
+    def of(cls, level: str, names: Iterable[str]) -> NameScope:
+        by_key = _names_by_key(names)
+        longest = max((len(n.split()) for ns in by_key.values() for n in ns), default=0)
+        return cls(level, by_key, tuple(by_key), longest)
+
+    def near(self, text: str, max_distance: int, limit: int = 4) -> list[NameMatch]:
+        """Names within ``max_distance`` accentless edits of ``text``, nearest first."""
+        query = accentless_key(text)
+        if not query or not self.by_key or len(text.split()) > self.max_words:
+            return []
+        hits = process.extract(query, self.keys, scorer=Levenshtein.distance, score_cutoff=max_distance,
+                               limit=limit)
+        lowered = text.lower()
+        matches = [
+            NameMatch(name, self.level, int(distance), Levenshtein.distance(lowered, name.lower()) - int(distance))
+            for key, distance, _ in hits
+            for name in self.by_key[key]
+        ]
+        return sorted(matches, key=lambda m: (m.distance, m.accent_distance))
+
+
+def _names_by_key(names: Iterable[str]) -> dict[str, list[str]]:
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for name in names:
+        if not any(ch.isdigit() for ch in name):  # "Phường 1": digits are never rewritten
+            by_key[accentless_key(name)].append(name)
+    return dict(by_key)
+
+
+@cache
+def place_index() -> PlaceIndex:
+    """The shared index (built from the gazetteer on first use)."""
+    return PlaceIndex()
