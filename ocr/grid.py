@@ -311,35 +311,51 @@ def frame_lines(peaks: list[tuple[float, float]]) -> tuple[float, float]:
     return frame[0], frame[-1]
 
 
-def _edges_explained(left: float, right: float, positions: np.ndarray, layout: LedgerLayout) -> int:
-    """How many of the template's column edges between left and right have a ruling close by.
-
-    Tighter than match_columns' tolerance: here a wrong frame must not borrow chance matches.
-    """
-    expected = template_edges(left, right, layout)
-    distance = np.abs(expected[:, None] - positions[None, :]).min(axis=1)
-    return int((distance <= 0.3 * _narrowest_column(left, right, layout)).sum())
+def _nearest(expected: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The sorted position nearest to each expected value (any array shape)."""
+    index = np.clip(np.searchsorted(positions, expected), 1, len(positions) - 1)
+    before, after = positions[index - 1], positions[index]
+    return np.where(np.abs(expected - before) <= np.abs(expected - after), before, after)
 
 
 def column_frame(v_peaks: list[tuple[float, float]], layout: LedgerLayout) -> tuple[float, float]:
-    """Left and right frame rulings of the table, checked against the template's column pattern.
+    """Left and right of the table, checked against the template's column pattern.
 
-    The strong frame (frame_lines) is right unless the outer columns are ruled fainter than 40%
-    of the strongest ruling: then it starts a few columns in and every field lands a group of
-    columns off. So every wider pair of rulings, faint ones included, is tried as the frame, and
-    one replaces the strong frame only when the template's column edges laid between them meet
-    clearly more of the rulings seen (a wrong frame rescales the template and meets few).
+    The strong frame (frame_lines) is right unless an outer ruling is fainter than 40% of the
+    strongest, or was lost (taken for the paper's edge): then the table starts a column or more
+    in and every field lands columns off. So the template is laid over ALL the vertical rulings
+    seen: every pair of rulings, taken as any two template edges at least half the table apart,
+    fixes a frame; frames that contain the strong one are scored by how many template edges
+    meet a ruling. A wrong frame rescales or shifts the template and meets few; one replaces
+    the strong frame only when it meets at least two edges more (one could be a chance hit).
+    Its outer edges are the rulings met there, else the template fitted to the edges met.
     """
     left, right = frame_lines(v_peaks)
     positions = np.array(sorted(c for c, _ in v_peaks), dtype=np.float64)
-    # Another frame must meet at least two more edges: one could be a chance hit.
-    best, best_explained = (left, right), _edges_explained(left, right, positions, layout) + 1
-    for outer_left in positions[positions <= left]:
-        for outer_right in positions[positions >= right]:
-            explained = _edges_explained(outer_left, outer_right, positions, layout)
-            if explained > best_explained:
-                best, best_explained = (float(outer_left), float(outer_right)), explained
-    return best
+    fractions = template_edges(0.0, 1.0, layout)
+    a, b = np.triu_indices(len(positions), 1)
+    i, k = np.triu_indices(len(fractions), 1)
+    long = fractions[k] - fractions[i] >= 0.5  # short baselines extrapolate their errors
+    i, k = i[long], k[long]
+    widths = (positions[b] - positions[a])[:, None] / (fractions[k] - fractions[i])[None, :]
+    lefts = (positions[a][:, None] - fractions[i][None, :] * widths).ravel()
+    # The strong frame is the last candidate.
+    lefts, widths = np.append(lefts, left), np.append(widths.ravel(), right - left)
+    # Tighter than match_columns' tolerance: here a wrong frame must not borrow chance matches.
+    tolerance = 0.3 * float(np.diff(fractions).min()) * widths
+    contains_strong = (lefts <= left + tolerance) & (lefts + widths >= right - tolerance)
+    expected = lefts[:, None] + widths[:, None] * fractions[None, :]
+    nearest = _nearest(expected, positions)
+    met = np.abs(nearest - expected) <= tolerance[:, None]
+    score = np.where(contains_strong, met.sum(axis=1), -1)
+    best = int(np.argmax(score))
+    if score[best] < score[-1] + 2:
+        return left, right
+    hits = met[best]
+    width, fitted_left = np.polyfit(fractions[hits], nearest[best][hits], 1)
+    new_left = nearest[best][0] if hits[0] else fitted_left
+    new_right = nearest[best][-1] if hits[-1] else fitted_left + width
+    return float(new_left), float(new_right)
 
 
 def _ruling_half_width(page_width: int) -> int:
@@ -372,6 +388,7 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
     if len(h_peaks) >= 3 and len(v_peaks) >= 2:
         top, bottom = frame_lines(h_peaks)
         left, right = column_frame(v_peaks, layout)
+        left, right = max(0.0, left), min(width - 1.0, right)  # a frame fitted past the page edge
         table = Box(round(left), round(top), round(right - left), round(bottom - top))
         h_in = [y for y in h_found if top - 2 <= y <= bottom + 2]
         v_in = [x for x in v_found if left - 2 <= x <= right + 2]

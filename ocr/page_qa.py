@@ -223,7 +223,7 @@ INK_BESIDE_TABLE_MIN_SHARE = 0.04
 
 @dataclass(frozen=True)
 class InkBesideTable:
-    """Writing found beside the detected table, level with it, as a share of the writing inside."""
+    """Writing found beside the detected table, level with it, as a share of the ink inside."""
 
     left: float
     right: float
@@ -242,13 +242,15 @@ def ink_beside_table(text: np.ndarray, table: Box) -> InkBesideTable:
     ``text`` is the page's ink without rulings (0/255); the paper edge and its shadow in the
     outermost 2% and the frame ruling's own width do not count.
     """
-    height, width = text.shape
-    edge = max(4, round(0.02 * width))
-    gap = max(6, round(width / 225))
-    level = text[max(0, table.y) : table.y + table.h]
     from ocr.grid import writing_pixels  # local import: keeps page_qa light to import
 
-    inside = writing_pixels(level[:, table.x : table.x + table.w])
+    height, width = text.shape
+    edge = max(4, round(0.02 * width))
+    gap = max(6, round(width / 225))  # the frame ruling's own width
+    level = text[max(0, table.y) : table.y + table.h]
+    # All ink inside (rulings are already out of the mask) is within a few % of its writing
+    # and a hundred times cheaper to count than the shapes.
+    inside = int(np.count_nonzero(level[:, max(0, table.x) : table.x + table.w]))
     if inside == 0:
         return InkBesideTable(0.0, 0.0)
     left = writing_pixels(level[:, edge : max(edge, table.x - gap)])

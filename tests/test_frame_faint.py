@@ -1,4 +1,4 @@
-"""Table frame with faint outer rulings: the benchmark page (seed 60606, page 18, a ket_hon book
+"""Table frame with faint or lost outer rulings: the benchmark page (seed 60606, page 18, a ket_hon book
 with faint rulings) whose two leftmost vertical rulings are weaker than 40% of the strongest.
 
 The strong-ruling frame alone starts the table at the 4th printed column, so every field lands
@@ -126,3 +126,12 @@ def test_column_frame_widens_to_faint_outer_rulings():
     peaks = [(float(x), s) for x, s in zip(edges, strengths, strict=True)]
     assert frame_lines(peaks)[0] == edges[2]
     assert column_frame(peaks, LAYOUT) == pytest.approx((100.0, 2100.0))
+
+
+def test_column_frame_restores_a_lost_outer_ruling():
+    # The left frame ruling was not seen at all (e.g. dropped as the paper's edge): the strong
+    # frame starts at the second ruling, and the template fitted to the rest puts it back.
+    edges = template_edges(100.0, 2100.0, LAYOUT)
+    peaks = [(float(x), 9.0) for x in edges[1:]]
+    left, right = column_frame(peaks, LAYOUT)
+    assert abs(left - 100.0) < 2 and right == pytest.approx(2100.0)
