@@ -124,7 +124,7 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
                                             "min_share": page_qa.INK_BESIDE_TABLE_MIN_SHARE}
     for code in beside.warnings():
         warnings.append(code)
-        log.warning("%s: writing beside the detected table (left %.1f%%, right %.1f%% of the writing inside); "
+        log.warning("%s: writing beside the detected table (left %.1f%%, right %.1f%% of the ink inside); "
                     "columns may be missing or shifted", code, 100 * beside.left, 100 * beside.right)
 
     # 4. Records and field cells.

@@ -19,8 +19,8 @@ from ocr.types import Box
 
 # What officials read for the codes added here (the UI's label table shows these texts).
 WARNINGS_VI: dict[str, str] = {
-    "ink_left_of_table": "có chữ viết bên trái khung bảng: có thể nhận thiếu cột, cần kiểm tra vị trí các cột",
-    "ink_right_of_table": "có chữ viết bên phải khung bảng: có thể nhận thiếu cột, cần kiểm tra vị trí các cột",
+    "ink_left_of_table": "có chữ viết bên trái khung bảng: có thể nhận thiếu cột, các trường có thể bị lệch cột",
+    "ink_right_of_table": "có chữ viết bên phải khung bảng: có thể nhận thiếu cột, các trường có thể bị lệch cột",
 }
 
 
@@ -244,7 +244,7 @@ def ink_beside_table(text: np.ndarray, table: Box) -> InkBesideTable:
     """
     from ocr.grid import writing_pixels  # local import: keeps page_qa light to import
 
-    height, width = text.shape
+    width = text.shape[1]
     edge = max(4, round(0.02 * width))
     gap = max(6, round(width / 225))  # the frame ruling's own width
     level = text[max(0, table.y) : table.y + table.h]
