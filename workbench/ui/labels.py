@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models import PageStatus, RecordStatus, Role
+from ocr.page_qa import WARNINGS_VI
 
 RECORD_STATUS_VI: dict[str, str] = {
     RecordStatus.PROPOSED: "Chờ xác minh",
@@ -34,6 +35,7 @@ _WARNINGS_VI = {
     "grid_partial_rulings": "đường kẻ không đầy đủ",
     "grid_text_lines": "không thấy đường kẻ, tách dòng theo chữ",
     "manual_grid": "khung kẻ đã sửa tay",
+    **WARNINGS_VI,  # the page pipeline's own texts (writing beside the table)
 }
 
 
