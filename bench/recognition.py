@@ -59,8 +59,9 @@ from ocr.types import Box, CellImage
 Reader = Callable[[list[FieldSample]], list[tuple[str, float]]]  # samples -> (value, confidence)
 
 
-def asternet_reader(use_field_knowledge: bool, calibrator: Calibrator | None = None) -> Reader:
-    recognizer = get_asternet()
+def asternet_reader(use_field_knowledge: bool, calibrator: Calibrator | None = None,
+                    model: Path | None = None) -> Reader:
+    recognizer = get_asternet(model_path=model)
     calibrator = calibrator or load_calibrator()
 
     def decode(samples: list[FieldSample]) -> Iterator[list[DecodedLine]]:
@@ -101,13 +102,14 @@ def plain_reader(recognizer: Recognizer) -> Reader:
     return read
 
 
-def make_readers(names: list[str], calibrator: Calibrator | None = None) -> dict[str, Reader]:
+def make_readers(names: list[str], calibrator: Calibrator | None = None,
+                 model: Path | None = None) -> dict[str, Reader]:
     readers: dict[str, Reader] = {}
     for name in names:
         if name == "asternet":
-            readers[name] = asternet_reader(False, calibrator)
+            readers[name] = asternet_reader(False, calibrator, model)
         elif name == "lexicon":
-            readers[name] = asternet_reader(True, calibrator)
+            readers[name] = asternet_reader(True, calibrator, model)
         elif name == "tesseract":
             from ocr.engines.tesseract import TesseractRecognizer, tesseract_available
 
@@ -150,11 +152,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cells", choices=list(CELL_SOURCES), default="oracle",
                         help="line crops at the true ink boxes (oracle) or as the page pipeline cuts them")
     parser.add_argument("--calibrator", type=Path, help="calibrator JSON for the asternet engines (default: v1)")
+    parser.add_argument("--model", type=Path, help="AsterNet ONNX for the asternet engines (default: the shipped one)")
     parser.add_argument("--labels", type=Path, help="folder with labels.tsv and line images")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
 
-    readers = make_readers(args.engines.split(","), Calibrator.load(args.calibrator) if args.calibrator else None)
+    readers = make_readers(args.engines.split(","), Calibrator.load(args.calibrator) if args.calibrator else None,
+                           args.model)
     pages = [scored_fields(page) for page in field_pages(args.cells, args.seed, args.pages)]
     if args.labels:
         pages.append(labelled_lines(args.labels))
