@@ -52,6 +52,7 @@ class CellSettings:
     min_component_pixels: int = 6  # smaller specks are noise
     min_cell_ink_pixels: int = 25  # below this a cell is empty
     border_reach: float = 0.35  # how far (x row height) a stroke may cross into neighbours
+    stroke_gap: int = 15  # px: gaps this wide between a line's mask pieces keep their faint ink
 
 
 @dataclass(frozen=True)
