@@ -1,38 +1,31 @@
 """Place cells: gazetteer-aware rescoring of the per-line readings of one cell.
 
-A word lexicon cannot tell "Vạn Minh" from "Vạn Ninh" (both are Vietnamese words); the
-gazetteer can, and it knows more: "Đại Nghĩa, Đại Lộc, Quảng Nam" is a commune, its district
-and its province, a path that exists, while "Đại Nghĩa, Đại Lộc, Quảng Xâm" names no province.
-The cell's lines are read as one text (a place often wraps onto a second line) and interpreted as
-``[head phrase] [type word] name, [type word] name, ...`` where the head is a health facility or
-hamlet phrase ("Bệnh viện đa khoa tỉnh", "Trạm y tế xã", "Thôn", "Tại nhà"), type words are
-"xã", "huyện", "tỉnh"... and names are unit names at decreasing levels. Each interpretation
-proposes edits of the reading: a misread unit name replaced by a near gazetteer name, a misread
-type or phrase word fixed, a comma restored between segments, a capital first letter.
+A word lexicon cannot tell "Vạn Minh" from "Vạn Ninh" (both are Vietnamese words); the gazetteer
+can, and it knows more: "Đại Nghĩa, Đại Lộc, Quảng Nam" is a commune, its district and its
+province, a path that exists. ``ocr.place_candidates`` proposes the edits such knowledge
+suggests; this module decides which are made, on the evidence of the frames.
 
 Evidence rule, as for every lexicon in this project: the CTC likelihood of the whole candidate
-text decides, plus a bounded bonus for what the gazetteer recognises; each single edit must pay
-for itself and must not make the text more than MAX_OVERRIDE_LOG_RATIO less likely (a much
-likelier legible reading is kept "exactly as written"). When the gazetteer prefers a reading the
-evidence rule refuses, the reading stays, the preferred one becomes an alternative and the
-disagreement lowers the confidence. A rewritten line keeps its previous reading as an
-alternative and is marked ``used_lexicon``.
+text (all lines of the cell joined) plus the bounded bonus of what the gazetteer recognises;
+each single edit must pay for itself and must not make the text more than
+MAX_OVERRIDE_LOG_RATIO less likely (a much likelier legible reading is kept "exactly as
+written"; misread non-words and capitals on the wider bound of ``ocr.decoding``). When the
+gazetteer prefers a reading the rule refuses, the reading stays, the preferred one becomes an
+alternative and the disagreement lowers the confidence. A rewritten line keeps its previous
+reading as an alternative and is marked ``used_lexicon``.
 
-Cost: candidates are shortlisted with rapidfuzz over the gazetteer (scoped by the hierarchy
-already recognised in the cell), every single edit is scored in one batched CTC pass, the best
-combinations in a second one.
+Cost: cells read as an existing path with nothing to fix take no CTC pass at all. Otherwise one
+batched pass (``ocr.ctc_batch``) scores every single edit (and pairs of touching edits) of all
+interpretations, and a second one the few best combinations with each of their edits left out;
+where more unit names lie equally near a span than are kept (a commune name over the whole
+country), a first pass ranks them by the frames. Texts are scored once per cell.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import cache, lru_cache
-from itertools import combinations, product
-from typing import NamedTuple
-
-from rapidfuzz.distance import Levenshtein
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from itertools import combinations
 
 from ocr.ctc_batch import batch_text_log_likelihood
 from ocr.decoding import (
@@ -44,486 +37,24 @@ from ocr.decoding import (
     reading_for_text,
 )
 from ocr.engines.base import LineLogProbs
-from ocr.fields.assets import read_words
-from ocr.fields.place_text import accentless_key, place_key
 from ocr.fields.syllables import is_vietnamese_syllable
-from ocr.place_index import LEVEL_PREFIXES, LEVELS, NameScope, PlaceIndex, place_index
-
-# Bonuses in nats (log-likelihood units), counted when the final text has the feature.
-NAME_BONUS = 2.0  # a segment names a gazetteer unit of its level
-LINK_BONUS = 2.0  # per pair of consecutive levels that fit (commune in district, district in province)
-TYPE_WORD_BONUS = 2.0  # "huyện" before a district name
-PHRASE_BONUS = 2.0  # a head phrase as listed ("Bệnh viện đa khoa tỉnh", "Trạm y tế xã")
-COMMA_BONUS = 2.0  # a comma between two segments (a period or nothing read where one is expected)
-# Capitals are a convention, not information: the value's first letter and unit names follow it
-# whenever the evidence rule allows (a clearly written small letter stays).
-CASE_BONUS = MAX_OVERRIDE_LOG_RATIO
-
-# Hamlet-level words: a hamlet name (not in the gazetteer, kept as written) follows them.
-HAMLET_WORDS = ("thôn", "ấp", "xóm", "tổ", "tổ dân phố", "khu phố", "khối", "khóm", "bản", "buôn", "làng", "sóc")
-# Heads after which the unit path is a new segment ("Tại nhà, Vạn Long").
-COMMA_HEADS = ("tại nhà", "tại nhà riêng")
-LINE_BREAK = "\n"  # marks the end of a line in a cell text; a space for the joined evidence
-MAX_NAME_WORDS = 5  # "Bà Rịa - Vũng Tàu"
-OPTIONS_PER_LEVEL = 4  # nearest names kept per level (plus the exactly written ones)
-SCOPED_DISCOUNT = 0.75  # edits forgiven, for ranking, to a name inside the recognised hierarchy
-MAX_INTERPRETATIONS = 10  # structures kept after the cheap ranking (each costs CTC passes)
-ROUGH_EDIT_COST = 2.0  # nats per edit of a name, for that ranking only
-EXACT_CANDIDATES = 4  # combinations scored exactly (whole text) after the single-edit pass
-
-# Type words no unit name contains ("Thị", "Thành" do: "Phường Thị Cầu", "Xã Thành Công").
-_NEVER_IN_NAMES = frozenset({"xã", "huyện", "tỉnh", "phường", "quận"})
-_WORD = re.compile(r"[^\s,.;:]+")
-_PUNCTUATION = re.compile(r"[,.;:]")
-
-
-@dataclass(frozen=True)
-class CellText:
-    """A cell's reading as words and the separators around them (``seps[k]`` precedes
-    ``words[k]``; ``seps[-1]`` trails); LINE_BREAK inside a separator ends a line."""
-
-    words: tuple[str, ...]
-    seps: tuple[str, ...]
-
-    @classmethod
-    def of_lines(cls, line_texts: Sequence[str]) -> CellText:
-        text = LINE_BREAK.join(line_texts)
-        words, seps, position = [], [], 0
-        for match in _WORD.finditer(text):
-            seps.append(text[position : match.start()])
-            words.append(match.group())
-            position = match.end()
-        seps.append(text[position:])
-        return cls(tuple(words), tuple(seps))
-
-    def span(self, start: int, end: int) -> str:
-        return " ".join(self.words[start:end])
-
-
-class Edit(NamedTuple):
-    """Replace words ``start:end`` by ``text`` (kind name/type/phrase), the separator before word
-    ``start`` by ``text`` (kind comma), or capitalise the first letter (kind capital). (A tuple:
-    edits are hashed and compared many times per cell.)"""
-
-    start: int
-    end: int
-    kind: str
-    text: str
-
-
-def render(cell: CellText, edits: Iterable[Edit]) -> str:
-    """The cell text with ``edits`` applied (LINE_BREAK where a line ends)."""
-    edits = list(edits)
-    spans = {e.start: e for e in edits if e.end > e.start}
-    seps = {e.start: e.text for e in edits if e.kind == "comma"}
-    out = [seps.get(0, cell.seps[0])]
-    i = 0
-    while i < len(cell.words):
-        edit = spans.get(i)
-        if edit is None:
-            out.append(cell.words[i])
-            i += 1
-        else:
-            out.append(edit.text)
-            i = edit.end
-        out.append(seps.get(i, cell.seps[i]))
-    text = "".join(out)
-    if any(e.kind == "capital" for e in edits):
-        first = next((k for k, ch in enumerate(text) if ch.isalpha()), None)
-        if first is not None:
-            text = text[:first] + text[first].upper() + text[first + 1 :]
-    return text
-
-
-def _cased_like(word: str, written: str) -> str:
-    """``word`` with the first letter's case of the ``written`` word ("đa" for "da", "Huyện" for "Huyên")."""
-    if written[:1].isupper():
-        return word[:1].upper() + word[1:]
-    return word[:1].lower() + word[1:]
-
-
-_TYPE_WORD_PARTS = frozenset(w for prefixes in LEVEL_PREFIXES.values() for p in prefixes for w in p.split())
-
-
-def _phrase_word(canonical: str, written: str, position: int) -> str:
-    """How a phrase word is proposed: a type word inside the text in lower case ("tỉnh", not
-    the misread "Linh"'s capital), other words with the written word's first-letter case."""
-    if position > 0 and canonical.lower() in _TYPE_WORD_PARTS:
-        return canonical.lower()
-    return _cased_like(canonical, written)
-
-
-@lru_cache(maxsize=65536)
-def _word_near(written: str, canonical: str) -> bool:
-    """A written word that may be a misreading of a type/phrase word ("vã" ~ "xã", "linh" ~ "tỉnh")."""
-    w, c = written.lower(), canonical.lower()
-    if w == c:
-        return True
-    if any(ch.isdigit() for ch in w):
-        return False
-    accented = Levenshtein.distance(w, c)
-    return accented <= (1 if len(c) <= 2 else 2) and Levenshtein.distance(accentless_key(w), accentless_key(c)) <= 1
-
-
-def _replace_words(cell: CellText, start: int, end: int, new_words: Sequence[str], kind: str) -> Edit | None:
-    """An edit writing ``new_words`` over words ``start:end``, keeping each inner separator (and
-    so the line breaks) when the word counts agree; None when nothing changes or a line break
-    would have nowhere to go."""
-    inner = list(cell.seps[start + 1 : end])
-    if len(new_words) == end - start:
-        text = new_words[0] + "".join(s + w for s, w in zip(inner, new_words[1:], strict=True))
-    elif any(LINE_BREAK in s for s in inner):
-        return None
-    else:
-        text = " ".join(new_words)
-    if tuple(new_words) == cell.words[start:end]:
-        return None
-    return Edit(start, end, kind, text)
-
-
-@dataclass(frozen=True)
-class PhraseMatch:
-    """Words ``start:end`` read as a phrase (type word, facility or hamlet phrase); ``words``
-    are the phrase's words cased like the written ones; ``level`` is the level of the unit name
-    a type word announces ("ward" after "xã"), "hamlet" after a hamlet word, else None."""
-
-    start: int
-    end: int
-    words: tuple[str, ...]
-    level: str | None
-    comma_after: bool = False  # "Tại nhà, ..."; a hamlet name is followed by a comma too
-
-    def edits(self, cell: CellText, kind: str) -> list[Edit]:
-        """One edit per misread word (each word must pay for itself)."""
-        out = []
-        for k, word in enumerate(self.words):
-            written = cell.words[self.start + k]
-            if word != written:
-                out.append(Edit(self.start + k, self.start + k + 1, kind, word))
-        return out
-
-
-@dataclass(frozen=True)
-class NameOption:
-    """Words ``start:end`` read as the unit name ``name`` of ``level``."""
-
-    start: int
-    end: int
-    level: str
-    name: str
-    cost: float  # edit distance (diacritics and case count half) for ranking
-
-    def written_as_name(self, cell: CellText) -> bool:
-        """Written as the gazetteer spells it, up to capitals and old/new tone placement."""
-        return place_key(cell.span(self.start, self.end)) == place_key(self.name)
-
-    def edit(self, cell: CellText) -> Edit | None:
-        """The name as the gazetteer writes it; a name written with the other tone placement
-        ("Hoà" / "Hòa") keeps its spelling and only takes the gazetteer's capitals."""
-        written = cell.words[self.start : self.end]
-        words = self.name.split(" ")
-        if self.written_as_name(cell) and len(words) == len(written):
-            words = [_cased_like(w, g) for w, g in zip(written, words, strict=True)]
-        return _replace_words(cell, self.start, self.end, words, "name")
-
-
-@cache
-def _head_phrases() -> tuple[tuple[tuple[str, ...], str | None, bool], ...]:
-    """(words, level announced, comma after) of facility and hamlet phrases, longest first."""
-    phrases: dict[tuple[str, ...], tuple[str | None, bool]] = {}
-    for phrase in [*read_words("facility_phrases.txt"), *HAMLET_WORDS]:
-        words = tuple(phrase.split())
-        lowered = phrase.lower()
-        if lowered in HAMLET_WORDS:
-            phrases.setdefault(words, ("hamlet", True))
-        elif lowered in COMMA_HEADS:
-            phrases.setdefault(words, (None, True))
-        else:
-            last = next((lv for lv in LEVELS if lowered.endswith(tuple(" " + p for p in LEVEL_PREFIXES[lv]))), None)
-            phrases.setdefault(words, (last, False))
-    return tuple(sorted(((w, lv, c) for w, (lv, c) in phrases.items()), key=lambda p: -len(p[0])))
-
-
-def head_matches(cell: CellText) -> list[PhraseMatch]:
-    """Facility/hamlet phrases the cell may start with, best (longest, nearest) first."""
-    found: dict[tuple[int, tuple[str, ...]], PhraseMatch] = {}
-    for words, level, comma in _head_phrases():
-        n = len(words)
-        if n > len(cell.words) or any(_PUNCTUATION.search(s) for s in cell.seps[1:n]):
-            continue
-        written = cell.words[:n]
-        if all(_word_near(w, c) for w, c in zip(written, words, strict=True)):
-            cased = tuple(_phrase_word(c, w, k) for k, (w, c) in enumerate(zip(written, words, strict=True)))
-            found.setdefault((n, tuple(c.lower() for c in cased)), PhraseMatch(0, n, cased, level, comma))
-    return sorted(found.values(), key=lambda m: (-(m.end - m.start), _phrase_distance(cell, m)))[:3]
-
-
-def _phrase_distance(cell: CellText, match: PhraseMatch) -> int:
-    return sum(Levenshtein.distance(cell.words[match.start + k].lower(), w.lower()) for k, w in enumerate(match.words))
-
-
-def type_word_matches(cell: CellText) -> dict[int, list[PhraseMatch]]:
-    """Type words ("xã", "thị trấn", "huyện"...) the cell may hold, keyed by the index of the word
-    after them, nearest first."""
-    by_end: dict[int, list[tuple[int, PhraseMatch]]] = {}
-    for level in LEVELS:
-        for prefix in LEVEL_PREFIXES[level]:
-            words = tuple(prefix.split())
-            n = len(words)
-            for start in range(len(cell.words) - n):
-                if any(_PUNCTUATION.search(s) for s in cell.seps[start + 1 : start + n]):
-                    continue
-                written = cell.words[start : start + n]
-                if all(_word_near(w, c) for w, c in zip(written, words, strict=True)):
-                    cased = tuple(
-                        _phrase_word(c, w, start + k) for k, (w, c) in enumerate(zip(written, words, strict=True))
-                    )
-                    match = PhraseMatch(start, start + n, cased, level)
-                    by_end.setdefault(start + n, []).append((_phrase_distance(cell, match), match))
-    return {end: [m for _, m in sorted(found, key=lambda dm: dm[0])] for end, found in by_end.items()}
-
-
-def _fuzzy_tolerance(text: str, scoped: bool) -> int:
-    """Accentless edits allowed between a span and a unit name: loose among the few names the
-    hierarchy leaves (the districts of a recognised province), tight over the whole country."""
-    length = len(accentless_key(text))
-    if scoped:
-        return max(2, round(0.35 * length))
-    return 1 if length <= 7 else 2
-
-
-def _name_spans(cell: CellText, heads: Sequence[PhraseMatch]) -> list[tuple[int, int, bool]]:
-    """(start, end, fuzzy) word spans that may hold a unit name: not across punctuation, not in
-    a head phrase, not over a type word; names with digits ("Phường 1") only exactly."""
-    # Words of a head phrase written exactly ("Bệnh viện đa khoa") are not a unit name.
-    first = max((h.end for h in heads if h.end > 1 and _phrase_distance(cell, h) == 0), default=0)
-    spans = []
-    for start in range(first, len(cell.words)):
-        for end in range(start + 1, min(len(cell.words), start + MAX_NAME_WORDS) + 1):
-            if any(_PUNCTUATION.search(s) for s in cell.seps[start + 1 : end]):
-                break
-            if cell.words[end - 1].lower() in _NEVER_IN_NAMES:
-                break
-            fuzzy = not any(ch.isdigit() for w in cell.words[start:end] for ch in w)
-            spans.append((start, end, fuzzy))
-    return spans
-
-
-def name_options(
-    cell: CellText, index: PlaceIndex, heads: Sequence[PhraseMatch], type_words: dict[int, list[PhraseMatch]]
-) -> list[NameOption]:
-    """Unit names the cell's word spans may be (mis)readings of, top-down through the hierarchy:
-    provinces anywhere; districts of the recognised provinces anywhere, or of the whole country
-    where a type word announces one or no province was found; communes likewise."""
-    spans = _name_spans(cell, heads)
-    options: list[NameOption] = []
-
-    def add(scope: NameScope, start: int, end: int, scoped: bool, in_hierarchy: bool = False) -> None:
-        text = cell.span(start, end)
-        for match in scope.near(text, _fuzzy_tolerance(text, scoped), limit=2):
-            # A name the recognised hierarchy leads to is a likelier misreading than one anywhere.
-            cost = match.distance + 0.5 * match.accent_distance - (SCOPED_DISCOUNT if in_hierarchy else 0.0)
-            options.append(NameOption(start, end, scope.level, match.name, max(cost, 0.1)))
-
-    for start, end, fuzzy in spans:
-        for level in LEVELS:
-            if name := index.exact(cell.span(start, end), level):
-                options.append(NameOption(start, end, level, name, 0.0))
-        if fuzzy:
-            add(index.scope("province"), start, end, scoped=True)
-    provinces = {p for o in options if o.level == "province" for p in index.province_ids[o.name]}
-    district_scope = index.scope("district", index.districts_of(provinces)) if provinces else None
-    for start, end, fuzzy in spans:
-        if not fuzzy:
-            continue
-        if district_scope is not None:
-            add(district_scope, start, end, scoped=True, in_hierarchy=True)
-        if district_scope is None or _announced(start, "district", heads, type_words):
-            add(index.scope("district"), start, end, scoped=False)
-    districts = {d for o in options if o.level == "district" for d in index.district_ids[o.name]}
-    districts = {d for d in districts if d[0] in provinces} or districts
-    ward_scope = index.scope("ward", index.wards_of(districts)) if districts else None
-    first = {0, *(h.end for h in heads)}
-    for start, end, fuzzy in spans:
-        if not fuzzy:
-            continue
-        if ward_scope is not None:
-            add(ward_scope, start, end, scoped=True, in_hierarchy=True)
-        announced = _announced(start, "ward", heads, type_words)
-        if end - start <= 3 and (announced or (ward_scope is None and start in first)):
-            add(index.scope("ward"), start, end, scoped=False)
-    return _best_per_level(options)
-
-
-def _announced(start: int, level: str, heads: Sequence[PhraseMatch], type_words: dict[int, list[PhraseMatch]]) -> bool:
-    """Does a type word (or a head phrase ending in one) of ``level`` end right before word ``start``?"""
-    return any(m.level == level for m in type_words.get(start, [])) or any(
-        h.end == start and h.level == level for h in heads
-    )
-
-
-def _best_per_level(options: list[NameOption]) -> list[NameOption]:
-    """The nearest OPTIONS_PER_LEVEL names per level, plus every exactly written one."""
-    unique = {(o.start, o.end, o.level, o.name): o for o in sorted(options, key=lambda o: -o.cost)}
-    kept = []
-    for level in LEVELS:
-        ranked = sorted((o for o in unique.values() if o.level == level), key=lambda o: (o.cost, o.start))
-        kept.extend(o for k, o in enumerate(ranked) if k < OPTIONS_PER_LEVEL or o.cost == 0)
-    return kept
-
-
-@dataclass(frozen=True)
-class Feature:
-    """Something the gazetteer/phrase lists recognise, present once all ``needs`` edits are applied."""
-
-    bonus: float
-    needs: frozenset[Edit]
-
-
-def _feature(bonus: float, edits: Iterable[Edit | None]) -> Feature:
-    return Feature(bonus, frozenset(e for e in edits if e is not None))
-
-
-class Interpretation:
-    """One reading of the cell's structure: an optional head phrase, then unit names from the
-    smallest level up, each with the type word written before it (if any); the edits it
-    proposes and the bonus of any subset of them."""
-
-    def __init__(
-        self,
-        cell: CellText,
-        index: PlaceIndex,
-        head: PhraseMatch | None,
-        units: Sequence[tuple[NameOption, PhraseMatch | None]],
-    ) -> None:
-        self.index = index
-        self.head = head
-        self.units = tuple(units)
-        self.features: list[Feature] = []
-        self.name_edits: dict[str, Edit | None] = {}
-        edits: list[Edit] = []
-        if head is not None:
-            head_edits = head.edits(cell, "phrase")
-            edits.extend(head_edits)
-            self.features.append(_feature(PHRASE_BONUS, head_edits))
-        for n, (option, type_word) in enumerate(self.units):
-            segment_start = type_word.start if type_word is not None else option.start
-            if type_word is not None:
-                type_edits = type_word.edits(cell, "type")
-                edits.extend(type_edits)
-                self.features.append(_feature(TYPE_WORD_BONUS, type_edits))
-            name_edit = option.edit(cell)
-            edits.extend([name_edit] if name_edit else [])
-            # A name written as the gazetteer spells it is recognised whatever its capitals; the
-            # capitals themselves are a separate feature.
-            self.name_edits[option.level] = None if option.written_as_name(cell) else name_edit
-            self.features.append(_feature(NAME_BONUS, [self.name_edits[option.level]]))
-            self.features.append(_feature(CASE_BONUS, [name_edit]))
-            if _comma_expected(n, segment_start, head):
-                comma = _comma_edit(cell, segment_start)
-                edits.extend([comma] if comma else [])
-                self.features.append(_feature(COMMA_BONUS, [comma]))
-        first = next((ch for ch in render(cell, ()) if ch.isalpha()), "")
-        capital = Edit(0, 0, "capital", "") if first.islower() else None
-        edits.extend([capital] if capital else [])
-        self.features.append(_feature(CASE_BONUS, [capital]))
-        self.edits = tuple(dict.fromkeys(edits))
-
-    def bonus(self, applied: frozenset[Edit]) -> float:
-        total = sum(f.bonus for f in self.features if f.needs <= applied)
-        path = {
-            option.level: option.name
-            for option, _ in self.units
-            if (edit := self.name_edits.get(option.level)) is None or edit in applied
-        }
-        if len(path) < 2:
-            return total
-        return total + LINK_BONUS * self.index.links(*(path.get(level) for level in LEVELS))
-
-
-def _comma_expected(n: int, segment_start: int, head: PhraseMatch | None) -> bool:
-    """A comma separates unit segments, and a hamlet or "Tại nhà" from the first one; a facility
-    phrase runs straight into its unit ("Trạm y tế xã Đại Hiệp")."""
-    if segment_start == 0:
-        return False
-    return n > 0 or head is None or head.comma_after
-
-
-def _comma_edit(cell: CellText, word: int) -> Edit | None:
-    """A comma in the separator before ``word`` (its whitespace and line break kept)."""
-    sep = cell.seps[word]
-    if "," in sep:
-        return None
-    space = "".join(ch for ch in sep if ch.isspace()) or " "
-    return Edit(word, word, "comma", "," + space)
-
-
-def _path_units(
-    chosen: Sequence[NameOption], head: PhraseMatch | None, begin: int, type_words: dict[int, list[PhraseMatch]]
-) -> list[tuple[NameOption, PhraseMatch | None]] | None:
-    """Names in reading order, each with the type word before it; None if they overlap or the
-    head announces another level (or a hamlet name, which must come first)."""
-    units: list[tuple[NameOption, PhraseMatch | None]] = []
-    previous_end = begin
-    for option in chosen:
-        if option.start < previous_end:
-            return None
-        if head is not None and head.level is not None and option.start == head.end and not units:
-            if head.level != option.level:
-                return None
-            units.append((option, None))
-        else:
-            type_word = next(
-                (m for m in type_words.get(option.start, []) if m.level == option.level and m.start >= previous_end),
-                None,
-            )
-            units.append((option, type_word))
-        previous_end = option.end
-    return units or None
-
-
-def _rough_rank(units: Sequence[tuple[NameOption, PhraseMatch | None]], index: PlaceIndex) -> float:
-    """Cheap ranking of a path before any CTC pass: bonuses less ~2 nats per edit of the names."""
-    path = {option.level: option.name for option, _ in units}
-    links = index.links(*(path.get(level) for level in LEVELS))
-    return sum(NAME_BONUS - ROUGH_EDIT_COST * option.cost for option, _ in units) + LINK_BONUS * links
-
-
-def interpretations(cell: CellText, index: PlaceIndex) -> list[Interpretation]:
-    """The likeliest-looking structures of the cell (at most MAX_INTERPRETATIONS, each head kept)."""
-    heads = head_matches(cell)
-    type_words = type_word_matches(cell)
-    options = name_options(cell, index, heads, type_words)
-    ranked: list[tuple[float, PhraseMatch | None, list[tuple[NameOption, PhraseMatch | None]]]] = []
-    for head in [None, *heads]:
-        begin = head.end if head is not None else 0
-        by_level = [[o for o in options if o.level == level and o.start >= begin] for level in LEVELS]
-        ranked.append((0.0 if head is None else PHRASE_BONUS, head, []))
-        for path in product(*([None, *level_options] for level_options in by_level)):
-            units = _path_units([o for o in path if o is not None], head, begin, type_words)
-            if units:
-                ranked.append((_rough_rank(units, index), head, units))
-    ranked.sort(key=lambda r: -r[0])
-    return [Interpretation(cell, index, head, units) for _, head, units in ranked[:MAX_INTERPRETATIONS]]
-
-
-def _covers_everything(cell: CellText, interpretation: Interpretation, head: PhraseMatch | None) -> bool:
-    """No edit proposed, every word is a head, type or unit name word and the names form a path
-    of the gazetteer: nothing to rescore."""
-    if interpretation.edits:
-        return False
-    names = {option.level: option.name for option, _ in interpretation.units}
-    if len(names) > 1 and interpretation.index.links(*(names.get(level) for level in LEVELS)) < len(names) - 1:
-        return False
-    covered = set(range(head.end)) if head is not None else set()
-    for option, type_word in interpretation.units:
-        covered.update(range(option.start, option.end))
-        if type_word is not None:
-            covered.update(range(type_word.start, type_word.end))
-    return len(covered) == len(cell.words)
-
-
-# --- choosing on evidence --------------------------------------------------------------------------
+from ocr.place_candidates import (
+    LINE_BREAK,
+    SEPARATOR_EDITS,
+    CellText,
+    Edit,
+    Interpretation,
+    NameOption,
+    best_per_level,
+    crowded,
+    exactly_written,
+    interpretations,
+    is_settled,
+    render,
+)
+from ocr.place_index import place_index
+
+EXACT_CANDIDATES = 4  # combinations scored on the whole text after the single-edit pass
 
 
 def _edit_limit(cell: CellText, edit: Edit) -> float:
@@ -583,8 +114,8 @@ def _touching(edits: Sequence[Edit]) -> list[tuple[Edit, Edit]]:
     for a, b in combinations(sorted(edits), 2):
         if a.kind == "capital" and b.start == 0 and b.end > 0:
             pairs.append((a, b))
-        elif (a.end > a.start and b.kind == "comma" and b.start == a.end) or (
-            a.kind == "comma" and b.end > b.start and b.start == a.start
+        elif (a.end > a.start and b.kind in SEPARATOR_EDITS and b.start == a.end) or (
+            a.kind in SEPARATOR_EDITS and b.end > b.start and b.start == a.start
         ):
             pairs.append((a, b))
     return pairs
@@ -611,13 +142,32 @@ def _select(
         applied = applied - {worst}
 
 
-def _own_bonus(interpretation: Interpretation, edit: Edit) -> float:
-    """The bonus an optional edit brings by itself (a feature it completes, shared among its edits)."""
-    return sum(f.bonus / len(f.needs) for f in interpretation.features if edit in f.needs)
+class _Likelihoods:
+    """CTC log-likelihood of cell texts on the cell's joined frames, computed in batches, kept."""
+
+    def __init__(self, lines: list[LineLogProbs]) -> None:
+        self.joined = join_lines(lines)
+        self.known: dict[str, float] = {}
+
+    def __call__(self, texts: Sequence[str]) -> list[float]:
+        plain = [text.replace(LINE_BREAK, " ") for text in texts]
+        missing = list(dict.fromkeys(t for t in plain if t not in self.known))
+        if missing:
+            self.known.update(zip(missing, batch_text_log_likelihood(self.joined, missing), strict=True))
+        return [self.known[t] for t in plain]
 
 
-def _plain(text: str) -> str:
-    return text.replace(LINE_BREAK, " ")
+def _keep_likeliest(cell: CellText, likelihoods: _Likelihoods) -> Callable[[list[NameOption]], list[NameOption]]:
+    """``best_per_level`` ranking crowded names by what the frames say of each (one batched pass)."""
+
+    def keep(options: list[NameOption]) -> list[NameOption]:
+        if not crowded(options):
+            return best_per_level(options)
+        edits = {o: o.edit(cell) for o in options}
+        base, *lls = likelihoods([render(cell, ()), *(render(cell, [e] if e else []) for e in edits.values())])
+        return best_per_level([replace(o, loss=base - ll) for o, ll in zip(edits, lls, strict=True)])
+
+    return keep
 
 
 def decode_place_cell(lines: list[LineLogProbs], decoded: list[DecodedLine]) -> list[DecodedLine]:
@@ -627,18 +177,20 @@ def decode_place_cell(lines: list[LineLogProbs], decoded: list[DecodedLine]) -> 
     cell = CellText.of_lines([d.reading.text for d in decoded])
     if not cell.words:
         return decoded
-    found = interpretations(cell, place_index())
+    index = place_index()
+    if any(is_settled(cell, i) for i in interpretations(cell, index, exactly_written)):
+        return decoded  # an existing path, written out in full: nothing to rescore, no CTC pass
+    likelihoods = _Likelihoods(lines)
+    found = interpretations(cell, index, _keep_likeliest(cell, likelihoods))
     edits = sorted({e for interpretation in found for e in interpretation.edits})
-    if not edits or any(_covers_everything(cell, i, i.head) for i in found):
+    if not edits:
         return decoded
-    joined = join_lines(lines)
     pairs = _touching(edits)
-    texts = [render(cell, ()), *(render(cell, (e,)) for e in edits), *(render(cell, pair) for pair in pairs)]
-    lls = batch_text_log_likelihood(joined, [_plain(t) for t in texts])
-    base_ll = lls[0]
-    single = {e: ll - base_ll for e, ll in zip(edits, lls[1 : 1 + len(edits)], strict=True)}
+    base_ll, *lls = likelihoods([render(cell, ()), *(render(cell, (e,)) for e in edits),
+                                 *(render(cell, pair) for pair in pairs)])
+    single = {e: ll - base_ll for e, ll in zip(edits, lls[: len(edits)], strict=True)}
     interaction: dict[Edit, dict[Edit, float]] = {}
-    for (a, b), ll in zip(pairs, lls[1 + len(edits) :], strict=True):
+    for (a, b), ll in zip(pairs, lls[len(edits) :], strict=True):
         value = ll - base_ll - single[a] - single[b]
         interaction.setdefault(a, {})[b] = value
         interaction.setdefault(b, {})[a] = value
@@ -657,7 +209,7 @@ def decode_place_cell(lines: list[LineLogProbs], decoded: list[DecodedLine]) -> 
     preferred = [s for p, s in sorted(free, key=lambda ps: -ps[0]) if p > base_score][:1]
     if not shortlist and not preferred:
         return decoded
-    chosen, evaluated = _choose(cell, joined, shortlist[:EXACT_CANDIDATES], preferred, base_score)
+    chosen, evaluated = _choose(cell, likelihoods, shortlist[:EXACT_CANDIDATES], preferred, base_score)
     best_seen = max(evaluated, key=lambda s: s.score, default=None)
     if best_seen is not None and best_seen.score <= (chosen.score if chosen is not None else base_score):
         best_seen = None
@@ -675,7 +227,7 @@ def _distinct(candidates: list[_Scored]) -> list[_Scored]:
 
 
 def _choose(
-    cell: CellText, joined: LineLogProbs, shortlist: list[_Scored], preferred: list[_Scored], base_score: float
+    cell: CellText, likelihoods: _Likelihoods, shortlist: list[_Scored], preferred: list[_Scored], base_score: float
 ) -> tuple[_Scored | None, list[_Scored]]:
     """The best shortlisted edit set whose every edit passes the evidence rule on the whole text
     (leave that edit out: the text must not become much likelier, and the score must drop), if
@@ -685,7 +237,7 @@ def _choose(
         texts = [render(cell, c.applied) for c in [*shortlist, *preferred]]
         for candidate in shortlist:
             texts.extend(render(cell, candidate.applied - {e}) for e in sorted(candidate.applied))
-        lls = iter(batch_text_log_likelihood(joined, [_plain(t) for t in texts]))
+        lls = iter(likelihoods(texts))
         scored = [_Scored(c.applied, c.interpretation, next(lls)) for c in [*shortlist, *preferred]]
         evaluated.extend(scored)
         valid, pruned = [], []

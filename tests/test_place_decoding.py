@@ -1,5 +1,6 @@
-"""Place cells read with the gazetteer (ocr.place_decoding): the candidate and path logic on its
-own, the evidence rule on controlled CTC frames, and real rendered cells read by AsterNet."""
+"""Place cells read with the gazetteer: the candidate and path logic on its own
+(ocr.place_candidates, ocr.place_index), the evidence rule on controlled CTC frames
+(ocr.place_decoding), and real rendered cells read by AsterNet."""
 
 from __future__ import annotations
 
@@ -14,15 +15,8 @@ from ocr.ctc_batch import batch_text_log_likelihood
 from ocr.decoding import DecodedLine, constrained_decode, join_lines, text_log_likelihood
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import LineLogProbs
-from ocr.place_decoding import (
-    CellText,
-    Edit,
-    decode_place_cell,
-    head_matches,
-    interpretations,
-    render,
-    type_word_matches,
-)
+from ocr.place_candidates import CellText, Edit, head_matches, interpretations, render, type_word_matches
+from ocr.place_decoding import decode_place_cell
 from ocr.place_index import place_index, split_unit_name
 from ocr.recognition import decode_cell, field_constraints, read_field
 
