@@ -66,9 +66,9 @@ def batch_text_log_likelihood(llp: LineLogProbs, texts: Sequence[str]) -> list[f
             scale[scale <= 0] = 1.0  # a text no alignment reaches stays at 0 (-inf below)
             alpha /= scale[:, None]
             log_scale += np.log(scale)
-    index = np.arange(len(rows))
+    row = np.arange(len(rows))
     last = 2 * lengths
-    final = alpha[index, last] + np.where(lengths > 0, alpha[index, last - 1], 0.0)
+    final = alpha[row, last] + np.where(lengths > 0, alpha[row, last - 1], 0.0)
     with np.errstate(divide="ignore"):
         totals = np.log(final) + log_scale
     for r, k in enumerate(rows):

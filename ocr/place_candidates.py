@@ -364,7 +364,7 @@ def _announced(start: int, level: str, heads: Sequence[PhraseMatch], type_words:
 def best_per_level(options: list[NameOption]) -> list[NameOption]:
     """The OPTIONS_PER_LEVEL names per level likeliest to be what is written (by measured loss,
     else by edit distance), plus every exactly written one."""
-    kept = []
+    kept: list[NameOption] = []
     for level in LEVELS:
         ranked = sorted((o for o in options if o.level == level), key=lambda o: (o.rough_loss, o.cost, o.start))
         kept.extend(o for k, o in enumerate(ranked) if k < OPTIONS_PER_LEVEL or o.cost == 0)

@@ -65,33 +65,39 @@ class PlaceIndex:
 
     def __init__(self) -> None:
         gazetteer = get_gazetteer()
-        self.ward_parents: dict[str, set[DistrictId]] = defaultdict(set)
-        self.district_ids: dict[str, set[DistrictId]] = defaultdict(set)
-        self.province_ids: dict[str, set[str]] = defaultdict(set)
-        self.wards_in_district: dict[DistrictId, set[str]] = defaultdict(set)
-        self.districts_in_province: dict[str, set[str]] = defaultdict(set)
+        ward_parents: dict[str, set[DistrictId]] = defaultdict(set)
+        district_ids: dict[str, set[DistrictId]] = defaultdict(set)
+        province_ids: dict[str, set[str]] = defaultdict(set)
+        wards_in_district: dict[DistrictId, set[str]] = defaultdict(set)
+        districts_in_province: dict[str, set[str]] = defaultdict(set)
         short_province: dict[str, str] = {}
         for unit in gazetteer.legacy_units():
             _, province = split_unit_name(unit.province)
-            self.province_ids[province].add(unit.province)
+            province_ids[province].add(unit.province)
             short_province[province] = unit.province
             if unit.district is None:
                 continue
             district_id = (unit.province, unit.district)
             _, district = split_unit_name(unit.district)
-            self.district_ids[district].add(district_id)
-            self.districts_in_province[unit.province].add(district)
+            district_ids[district].add(district_id)
+            districts_in_province[unit.province].add(district)
             if unit.ward is not None:
                 _, ward = split_unit_name(unit.ward)
-                self.ward_parents[ward].add(district_id)
-                self.wards_in_district[district_id].add(ward)
+                ward_parents[ward].add(district_id)
+                wards_in_district[district_id].add(ward)
         for old_name, successors in (row[:2] for row in read_rows("historical_provinces.tsv")):
             name = unicodedata.normalize("NFC", old_name)
-            self.province_ids[name].update(short_province[s] for s in successors.split("|"))
+            province_ids[name].update(short_province[s] for s in successors.split("|"))
         for full_name in gazetteer.unit_names():  # 2025 communes: names without parents
             unit_type, name = split_unit_name(full_name)
-            if unit_type.lower() in LEVEL_PREFIXES["ward"] and name not in self.ward_parents:
-                self.ward_parents[name] = set()
+            if unit_type.lower() in LEVEL_PREFIXES["ward"] and name not in ward_parents:
+                ward_parents[name] = set()
+        # Plain dicts from here: a lookup of an unknown name must not insert it.
+        self.ward_parents = dict(ward_parents)
+        self.district_ids = dict(district_ids)
+        self.province_ids = dict(province_ids)
+        self.wards_in_district = dict(wards_in_district)
+        self.districts_in_province = dict(districts_in_province)
         self._links: dict[tuple[str | None, str | None, str | None], int] = {}
         self._scope_cache: dict[tuple[str, frozenset[str]], NameScope] = {}
         self._scopes = {level: NameScope.of(level, self.names(level)) for level in LEVELS}
@@ -100,7 +106,9 @@ class PlaceIndex:
         }
 
     def names(self, level: str) -> Iterable[str]:
-        return {"ward": self.ward_parents, "district": self.district_ids, "province": self.province_ids}[level]
+        tables: dict[str, dict] = {"ward": self.ward_parents, "district": self.district_ids,
+                                   "province": self.province_ids}
+        return tables[level].keys()
 
     def exact(self, text: str, level: str) -> str | None:
         """The unit name ``text`` spells (case, spacing and old/new tone placement ignored)."""
@@ -111,11 +119,12 @@ class PlaceIndex:
         if names is None:
             return self._scopes[level]
         key = (level, frozenset(names))
-        if key not in self._scope_cache:
+        scope = self._scope_cache.get(key)
+        if scope is None:
             if len(self._scope_cache) >= SCOPE_CACHE_SIZE:
                 self._scope_cache.clear()
-            self._scope_cache[key] = NameScope.of(level, key[1])
-        return self._scope_cache[key]
+            scope = self._scope_cache[key] = NameScope.of(level, key[1])
+        return scope
 
     # --- hierarchy -----------------------------------------------------------------------------
 
@@ -130,9 +139,10 @@ class PlaceIndex:
         unit or no fitting pair, up to 2 for commune-district-province (cached: asked per
         candidate reading)."""
         key = (ward, district, province)
-        if key not in self._links:
-            self._links[key] = self._count_links(ward, district, province)
-        return self._links[key]
+        links = self._links.get(key)
+        if links is None:
+            links = self._links[key] = self._count_links(ward, district, province)
+        return links
 
     def _count_links(self, ward: str | None, district: str | None, province: str | None) -> int:
         provinces = self.province_ids.get(province, set()) if province else None
