@@ -186,7 +186,10 @@ class PhraseMatch:
     comma_after: bool = False  # "Tại nhà, ..."; a hamlet name is followed by a comma too
 
     def edits(self, cell: CellText, kind: str) -> list[Edit]:
-        """One edit per misread word (each word must pay for itself)."""
+        """One edit per misread word (each word must pay for itself); one for the whole phrase
+        when its words were read run together or split ("Trạmy tế", "Trạm yế")."""
+        if len(self.words) != self.end - self.start:
+            return [Edit(self.start, self.end, kind, " ".join(self.words))]
         out = []
         for k, word in enumerate(self.words):
             written = cell.words[self.start + k]
@@ -243,21 +246,42 @@ def _head_phrases() -> tuple[tuple[tuple[str, ...], str | None, bool], ...]:
 
 
 def head_matches(cell: CellText) -> list[PhraseMatch]:
-    """Facility/hamlet phrases the cell may start with, best (longest, nearest) first."""
+    """Facility/hamlet phrases the cell may start with, best (longest, nearest) first: word by
+    word, or, for phrases of several words, ignoring where the spaces were read."""
     found: dict[tuple[int, tuple[str, ...]], PhraseMatch] = {}
     for words, level, comma in _head_phrases():
         n = len(words)
-        if n > len(cell.words) or any(_PUNCTUATION.search(s) for s in cell.seps[1:n]):
-            continue
-        written = cell.words[:n]
-        if all(_word_near(w, c) for w, c in zip(written, words, strict=True)):
-            cased = tuple(_phrase_word(c, w, k) for k, (w, c) in enumerate(zip(written, words, strict=True)))
-            found.setdefault((n, tuple(c.lower() for c in cased)), PhraseMatch(0, n, cased, level, comma))
-    return sorted(found.values(), key=lambda m: (-(m.end - m.start), _phrase_distance(cell, m)))[:3]
+        if n <= len(cell.words) and not any(_PUNCTUATION.search(s) for s in cell.seps[1:n]):
+            written = cell.words[:n]
+            if all(_word_near(w, c) for w, c in zip(written, words, strict=True)):
+                cased = tuple(_phrase_word(c, w, k) for k, (w, c) in enumerate(zip(written, words, strict=True)))
+                found.setdefault((n, tuple(c.lower() for c in cased)), PhraseMatch(0, n, cased, level, comma))
+                continue
+        for m in (n - 1, n + 1) if n > 1 else ():
+            if 0 < m <= len(cell.words) and _run_together_near(cell, m, words):
+                joined = "".join(cell.words[:m])
+                cased = (_cased_like(words[0], joined), *(_case_as_in(c, joined) for c in words[1:]))
+                found.setdefault((n, tuple(c.lower() for c in cased)), PhraseMatch(0, m, cased, level, comma))
+    return sorted(found.values(), key=lambda m: (-len(m.words), _phrase_distance(cell, m)))[:3]
+
+
+def _case_as_in(word: str, written: str) -> str:
+    """A phrase word capitalised only if the words read run together show it so ("Bạch Mai")."""
+    capitalised = word[:1].upper() + word[1:]
+    return capitalised if capitalised in written else word[:1].lower() + word[1:]
+
+
+def _run_together_near(cell: CellText, m: int, words: tuple[str, ...]) -> bool:
+    """Do the first ``m`` written words, spaces ignored, spell ``words`` but for a letter or two?"""
+    if any(_PUNCTUATION.search(s) or LINE_BREAK in s for s in cell.seps[1:m]):
+        return False
+    written, phrase = "".join(cell.words[:m]).lower(), "".join(words).lower()
+    return Levenshtein.distance(written, phrase) <= max(1, len(phrase) // 6)
 
 
 def _phrase_distance(cell: CellText, match: PhraseMatch) -> int:
-    return sum(Levenshtein.distance(cell.words[match.start + k].lower(), w.lower()) for k, w in enumerate(match.words))
+    written = " ".join(cell.words[match.start : match.end]).lower()
+    return Levenshtein.distance(written, " ".join(match.words).lower())
 
 
 def type_word_matches(cell: CellText) -> dict[int, list[PhraseMatch]]:

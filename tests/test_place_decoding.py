@@ -82,6 +82,9 @@ def test_misread_type_words_and_facility_phrases_are_recognised() -> None:
     assert head_matches(cell)[0].words == ("Bệnh", "viện", "đa", "khoa", "tỉnh")  # "tỉnh", small letter
     cell = CellText.of_lines(["Tổ Bắc vã Vạn Thắng"])
     assert [m.words for m in type_word_matches(cell)[3]] == [("xã",)]
+    run_together = head_matches(CellText.of_lines(["Trạmy tế xã Vạn Long"]))[0]  # the space read one letter early
+    assert (run_together.end, run_together.words) == (3, ("Trạm", "y", "tế", "xã"))
+    assert CellText.of_lines(["Tổ3, xã Vạn Long"]).words[:2] == ("Tổ", "3")  # a number run into its word
 
 
 def test_interpretations_offer_the_path_that_exists() -> None:
