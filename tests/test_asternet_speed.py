@@ -117,3 +117,13 @@ def test_int8_copy_of_a_registered_model_is_made_once_and_keyed_by_content(tmp_p
 def test_unknown_precision_is_refused() -> None:
     with pytest.raises(ValueError, match="precision"):
         AsterNetRecognizer(threads=1, precision="float16")
+
+
+def test_without_a_usable_cache_folder_it_runs_float32(tmp_path, monkeypatch, caplog, lines) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("ASTERNET_CACHE_DIR", str(blocker / "asternet"))
+    recognizer = AsterNetRecognizer(threads=1)
+    assert recognizer.precision == "float32"
+    assert "running float32" in caplog.text
+    assert recognizer.read_lines(lines[:1])[0].text == "Nam"

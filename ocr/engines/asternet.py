@@ -20,6 +20,7 @@ import functools
 import hashlib
 import importlib.resources
 import json
+import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,8 @@ from ocr.engines.base import LineLogProbs, to_gray
 from ocr.imaging import whiten_background
 from ocr.types import LineReading
 
+log = logging.getLogger(__name__)
+
 HEIGHT = 32
 STRIDE = 4  # input pixels per output frame
 MAX_WIDTH = 1024  # widest input the shipped ONNX accepts
@@ -43,9 +46,10 @@ MIN_WORD_GAP = 6  # blank columns (at height 32) that count as a word gap when c
 MAX_BATCH = 4  # measured: 8 is no faster, 1-2 pay the per-call overhead (~5 ms) more often
 SIDE_PAD = 16  # white margin left/right (px at height 32): measured +2.6% field exact-match vs 4
 PRECISIONS = ("float32", "int8")
-# Measured on 2 cores: int8 weights of the MatMul/Gemm/LSTM layers cost ~13% less CPU per line with
-# the same field exact-match; int8 convolutions were slower (ConvInteger) or much less accurate
-# (static quantization), so the convolutions stay float32.
+# Measured (bench/recognition_speed.py, seeds 11-13): int8 weights of the MatMul/Gemm/LSTM layers cost
+# 5-13% less CPU per line, field exact-match unchanged (greedy -0.3..+0.2 points per seed, lexicon
+# -0.2..+0.2), ~4% of lines' greedy text differs. int8 convolutions were slower (ConvInteger, also
+# as 1x1 convolutions turned into MatMul) or much less accurate (static quantization): kept float32.
 QUANTIZED_OPS = ("MatMul", "Gemm", "LSTM")
 DEFAULT_PRECISION = "int8"
 
@@ -210,6 +214,8 @@ class AsterNetRecognizer:
     ``threads`` batches run at once, each on one thread: measured 12-20% less CPU per line than
     one run spread over 2 intra-op threads (no per-operator hand-offs between threads), and the
     cores stay busy. An onnxruntime session may be run from several threads at once.
+    ``precision`` "int8" runs the cached int8 copy of ``model_path`` (see :func:`int8_model`);
+    where that copy cannot be made it falls back to float32 with a warning.
     """
 
     name = "asternet"
@@ -227,8 +233,14 @@ class AsterNetRecognizer:
         model_path = model_path or assets / "asternet.onnx"
         vocab_path = vocab_path or assets / "vocab.json"
         self.model_path = Path(model_path)
-        self.precision = precision
-        self.session = asternet_session(int8_model(self.model_path) if precision == "int8" else self.model_path)
+        self.precision, runnable = precision, self.model_path
+        if precision == "int8":
+            try:
+                runnable = int8_model(self.model_path)
+            except (ImportError, OSError) as error:  # no onnx package, read-only cache folder
+                log.warning("AsterNet int8 copy of %s not made (%s); running float32", self.model_path, error)
+                self.precision = "float32"
+        self.session = asternet_session(runnable)
         self.input_name = self.session.get_inputs()[0].name
         chars = json.loads(Path(vocab_path).read_text(encoding="utf-8"))["chars"]
         self.alphabet: tuple[str, ...] = tuple(chars)
