@@ -26,11 +26,15 @@ from ocr.decoding import (
 )
 from ocr.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.fields.catalogs import country_catalog, ethnicity_catalog, sex_catalog
+from ocr.fields.grammars import field_grammar
 from ocr.fields.issues import FieldIssue
 from ocr.fields.lexicon import Lexicon, lexicon_for
 from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
 from ocr.fields.normalize import normalize
+from ocr.fields.syllables import is_vietnamese_syllable
 from ocr.fields.validate import validate
+from ocr.name_decoding import rescore_surname
+from ocr.page_context import CellEvidence, apply_page_context
 from ocr.place_decoding import decode_place_cell
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
 
@@ -52,6 +56,10 @@ UNEXPECTED_CHARS = {
     "person_name": frozenset("0123456789.,;:!?()[]{}/%+$&=*#@_\\<>°\"-"),
     "place": frozenset(".;:!?()[]{}%+$&=*#@_\\<>°\""),
 }
+# Log-prior of a lowercase letter where the writer capitalises (start of a name word, of a place
+# or a note): soft, a clearly written lowercase letter still wins.
+LOWERCASE_START_PENALTY = -1.5
+LOWERCASE_NAME_PENALTY = -3.0  # names: every word capitalised, practically always
 # Closed lists (sex, ethnicity, country): a value outside the list is almost never written, so
 # the likeliest listed value replaces the greedy reading unless the greedy text is this many
 # nats likelier (the greedy reading stays as an alternative and lowers the confidence).
@@ -131,17 +139,43 @@ def _char_prior(alphabet: tuple[str, ...], expected: frozenset[str] | None, unex
     ])
 
 
+def _lowercase_start_prior(alphabet: tuple[str, ...], penalty: float) -> np.ndarray:
+    """``penalty`` for a lowercase letter where a capital is expected."""
+    return np.array([penalty if ch.islower() else 0.0 for ch in alphabet])
+
+
+def _impossible_word(lexicon: FieldLexicon) -> Callable[[str], bool]:
+    known = lexicon.is_known_word
+
+    def impossible(word: str) -> bool:
+        return not is_vietnamese_syllable(word) and not (known is not None and known(word))
+
+    return impossible
+
+
 @cache
 def field_constraints(field_type: str, alphabet: tuple[str, ...]) -> DecodingConstraints | None:
     """Beam-search constraints for a field type (None: greedy only)."""
-    if field_type in ("date", "registration_no"):
-        return DecodingConstraints(char_log_prior=_char_prior(alphabet, NUMERIC_CHARS, frozenset()))
+    grammar = field_grammar(field_type)
+    if grammar is not None:
+        return DecodingConstraints(char_log_prior=_char_prior(alphabet, NUMERIC_CHARS, frozenset()), grammar=grammar)
     lexicon = field_lexicon(field_type)
     if lexicon.word_score is None:
         return None
     unexpected = UNEXPECTED_CHARS.get(field_type, frozenset())
     prior = _char_prior(alphabet, None, unexpected) if unexpected else None
-    return DecodingConstraints(char_log_prior=prior, word_score=lexicon.word_score)
+    return DecodingConstraints(
+        char_log_prior=prior,
+        word_score=lexicon.word_score,
+        # Names capitalise every word; places and notes their first word (first line only).
+        word_start_log_prior=(
+            _lowercase_start_prior(alphabet, LOWERCASE_NAME_PENALTY) if field_type == "person_name" else None
+        ),
+        start_log_prior=(
+            _lowercase_start_prior(alphabet, LOWERCASE_START_PENALTY) if field_type in ("place", "free_text") else None
+        ),
+        impossible_word=_impossible_word(lexicon),
+    )
 
 
 def constraints_for(
@@ -158,7 +192,17 @@ def constraints_for(
 def _local_constraints(field_type: str, alphabet: tuple[str, ...], local: LocalLexicon) -> DecodingConstraints:
     base = field_constraints(field_type, alphabet)
     assert base is not None
-    return replace(base, word_score=_local_field_lexicon(field_type, local).word_score)
+    lexicon = _local_field_lexicon(field_type, local)
+    # A confirmed local word ("Ktul") is a known word, never an "impossible" one.
+    impossible = _impossible_word(lexicon) if base.impossible_word is not None else None
+    return replace(base, word_score=lexicon.word_score, impossible_word=impossible)
+
+
+def _line_constraints(constraints: DecodingConstraints | None, line_index: int) -> DecodingConstraints | None:
+    """The field's first-character prior applies to the first line of the cell only."""
+    if constraints is None or line_index == 0 or constraints.start_log_prior is None:
+        return constraints
+    return replace(constraints, start_log_prior=None)
 
 
 def decode_cell(lines: list[LineLogProbs], field_type: str, local: LocalLexicon | None = None) -> list[DecodedLine]:
@@ -170,10 +214,35 @@ def decode_cell(lines: list[LineLogProbs], field_type: str, local: LocalLexicon 
             closed_set_decode(joined, lexicon.closed_values, CLOSED_SET_MAX_OVERRIDE, always=lexicon.common,
                               preferred=lexicon.preferred)
         ]
-    decoded = [constrained_decode(llp, constraints_for(field_type, llp.alphabet, local)) for llp in lines]
+    if field_grammar(field_type) is not None:
+        lines = [join_lines(lines)]  # a date or number wrapped onto two lines is still one value
+    decoded = [
+        constrained_decode(llp, _line_constraints(constraints_for(field_type, llp.alphabet, local), i))
+        for i, llp in enumerate(lines)
+    ]
     if field_type == "place":
         decoded = decode_place_cell(lines, decoded)
+    if field_type == "person_name" and decoded:
+        decoded[0] = rescore_surname(lines[0], decoded[0])
     return decoded
+
+
+def decode_cells(
+    cell_evidence: Sequence[list[LineLogProbs]],
+    field_types: Sequence[str],
+    local: LocalLexicon | None = None,
+    places: Sequence[tuple[int, str]] | None = None,
+) -> list[list[DecodedLine]]:
+    """Decode many cells' frames (see ``read_cells`` for ``places``)."""
+    decoded = [
+        decode_cell(lines, ft, local) if lines else [] for lines, ft in zip(cell_evidence, field_types, strict=True)
+    ]
+    if places is None:
+        return decoded
+    return apply_page_context([
+        CellEvidence(record, key, lines, cell_decoded)
+        for (record, key), lines, cell_decoded in zip(places, cell_evidence, decoded, strict=True)
+    ])
 
 
 def read_cells(
@@ -181,17 +250,19 @@ def read_cells(
     cell_lines: Sequence[Sequence[np.ndarray]],
     field_types: Sequence[str],
     local: LocalLexicon | None = None,
+    places: Sequence[tuple[int, str]] | None = None,
 ) -> list[list[DecodedLine]]:
-    """Read the lines of many cells in one recognizer call; decoded lines per cell."""
+    """Read the lines of many cells in one recognizer call; decoded lines per cell.
+
+    ``places`` ((record index, field key) per cell, for a whole page) lets the page's
+    registration-number run and registration year correct misreads (ocr.page_context).
+    """
     flat = [line for lines in cell_lines for line in lines]
     if not flat:
         return [[] for _ in cell_lines]
     if isinstance(recognizer, CTCRecognizer):
         evidence = iter(recognizer.line_log_probs(flat))
-        return [
-            decode_cell([next(evidence) for _ in lines], ft, local) if lines else []
-            for lines, ft in zip(cell_lines, field_types, strict=True)
-        ]
+        return decode_cells([[next(evidence) for _ in lines] for lines in cell_lines], field_types, local, places)
     readings = iter(recognizer.read_lines(flat))
     decoded = []
     for lines in cell_lines:
@@ -305,11 +376,14 @@ def propose_cells(
     recognizer: Recognizer,
     calibrator: Calibrator | None = None,
     local: LocalLexicon | None = None,
+    records: Sequence[int] | None = None,
 ) -> list[FieldProposal]:
     """Proposals for many (cell, field_type) pairs with a single recognizer call; ``local``: the
-    unit's confirmed words (see ``ocr.fields.local_lexicon``)."""
+    unit's confirmed words (see ``ocr.fields.local_lexicon``); ``records``: each cell's record
+    index when the cells are a whole page (enables the page-context checks)."""
     cell_lines = [[] if cell.is_empty else cell.lines for cell, _ in cells]
-    decoded = read_cells(recognizer, cell_lines, [ft for _, ft in cells], local)
+    places = None if records is None else [(r, cell.key) for r, (cell, _) in zip(records, cells, strict=True)]
+    decoded = read_cells(recognizer, cell_lines, [ft for _, ft in cells], local, places)
     proposals = []
     for (cell, field_type), cell_decoded in zip(cells, decoded, strict=True):
         if not cell_decoded:
@@ -348,5 +422,6 @@ def propose_page(
     """Proposals for every record of a page (one recognizer call for the whole page)."""
     types = _field_types(layout)
     pairs = [(c, types.get(c.key, "free_text")) for r in analysis.records for c in r.cells]
-    proposals = iter(propose_cells(pairs, recognizer, calibrator, local))
+    records = [i for i, r in enumerate(analysis.records) for _ in r.cells]
+    proposals = iter(propose_cells(pairs, recognizer, calibrator, local, records))
     return [{c.key: next(proposals) for c in r.cells} for r in analysis.records]
