@@ -186,7 +186,7 @@ def int8_model(model_path: Path, cache_dir: Path | None = None) -> Path:
     """
     digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()[:16]
     folder = cache_dir or model_cache_dir()
-    target = folder / f"{Path(model_path).stem}-{digest}-int8.onnx"
+    target = folder / f"asternet-{digest}-int8.onnx"  # by content: copies of one model share it
     if not target.exists():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
