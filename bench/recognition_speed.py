@@ -6,7 +6,7 @@
 Same cells as bench.recognition (synthetic pages, oracle line boxes, filled cells only). Variants:
   reference  the set-up before: one batch at a time spread over ``threads`` intra-op threads, float32
   float32    the engine's scheduling: ``threads`` batches at once, one thread each; float32 weights
-  int8       the same with int8 MatMul/Gemm/LSTM weights (the engine's default)
+  int8       the same with int8 MatMul/Gemm/LSTM weights (``precision="int8"``, opt-in)
 Per page, the fastest of ``--repeat`` runs of ``line_log_probs`` (wall and CPU seconds; CPU counts
 every thread and is robust to other processes on the shared cores; on an idle machine wall is
 about CPU / threads). Reported per variant: median seconds per page, lines/s, greedy field

@@ -82,8 +82,9 @@ def test_batches_widest_first_and_enough_for_every_worker(lines) -> None:
 
 
 def test_int8_reads_like_float32(lines, float32_serial) -> None:
-    int8 = get_asternet(1)  # the default precision
+    int8 = get_asternet(1, precision="int8")
     assert int8.precision == "int8" and int8.model_path == asternet_asset_dir() / "asternet.onnx"
+    assert get_asternet(1).precision == "float32"  # the default
     exact = float32_serial.read_lines(lines)
     quantized = int8.read_lines(lines)
     assert [r.text for r in quantized[: len(TEXTS)]] == [r.text for r in exact[: len(TEXTS)]] == TEXTS
@@ -101,7 +102,7 @@ def test_int8_copy_of_a_registered_model_is_made_once_and_keyed_by_content(tmp_p
     shutil.copyfile(asternet_asset_dir() / "asternet.onnx", model)
     cache = tmp_path / "cache"
     monkeypatch.setenv("ASTERNET_CACHE_DIR", str(cache))
-    recognizer = AsterNetRecognizer(model_path=model, threads=1)
+    recognizer = AsterNetRecognizer(model_path=model, threads=1, precision="int8")
     copies = list(cache.glob("*.onnx"))
     assert len(copies) == 1 and copies[0].name.endswith("-int8.onnx")
     assert copies[0].stat().st_size < model.stat().st_size * 0.6  # int8 weights
@@ -123,7 +124,7 @@ def test_without_a_usable_cache_folder_it_runs_float32(tmp_path, monkeypatch, ca
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("ASTERNET_CACHE_DIR", str(blocker / "asternet"))
-    recognizer = AsterNetRecognizer(threads=1)
+    recognizer = AsterNetRecognizer(threads=1, precision="int8")
     assert recognizer.precision == "float32"
     assert "running float32" in caplog.text
     assert recognizer.read_lines(lines[:1])[0].text == "Nam"
