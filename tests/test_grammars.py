@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from bench.synthetic_lines import Degradation, handwriting_fonts, render_line
@@ -17,6 +16,7 @@ from ocr.fields.grammars import (
     registration_complete_ok,
     registration_prefix_ok,
 )
+from tests import ctc_frames
 
 
 @pytest.mark.parametrize(
@@ -67,14 +67,7 @@ DIGITS = ("<blank>", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "/", "a")
 
 
 def frames(rows: list[dict[str, float]]) -> LineLogProbs:
-    probs = np.full((len(rows), len(DIGITS)), 1e-4)
-    for t, row in enumerate(rows):
-        for ch, p in row.items():
-            probs[t, DIGITS.index(ch)] = p
-        probs[t, 0] = max(1e-4, 1.0 - sum(row.values()))
-    probs /= probs.sum(axis=1, keepdims=True)
-    t = np.arange(len(rows))
-    return LineLogProbs(np.log(probs).astype(np.float32), np.stack([4 * t, 4 * t + 4], axis=1), DIGITS)
+    return ctc_frames.frames(rows, DIGITS)
 
 
 def _blank() -> dict[str, float]:

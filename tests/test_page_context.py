@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ocr.decoding import DecodedLine, greedy_decode
 from ocr.engines.base import LineLogProbs
 from ocr.page_context import REGISTRATION_DATE_KEY, REGISTRATION_NO_KEY, CellEvidence, apply_page_context
+from tests import ctc_frames
 
 ALPHABET = ("<blank>", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "/")
 
 
 def written(text: str, doubt: dict[int, dict[str, float]] | None = None) -> LineLogProbs:
     """Frames that read ``text``; ``doubt[i]`` replaces the probabilities of character i."""
-    rows: list[dict[str, float]] = []
-    for i, ch in enumerate(text):
-        rows += [(doubt or {}).get(i, {ch: 0.97}), {}]
-    probs = np.full((len(rows), len(ALPHABET)), 1e-4)
-    for t, row in enumerate(rows):
-        for c, p in row.items():
-            probs[t, ALPHABET.index(c)] = p
-        probs[t, 0] = max(1e-4, 1.0 - sum(row.values()))
-    probs /= probs.sum(axis=1, keepdims=True)
-    t = np.arange(len(rows))
-    return LineLogProbs(np.log(probs).astype(np.float32), np.stack([4 * t, 4 * t + 4], axis=1), ALPHABET)
+    return ctc_frames.written(text, ALPHABET, doubt)
 
 
 def cell(record: int, key: str, llp: LineLogProbs) -> CellEvidence:
