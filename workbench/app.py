@@ -60,4 +60,7 @@ def main() -> None:
     st.navigation(navigation).run()
 
 
-main()
+# Streamlit runs this file as __main__; a multiprocessing "spawn" child (Dask, process pools)
+# re-imports the parent's main script as __mp_main__ and must not start the app (or migrate) there.
+if __name__ == "__main__":
+    main()
