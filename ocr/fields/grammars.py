@@ -31,7 +31,6 @@ class FieldGrammar:
     name: str
     prefix_ok: Callable[[str], bool]  # can this prefix still become a valid value?
     complete_ok: Callable[[str], bool]  # is this a valid value?
-    alphabet: frozenset[str]  # characters the shape uses
 
     max_letters: int = 1  # a greedy reading with more letters is taken as words, not this shape
 
@@ -112,10 +111,10 @@ def registration_complete_ok(text: str) -> bool:
     return not slash or len(suffix) in (2, 4)
 
 
-DATE_GRAMMAR = FieldGrammar("date", date_prefix_ok, date_complete_ok, frozenset("0123456789" + DATE_SEPARATORS + " "))
+DATE_GRAMMAR = FieldGrammar("date", date_prefix_ok, date_complete_ok)
 # A registration-number column holds a number: letters in its greedy reading are misread digits.
 REGISTRATION_GRAMMAR = FieldGrammar(
-    "registration_no", registration_prefix_ok, registration_complete_ok, frozenset("0123456789/"), max_letters=99
+    "registration_no", registration_prefix_ok, registration_complete_ok, max_letters=99
 )
 _GRAMMARS = {"date": DATE_GRAMMAR, "registration_no": REGISTRATION_GRAMMAR}
 
