@@ -1,6 +1,6 @@
 """Fit the field-confidence calibrator on synthetic labelled cells and store it as JSON.
 
-    .venv/bin/python -m bench.fit_calibrator --pages 16 --seed 1001 --version v1 [--cells oracle|pipeline]
+    .venv/bin/python -m bench.fit_calibrator --pages 16 --seed 1001 --version v2 [--cells oracle,pipeline]
                                              [--cache FILE] [--out-dir DIR]
 
 Pages are rendered with ``samples.render`` (fresh seed), cut into field cells
@@ -9,7 +9,9 @@ the page pipeline ingest runs, i.e. what the calibrator meets in production), re
 AsterNet + field decoding; a proposal is "right" when it equals ``normalize(field_type, truth)``
 exactly. As in ingest, only cells with ink that were read as something are calibrated (empty
 cells and ink read as "" get fixed confidences). The logistic calibrator is fitted on 75% of the
-pages and its ECE / high-band precision reported on the other 25%; the result goes to
+pages and its ECE / high-band precision reported on the other 25%. Several cell sources
+(``--cells oracle,pipeline``) are pooled, ``--pages`` pages of each: the calibrator then serves both
+clean crops and the pipeline's cuts of skewed, noisy JPEG scans. The result goes to
 ``<out-dir>/<version>.json`` (default ``ocr/assets/calibration/``, loaded by ``load_calibrator``).
 Synthetic handwriting fonts are not real handwriting: refit on officials' confirmed fields.
 """
@@ -79,20 +81,35 @@ def features_and_labels(pages: list[PageLogProbs]) -> tuple[np.ndarray, np.ndarr
     return np.stack(xs), np.asarray(ys), np.asarray(page_ids)
 
 
+def _source_cache(cache: Path | None, cells: str, sources: list[str]) -> Path | None:
+    """The cache file of one cell source: ``cache`` itself when there is one source."""
+    if cache is None or len(sources) == 1:
+        return cache
+    return cache.with_name(f"{cache.stem}-{cells}{cache.suffix}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1001)
     parser.add_argument("--version", default="v1")
-    parser.add_argument("--cells", choices=list(CELL_SOURCES), default="oracle",
-                        help="line crops at the true ink boxes (oracle) or as the page pipeline cuts them")
-    parser.add_argument("--cache", type=Path, help="pickle of the frame posteriors (reused when present)")
+    parser.add_argument("--cells", default="oracle",
+                        help="comma-separated cell sources pooled: line crops at the true ink boxes (oracle) "
+                             "and/or as the page pipeline cuts them (pipeline)")
+    parser.add_argument("--cache", type=Path,
+                        help="pickle of the frame posteriors (reused when present; one file per cell source, "
+                             "named <stem>-<cells><suffix> when several are pooled)")
     parser.add_argument("--out-dir", type=Path, default=CALIBRATION_DIR,
                         help="where <version>.json goes (a trial fit: somewhere outside ocr/assets)")
     args = parser.parse_args(argv)
 
+    sources = args.cells.split(",")
+    if unknown := set(sources) - set(CELL_SOURCES):
+        parser.error(f"unknown cell sources {sorted(unknown)}; choose from {sorted(CELL_SOURCES)}")
     started = time.perf_counter()
-    x, y, page_ids = features_and_labels(page_log_probs(args.seed, args.pages, args.cache, args.cells))
+    parts = [features_and_labels(page_log_probs(args.seed, args.pages, _source_cache(args.cache, cells, sources),
+                                                cells)) for cells in sources]
+    x, y, page_ids = (np.concatenate(column) for column in zip(*parts, strict=True))
     held_out = page_ids % 4 == 3
     calibrator = fit_logistic(x[~held_out], y[~held_out], version=args.version)
     predicted = calibrator.predict(x[held_out])
@@ -106,9 +123,9 @@ def main(argv: list[str] | None = None) -> None:
         "held_out_high_band_share": round(float(high.mean()), 4),
         "held_out_high_band_precision": round(float(truth[high].mean()), 4) if high.any() else None,
     }
+    described = {"oracle": "oracle line boxes", "pipeline": "cells cut by the page pipeline from noisy JPEG scans"}
     calibrator.trained_on = {
-        "data": "synthetic pages (samples.render, handwriting fonts), "
-                + ("oracle line boxes" if args.cells == "oracle" else "cells cut by the page pipeline"),
+        "data": "synthetic pages (samples.render, handwriting fonts), " + " + ".join(described[c] for c in sources),
         "cells": args.cells,
         "seed": args.seed,
         "pages": args.pages,

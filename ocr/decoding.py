@@ -463,10 +463,13 @@ def closed_set_decode(
     itself a candidate and is not much more likely than it (same rule as the beam).
     Only the ``shortlist`` spellings nearest the greedy text plus the ``always`` ones (the
     common values: a badly misread "Việt Nam" is far from it in edit distance) are scored;
-    ``preferred`` spellings (the catalog's own) get ``preferred_bonus`` nats over variants.
+    ``preferred`` spellings (the catalog's own) get ``preferred_bonus`` nats over variants, also
+    when the greedy text is itself a listed variant.
     """
     greedy = greedy_decode(llp)
-    if not candidates or greedy.text in candidates:
+    # A listed variant ("HMông") is still weighed against the catalog's own spellings: the mark
+    # it lacks ("H'Mông") is often too small for the greedy path but clear enough with the bonus.
+    if not candidates or greedy.text in preferred or (greedy.text in candidates and not preferred):
         return DecodedLine(greedy, greedy, greedy.text)
     # The CTC forward pass is the costly part: score only the spellings nearest the greedy text.
     nearest = process.extract(greedy.text, candidates, scorer=Levenshtein.distance, limit=shortlist)
@@ -476,7 +479,7 @@ def closed_set_decode(
         reverse=True,
     )
     ll_best, best = scored[0]
-    if ll_best <= NEG_INF / 2:
+    if ll_best <= NEG_INF / 2 or best == greedy.text:
         return DecodedLine(greedy, greedy, greedy.text)
     ll_greedy = text_log_likelihood(llp, greedy.text)
     chosen = reading_for_text(llp, best) if ll_greedy - ll_best <= max_override else None

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ocr.confidence import Calibrator
+from ocr.confidence import Calibrator, load_calibrator
 from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.loading import ImageLoadError, load_images
@@ -66,6 +66,7 @@ def process_page(
             name="recognition",
             # local_words: how many of the unit's confirmed words the decoder knew (0: shipped lexicons only)
             settings={"engine": getattr(recognizer, "name", type(recognizer).__name__),
+                      "calibration": (calibrator or load_calibrator()).version,
                       "local_words": local.size if local else 0},
             seconds=time.perf_counter() - started,
             result={"fields": sum(len(p) for p in proposals)},

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ocr.confidence import load_calibrator
 from samples.generator import generate_book
 from workbench.book_types import get_book_type
 
@@ -105,6 +106,9 @@ def test_ingest_with_ocr_then_export_json(env: dict[str, str], book_dir: Path, t
     # Pipeline steps with their settings are in the audit trail.
     steps = {row[0] for row in db_rows(env, "SELECT step_name FROM audit_events WHERE action='pipeline_step'")}
     assert "recognition" in steps and len(steps) >= 3
+    # ... the recognition step names the calibrator its confidences come from.
+    recognition = db_rows(env, "SELECT step_settings FROM audit_events WHERE step_name='recognition'")
+    assert all(json.loads(row[0])["calibration"] == load_calibrator().version for row in recognition)
 
 
 def test_reingest_is_idempotent(env: dict[str, str], book_dir: Path) -> None:

@@ -19,7 +19,7 @@ from ocr.decoding import (
 )
 from ocr.engines.base import LineLogProbs
 
-ALPHABET = ("<blank>", "a", "n", "h", "i", "ỉ", "ì", "1", "l", "/", " ")
+ALPHABET = ("<blank>", "a", "n", "h", "i", "ỉ", "ì", "1", "l", "/", " ", "'")
 
 
 def frames(rows: list[dict[str, float]], floor: float = 1e-4) -> LineLogProbs:
@@ -115,6 +115,17 @@ def test_closed_set_decode_picks_the_likely_catalog_value_only_on_evidence() -> 
     legible = frames([{"n": 0.9}, {"ì": 0.99}, {"n": 0.9}])
     decoded = closed_set_decode(legible, ("nan", "hin"))
     assert decoded.reading.text == "nìn" and decoded.alternatives == ["nan"]
+
+
+def test_closed_set_variant_gives_way_to_the_catalog_spelling_on_weak_evidence_only() -> None:
+    # "hin" is a listed variant of the catalog's "h'in" (as "HMông" of "H'Mông")
+    candidates, preferred = ("h'in", "hin"), frozenset({"h'in"})
+    faint_mark = frames([{"h": 0.9}, {"'": 0.2}, {"i": 0.9}, {"n": 0.9}])
+    decoded = closed_set_decode(faint_mark, candidates, preferred=preferred)
+    assert decoded.reading.text == "h'in" and decoded.alternatives == ["hin"] and decoded.used_lexicon
+    no_mark = frames([{"h": 0.9}, {"'": 0.001}, {"i": 0.9}, {"n": 0.9}])
+    decoded = closed_set_decode(no_mark, candidates, preferred=preferred)
+    assert decoded.reading.text == "hin" and decoded.agreement and not decoded.used_lexicon
 
 
 def test_space_separates_words_for_the_lexicon() -> None:
