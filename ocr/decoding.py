@@ -314,8 +314,11 @@ def prefix_beam_search(
         top = int(frame_array.argmax())
         if top != BLANK and top not in candidates:
             candidates.append(top)
-        frame = {c: float(frame_array[c]) for c in candidates}
         blank = float(frame_array[BLANK])
+        if not candidates:  # a sure blank: every prefix just ends in blank, ranks unchanged
+            beams = {prefix: [_logaddexp(p_b, p_nb) + blank, NEG_INF] for prefix, (p_b, p_nb) in beams.items()}
+            continue
+        frame = {c: float(frame_array[c]) for c in candidates}
         nxt: dict[str, list[float]] = {}
         for prefix, (p_b, p_nb) in beams.items():
             total = _logaddexp(p_b, p_nb)
@@ -472,16 +475,20 @@ def closed_set_decode(
     if not candidates or greedy.text in preferred or (greedy.text in candidates and not preferred):
         return DecodedLine(greedy, greedy, greedy.text)
     # The CTC forward pass is the costly part: score only the spellings nearest the greedy text.
+    from ocr.ctc_batch import batch_text_log_likelihood  # imports this module: no top-level import
+
     nearest = process.extract(greedy.text, candidates, scorer=Levenshtein.distance, limit=shortlist)
-    pool = dict.fromkeys([*always, *(c for c, _, _ in nearest)])
+    pool = list(dict.fromkeys([greedy.text, *always, *(c for c, _, _ in nearest)]))
+    likelihoods = batch_text_log_likelihood(llp, pool)  # one forward pass for all spellings
+    ll_greedy = likelihoods[0]
     scored = sorted(
-        ((text_log_likelihood(llp, c) + (preferred_bonus if c in preferred else 0.0), c) for c in pool),
+        ((ll + (preferred_bonus if c in preferred else 0.0), c)
+         for ll, c in zip(likelihoods, pool, strict=True) if c in candidates),
         reverse=True,
     )
-    ll_best, best = scored[0]
+    ll_best, best = scored[0] if scored else (NEG_INF, greedy.text)
     if ll_best <= NEG_INF / 2 or best == greedy.text:
         return DecodedLine(greedy, greedy, greedy.text)
-    ll_greedy = text_log_likelihood(llp, greedy.text)
     chosen = reading_for_text(llp, best) if ll_greedy - ll_best <= max_override else None
     if chosen is None:
         return DecodedLine(greedy, greedy, best, alternatives=[best])
