@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.recognition --pages 8 --seed 2026 [--engines asternet,lexicon,tesseract,rapidocr]
                                           [--cells oracle|pipeline] [--calibrator FILE.json]
-                                          [--labels DIR] [--json OUT.json]
+                                          [--unit "Xã Đại Lãnh"] [--labels DIR] [--json OUT.json]
 
 Data: synthetic ledger pages rendered with a fresh seed (``samples.render`` through
 ``bench.synthetic_fields``), and optionally a folder of labelled line images
@@ -14,6 +14,10 @@ Engines, side by side on the same cells:
   asternet   AsterNet greedy CTC (no field knowledge beyond normalization)
   lexicon    AsterNet + field decoding (lexicon beam, closed lists, character classes) -- the default
   tesseract  Tesseract 5 vie (optional extra)      rapidocr  PP-OCR via RapidOCR (optional extra)
+``--unit`` names the book's unit as ingest knows it (default: the unit the synthetic pages are
+rendered for, ``samples.render``'s default; "" for none): the lexicon engine decodes places with
+its home area, resolved in the gazetteer from the name alone as ingest resolves a unit without
+parents (a name of several communes: all their districts). A path "Xã A, Huyện B" narrows it.
 For the default engine it also reports the share of fields with confidence >= 0.9 and their
 precision, the ECE with a reliability table, and the median recognition seconds per page.
 Timing is wall clock on this machine: note the load average printed with it.
@@ -47,6 +51,7 @@ from ocr.confidence import (
 from ocr.decoding import greedy_decode
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import Recognizer
+from ocr.fields.local_lexicon import HomeUnit, LocalLexicon
 from ocr.recognition import (
     EMPTY_CELL_CONFIDENCE,
     UNREAD_INK_CONFIDENCE,
@@ -55,12 +60,21 @@ from ocr.recognition import (
     read_field,
 )
 from ocr.types import Box, CellImage
+from samples.render import render_page
 
 Reader = Callable[[list[FieldSample]], list[tuple[str, float]]]  # samples -> (value, confidence)
+RENDERED_UNIT: str = (render_page.__kwdefaults__ or {})["unit"]  # the unit synthetic pages are written for
+
+
+def unit_lexicon(unit: str) -> LocalLexicon | None:
+    """What ingest hands the decoder for a book of ``unit`` with no confirmed words yet: its path
+    ("Xã A" or "Xã A, Huyện B", smallest first), levels from the type words; None for ""."""
+    path = tuple(HomeUnit(name.strip()) for name in unit.split(",") if name.strip())
+    return LocalLexicon(home=path) if path else None
 
 
 def asternet_reader(use_field_knowledge: bool, calibrator: Calibrator | None = None,
-                    model: Path | None = None) -> Reader:
+                    model: Path | None = None, local: LocalLexicon | None = None) -> Reader:
     recognizer = get_asternet(model_path=model)
     calibrator = calibrator or load_calibrator()
 
@@ -68,7 +82,7 @@ def asternet_reader(use_field_knowledge: bool, calibrator: Calibrator | None = N
         """Decoded lines of the filled cells, as ingest decodes a page (with page context)."""
         if use_field_knowledge:
             yield from read_cells(recognizer, [s.cell.lines for s in samples], [s.field_type for s in samples],
-                                  places=[(s.record, s.key) for s in samples])
+                                  local, places=[(s.record, s.key) for s in samples])
             return
         evidence = iter(recognizer.line_log_probs([ln for s in samples for ln in s.cell.lines]))
         for s in samples:
@@ -81,7 +95,7 @@ def asternet_reader(use_field_knowledge: bool, calibrator: Calibrator | None = N
             if s.cell.is_empty:  # as ingest: an empty cell is proposed "" without reading
                 out.append(("", EMPTY_CELL_CONFIDENCE))
                 continue
-            reading = read_field(s.field_type, next(decoded_cells))
+            reading = read_field(s.field_type, next(decoded_cells), local)
             # As ingest: ink read as nothing is not calibrated (see proposal_from_lines).
             confidence = calibrator.probability(reading.features) if reading.value else UNREAD_INK_CONFIDENCE
             out.append((reading.value, confidence))
@@ -103,13 +117,13 @@ def plain_reader(recognizer: Recognizer) -> Reader:
 
 
 def make_readers(names: list[str], calibrator: Calibrator | None = None,
-                 model: Path | None = None) -> dict[str, Reader]:
+                 model: Path | None = None, local: LocalLexicon | None = None) -> dict[str, Reader]:
     readers: dict[str, Reader] = {}
     for name in names:
         if name == "asternet":
             readers[name] = asternet_reader(False, calibrator, model)
         elif name == "lexicon":
-            readers[name] = asternet_reader(True, calibrator, model)
+            readers[name] = asternet_reader(True, calibrator, model, local)
         elif name == "tesseract":
             from ocr.engines.tesseract import TesseractRecognizer, tesseract_available
 
@@ -153,12 +167,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="line crops at the true ink boxes (oracle) or as the page pipeline cuts them")
     parser.add_argument("--calibrator", type=Path, help="calibrator JSON for the asternet engines (default: v1)")
     parser.add_argument("--model", type=Path, help="AsterNet ONNX for the asternet engines (default: the shipped one)")
+    parser.add_argument("--unit", default=RENDERED_UNIT,
+                        help=f"the book's unit for the lexicon engine (default: {RENDERED_UNIT!r}; '' for none)")
     parser.add_argument("--labels", type=Path, help="folder with labels.tsv and line images")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
 
     readers = make_readers(args.engines.split(","), Calibrator.load(args.calibrator) if args.calibrator else None,
-                           args.model)
+                           args.model, unit_lexicon(args.unit))
     pages = [scored_fields(page) for page in field_pages(args.cells, args.seed, args.pages)]
     if args.labels:
         pages.append(labelled_lines(args.labels))
@@ -202,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def print_report(results: dict[str, dict], args: argparse.Namespace) -> None:
-    print(f"pages={args.pages} seed={args.seed} load_avg={os.getloadavg()[0]:.1f} (2 cores)")
+    print(f"pages={args.pages} seed={args.seed} unit={args.unit!r} load_avg={os.getloadavg()[0]:.1f} (2 cores)")
     names = list(results)
     types = sorted({t for r in results.values() for t in r["per_type"]})
     print("| field type | " + " | ".join(f"{n} exact / CER" for n in names) + " |")

@@ -12,7 +12,10 @@ evidence by ``ocr.place_decoding``.
 
 Names are shortlisted with rapidfuzz, top-down: provinces anywhere, then districts of the
 recognised provinces (of the whole country only where a type word announces one or no province
-was read), then communes likewise; no CTC pass is made here.
+was read), then communes likewise; no CTC pass is made here. When the book's unit is known, the
+names of its home area (``ocr.place_index.HomeArea``: the unit, its district and province, the
+other communes of the district) are looked up at a larger edit distance too, and a name of it
+earns a small bonus: most places a commune's clerk writes lie there.
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ from rapidfuzz.distance import Levenshtein
 from ocr.decoding import MAX_OVERRIDE_LOG_RATIO
 from ocr.fields.assets import read_words
 from ocr.fields.place_text import accentless_key, place_key
-from ocr.place_index import LEVEL_PREFIXES, LEVELS, NameScope, PlaceIndex
+from ocr.place_index import LEVEL_PREFIXES, LEVELS, HomeArea, NameScope, PlaceIndex
 
 # Bonuses in nats (log-likelihood units), counted when the final text has the feature.
 NAME_BONUS = 2.0  # a segment names a gazetteer unit of its level
 LINK_BONUS = 2.0  # per pair of consecutive levels that fit (commune in district, district in province)
 TYPE_WORD_BONUS = 2.0  # "huyện" before a district name
+# A name of the book's home area: a prior, not evidence (most places of a commune's book lie in its
+# district, but any place may be written), so no larger than a gazetteer name's own bonus.
+HOME_BONUS = 2.0
 # Conventions rather than information, followed whenever the evidence rule allows (what is clearly
 # written otherwise stays): capitals (the value's first letter, unit names), the comma between
 # segments (restored where the frames show some mark: a period, a faint comma), and the words of
@@ -53,6 +59,9 @@ MAX_NAME_WORDS = 5  # "Bà Rịa - Vũng Tàu"
 OPTIONS_PER_LEVEL = 4  # names kept per level (plus the exactly written ones)
 GLOBAL_NEAR_NAMES = 10  # names looked up per span over the whole country (many lie one edit away)
 SCOPED_DISCOUNT = 0.75  # edits forgiven, for ranking, to a name inside the recognised hierarchy
+HOME_DISCOUNT = 1.0  # likewise for a name of the book's home area
+HOME_SHARE = 0.45  # accentless edits per letter a home name may be away ("Oạn Minh" ~ "Vạn Ninh")
+HOME_NEAR_NAMES = 3  # home names looked up per span and level
 MAX_INTERPRETATIONS = 10  # structures kept after the cheap ranking (each costs CTC passes)
 ROUGH_EDIT_COST = 2.0  # nats per edit of a name, for that ranking only
 
@@ -314,6 +323,12 @@ def _fuzzy_tolerance(text: str, scoped: bool) -> int:
     return 1 if length <= 7 else 2
 
 
+def _home_tolerance(text: str) -> int:
+    """Accentless edits allowed between a span and a name of the home area (a few dozen names
+    that the writer most likely meant): looser still."""
+    return max(2, round(HOME_SHARE * len(accentless_key(text))))
+
+
 def _name_spans(cell: CellText, heads: Sequence[PhraseMatch]) -> list[tuple[int, int, bool]]:
     """(start, end, fuzzy) word spans that may hold a unit name: not across punctuation, not in
     a head phrase, not over a type word; names with digits ("Phường 1") only exactly."""
@@ -332,11 +347,16 @@ def _name_spans(cell: CellText, heads: Sequence[PhraseMatch]) -> list[tuple[int,
 
 
 def name_options(
-    cell: CellText, index: PlaceIndex, heads: Sequence[PhraseMatch], type_words: dict[int, list[PhraseMatch]]
+    cell: CellText,
+    index: PlaceIndex,
+    heads: Sequence[PhraseMatch],
+    type_words: dict[int, list[PhraseMatch]],
+    home: HomeArea | None = None,
 ) -> list[NameOption]:
     """Unit names the cell's word spans may be (mis)readings of, top-down through the hierarchy:
     provinces anywhere; districts of the recognised provinces anywhere, or of the whole country
-    where a type word announces one or no province was found; communes likewise."""
+    where a type word announces one or no province was found; communes likewise. The names of
+    the ``home`` area are looked up at every span, level by level, further away."""
     spans = _name_spans(cell, heads)
     options: list[NameOption] = []
 
@@ -348,12 +368,25 @@ def name_options(
             cost = match.distance + 0.5 * match.accent_distance - (SCOPED_DISCOUNT if in_hierarchy else 0.0)
             options.append(NameOption(start, end, scope.level, match.name, max(cost, 0.1)))
 
+    def add_home(level: str) -> None:
+        if home is None or not home.at(level):
+            return
+        scope = index.scope(level, home.at(level))
+        for start, end, fuzzy in spans:
+            if not fuzzy or (level == "ward" and end - start > 3):
+                continue
+            text = cell.span(start, end)
+            for match in scope.near(text, _home_tolerance(text), limit=HOME_NEAR_NAMES):
+                cost = match.distance + 0.5 * match.accent_distance - HOME_DISCOUNT
+                options.append(NameOption(start, end, level, match.name, max(cost, 0.1)))
+
     for start, end, fuzzy in spans:
         for level in LEVELS:
             if name := index.exact(cell.span(start, end), level):
                 options.append(NameOption(start, end, level, name, 0.0))
         if fuzzy:
             add(index.scope("province"), start, end, scoped=True)
+    add_home("province")
     provinces = {p for o in options if o.level == "province" for p in index.province_ids[o.name]}
     district_scope = index.scope("district", index.districts_of(provinces)) if provinces else None
     for start, end, fuzzy in spans:
@@ -363,6 +396,7 @@ def name_options(
             add(district_scope, start, end, scoped=True, in_hierarchy=True)
         if district_scope is None or _announced(start, "district", heads, type_words):
             add(index.scope("district"), start, end, scoped=False)
+    add_home("district")
     districts = {d for o in options if o.level == "district" for d in index.district_ids[o.name]}
     districts = {d for d in districts if d[0] in provinces} or districts
     ward_scope = index.scope("ward", index.wards_of(districts)) if districts else None
@@ -375,6 +409,7 @@ def name_options(
         announced = _announced(start, "ward", heads, type_words)
         if end - start <= 3 and (announced or (ward_scope is None and start in first)):
             add(index.scope("ward"), start, end, scoped=False)
+    add_home("ward")
     return list({(o.start, o.end, o.level, o.name): o for o in sorted(options, key=lambda o: -o.cost)}.values())
 
 
@@ -428,6 +463,7 @@ class Interpretation:
         index: PlaceIndex,
         head: PhraseMatch | None,
         units: Sequence[tuple[NameOption, PhraseMatch | None]],
+        home: HomeArea | None = None,
     ) -> None:
         self.index = index
         self.head = head
@@ -451,6 +487,8 @@ class Interpretation:
             # capitals themselves are a separate feature.
             self.name_edits[option.level] = None if option.written_as_name(cell) else name_edit
             self.features.append(_feature(NAME_BONUS, [self.name_edits[option.level]]))
+            if home is not None and home.has(option.level, option.name):
+                self.features.append(_feature(HOME_BONUS, [self.name_edits[option.level]]))
             self.features.append(_feature(CASE_BONUS, [name_edit]))
             if _comma_expected(n, segment_start, head):
                 comma = _comma_edit(cell, segment_start)
@@ -520,23 +558,27 @@ def _path_units(
     return units or None
 
 
-def _rough_rank(units: Sequence[tuple[NameOption, PhraseMatch | None]], index: PlaceIndex) -> float:
+def _rough_rank(
+    units: Sequence[tuple[NameOption, PhraseMatch | None]], index: PlaceIndex, home: HomeArea | None = None
+) -> float:
     """Cheap ranking of a path (no CTC pass): its bonuses less what its names likely cost."""
     path = {option.level: option.name for option, _ in units}
     links = index.links(*(path.get(level) for level in LEVELS))
-    return sum(NAME_BONUS - option.rough_loss for option, _ in units) + LINK_BONUS * links
+    at_home = sum(home is not None and home.has(option.level, option.name) for option, _ in units)
+    return sum(NAME_BONUS - option.rough_loss for option, _ in units) + LINK_BONUS * links + HOME_BONUS * at_home
 
 
 def interpretations(
     cell: CellText,
     index: PlaceIndex,
     keep: Callable[[list[NameOption]], list[NameOption]] = best_per_level,
+    home: HomeArea | None = None,
 ) -> list[Interpretation]:
     """The likeliest-looking structures of the cell (at most MAX_INTERPRETATIONS), built from the
-    unit names ``keep`` retains of those near the cell's spans."""
+    unit names ``keep`` retains of those near the cell's spans (and the ``home`` area's)."""
     heads = head_matches(cell)
     type_words = type_word_matches(cell)
-    options = keep(name_options(cell, index, heads, type_words))
+    options = keep(name_options(cell, index, heads, type_words, home))
     ranked: list[tuple[float, PhraseMatch | None, list[tuple[NameOption, PhraseMatch | None]]]] = []
     for head in [None, *heads]:
         begin = head.end if head is not None else 0
@@ -545,9 +587,9 @@ def interpretations(
         for path in product(*([None, *level_options] for level_options in by_level)):
             units = _path_units([o for o in path if o is not None], head, begin, type_words)
             if units:
-                ranked.append((_rough_rank(units, index), head, units))
+                ranked.append((_rough_rank(units, index, home), head, units))
     ranked.sort(key=lambda r: -r[0])
-    return [Interpretation(cell, index, head, units) for _, head, units in ranked[:MAX_INTERPRETATIONS]]
+    return [Interpretation(cell, index, head, units, home) for _, head, units in ranked[:MAX_INTERPRETATIONS]]
 
 
 def is_settled(cell: CellText, interpretation: Interpretation) -> bool:
@@ -565,3 +607,15 @@ def is_settled(cell: CellText, interpretation: Interpretation) -> bool:
         if type_word is not None:
             covered.update(range(type_word.start, type_word.end))
     return len(covered) == len(cell.words)
+
+
+def strays_from_home(cell: CellText, interpretation: Interpretation, index: PlaceIndex, home: HomeArea) -> bool:
+    """Does the interpretation read a name outside the home area that a home name lies near
+    ("Vạn Phúc", a Hà Nội commune, in a Vạn Ninh book that has "Vạn Phú")? Such a reading, though
+    an existing place, is weighed against the home name on the frames."""
+    for option, _ in interpretation.units:
+        if home.at(option.level) and not home.has(option.level, option.name):
+            text = cell.span(option.start, option.end)
+            if index.scope(option.level, home.at(option.level)).near(text, _home_tolerance(text), limit=1):
+                return True
+    return False

@@ -14,8 +14,14 @@ gazetteer prefers a reading the rule refuses, the reading stays, the preferred o
 alternative and the disagreement lowers the confidence. A rewritten line keeps its previous
 reading as an alternative and is marked ``used_lexicon``.
 
-Cost: cells read as an existing path with nothing to fix take no CTC pass at all. Otherwise one
-batched pass (``ocr.ctc_batch``) scores every single edit (and pairs of touching edits) of all
+The book's home area (``ocr.place_index.HomeArea``), when given, adds its names as candidates
+further away and a bounded bonus for them (``ocr.place_candidates.HOME_BONUS``); the rule above is
+unchanged, so a legible reading elsewhere in the country stays, and at most offers the home
+name as an alternative.
+
+Cost: cells read as an existing path with nothing to fix take no CTC pass at all (unless it names,
+outside the home area, a place a home name lies near). Otherwise one batched pass
+(``ocr.ctc_batch``) scores every single edit (and pairs of touching edits) of all
 interpretations, and a second one the few best combinations with each of their edits left out;
 where more unit names lie equally near a span than are kept (a commune name over the whole
 country), a first pass ranks them by the frames. Texts are scored once per cell.
@@ -51,8 +57,9 @@ from ocr.place_candidates import (
     interpretations,
     is_settled,
     render,
+    strays_from_home,
 )
-from ocr.place_index import place_index
+from ocr.place_index import HomeArea, place_index
 
 EXACT_CANDIDATES = 4  # combinations scored on the whole text after the single-edit pass
 
@@ -170,18 +177,23 @@ def _keep_likeliest(cell: CellText, likelihoods: _Likelihoods) -> Callable[[list
     return keep
 
 
-def decode_place_cell(lines: list[LineLogProbs], decoded: list[DecodedLine]) -> list[DecodedLine]:
-    """The lines of a place cell after gazetteer rescoring (same length as ``decoded``)."""
+def decode_place_cell(
+    lines: list[LineLogProbs], decoded: list[DecodedLine], home: HomeArea | None = None
+) -> list[DecodedLine]:
+    """The lines of a place cell after gazetteer rescoring (same length as ``decoded``);
+    ``home``: the book's home area (see ``ocr.place_index.PlaceIndex.home_area``)."""
     if not lines or len(lines) != len(decoded):
         return decoded
     cell = CellText.of_lines([d.reading.text for d in decoded])
     if not cell.words:
         return decoded
     index = place_index()
-    if any(is_settled(cell, i) for i in interpretations(cell, index, exactly_written)):
+    home = home or None
+    settled = [i for i in interpretations(cell, index, exactly_written, home) if is_settled(cell, i)]
+    if settled and (home is None or not all(strays_from_home(cell, i, index, home) for i in settled)):
         return decoded  # an existing path, written out in full: nothing to rescore, no CTC pass
     likelihoods = _Likelihoods(lines)
-    found = interpretations(cell, index, _keep_likeliest(cell, likelihoods))
+    found = interpretations(cell, index, _keep_likeliest(cell, likelihoods), home)
     edits = sorted({e for interpretation in found for e in interpretation.edits})
     if not edits:
         return decoded

@@ -35,6 +35,7 @@ _PARENTHESIS = re.compile(r"\s*\([^)]*\)\s*$")  # the package's "Hát Lót (Th�
 
 # Scopes (the districts of a province, the wards of a district) recur from cell to cell of a book.
 SCOPE_CACHE_SIZE = 256
+HOME_CACHE_SIZE = 64  # resolved home areas (one per unit path a process decodes books of)
 
 DistrictId = tuple[str, str]  # (province, district) as the gazetteer names them
 
@@ -58,6 +59,36 @@ def split_unit_name(full_name: str) -> tuple[str, str]:
         if lowered.startswith(word + " "):
             return name[: len(word)], name[len(word) + 1 :].strip()
     return "", name
+
+
+@dataclass(frozen=True)
+class HomeArea:
+    """Where most places written in one unit's book lie: the unit, the units above it and the other
+    units of its district(s), as short gazetteer names per level (``LEVELS`` order). A unit that
+    names several communes ("Xã Đại Lãnh": one in Khánh Hòa, one in Quảng Nam) and no parent that
+    tells them apart has all their districts."""
+
+    names: tuple[frozenset[str], frozenset[str], frozenset[str]]
+
+    def at(self, level: str) -> frozenset[str]:
+        return self.names[LEVELS.index(level)]
+
+    def has(self, level: str, name: str) -> bool:
+        return name in self.at(level)
+
+    def __bool__(self) -> bool:
+        return any(self.names)
+
+
+def unit_levels(type_word: str, level: str = "") -> tuple[str, ...]:
+    """Levels a unit may be of: those its type word names ("thành phố": a district or a
+    province), narrowed to ``level`` where that fits (a unit table's default level does not
+    override "Huyện"); without a type word ``level``, else any."""
+    lowered = type_word.lower()
+    by_word = tuple(lv for lv in LEVELS if lowered in LEVEL_PREFIXES[lv]) if lowered else ()
+    if level in LEVELS and (not by_word or level in by_word):
+        return (level,)
+    return by_word or LEVELS
 
 
 class PlaceIndex:
@@ -100,6 +131,7 @@ class PlaceIndex:
         self.districts_in_province = dict(districts_in_province)
         self._links: dict[tuple[str | None, str | None, str | None], int] = {}
         self._scope_cache: dict[tuple[str, frozenset[str]], NameScope] = {}
+        self._home_cache: dict[tuple[tuple[str, str], ...], HomeArea] = {}
         self._scopes = {level: NameScope.of(level, self.names(level)) for level in LEVELS}
         self._exact: dict[str, dict[str, str]] = {
             level: {place_key(n): n for n in self.names(level)} for level in LEVELS
@@ -125,6 +157,64 @@ class PlaceIndex:
                 self._scope_cache.clear()
             scope = self._scope_cache[key] = NameScope.of(level, key[1])
         return scope
+
+    # --- the book's own unit ----------------------------------------------------------------------
+
+    def home_area(self, units: Iterable[tuple[str, str]]) -> HomeArea:
+        """The home area of a book of the unit path ``units`` ((name, level) from the book's unit
+        up, as the unit table names them; level "" lets the type word decide). Cached."""
+        key = tuple((name, level) for name, level in units)
+        home = self._home_cache.get(key)
+        if home is None:
+            if len(self._home_cache) >= HOME_CACHE_SIZE:
+                self._home_cache.clear()
+            home = self._home_cache[key] = self._resolve_home(key)
+        return home
+
+    def _resolve_home(self, units: tuple[tuple[str, str], ...]) -> HomeArea:
+        """The smallest unit the gazetteer knows fixes the candidate districts (or provinces);
+        each unit above narrows them where it fits (a parent the gazetteer does not know, or a
+        post-2025 name, narrows nothing)."""
+        own: list[tuple[str, str]] = []  # (level, short name) of the units themselves
+        districts: set[DistrictId] | None = None
+        provinces: set[str] | None = None
+        for full_name, given_level in units:
+            type_word, short = split_unit_name(full_name)
+            found_districts: set[DistrictId] = set()
+            found_provinces: set[str] = set()
+            for level in unit_levels(type_word, given_level):
+                name = self.exact(short, level)
+                if name is None:
+                    continue
+                own.append((level, name))
+                if level == "ward":
+                    found_districts |= self.ward_parents[name]
+                elif level == "district":
+                    found_districts |= self.district_ids[name]
+                else:
+                    found_provinces |= self.province_ids[name]
+            if districts is None and provinces is None:
+                if found_districts:
+                    districts = found_districts
+                elif found_provinces:
+                    provinces = found_provinces
+            elif districts is not None:
+                narrowed = {d for d in districts if d in found_districts or d[0] in found_provinces}
+                districts = narrowed or districts
+            elif provinces is not None:
+                provinces = (provinces & found_provinces) or provinces
+        # A province's book: its districts (its hundreds of communes are no "near" prior).
+        home_districts = districts or set()
+        home_provinces = {d[0] for d in home_districts} | (provinces or set())
+        wards = self.wards_of(home_districts) if districts else set()
+        district_names = {split_unit_name(d[1])[1] for d in home_districts}
+        if provinces and not districts:
+            district_names |= self.districts_of(provinces)
+        province_names = {name for name, ids in self.province_ids.items() if ids & home_provinces}
+        by_level = {"ward": wards, "district": district_names, "province": province_names}
+        for level, name in own:
+            by_level[level].add(name)
+        return HomeArea((frozenset(by_level["ward"]), frozenset(by_level["district"]), frozenset(by_level["province"])))
 
     # --- hierarchy -----------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from ocr.fields.validate import validate
 from ocr.name_decoding import rescore_surname
 from ocr.page_context import CellEvidence, apply_page_context
 from ocr.place_decoding import decode_place_cell
+from ocr.place_index import HomeArea, place_index
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
 
 # The page pipeline decides emptiness from ink; on synthetic pages it is right far more
@@ -205,8 +206,17 @@ def _line_constraints(constraints: DecodingConstraints | None, line_index: int) 
     return replace(constraints, start_log_prior=None)
 
 
+def home_area(local: LocalLexicon | None) -> HomeArea | None:
+    """The home area of the book whose unit path ``local`` carries (None: unknown or not in the
+    gazetteer)."""
+    if local is None or not local.home:
+        return None
+    return place_index().home_area(local.home) or None
+
+
 def decode_cell(lines: list[LineLogProbs], field_type: str, local: LocalLexicon | None = None) -> list[DecodedLine]:
-    """Decode the lines of one cell; a closed value list is matched against all lines at once."""
+    """Decode the lines of one cell; a closed value list is matched against all lines at once;
+    ``local``: the unit's confirmed words and, for places, the book's unit path."""
     lexicon = field_lexicon(field_type)
     if lexicon.closed_values:
         joined = join_lines(lines)
@@ -221,7 +231,7 @@ def decode_cell(lines: list[LineLogProbs], field_type: str, local: LocalLexicon 
         for i, llp in enumerate(lines)
     ]
     if field_type == "place":
-        decoded = decode_place_cell(lines, decoded)
+        decoded = decode_place_cell(lines, decoded, home_area(local))
     if field_type == "person_name" and decoded:
         decoded[0] = rescore_surname(lines[0], decoded[0])
     return decoded

@@ -20,14 +20,21 @@ from bench.synthetic_lines import handwriting_fonts, render_line
 from models import AuditEvent, Book, FieldStatus, FieldValue, Page, Record, User
 from ocr.engines.asternet import get_asternet
 from ocr.fields.lexicon import lexicon_for
-from ocr.fields.local_lexicon import LocalLexicon, local_word_logp
+from ocr.fields.local_lexicon import HomeUnit, LocalLexicon, local_word_logp
 from ocr.loading import InputFile
 from ocr.page import analyze_page
 from ocr.pipeline import PageTask
-from ocr.recognition import constraints_for, decode_cell, field_constraints, lexicon_share, lexicon_with_local
+from ocr.recognition import (
+    constraints_for,
+    decode_cell,
+    field_constraints,
+    home_area,
+    lexicon_share,
+    lexicon_with_local,
+)
 from samples.render import PageOptions, render_page
 from workbench.book_types import get_book_type
-from workbench.books import BookIdentity
+from workbench.books import BookIdentity, get_or_create_unit
 from workbench.db import transaction
 from workbench.ingest import IngestOptions, ingest_files
 from workbench.lexicon_growth import count_unit_lexicon, lexicon_units, local_lexicon_for_unit
@@ -53,9 +60,15 @@ def test_local_lexicon_normalizes_words_and_is_equal_by_content_across_pickling(
     assert copy == local and hash(copy) == hash(local)
     assert LocalLexicon.from_counts({"place": {"Bản Lướt": 1}}) != local
     assert not LocalLexicon() and LocalLexicon().size == 0
+    # The book's unit path is part of the content: same words, another unit, another lexicon.
+    home = local.with_home((HomeUnit("Xã Tà Xi", "ward"), HomeUnit("Huyện Bắc Yên", "district")))
+    assert home != local and home.counts("place") == local.counts("place") and home.size == local.size
+    assert home == LocalLexicon(local.entries, (("Xã Tà Xi", "ward"), ("Huyện Bắc Yên", "district")))
+    assert LocalLexicon(home=(HomeUnit("Xã Tà Xi"),)) and LocalLexicon(home=(HomeUnit("Xã Tà Xi"),)).size == 0
     task = PageTask(page_id=1, data=b"", name="p.png", frame_index=0, layout=get_book_type("khai_sinh").layout,
-                    local=local)
-    assert pickle.loads(pickle.dumps(task)).local == local  # travels to worker processes
+                    local=home)
+    copy_home = pickle.loads(pickle.dumps(task)).local  # travels to worker processes
+    assert copy_home == home and copy_home.home == home.home and hash(copy_home) == hash(home)
 
 
 def test_local_words_join_the_open_lexicon_and_never_the_closed_lists() -> None:
@@ -170,6 +183,9 @@ def test_approved_local_values_are_proposed_on_the_units_next_pages_and_nowhere_
         assert counted.values["place"][HAMLET] == 1 and counted.words["person_name"]["mỷ"] == 1
         local = local_lexicon_for_unit(session, units["xa_a"])
     assert local.counts("place")["vọp"] == 1
+    # The book's unit path from the unit table, smallest first, for the place decoder.
+    assert local.home == (HomeUnit("Xã Tân Lập", "ward"), HomeUnit("Huyện Đồng Phú", "district"),
+                          HomeUnit("Tỉnh Thử Nghiệm", "province"))
 
     page = InputFile("trang_moi.png", data=local_page)
     same_unit = ingest_files(sessions, data_dir, [page], identity=BookIdentity("Xã Tân Lập", "khai_sinh", 2004))
@@ -183,6 +199,17 @@ def test_approved_local_values_are_proposed_on_the_units_next_pages_and_nowhere_
     # The audit says which lexicon made the proposals.
     assert _recognition_local_words(sessions, same_unit.book_id) == [local.size]
     assert _recognition_local_words(sessions, other_unit.book_id) == [0]
+
+
+def test_a_unit_known_only_by_name_is_resolved_to_every_commune_of_that_name(sessions: sessionmaker[Session]) -> None:
+    with transaction(sessions) as session:
+        unit_id = get_or_create_unit(session, "Xã Đại Lãnh").id  # as ingest and `make run` create it
+    with sessions() as session:
+        local = local_lexicon_for_unit(session, unit_id)
+    assert local.home == (HomeUnit("Xã Đại Lãnh", "ward"),) and local.size == 0
+    home = home_area(local)
+    assert home is not None and home.at("district") == {"Vạn Ninh", "Đại Lộc"}  # Khánh Hòa, Quảng Nam
+    assert home_area(LocalLexicon()) is None
 
 
 def test_rerecognition_decodes_each_book_with_its_units_words(

@@ -15,9 +15,10 @@ from ocr.ctc_batch import batch_text_log_likelihood
 from ocr.decoding import DecodedLine, constrained_decode, join_lines, text_log_likelihood
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import LineLogProbs
+from ocr.fields.local_lexicon import HomeUnit, LocalLexicon
 from ocr.place_candidates import CellText, Edit, head_matches, interpretations, render, type_word_matches
 from ocr.place_decoding import decode_place_cell
-from ocr.place_index import place_index, split_unit_name
+from ocr.place_index import HomeArea, place_index, split_unit_name
 from ocr.recognition import decode_cell, field_constraints, read_field
 
 SURE = 0.97
@@ -39,9 +40,14 @@ def frames(text: str, doubts: dict[int, dict[str, float]] | None = None) -> Line
     return LineLogProbs(np.log(probs), np.stack([4 * t, 4 * t + 4], axis=1), alphabet)
 
 
-def decode(*lines: LineLogProbs) -> list[DecodedLine]:
-    """Greedy readings of the lines, then the gazetteer rescoring."""
-    return decode_place_cell(list(lines), [constrained_decode(llp, None) for llp in lines])
+def decode(*lines: LineLogProbs, home: HomeArea | None = None) -> list[DecodedLine]:
+    """Greedy readings of the lines, then the gazetteer rescoring (knowing the book's ``home``)."""
+    return decode_place_cell(list(lines), [constrained_decode(llp, None) for llp in lines], home)
+
+
+def van_ninh_home() -> HomeArea:
+    """The home area of a book of Xã Đại Lãnh, Huyện Vạn Ninh (Khánh Hòa)."""
+    return place_index().home_area([("Xã Đại Lãnh", "ward"), ("Huyện Vạn Ninh", "district")])
 
 
 def texts(decoded: list[DecodedLine]) -> list[str]:
@@ -151,6 +157,68 @@ def test_unknown_but_legible_places_are_left_alone() -> None:
         assert texts(decoded) == [text] and not decoded[0].used_lexicon
 
 
+# --- the book's home area ------------------------------------------------------------------------
+
+
+def test_home_area_is_the_units_district_resolved_by_name_and_narrowed_by_its_parents() -> None:
+    index = place_index()
+    # Known by name only (as ingest creates a unit): both communes called Đại Lãnh, both districts.
+    by_name = index.home_area([("Xã Đại Lãnh", "ward")])
+    assert by_name.at("district") == {"Vạn Ninh", "Đại Lộc"}
+    assert {"Vạn Lương", "Đại Hiệp", "Đại Lãnh"} <= by_name.at("ward")
+    assert {"Khánh Hòa", "Quảng Nam"} <= by_name.at("province")
+    home = van_ninh_home()
+    assert home.at("district") == {"Vạn Ninh"} and "Đại Hiệp" not in home.at("ward")
+    assert home.has("ward", "Vạn Lương") and home.has("province", "Khánh Hòa")
+    # The type word wins over a unit table's default level; a parent the gazetteer does not know
+    # narrows nothing; a unit it does not know at all gives no home area.
+    assert index.home_area([("Huyện Vạn Ninh", "ward")]).at("district") == {"Vạn Ninh"}
+    tan_lap = index.home_area([("Xã Tân Lập", "ward"), ("Huyện Đồng Phú", "district"), ("Tỉnh Thử Nghiệm", "province")])
+    assert tan_lap.at("district") == {"Đồng Phú"} and "Tân Hưng" in tan_lap.at("ward")
+    assert not index.home_area([("Xã Không Có", "ward")])
+    # A province's book: its districts, not its hundreds of communes.
+    province = index.home_area([("Tỉnh Khánh Hòa", "province")])
+    assert "Vạn Ninh" in province.at("district") and not province.at("ward")
+
+
+def test_home_names_are_candidates_further_away_than_other_names() -> None:
+    cell = CellText.of_lines(["Ấp 5, xã Qlạn Láng"])
+
+    def wards(home: HomeArea | None) -> set[str]:
+        found = interpretations(cell, place_index(), home=home)
+        return {o.name for i in found for o, _ in i.units if o.level == "ward"}
+
+    assert "Vạn Long" in wards(van_ninh_home()) and "Vạn Long" not in wards(None)
+
+
+def test_home_prior_fixes_a_doubtful_reading_but_never_a_legible_one() -> None:
+    text = "Tại nhà, Vạn Phúc"  # a commune of Hà Nội, one letter from Vạn Phú of the home district
+    faint = {text.index("c"): {"c": 0.6}}
+    assert texts(decode(frames(text, faint))) == [text]  # an existing place: kept without the home
+    fixed = decode(frames(text, faint), home=van_ninh_home())
+    assert texts(fixed) == ["Tại nhà, Vạn Phú"] and text in fixed[0].alternatives
+    # Clearly written elsewhere in the country: stays, unflagged.
+    clear = decode(frames(text), home=van_ninh_home())
+    assert texts(clear) == [text] and clear[0].agreement and not clear[0].used_lexicon
+    elsewhere = "Vạn Phúc, Hà Đông, Hà Nội"
+    assert texts(decode(frames(elsewhere, {elsewhere.index("c,"): {"c": 0.6}}), home=van_ninh_home())) == [elsewhere]
+    # A legible misspelling of a home name stays as written; the home name is offered beside it.
+    misspelt = "Đại Lãnh, Vạn Minh, Khánh Hòa"
+    kept = decode(frames(misspelt, {misspelt.index("Minh"): {"M": SURE, "N": 0.02}}), home=van_ninh_home())
+    assert texts(kept) == [misspelt]
+    assert not kept[0].agreement and "Đại Lãnh, Vạn Ninh, Khánh Hòa" in kept[0].alternatives
+
+
+def test_decode_cell_takes_the_home_area_from_the_units_lexicon() -> None:
+    text = "Tại nhà, Vạn Phúc"
+    lines = [frames(text, {text.index("c"): {"c": 0.6}})]
+    book = LocalLexicon(home=(HomeUnit("Xã Đại Lãnh"),))  # as ingest passes a unit known by name
+    assert texts(decode_cell(lines, "place", book)) == ["Tại nhà, Vạn Phú"]
+    assert texts(decode_cell(lines, "place")) == [text]
+    elsewhere = LocalLexicon(home=(HomeUnit("Xã Tân Lập"), HomeUnit("Huyện Đồng Phú")))
+    assert texts(decode_cell(lines, "place", elsewhere)) == [text]
+
+
 # --- real rendered cells read by AsterNet ------------------------------------------------------
 
 
@@ -176,6 +244,15 @@ def test_rendered_page_place_cells_are_fixed_and_none_is_broken() -> None:
             if new.reading.text != old.reading.text:  # the writer's reading is kept as an alternative
                 assert new.used_lexicon and old.reading.text in new.alternatives
     assert fixed >= 2  # "Xã Vạn Thắng huyện Vạn Ninh" -> "Xã Vạn Thắng, huyện Vạn Ninh" and one more
+
+
+def test_rendered_page_place_cells_read_with_the_books_unit_break_nothing() -> None:
+    home = place_index().home_area([("Xã Đại Lãnh", "ward")])  # the unit the page is rendered for
+    for expected, lines in _page_place_cells(23):
+        before = [constrained_decode(llp, field_constraints("place", llp.alphabet)) for llp in lines]
+        without, with_home = decode_place_cell(lines, before), decode_place_cell(lines, before, home)
+        if read_field("place", without).value == expected:
+            assert read_field("place", with_home).value == expected
 
 
 def test_decode_cell_reads_a_rendered_two_line_place_with_the_gazetteer() -> None:

@@ -7,7 +7,8 @@ correcting never double-counts) and written to ``<WORKBENCH_DATA>/lexicons/unit_
 which the UI reads with :func:`unit_lexicon_words`. Ingest and re-recognition count the same
 fields straight from the database (:func:`local_lexicon_for_unit`, one grouped query per unit and
 batch) and hand the decoder an ``ocr.fields.local_lexicon.LocalLexicon`` — so a local hamlet or a
-common local surname stops being a "misread".
+common local surname stops being a "misread". The lexicon also carries the book's unit path (the
+unit and its parents), which the place decoder resolves in the gazetteer to the book's home area.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Book, FieldStatus, FieldValue, Record, Unit
+from models import Book, FieldStatus, FieldValue, Record, Unit, UnitLevel
 from ocr.fields.lexicon import split_words
-from ocr.fields.local_lexicon import LocalLexicon
+from ocr.fields.local_lexicon import HomeUnit, LocalLexicon
 from workbench.book_types import get_book_type
 from workbench.config import load_settings
 
 GROWN_FIELD_TYPES = ("person_name", "place")
+# Unit table levels as the gazetteer's (ocr.place_index.LEVELS); a unit's type word ("Huyện")
+# wins over a level that does not fit it.
+PLACE_LEVELS: dict[str, str] = {UnitLevel.XA: "ward", UnitLevel.HUYEN: "district", UnitLevel.TINH: "province"}
 LEXICON_DIR = "lexicons"
 
 
@@ -97,26 +101,39 @@ def count_unit_lexicon(session: Session, unit_id: int) -> UnitLexicon:
                        {t: dict(c) for t, c in values.items()}, counted)
 
 
+def _unit_path(session: Session, unit_id: int) -> list[Unit]:
+    """The unit and the units above it, smallest first (safe against a cycle in bad data)."""
+    path: list[Unit] = []
+    unit = session.get(Unit, unit_id)
+    while unit is not None and all(unit.id != u.id for u in path):
+        path.append(unit)
+        unit = unit.parent
+    return path
+
+
 def lexicon_units(session: Session, unit_id: int) -> list[int]:
     """The units whose confirmed words a book of ``unit_id`` decodes with: the unit and the units
     above it (a district office's books name people and hamlets of its communes); never sibling
     communes, whose hamlets and families are not this commune's."""
-    ids: list[int] = []
-    unit = session.get(Unit, unit_id)
-    while unit is not None and unit.id not in ids:  # safe against a cycle in bad data
-        ids.append(unit.id)
-        unit = unit.parent
-    return ids
+    return [unit.id for unit in _unit_path(session, unit_id)]
+
+
+def _home(path: list[Unit]) -> tuple[HomeUnit, ...]:
+    """The book's unit path for the place decoder, names and levels from the unit up. A unit
+    without parents ("Xã Đại Lãnh" as ingest creates it) is resolved by name in the gazetteer, to
+    all the communes of that name (ocr.place_index.PlaceIndex.home_area)."""
+    return tuple(HomeUnit(u.name, PLACE_LEVELS.get(u.level, "")) for u in path)
 
 
 def local_lexicon_for_unit(session: Session, unit_id: int) -> LocalLexicon:
     """The decoder's extra words for pages of this unit's books, counted now from the database
-    (no refresh needed after approvals); empty when nothing was confirmed yet."""
-    units = lexicon_units(session, unit_id)
-    if not units:
+    (no refresh needed after approvals; no words when nothing was confirmed yet), with the
+    unit's path (its home area for places)."""
+    path = _unit_path(session, unit_id)
+    if not path:
         return LocalLexicon()
-    values = _confirmed_values(session, units)
-    return LocalLexicon.from_counts({t: dict(c) for t, c in values.items()})
+    values = _confirmed_values(session, [u.id for u in path])
+    return LocalLexicon.from_counts({t: dict(c) for t, c in values.items()}, _home(path))
 
 
 def update_unit_lexicon(session: Session, data_dir: Path, unit_id: int) -> UnitLexicon:
