@@ -59,15 +59,17 @@ from ocr.place_candidates import (
     render,
     strays_from_home,
 )
-from ocr.place_index import HomeArea, place_index
+from ocr.place_index import LEVELS, HomeArea, place_index
 
 EXACT_CANDIDATES = 4  # combinations scored on the whole text after the single-edit pass
 
 
-def _edit_limit(cell: CellText, edit: Edit) -> float:
+def _edit_limit(cell: CellText, edit: Edit, home: HomeArea | None = None) -> float:
     """How many nats likelier the text without ``edit`` may be and the edit still be made. As in
     ocr.decoding: a written "word" that is no Vietnamese syllable is a misread, and capitals where
-    places take them are no respelling; both on weaker evidence."""
+    places take them are no respelling; both on weaker evidence. So is a name of the book's home
+    area read as a name that no unit anywhere bears ("Vạn Minh" in a Vạn Ninh book): the place
+    counterpart of a non-word."""
     wider = max(MAX_OVERRIDE_LOG_RATIO, NON_WORD_MAX_OVERRIDE)
     if edit.kind == "capital":
         return wider
@@ -78,7 +80,15 @@ def _edit_limit(cell: CellText, edit: Edit) -> float:
         return wider
     if any(not _possible(w) for w in written) and all(_possible(w) for w in edit.text.split()):
         return wider
+    if home is not None and edit.kind == "name" and _home_name_for_no_unit(" ".join(written), edit, home):
+        return wider
     return MAX_OVERRIDE_LOG_RATIO
+
+
+def _home_name_for_no_unit(written: str, edit: Edit, home: HomeArea) -> bool:
+    index = place_index()
+    name = edit.text.replace(LINE_BREAK, " ")
+    return any(home.has(level, name) for level in LEVELS) and not any(index.exact(written, lv) for lv in LEVELS)
 
 
 def _possible(word: str) -> bool:
@@ -129,7 +139,7 @@ def _touching(edits: Sequence[Edit]) -> list[tuple[Edit, Edit]]:
 
 
 def _select(
-    cell: CellText, interpretation: Interpretation, gains: _Gains, rule: bool
+    cell: CellText, interpretation: Interpretation, gains: _Gains, rule: bool, home: HomeArea | None
 ) -> tuple[float, frozenset[Edit]]:
     """(proxy score, edits): all the interpretation's edits, then the edit that pays least (or,
     with ``rule``, one the evidence rule refuses) removed until each one pays for itself."""
@@ -140,7 +150,7 @@ def _select(
         for edit in applied:
             share = gains.share(edit, applied)
             margin = share + bonus - interpretation.bonus(applied - {edit})
-            if rule and -share > _edit_limit(cell, edit):
+            if rule and -share > _edit_limit(cell, edit, home):
                 margin = min(margin, share)
             if margin <= worst_margin:
                 worst, worst_margin = edit, margin
@@ -210,8 +220,8 @@ def decode_place_cell(
     base_score = base_ll + max(i.bonus(frozenset()) for i in found)
     ruled, free = [], []
     for interpretation in found:
-        proxy, applied = _select(cell, interpretation, gains, rule=True)
-        free_proxy, free_applied = _select(cell, interpretation, gains, rule=False)
+        proxy, applied = _select(cell, interpretation, gains, rule=True, home=home)
+        free_proxy, free_applied = _select(cell, interpretation, gains, rule=False, home=home)
         if applied:
             ruled.append((proxy, _Scored(applied, interpretation)))
         if free_applied:
@@ -221,7 +231,7 @@ def decode_place_cell(
     preferred = [s for p, s in sorted(free, key=lambda ps: -ps[0]) if p > base_score][:1]
     if not shortlist and not preferred:
         return decoded
-    chosen, evaluated = _choose(cell, likelihoods, shortlist[:EXACT_CANDIDATES], preferred, base_score)
+    chosen, evaluated = _choose(cell, likelihoods, shortlist[:EXACT_CANDIDATES], preferred, base_score, home)
     best_seen = max(evaluated, key=lambda s: s.score, default=None)
     if best_seen is not None and best_seen.score <= (chosen.score if chosen is not None else base_score):
         best_seen = None
@@ -239,7 +249,12 @@ def _distinct(candidates: list[_Scored]) -> list[_Scored]:
 
 
 def _choose(
-    cell: CellText, likelihoods: _Likelihoods, shortlist: list[_Scored], preferred: list[_Scored], base_score: float
+    cell: CellText,
+    likelihoods: _Likelihoods,
+    shortlist: list[_Scored],
+    preferred: list[_Scored],
+    base_score: float,
+    home: HomeArea | None,
 ) -> tuple[_Scored | None, list[_Scored]]:
     """The best shortlisted edit set whose every edit passes the evidence rule on the whole text
     (leave that edit out: the text must not become much likelier, and the score must drop), if
@@ -260,7 +275,7 @@ def _choose(
                 ll_without = next(lls)
                 drop = ll_without - candidate.log_likelihood
                 marginal = candidate.score - (ll_without + candidate.interpretation.bonus(without))
-                if drop > _edit_limit(cell, edit) or marginal <= 0:
+                if drop > _edit_limit(cell, edit, home) or marginal <= 0:
                     failing.add(edit)
             if not failing:
                 valid.append(candidate)

@@ -202,9 +202,17 @@ def test_home_prior_fixes_a_doubtful_reading_but_never_a_legible_one() -> None:
     assert texts(clear) == [text] and clear[0].agreement and not clear[0].used_lexicon
     elsewhere = "Vạn Phúc, Hà Đông, Hà Nội"
     assert texts(decode(frames(elsewhere, {elsewhere.index("c,"): {"c": 0.6}}), home=van_ninh_home())) == [elsewhere]
-    # A legible misspelling of a home name stays as written; the home name is offered beside it.
+    # A home name read as a name no unit bears ("Vạn Minh") is a misread on the wider, non-word
+    # bound (~e^6): fixed where a clear "M" alone would have kept it, the reading kept beside it...
     misspelt = "Đại Lãnh, Vạn Minh, Khánh Hòa"
-    kept = decode(frames(misspelt, {misspelt.index("Minh"): {"M": SURE, "N": 0.02}}), home=van_ninh_home())
+    clear_m = frames(misspelt, {misspelt.index("Minh"): {"M": SURE, "N": 0.02}})
+    assert texts(decode(clear_m)) == [misspelt]  # without the home area: legible as written
+    fixed = decode(clear_m, home=van_ninh_home())
+    assert texts(fixed) == ["Đại Lãnh, Vạn Ninh, Khánh Hòa"]
+    assert fixed[0].used_lexicon and misspelt in fixed[0].alternatives
+    # ... but not past that bound: then it stays as written, the home name offered beside it.
+    sure_m = frames(misspelt, {misspelt.index("Minh"): {"M": SURE, "N": 0.0005}})
+    kept = decode(sure_m, home=van_ninh_home())
     assert texts(kept) == [misspelt]
     assert not kept[0].agreement and "Đại Lãnh, Vạn Ninh, Khánh Hòa" in kept[0].alternatives
 
