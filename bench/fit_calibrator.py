@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.recognition import RENDERED_UNIT, unit_lexicon
 from bench.synthetic_fields import CELL_SOURCES, field_pages
 from ocr.confidence import (
     CALIBRATION_DIR,
@@ -35,6 +36,7 @@ from ocr.confidence import (
 )
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import LineLogProbs
+from ocr.fields.local_lexicon import LocalLexicon
 from ocr.recognition import decode_cells, read_field
 
 # (record index, field key, field_type, expected, line log-probs) of each filled field of a page
@@ -65,12 +67,17 @@ def page_log_probs(seed: int, pages: int, cache: Path | None, cells: str = "orac
     return out
 
 
-def features_and_labels(pages: list[PageLogProbs]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature matrix, labels (1 = exactly right) and page index of every field read as something."""
+def features_and_labels(pages: list[PageLogProbs], local: LocalLexicon | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature matrix, labels (1 = exactly right) and page index of every field read as something.
+
+    ``local``: what ingest passes for the book (its unit's home area; see bench.recognition.unit_lexicon).
+    """
     xs, ys, page_ids = [], [], []
     for index, page in enumerate(pages):
         # Decoded as ingest decodes a page: the page context (registration-number run) included.
-        decoded = decode_cells([f[4] for f in page], [f[2] for f in page], places=[(f[0], f[1]) for f in page])
+        decoded = decode_cells([f[4] for f in page], [f[2] for f in page], local,
+                               places=[(f[0], f[1]) for f in page])
         for (_, _, field_type, expected, _), cell_decoded in zip(page, decoded, strict=True):
             reading = read_field(field_type, cell_decoded)
             if not reading.value:
@@ -96,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cells", default="oracle",
                         help="comma-separated cell sources pooled: line crops at the true ink boxes (oracle) "
                              "and/or as the page pipeline cuts them (pipeline)")
+    parser.add_argument("--unit", default=RENDERED_UNIT,
+                        help=f"the book's unit as ingest knows it (default: {RENDERED_UNIT!r}; '' for none)")
     parser.add_argument("--cache", type=Path,
                         help="pickle of the frame posteriors (reused when present; one file per cell source, "
                              "named <stem>-<cells><suffix> when several are pooled)")
@@ -107,8 +116,9 @@ def main(argv: list[str] | None = None) -> None:
     if unknown := set(sources) - set(CELL_SOURCES):
         parser.error(f"unknown cell sources {sorted(unknown)}; choose from {sorted(CELL_SOURCES)}")
     started = time.perf_counter()
+    local = unit_lexicon(args.unit)
     parts = [features_and_labels(page_log_probs(args.seed, args.pages, _source_cache(args.cache, cells, sources),
-                                                cells)) for cells in sources]
+                                                cells), local) for cells in sources]
     x, y, page_ids = (np.concatenate(column) for column in zip(*parts, strict=True))
     held_out = page_ids % 4 == 3
     calibrator = fit_logistic(x[~held_out], y[~held_out], version=args.version)
@@ -130,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         "seed": args.seed,
         "pages": args.pages,
         "engine": "asternet + field decoding",
+        "unit": args.unit,
         **metrics,
     }
     path = calibrator.save(args.out_dir)
