@@ -303,3 +303,12 @@ def test_all_54_ethnic_groups_are_phrases_of_the_ethnicity_lexicon():
 def test_place_lexicon_phrases_include_units_and_facilities():
     phrases = set(lexicon_for("place").phrases)
     assert {"Xã Tân Lập", "Huyện Đồng Phú", "Tỉnh Bình Phước", "Trạm y tế xã", "tại nhà"} <= phrases
+
+
+@pytest.mark.parametrize(("usual", "misread"), [("nạn", "nạm"), ("huyết", "huyệt"), ("yếu", "yêu"), ("bản", "bàn")])
+def test_free_text_lexicon_knows_the_books_usual_notes_and_causes_of_death(usual: str, misread: str) -> None:
+    # "Tai nạn giao thông", "Cao huyết áp", "Già yếu", "Đăng ký lại theo bản sao": their words
+    # outweigh other syllables one stroke away (both stay writable).
+    lexicon = lexicon_for("free_text")
+    assert lexicon.is_word(misread)
+    assert lexicon.word_score(usual) > lexicon.word_score(misread) + 1.0

@@ -37,6 +37,7 @@ _REGNO_PARTIAL = re.compile(r"\d{0,6}|\d{1,6}/\d{0,4}")
 _SYLLABLE_COUNT = 1.0
 _NAME_COUNT = 50.0
 _PLACE_WORD_WEIGHT = 5.0
+_PHRASE_WORD_WEIGHT = 20.0  # words of the books' usual notes and causes of death, over any syllable
 
 
 def split_words(text: str) -> list[str]:
@@ -187,7 +188,8 @@ def _catalog_lexicon(field_type: str, spellings: list[str], canonical: tuple[str
 
 
 def _free_text_lexicon() -> Lexicon:
-    return Lexicon.from_counts("free_text", _syllable_counts(), oov_logp=-12.0)
+    counts = _counts(read_words("registry_phrases.txt"), _PHRASE_WORD_WEIGHT, _syllable_counts())
+    return Lexicon.from_counts("free_text", counts, oov_logp=-12.0)
 
 
 def _date_lexicon() -> Lexicon:
