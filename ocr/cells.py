@@ -1,8 +1,10 @@
 """Cut each field cell of a record into clean grayscale text-line crops for the recognizers.
 
-Ink is assigned to cells by connected component (its centre of mass decides), so handwriting
-that crosses a ruling still belongs to the cell it was written in, and the neighbour's strokes
-poking in are whitened out of the crop.
+Ink is assigned to cells by connected component, so handwriting that crosses a ruling still
+belongs to the cell it was written in, and the neighbour's strokes poking in are whitened out
+of the crop. Strokes cut apart by the removal of a vertical ruling are first joined again
+(``rejoin_cut_strokes``), and a glyph lying across a cell edge goes to the text it is written
+next to (``assign_components``), not blindly to the side holding its centre of mass.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ocr.grid import LedgerGrid
 from ocr.settings import CellSettings
 from ocr.types import Box, CellImage
 
@@ -24,16 +27,118 @@ class InkComponents:
     boxes: np.ndarray  # (N, 4) x, y, w, h per label (label 0 = background)
     areas: np.ndarray  # (N,) pixel count per label
     centres: np.ndarray  # (N, 2) centre of mass per label
+    # uint8: the ink removed as ruling. Kept white in the crops, and where a stroke crosses the
+    # ruling (rejoined into the text) no darker than the stroke's own ink.
+    rulings: np.ndarray | None = None
 
 
-def find_components(text_mask: np.ndarray) -> InkComponents:
+def find_components(text_mask: np.ndarray, rulings: np.ndarray | None = None) -> InkComponents:
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(text_mask, connectivity=8)
-    return InkComponents(labels, stats[:, :4], stats[:, cv2.CC_STAT_AREA], centroids)
+    return InkComponents(labels, stats[:, :4], stats[:, cv2.CC_STAT_AREA], centroids, rulings)
+
+
+def grid_components(grid: LedgerGrid, settings: CellSettings) -> InkComponents:
+    """The page's text components as the cell cutter needs them: strokes cut by the vertical
+    rulings rejoined (unless turned off), and the ruling mask to keep out of the crops."""
+    text = grid.masks.text
+    if settings.rejoin_cut_strokes:
+        text = rejoin_cut_strokes(text, grid.masks.rulings, grid.col_edges, grid.row_edges)
+    return find_components(text, grid.masks.rulings)
+
+
+def rejoin_cut_strokes(text: np.ndarray, rulings: np.ndarray, col_edges: list[int],
+                       row_edges: list[int]) -> np.ndarray:
+    """The text mask with the ink of strokes written across a vertical ruling given back.
+
+    The grid removes all ink in a band a few px wide around each ruling (blur, residual skew),
+    so a glyph written across a column ruling falls apart and its pieces go to different cells.
+    Per data row and ruling, the ruling's own columns are found from the rows where it is the
+    only ink; band ink beside them is writing, and the ruling's pixels are writing where ink
+    touches them on both sides (a stroke crosses). Only ink joined to text outside the band
+    comes back (never a loose piece of the ruling's blurred edge). Rows near the horizontal
+    rulings are left as they are (those pixels belong to the junctions).
+    """
+    text = text.copy()
+    width = text.shape[1]
+    for top, bottom in zip(row_edges[:-1], row_edges[1:], strict=False):
+        height = bottom - top
+        margin, reach = int(np.ceil(0.1 * height)), max(8, int(np.ceil(0.1 * height)))
+        y0, y1 = top + margin, bottom - margin
+        edges = np.array([e for e in col_edges if reach <= e < width - reach], dtype=np.intp)
+        if y1 - y0 < 3 or not len(edges):
+            continue
+        columns = edges[:, None] + np.arange(-reach, reach + 1)  # (rulings, strip width)
+        # All the row's rulings at once, as (ruling, row, column) strips.
+        band = (rulings[y0:y1][:, columns] > 0).transpose(1, 0, 2)
+        written = (text[y0:y1][:, columns] > 0).transpose(1, 0, 2)
+        writing = _crossing_ink(band, band | written)
+        if not writing.any():
+            continue
+        which, ys, xs = np.nonzero(_joined_to_text(writing, written))
+        text[y0 + ys, columns[which, xs]] = 255
+    return text
+
+
+def _crossing_ink(band: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """The pixels of each ruling's removed band (one data row) that are writing, not ruling.
+
+    band, ink: (ruling, row, column) strips centred on the rulings. A ruling whose own columns
+    cannot be told (too few rows where it is the only ink: a faint or broken ruling, whose
+    pieces must not come back as strokes) gives nothing back.
+    """
+    rows, width = band.shape[1:]
+    counts = band.sum(axis=2)
+    inked = counts > 0
+    first = np.argmax(band, axis=2)
+    last = width - 1 - np.argmax(band[:, :, ::-1], axis=2)
+    single_run = inked & (last - first + 1 == counts)
+    # Rows where the ruling is alone: one run about as thin as the ruling's thinner rows (a low
+    # quantile: a stroke written along the ruling makes many rows one thicker run).
+    runs = single_run.sum(axis=1)
+    ordered = np.sort(np.where(single_run, counts, np.iinfo(counts.dtype).max), axis=1)
+    thin = np.take_along_axis(ordered, np.maximum(runs - 1, 0)[:, None] // 5, axis=1)
+    alone = single_run & (counts <= thin + 1)
+    usable = (inked.mean(axis=1) >= 0.3) & (alone.sum(axis=1) >= max(3, 0.1 * rows))
+    lo = np.where(alone, first, width).min(axis=1)[:, None]
+    hi = np.where(alone, last, -1).max(axis=1)[:, None]
+    reach = 2  # "touching": at most one px of anti-aliased gap between stroke and ruling
+    x = np.arange(width)
+    core = (x >= lo) & (x <= hi)  # (ruling, column)
+    beside = ink & ~core[:, None, :]
+    left = (beside & ((x >= lo - reach) & (x < lo))[:, None, :]).any(axis=2)
+    right = (beside & ((x > hi) & (x <= hi + reach))[:, None, :]).any(axis=2)
+    # A slanted stroke meets the ruling one row higher or lower on the other side.
+    left[:, 1:] |= left[:, :-1].copy()
+    left[:, :-1] |= left[:, 1:].copy()
+    crossing = left & right
+    # This ruling's band: the columns with band ink next to its own; another line further off
+    # (a double frame, a spurious line through text aligned down a column) is not part of it.
+    empty = ~band.any(axis=1)
+    band_lo = np.where(empty & (x < lo), x, -1).max(axis=1)[:, None]
+    band_hi = np.where(empty & (x > hi), x, width).min(axis=1)[:, None]
+    own_band = (x > band_lo) & (x < band_hi)
+    writing = band & own_band[:, None, :] & ~(core[:, None, :] & ~crossing[:, :, None])
+    return writing & usable[:, None, None]
+
+
+def _joined_to_text(writing: np.ndarray, written: np.ndarray) -> np.ndarray:
+    """The writing pixels 8-connected (within the strips) to the text outside the band."""
+    rulings, rows, width = writing.shape
+    # The strips side by side, one blank column apart, labelled at once.
+    canvas = np.zeros((rows, rulings, width + 1), np.uint8)
+    canvas[:, :, :width] = (writing | written).transpose(1, 0, 2)
+    count, labels = cv2.connectedComponents(canvas.reshape(rows, -1), connectivity=8)
+    labels = labels.reshape(rows, rulings, width + 1)[:, :, :width].transpose(1, 0, 2)
+    anchored = np.zeros(count, dtype=bool)
+    anchored[labels[written]] = True
+    anchored[0] = False
+    return writing & anchored[labels]
 
 
 def assign_components(components: InkComponents, cell_boxes: list[Box], min_pixels: int,
                       row_height: float) -> list[np.ndarray]:
-    """Component ids per cell: those whose centre of mass lies inside the cell.
+    """Component ids per cell: those whose centre of mass lies inside the cell, except glyphs
+    lying across a cell's vertical edge, which go to the text they are written next to.
 
     Specks and thin straight ruling remnants (crossing most of a row, a few px thick) belong
     to no cell.
@@ -48,11 +153,49 @@ def assign_components(components: InkComponents, cell_boxes: list[Box], min_pixe
     keep[0] = False  # background
     ids = np.flatnonzero(keep)
     cx, cy = centres[ids, 0], centres[ids, 1]
-    result = []
-    for box in cell_boxes:
+    owner = np.full(len(ids), -1)
+    for index, box in enumerate(cell_boxes):
         inside = (cx >= box.x) & (cx < box.x + box.w) & (cy >= box.y) & (cy < box.y + box.h)
-        result.append(ids[inside])
-    return result
+        owner[inside] = index
+    _give_edge_glyphs_to_their_text(components.boxes[ids], owner, cell_boxes, row_height)
+    return [ids[owner == index] for index in range(len(cell_boxes))]
+
+
+def _give_edge_glyphs_to_their_text(boxes: np.ndarray, owner: np.ndarray, cell_boxes: list[Box],
+                                    row_height: float) -> None:
+    """Re-own (in place) the components that lie across a cell's vertical edge.
+
+    A date begun left of its column's ruling has its first digit's centre of mass in the
+    neighbour cell. The text a glyph belongs to is the one it is written next to: the cell whose
+    own ink (components wholly inside it, on the same text line) is horizontally nearest. A
+    stroke of the neighbour's word poking in has that word right beside it, or is part of it
+    (a component wider than a glyph), and stays; a lone glyph with no text near it keeps the
+    centre-of-mass rule.
+    """
+    x0, y0 = boxes[:, 0].astype(float), boxes[:, 1].astype(float)
+    x1, y1 = x0 + boxes[:, 2], y0 + boxes[:, 3]
+    left = np.array([b.x for b in cell_boxes], dtype=float)
+    right = np.array([b.x + b.w for b in cell_boxes], dtype=float)
+    # (component, cell): the component's box reaches into the cell's columns. Only components
+    # of these cells count (another row's descender, a scanner shadow beyond the frame: no).
+    reaches = (x0[:, None] < right[None, :]) & (x1[:, None] > left[None, :])
+    glyph_sized = boxes[:, 2] <= 0.5 * row_height
+    across = (owner >= 0) & (reaches.sum(axis=1) > 1) & glyph_sized
+    if not across.any():
+        return
+    wholly_inside = (owner >= 0) & (reaches.sum(axis=1) == 1)
+    near = 0.25 * row_height  # a wider gap is a word gap or more: no evidence of belonging
+    clearly = 0.05 * row_height
+    for j in np.flatnonzero(across):
+        overlap = np.minimum(y1, y1[j]) - np.maximum(y0, y0[j])
+        same_line = wholly_inside & (overlap > 0.25 * np.minimum(boxes[:, 3], boxes[j, 3]))
+        gaps = np.maximum(0, np.maximum(x0, x0[j]) - np.minimum(x1, x1[j]))
+        nearest = {int(c): float(gaps[same_line & (owner == c)].min(initial=np.inf))
+                   for c in np.flatnonzero(reaches[j])}
+        best = min(nearest, key=lambda c: nearest[c])
+        current = nearest.get(int(owner[j]), np.inf)
+        if nearest[best] <= near and nearest[best] + clearly < current:
+            owner[j] = best
 
 
 def _line_bands(profile: np.ndarray, row_height: float) -> list[tuple[int, int]]:
@@ -184,10 +327,69 @@ def _line_crop(gray: np.ndarray, components: InkComponents, ids: np.ndarray,
     # pieces: closing it keeps the faint ink between them. Stroke edges fall just outside the
     # mask: keep a thin halo of unlabelled pixels around that, and whiten everything else (the
     # neighbours' strokes, rulings). A wide halo instead keeps a ruling beside the text ("342"
-    # -> "1342").
+    # -> "1342"); the ruling pixels themselves stay white even inside the halo (a glyph written
+    # across a ruling has it right beside its strokes).
     bridge = settings.stroke_gap | 1
     bridged = cv2.morphologyEx(mine.astype(np.uint8), cv2.MORPH_CLOSE,
                                cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (bridge, bridge)))
     halo = cv2.dilate(bridged, np.ones((5, 5), np.uint8)).astype(bool)
-    keep = halo & ((labels == 0) | mine)
-    return _whiten_paper(gray[y0:y1, x0:x1], mine, keep, settings.padding)
+    crop = gray[y0:y1, x0:x1]
+    unlabelled = labels == 0
+    ruling = None if components.rulings is None else components.rulings[y0:y1, x0:x1] > 0
+    if ruling is not None and ruling.any():
+        crossed = (mine & ruling) | _ruling_between_strokes(mine, ruling & ~mine)
+        crop = _lift_crossed_ruling(crop, crossed, mine & ~ruling)
+        mine = mine | crossed
+        # The rest of the ruling stays white, with its blurred edges (too light for the ink
+        # mask, still a line).
+        line = (ruling & ~crossed).view(np.uint8)
+        unlabelled &= ~cv2.dilate(line, np.ones((3, 3), np.uint8)).astype(bool)
+    keep = halo & (unlabelled | mine)
+    return _whiten_paper(crop, mine, keep, settings.padding)
+
+
+def _ruling_between_strokes(mine: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Ruling pixels whose row run meets the line's own strokes on both sides (the other side
+    up to two rows higher or lower): where a glyph of this line crosses the ruling.
+
+    The labelling only rejoins a stroke that meets the ruling on both sides in the same rows;
+    a glyph curving across it (an "S") would otherwise show a white slit. A bowl beside the
+    ruling with paper in between does not meet it, so its inside stays white.
+    """
+    from_left = _run_reached(mine, line, 1)
+    from_right = _run_reached(mine, line, -1)
+    tolerance = np.ones((5, 1), np.uint8)
+    from_left_near = cv2.dilate(from_left.view(np.uint8), tolerance).astype(bool)
+    from_right_near = cv2.dilate(from_right.view(np.uint8), tolerance).astype(bool)
+    return line & ((from_left & from_right_near) | (from_right & from_left_near))
+
+
+def _run_reached(mine: np.ndarray, line: np.ndarray, step: int) -> np.ndarray:
+    """Line pixels joined along their row to a stroke pixel (step 1: on their left, -1: right)."""
+    reached = np.zeros_like(line)
+    front = mine
+    for _ in range(8):  # wider than any ruling's run
+        shifted = np.zeros_like(front)
+        if step > 0:
+            shifted[:, 1:] = front[:, :-1]
+        else:
+            shifted[:, :-1] = front[:, 1:]
+        front = shifted & line & ~reached
+        if not front.any():
+            break
+        reached |= front
+    return reached
+
+
+def _lift_crossed_ruling(crop: np.ndarray, crossed: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Where the line's strokes cross a ruling, no darker than the strokes' own ink.
+
+    Those pixels carry the ruling's darkness along the whole crossing; a printed ruling
+    darker than the writing then reads as an extra "1" through the glyph.
+    """
+    if not crossed.any() or not own.any():
+        return crop
+    level = np.uint8(_percentile_u8(crop[own], 0.5))
+    lifted = crop.copy()
+    lifted[crossed] = np.maximum(lifted[crossed], level)
+    return lifted

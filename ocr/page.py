@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ocr import page_qa
-from ocr.cells import assign_components, cut_cell, find_components
+from ocr.cells import assign_components, cut_cell, grid_components
 from ocr.deskew import compose, deskew_page
 from ocr.grid import GridNotFoundError, LedgerGrid, detect_grid
 from ocr.imaging import resize_to_width
@@ -151,7 +151,7 @@ def _grid_summary(grid: LedgerGrid) -> dict[str, Any]:
 def _records(page: np.ndarray, grid: LedgerGrid, layout: LedgerLayout,
              settings: PipelineSettings) -> list[RecordRegion]:
     gray = grid.masks.gray
-    components = find_components(grid.masks.text)
+    components = grid_components(grid, settings.cells)
     records: list[RecordRegion] = []
     for band in grid.filled_rows:
         boxes = [grid.cell_box(band, column) for column in range(len(layout.columns))]

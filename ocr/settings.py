@@ -53,6 +53,7 @@ class CellSettings:
     min_cell_ink_pixels: int = 25  # below this a cell is empty
     border_reach: float = 0.35  # how far (x row height) a stroke may cross into neighbours
     stroke_gap: int = 15  # px: gaps this wide between a line's mask pieces keep their faint ink
+    rejoin_cut_strokes: bool = True  # give strokes written across a vertical ruling back to the text
 
 
 @dataclass(frozen=True)

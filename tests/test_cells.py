@@ -1,11 +1,12 @@
-"""Line crops of ocr.cells keep the writing's faint ink, whiten foreign ink, and leave ink contrast alone."""
+"""Line crops of ocr.cells keep the writing's faint ink, whiten foreign ink and rulings, and leave ink
+contrast alone; glyphs written across a column ruling stay whole and go to the text they belong to."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from ocr.cells import assign_components, cut_cell, find_components
+from ocr.cells import InkComponents, assign_components, cut_cell, find_components, rejoin_cut_strokes
 from ocr.imaging import ink_mask
 from ocr.settings import CellSettings, GridSettings
 from ocr.types import Box
@@ -59,3 +60,82 @@ def test_stroke_gap_zero_drops_the_faint_join() -> None:
     x0, y0 = int(components.boxes[ids, 0].min()) - 2, int(components.boxes[ids, 1].min()) - 2
     pad = CellSettings().padding
     assert cell.lines[0][35 - y0 + pad, 45 - x0 + pad] == 255
+
+
+RULING, EDGE, HALF_BAND = 50, 120, 4  # a printed column ruling at x=120; the grid removes +-4 px
+CELLS = [Box(0, 0, EDGE, 80), Box(EDGE, 0, 240 - EDGE, 80)]
+
+
+def _ruled_scan() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two cells split by a ruling (gray, text mask and ruling mask as ocr.grid leaves them).
+
+    Top line: a "7" begun left of the ruling (its bar crosses it, most of its ink is left), then
+    the right cell's word 4 px after it; the left cell's own word is far off. Bottom line: the
+    left cell's word, one stroke, whose tail pokes across the ruling; the right cell's word
+    begins 4 px after the tail.
+    """
+    gray = np.full((80, 240), PAPER, np.uint8)
+    cv2.line(gray, (EDGE, 0), (EDGE, 79), RULING, 3)
+    cv2.line(gray, (20, 15), (50, 30), INK, 3)  # the left cell's own word, far from the "7"
+    cv2.line(gray, (104, 14), (128, 14), INK, 3)  # the 7: bar across the ruling ...
+    cv2.line(gray, (112, 14), (106, 34), INK, 3)  # ... and its stem, left of it
+    for x in (137, 147, 157):  # the right cell's word
+        cv2.line(gray, (x, 14), (x, 30), INK, 3)
+    cv2.line(gray, (137, 22), (157, 22), INK, 3)
+    cv2.line(gray, (60, 60), (126, 60), INK, 3)  # bottom line: the left word with its tail
+    for x in (60, 70, 80, 90, 100):
+        cv2.line(gray, (x, 50), (x, 60), INK, 3)
+    cv2.line(gray, (130, 52), (170, 64), INK, 3)  # the right cell's bottom word
+    grid = GridSettings()
+    ink = ink_mask(gray, grid.ink_block, grid.ink_offset)
+    band = np.zeros_like(ink)
+    band[:, EDGE - HALF_BAND : EDGE + HALF_BAND + 1] = 255
+    rulings = cv2.bitwise_and(band, ink)
+    return gray, cv2.subtract(ink, rulings), rulings
+
+
+def _owner(components: InkComponents, owned: list[np.ndarray], y: int, x: int) -> int:
+    label = components.labels[y, x]
+    return next(i for i, ids in enumerate(owned) if label in ids)
+
+
+def test_a_stroke_cut_by_a_removed_ruling_is_one_component_again() -> None:
+    gray, text, rulings = _ruled_scan()
+    assert find_components(text).labels[14, 108] != find_components(text).labels[14, 127]  # cut apart
+    rejoined = rejoin_cut_strokes(text, rulings, [0, EDGE, 240], [0, 80])
+    labels = find_components(rejoined).labels
+    assert labels[14, 108] == labels[14, 127] != 0  # the 7's bar, across the ruling
+    assert labels[60, 100] == labels[60, 125] != 0  # the bottom word's tail
+    assert not rejoined[40, EDGE - 1 : EDGE + 2].any()  # the ruling between the lines stays removed
+    assert not rejoined[70:, EDGE - 1 : EDGE + 2].any()
+
+
+def test_a_glyph_across_a_cell_edge_goes_to_the_text_it_is_written_next_to() -> None:
+    gray, text, rulings = _ruled_scan()
+    components = find_components(rejoin_cut_strokes(text, rulings, [0, EDGE, 240], [0, 80]), rulings)
+    assert components.centres[components.labels[14, 108], 0] < EDGE  # the 7's mass is left of the ruling
+    owned = assign_components(components, CELLS, 6, ROW_HEIGHT)
+    assert _owner(components, owned, 14, 108) == 1  # the 7 goes with the word right after it
+    assert _owner(components, owned, 25, 40) == 0  # the left cell's own word stays
+    assert _owner(components, owned, 60, 100) == 0  # a word's tail poking in does not take it over
+    assert _owner(components, owned, 58, 150) == 1
+
+
+def test_the_ruling_stays_white_in_the_crop_where_no_stroke_crosses_it() -> None:
+    gray, text, rulings = _ruled_scan()
+    components = find_components(rejoin_cut_strokes(text, rulings, [0, EDGE, 240], [0, 80]), rulings)
+    ids = assign_components(components, CELLS, 6, ROW_HEIGHT)[1]
+    cell = cut_cell(gray, components, ids, "birth_date", CELLS[1], ROW_HEIGHT, CellSettings())
+    top = cell.lines[0]
+    x0 = int(components.boxes[ids, 0].min()) - 2
+    y0 = int(components.boxes[ids, 1].min()) - 2
+    pad = CellSettings().padding
+
+    def at(y: int, x: int) -> int:
+        return int(top[y - y0 + pad, x - x0 + pad])
+
+    assert x0 < EDGE - 10  # the whole 7 is in the right cell's crop
+    assert at(30, 107) < 200  # its stem, left of the ruling
+    assert at(19, EDGE) == 255  # the ruling just below the bar, inside the stroke halo, is white
+    assert at(14, EDGE) < 200  # where the bar crosses it, the stroke is kept ...
+    assert at(14, EDGE) >= at(14, 110) - 3  # ... no darker than the writing's own ink
