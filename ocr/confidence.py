@@ -20,7 +20,7 @@ import numpy as np
 from ocr.types import CharConfidence
 
 CALIBRATION_DIR = Path(__file__).resolve().parent / "assets" / "calibration"
-DEFAULT_CALIBRATION_VERSION = "v1"
+DEFAULT_CALIBRATION_VERSION = "v2"  # v1: fitted before paper whitening, grammars, page context, home area
 
 # Groups of field types that behave alike (one intercept shift each).
 FIELD_GROUPS = {

@@ -46,7 +46,7 @@ FONTS = {f.stem.split("-")[0].split("[")[0]: f for f in handwriting_fonts()}  # 
 # A hamlet and a Hmong woman's name that the shipped lexicons read as near, better-known words
 # (when measured: "Ấp Rạch Vẹp", "Lâu Thị Mỹ") on the page below; officials of Xã Tân Lập
 # confirmed them earlier.
-HAMLET, MOTHER = "Ấp Rạch Vọp", "Lầu Thị Mỷ"
+HAMLET, MOTHER = "Ấp Rạch Vọp", "Hảng Thị Dính"  # a clan name and a given name no shipped lexicon holds
 
 
 # --- the lexicon itself -------------------------------------------------------------------------
@@ -180,7 +180,7 @@ def test_approved_local_values_are_proposed_on_the_units_next_pages_and_nowhere_
     _approve_local_values(sessions, users["official"], build_book(units["xa_a"], [0.4]))
     with sessions() as session:
         counted = count_unit_lexicon(session, units["xa_a"])
-        assert counted.values["place"][HAMLET] == 1 and counted.words["person_name"]["mỷ"] == 1
+        assert counted.values["place"][HAMLET] == 1 and counted.words["person_name"][MOTHER.split()[-1].lower()] == 1
         local = local_lexicon_for_unit(session, units["xa_a"])
     assert local.counts("place")["vọp"] == 1
     # The book's unit path from the unit table, smallest first, for the place decoder.
@@ -228,7 +228,9 @@ def test_rerecognition_decodes_each_book_with_its_units_words(
     report = rerecognize_open_records(sessions, data_dir, get_asternet(), "shipped", book_ids=list(books.values()))
     assert report.pages == 2 and not report.pages_failed
     assert _row_one(sessions, books["Xã Tân Lập"])["birth_place"] == HAMLET
-    assert _row_one(sessions, books["Xã Tân Hưng"])["birth_place"] != HAMLET  # siblings don't share
+    assert _row_one(sessions, books["Xã Tân Lập"])["mother_name"] == MOTHER
+    # Siblings don't share: Xã Tân Hưng's pages were read with no local words (the audit below);
+    # whether the plain model reads the values anyway depends on the crop, not on the lexicon.
     with sessions() as session:
         events = session.execute(
             select(Book.unit_id, AuditEvent.new_value).join(Page, Page.id == AuditEvent.entity_id)
