@@ -65,6 +65,7 @@ LOWERCASE_NAME_PENALTY = -3.0  # names: every word capitalised, practically alwa
 # the likeliest listed value replaces the greedy reading unless the greedy text is this many
 # nats likelier (the greedy reading stays as an alternative and lowers the confidence).
 CLOSED_SET_MAX_OVERRIDE = 1e9
+CLOSED_VARIANT_SHARE = 0.5  # lexicon-share feature of a closed-list value that is not the catalog's spelling
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,11 @@ def lexicon_share(value: str, field_type: str, local: LocalLexicon | None = None
     """Share of the value's words the field's lexicon (with the unit's words) accepts (1.0: no lexicon)."""
     lexicon = lexicon_with_local(field_type, local)
     if lexicon.closed_values:
-        return 1.0 if value in lexicon.closed_values else 0.0
+        if value in lexicon.preferred or (value.isupper() and value in {p.upper() for p in lexicon.preferred}):
+            return 1.0  # the catalog's spelling, also in capitals
+        # A listed variant ("Viet Nam", "HMông") is written now and then, but far more often it is
+        # the catalog spelling with a mark the reader missed: half the evidence of the catalog's own.
+        return CLOSED_VARIANT_SHARE if value in lexicon.closed_values else 0.0
     if lexicon.is_known_word is None:
         return 1.0
     words = "".join(ch if ch.isalpha() else " " for ch in value).split()
