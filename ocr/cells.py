@@ -95,30 +95,56 @@ def _crossing_ink(band: np.ndarray, ink: np.ndarray) -> np.ndarray:
     # Rows where the ruling is alone: one run about as thin as the ruling's thinner rows (a low
     # quantile: a stroke written along the ruling makes many rows one thicker run).
     runs = single_run.sum(axis=1)
-    ordered = np.sort(np.where(single_run, counts, np.iinfo(counts.dtype).max), axis=1)
+    ordered = np.sort(np.where(single_run, counts, width + 1), axis=1)  # other rows sort last
     thin = np.take_along_axis(ordered, np.maximum(runs - 1, 0)[:, None] // 5, axis=1)
     alone = single_run & (counts <= thin + 1)
     usable = (inked.mean(axis=1) >= 0.3) & (alone.sum(axis=1) >= max(3, 0.1 * rows))
-    lo = np.where(alone, first, width).min(axis=1)[:, None]
-    hi = np.where(alone, last, -1).max(axis=1)[:, None]
+    # The ruling's columns in every row: those of the nearest rows above and below where it is
+    # alone (it drifts a px or so along a row with the residual skew).
+    lo = np.minimum(_nearest_alone(first, alone, 1), _nearest_alone(first, alone, -1))[:, :, None]
+    hi = np.maximum(_nearest_alone(last, alone, 1), _nearest_alone(last, alone, -1))[:, :, None]
     reach = 2  # "touching": at most one px of anti-aliased gap between stroke and ruling
     x = np.arange(width)
-    core = (x >= lo) & (x <= hi)  # (ruling, column)
-    beside = ink & ~core[:, None, :]
-    left = (beside & ((x >= lo - reach) & (x < lo))[:, None, :]).any(axis=2)
-    right = (beside & ((x > hi) & (x <= hi + reach))[:, None, :]).any(axis=2)
-    # A slanted stroke meets the ruling one row higher or lower on the other side.
-    left[:, 1:] |= left[:, :-1].copy()
-    left[:, :-1] |= left[:, 1:].copy()
-    crossing = left & right
+    core = (x >= lo) & (x <= hi)  # (ruling, row, column)
+    beside = ink & ~core
+    left = (beside & (x >= lo - reach) & (x < lo)).any(axis=2)
+    right = (beside & (x > hi) & (x <= hi + reach)).any(axis=2)
+    # A slanted stroke meets the ruling a few rows higher or lower on the other side (it runs
+    # inside the ruling's columns in between): the rows from one meeting to the other cross.
+    crossing = (_carried(left, 1) & _carried(right, -1)) | (_carried(right, 1) & _carried(left, -1))
     # This ruling's band: the columns with band ink next to its own; another line further off
     # (a double frame, a spurious line through text aligned down a column) is not part of it.
     empty = ~band.any(axis=1)
-    band_lo = np.where(empty & (x < lo), x, -1).max(axis=1)[:, None]
-    band_hi = np.where(empty & (x > hi), x, width).min(axis=1)[:, None]
+    ruling_lo, ruling_hi = lo.min(axis=1), hi.max(axis=1)  # (ruling, 1)
+    band_lo = np.where(empty & (x < ruling_lo), x, -1).max(axis=1)[:, None, None]
+    band_hi = np.where(empty & (x > ruling_hi), x, width).min(axis=1)[:, None, None]
     own_band = (x > band_lo) & (x < band_hi)
-    writing = band & own_band[:, None, :] & ~(core[:, None, :] & ~crossing[:, :, None])
+    writing = band & own_band & ~(core & ~crossing[:, :, None])
     return writing & usable[:, None, None]
+
+
+def _nearest_alone(values: np.ndarray, alone: np.ndarray, step: int) -> np.ndarray:
+    """(ruling, row) values taken from the nearest alone row above (step 1) or below (-1);
+    from the other direction where there is none."""
+    if step < 0:
+        values, alone = values[:, ::-1], alone[:, ::-1]
+    index = np.maximum.accumulate(np.where(alone, np.arange(values.shape[1]), -1), axis=1)
+    # Rows before the first alone row take the first one.
+    first_alone = np.argmax(alone, axis=1)[:, None]
+    index = np.where(index < 0, first_alone, index)
+    taken = np.take_along_axis(values, index, axis=1)
+    return taken[:, ::-1] if step < 0 else taken
+
+
+def _carried(rows: np.ndarray, step: int, span: int = 3) -> np.ndarray:
+    """(ruling, row) flags, each also set on the next ``span`` rows down (step 1) or up (-1)."""
+    carried = rows.copy()
+    for shift in range(1, span + 1):
+        if step > 0:
+            carried[:, shift:] |= rows[:, :-shift]
+        else:
+            carried[:, :-shift] |= rows[:, shift:]
+    return carried
 
 
 def _joined_to_text(writing: np.ndarray, written: np.ndarray) -> np.ndarray:
