@@ -2,8 +2,9 @@
 
 Training and re-recognition must see the lines the recognizer sees at ingest: the stored
 deskewed page goes through the same ink/ruling masks (``ocr.grid.detect_grid``) and the same
-per-cell line splitting (``ocr.cells.cut_cell`` on the grid's ink-gray image, as ``ocr.page``
-does), at the cell boxes stored on each field.
+per-cell line splitting (``ocr.cells.grid_components`` with strokes across rulings rejoined, and
+``ocr.cells.cut_cell`` on the grid's ink-gray image, as ``ocr.page`` does), at the cell boxes stored
+on each field.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ocr.cells import assign_components, cut_cell, find_components
+from ocr.cells import assign_components, cut_cell, grid_components
 from ocr.grid import GridNotFoundError, detect_grid
 from ocr.settings import CellSettings, GridSettings
 from ocr.types import Box, CellImage, LedgerLayout
@@ -37,9 +38,18 @@ def cut_stored_cells(
         grid = detect_grid(deskewed, layout, grid_settings)
     except GridNotFoundError:
         return None
-    components = find_components(grid.masks.text)
-    images = []
-    for cell in cells:  # each record has its own row height (it scales the ruling-remnant filter)
-        ids = assign_components(components, [cell.box], cell_settings.min_component_pixels, cell.row_height)[0]
-        images.append(cut_cell(grid.masks.gray, components, ids, cell.key, cell.box, cell.row_height, cell_settings))
-    return images
+    components = grid_components(grid, cell_settings)
+    # The cells of one row are assigned together, as ingest does: a glyph written across the ruling
+    # between two of them goes to the text it is written next to. Each record has its own row
+    # height (it scales the ruling-remnant filter).
+    rows: dict[tuple[int, int, float], list[int]] = {}
+    for index, cell in enumerate(cells):
+        rows.setdefault((cell.box.y, cell.box.h, cell.row_height), []).append(index)
+    owned: dict[int, np.ndarray] = {}
+    for (_, _, row_height), members in rows.items():
+        boxes = [cells[i].box for i in members]
+        for i, ids in zip(members, assign_components(components, boxes, cell_settings.min_component_pixels,
+                                                      row_height), strict=True):
+            owned[i] = ids
+    return [cut_cell(grid.masks.gray, components, owned[i], cell.key, cell.box, cell.row_height, cell_settings)
+            for i, cell in enumerate(cells)]
