@@ -6,8 +6,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.cells import InkComponents, assign_components, cut_cell, find_components, rejoin_cut_strokes
+from ocr.cells import InkComponents, assign_components, cut_cell, find_components
 from ocr.imaging import ink_mask
+from ocr.ruling_crossing import rejoin_cut_strokes
 from ocr.settings import CellSettings, GridSettings
 from ocr.types import Box
 
