@@ -293,7 +293,8 @@ def _join_chars(readings: list[LineReading]) -> list[CharConfidence]:
 
 
 def lexicon_share(value: str, field_type: str, local: LocalLexicon | None = None) -> float:
-    """Share of the value's words the field's lexicon (with the unit's words) accepts (1.0: no lexicon)."""
+    """Share of the value's words the field's lexicon (with the unit's words) accepts (1.0: no lexicon);
+    closed lists: 1.0 for the catalog's spelling, CLOSED_VARIANT_SHARE for a listed variant, else 0."""
     lexicon = lexicon_with_local(field_type, local)
     if lexicon.closed_values:
         if value in lexicon.preferred or (value.isupper() and value in {p.upper() for p in lexicon.preferred}):
