@@ -7,6 +7,7 @@ ink it left, which becomes the truth `text_boxes`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ INKS = {
     "black": (40, 35, 30),
     "violet": (125, 40, 85),
     "violet_faded": (150, 95, 120),
+    # Only drawn when PageOptions.inks names them (families with varied inks).
+    "blue_black": (90, 50, 35),
+    "brown_faded": (95, 120, 150),
 }
 INK_WEIGHTS = {"blue": 45, "blue_faded": 20, "black": 20, "violet": 10, "violet_faded": 5}
 
@@ -161,27 +165,26 @@ def write_cell(
     writer: Writer,
     rng: random.Random,
     overflow: bool = False,
+    *,
+    max_lines: int = 2,
+    force_lines: int | None = None,
 ) -> list[tuple[str, list[int]]]:
-    """Write `text` into the cell (x, y, w, h): one line, or two when it is long.
+    """Write `text` into the cell (x, y, w, h): one line, or up to `max_lines` when it is long.
 
     Returns (line text, flat-coordinate [x, y, w, h] ink box) per written line. With `overflow`
     the hand starts a little left of the cell and writes larger, crossing the border.
+    `force_lines` wraps a value of several words onto that many lines even when it would fit on
+    fewer (as many hands do in tall cells); the letters shrink until the lines fit the cell.
     """
     x, y, w, h = cell
     pad_x, pad_y = max(4, w * 0.04), h * 0.08
     avail_w = w - 2 * pad_x
     words = text.split()
-    # Slant, size jitter and wider spaces make written lines longer than measured: aim short.
-    target_w = avail_w * (1.15 if overflow else 0.86)
-    scale = rng.uniform(1.0, 1.15) if overflow else 1.0
-    lines = None
-    while lines is None and scale > 0.45:
-        lines = wrap_words(words, writer, scale, target_w, 2)
-        if lines is None:
-            scale *= 0.92
-    if lines is None:  # cramped cell: two balanced lines, running over the border if need be
-        half = max(1, (len(words) + 1) // 2)
-        lines = [" ".join(words[:half]), " ".join(words[half:])] if len(words) > 1 else [text]
+    if max_lines == 2 and force_lines is None:
+        lines, scale = _classic_fit(words, text, writer, rng, avail_w, overflow)
+    else:
+        overflow = False  # the wrapped layouts keep inside the cell
+        lines, scale = _fit_lines(words, writer, avail_w * 0.86, h - 2 * pad_y, max_lines, force_lines)
     band = (h - 2 * pad_y) / len(lines)
     written: list[tuple[str, list[int]]] = []
     for i, line in enumerate(lines):
@@ -209,6 +212,60 @@ def write_cell(
         if line_box is not None:
             written.append((line, [line_box[0], line_box[1], line_box[2] - line_box[0], line_box[3] - line_box[1]]))
     return written
+
+
+def _classic_fit(words: list[str], text: str, writer: Writer, rng: random.Random, avail_w: float,
+                 overflow: bool) -> tuple[list[str], float]:
+    """One or two lines at the largest scale that fits (the generator's original rule)."""
+    # Slant, size jitter and wider spaces make written lines longer than measured: aim short.
+    target_w = avail_w * (1.15 if overflow else 0.86)
+    scale = rng.uniform(1.0, 1.15) if overflow else 1.0
+    lines = None
+    while lines is None and scale > 0.45:
+        lines = wrap_words(words, writer, scale, target_w, 2)
+        if lines is None:
+            scale *= 0.92
+    if lines is None:  # cramped cell: two balanced lines, running over the border if need be
+        half = max(1, (len(words) + 1) // 2)
+        lines = [" ".join(words[:half]), " ".join(words[half:])] if len(words) > 1 else [text]
+    return lines, scale
+
+
+# A written line needs about this many x-heights of height (ascenders, diacritics, descenders).
+LINE_HEIGHT_IN_X = 2.4
+
+
+def balanced_lines(words: list[str], count: int) -> list[str]:
+    """`words` cut into `count` consecutive lines (fewer if there are fewer words) with the
+    longest line as short as possible, in characters."""
+    count = max(1, min(count, len(words)))
+    best: list[str] = [" ".join(words)]
+    best_len = float("inf")
+    for cuts in itertools.combinations(range(1, len(words)), count - 1):
+        bounds = (0, *cuts, len(words))
+        lines = [" ".join(words[a:b]) for a, b in itertools.pairwise(bounds)]
+        longest = max(len(line) for line in lines)
+        if longest < best_len:
+            best, best_len = lines, longest
+    return best
+
+
+def _fit_lines(words: list[str], writer: Writer, target_w: float, text_h: float, max_lines: int,
+               force_lines: int | None) -> tuple[list[str], float]:
+    """Lines (forced count, or greedy wrap into at most `max_lines`) and the largest scale at
+    which every line fits `target_w` and the lines stack within `text_h`."""
+    scale = 1.0
+    while True:
+        lines = balanced_lines(words, force_lines) if force_lines else wrap_words(
+            words, writer, scale, target_w, max_lines)
+        if lines is not None:
+            wide = max(word_width(writer, line, scale) for line in lines)
+            tall = len(lines) * writer.x_height * scale * LINE_HEIGHT_IN_X
+            if wide <= target_w and tall <= text_h:
+                return lines, scale
+        if scale <= 0.45:  # cramped: as many balanced lines as allowed, at the smallest size
+            return lines or balanced_lines(words, max_lines), scale
+        scale *= 0.92
 
 
 def pen_texture(layer: np.ndarray, gen: np.random.Generator, strength: float = 0.35) -> None:

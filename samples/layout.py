@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from ocr.types import ColumnSpec
 from samples.fonts import load_font, printed_font_path
+from samples.variation import MIN_COLUMN_SHARE, NARROW_FACTOR, LayoutOptions, RulingStyle
 
 RULING_MODES = ("normal", "faint", "none")
 
@@ -25,6 +26,7 @@ class PageGeometry:
     header_top: int
     header_bottom: int
     row_edges: tuple[int, ...]  # y of every horizontal ruling below the header (len = rows + 1)
+    label_bottom: int | None = None  # ruling between the labels and a column-number row; None: one header row
 
     @property
     def table_left(self) -> int:
@@ -52,8 +54,13 @@ class PageGeometry:
 
 
 def page_geometry(columns: tuple[ColumnSpec, ...], rows: int, width: int, height: int,
-                  rng: random.Random) -> PageGeometry:
-    """Column widths proportional to the template hints; rows share the remaining height."""
+                  rng: random.Random, layout: LayoutOptions | None = None) -> PageGeometry:
+    """Column widths proportional to the template hints; rows share the remaining height.
+
+    With `layout`, the header band, column widths and a column-number row vary as it says.
+    """
+    if layout is not None:
+        return _varied_geometry(columns, rows, width, height, rng, layout)
     left = round(width * rng.uniform(0.04, 0.05))
     right = width - round(width * rng.uniform(0.025, 0.035))
     total = sum(c.width for c in columns)
@@ -68,6 +75,43 @@ def page_geometry(columns: tuple[ColumnSpec, ...], rows: int, width: int, height
     step = (bottom - header_bottom) / rows
     row_edges = tuple(round(header_bottom + i * step) for i in range(rows + 1))
     return PageGeometry(width, height, title_y, col_edges, header_top, header_bottom, row_edges)
+
+
+def _varied_geometry(columns: tuple[ColumnSpec, ...], rows: int, width: int, height: int,
+                     rng: random.Random, layout: LayoutOptions) -> PageGeometry:
+    left = round(width * rng.uniform(0.04, 0.05))
+    right = width - round(width * rng.uniform(0.025, 0.035))
+    title_y = round(height * 0.065)
+    header_top = round(height * 0.10)
+    bottom = height - round(height * rng.uniform(0.035, 0.045))
+    edges = [float(left)]
+    for share in column_shares(columns, layout, rng):
+        edges.append(edges[-1] + (right - left) * share)
+    if layout.header_ratio is None:
+        header_bottom = header_top + round(height * 0.095)
+        step = (bottom - header_bottom) / rows
+    else:  # the header is a multiple of the row pitch: the row height fixes both
+        step = (bottom - header_top) / (rows + layout.header_ratio)
+        header_bottom = header_top + round(step * layout.header_ratio)
+    label_bottom = None
+    if layout.column_numbers:
+        label_bottom = header_bottom - min(round((header_bottom - header_top) * 0.3), round(height * 0.03))
+    row_edges = tuple(round(header_bottom + i * step) for i in range(rows + 1))
+    return PageGeometry(width, height, title_y, tuple(round(e) for e in edges), header_top, header_bottom,
+                        row_edges, label_bottom)
+
+
+def column_shares(columns: tuple[ColumnSpec, ...], layout: LayoutOptions, rng: random.Random) -> list[float]:
+    """Each column's share of the table width: hint x narrow factor x jitter, renormalised, and
+    never below MIN_COLUMN_SHARE (columns raised to it take their width from the others)."""
+    j = layout.column_jitter
+    raw = [c.width * (NARROW_FACTOR if c.field_type in layout.narrow_types else 1.0) * rng.uniform(1 - j, 1 + j)
+           for c in columns]
+    shares = [r / sum(raw) for r in raw]
+    low = [s < MIN_COLUMN_SHARE for s in shares]
+    rest = sum(s for s, is_low in zip(shares, low, strict=True) if not is_low)
+    free = 1.0 - MIN_COLUMN_SHARE * sum(low)
+    return [MIN_COLUMN_SHARE if is_low else s * free / rest for s, is_low in zip(shares, low, strict=True)]
 
 
 def _wrap_label(label: str, font, max_width: float) -> list[str]:
@@ -93,7 +137,8 @@ def draw_printed_text(geom: PageGeometry, columns: tuple[ColumnSpec, ...], title
               fill=255, anchor="ls")
     draw.text((geom.col_edges[-1], geom.title_y), f"Năm {year}   Quyển số: {volume:02d}", font=regular,
               fill=255, anchor="rs")
-    header_h = geom.header_bottom - geom.header_top
+    labels_bottom = geom.header_bottom if geom.label_bottom is None else geom.label_bottom
+    header_h = labels_bottom - geom.header_top
     for i, col in enumerate(columns):
         x0, x1 = geom.col_edges[i], geom.col_edges[i + 1]
         size = round(geom.height * 0.0155)
@@ -101,6 +146,7 @@ def draw_printed_text(geom: PageGeometry, columns: tuple[ColumnSpec, ...], title
             font = load_font(printed_font_path(bold=True), size)
             lines = _wrap_label(col.label, font, (x1 - x0) * 0.88)
             fits = all(font.getlength(line) <= (x1 - x0) * 0.92 for line in lines)
+            fits = fits and size * 1.3 * len(lines) <= header_h * 0.92  # a short band: smaller print
             if (len(lines) <= 3 and fits) or size <= 10:
                 break
             size -= 1
@@ -109,11 +155,27 @@ def draw_printed_text(geom: PageGeometry, columns: tuple[ColumnSpec, ...], title
         for line in lines:
             draw.text(((x0 + x1) / 2, y), line, font=font, fill=255, anchor="ms")
             y += line_h
+    if geom.label_bottom is not None:
+        _draw_column_numbers(draw, geom, len(columns))
     return np.asarray(image, dtype=np.float32) / 255.0
 
 
-def draw_rulings(geom: PageGeometry, mode: str, rng: random.Random) -> np.ndarray:
-    """Alpha layer of the printed grid: solid, faint/broken/partly missing, or none."""
+def _draw_column_numbers(draw: ImageDraw.ImageDraw, geom: PageGeometry, count: int) -> None:
+    """The printed "(1) (2) (3) ..." row under the labels."""
+    assert geom.label_bottom is not None
+    band = geom.header_bottom - geom.label_bottom
+    font = load_font(printed_font_path(), max(8, min(round(geom.height * 0.0135), round(band * 0.6))))
+    for i in range(count):
+        x = (geom.col_edges[i] + geom.col_edges[i + 1]) / 2
+        draw.text((x, (geom.label_bottom + geom.header_bottom) / 2), f"({i + 1})", font=font, fill=255, anchor="mm")
+
+
+def draw_rulings(geom: PageGeometry, mode: str, rng: random.Random, style: RulingStyle | None = None) -> np.ndarray:
+    """Alpha layer of the printed grid: solid, faint/broken/partly missing, or none.
+
+    A `style` (unless mode is "none") replaces the normal/faint look: its thickness, strength,
+    share of worn and of missing rulings.
+    """
     if mode not in RULING_MODES:
         raise ValueError(f"ruling must be one of {RULING_MODES}, not {mode!r}")
     layer = np.zeros((geom.height, geom.width), dtype=np.float32)
@@ -125,8 +187,12 @@ def draw_rulings(geom: PageGeometry, mode: str, rng: random.Random) -> np.ndarra
     segments: list[tuple[int, int, int, int, bool]] = []  # x0, y0, x1, y1, outer
     for i, x in enumerate(geom.col_edges):
         segments.append((x, top, x, bottom, i in (0, len(geom.col_edges) - 1)))
-    for y in (top, geom.header_bottom, *geom.row_edges[1:]):
+    header_rulings = (top,) if geom.label_bottom is None else (top, geom.label_bottom)
+    for y in (*header_rulings, geom.header_bottom, *geom.row_edges[1:]):
         segments.append((left, y, right, y, y in (top, bottom)))
+    if style is not None:
+        _draw_styled(layer, segments, style, rng)
+        return layer
     for x0, y0, x1, y1, outer in segments:
         if faint and not outer and rng.random() < 0.25:
             continue  # partly missing lines
@@ -137,6 +203,19 @@ def draw_rulings(geom: PageGeometry, mode: str, rng: random.Random) -> np.ndarra
         else:
             _line(layer, (x0, y0, x1, y1), thickness, strength)
     return layer
+
+
+def _draw_styled(layer: np.ndarray, segments: list[tuple[int, int, int, int, bool]], style: RulingStyle,
+                 rng: random.Random) -> None:
+    for x0, y0, x1, y1, outer in segments:
+        if not outer and rng.random() < style.missing:
+            continue
+        strength = rng.uniform(*style.strength)
+        thickness = style.thickness + int(outer)
+        if rng.random() < style.broken:
+            _draw_broken(layer, (x0, y0, x1, y1), thickness, strength, rng)
+        else:
+            _line(layer, (x0, y0, x1, y1), thickness, strength)
 
 
 def _line(layer: np.ndarray, seg: tuple[int, int, int, int], thickness: int, strength: float) -> None:

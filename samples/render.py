@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -12,8 +12,11 @@ import numpy as np
 from samples import scan
 from samples.fonts import handwriting_fonts
 from samples.handwriting import INKS, Writer, pen_texture, write_cell
-from samples.layout import draw_printed_text, draw_rulings, page_geometry
+from samples.layout import PageGeometry, draw_printed_text, draw_rulings, page_geometry
+from samples.marks import NOTE_TEXTS, STAMP_RED, draw_stamp, note_boxes, place_stamps
 from samples.people import DATE_FORMATS, PersonFactory, home_area, make_record, pick, registration_dates
+from samples.real_hands import RealLineBank, paste_real_line
+from samples.variation import LayoutOptions, RulingStyle
 from workbench.book_types import get_book_type
 
 PRINT_INK = (38, 36, 40)
@@ -39,6 +42,19 @@ class PageOptions:
     filled_rows: int | None = None  # rows with entries (top ones); None = all
     width: int = 2400
     height: int = 1650
+    # Axes of samples/variation.py and samples/families.py; off by default (the classic page).
+    layout: LayoutOptions | None = None  # header band, column widths, column numbers, wrapping
+    ruling_style: RulingStyle | None = None  # grid thickness, colour, fading, wear (replaces `ruling`'s look)
+    inks: tuple[str, ...] | None = None  # writers' inks drawn from these INKS keys; None: the usual mix
+    stamps: int = 0  # red round stamps over the data rows
+    margin_notes: int = 0  # short handwritten notes outside the table
+    real_lines: RealLineBank | None = None  # real handwritten lines pasted into the place cells
+
+    @property
+    def varied(self) -> bool:
+        """True when any axis beyond the classic page is set (truth then gains "variation")."""
+        return bool(self.layout or self.ruling_style or self.inks or self.stamps or self.margin_notes
+                    or self.real_lines)
 
 
 def _rng(rng_or_seed: random.Random | int) -> random.Random:
@@ -85,20 +101,26 @@ def render_page_encoded(
     bt = get_book_type(book_type)
     columns = bt.columns
     w, h = options.width, options.height
-    geom = page_geometry(columns, options.rows, w, h, rng)
+    geom = page_geometry(columns, options.rows, w, h, rng, options.layout)
 
     flat = scan.paper(gen, rng, h, w)
     stains = rng.randint(0, 6) if options.stains is None else options.stains
     scan.add_stains(flat, gen, rng, stains)
     records: list[dict[str, Any]] = []
+    variation: dict[str, Any] = {}
     if not options.blank:
-        rulings = draw_rulings(geom, options.ruling, rng)
-        ruling_ink = rng.choice(FAINT_RULING_COLOURS) if options.ruling == "faint" else PRINT_INK
+        rulings = draw_rulings(geom, options.ruling, rng, options.ruling_style)
+        if options.ruling_style is not None:
+            ruling_ink = options.ruling_style.colour
+        else:
+            ruling_ink = rng.choice(FAINT_RULING_COLOURS) if options.ruling == "faint" else PRINT_INK
         scan.composite(flat, rulings, ruling_ink)
         printed = draw_printed_text(geom, columns, bt.label, unit, year, volume)
         scan.composite(flat, printed * rng.uniform(0.8, 0.95), PRINT_INK)
         records = _write_records(flat, geom, bt.key, columns, options, rng, first_registration_no,
-                                 year, unit, date_range)
+                                 year, unit, date_range, variation)
+        if options.stamps:
+            variation["stamps"] = _stamp(flat, geom, options.stamps, unit, rng)
 
     skew = rng.uniform(-options.skew_max_deg, options.skew_max_deg) if options.skew_deg is None \
         else float(options.skew_deg)
@@ -128,38 +150,110 @@ def render_page_encoded(
         "column_boxes": [] if options.blank else geom.column_boxes(),
         "records": records,
     }
+    if options.varied:
+        truth["variation"] = _describe(options, geom, variation)
     return image, truth, data
+
+
+def _describe(options: PageOptions, geom: PageGeometry, drawn: dict[str, Any]) -> dict[str, Any]:
+    """What the optional axes drew on this page (for per-axis reports and tests)."""
+    row_h = (geom.row_edges[-1] - geom.row_edges[0]) / max(1, len(geom.row_edges) - 1)
+    return {
+        "header_rows": 1 if geom.label_bottom is None else 2,
+        "label_bottom": geom.label_bottom,  # y of the ruling under the labels (two header rows)
+        "header_to_row": round((geom.header_bottom - geom.header_top) / row_h, 3),
+        "ruling_thickness": options.ruling_style.thickness if options.ruling_style else None,
+        "stamps": drawn.get("stamps", []),  # [x, y, w, h] of each stamp's square
+        "margin_notes": drawn.get("margin_notes", []),  # {"value", "lines", "text_boxes"} outside the table
+        "real_cells": drawn.get("real_cells", []),  # [row_index, key] of cells holding a real handwritten line
+    }
+
+
+def _stamp(flat: list[np.ndarray], geom: PageGeometry, count: int, unit: str, rng: random.Random) -> list[list[int]]:
+    layer = np.zeros(flat[0].shape, np.float32)
+    stamps = place_stamps(geom, count, rng)
+    for stamp in stamps:
+        draw_stamp(layer, stamp, unit, rng)
+    scan.composite(flat, layer, STAMP_RED)
+    return [s.box() for s in stamps]
+
+
+def _writer(rng: random.Random, fonts, row_h: float, options: PageOptions) -> Writer:
+    """A random official's hand; with `options.inks`, in one of those inks."""
+    writer = Writer.random(rng, fonts, row_h)
+    if options.inks:
+        ink = rng.choice(options.inks)
+        strength = rng.uniform(0.55, 0.75) if "faded" in ink else rng.uniform(0.8, 0.97)
+        writer = replace(writer, ink=ink, strength=strength)
+    return writer
+
+
+def _wrap(layout: LayoutOptions | None, text: str, rng: random.Random) -> dict[str, Any]:
+    """write_cell's wrapping arguments for this value (none, and no random draw, without layout)."""
+    if layout is None:
+        return {}
+    force = None
+    if layout.max_lines >= 2 and len(text.split()) > 1 and rng.random() < layout.wrap_share:
+        force = rng.randint(2, layout.max_lines)
+    return {"max_lines": layout.max_lines, "force_lines": force}
 
 
 def _write_records(flat: list[np.ndarray], geom, book_type: str, columns, options: PageOptions,
                    rng: random.Random, first_no: int, year: int, unit: str,
-                   date_range: tuple[date, date] | None) -> list[dict[str, Any]]:
-    """Generate the entries, write them by hand into the rows, return their truth."""
+                   date_range: tuple[date, date] | None, variation: dict[str, Any]) -> list[dict[str, Any]]:
+    """Generate the entries, write them by hand into the rows, return their truth.
+
+    `variation` receives what the optional axes drew (real-hand cells, margin notes).
+    """
     filled = options.rows if options.filled_rows is None else max(0, min(options.filled_rows, options.rows))
     start, end = date_range or (date(year, 1, 1), date(year, 12, 31))
     dates = registration_dates(rng, filled, start, end)
     factory = PersonFactory(rng, home_area(unit, rng))
     row_h = geom.row_edges[1] - geom.row_edges[0]
+    if options.layout is not None:  # tall rows hold ordinary-sized writing, not giant letters
+        row_h = min(row_h, round(geom.height * 0.08))
     fonts = handwriting_fonts()
-    writer = Writer.random(rng, fonts, row_h)
+    writer = _writer(rng, fonts, row_h, options)
     date_style = pick(rng, DATE_FORMATS)
     layers: dict[str, np.ndarray] = {}
     records = []
     for i in range(filled):
         if rng.random() < 0.12:  # another official took over the book
-            writer = Writer.random(rng, fonts, row_h)
+            writer = _writer(rng, fonts, row_h, options)
         values = make_record(columns, book_type, factory, first_no + i, dates[i], date_style)
         layer = layers.setdefault(writer.ink, np.zeros(flat[0].shape, np.float32))
         fields = {}
         for c, col in enumerate(columns):
             text = values[col.key]
             written = []
-            if text:
-                written = write_cell(layer, text, geom.cell(i, c), writer, rng, overflow=rng.random() < 0.03)
+            real = None
+            if text and options.real_lines and col.field_type in options.real_lines.field_types:
+                real = paste_real_line(layer, options.real_lines, geom.cell(i, c), writer.x_height * 2.4,
+                                       writer.strength, rng)
+            if real is not None:
+                text, written = real
+                variation.setdefault("real_cells", []).append([i + 1, col.key])
+            elif text:
+                written = write_cell(layer, text, geom.cell(i, c), writer, rng, overflow=rng.random() < 0.03,
+                                     **_wrap(options.layout, text, rng))
             fields[col.key] = {"value": text, "text_boxes": [box for _, box in written],
                                "lines": [line for line, _ in written]}
         records.append({"row_index": i + 1, "box": geom.row_box(i), "fields": fields})
+    if options.margin_notes:
+        layer = layers.setdefault(writer.ink, np.zeros(flat[0].shape, np.float32))
+        variation["margin_notes"] = _margin_notes(layer, geom, options.margin_notes, writer, rng)
     for ink, layer in layers.items():
         pen_texture(layer, np.random.default_rng(rng.getrandbits(64)))
         scan.composite(flat, layer, INKS[ink])
     return records
+
+
+def _margin_notes(layer: np.ndarray, geom: PageGeometry, count: int, writer: Writer,
+                  rng: random.Random) -> list[dict[str, Any]]:
+    notes = []
+    for box in note_boxes(geom, count, rng):
+        text = rng.choice(NOTE_TEXTS)
+        written = write_cell(layer, text, box, writer, rng, max_lines=1)
+        notes.append({"value": text, "lines": [line for line, _ in written],
+                      "text_boxes": [b for _, b in written]})
+    return notes
