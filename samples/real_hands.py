@@ -21,7 +21,7 @@ import numpy as np
 from samples.handwriting import paste_max
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "real_lines" / "address_lines"
-MIN_INK_PX = 16  # a pasted line whose letters would be smaller than this is not used (unreadable)
+MIN_INK_SHARE = 0.01  # of the page height: a pasted line with smaller letters is not used (unreadable)
 TRIES = 30  # lines tried per cell before the cell falls back to font handwriting
 
 
@@ -133,7 +133,7 @@ def paste_real_line(layer: np.ndarray, bank: RealLineBank, cell: tuple[int, int,
         if split is None:
             continue
         fit = _fit(split, (w - 2 * pad_x) * 0.95, h - 2 * pad_y, line_h)
-        if fit.scale * split.alpha.shape[0] < MIN_INK_PX:
+        if fit.scale * split.alpha.shape[0] < MIN_INK_SHARE * layer.shape[0]:
             continue
         band = (h - 2 * pad_y) / len(fit.lines)
         written = []
