@@ -1,0 +1,213 @@
+"""Robustness by generator family: rows, cells, fields and confidence on layouts, hands and
+degradations the pipeline was (tuning) or was not (held out) tuned on. Issue 13.
+
+    .venv/bin/python -m bench.robustness [--pages-per-family 3] [--seed 4242]
+                                         [--families all|held_out|tuned|NAME,NAME] [--no-ocr] [--json OUT]
+
+For each family of ``samples/families.py`` it renders fresh pages (book types in turn, JPEG scans)
+and runs them as ingest does: ``ocr.pipeline.process_page`` on the decoded file, with the shipped
+AsterNet model, the shipped calibrator and the book unit's lexicon (``bench.recognition.unit_lexicon``)
+unless ``--no-ocr`` (page analysis only). Rows are scored by ``bench.pipeline`` (a detected
+record matches a truth row when each box holds the other's centre). Reported per family:
+  rows recall / precision; cell assignment (share of truth text boxes inside the right cell of
+  the right record); line count (cells cut into as many lines as were written); and with OCR,
+  on the rows found: field exact match (proposal == normalize(field_type, truth)), the share of
+  fields at confidence >= 0.9 and their precision, ECE (10 bins); and two failure classes of
+  issue 13: `empty@.9` cells proposed "" at >= 0.9 whose truth has text (class 3), `list@.9`
+  sex/ethnicity/nationality fields wrong at >= 0.9 (class 4).
+Scored fields are every written field, and every cell with ink where nothing is written (as
+bench.recognition). Two pooled lines follow: all tuning families, all synthetic held-out
+families; `real_hands` (real handwritten lines in the place cells) stays on its own line. It is
+skipped, with the reason, when ../shared/real_lines is absent.
+Cost: ~2 s to render and ~1 s to analyse a page, ~3 s more to read it (2 cores): the default
+(8 families x 3 pages) takes about 3 min without and 6-8 min with OCR on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.pipeline import match_truth_rows, score_page, summarise
+from bench.recognition import RENDERED_UNIT, unit_lexicon
+from ocr.confidence import ConfidenceBands, expected_calibration_error
+from ocr.engines.base import Recognizer
+from ocr.fields.local_lexicon import LocalLexicon
+from ocr.fields.normalize import normalize
+from ocr.loading import load_images
+from ocr.pipeline import PageResult, process_page
+from samples.families import Family, select
+from samples.render import render_page_encoded
+from workbench.book_types import get_book_type
+
+BOOK_TYPES = ("khai_sinh", "khai_tu", "ket_hon", "nuoi_con_nuoi")
+CLOSED_LISTS = ("sex", "ethnicity", "nationality")
+HIGH = ConfidenceBands().high
+
+
+@dataclass
+class FieldScores:
+    """Proposals on the rows found, against the truth."""
+
+    confidence: list[float] = field(default_factory=list)
+    right: list[bool] = field(default_factory=list)
+    empty_high_with_text: int = 0  # failure class 3
+    closed_list_wrong_high: int = 0  # failure class 4
+
+    def add(self, other: FieldScores) -> None:
+        self.confidence += other.confidence
+        self.right += other.right
+        self.empty_high_with_text += other.empty_high_with_text
+        self.closed_list_wrong_high += other.closed_list_wrong_high
+
+
+def score_fields(result: PageResult, truth: dict[str, Any], book_type: str) -> FieldScores:
+    scores = FieldScores()
+    types = {c.key: c.field_type for c in get_book_type(book_type).columns}
+    records = result.analysis.records
+    for t, d in match_truth_rows(result.analysis, truth).items():
+        cells = {c.key: c for c in records[d].cells}
+        proposals = result.proposals[d]
+        for key, truth_field in truth["records"][t]["fields"].items():
+            expected = normalize(types[key], truth_field["value"])
+            cell = cells.get(key)
+            if not expected and (cell is None or cell.is_empty):
+                continue  # nothing written, nothing found: trivially right (as bench.recognition)
+            proposal = proposals.get(key)
+            value, confidence = (proposal.value, proposal.confidence) if proposal else ("", 0.0)
+            right = value == expected
+            scores.confidence.append(float(confidence))
+            scores.right.append(right)
+            high = confidence >= HIGH
+            scores.empty_high_with_text += int(high and not value and bool(expected))
+            scores.closed_list_wrong_high += int(high and not right and types[key] in CLOSED_LISTS)
+    return scores
+
+
+def field_summary(scores: FieldScores) -> dict[str, Any]:
+    conf, right = np.asarray(scores.confidence, float), np.asarray(scores.right, float)
+    if not conf.size:
+        return {"fields": 0}
+    high = conf >= HIGH
+    return {
+        "fields": int(conf.size),
+        "exact_match": float(right.mean()),
+        "high_share": float(high.mean()),
+        "high_precision": float(right[high].mean()) if high.any() else None,
+        "ece": expected_calibration_error(conf, right),
+        "empty_high_with_text": scores.empty_high_with_text,
+        "closed_list_wrong_high": scores.closed_list_wrong_high,
+    }
+
+
+@dataclass(frozen=True)
+class Reader:
+    recognizer: Recognizer | None  # None: page analysis only (--no-ocr)
+    local: LocalLexicon | None
+
+
+def run_page(f: Family, index: int, seed: int, reader: Reader) -> tuple[dict[str, Any], FieldScores]:
+    """Render one page of the family, run the pipeline on its JPEG, score it."""
+    rng = random.Random(f"{seed}:{f.name}:{index}")
+    book_type = BOOK_TYPES[index % len(BOOK_TYPES)]
+    options = f.options(rng)
+    _, truth, data = render_page_encoded(book_type, rng, options, first_registration_no=rng.randint(1, 400))
+    assert data is not None  # families write JPEG scans
+    start, cpu_start = time.perf_counter(), time.process_time()
+    image = load_images(data, f"{f.name}_{index}.jpg")[0].image
+    result = process_page(image, get_book_type(book_type).layout, reader.recognizer, local=reader.local)
+    row = score_page(result.analysis, truth)
+    row.update(family=f.name, index=index, book_type=book_type, warnings=list(result.analysis.warnings),
+               seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start)
+    fields = score_fields(result, truth, book_type) if reader.recognizer is not None else FieldScores()
+    row["fields"] = field_summary(fields)
+    return row, fields
+
+
+def group_summary(rows: list[dict[str, Any]], fields: FieldScores) -> dict[str, Any]:
+    return {**summarise(rows), **field_summary(fields)}
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.1%}"  # NaN: nothing to count
+
+
+def markdown(summaries: dict[str, dict[str, Any]], roles: dict[str, str], ocr: bool) -> str:
+    head = "| family | role | pages | rows recall | rows precision | cell assignment | line count |"
+    rule = "|---|---|---|---|---|---|---|"
+    if ocr:
+        head += " fields exact | >=0.9 share | >=0.9 precision | ECE | empty@.9 with text | list wrong@.9 |"
+        rule += "---|---|---|---|---|---|"
+    lines = [head, rule]
+    for name, s in summaries.items():
+        line = (f"| {name} | {roles[name]} | {s['pages']} | {_pct(s['row_recall'])} | {_pct(s['row_precision'])} "
+                f"| {_pct(s['cell_assignment'])} | {_pct(s['line_count'])} |")
+        if ocr:
+            if s.get("fields"):
+                line += (f" {_pct(s['exact_match'])} | {_pct(s['high_share'])} | {_pct(s['high_precision'])} "
+                         f"| {s['ece']:.3f} | {s['empty_high_with_text']} | {s['closed_list_wrong_high']} |")
+            else:
+                line += " - | - | - | - | - | - |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages-per-family", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=4242)
+    parser.add_argument("--families", default="all", help="all | held_out | tuned | comma-separated names")
+    parser.add_argument("--no-ocr", action="store_true", help="page analysis only (rows and cells)")
+    parser.add_argument("--json", type=Path, help="write per-page rows and the summaries here")
+    args = parser.parse_args(argv)
+
+    recognizer = None
+    if not args.no_ocr:
+        from ocr.engines.asternet import get_asternet
+
+        recognizer = get_asternet()
+    reader = Reader(recognizer, unit_lexicon(RENDERED_UNIT))
+    rows: list[dict[str, Any]] = []
+    per_family: dict[str, tuple[list[dict[str, Any]], FieldScores]] = {}
+    roles: dict[str, str] = {}
+    for f in select(args.families):
+        if (why := f.unavailable()) is not None:
+            print(f"skip {f.name}: {why}", flush=True)
+            continue
+        roles[f.name] = "real, held out" if f.real else ("held out" if f.held_out else "tuning")
+        family_rows, family_fields = [], FieldScores()
+        for index in range(args.pages_per_family):
+            row, fields = run_page(f, index, args.seed, reader)
+            family_rows.append(row)
+            family_fields.add(fields)
+            print(f"{f.name:17s} {index:2d} {row['book_type']:14s} rows {row['matched_rows']}/{row['truth_rows']} "
+                  f"(detected {row['detected_rows']}) boxes {row['text_boxes_right']}/{row['text_boxes']} "
+                  f"{row['seconds']:.1f}s {' '.join(row['warnings'])}", flush=True)
+        per_family[f.name] = (family_rows, family_fields)
+        rows += family_rows
+
+    summaries = {name: group_summary(r, s) for name, (r, s) in per_family.items()}
+    for pool, members in (("tuning (pooled)", [n for n, role in roles.items() if role == "tuning"]),
+                          ("held out (pooled, synthetic)", [n for n, role in roles.items() if role == "held out"])):
+        if members:
+            pooled = FieldScores()
+            for name in members:
+                pooled.add(per_family[name][1])
+            summaries[pool] = group_summary([r for n in members for r in per_family[n][0]], pooled)
+            roles[pool] = "+".join(members)
+    print()
+    print(markdown(summaries, roles, ocr=recognizer is not None))
+    if args.json:
+        args.json.write_text(json.dumps({"seed": args.seed, "ocr": recognizer is not None, "summaries": summaries,
+                                         "pages": rows}, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
