@@ -36,18 +36,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
-from rapidfuzz.distance import Levenshtein
 
+from bench.line_scores import LABELLED_PAGE_ID, cer, confidence_quality, labelled_lines
 from bench.synthetic_fields import CELL_SOURCES, FieldSample, field_pages, scored_fields
-from ocr.confidence import (
-    Calibrator,
-    ConfidenceBands,
-    expected_calibration_error,
-    load_calibrator,
-    reliability_table,
-)
+from ocr.confidence import Calibrator, load_calibrator
 from ocr.decoding import greedy_decode
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import Recognizer
@@ -59,7 +52,6 @@ from ocr.recognition import (
     read_cells,
     read_field,
 )
-from ocr.types import Box, CellImage
 from samples.render import render_page
 
 Reader = Callable[[list[FieldSample]], list[tuple[str, float]]]  # samples -> (value, confidence)
@@ -141,23 +133,6 @@ def make_readers(names: list[str], calibrator: Calibrator | None = None,
     return readers
 
 
-def labelled_lines(folder: Path) -> list[FieldSample]:
-    samples = []
-    for row in (folder / "labels.tsv").read_text(encoding="utf-8").splitlines():
-        if "\t" not in row:
-            continue
-        name, text = row.split("\t", 1)
-        image = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
-        if image is not None:
-            cell = CellImage(name, Box(0, 0, 0, 0), [image], is_empty=False)
-            samples.append(FieldSample("labels", name, "free_text", text, " ".join(text.split()), cell))
-    return samples
-
-
-def cer(truth: str, value: str) -> float:
-    return Levenshtein.distance(truth, value) / max(1, len(truth))
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=8)
@@ -185,17 +160,17 @@ def main(argv: list[str] | None = None) -> None:
         for page in pages:
             started, cpu_started = time.perf_counter(), time.process_time()
             values = reader(page)
-            if page and page[0].page_id != "labels":
+            if page and page[0].page_id != LABELLED_PAGE_ID:
                 seconds.append(time.perf_counter() - started)
                 cpu_seconds.append(time.process_time() - cpu_started)
             for sample, (value, confidence) in zip(page, values, strict=True):
                 ok = value == sample.expected
-                group = "labelled_lines" if sample.page_id == "labels" else sample.field_type
+                group = "labelled_lines" if sample.page_id == LABELLED_PAGE_ID else sample.field_type
                 per_type[group].append((ok, cer(sample.expected, value)))
                 confidences.append(confidence)
                 correct.append(float(ok))
-        conf, right = np.asarray(confidences), np.asarray(correct)
-        high = conf >= ConfidenceBands().high
+        quality = confidence_quality(np.asarray(confidences), np.asarray(correct))
+        right = np.asarray(correct)
         results[name] = {
             "fields": int(right.size),
             "exact_match": round(float(right.mean()), 4),
@@ -207,10 +182,10 @@ def main(argv: list[str] | None = None) -> None:
             "median_s_per_page": round(statistics.median(seconds), 3) if seconds else None,
             # CPU seconds (all threads) are robust to other processes competing for the 2 cores.
             "median_cpu_s_per_page": round(statistics.median(cpu_seconds), 3) if cpu_seconds else None,
-            "high_band_share": round(float(high.mean()), 4),
-            "high_band_precision": round(float(right[high].mean()), 4) if high.any() else None,
-            "ece": round(expected_calibration_error(conf, right), 4),
-            "reliability": reliability_table(conf, right),
+            "high_band_share": quality.high_band_share,
+            "high_band_precision": quality.high_band_precision,
+            "ece": quality.ece,
+            "reliability": quality.reliability,
         }
     print_report(results, args)
     if args.json:
