@@ -24,6 +24,7 @@ from workbench.contractor import (
 )
 from workbench.errors import ServiceError
 from workbench.ingest import IngestOptions, IngestReport, register_file
+from workbench.progress import book_sequence_counts
 from workbench.segmentation import GridLines, correct_segmentation
 from workbench.ui import notices
 from workbench.ui.forms import parse_positions
@@ -144,14 +145,17 @@ def page_status(book_id: int) -> None:
     """Re-reads page states from the database every few seconds (survives reloads and other tabs)."""
     with ctx.session() as (session, user):
         pages = list_pages(session, user, book_id, include_deleted=True)
+        sequence = book_sequence_counts(session, user, book_id)
     live = [p for p in pages if not p.deleted]
     if not live:
         st.info("Sổ chưa có trang nào.")
         return
     finished = sum(p.status in ("done", "failed") for p in live)
     counts = {s: sum(p.status == s for p in live) for s in PAGE_STATUS_VI}
+    alarm = (f" · Thiếu/trùng số đăng ký: {sequence.pages_with_warnings} trang"
+             if sequence.pages_with_warnings else "")
     st.progress(finished / len(live), text=f"Đã xử lý {finished}/{len(live)} trang · "
-                + " · ".join(f"{PAGE_STATUS_VI[s]}: {n}" for s, n in counts.items() if n))
+                + " · ".join(f"{PAGE_STATUS_VI[s]}: {n}" for s, n in counts.items() if n) + alarm)
     st.dataframe(pages_frame(pages), hide_index=True, width="stretch")
     pending = counts["queued"] + counts["processing"]
     if pending and not is_processing(db_url, book_id) and st.button(

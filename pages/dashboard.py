@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from models import Role
-from workbench.progress import StatusCounts, UserActivity, progress_dashboard
+from workbench.progress import BookSequenceCounts, StatusCounts, UserActivity, progress_dashboard
 from workbench.ui.guard import require
-from workbench.ui.labels import RECORD_STATUS_VI
+from workbench.ui.labels import RECORD_STATUS_VI, page_warning_vi
 
 ctx = require(Role.SUPERVISOR)
 
@@ -48,6 +48,22 @@ def user_activity(activity: list[UserActivity]) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
+def sequence_alarms(books: list[BookSequenceCounts]) -> None:
+    """Books whose registration numbers skip or repeat: a registration may have been lost."""
+    if not books:
+        st.info("Không có sổ nào bị thiếu hoặc trùng số đăng ký.")
+        return
+    st.dataframe(pd.DataFrame([
+        {"Đơn vị": b.unit_name, "Sổ": b.label, "Trang có cảnh báo": b.pages_with_warnings,
+         "Chỗ thiếu số": b.gaps, "Số bị thiếu": b.missing_numbers, "Số bị trùng": b.repeats}
+        for b in books
+    ]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame([
+        {"Sổ": b.label, "Trang": page_index, "Cảnh báo": page_warning_vi(stored)}
+        for b in books for page_index, stored in b.warnings
+    ]), hide_index=True, width="stretch")
+
+
 st.title("Tiến độ số hoá")
 days = st.select_slider("Số ngày gần nhất", options=[7, 14, 30, 60], value=14, key="dashboard-days")
 with ctx.session() as (session, user):
@@ -64,10 +80,14 @@ if dashboard.approved_per_day:
     per_day = pd.DataFrame([(day.isoformat(), n) for day, n in dashboard.approved_per_day],
                            columns=["Ngày", "Đã duyệt"]).set_index("Ngày")
     st.bar_chart(per_day, height=240)
-unit_tab, type_tab, user_tab = st.tabs(["Theo đơn vị", "Theo loại sổ", "Theo người dùng"])
+unit_tab, type_tab, user_tab, sequence_tab = st.tabs(
+    ["Theo đơn vị", "Theo loại sổ", "Theo người dùng", f"Thiếu/trùng số đăng ký ({len(dashboard.sequence_by_book)})"]
+)
 with unit_tab:
     chart_and_table(dashboard.by_unit, "Đơn vị")
 with type_tab:
     chart_and_table(dashboard.by_book_type, "Loại sổ")
 with user_tab:
     user_activity(dashboard.by_user)
+with sequence_tab:
+    sequence_alarms(dashboard.sequence_by_book)

@@ -1,4 +1,4 @@
-"""The book JSON export (shape stable since the foundation issue)."""
+"""The book JSON export (shape stable since the foundation issue; `pages` added by issue #13)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from models import FieldStatus, Page, Record
 from workbench.book_types import get_book_type
 from workbench.books import get_book
+from workbench.ui.labels import page_warning_vi, warning_code
 
 
 def book_header(session: Session, book_id: int) -> dict[str, Any]:
@@ -54,4 +55,25 @@ def export_book_json(session: Session, book_id: int) -> dict[str, Any]:
                 "fields": fields,
             }
         )
-    return {"book": header, "records": records}
+    return {"book": header, "pages": export_pages(session, book_id), "records": records}
+
+
+def export_pages(session: Session, book_id: int) -> list[dict[str, Any]]:
+    """Every live page in page order with its warnings as {code, message}; a stored warning with
+    no text (``grid_rulings``, the normal case) is not a warning and is left out, as in the UI."""
+    pages = session.scalars(
+        select(Page).where(Page.book_id == book_id, Page.deleted.is_(False)).order_by(Page.page_index)
+    )
+    return [
+        {
+            "file": page.original_name,
+            "index": page.page_index,
+            "status": page.status,
+            "warnings": [
+                {"code": warning_code(stored), "message": message}
+                for stored in page.warnings or []
+                if (message := page_warning_vi(stored))
+            ],
+        }
+        for page in pages
+    ]

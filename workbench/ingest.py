@@ -35,6 +35,7 @@ from workbench.db import refresh_statistics, transaction
 from workbench.executors import ExecutorSpec, run_tasks
 from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.model_registry import get_model
+from workbench.registration_sequence import apply_book_sequence
 from workbench.storage import StorageError, sha256_bytes, store_derived_bytes, store_original
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ def process_pending_pages(
         layout, unit_id = get_book_type(book.book_type).layout, book.unit_id
     page_ids = pending_page_ids(factory, book_id, options.retry_failed)
     if not page_ids:
+        check_sequence(factory, book_id)  # an earlier run may have stopped between its last page and the check
         return
     model_version, model_files, local = None, ModelFiles(), None
     if options.run_ocr:
@@ -231,6 +233,15 @@ def process_pending_pages(
                 mark_failed(factory, outcome.page_id, str(exc), report)
         if progress:
             progress(str(outcome.page_id), finished, len(page_ids))
+    check_sequence(factory, book_id)
+
+
+def check_sequence(factory: sessionmaker[Session], book_id: int) -> None:
+    """The book's registration-number gaps and repeats, as page warnings (new pages may open or close one)."""
+    with transaction(factory) as session:
+        check = apply_book_sequence(session, book_id)
+    if check.findings:
+        log.info("Book %s: %d registration-number gaps/repeats", book_id, len(check.findings))
 
 
 def _page_tasks(

@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Book, FieldValue, Page, Record, RecordStatus, Unit, User
 from workbench.book_types import get_book_type
 from workbench.queue import now_utc
-from workbench.scope import EVERYONE, SUPERVISORS, Scope, load_scope
+from workbench.record_view import book_label
+from workbench.registration_sequence import GAP, REPEAT, SequenceFinding, parse_sequence_warning
+from workbench.scope import EVERYONE, SUPERVISORS, Scope, book_in_scope, load_scope
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 DONE_STATUSES = (RecordStatus.APPROVED, RecordStatus.REJECTED)  # records no longer remaining
@@ -66,11 +68,26 @@ class UserActivity:
 
 
 @dataclass(frozen=True)
+class BookSequenceCounts:
+    """One book's registration-number alarms (page warnings registration_no_gap / _repeat)."""
+
+    book_id: int
+    label: str  # e.g. "Khai sinh 2003 quyển 1"
+    unit_name: str
+    pages_with_warnings: int
+    gaps: int
+    repeats: int
+    missing_numbers: int  # registrations the gaps say were lost
+    warnings: tuple[tuple[int, str], ...]  # (page index, stored warning), for workbench.ui.labels
+
+
+@dataclass(frozen=True)
 class Dashboard:
     by_unit: list[StatusCounts]
     by_book_type: list[StatusCounts]
     by_user: list[UserActivity]
     approved_per_day: list[tuple[date, int]]  # the last `days` Vietnamese calendar days, oldest first
+    sequence_by_book: list[BookSequenceCounts]  # only books with a gap or a repeat
 
 
 def local_day_start(moment: datetime) -> datetime:
@@ -139,7 +156,49 @@ def progress_dashboard(session: Session, user: User, days: int = 14, moment: dat
         by_user=_user_activity(session, scope, local_day_start(moment)),
         approved_per_day=[(first_local + timedelta(days=n), per_day.get(first_local + timedelta(days=n), 0))
                           for n in range(days)],
+        sequence_by_book=_sequence_counts(session, scope, None),
     )
+
+
+def book_sequence_counts(session: Session, user: User, book_id: int) -> BookSequenceCounts:
+    """One book's registration-number gaps and repeats (all zero for a clean book)."""
+    scope = load_scope(session, user, EVERYONE)
+    book = book_in_scope(session, scope, book_id)
+    found = _sequence_counts(session, scope, book.id)
+    return found[0] if found else BookSequenceCounts(book.id, book_label(book), book.unit.name, 0, 0, 0, 0, ())
+
+
+def _sequence_counts(session: Session, scope: Scope, book_id: int | None) -> list[BookSequenceCounts]:
+    # Only pages whose stored warnings mention a sequence code are read (a cheap text filter on the
+    # JSON column, portable between SQLite and PostgreSQL), not every page in scope.
+    query = (
+        select(Page.book_id, Page.page_index, Page.warnings)
+        .join(Book, Page.book_id == Book.id)
+        .where(scope.unit_filter(Book.unit_id), Page.deleted.is_(False),
+               cast(Page.warnings, String).like("%registration_no_%"))
+        .order_by(Page.book_id, Page.page_index)
+    )
+    if book_id is not None:
+        query = query.where(Page.book_id == book_id)
+    by_book: dict[int, list[tuple[int, SequenceFinding, str]]] = {}
+    for page_book_id, page_index, warnings in session.execute(query):
+        for stored in warnings or []:
+            finding = parse_sequence_warning(stored)
+            if finding is not None:
+                by_book.setdefault(page_book_id, []).append((page_index, finding, stored))
+    books = {b.id: b for b in session.scalars(select(Book).where(Book.id.in_(list(by_book))))}
+    counts = [
+        BookSequenceCounts(
+            book_id=bid, label=book_label(books[bid]), unit_name=books[bid].unit.name,
+            pages_with_warnings=len({page for page, _, _ in found}),
+            gaps=sum(f.code == GAP for _, f, _ in found),
+            repeats=sum(f.code == REPEAT for _, f, _ in found),
+            missing_numbers=sum(len(f.numbers) for _, f, _ in found if f.code == GAP),
+            warnings=tuple((page, stored) for page, _, stored in found),
+        )
+        for bid, found in by_book.items()
+    ]
+    return sorted(counts, key=lambda c: (c.unit_name, c.label))
 
 
 def _user_activity(session: Session, scope: Scope, day_start: datetime) -> list[UserActivity]:

@@ -23,6 +23,7 @@ from workbench.audit import record_event
 from workbench.errors import ConflictError, InvalidActionError
 from workbench.policy import ReviewPolicy
 from workbench.queue import OPEN_STATUSES, as_utc, now_utc
+from workbench.registration_sequence import recheck_book_sequence, sequence_key
 from workbench.scope import REVIEWERS, Scope, load_scope, record_in_scope
 
 
@@ -77,6 +78,7 @@ def save_record(
     if review_action == ReviewAction.FLAG and not clean_text(reason):
         raise InvalidActionError("Flagging needs a reason", "Vui lòng ghi lý do chuyển tổ kiểm tra.")
 
+    numbers_before = _registration_numbers(record)
     confirmed = corrected = 0
     if review_action != ReviewAction.SKIP:
         decide_all = review_action == ReviewAction.APPROVE
@@ -94,6 +96,9 @@ def save_record(
     # The record row is always written, so its version moves and the WHERE version = old re-check runs.
     flag_modified(record, "status")
     flush_or_conflict(session, record_id)
+    if _registration_numbers(record) != numbers_before:
+        # The official's number may close a gap or open one: the book's page warnings follow it.
+        recheck_book_sequence(session, scope.user, record.book_id)
     return SaveResult(record.id, record.version, record.status, confirmed, corrected)
 
 
@@ -122,6 +127,11 @@ def _check_not_held_by_another(scope: Scope, record: Record, moment: datetime) -
     if record.assigned_to_id not in (None, scope.user.id) and expires is not None and as_utc(expires) >= moment:
         raise ConflictError(f"Record {record.id} is claimed by user {record.assigned_to_id}",
                             "Bản ghi đang được người khác xử lý.")
+
+
+def _registration_numbers(record: Record) -> list[str]:
+    key = sequence_key(record.book.book_type)
+    return [_current_value(f) for f in record.fields if f.key == key]
 
 
 def _current_value(field: FieldValue) -> str:
