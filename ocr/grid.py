@@ -27,6 +27,20 @@ class InkMasks:
     text: np.ndarray  # ink minus rulings
 
 
+@dataclass(frozen=True)
+class ColumnMatch:
+    """Column edges in template order and how they were found."""
+
+    edges: list[int]  # len(layout.columns) + 1 x positions, frame included
+    seen: list[bool]  # per inner edge: a ruling was found there (else the width hints placed it)
+    extra: int  # inner rulings that matched no template edge (pen strokes, or a printed column more)
+    worst_ratio: float  # largest factor between a found column's width and its hint (>= 1)
+
+    @property
+    def guessed(self) -> int:
+        return sum(not s for s in self.seen)
+
+
 @dataclass
 class LedgerGrid:
     table: Box  # outer frame of the table (header + data rows)
@@ -38,6 +52,7 @@ class LedgerGrid:
     detected_h: int  # horizontal rulings actually seen
     detected_v: int  # vertical rulings actually seen
     masks: InkMasks
+    columns: ColumnMatch | None = None  # how the column edges were found (None: from the labels alone)
 
     def row_box(self, band: int) -> Box:
         y0, y1 = self.row_edges[band], self.row_edges[band + 1]
@@ -145,50 +160,78 @@ def template_edges(left: float, right: float, layout: LedgerLayout) -> np.ndarra
     return left + (right - left) * fractions
 
 
-def _narrowest_column(left: float, right: float, layout: LedgerLayout) -> float:
-    widths = [c.width for c in layout.columns]
-    return (right - left) * min(widths) / sum(widths)
+# Printed column proportions differ between print runs and provinces (about +-35% a column),
+# so rulings are matched on the ratio of found to hinted widths, not on absolute positions: a
+# wider column early on must not push every later ruling out of reach.
+WIDTH_RATIO_SIGMA = 0.3  # log-ratio of a column's found/hinted width that costs 1
+MISSING_RULING_COST = 1.5  # a template edge no ruling was found for
+EXTRA_RULING_COST = 1.5  # a ruling that is no template edge
+
+
+def match_column_rulings(detected: list[float], left: float, right: float, layout: LedgerLayout) -> ColumnMatch:
+    """Detected inner rulings matched to the template's columns; hints only fill what is missing.
+
+    A monotone alignment (dynamic programming) between template edges and found rulings. Two
+    consecutive matched edges cost the squared log-ratio of the found width to the hinted width
+    of the columns between them (scaled to the table), so every clearly visible ruling is used
+    where it is, whatever the proportions; a template edge without a ruling costs
+    MISSING_RULING_COST and is placed between its matched neighbours in the hinted proportions;
+    a ruling matching no edge costs EXTRA_RULING_COST and is ignored.
+    """
+    fractions = template_edges(0.0, 1.0, layout)
+    n = len(fractions) - 1
+    inner = [d for d in sorted(detected) if left + 4 < d < right - 4]
+    points = [left, *inner, right]
+    m = len(points) - 1
+    span = right - left
+    # best[i][j]: least cost with template edge i on found point j (both matched).
+    best = np.full((n + 1, m + 1), np.inf)
+    back: dict[tuple[int, int], tuple[int, int]] = {}
+    best[0, 0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            if (i == n) != (j == m):
+                continue  # the frame matches the frame
+            for pi in range(i):
+                hinted = (fractions[i] - fractions[pi]) * span
+                for pj in range(j):
+                    if not np.isfinite(best[pi, pj]):
+                        continue
+                    found = points[j] - points[pj]
+                    ratio = np.log(max(found, 1.0) / hinted) / WIDTH_RATIO_SIGMA
+                    cost = (best[pi, pj] + ratio * ratio + (i - pi - 1) * MISSING_RULING_COST
+                            + (j - pj - 1) * EXTRA_RULING_COST)
+                    if cost < best[i, j]:
+                        best[i, j] = cost
+                        back[(i, j)] = (pi, pj)
+    matched = {n: m}
+    i, j = n, m
+    while (i, j) != (0, 0):
+        i, j = back[(i, j)]
+        matched[i] = j
+    edges = [0.0] * (n + 1)
+    anchors = sorted(matched)
+    for a, b in zip(anchors, anchors[1:], strict=False):
+        x_a, x_b = points[matched[a]], points[matched[b]]
+        for k in range(a, b + 1):
+            share = (fractions[k] - fractions[a]) / (fractions[b] - fractions[a])
+            edges[k] = x_a + (x_b - x_a) * share
+    ratios = [
+        max(w, h) / max(min(w, h), 1e-6)
+        for w, h in ((edges[b] - edges[a], (fractions[b] - fractions[a]) * span)
+                     for a, b in zip(anchors, anchors[1:], strict=False))
+    ]
+    return ColumnMatch(
+        edges=[round(e) for e in edges],
+        seen=[k in matched for k in range(1, n)],
+        extra=len(inner) - (len(matched) - 2),
+        worst_ratio=float(max(ratios)),
+    )
 
 
 def match_columns(detected: list[float], left: float, right: float, layout: LedgerLayout) -> list[int]:
-    """Column edges in template order: detected inner rulings matched to the template's width hints.
-
-    A monotone alignment (dynamic programming) between expected and detected inner edges; an
-    expected edge with no ruling close enough keeps its width-hint position, extra rulings are
-    ignored.
-    """
-    expected = template_edges(left, right, layout)[1:-1]
-    inner = [d for d in sorted(detected) if left + 4 < d < right - 4]
-    tolerance = 0.45 * _narrowest_column(left, right, layout)
-    n, m = len(expected), len(inner)
-    skip_cost = 1.0
-    # cost[i][j]: best cost aligning the first i expected edges with the first j detected ones.
-    cost = np.full((n + 1, m + 1), np.inf)
-    choice = np.zeros((n + 1, m + 1), dtype=np.int8)  # 0 match, 1 skip expected, 2 skip detected
-    cost[0, :] = np.arange(m + 1) * 0.2
-    for i in range(1, n + 1):
-        cost[i, 0] = i * skip_cost
-        choice[i, 0] = 1
-        for j in range(1, m + 1):
-            distance = abs(expected[i - 1] - inner[j - 1])
-            options = (
-                cost[i - 1, j - 1] + (distance / tolerance if distance <= tolerance else np.inf),
-                cost[i - 1, j] + skip_cost,
-                cost[i, j - 1] + 0.2,
-            )
-            best = int(np.argmin(options))
-            cost[i, j], choice[i, j] = options[best], best
-    edges = list(expected)
-    i, j = n, m
-    while i > 0:
-        if j > 0 and choice[i, j] == 0:
-            edges[i - 1] = inner[j - 1]
-            i, j = i - 1, j - 1
-        elif j > 0 and choice[i, j] == 2:
-            j -= 1
-        else:
-            i -= 1
-    return [round(left), *(round(e) for e in edges), round(right)]
+    """Column edges in template order (see match_column_rulings)."""
+    return match_column_rulings(detected, left, right, layout).edges
 
 
 def _text_bands(profile: np.ndarray, min_gap: int, min_value: float) -> list[tuple[int, int]]:
@@ -333,6 +376,11 @@ def column_frame(v_peaks: list[tuple[float, float]], layout: LedgerLayout) -> tu
     left, right = frame_lines(v_peaks)
     positions = np.array(sorted(c for c, _ in v_peaks), dtype=np.float64)
     fractions = template_edges(0.0, 1.0, layout)
+    # A strong frame that already holds a ruling for every template edge lost none: printed
+    # proportions differ from the hints (+-35% a column), and the hints alone must not move a
+    # frame outwards to where no ruling is.
+    if np.count_nonzero((positions >= left - 2) & (positions <= right + 2)) >= len(fractions):
+        return left, right
     a, b = np.triu_indices(len(positions), 1)
     i, k = np.triu_indices(len(fractions), 1)
     long = fractions[k] - fractions[i] >= 0.5  # short baselines extrapolate their errors
@@ -404,17 +452,48 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
     return _grid_from_text(layout, settings, masks, h_found, v_found)
 
 
-def _label_bottom(text: np.ndarray, top: float, left: float, right: float, pitch: float) -> float:
-    """Lowest row of the printed column labels just below the table top.
+def _label_rows(text: np.ndarray, top: float, left: float, right: float, pitch: float,
+                h_found: Sequence[float] = ()) -> tuple[float, float]:
+    """First and last row of the printed column labels just below the table top.
 
     The labels are the first run of inked rows under the top frame; a gap of a tenth of a row
-    pitch ends them (the handwriting of the first row starts further down).
+    pitch ends them (the handwriting of the first row starts further down), and so does the
+    first horizontal ruling below their first line: on a short header the first row's writing
+    may start closer to the labels than that gap.
     """
     y0 = round(top) + 3
     band = text[y0 : round(top + 4 * pitch), round(left) : round(right)]
     profile = (band > 0).sum(axis=1)
     bands = _text_bands(profile, max(3, round(0.1 * pitch)), 0.01 * band.shape[1])
-    return float(y0 + bands[0][1]) if bands else top
+    if not bands:
+        return top, top
+    start, end = y0 + bands[0][0], y0 + bands[0][1]
+    crossing = [y for y in h_found if start + 2 < y < end]
+    return float(start), float(min(crossing)) if crossing else float(end)
+
+
+def header_bottom(h_found: Sequence[float], top: float, labels: tuple[float, float], pitch: float) -> float | None:
+    """The ruling that closes the printed header: the first ruling at or below the labels.
+
+    Found from the labels, not from the row pitch, so a header shorter (or much taller) than a
+    registration row is still one band. The labels are printed centred in the header, so its
+    closing ruling lies about as far below them as the top frame lies above; one further down
+    than half a row past that is a data row's (the header's own ruling was not seen). A ruling
+    band right under it much shorter than a row (a printed row of column numbers "(1) (2)
+    (3)...") belongs to the header too. None when no ruling closes the labels.
+    """
+    label_top, label_bottom = labels
+    expected = label_bottom + max(0.0, label_top - top)
+    below = sorted(y for y in h_found if y >= label_bottom - 0.05 * pitch and y > top + 4)
+    if not below or below[0] > expected + 0.5 * pitch:
+        return None
+    bottom = below[0]
+    for y in below[1:]:
+        if y - bottom < 0.6 * pitch:
+            bottom = y
+        else:
+            break
+    return bottom
 
 
 def _row_pitch(h_found: list[float], min_pitch: float, hint: float | None = None) -> float:
@@ -453,19 +532,28 @@ def _row_pitch(h_found: list[float], min_pitch: float, hint: float | None = None
 def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, right: float,
                        layout: LedgerLayout, settings: GridSettings, masks: InkMasks) -> LedgerGrid:
     top, bottom = h_found[0], h_found[-1]
-    col_edges = match_columns(v_found, left, right, layout)
+    columns = match_column_rulings(v_found, left, right, layout)
+    col_edges = columns.edges
     # With many faint rulings missing, the ruling gaps may all be two or three rows long; the
     # registration numbers (one line per record in the first column) hint at the true pitch.
     numbers = _first_column_lines(masks.text, col_edges, round(top) + 3, round(bottom))
     hint = float(np.median(np.diff(numbers))) if len(numbers) >= 3 else None
     pitch = _row_pitch(h_found, min_pitch=0.025 * masks.text.shape[0], hint=hint)
-    label_bottom = _label_bottom(masks.text, top, left, right, pitch)
+    labels = _label_rows(masks.text, top, left, right, pitch, h_found)
+    label_bottom = labels[1]
+    closing = header_bottom(h_found, top, labels, pitch)
     # Row boundaries run up from the bottom frame in steps of the pitch, snapped to the rulings
-    # seen; they stop at the header, whose labels must lie above its bottom ruling.
+    # seen; they stop at the header: at the ruling under its labels when one is seen (whatever
+    # the header's height), else where the labels are.
     edges = [bottom]
     while True:
         predicted = edges[-1] - pitch
-        if predicted - top < 0.6 * pitch or predicted < label_bottom - 0.1 * pitch:
+        if closing is not None:
+            if predicted < closing + 0.5 * pitch:
+                if edges[-1] - closing > 0.5 * pitch:
+                    edges.append(closing)
+                break
+        elif predicted - top < 0.6 * pitch or predicted < label_bottom - 0.1 * pitch:
             break
         edges.append(_snap(predicted, h_found, 0.2 * pitch))
     if len(edges) < 2:
@@ -481,7 +569,8 @@ def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, 
     filled = _filled_bands(masks.text, row_edges, col_edges, settings)
     seen = sum(1 for e in row_edges if any(abs(e - h) <= 0.2 * pitch for h in h_found))
     method = "rulings" if seen == len(row_edges) else "partial_rulings"
-    return LedgerGrid(table, header, col_edges, row_edges, filled, method, len(h_found), len(v_found), masks)
+    return LedgerGrid(table, header, col_edges, row_edges, filled, method, len(h_found), len(v_found), masks,
+                      columns)
 
 
 def _filled_bands(text: np.ndarray, row_edges: list[int], col_edges: list[int], settings: GridSettings) -> list[int]:

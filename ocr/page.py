@@ -116,6 +116,10 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
                             transform=transform, warnings=warnings, steps=steps)
     if grid.method != "rulings":
         warnings.append(f"grid_{grid.method}")
+    if grid.columns is not None:
+        steps[-1].result["columns"] = {"guessed": grid.columns.guessed, "extra_rulings": grid.columns.extra,
+                                       "worst_width_ratio": round(grid.columns.worst_ratio, 3)}
+        warnings.extend(page_qa.column_warnings(grid.columns.guessed, grid.columns.worst_ratio))
     # Writing beside the table: the frame may be too narrow and the fields a few columns off.
     # A check of the grid's result, so it is recorded with the grid step (a few ms).
     beside = page_qa.ink_beside_table(grid.masks.text, grid.table)

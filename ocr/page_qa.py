@@ -21,7 +21,24 @@ from ocr.types import Box
 WARNINGS_VI: dict[str, str] = {
     "ink_left_of_table": "có chữ viết bên trái khung bảng: có thể nhận thiếu cột, các trường có thể bị lệch cột",
     "ink_right_of_table": "có chữ viết bên phải khung bảng: có thể nhận thiếu cột, các trường có thể bị lệch cột",
+    "columns_guessed": "không thấy đủ đường kẻ cột: một số cột được ước theo mẫu sổ, cần kiểm tra "
+                       "các trường có bị lệch cột",
+    "columns_differ_from_template": "tỉ lệ các cột khác nhiều so với mẫu sổ: cần kiểm tra các trường có bị lệch cột",
 }
+
+# A found column this many times wider or narrower than its hint is not a print-run difference
+# (those stay within about +-35%, a factor of 2 between two columns at worst).
+COLUMN_RATIO_WARNING = 2.2
+
+
+def column_warnings(guessed: int, worst_ratio: float) -> list[str]:
+    """Page warnings when the columns found disagree with the template: say so, never guess silently."""
+    codes = []
+    if guessed:
+        codes.append("columns_guessed")
+    if worst_ratio > COLUMN_RATIO_WARNING:
+        codes.append("columns_differ_from_template")
+    return codes
 
 
 def ink_fraction(image: np.ndarray, analysis_width: int = 800) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ocr.deskew import compose, deskew_page, map_points
-from ocr.grid import LedgerGrid, detect_grid, match_columns
+from ocr.grid import LedgerGrid, detect_grid, match_column_rulings, match_columns
 from samples import PageOptions, render_page
 from workbench.book_types import get_book_type
 
@@ -91,8 +91,26 @@ def test_match_columns_tolerates_missing_and_extra_rulings():
     assert len(matched) == len(layout.columns) + 1
     assert matched[0] == 100 and matched[-1] == 2100
     for i, edge in enumerate(matched[1:-1], start=1):
-        expected = edges[i] + (0 if i == 5 else 3.0)  # the missing one falls back to the hint
-        assert abs(edge - expected) <= 1.5
+        # The missing one is placed between its found neighbours in the hinted proportions.
+        assert abs(edge - (edges[i] + 3.0)) <= 1.5
+
+
+def test_visible_rulings_win_over_the_width_hints():
+    """Printed proportions differ between print runs (+-35% a column): every ruling seen is used
+    where it is, and only the missing one comes from the hints, between its neighbours."""
+    layout = get_book_type("khai_sinh").layout
+    rng = np.random.default_rng(3)
+    widths = np.array([c.width for c in layout.columns]) * rng.uniform(0.65, 1.35, len(layout.columns))
+    edges = 100 + 2000 * np.concatenate([[0], np.cumsum(widths)]) / widths.sum()
+    match = match_column_rulings(list(edges[1:-1]), 100, 2100, layout)
+    assert np.abs(np.array(match.edges) - edges).max() <= 1
+    assert all(match.seen) and match.extra == 0
+    detected = [e for i, e in enumerate(edges[1:-1], start=1) if i != 6]
+    match = match_column_rulings(detected, 100, 2100, layout)
+    assert match.guessed == 1 and not match.seen[5]
+    found = np.delete(np.array(match.edges), 6)
+    assert np.abs(found - np.delete(edges, 6)).max() <= 1
+    assert edges[5] < match.edges[6] < edges[7]
 
 
 def test_row_pitch_survives_missing_faint_rulings():
