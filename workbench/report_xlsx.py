@@ -14,6 +14,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from models import Unit
 from workbench.context import Workbench
 from workbench.db import transaction
+from workbench.exports.atomic import atomic_file
+from workbench.exports.cells import append_row, write_cell
 from workbench.report import (
     MEASURES,
     RATE_WINDOW_DAYS,
@@ -39,19 +41,19 @@ CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 def _progress_sheet(sheet: Worksheet, report: ProgressReport, scope: str) -> None:
     groups = list(report.book_types) + ["total"]
     last_column = 2 + 4 * len(groups)
-    sheet.cell(row=1, column=1, value="BÁO CÁO TIẾN ĐỘ SỐ HÓA DỮ LIỆU HỘ TỊCH").font = Font(bold=True, size=13)
+    write_cell(sheet, 1, 1, "BÁO CÁO TIẾN ĐỘ SỐ HÓA DỮ LIỆU HỘ TỊCH").font = Font(bold=True, size=13)
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last_column)
-    sheet.cell(row=2, column=1, value=f"Ngày {report.day:%d/%m/%Y} — {scope}")
+    write_cell(sheet, 2, 1, f"Ngày {report.day:%d/%m/%Y} — {scope}")  # scope: a unit's name
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=last_column)
     for column, title in ((1, "STT"), (2, "Đơn vị")):
-        sheet.cell(row=HEADER_TOP, column=column, value=title)
+        write_cell(sheet, HEADER_TOP, column, title)
         sheet.merge_cells(start_row=HEADER_TOP, start_column=column, end_row=HEADER_TOP + 1, end_column=column)
     for g, group in enumerate(groups):
         first = 3 + 4 * g
-        sheet.cell(row=HEADER_TOP, column=first, value=TYPE_LABELS[group])
+        write_cell(sheet, HEADER_TOP, first, TYPE_LABELS[group])
         sheet.merge_cells(start_row=HEADER_TOP, start_column=first, end_row=HEADER_TOP, end_column=first + 3)
         for m, measure in enumerate(MEASURES):
-            sheet.cell(row=HEADER_TOP + 1, column=first + m, value=measure)
+            write_cell(sheet, HEADER_TOP + 1, first + m, measure)
     for row in sheet.iter_rows(min_row=HEADER_TOP, max_row=HEADER_TOP + 1, max_col=last_column):
         for cell in row:
             cell.font, cell.alignment, cell.border = Font(bold=True), CENTER, BOX
@@ -65,7 +67,7 @@ def _progress_sheet(sheet: Worksheet, report: ProgressReport, scope: str) -> Non
             counts = row.total if group == "total" else row.by_type[group]
             values += [counts.total, counts.today, counts.done, counts.remaining]
         for c, value in enumerate(values, start=1):
-            cell = sheet.cell(row=r, column=c, value=value)
+            cell = write_cell(sheet, r, c, value)  # unit names are typed by admins: kept text
             cell.border = BOX
             if is_total:
                 cell.font = Font(bold=True)
@@ -79,22 +81,22 @@ def _progress_sheet(sheet: Worksheet, report: ProgressReport, scope: str) -> Non
 
 
 def _plan_sheet(sheet: Worksheet, plans: list[PlanRow]) -> None:
-    sheet.append(["Đơn vị", "Số máy", "Định mức (hồ sơ/máy/ngày)", "Năng lực/ngày", "Còn lại",
+    append_row(sheet, ["Đơn vị", "Số máy", "Định mức (hồ sơ/máy/ngày)", "Năng lực/ngày", "Còn lại",
                   "Tốc độ thực tế (hồ sơ/ngày, 7 ngày)", "Số ngày theo định mức", "Số ngày theo tốc độ thực tế"])
     for cell in sheet[1]:
         cell.font, cell.alignment = Font(bold=True), CENTER
     for plan in plans:
-        sheet.append([plan.unit_name, plan.computers, plan.quota_per_computer_per_day, plan.daily_capacity,
+        append_row(sheet, [plan.unit_name, plan.computers, plan.quota_per_computer_per_day, plan.daily_capacity,
                       plan.remaining, round(plan.rate_per_day, 1), plan.days_at_quota, plan.days_at_current_rate])
     sheet.column_dimensions["A"].width = 34
 
 
 def _productivity_sheet(sheet: Worksheet, days: list[UserDay]) -> None:
-    sheet.append(["Ngày", "Tài khoản", "Họ và tên", "Số hồ sơ đã duyệt"])
+    append_row(sheet, ["Ngày", "Tài khoản", "Họ và tên", "Số hồ sơ đã duyệt"])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for item in days:
-        sheet.append([item.day.strftime("%d/%m/%Y"), item.username, item.full_name, item.approved])
+        append_row(sheet, [item.day.strftime("%d/%m/%Y"), item.username, item.full_name, item.approved])
 
 
 def write_report_xlsx(report: ProgressReport, plans: list[PlanRow], productivity: list[UserDay],
@@ -127,6 +129,6 @@ def run_report(wb: Workbench, day_text: str | None, unit: str | None, out: Path 
         scope_unit = session.get(Unit, unit_id) if unit_id is not None else None
         scope = scope_unit.name if scope_unit is not None else "Tất cả đơn vị"
     target = out or Path(f"report_{day.isoformat()}.xlsx")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_report_xlsx(report, plans, productivity, target, scope)
+    with atomic_file(target) as handle:
+        write_report_xlsx(report, plans, productivity, handle, scope)
     return target

@@ -1,4 +1,4 @@
-"""Text hygiene shared by every field type: Unicode NFC and single spaces."""
+"""Text hygiene shared by every field type: Unicode NFC, single spaces, no control characters."""
 
 from __future__ import annotations
 
@@ -19,12 +19,31 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
+# C0 and C1 control characters and DEL, plus what XML and Excel cannot hold at all (lone
+# surrogates, e.g. from undecodable file names, and the noncharacters U+FFFE/U+FFFF). Pasted or
+# imported text carries them; one of them makes openpyxl and lxml refuse a whole export.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _control_replacement(match: re.Match[str]) -> str:
+    # Line breaks, tabs and the other whitespace controls separated words: they become a space.
+    return " " if match.group().isspace() else ""
+
+
+def strip_controls(text: str) -> str:
+    """Control characters removed (whitespace ones become a space); nothing else changes.
+
+    Exporters use it on the way out, so values stored before the entry points cleaned them
+    still export."""
+    return _CONTROL.sub(_control_replacement, text) if _CONTROL.search(text) else text
+
+
 def clean_text(text: str | None) -> str:
-    """NFC, invisible format characters removed, whitespace runs collapsed to one space, stripped;
-    None -> ""."""
+    """NFC, invisible format and control characters removed, whitespace runs (line breaks included:
+    every field is one line) collapsed to one space, stripped; None -> ""."""
     if text is None:
         return ""
-    text = unicodedata.normalize("NFC", strip_invisible(str(text)))
+    text = unicodedata.normalize("NFC", strip_controls(strip_invisible(str(text))))
     text = _WHITESPACE.sub(" ", text).strip()
     # A cell keyed as the literal string "None" is an empty cell that went through str(None).
     return "" if text == "None" else text

@@ -12,6 +12,7 @@ from workbench.crosscheck.extract import ExtractError
 from workbench.crosscheck.service import import_extract, run_crosscheck
 from workbench.crosscheck.tracking import tracking_list, write_tracking_xlsx
 from workbench.db import transaction
+from workbench.exports.atomic import atomic_file
 
 crosscheck_app = typer.Typer(help="Cross-check approved records against a population-database extract.",
                              no_args_is_help=True)
@@ -64,6 +65,6 @@ def tracking_command(
     wb = open_workbench()
     with wb.sessions() as session:
         items = tracking_list(session, book_ids=book or None, include_resolved=include_resolved)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_tracking_xlsx(items, out)
+    with atomic_file(out) as handle:
+        write_tracking_xlsx(items, handle)
     typer.echo(f"wrote {out} ({len(items)} items)")

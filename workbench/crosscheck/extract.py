@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ocr.fields.catalogs import canonical_sex
-from ocr.fields.text import fold_key_accentless
+from ocr.fields.text import fold_key_accentless, strip_controls
 from workbench.crosscheck.normalize import parse_packed
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -102,8 +102,17 @@ def map_header(header: list[str]) -> dict[str, int]:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    text = " ".join(str(value).split())
+    text = str(value)
+    if not text.isprintable():
+        text = strip_controls(text)  # dropped: they would be stored and then block exports
+    text = " ".join(text.split())
     return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def _cell(text: str) -> str:
+    """A CSV cell trimmed; control characters (a quoted line break too) never reach the stored table.
+    isprintable() is one C pass that is true for every ordinary cell, Vietnamese letters included."""
+    return text.strip() if text.isprintable() else strip_controls(text).strip()
 
 
 OPTIONAL = ("sex", "father_name", "mother_name", "residence")
@@ -139,9 +148,9 @@ class _Collector:
                 return  # blank line
             row = row + [""] * (self.width - len(row))
         # Only the ends are trimmed: names are compared through accent/space-blind keys, and shown as written.
-        id_number = row[self.id_at].strip()
-        name = row[self.name_at].strip()
-        birth_text = row[self.birth_at].strip()
+        id_number = _cell(row[self.id_at])
+        name = _cell(row[self.name_at])
+        birth_text = _cell(row[self.birth_at])
         if not id_number and not name and not birth_text and not any(v.strip() for v in row):
             return  # blank line
         if len(id_number) != 12 or not (id_number.isascii() and id_number.isdigit()):
@@ -157,7 +166,7 @@ class _Collector:
             return self._error(line, f"birth date '{birth_text}' is not a date")
         self.seen.add(id_number)
         sex_at, father_at, mother_at, residence_at = self.optional_at
-        sex_text = row[sex_at].strip() if sex_at is not None else ""
+        sex_text = _cell(row[sex_at]) if sex_at is not None else ""
         sex = self._sexes.get(sex_text)
         if sex is None:
             sex = self._sexes[sex_text] = canonical_sex(sex_text) or ""
@@ -167,9 +176,9 @@ class _Collector:
         table.birth.append(birth)
         table.birth_text.append(birth_text)
         table.sex.append(sex)
-        table.father_name.append(row[father_at].strip() if father_at is not None else "")
-        table.mother_name.append(row[mother_at].strip() if mother_at is not None else "")
-        table.residence.append(row[residence_at].strip() if residence_at is not None else "")
+        table.father_name.append(_cell(row[father_at]) if father_at is not None else "")
+        table.mother_name.append(_cell(row[mother_at]) if mother_at is not None else "")
+        table.residence.append(_cell(row[residence_at]) if residence_at is not None else "")
 
     def result(self, name: str) -> CitizenTable:
         if self.error_count:

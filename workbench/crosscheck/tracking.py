@@ -17,7 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Book, CrosscheckResult, CrosscheckStatus, Page, Record, Unit, User
+from ocr.fields.text import clean_text
 from workbench.audit import record_event
+from workbench.exports.cells import append_row
 from workbench.scope import SUPERVISORS, load_scope, record_in_scope
 
 TRACKED = (CrosscheckStatus.DIFFERENT, CrosscheckStatus.AMBIGUOUS)
@@ -100,7 +102,7 @@ def resolve_tracking_item(session: Session, result_id: int, actor: User, resolut
     if result is None:
         raise TrackingError(f"No cross-check result with id {result_id}", f"Không có kết quả đối chiếu số {result_id}")
     record_in_scope(session, scope, result.record_id, fresh=False)
-    resolution = " ".join(resolution.split())
+    resolution = clean_text(resolution)
     if not resolution:
         raise TrackingError("A resolution note is required", "Cần ghi rõ cách xử lý")
     old = {"resolution": result.resolution}
@@ -125,7 +127,7 @@ def write_tracking_xlsx(items: list[TrackingItem], target: Path | IO[bytes]) -> 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Theo doi"
-    sheet.append(TRACKING_HEADER)
+    append_row(sheet, TRACKING_HEADER)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -133,7 +135,9 @@ def write_tracking_xlsx(items: list[TrackingItem], target: Path | IO[bytes]) -> 
     first_book_column = 11
     for number, item in enumerate(items, start=1):
         differing = ", ".join(FIELD_LABELS_VI.get(f, f) for f in item.differing_fields)
-        sheet.append(
+        # Book values, extract values and notes are other people's text: append_row keeps them text.
+        append_row(
+            sheet,
             [number, item.unit_name, item.book_id, item.book_type, item.page_index, item.row_index,
              ROLE_LABELS_VI.get(item.role, item.role), STATUS_LABELS_VI.get(item.status, item.status), differing,
              item.id_number or ""]

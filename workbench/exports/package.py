@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,8 +13,10 @@ import cv2
 import numpy as np
 from sqlalchemy.orm import Session
 
+from ocr.types import ColumnSpec
 from workbench.book_types import get_book_type
 from workbench.crosscheck.service import matched_person_ids
+from workbench.exports.atomic import TargetOccupiedError, atomic_file, atomic_folder
 from workbench.exports.naming import UniqueNamer, book_base_name, registration_stem
 from workbench.exports.pagexml import page_xml
 from workbench.exports.pdf import header_band, record_pdf
@@ -85,15 +86,6 @@ def record_pdfs(book: ExportBook, data_dir: Path) -> Iterator[tuple[str, bytes]]
             yield namer.name(stem, ".pdf"), record_pdf(rgb, record.bbox, header).data
 
 
-def _atomic_target(out: Path) -> tuple[int, str]:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-
-
-def _finish(tmp: str, out: Path) -> None:
-    os.replace(tmp, out)
-
-
 def export_book_zip(session: Session, data_dir: Path, book_id: int, out: Path | None = None,
                     include_unapproved: bool = False) -> ExportResult:
     """One ZIP: a PDF per registration and the book's Excel import file. Written atomically."""
@@ -102,20 +94,15 @@ def export_book_zip(session: Session, data_dir: Path, book_id: int, out: Path | 
     person_ids = matched_person_ids(session, [r.record_id for r in book.records])
     result = ExportResult(out, records=len(book.records), unapproved=sum(not r.approved for r in book.records),
                           warnings=_warnings(book))
-    fd, tmp = _atomic_target(out)
-    try:
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
-            for name, pdf in record_pdfs(book, data_dir):
-                archive.writestr(name, pdf, compress_type=zipfile.ZIP_STORED)  # JPEG inside: no gain
-                result.files.append(name)
-            xlsx = io.BytesIO()
-            write_import_xlsx(book, xlsx, person_ids)
-            xlsx_name = f"{book_file_base(book)}.xlsx"
-            archive.writestr(xlsx_name, xlsx.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
-            result.files.append(xlsx_name)
-        _finish(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_file(out) as handle, zipfile.ZipFile(handle, "w") as archive:
+        for name, pdf in record_pdfs(book, data_dir):
+            archive.writestr(name, pdf, compress_type=zipfile.ZIP_STORED)  # JPEG inside: no gain
+            result.files.append(name)
+        xlsx = io.BytesIO()
+        write_import_xlsx(book, xlsx, person_ids)
+        xlsx_name = f"{book_file_base(book)}.xlsx"
+        archive.writestr(xlsx_name, xlsx.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+        result.files.append(xlsx_name)
     return result
 
 
@@ -124,13 +111,8 @@ def export_book_xlsx(session: Session, book_id: int, out: Path | None = None,
     book = load_export_book(session, book_id, include_unapproved)
     out = out or default_output_path(book, "xlsx")
     person_ids = matched_person_ids(session, [r.record_id for r in book.records])
-    fd, tmp = _atomic_target(out)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            rows = write_import_xlsx(book, handle, person_ids)
-        _finish(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_file(out) as handle:
+        rows = write_import_xlsx(book, handle, person_ids)
     return ExportResult(out, [out.name], rows, sum(not r.approved for r in book.records), _warnings(book))
 
 
@@ -142,22 +124,36 @@ def export_book_pagexml(session: Session, data_dir: Path, book_id: int, out_dir:
     """
     book = load_export_book(session, book_id, include_unapproved)
     out_dir = out_dir or default_output_path(book, "pagexml")
-    out_dir.mkdir(parents=True, exist_ok=True)
     columns = get_book_type(book.book_type).columns
     result = ExportResult(out_dir, records=len(book.records), warnings=_warnings(book),
                           unapproved=sum(not r.approved for r in book.records))
-    for page in book.pages:
-        if not page.width or not page.height or not page.deskewed_path:
-            continue
-        stem = f"{book_file_base(book)}_P{page.page_index:03d}"
-        try:
-            image = (data_dir / page.deskewed_path).read_bytes()
-        except OSError as exc:
-            raise ExportError(
-                f"Page {page.page_index} ({page.original_name}) has no readable deskewed image: {exc}",
-                f"Trang {page.page_index} ({page.original_name}) không có ảnh đã nắn thẳng đọc được",
-            ) from exc
-        (out_dir / f"{stem}.jpg").write_bytes(image)
-        (out_dir / f"{stem}.xml").write_bytes(page_xml(book, page, columns, image_filename=f"{stem}.jpg"))
-        result.files += [f"{stem}.xml", f"{stem}.jpg"]
+    # Built in a temporary folder renamed at the end: a failure or a kill leaves no partial folder.
+    earlier_export = re.compile(rf"{re.escape(book_file_base(book))}_P\d{{3,}}\.(xml|jpg)")
+    try:
+        with atomic_folder(out_dir, lambda p: p.is_file() and earlier_export.fullmatch(p.name) is not None) as tmp:
+            for page in book.pages:
+                result.files += _write_page_files(book, page, columns, data_dir, tmp)
+    except TargetOccupiedError as exc:
+        raise ExportError(
+            f"{out_dir} already exists and holds other files; choose a new folder",
+            f"Thư mục {out_dir.name} đã có và chứa tệp khác; hãy chọn thư mục mới",
+        ) from exc
     return result
+
+
+def _write_page_files(book: ExportBook, page: ExportPage, columns: tuple[ColumnSpec, ...], data_dir: Path,
+                      folder: Path) -> list[str]:
+    """<book>_P<page>.xml and .jpg of one processed page; nothing for a page never processed."""
+    if not page.width or not page.height or not page.deskewed_path:
+        return []
+    stem = f"{book_file_base(book)}_P{page.page_index:03d}"
+    try:
+        image = (data_dir / page.deskewed_path).read_bytes()
+    except OSError as exc:
+        raise ExportError(
+            f"Page {page.page_index} ({page.original_name}) has no readable deskewed image: {exc}",
+            f"Trang {page.page_index} ({page.original_name}) không có ảnh đã nắn thẳng đọc được",
+        ) from exc
+    (folder / f"{stem}.jpg").write_bytes(image)
+    (folder / f"{stem}.xml").write_bytes(page_xml(book, page, columns, image_filename=f"{stem}.jpg"))
+    return [f"{stem}.xml", f"{stem}.jpg"]

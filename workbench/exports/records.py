@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from models import FieldStatus, FieldValue, Page, PageStatus, Record, RecordStatus
+from ocr.fields.text import strip_controls
 from workbench.books import get_book
 
 # Fields an official has looked at: their proposal became the official value.
@@ -100,9 +101,12 @@ def _box(values: list[int] | None) -> tuple[int, int, int, int] | None:
 
 
 def _export_record(record: Record, page_index: int) -> ExportRecord:
+    # Values stored before the entry points stripped control characters must still export:
+    # every text leaves through strip_controls (XML and Excel cannot hold them).
     fields = {
         f.key: ExportField(
-            key=f.key, official=official_value(f), proposed=f.proposed_value, confidence=float(f.confidence),
+            key=f.key, official=strip_controls(official_value(f)), proposed=strip_controls(f.proposed_value),
+            confidence=float(f.confidence),
             reviewed=is_reviewed(f), bbox=_box(f.bbox),
         )
         for f in record.fields
@@ -130,7 +134,8 @@ def load_export_book(session: Session, book_id: int, include_unapproved: bool = 
         raise UnapprovedRecordsError(book_id, pending)
     export_pages = tuple(
         ExportPage(
-            page_id=p.id, page_index=p.page_index, original_name=p.original_name, deskewed_path=p.deskewed_path,
+            page_id=p.id, page_index=p.page_index, original_name=strip_controls(p.original_name),
+            deskewed_path=p.deskewed_path,
             width=p.width, height=p.height, header_bbox=_box(p.header_bbox),
             records=tuple(
                 _export_record(r, p.page_index)
@@ -142,6 +147,7 @@ def load_export_book(session: Session, book_id: int, include_unapproved: bool = 
     )
     unfinished = sum(1 for p in pages if p.status != PageStatus.DONE)
     return ExportBook(
-        book_id=book.id, book_type=book.book_type, unit_name=book.unit.name, unit_code=book.unit.code,
+        book_id=book.id, book_type=book.book_type, unit_name=strip_controls(book.unit.name),
+        unit_code=strip_controls(book.unit.code) if book.unit.code else book.unit.code,
         year=book.year_from, volume=book.volume, pages=export_pages, unfinished_pages=unfinished,
     )

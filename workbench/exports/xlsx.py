@@ -8,6 +8,7 @@ from typing import IO, Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from workbench.exports.cells import append_row
 from workbench.exports.import_layout import REMARKS_FIELD, ImportColumn, ImportLayout, code_tables, import_layout
 from workbench.exports.records import ExportBook, ExportRecord
 
@@ -62,17 +63,14 @@ def write_import_xlsx(book: ExportBook, target: Path | IO[bytes], person_ids: Pe
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = layout.sheet
-    sheet.append(layout.header)
+    append_row(sheet, layout.header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     rows = import_rows(book, layout, person_ids)
     for row in rows:
-        sheet.append([None if v == "" else v for v in row])  # absent data = a truly empty cell
-    # Text columns stay text: "05/03/1998" or "012" must not become Excel dates or numbers.
-    for column_cells in sheet.iter_cols(min_row=2):
-        for cell in column_cells:
-            if isinstance(cell.value, str):
-                cell.number_format = "@"
+        # Absent data = a truly empty cell. Text cells stay text (append_row): "05/03/1998" or "012"
+        # must not become Excel dates or numbers, nor "=..." a formula.
+        append_row(sheet, [None if v == "" else v for v in row])
     sheet.freeze_panes = "A2"
     _write_code_sheet(workbook)
     workbook.save(target)
@@ -81,7 +79,7 @@ def write_import_xlsx(book: ExportBook, target: Path | IO[bytes], person_ids: Pe
 
 def _write_code_sheet(workbook: Workbook) -> None:
     sheet = workbook.create_sheet(CODES_SHEET)
-    sheet.append(["Bảng mã", "Mã", "Giá trị"])
+    append_row(sheet, ["Bảng mã", "Mã", "Giá trị"])
     for table in code_tables().values():
         for code, label in sorted(table.labels.items()):
-            sheet.append([table.label, code, label])
+            append_row(sheet, [table.label, code, label])
