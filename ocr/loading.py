@@ -1,7 +1,10 @@
 """Turn uploaded files (images, multi-page TIFFs, PDFs, folders, ZIPs) into BGR page images.
 
 Every failure of a single file becomes one ``ImageLoadError`` with an English message, so a
-batch upload can skip that file and carry on with the rest.
+batch upload can skip that file and carry on with the rest. No file handed in disappears: folders
+and ZIPs yield every file they hold. A page format's name or an image/PDF signature in its first
+bytes (a .gif, a .jpeg2000 scan) makes a file a page candidate; every other file (a stray
+document, archiver metadata, a nested ZIP) comes back named, with a refusal (``InputFile.refusal``).
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ocr.fields.text import strip_controls
 
 # 120 MP is far above any sane page scan (A3 at 600 dpi is ~70 MP) yet small enough that a
 # decoded RGB copy still fits comfortably in memory.
@@ -28,6 +33,14 @@ PDF_SUFFIXES = (".pdf",)
 SUPPORTED_SUFFIXES = IMAGE_SUFFIXES + PDF_SUFFIXES
 # Files that archivers and desktops add and that are never pages.
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
+# First bytes of the formats Pillow or PDFium can read: a scan named oddly (.jpeg2000, .gif, no
+# suffix) is still a page candidate; a false match only turns into a failed page that names it.
+_PAGE_SIGNATURES = (
+    b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+",
+    b"BM", b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51", b"%PDF-",
+)
+HEAD_BYTES = 16
+NOT_A_PAGE = "refused: not an image, PDF or ZIP (neither its name nor its first bytes are a page format)."
 
 
 class ImageLoadError(ValueError):
@@ -48,8 +61,12 @@ class InputFile:
     name: str  # display name, e.g. "scans/page_2.jpg" or "book.zip/page_2.jpg"
     path: Path | None = None
     data: bytes | None = None
+    # Why this file will not be a page (English), for a file that is listed but never read.
+    refusal: str | None = None
 
     def read_bytes(self) -> bytes:
+        if self.refusal is not None:
+            raise ImageLoadError(f"{self.name}: {self.refusal}")
         if self.data is not None:
             return self.data
         assert self.path is not None
@@ -199,42 +216,67 @@ def _rendered_to_bgr(array: np.ndarray) -> np.ndarray:
 
 
 def iter_input_files(paths: Iterable[str | Path]) -> list[InputFile]:
-    """Expand files, folders (recursively) and ZIPs into page files, naturally sorted per source.
+    """Expand files, folders (recursively) and ZIPs into input files, naturally sorted per source.
 
-    Raises ImageLoadError for a missing path or a ZIP that is damaged or carries unsafe member
-    names (path traversal, absolute paths).
+    Every file found is returned: whether it is a page is decided by its content when it is loaded
+    (a .gif or .jp2 scan is one; a stray document becomes a failed page naming it). Archiver and
+    system files come back with a refusal. Raises ImageLoadError for a missing path or a ZIP that
+    is damaged or carries unsafe member names (path traversal, absolute paths).
     """
     files: list[InputFile] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            members = [p for p in path.rglob("*") if p.is_file() and _is_candidate(p.relative_to(path).as_posix())]
+            members = [p for p in path.rglob("*") if p.is_file()]
             for member in sorted(members, key=lambda p: natural_sort_key(p.relative_to(path).as_posix())):
-                files.extend(_expand_file(member, f"{path.name}/{member.relative_to(path).as_posix()}"))
+                relative = member.relative_to(path).as_posix()
+                refusal = _refusal(relative) or _format_refusal(relative, lambda m=member: _head(m))
+                files.extend(_expand_file(member, f"{path.name}/{relative}", refusal))
         elif path.is_file():
-            files.extend(_expand_file(path, path.name))
+            files.extend(_expand_file(path, path.name, None))
         else:
             raise ImageLoadError(f"{path}: no such file or folder.")
     return files
 
 
-def _expand_file(path: Path, name: str) -> list[InputFile]:
+def _expand_file(path: Path, name: str, refusal: str | None) -> list[InputFile]:
+    if refusal is not None:
+        return [InputFile(name=name, path=path, refusal=refusal)]
     if path.suffix.lower() == ".zip":
         return zip_members(InputFile(name=name, path=path).read_bytes(), name)
     return [InputFile(name=name, path=path)]
 
 
-def _is_candidate(member_name: str) -> bool:
+def _refusal(member_name: str) -> str | None:
+    """Why a file inside a folder or ZIP is not offered as a page; None: it is (its content decides)."""
     parts = PurePosixPath(member_name).parts
-    if not parts or any(part == "__MACOSX" or part.startswith(".") for part in parts):
-        return False
-    if parts[-1].lower() in _JUNK_NAMES:
-        return False
-    return member_name.lower().endswith(SUPPORTED_SUFFIXES + (".zip",))
+    if any(part == "__MACOSX" for part in parts):
+        return "refused: macOS archive metadata (__MACOSX), not a page."
+    if any(part.startswith(".") for part in parts):
+        return "refused: hidden file or folder (name starting with '.'), not a page."
+    if parts and parts[-1].lower() in _JUNK_NAMES:
+        return "refused: system file, not a page."
+    return None
+
+
+def _format_refusal(name: str, head: Callable[[], bytes]) -> str | None:
+    """None for a page format's name, a ZIP, or a page signature in the first bytes; else why not."""
+    if name.lower().endswith(SUPPORTED_SUFFIXES + (".zip",)):
+        return None
+    return None if head().lstrip().startswith(_PAGE_SIGNATURES) else NOT_A_PAGE
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(HEAD_BYTES)
+    except OSError:
+        return b""  # unreadable: refused here (reading it as a page would fail the same way)
 
 
 def zip_members(data: bytes, zip_name: str) -> list[InputFile]:
-    """Page files inside a ZIP, read in memory (nothing is extracted to disk)."""
+    """Every file inside a ZIP, read in memory (nothing is extracted to disk); archiver files and
+    nested ZIPs come back as refusals, the rest as page candidates."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
@@ -243,20 +285,42 @@ def zip_members(data: bytes, zip_name: str) -> list[InputFile]:
         infos = [info for info in archive.infolist() if not info.is_dir()]
         for info in infos:
             _check_member_name(info.filename, zip_name)
-        chosen = [info for info in infos if _is_candidate(info.filename) and not info.filename.endswith(".zip")]
+            _check_member_name(_member_name(info), zip_name)
         result: list[InputFile] = []
-        for info in sorted(chosen, key=lambda i: natural_sort_key(i.filename)):
+        for info in sorted(infos, key=lambda i: natural_sort_key(_member_name(i))):
+            member = _member_name(info)
+            refusal = _refusal(member)
+            if refusal is None and member.lower().endswith(".zip"):
+                refusal = "refused: a ZIP inside a ZIP is not opened; unpack it and upload its files."
+            refusal = refusal or _format_refusal(member, lambda i=info: _member_head(archive, i))
+            if refusal is not None:
+                result.append(InputFile(name=f"{zip_name}/{member}", refusal=refusal))
+                continue
             if info.file_size > MAX_ZIP_MEMBER_BYTES:
                 raise ImageLoadError(
-                    f"{zip_name}: member '{info.filename}' would unpack to {info.file_size / 1e6:.0f} MB, "
+                    f"{zip_name}: member '{member}' would unpack to {info.file_size / 1e6:.0f} MB, "
                     f"above the {MAX_ZIP_MEMBER_BYTES / 1e6:.0f} MB limit."
                 )
             try:
                 member_data = archive.read(info)
             except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-                raise ImageLoadError(f"{zip_name}: member '{info.filename}' cannot be read ({exc}).") from exc
-            result.append(InputFile(name=f"{zip_name}/{info.filename}", data=member_data))
+                raise ImageLoadError(f"{zip_name}: member '{member}' cannot be read ({exc}).") from exc
+            result.append(InputFile(name=f"{zip_name}/{member}", data=member_data))
     return result
+
+
+def _member_head(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    try:
+        with archive.open(info) as handle:
+            return handle.read(HEAD_BYTES)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+        return b""  # a member that cannot be read is refused by name, like any non-page
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    # zipfile cuts a name at its first NUL ("trang\x00.jpg" -> "trang"); the whole name, without
+    # its control characters, is what the contractor will recognise.
+    return strip_controls(info.orig_filename).strip() or info.filename
 
 
 def _check_member_name(member: str, zip_name: str) -> None:

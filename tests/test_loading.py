@@ -167,14 +167,21 @@ def test_folders_and_zips_expand_in_natural_order(tmp_path: Path):
         zf.writestr("__MACOSX/so/._page_2.jpg", b"resource fork")
         zf.writestr("readme.txt", b"not a page")
     files = iter_input_files([folder, archive])
-    assert [f.name for f in files] == [
+    pages = [f for f in files if f.refusal is None]
+    assert [f.name for f in pages] == [
+        "scans/notes.txt",  # PNG bytes: the content, not the name, makes it a page candidate
         "scans/page_2.png",
         "scans/page_10.png",
         "book.zip/so/page_2.jpg",
         "book.zip/so/page_10.jpg",
     ]
+    # Nothing vanishes: what is not a page is listed with the reason (issue #17 item 4).
+    assert {f.name: f.refusal.split(":")[0] for f in files if f.refusal} == {
+        "scans/.hidden.png": "refused", "book.zip/__MACOSX/so/._page_2.jpg": "refused",
+        "book.zip/readme.txt": "refused",
+    }
     # ZIP members are read in memory and load like any file.
-    [loaded] = load_images(files[2].read_bytes(), files[2].name)
+    [loaded] = load_images(pages[3].read_bytes(), pages[3].name)
     assert loaded.image.shape == (400, 600, 3)
 
 

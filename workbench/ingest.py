@@ -61,7 +61,8 @@ class IngestReport:
     pages_done: int = 0
     pages_failed: int = 0
     records_created: int = 0
-    errors: list[str] = field(default_factory=list)  # English, one per failed file/page
+    files_refused: int = 0  # files handed in that are not pages (archiver files, nested ZIPs)
+    errors: list[str] = field(default_factory=list)  # English, one per failed or refused file/page
 
 
 def ingest_files(
@@ -105,9 +106,15 @@ def register_file(
 ) -> list[int]:
     """Store the file once and create its queued pages; returns the new page ids."""
     display_name = upload_display_name(input_file.name)
+    if input_file.refusal is not None:
+        _record_refusal(factory, book_id, actor, display_name, f"{input_file.name}: {input_file.refusal}")
+        report.errors.append(f"{input_file.name}: {input_file.refusal}")
+        report.files_refused += 1
+        return []
     try:
         data = input_file.read_bytes()
     except ImageLoadError as exc:
+        _record_refusal(factory, book_id, actor, display_name, str(exc))
         report.errors.append(str(exc))
         report.pages_failed += 1
         return []
@@ -123,13 +130,16 @@ def register_file(
     except ImageLoadError as exc:
         load_error = str(exc)
     if not data:
-        # Nothing to keep for a zero-byte file: report it, store nothing.
-        report.errors.append(load_error or f"{display_name}: the file is empty")
+        # Nothing to keep for a zero-byte file: report it, store nothing but the book's note of it.
+        message = load_error or f"{display_name}: the file is empty"
+        _record_refusal(factory, book_id, actor, display_name, message)
+        report.errors.append(message)
         report.pages_failed += 1
         return []
     try:
         stored = store_original(data_dir, data, display_name)
     except StorageError as exc:
+        _record_refusal(factory, book_id, actor, display_name, str(exc))
         report.errors.append(str(exc))
         report.pages_failed += 1
         return []
@@ -160,6 +170,16 @@ def register_file(
             created.append(page.id)
     report.pages_added += len(created)
     return created
+
+
+def _record_refusal(factory: sessionmaker[Session], book_id: int, actor: User | None, display_name: str,
+                    reason: str) -> None:
+    """A file handed in that became no page is named in the book's record (its audit trail), so
+    nothing handed in vanishes without a trace even after the upload screen is gone."""
+    with transaction(factory) as session:
+        record_event(session, actor=actor, entity_type="book", entity_id=book_id, action="upload_refused",
+                     new={"file": display_name, "reason": reason})
+    log.warning("File %s refused: %s", display_name, reason)
 
 
 MAX_NAME_CHARS = 255
