@@ -17,8 +17,9 @@ record matches a truth row when each box holds the other's centre). Reported per
   sex/ethnicity/nationality fields wrong at >= 0.9 (class 4).
 Scored fields are every written field, and every cell with ink where nothing is written (as
 bench.recognition). Two pooled lines follow: all tuning families, all synthetic held-out
-families; `real_hands` (real handwritten lines in the place cells) stays on its own line. It is
-skipped, with the reason, when ../shared/real_lines is absent.
+families; `real_hands` (real handwritten lines in the place cells) stays on its own line, with a
+second line scoring the real-handwriting cells alone. It is skipped, with the reason, when
+../shared/real_lines is absent.
 Cost: ~2 s to render and ~1 s to analyse a page, ~3 s more to read it (2 cores): the default
 (8 families x 3 pages) takes about 3 min without and 6-8 min with OCR on an idle machine.
 """
@@ -68,7 +69,9 @@ class FieldScores:
         self.closed_list_wrong_high += other.closed_list_wrong_high
 
 
-def score_fields(result: PageResult, truth: dict[str, Any], book_type: str) -> FieldScores:
+def score_fields(result: PageResult, truth: dict[str, Any], book_type: str,
+                 only: set[tuple[int, str]] | None = None) -> FieldScores:
+    """Scores of the fields on the rows found; `only`: just these (row_index, key) truth cells."""
     scores = FieldScores()
     types = {c.key: c.field_type for c in get_book_type(book_type).columns}
     records = result.analysis.records
@@ -76,6 +79,8 @@ def score_fields(result: PageResult, truth: dict[str, Any], book_type: str) -> F
         cells = {c.key: c for c in records[d].cells}
         proposals = result.proposals[d]
         for key, truth_field in truth["records"][t]["fields"].items():
+            if only is not None and (truth["records"][t]["row_index"], key) not in only:
+                continue
             expected = normalize(types[key], truth_field["value"])
             cell = cells.get(key)
             if not expected and (cell is None or cell.is_empty):
@@ -113,8 +118,9 @@ class Reader:
     local: LocalLexicon | None
 
 
-def run_page(f: Family, index: int, seed: int, reader: Reader) -> tuple[dict[str, Any], FieldScores]:
-    """Render one page of the family, run the pipeline on its JPEG, score it."""
+def run_page(f: Family, index: int, seed: int, reader: Reader) -> tuple[dict[str, Any], FieldScores, FieldScores]:
+    """Render one page of the family, run the pipeline on its JPEG, score it: the page's row,
+    its field scores, and those of the cells holding real handwriting alone."""
     rng = random.Random(f"{seed}:{f.name}:{index}")
     book_type = BOOK_TYPES[index % len(BOOK_TYPES)]
     options = f.options(rng)
@@ -126,9 +132,13 @@ def run_page(f: Family, index: int, seed: int, reader: Reader) -> tuple[dict[str
     row = score_page(result.analysis, truth)
     row.update(family=f.name, index=index, book_type=book_type, warnings=list(result.analysis.warnings),
                seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start)
-    fields = score_fields(result, truth, book_type) if reader.recognizer is not None else FieldScores()
+    fields, real = FieldScores(), FieldScores()
+    if reader.recognizer is not None:
+        fields = score_fields(result, truth, book_type)
+        real_cells = {(r, k) for r, k in truth.get("variation", {}).get("real_cells", [])}
+        real = score_fields(result, truth, book_type, real_cells) if real_cells else real
     row["fields"] = field_summary(fields)
-    return row, fields
+    return row, fields, real
 
 
 def group_summary(rows: list[dict[str, Any]], fields: FieldScores) -> dict[str, Any]:
@@ -176,24 +186,31 @@ def main(argv: list[str] | None = None) -> None:
     reader = Reader(recognizer, unit_lexicon(RENDERED_UNIT))
     rows: list[dict[str, Any]] = []
     per_family: dict[str, tuple[list[dict[str, Any]], FieldScores]] = {}
+    real_only: dict[str, FieldScores] = {}
     roles: dict[str, str] = {}
     for f in select(args.families):
         if (why := f.unavailable()) is not None:
             print(f"skip {f.name}: {why}", flush=True)
             continue
         roles[f.name] = "real, held out" if f.real else ("held out" if f.held_out else "tuning")
-        family_rows, family_fields = [], FieldScores()
+        family_rows, family_fields, family_real = [], FieldScores(), FieldScores()
         for index in range(args.pages_per_family):
-            row, fields = run_page(f, index, args.seed, reader)
+            row, fields, real = run_page(f, index, args.seed, reader)
             family_rows.append(row)
             family_fields.add(fields)
+            family_real.add(real)
             print(f"{f.name:17s} {index:2d} {row['book_type']:14s} rows {row['matched_rows']}/{row['truth_rows']} "
                   f"(detected {row['detected_rows']}) boxes {row['text_boxes_right']}/{row['text_boxes']} "
                   f"{row['seconds']:.1f}s {' '.join(row['warnings'])}", flush=True)
         per_family[f.name] = (family_rows, family_fields)
+        if f.real:
+            real_only[f.name] = family_real
         rows += family_rows
 
     summaries = {name: group_summary(r, s) for name, (r, s) in per_family.items()}
+    for name, real in real_only.items():  # the real lines alone (the rest of the page is font handwriting)
+        summaries[f"{name}: real cells only"] = group_summary(per_family[name][0], real)
+        roles[f"{name}: real cells only"] = roles[name]
     for pool, members in (("tuning (pooled)", [n for n, role in roles.items() if role == "tuning"]),
                           ("held out (pooled, synthetic)", [n for n, role in roles.items() if role == "held out"])):
         if members:
