@@ -8,6 +8,7 @@ import streamlit as st
 from models import Role
 from workbench.admin import list_book_types
 from workbench.ui.guard import require
+from workbench.ui.plain import plain
 
 FIELD_TYPES_VI = {"registration_no": "số đăng ký", "date": "ngày tháng", "person_name": "họ tên",
                   "sex": "giới tính", "ethnicity": "dân tộc", "nationality": "quốc tịch", "place": "địa danh",
@@ -20,7 +21,7 @@ st.caption("Mỗi loại sổ là một tệp mẫu trong workbench/templates/; 
 with ctx.session() as (session, user):
     book_types = list_book_types(session, user)
 for book_type in book_types:
-    with st.expander(f"{book_type.priority}. {book_type.label} ({book_type.key})"):
+    with st.expander(f"{book_type.priority:d}. {plain(book_type.label)} ({plain(book_type.key)})"):
         st.dataframe(pd.DataFrame([
             {"Mã trường": key, "Tên cột": label, "Kiểu": FIELD_TYPES_VI.get(kind, kind)}
             for key, label, kind in book_type.columns

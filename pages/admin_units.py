@@ -10,6 +10,7 @@ from workbench.admin import create_unit, list_units
 from workbench.errors import ServiceError
 from workbench.ui import notices
 from workbench.ui.guard import require
+from workbench.ui.plain import plain
 
 LEVEL_VI: dict[str, str] = {UnitLevel.TINH: "Tỉnh / thành phố", UnitLevel.HUYEN: "Huyện / quận / thị xã",
             UnitLevel.XA: "Xã / phường / thị trấn"}
@@ -37,7 +38,7 @@ with st.form("new-unit"):
             with ctx.session() as (session, user):
                 create_unit(session, user, name=name, level=str(level), parent_id=parent, code=code or None)
         except ServiceError as exc:
-            st.error(exc.message_vi)
+            st.error(plain(exc.message_vi))
         else:
             notices.push("success", f"Đã thêm đơn vị {name}.")
             st.rerun()

@@ -11,6 +11,7 @@ from workbench.errors import ServiceError
 from workbench.ui import notices
 from workbench.ui.guard import require
 from workbench.ui.labels import ROLE_VI
+from workbench.ui.plain import plain
 
 ctx = require(Role.ADMIN)
 st.title("Người dùng")
@@ -38,7 +39,7 @@ with st.expander("Thêm người dùng", expanded=not users), st.form("new-user"
                 create_user_account(session, user, username=username, password=password, role=str(role),
                                     unit_ids=list(unit_ids), full_name=full_name)
         except ServiceError as exc:
-            st.error(exc.message_vi)
+            st.error(plain(exc.message_vi))
         else:
             notices.push("success", f"Đã tạo người dùng {username}.")
             st.rerun()
@@ -60,10 +61,10 @@ if users:
             notices.push("success", "Đã lưu đơn vị phụ trách.")
             st.rerun()
         label = "Khoá tài khoản" if target.active else "Mở khoá tài khoản"
-        if active_col.button(label, key=f"toggle-active-{chosen}"):
+        if active_col.button(plain(label), key=f"toggle-active-{chosen}"):
             with ctx.session() as (session, user):
                 set_active(session, user, chosen, not target.active)
             notices.push("success", "Đã cập nhật trạng thái tài khoản.")
             st.rerun()
     except ServiceError as exc:
-        st.error(exc.message_vi)
+        st.error(plain(exc.message_vi))

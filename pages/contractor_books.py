@@ -32,6 +32,7 @@ from workbench.ui.guard import require
 from workbench.ui.imaging import draw_grid, fit_width, to_rgb
 from workbench.ui.jobs import is_processing, start_processing
 from workbench.ui.labels import PAGE_STATUS_VI, page_warnings_vi
+from workbench.ui.plain import plain
 from workbench.ui.rendering import load_page, thumbnail_rgb
 from workbench.ui.resources import get_recognizer
 
@@ -48,7 +49,7 @@ def run_action(action: Callable[[Session, User], object], success_vi: str) -> bo
         with ctx.session() as (session, user):
             action(session, user)
     except ServiceError as exc:
-        st.error(exc.message_vi)
+        st.error(plain(exc.message_vi))
         return False
     notices.push("success", success_vi)
     return True
@@ -91,7 +92,7 @@ def upload_section(book: BookSummary) -> None:
         return
     too_big = [f.name for f in files or [] if f.size > MAX_FILE_MB * 1024 * 1024]
     if too_big:
-        st.error(f"Các tệp vượt quá {MAX_FILE_MB} MB, chưa được tải lên: {', '.join(too_big)}. "
+        st.error(f"Các tệp vượt quá {MAX_FILE_MB} MB, chưa được tải lên: {plain(', '.join(too_big))}. "
                  "Hãy chia nhỏ (ví dụ mỗi ZIP một phần sổ) rồi tải lại.")
     accepted = [f for f in files or [] if f.name not in too_big]
     if not accepted:
@@ -102,14 +103,14 @@ def upload_section(book: BookSummary) -> None:
     with ctx.session() as (_, user):
         actor = user
     for number, upload in enumerate(accepted, start=1):
-        bar.progress((number - 1) / len(accepted), text=f"Đang lưu {upload.name} ({number}/{len(accepted)})")
+        bar.progress((number - 1) / len(accepted), text=f"Đang lưu {plain(upload.name)} ({number:d}/{len(accepted)})")
         for input_file in _expand(upload.name, upload.getvalue()):
             register_file(ctx.wb.sessions, settings.data_dir, book.id, input_file, options, actor, report)
     bar.progress(1.0, text="Đã lưu tất cả tệp; đang xử lý các trang ở chế độ nền.")
     for error in report.errors:
-        st.warning(f"Tệp lỗi: {error}")
+        st.warning(f"Tệp lỗi: {plain(error)}")  # file names are the uploader's
     if report.pages_already_present:
-        st.info(f"{report.pages_already_present} tệp đã có trong sổ, bỏ qua.")
+        st.info(f"{report.pages_already_present:d} tệp đã có trong sổ, bỏ qua.")
     recognizer = get_recognizer(settings.ocr_threads) if run_ocr else None
     start_processing(ctx.wb.sessions, db_url, settings.data_dir, book.id, options, recognizer)
     notices.push("success", f"Đã thêm {report.pages_added} trang vào sổ; đang xử lý.")
@@ -123,7 +124,7 @@ def _expand(name: str, data: bytes) -> list[InputFile]:
     try:
         return zip_members(data, name)
     except ImageLoadError as exc:
-        st.error(f"Không mở được tệp ZIP {name}: {exc}")
+        st.error(f"Không mở được tệp ZIP {plain(name)}: {plain(exc)}")
         return []
 
 
@@ -154,8 +155,8 @@ def page_status(book_id: int) -> None:
     counts = {s: sum(p.status == s for p in live) for s in PAGE_STATUS_VI}
     alarm = (f" · Thiếu/trùng số đăng ký: {sequence.pages_with_warnings} trang"
              if sequence.pages_with_warnings else "")
-    st.progress(finished / len(live), text=f"Đã xử lý {finished}/{len(live)} trang · "
-                + " · ".join(f"{PAGE_STATUS_VI[s]}: {n}" for s, n in counts.items() if n) + alarm)
+    st.progress(finished / len(live), text=f"Đã xử lý {finished:d}/{len(live)} trang · "
+                + plain(" · ".join(f"{PAGE_STATUS_VI[s]}: {n}" for s, n in counts.items() if n) + alarm))
     st.dataframe(pages_frame(pages), hide_index=True, width="stretch")
     pending = counts["queued"] + counts["processing"]
     if pending and not is_processing(db_url, book_id) and st.button(
@@ -176,8 +177,9 @@ def thumbnails(pages: list[PageSummary]) -> None:
                 st.image(image, width="stretch")
             angle = f"{page.deskew_angle:+.1f}°" if page.deskew_angle is not None else "—"
             warn = page_warnings_vi(page.warnings)
-            st.caption(f"Trang {page.page_index} · {PAGE_STATUS_VI.get(page.status, page.status)} · "
-                       f"nghiêng {angle} · {page.rows_found} dòng" + (f" · ⚠ {warn}" if warn else ""))
+            # Warnings name other pages' files (duplicate_of): the uploader's text, shown literally.
+            st.caption(f"Trang {page.page_index:d} · {plain(PAGE_STATUS_VI.get(page.status, page.status))} · "
+                       f"nghiêng {plain(angle)} · {page.rows_found:d} dòng" + (f" · ⚠ {plain(warn)}" if warn else ""))
     if len(live) > 48:
         st.caption(f"… và {len(live) - 48} trang khác (xem bảng trạng thái).")
 
@@ -219,7 +221,7 @@ def page_tools(book: BookSummary, pages: list[PageSummary]) -> None:
 def grid_editor(book: BookSummary, page: PageSummary) -> None:
     """Type the grid's line positions, see them drawn on the page, then re-recognise the page."""
     columns = len(all_book_types()[book.book_type].columns)
-    st.caption(f"Vị trí theo pixel trên ảnh đã chỉnh nghiêng, cách nhau bằng dấu phẩy: **{columns + 1} đường dọc** "
+    st.caption(f"Vị trí theo pixel trên ảnh đã chỉnh nghiêng, cách nhau bằng dấu phẩy: **{columns + 1:d} đường dọc** "
                "(mép trái, giữa các cột, mép phải) và **ít nhất 2 đường ngang** (trên và dưới mỗi dòng). "
                "Xem trước bên dưới rồi bấm áp dụng; trang sẽ được nhận dạng lại.")
     cols_text = st.text_input("Đường kẻ dọc (x)", key=f"cols-{page.id}", placeholder="110, 200, 380, …")
@@ -245,7 +247,7 @@ def grid_editor(book: BookSummary, page: PageSummary) -> None:
                                          tuple(row_lines)), settings.data_dir,
                                          recognizer=get_recognizer(settings.ocr_threads), force=force)
     except ServiceError as exc:
-        st.error(exc.message_vi)
+        st.error(plain(exc.message_vi))
         return
     notices.push("success", f"Đã sửa khung kẻ trang {page.page_index}: {count} dòng, đã nhận dạng lại.")
     st.rerun()
@@ -262,8 +264,8 @@ if not books:
 books_by_id = {b.id: b for b in books}
 book_id = st.selectbox("Sổ", list(books_by_id), format_func=lambda b: book_title(books_by_id[b]), key="book-pick")
 book = books_by_id[book_id]
-st.caption(f"{book.pages} trang · {book.records} bản ghi"
-           + (f" · sổ ghi {book.declared_count} đăng ký" if book.declared_count else ""))
+st.caption(f"{book.pages:d} trang · {book.records:d} bản ghi"
+           + (f" · sổ ghi {book.declared_count:d} đăng ký" if book.declared_count else ""))
 upload_tab, status_tab, thumbs_tab, tools_tab = st.tabs(["Tải lên", "Trạng thái xử lý", "Ảnh trang", "Sửa trang"])
 with upload_tab:
     upload_section(book)

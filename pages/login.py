@@ -6,6 +6,7 @@ import streamlit as st
 
 from workbench.auth import AuthError, LoginPolicy, authenticate
 from workbench.db import transaction
+from workbench.ui.plain import plain
 from workbench.ui.remember import remember
 from workbench.ui.resources import get_workbench
 from workbench.ui.session import session_expired, sign_in
@@ -35,6 +36,6 @@ if submitted:
         except AuthError as exc:
             failure = exc
     if failure is not None:
-        message.error(failure.message_vi)
+        message.error(plain(failure.message_vi))
     else:
         st.rerun()

@@ -30,6 +30,7 @@ from workbench.model_admin import (
 )
 from workbench.ui import notices
 from workbench.ui.guard import require
+from workbench.ui.plain import plain
 
 ctx = require(Role.SUPERVISOR)
 data_dir = ctx.wb.settings.data_dir
@@ -45,7 +46,7 @@ def run_action(action: Callable[[Session, User], str]) -> bool:
         with ctx.session() as (session, user):
             message = action(session, user)
     except ServiceError as exc:
-        st.error(exc.message_vi)
+        st.error(plain(exc.message_vi))
         return False
     notices.push("success", message)
     return True
@@ -68,7 +69,7 @@ with ctx.session() as (session, user):
     previous = rollback_target(session, user, data_dir)
 by_version = {m.version: m for m in models}
 active = next((m for m in models if m.is_active), models[-1])
-st.info(f"Đang dùng: **{model_label(active)}**")
+st.info(f"Đang dùng: **{plain(model_label(active))}**")
 
 st.dataframe(pd.DataFrame([
     {"Phiên bản": model_label(m), "Đang dùng": "✔" if m.is_active else "",
@@ -100,7 +101,7 @@ else:
                     ctx.session() as (session, user):
                 st.session_state[COMPARISON_KEY] = compare_with_active(session, user, data_dir, chosen)
         except ServiceError as exc:
-            st.error(exc.message_vi)
+            st.error(plain(exc.message_vi))
     result: ComparisonResult | None = st.session_state.get(COMPARISON_KEY)
     if result is not None and result.candidate == chosen and result.active == active.version:
         if result.comparison is None:
@@ -108,8 +109,8 @@ else:
                        "Hãy chờ cán bộ xác nhận thêm bản ghi rồi so sánh lại.")
         else:
             source = HELD_OUT_VI.get(result.held_out.source, "")
-            st.markdown(f"Đọc lại **{len(result.held_out.fields)}** trường đã xác nhận ({source}, "
-                        f"{result.held_out.pages} trang) bằng cả hai mô hình:")
+            st.markdown(f"Đọc lại **{len(result.held_out.fields)}** trường đã xác nhận ({plain(source)}, "
+                        f"{result.held_out.pages:d} trang) bằng cả hai mô hình:")
             st.dataframe(pd.DataFrame(comparison_table(result)), hide_index=True, width="stretch")
             st.caption(f"“Độ tin cậy cao”: từ {result.comparison.high_threshold:.0%} trở lên — các trường này "
                        "được cán bộ xem nhanh hơn, nên tỉ lệ đọc đúng của chúng phải rất cao.")
@@ -118,7 +119,7 @@ else:
             else:
                 st.warning("Mô hình mới **không** tốt hơn mô hình đang dùng trên các trường này. "
                            "Chỉ kích hoạt nếu có lý do rõ ràng.")
-    confirmed = st.checkbox(f"Tôi xác nhận dùng mô hình {chosen} để nhận dạng cho mọi đơn vị",
+    confirmed = st.checkbox(f"Tôi xác nhận dùng mô hình {plain(chosen)} để nhận dạng cho mọi đơn vị",
                             key=f"model-confirm-{chosen}")
     if st.button("Kích hoạt mô hình", type="primary", disabled=not confirmed, key="model-activate") and run_action(
         lambda s, u: f"Đã kích hoạt {chosen} (trước đó: {activate_model(s, u, data_dir, chosen, confirm=confirmed)}). "
@@ -130,7 +131,7 @@ else:
 if previous is not None:
     st.subheader("Quay lại mô hình trước")
     previous_label = model_label(by_version[previous]) if previous in by_version else previous
-    undo = st.checkbox(f"Tôi xác nhận quay lại {previous_label}", key="model-rollback-confirm")
+    undo = st.checkbox(f"Tôi xác nhận quay lại {plain(previous_label)}", key="model-rollback-confirm")
     if st.button("Quay lại", disabled=not undo, key="model-rollback") and run_action(
         lambda s, u: f"Đã quay lại {rollback_model(s, u, data_dir, confirm=undo)}."
     ):
@@ -148,17 +149,19 @@ done_col.metric("Trang đã dùng mô hình hiện tại", progress.pages_on_mod
 total_col.metric("Trang có bản ghi chưa duyệt", progress.pages_open)
 if job is not None and job.running:
     share = job.pages_done / job.pages_total if job.pages_total else 0.0
-    st.progress(share, text=f"Đang nhận dạng lại bằng {job.model_version}: {job.pages_done}/{job.pages_total} trang")
+    st.progress(share, text=f"Đang nhận dạng lại bằng {plain(job.model_version)}: "
+                             f"{job.pages_done:d}/{job.pages_total:d} trang")
     st.button("Cập nhật tiến độ", key="rerecognize-refresh")
 else:
     if job is not None and job.finished:
         if job.error:
-            st.error(f"Lượt nhận dạng lại gần nhất dừng vì lỗi: {job.error}")
+            st.error(f"Lượt nhận dạng lại gần nhất dừng vì lỗi: {plain(job.error)}")
         elif job.report is not None:
             failed = len(job.report.pages_failed)
-            st.caption(f"Lượt gần nhất ({job.model_version}): {job.report.pages} trang, {job.report.fields_updated} "
-                       f"trường được đọc lại, {job.report.fields_changed} trường đổi giá trị"
-                       + (f", {failed} trang lỗi." if failed else "."))
+            st.caption(f"Lượt gần nhất ({plain(job.model_version)}): {job.report.pages:d} trang, "
+                       f"{job.report.fields_updated:d} trường được đọc lại, "
+                       f"{job.report.fields_changed:d} trường đổi giá trị"
+                       + (f", {failed:d} trang lỗi." if failed else "."))
     if st.button("Nhận dạng lại", key="rerecognize-start", disabled=progress.pages_open == 0) and run_action(
         lambda s, u: "Đã bắt đầu nhận dạng lại "
                      f"({start_rerecognition(s, u, ctx.wb.sessions, db_url, data_dir).model_version})."

@@ -20,5 +20,5 @@ third.metric("Đơn vị còn lại", strip.unit_remaining)
 fourth.metric("Tổng số bản ghi của đơn vị", strip.unit_total)
 if strip.unit_total:
     done = strip.unit_total - strip.unit_remaining
-    st.progress(done / strip.unit_total, text=f"Đơn vị đã hoàn thành {done}/{strip.unit_total} bản ghi")
+    st.progress(done / strip.unit_total, text=f"Đơn vị đã hoàn thành {done:d}/{strip.unit_total:d} bản ghi")
 st.page_link(to_st_page(VERIFY), label="Tiếp tục xác minh", icon=":material/fact_check:")

@@ -22,6 +22,7 @@ from workbench.report import (
 from workbench.report_xlsx import write_report_xlsx
 from workbench.scope import SUPERVISORS, load_scope, unit_in_scope
 from workbench.ui.guard import require
+from workbench.ui.plain import plain
 
 ctx = require(Role.SUPERVISOR)
 st.title("Báo cáo tiến độ (Phụ lục 01)")
@@ -50,7 +51,7 @@ try:
         plans = plan_view(session, day, unit_id)
         productivity = user_productivity(session, day - timedelta(days=6), day, unit_id)
 except (ReportError, ServiceError) as exc:
-    st.error(exc.message_vi)
+    st.error(plain(exc.message_vi))
     st.stop()
 
 st.dataframe(pd.DataFrame(report.as_table()), hide_index=True, width="stretch")
@@ -84,7 +85,7 @@ with st.expander("Khai báo kế hoạch của đơn vị (số máy, định m�
                     unit_in_scope(session, load_scope(session, user, SUPERVISORS), int(plan_unit))
                     set_unit_plan(session, int(plan_unit), int(computers), int(quota), actor=user)
             except (ReportError, ServiceError) as exc:
-                st.error(exc.message_vi)
+                st.error(plain(exc.message_vi))
             else:
                 st.rerun()
 

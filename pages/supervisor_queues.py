@@ -29,6 +29,7 @@ from workbench.ui import notices
 from workbench.ui.guard import require
 from workbench.ui.labels import RECORD_STATUS_VI
 from workbench.ui.navigation import VERIFY, to_st_page
+from workbench.ui.plain import plain
 
 ctx = require(Role.SUPERVISOR)
 policy = ReviewPolicy.from_settings(ctx.wb.settings)
@@ -42,7 +43,7 @@ def run_action(action: Callable[[Session, User], object], success_vi: str) -> No
         with ctx.session() as (session, user):
             action(session, user)
     except ServiceError as exc:
-        st.error(exc.message_vi)
+        st.error(plain(exc.message_vi))
         return
     notices.push("success", success_vi)
     st.rerun()
@@ -151,7 +152,7 @@ def bulk_tab() -> None:
     with ctx.session() as (session, user):
         count = count_bulk_approvable(session, user, threshold=threshold, policy=policy)
     st.metric("Số bản ghi sẽ được duyệt", count)
-    confirmed = st.checkbox(f"Tôi xác nhận duyệt {count} bản ghi này", key="bulk-confirm")
+    confirmed = st.checkbox(f"Tôi xác nhận duyệt {count:d} bản ghi này", key="bulk-confirm")
     if st.button("Duyệt hàng loạt", type="primary", disabled=not (confirmed and count), key="bulk-approve"):
         run_action(lambda s, u: bulk_approve_high_confidence(s, u, confirm=True, threshold=threshold, policy=policy),
                    "Đã duyệt hàng loạt.")

@@ -23,6 +23,7 @@ from workbench.ui.field_display import (
 from workbench.ui.guard import require
 from workbench.ui.keyboard import KEY_HELP_VI, KeyboardField, KeyboardTargets, keyboard_html
 from workbench.ui.navigation import QUEUES, to_st_page
+from workbench.ui.plain import plain
 from workbench.ui.rendering import crop_urls, load_page, page_view_rgb
 from workbench.ui.standins import open_record_for_review
 
@@ -49,7 +50,7 @@ def load_current() -> RecordView | None:
                 return open_record_for_review(session, user, int(opened), policy)
             except ServiceError as exc:
                 st.session_state.pop(OPEN_RECORD_KEY, None)
-                st.warning(exc.message_vi)
+                st.warning(plain(exc.message_vi))
         claim = next_record(session, user, policy)
         if claim is None:
             return None
@@ -69,9 +70,9 @@ def show_progress_strip() -> None:
     with ctx.session() as (session, user):
         strip = my_progress(session, user)
     st.markdown(
-        f"Tôi đã duyệt hôm nay: **{strip.approved_today_by_me}** · "
-        f"Đơn vị còn lại: **{strip.unit_remaining}** / {strip.unit_total} · "
-        f"Đơn vị đã duyệt hôm nay: **{strip.unit_approved_today}**"
+        f"Tôi đã duyệt hôm nay: **{strip.approved_today_by_me:d}** · "
+        f"Đơn vị còn lại: **{strip.unit_remaining:d}** / {strip.unit_total:d} · "
+        f"Đơn vị đã duyệt hôm nay: **{strip.unit_approved_today:d}**"
     )
 
 
@@ -90,7 +91,7 @@ def submit(view: RecordView, action: ReviewAction, values: dict[str, str], reaso
         notices.push("warning", exc.message_vi)
         st.rerun()
     except ServiceError as exc:
-        st.error(exc.message_vi)
+        st.error(plain(exc.message_vi))
         return
     done = {
         ReviewAction.APPROVE: f"Đã duyệt bản ghi dòng {view.row_index} trang {view.page_index}"
@@ -118,7 +119,7 @@ def show_page_image(view: RecordView) -> None:
         st.error("Không đọc được ảnh trang. Báo đơn vị số hoá kiểm tra lại trang này.")
         return
     image = page_view_rgb(str(data_dir), view.image_path, view.record_bbox, float(zoom), int(contrast))
-    st.image(image, caption=f"Trang {view.page_index}, dòng {view.row_index} (khung đỏ)", width="stretch")
+    st.image(image, caption=f"Trang {view.page_index:d}, dòng {view.row_index:d} (khung đỏ)", width="stretch")
 
 
 def show_form(view: RecordView) -> None:
@@ -175,9 +176,10 @@ if current is None:
     st.stop()
 
 st.markdown(
-    f"**{current.book.type_label}** · {current.book.unit_name} · năm {current.book.year} · "
-    f"quyển {current.book.volume} · trang {current.page_index} · dòng {current.row_index}"
-    + (f" · ⚑ {current.flag_reason}" if current.flag_reason else "")
+    f"**{plain(current.book.type_label)}** · {plain(current.book.unit_name)} · năm {current.book.year:d} · "
+    f"quyển {current.book.volume:d} · trang {current.page_index:d} · dòng {current.row_index:d}"
+    # The flag reason is a supervisor's free text: shown literally, never as Markdown (issue #17).
+    + (f" · ⚑ {plain(current.flag_reason)}" if current.flag_reason else "")
 )
 st.caption(KEY_HELP_VI)
 if st.session_state.get(OPEN_RECORD_KEY) is not None and st.button("Đóng bản ghi, quay lại hàng đợi",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from workbench.ui.plain import plain
+
 _KEY = "pending_notices"
 _SHOW = {"info": st.info, "warning": st.warning, "error": st.error}
 
@@ -14,9 +16,10 @@ def push(kind: str, message: str) -> None:
 
 
 def show() -> None:
-    """Successes become toasts (they must not push the form down); problems stay inline."""
+    """Successes become toasts (they must not push the form down); problems stay inline. Messages
+    carry names, file names and service errors: always shown literally."""
     for kind, message in st.session_state.pop(_KEY, []):
         if kind == "success":
-            st.toast(message, icon=":material/check_circle:")
+            st.toast(plain(message), icon=":material/check_circle:")
         else:
-            _SHOW.get(kind, st.info)(message)
+            _SHOW.get(kind, st.info)(plain(message))
