@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr.grid import LedgerGrid
+from ocr.grid import LedgerGrid, writing_pixels
 from ocr.ruling_crossing import rejoin_cut_strokes
 from ocr.settings import CellSettings
 from ocr.types import Box, CellImage
@@ -200,7 +200,7 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
              row_height: float, settings: CellSettings) -> CellImage:
     """One cell: empty, or its text lines (top to bottom) as clean grayscale crops."""
     if len(ids) == 0 or int(components.areas[ids].sum()) < settings.min_cell_ink_pixels:
-        return CellImage(key=key, box=box, lines=[], is_empty=True)
+        return CellImage(key=key, box=box, lines=[], is_empty=True, ink_pixels=ink_inside(components, box))
     boxes = components.boxes[ids]
     y0 = int(boxes[:, 1].min())
     y1 = int((boxes[:, 1] + boxes[:, 3]).max())
@@ -209,7 +209,7 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
     mine = _membership(components.labels[y0:y1, x0:x1], ids, len(components.areas))
     bands = _line_bands(mine.sum(axis=1), row_height)
     if not bands:
-        return CellImage(key=key, box=box, lines=[], is_empty=True)
+        return CellImage(key=key, box=box, lines=[], is_empty=True, ink_pixels=ink_inside(components, box))
     # Each component goes to the line band holding its centre of mass (or the nearest band).
     band_centres = np.array([(a + b) / 2 for a, b in bands]) + y0
     centre_y = components.centres[ids, 1]
@@ -219,7 +219,15 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
         owner[inside] = index
     crops = [_line_crop(gray, components, ids[owner == index], settings) for index in range(len(bands))]
     lines = [crop for crop in crops if crop is not None]
-    return CellImage(key=key, box=box, lines=lines, is_empty=not lines)
+    return CellImage(key=key, box=box, lines=lines, is_empty=not lines, ink_pixels=ink_inside(components, box))
+
+
+def ink_inside(components: InkComponents, box: Box) -> int:
+    """Writing-like ink pixels of the cell, a tenth of its height in from its rulings (specks and
+    ruling remnants do not count; see ocr.grid.writing_pixels)."""
+    inset = max(2, box.h // 10)
+    labels = components.labels[box.y + inset : box.y + box.h - inset, box.x + inset : box.x + box.w - inset]
+    return writing_pixels((labels > 0).astype(np.uint8))
 
 
 def _line_crop(gray: np.ndarray, components: InkComponents, ids: np.ndarray,

@@ -71,6 +71,11 @@ class ConfidenceFeatures:
     validator_ok: bool  # no validator error for the normalized value
     used_lexicon: bool  # the lexicon changed the greedy reading
     n_chars: int
+    # Evidence of doubt outside the fitted model (see doubt_cap): nats by which the frames
+    # preferred the reading to the list entry or grammar repair that was chosen, and the share
+    # of the chosen value's letters that differ from what was read (edit distance / length).
+    repair_nats: float = 0.0
+    repair_edits: float = 0.0
 
     def vector(self) -> np.ndarray:
         group = FIELD_GROUPS.get(self.field_type, "free")
@@ -85,6 +90,22 @@ class ConfidenceFeatures:
             *(float(group == g) for g in GROUP_ORDER),
         ]
         return np.asarray(values, dtype=np.float64)
+
+
+# A value picked from a list, or repaired by a grammar, that differs from what was read in more
+# than half its letters ("Óữữ" -> "Nữ", a neighbour's "Ê Đê" -> "Dao") was chosen because the
+# reading was far from every entry: however sure the frames are of the letters they read, the
+# choice is a guess, and it never reaches the high band. (On the tuning families the rows this
+# caps were right, at about 1% of the high band: the price of not promising what we cannot know.)
+FAR_REPAIR_EDIT_SHARE = 0.5
+FAR_REPAIR_MAX_CONFIDENCE = 0.85
+
+
+def doubt_cap(features: ConfidenceFeatures) -> float:
+    """Highest confidence the evidence of doubt allows (1.0: no doubt recorded)."""
+    if features.repair_edits > FAR_REPAIR_EDIT_SHARE:
+        return FAR_REPAIR_MAX_CONFIDENCE
+    return 1.0
 
 
 def char_prob_summary(chars: list[CharConfidence]) -> tuple[float, float]:
@@ -117,7 +138,7 @@ class Calibrator:
     trained_on: dict[str, object] = field(default_factory=dict)
 
     def probability(self, features: ConfidenceFeatures) -> float:
-        return float(self.predict(features.vector()[None, :])[0])
+        return min(float(self.predict(features.vector()[None, :])[0]), doubt_cap(features))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         z = ((x - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.weights) + self.bias

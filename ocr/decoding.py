@@ -364,6 +364,10 @@ class DecodedLine:
     constrained_text: str  # best constrained (beam) reading; == greedy text when they agree
     alternatives: list[str] = field(default_factory=list)
     used_lexicon: bool = False  # the chosen text differs from greedy because of the lexicon
+    # How many nats likelier the frames found the greedy text than the chosen one (0: not
+    # replaced, or replaced by a likelier text): a list entry or grammar repair picked far from
+    # the reading is a guess, and the confidence must show it.
+    repair_nats: float = 0.0
 
     @property
     def agreement(self) -> bool:
@@ -448,7 +452,8 @@ def constrained_decode(
     chosen = reading_for_text(llp, best) if override else None
     if chosen is None:
         return DecodedLine(greedy, greedy, best, alternatives=[best])
-    return DecodedLine(chosen, greedy, best, alternatives=[greedy.text], used_lexicon=True)
+    return DecodedLine(chosen, greedy, best, alternatives=[greedy.text], used_lexicon=True,
+                       repair_nats=max(0.0, ll_greedy - ll_best))
 
 
 def closed_set_decode(
@@ -492,4 +497,5 @@ def closed_set_decode(
     chosen = reading_for_text(llp, best) if ll_greedy - ll_best <= max_override else None
     if chosen is None:
         return DecodedLine(greedy, greedy, best, alternatives=[best])
-    return DecodedLine(chosen, greedy, best, alternatives=[greedy.text], used_lexicon=True)
+    return DecodedLine(chosen, greedy, best, alternatives=[greedy.text], used_lexicon=True,
+                       repair_nats=max(0.0, ll_greedy - ll_best))

@@ -63,4 +63,5 @@ def rescore_surname(llp: LineLogProbs, decoded: DecodedLine) -> DecodedLine:
     if reading is None:
         return decoded
     alternatives = [a for a in dict.fromkeys([text, *decoded.alternatives]) if a != reading.text]
-    return DecodedLine(reading, decoded.greedy, reading.text, alternatives, used_lexicon=True)
+    return DecodedLine(reading, decoded.greedy, reading.text, alternatives, used_lexicon=True,
+                       repair_nats=decoded.repair_nats + max(0.0, current - best_ll))

@@ -55,7 +55,9 @@ def _replace_reading(cell: CellEvidence, text: str) -> list[DecodedLine] | None:
         return None
     greedy = cell.decoded[0].greedy if len(cell.decoded) == 1 else reading
     alternatives = list(dict.fromkeys([cell.text, *(a for d in cell.decoded for a in d.alternatives)]))
-    return [DecodedLine(reading, greedy, text, [a for a in alternatives if a != text], used_lexicon=True)]
+    repaired = max(d.repair_nats for d in cell.decoded) if cell.decoded else 0.0
+    return [DecodedLine(reading, greedy, text, [a for a in alternatives if a != text], used_lexicon=True,
+                        repair_nats=repaired + max(0.0, current - proposed))]
 
 
 def _run_offset(numbers: dict[int, int]) -> int | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
 from ocr.confidence import Calibrator, ConfidenceFeatures, char_prob_summary, load_calibrator
 from ocr.decoding import (
@@ -44,6 +45,11 @@ from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, Li
 EMPTY_CELL_CONFIDENCE = 0.97
 # A cell with ink from which nothing was read: "" is almost surely not what is written.
 UNREAD_INK_CONFIDENCE = 0.05
+# "Empty" is a claim like any other: a cell judged empty that still holds this many writing-like
+# ink pixels (too little for a text line, or strokes given to a neighbour: a short "Nữ" in a
+# narrow column) is a doubtful empty, for an official to look at.
+EMPTY_WITH_INK_PIXELS = 25
+EMPTY_WITH_INK_CONFIDENCE = 0.3
 
 # Word scores for the beam (see DecodingConstraints.word_score): LM_WEIGHT * ln P(word) + bonus.
 LM_WEIGHT = 0.6
@@ -321,6 +327,15 @@ class FieldReading:
     issues: list[FieldIssue]
 
 
+def repair_edit_share(decoded: list[DecodedLine], value: str) -> float:
+    """Share of the value's letters that differ from the greedy reading, when the decoders
+    replaced it (0.0 when the value is what was read)."""
+    if not value or not any(d.used_lexicon for d in decoded):
+        return 0.0
+    read = " ".join(d.greedy.text for d in decoded)
+    return Levenshtein.distance(read.lower(), value.lower()) / len(value)
+
+
 def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon | None = None) -> FieldReading:
     """Join the decoded lines of a cell, normalize, validate and collect the evidence."""
     readings = [d.reading for d in decoded]
@@ -337,6 +352,8 @@ def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon 
         validator_ok=not any(i.severity == "error" for i in issues),
         used_lexicon=any(d.used_lexicon for d in decoded),
         n_chars=len(value),
+        repair_nats=sum(d.repair_nats for d in decoded),
+        repair_edits=repair_edit_share(decoded, value),
     )
     alternatives: list[str] = []
     for i, d in enumerate(decoded):
@@ -372,8 +389,10 @@ def proposal_from_lines(
     )
 
 
-def empty_proposal(key: str, engine: str) -> FieldProposal:
-    return FieldProposal(key, "", EMPTY_CELL_CONFIDENCE, engine=engine)
+def empty_proposal(key: str, engine: str, ink_pixels: int = 0) -> FieldProposal:
+    """"" for a cell judged empty; confident only when no writing-like ink lies in it."""
+    doubtful = ink_pixels >= EMPTY_WITH_INK_PIXELS
+    return FieldProposal(key, "", EMPTY_WITH_INK_CONFIDENCE if doubtful else EMPTY_CELL_CONFIDENCE, engine=engine)
 
 
 def propose_field(
@@ -403,7 +422,7 @@ def propose_cells(
     proposals = []
     for (cell, field_type), cell_decoded in zip(cells, decoded, strict=True):
         if not cell_decoded:
-            proposals.append(empty_proposal(cell.key, recognizer.name))
+            proposals.append(empty_proposal(cell.key, recognizer.name, cell.ink_pixels))
         else:
             proposals.append(
                 proposal_from_lines(cell.key, field_type, cell_decoded, recognizer.name, calibrator, local)

@@ -1,0 +1,147 @@
+"""Failure classes of books made elsewhere (issue 13), each on generated pages of the tuning
+families' axes: a header shorter than a row, column proportions unlike the width hints, ink in
+a cell judged empty, and a list entry chosen far from the reading."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from functools import cache
+
+import numpy as np
+import pytest
+
+from ocr.confidence import Calibrator, ConfidenceFeatures, load_calibrator
+from ocr.decoding import DecodedLine
+from ocr.deskew import compose, map_points
+from ocr.engines.asternet import get_asternet
+from ocr.loading import load_images
+from ocr.page import analyze_page
+from ocr.recognition import EMPTY_CELL_CONFIDENCE, empty_proposal, propose_page, read_field
+from ocr.types import LineReading, PageAnalysis
+from samples.render import PageOptions, render_page_encoded
+from samples.variation import LayoutOptions
+from workbench.book_types import get_book_type
+
+BOOK_TYPE = "khai_sinh"
+LAYOUT = get_book_type(BOOK_TYPE).layout
+
+
+@cache
+def _page(seed: int, header_ratio: float | None, jitter: float, rows: int) -> tuple[PageAnalysis, dict]:
+    options = PageOptions(skew_max_deg=4.0, rows=rows, jpeg_quality=75,
+                          layout=LayoutOptions(header_ratio=header_ratio, column_jitter=jitter))
+    _, truth, data = render_page_encoded(BOOK_TYPE, random.Random(seed), options)
+    assert data is not None
+    return analyze_page(load_images(data, f"page_{seed}.jpg")[0].image, LAYOUT), truth
+
+
+def _to_page(analysis: PageAnalysis, truth: dict, points: list[tuple[float, float]]) -> np.ndarray:
+    assert analysis.transform is not None
+    flat_to_page = compose(analysis.transform, np.array(truth["flat_to_scan"]))
+    return map_points(flat_to_page, np.array(points, dtype=np.float64))
+
+
+def _grid_result(analysis: PageAnalysis) -> dict:
+    return next(step.result for step in analysis.steps if step.name == "grid")
+
+
+@pytest.mark.parametrize(("seed", "header_ratio", "rows"), [(1, 0.4, 3), (2, 0.6, 5), (3, 0.9, 7)])
+def test_a_header_shorter_than_a_row_keeps_the_first_registration(seed: int, header_ratio: float,
+                                                                  rows: int) -> None:
+    analysis, truth = _page(seed, header_ratio, 0.0, rows)
+    header, row = truth["header_box"][3], truth["records"][0]["box"][3]
+    assert header < row  # the failure class: a header band shorter than one registration row
+    assert len(analysis.records) == len(truth["records"]) == rows
+    centres = _to_page(analysis, truth, [(x + w / 2, y + h / 2) for x, y, w, h in
+                                         (r["box"] for r in truth["records"])])
+    for record, (cx, cy) in zip(analysis.records, centres, strict=True):
+        box = record.box
+        assert box.y <= cy < box.y + box.h and box.x <= cx < box.x + box.w
+    grid = _grid_result(analysis)
+    header_bottom = grid["header_box"][1] + grid["header_box"][3]
+    truth_bottom = _to_page(analysis, truth, [(truth["header_box"][0] + 50, sum(truth["header_box"][1::2]))])[0, 1]
+    assert abs(header_bottom - truth_bottom) < 0.1 * row
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_visible_column_rulings_win_over_the_template_proportions(seed: int) -> None:
+    analysis, truth = _page(seed, None, 0.35, 8)
+    hints = np.array([c.width for c in LAYOUT.columns]) / sum(c.width for c in LAYOUT.columns)
+    widths = np.array([w for _, _, w, _ in truth["column_boxes"]], dtype=np.float64)
+    assert np.abs(widths / widths.sum() / hints - 1).max() > 0.15  # proportions unlike the hints
+    edges = np.array(_grid_result(analysis)["column_edges"], dtype=np.float64)
+    boxes = truth["column_boxes"]
+    mid = boxes[0][1] + boxes[0][3] / 2
+    expected = _to_page(analysis, truth, [(x, mid) for x, _, _, _ in boxes] + [(boxes[-1][0] + boxes[-1][2], mid)])
+    assert np.abs(edges - expected[:, 0]).max() < 8  # every printed ruling where it is
+    assert "columns_guessed" not in analysis.warnings
+    # Every written line lands in its own column's cell.
+    keys = LAYOUT.keys
+    assert len(analysis.records) == len(truth["records"])
+    for truth_record in truth["records"]:
+        for key, field in truth_record["fields"].items():
+            for x, y, w, h in field["text_boxes"]:
+                cx, cy = _to_page(analysis, truth, [(x + w / 2, y + h / 2)])[0]
+                column = int(np.searchsorted(edges, cx)) - 1
+                assert keys[column] == key
+
+
+def test_missing_column_rulings_are_reported_not_guessed_silently() -> None:
+    options = PageOptions(skew_max_deg=2.0, rows=6, ruling="faint", jpeg_quality=75,
+                          layout=LayoutOptions(column_jitter=0.35))
+    _, _, data = render_page_encoded(BOOK_TYPE, random.Random(21), options)
+    assert data is not None
+    analysis = analyze_page(load_images(data, "faint.jpg")[0].image, LAYOUT)
+    columns = _grid_result(analysis)["columns"]
+    assert columns["guessed"] > 0  # faint rulings: some column edges come from the hints
+    assert "columns_guessed" in analysis.warnings
+
+
+def test_a_cell_with_ink_is_never_confidently_empty() -> None:
+    assert empty_proposal("sex", "asternet").confidence == EMPTY_CELL_CONFIDENCE >= 0.9
+    assert empty_proposal("sex", "asternet", ink_pixels=300).confidence < 0.6
+
+
+def test_cells_judged_empty_on_a_real_page_are_confident_only_without_ink() -> None:
+    analysis, truth = _page(2, 0.6, 0.0, 5)
+    recognizer = get_asternet()
+    proposals = propose_page(analysis, LAYOUT, recognizer)
+    empties = [(cell, proposals[r][cell.key]) for r, record in enumerate(analysis.records) for cell in record.cells
+               if cell.is_empty]
+    assert empties  # the templates have optional columns left empty on generated pages
+    for cell, proposal in empties:
+        assert proposal.value == ""
+        assert (proposal.confidence >= 0.9) == (cell.ink_pixels < 25)
+    written = [cell for record in analysis.records for cell in record.cells if not cell.is_empty]
+    assert all(cell.ink_pixels > 0 for cell in written)
+
+
+def _snapped(greedy_text: str, chosen: str, field_type: str) -> float:
+    """Confidence of ``chosen`` picked from the list for a sure, clean reading of ``greedy_text``."""
+    def reading(text: str) -> LineReading:
+        from ocr.types import CharConfidence
+        return LineReading(text, [CharConfidence(c, 0.99) for c in text], 0.99)
+
+    decoded = [DecodedLine(reading(chosen), reading(greedy_text), chosen, [greedy_text], used_lexicon=True)]
+    field = read_field(field_type, decoded)
+    assert field.value == chosen
+    return load_calibrator().probability(field.features)
+
+
+@pytest.mark.parametrize(("greedy_text", "chosen", "field_type"),
+                         [("tuêm", "Nam", "sex"), ("Nữ Ê Đ", "Dao", "ethnicity"), ("Bụi", "Bỉ", "nationality")])
+def test_a_list_entry_chosen_far_from_the_reading_stays_out_of_the_high_band(greedy_text: str, chosen: str,
+                                                                            field_type: str) -> None:
+    assert _snapped(greedy_text, chosen, field_type) < 0.9
+
+
+def test_a_list_entry_one_mark_from_the_reading_keeps_its_confidence() -> None:
+    assert _snapped("Viet Nam", "Việt Nam", "nationality") >= 0.9
+
+
+def test_the_doubt_cap_holds_for_any_calibrator() -> None:
+    features = ConfidenceFeatures("sex", 0.999, 0.999, True, 1.0, True, False, 3)
+    eager = Calibrator("eager", [0.0] * len(features.vector()), 10.0)
+    assert eager.probability(features) > 0.99
+    assert eager.probability(replace(features, repair_edits=1.0)) <= 0.85
