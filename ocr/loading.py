@@ -15,6 +15,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -230,7 +231,7 @@ def iter_input_files(paths: Iterable[str | Path]) -> list[InputFile]:
             members = [p for p in path.rglob("*") if p.is_file()]
             for member in sorted(members, key=lambda p: natural_sort_key(p.relative_to(path).as_posix())):
                 relative = member.relative_to(path).as_posix()
-                refusal = _refusal(relative) or _format_refusal(relative, lambda m=member: _head(m))
+                refusal = _refusal(relative) or _format_refusal(relative, partial(_head, member))
                 files.extend(_expand_file(member, f"{path.name}/{relative}", refusal))
         elif path.is_file():
             files.extend(_expand_file(path, path.name, None))
@@ -292,7 +293,7 @@ def zip_members(data: bytes, zip_name: str) -> list[InputFile]:
             refusal = _refusal(member)
             if refusal is None and member.lower().endswith(".zip"):
                 refusal = "refused: a ZIP inside a ZIP is not opened; unpack it and upload its files."
-            refusal = refusal or _format_refusal(member, lambda i=info: _member_head(archive, i))
+            refusal = refusal or _format_refusal(member, partial(_member_head, archive, info))
             if refusal is not None:
                 result.append(InputFile(name=f"{zip_name}/{member}", refusal=refusal))
                 continue
