@@ -31,6 +31,10 @@ lines exactly right; conf>=0.9: share of lines at the review's high band, how of
 and how many are wrong; ECE over 10 equal-width confidence bins against exact-match.
 The real lines are development data (../shared/real_lines/README.md): measure on them, never fit
 shipped parameters on them.
+The CLI reads one line per call; here lines of similar width share a batch (white right-padding up
+to ~10% of the width), which can move a frame probability slightly and, rarely, a character.
+Companion for every field type of the rendered pages as ingest decodes them (the book's unit,
+page context): ``python -m bench.recognition --pages 4 --seed 2027 --labels DIR``.
 """
 
 from __future__ import annotations
