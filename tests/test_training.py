@@ -302,13 +302,12 @@ def test_export_is_reproduced_by_onnxruntime_and_reads_wide_lines(fine_tuned, to
     import torch
 
     from workbench.training.asternet_torch import build_from_onnx
-    from workbench.training.export import export_onnx, verify_export
+    from workbench.training.export import export_onnx, exported_max_width, verify_export, wide_check_line
     from workbench.training.preprocess import normalized_line
-    from workbench.training.service import _wide_line
 
     model = fine_tuned[0].fine_tune.model
     path = export_onnx(model, tmp_path / "model.onnx")
-    wide = _wide_line(torch_lines[:6])
+    wide = wide_check_line(torch_lines[:6], exported_max_width(path))
     check = verify_export(model, path, [*torch_lines[:6], wide])
     assert check.same_argmax and check.max_abs_diff < 1e-2  # float32 LSTM over 300+ frames
     assert check.widest_input > 1024  # the shipped graph fails beyond 1024 px

@@ -317,14 +317,25 @@ def train(
     synthetic_ratio: float = typer.Option(0.0, "--synthetic-ratio", help="Synthetic sample lines per real line."),
     base: str | None = typer.Option(None, "--base", help="Model version to start from (default: the active one)."),
     export_set: Path | None = typer.Option(None, "--export-set", help="Also write the training set as PNG + TSV."),
+    export_checkpoint: Path | None = typer.Option(
+        None, "--export-checkpoint",
+        help="Instead of training: export, check and register a failed run's checkpoint (that run's options)."),
 ) -> None:
     """Fine-tune AsterNet on confirmed fields and register the model. Last line: model_version=<v>."""
     from datetime import UTC, datetime
 
     try:
         from workbench.training.service import TrainRequest, build_set, train_model
+        from workbench.training.service import export_checkpoint as finish_checkpoint
     except ImportError as exc:  # torch is optional: requirements-train.txt
         raise _fail(f"training needs PyTorch: pip install -r requirements-train.txt ({exc})") from exc
+    if export_checkpoint is not None:
+        try:
+            outcome = finish_checkpoint(open_workbench(), export_checkpoint, say=err.print)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise _fail(str(exc)) from exc
+        typer.echo(f"model_version={outcome.model.version}")
+        return
     if device not in ("cpu", "cuda", "auto"):
         raise _fail("--device must be cpu, cuda or auto")
     try:

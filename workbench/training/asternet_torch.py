@@ -23,6 +23,9 @@ from torch import nn
 NUM_CLASSES = 227
 SHIPPED_POSITIONS = 256
 EXTENDED_POSITIONS = 2048  # frames: lines up to 8192 px at height 32
+# The positional table's name as module buffer, state-dict key and ONNX initializer: its length
+# is the widest input (in frames) an exported graph accepts.
+POSITIONAL_TABLE = "language_head.pos_encoder.pe"
 # (conv path, batch-norm path) pairs whose BN the exporter folded into the conv.
 _BLOCK_PAIRS = (("pw1", "bn1"), ("dw", "bn2"), ("pw2", "bn3"), ("shortcut.0", "shortcut.1"))
 _STEM_PAIRS = (("backbone.stem.conv_main.0", "backbone.stem.conv_main.1"),
@@ -122,15 +125,14 @@ def load_onnx_weights(model: AsterNet, onnx_path: Path) -> LoadReport:
     buffers = dict(model.named_buffers())
     named = {**buffers, **params}
     for name, value in values.items():  # named initializers: same name as the module attribute
-        if name in named and name != "language_head.pos_encoder.pe":
+        if name in named and name != POSITIONAL_TABLE:
             _copy(named[name], value, name)
             used.add(name)
             copied += 1
-    pe_name = "language_head.pos_encoder.pe"
-    if pe_name in values:
-        _check_positional_table(values[pe_name])
-        model.language_head.pos_encoder.pe = torch.from_numpy(values[pe_name].copy())
-        used.add(pe_name)
+    if POSITIONAL_TABLE in values:
+        _check_positional_table(values[POSITIONAL_TABLE])
+        model.language_head.pos_encoder.pe = torch.from_numpy(values[POSITIONAL_TABLE].copy())
+        used.add(POSITIONAL_TABLE)
         copied += 1
     for node in graph.node:
         anonymous = [i for i in node.input if i in values and i not in used]
@@ -196,15 +198,29 @@ def extend_positions(model: AsterNet, length: int = EXTENDED_POSITIONS) -> None:
     encoder.pe = table
 
 
-def build_from_onnx(onnx_path: Path, extend: bool = True) -> AsterNet:
-    """AsterNet in eval mode with the ONNX weights; fails loudly on any unmapped weight."""
+def _folded_asternet() -> AsterNet:
+    """The published architecture with batch-norm folded away, as the ONNX holds it."""
     model = AsterNet(num_classes=NUM_CLASSES, use_ilm=True)
     _fold_batch_norm(model)
+    return model
+
+
+def build_from_onnx(onnx_path: Path, extend: bool = True) -> AsterNet:
+    """AsterNet in eval mode with the ONNX weights; fails loudly on any unmapped weight."""
+    model = _folded_asternet()
     report = load_onnx_weights(model, onnx_path)
     if report.unused:
         raise ValueError(f"ONNX initializers without a module: {report.unused}")
     if extend:
         extend_positions(model)
+    return model.eval()
+
+
+def build_from_state(state: dict[str, torch.Tensor]) -> AsterNet:
+    """AsterNet in eval mode from a fine-tuned model's ``state_dict`` (a training checkpoint)."""
+    model = _folded_asternet()
+    extend_positions(model, int(state[POSITIONAL_TABLE].shape[0]))  # the table length it was trained with
+    model.load_state_dict(state)
     return model.eval()
 
 

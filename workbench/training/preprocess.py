@@ -13,13 +13,17 @@ import numpy as np
 from ocr.engines.asternet import HEIGHT, SIDE_PAD, STRIDE, normalize_piece, resize_to_height
 from ocr.engines.base import to_gray
 
-__all__ = ["HEIGHT", "SIDE_PAD", "STRIDE", "normalized_line", "pad_batch"]
+__all__ = ["HEIGHT", "SIDE_PAD", "STRIDE", "line_at_height", "normalized_line", "pad_batch"]
+
+
+def line_at_height(image: np.ndarray) -> np.ndarray:
+    """Grayscale/BGR uint8 line -> grayscale uint8 at height 32, resized as the engine resizes."""
+    return resize_to_height(to_gray(image))[0]
 
 
 def normalized_line(image: np.ndarray) -> np.ndarray:
     """Grayscale/BGR uint8 line -> float32 [3, 32, W] in [-1, 1], W % 4 == 0, as the engine feeds it."""
-    resized, _ = resize_to_height(to_gray(image))
-    return normalize_piece(resized)
+    return normalize_piece(line_at_height(image))
 
 
 def pad_batch(tensors: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
