@@ -1,42 +1,32 @@
 """Synthetic handwriting-style text lines for recognition tests and calibration.
 
-Lines are rendered with the OFL handwriting fonts packaged as ``fontpkg-*`` (all with
-full Vietnamese coverage), then degraded with ink variation, blur, slant, noise and
+Lines are rendered with OFL handwriting fonts with full Vietnamese coverage (the ``fontpkg-*``
+packages by default; ``handwriting_fonts("tuning")`` adds the vendored hands that may be trained
+on, see samples/fonts.py), then degraded with ink variation, blur, slant, noise and
 JPEG-like speckle so that recognition is not trivial. Synthetic only: these test the
 pipeline, they do not measure accuracy on real handwriting.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-HANDWRITING_FONT_PACKAGES = (
-    "fontpkg_dancing_script",
-    "fontpkg_great_vibes",
-    "fontpkg_pacifico",
-    "fontpkg_indie_flower",
-    "fontpkg_lobster",
-)
+from samples import fonts
 
 
-@cache
-def handwriting_fonts() -> tuple[Path, ...]:
-    """Paths of the installed handwriting .ttf files with Vietnamese coverage."""
-    paths: list[Path] = []
-    for package in HANDWRITING_FONT_PACKAGES:
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        for location in spec.submodule_search_locations:
-            paths.extend(sorted(Path(location).glob("files/*.ttf")))
-    return tuple(paths)
+def handwriting_fonts(group: str = "packaged") -> tuple[Path, ...]:
+    """Handwriting .ttf files with Vietnamese coverage, of one of samples/fonts.py's hand groups.
+
+    The default (`packaged`: the five fontpkg fonts, in their usual order) keeps every existing
+    caller's lines as they were. Anything that trains or fits on synthetic lines asks for
+    `tuning`; `held_out` hands are for judging only and must never be trained on.
+    """
+    return fonts.handwriting_fonts(group)
 
 
 @dataclass(frozen=True)

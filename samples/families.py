@@ -16,6 +16,7 @@ baseline values of all three axes (`fonts`, `clean`).
 | faded_rulings | degradation | no | rulings 1-4 px, coloured, faded, worn or missing; varied inks |
 | stamped | degradation | YES | 1-3 red round stamps over the rows, 1-2 handwritten notes in the margins |
 | real_hands | hand | YES (real) | real handwritten address lines (../shared/real_lines) in the place cells |
+| unseen_hands | hand | YES | classic pages written only in the 8 held-out font hands (fonts.HELD_OUT_HANDS) |
 
 `real_hands` reads ../shared/real_lines/address_lines at run time (benchmark only; never
 copied, never fit on); it is unavailable, with a reason, where that folder is absent.
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from samples.fonts import handwriting_fonts
 from samples.real_hands import DEFAULT_FOLDER, RealLineBank, load_bank
 from samples.render import PageOptions
 from samples.variation import NARROW_TYPES, LayoutOptions, RulingStyle
@@ -105,6 +107,11 @@ def real_hands(rng: random.Random) -> PageOptions:
     return _page(rng, (4, 7), layout=LayoutOptions(max_lines=3), real_lines=real_line_bank())
 
 
+def unseen_hands(rng: random.Random) -> PageOptions:
+    """The classic page in hands that no tuning, calibrator fit or training ever used."""
+    return _page(rng, (8, 12), fonts=handwriting_fonts("held_out"))
+
+
 FAMILIES: tuple[Family, ...] = (
     Family("classic", "all", False, classic),
     Family("short_header", "layout", False, short_header),
@@ -114,6 +121,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("faded_rulings", "degradation", False, faded_rulings),
     Family("stamped", "degradation", True, stamped),
     Family("real_hands", "hand", True, real_hands, real=True),
+    Family("unseen_hands", "hand", True, unseen_hands),
 )
 
 

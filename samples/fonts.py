@@ -1,4 +1,20 @@
-"""Font discovery: handwriting-style fonts with full Vietnamese coverage, printed fonts."""
+"""Font discovery: handwriting-style fonts with full Vietnamese coverage, printed fonts.
+
+Handwriting fonts ("hands") come from two places: the PyPI `fontpkg-*` packages and the Google
+Fonts families vendored in samples/assets/fonts/ (merged from npm `@fontsource/*` subsets by
+samples/fonts_vendor.py, OFL licences beside them). They form fixed groups:
+
+| group | hands | use |
+|---|---|---|
+| `packaged` (default) | the 5 fontpkg fonts | the classic generator; the committed books |
+| `tuning` | packaged + 9 vendored (TUNING_HANDS) | tuning, calibrator fitting, training on synthetic lines |
+| `held_out` | 8 vendored (HELD_OUT_HANDS) | judging only: never tune, fit or train on them |
+| `all` | tuning + held_out | |
+
+The split is fixed by name, not drawn, so that it never moves between runs; each style (print and
+marker hands, casual connected script, school cursive with looped capitals) has hands on both
+sides, so a held-out score measures unseen hands, not an unseen style.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +34,25 @@ HANDWRITING_PACKAGES = (
     "fontpkg_indie_flower",
     "fontpkg_lobster",
 )
+VENDORED_DIR = Path(__file__).parent / "assets" / "fonts"  # <fontsource id>.ttf + <id>.OFL.txt
+# A hand is a fontpkg package name or a vendored family id. The order is part of the contract:
+# writers draw rng.choice(fonts), so reordering a group changes every page rendered with it.
+TUNING_HANDS = HANDWRITING_PACKAGES + (
+    "patrick-hand", "playpen-sans", "mali", "sriracha",  # print and marker hands
+    "oooh-baby", "bad-script", "charm",  # casual connected script
+    "twinkle-star", "borel",  # school cursive, looped capitals
+)
+HELD_OUT_HANDS = (
+    "shantell-sans", "pangolin", "mynerve", "sedgwick-ave",  # print and marker hands
+    "birthstone", "grape-nuts", "moon-dance",  # casual connected script
+    "send-flowers",  # school cursive, looped capitals
+)
+HAND_GROUPS: dict[str, tuple[str, ...]] = {
+    "packaged": HANDWRITING_PACKAGES,
+    "tuning": TUNING_HANDS,
+    "held_out": HELD_OUT_HANDS,
+    "all": TUNING_HANDS + HELD_OUT_HANDS,
+}
 PRINTED_CANDIDATES = (
     ("fontpkg_be_vietnam_pro", "BeVietnamPro-Medium.ttf"),
     (None, "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
@@ -56,12 +91,31 @@ def missing_chars(path: Path, chars: str = REQUIRED_CHARS) -> str:
 
 
 @cache
-def handwriting_fonts() -> tuple[Path, ...]:
-    """Installed handwriting fonts that cover every Vietnamese letter."""
-    found = [p for pkg in HANDWRITING_PACKAGES for p in _package_fonts(pkg)]
-    usable = tuple(p for p in found if not missing_chars(p))
+def _covers_vietnamese(path: Path) -> bool:
+    """Cached: groups overlap, and each check renders ~300 glyphs."""
+    return not missing_chars(path)
+
+
+def _hand_files(hand: str) -> list[Path]:
+    """The font files of one hand: a fontpkg package's TTFs, or a vendored family's file."""
+    if hand.startswith("fontpkg_"):
+        return _package_fonts(hand)
+    path = VENDORED_DIR / f"{hand}.ttf"
+    if not path.exists():  # committed with the code: a missing file is a broken checkout
+        raise FileNotFoundError(f"vendored handwriting font {path} is missing (see samples/fonts_vendor.py)")
+    return [path]
+
+
+@cache
+def handwriting_fonts(group: str = "packaged") -> tuple[Path, ...]:
+    """The handwriting fonts of a hand group (see the module docstring) that cover every
+    Vietnamese letter, in the group's fixed order. The default is the classic generator's."""
+    if group not in HAND_GROUPS:
+        raise ValueError(f"unknown hand group {group!r}; known: {', '.join(HAND_GROUPS)}")
+    found = [p for hand in HAND_GROUPS[group] for p in _hand_files(hand)]
+    usable = tuple(p for p in found if _covers_vietnamese(p))
     if not usable:
-        raise RuntimeError("No handwriting font with Vietnamese coverage; install the fontpkg-* packages")
+        raise RuntimeError(f"No {group} handwriting font with Vietnamese coverage; install the fontpkg-* packages")
     return usable
 
 

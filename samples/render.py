@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,12 +50,13 @@ class PageOptions:
     stamps: int = 0  # red round stamps over the data rows
     margin_notes: int = 0  # short handwritten notes outside the table
     real_lines: RealLineBank | None = None  # real handwritten lines pasted into the place cells
+    fonts: tuple[Path, ...] | None = None  # writers' hands drawn from these fonts; None: handwriting_fonts()
 
     @property
     def varied(self) -> bool:
         """True when any axis beyond the classic page is set (truth then gains "variation")."""
         return bool(self.layout or self.ruling_style or self.inks or self.stamps or self.margin_notes
-                    or self.real_lines)
+                    or self.real_lines or self.fonts)
 
 
 def _rng(rng_or_seed: random.Random | int) -> random.Random:
@@ -166,6 +168,7 @@ def _describe(options: PageOptions, geom: PageGeometry, drawn: dict[str, Any]) -
         "stamps": drawn.get("stamps", []),  # [x, y, w, h] of each stamp's square
         "margin_notes": drawn.get("margin_notes", []),  # {"value", "lines", "text_boxes"} outside the table
         "real_cells": drawn.get("real_cells", []),  # [row_index, key] of cells holding a real handwritten line
+        "hands": sorted(drawn.get("hands", [])),  # file names of the fonts that wrote on the page
     }
 
 
@@ -178,7 +181,7 @@ def _stamp(flat: list[np.ndarray], geom: PageGeometry, count: int, unit: str, rn
     return [s.box() for s in stamps]
 
 
-def _writer(rng: random.Random, fonts, row_h: float, options: PageOptions) -> Writer:
+def _writer(rng: random.Random, fonts: tuple[Path, ...], row_h: float, options: PageOptions) -> Writer:
     """A random official's hand; with `options.inks`, in one of those inks."""
     writer = Writer.random(rng, fonts, row_h)
     if options.inks:
@@ -212,7 +215,8 @@ def _write_records(flat: list[np.ndarray], geom, book_type: str, columns, option
     row_h = geom.row_edges[1] - geom.row_edges[0]
     if options.layout is not None:  # tall rows hold ordinary-sized writing, not giant letters
         row_h = min(row_h, round(geom.height * 0.08))
-    fonts = handwriting_fonts()
+    fonts = options.fonts or handwriting_fonts()
+    hands = variation.setdefault("hands", set())  # fonts that wrote something (no random draw)
     writer = _writer(rng, fonts, row_h, options)
     date_style = pick(rng, DATE_FORMATS)
     layers: dict[str, np.ndarray] = {}
@@ -220,6 +224,7 @@ def _write_records(flat: list[np.ndarray], geom, book_type: str, columns, option
     for i in range(filled):
         if rng.random() < 0.12:  # another official took over the book
             writer = _writer(rng, fonts, row_h, options)
+        hands.add(writer.font.name)
         values = make_record(columns, book_type, factory, first_no + i, dates[i], date_style)
         layer = layers.setdefault(writer.ink, np.zeros(flat[0].shape, np.float32))
         fields = {}
@@ -241,6 +246,7 @@ def _write_records(flat: list[np.ndarray], geom, book_type: str, columns, option
         records.append({"row_index": i + 1, "box": geom.row_box(i), "fields": fields})
     if options.margin_notes:
         layer = layers.setdefault(writer.ink, np.zeros(flat[0].shape, np.float32))
+        hands.add(writer.font.name)
         variation["margin_notes"] = _margin_notes(layer, geom, options.margin_notes, writer, rng)
     for ink, layer in layers.items():
         pen_texture(layer, np.random.default_rng(rng.getrandbits(64)))

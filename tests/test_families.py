@@ -15,6 +15,7 @@ import pytest
 from samples.book import generate_book
 from samples.build_committed import BOOKS_DIR, OPTIONS, PAGES, SEED
 from samples.families import FAMILIES, Family, family, select
+from samples.fonts import handwriting_fonts
 from samples.render import render_page
 from workbench.book_types import get_book_type
 
@@ -116,6 +117,19 @@ def test_real_hands_paste_labelled_lines() -> None:
     row, key = cells[0]
     field = truth["records"][row - 1]["fields"][key]
     assert field["value"] and " ".join(field["lines"]) == field["value"]
+
+
+def test_unseen_hands_write_only_in_held_out_hands() -> None:
+    """The hand family is written in held-out fonts only, none of which a tuning family uses."""
+    truth = family_page("unseen_hands")
+    held_out = {p.name for p in handwriting_fonts("held_out")}
+    hands = set(truth["variation"]["hands"])
+    assert hands and hands <= held_out
+    assert not held_out & {p.name for p in handwriting_fonts("tuning")}
+    assert family("unseen_hands").held_out and family("unseen_hands").axis == "hand"
+    assert "unseen_hands" in {f.name for f in select("held_out")} - {f.name for f in select("tuned")}
+    # Its pages are the classic page otherwise: no layout, ruling or mark axis is set.
+    assert truth["variation"]["header_rows"] == 1 and not truth["variation"]["stamps"]
 
 
 def test_family_flags_and_selection() -> None:

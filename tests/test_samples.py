@@ -14,7 +14,15 @@ import pytest
 
 from samples import PageOptions, generate_all_books, generate_book, render_page
 from samples.build_committed import BOOKS_DIR, OPTIONS, PAGES, SEED
-from samples.fonts import handwriting_fonts, missing_chars
+from samples.fonts import (
+    HAND_GROUPS,
+    HANDWRITING_PACKAGES,
+    HELD_OUT_HANDS,
+    TUNING_HANDS,
+    VENDORED_DIR,
+    handwriting_fonts,
+    missing_chars,
+)
 from workbench.book_types import all_book_types, get_book_type
 
 BOOK_TYPES = list(all_book_types())
@@ -184,6 +192,36 @@ def test_handwriting_fonts_cover_vietnamese() -> None:
     assert len(fonts) >= 3
     assert all(missing_chars(f) == "" for f in fonts)
     assert missing_chars(fonts[0], "ư\u4e00") == "\u4e00"  # the check does detect a missing glyph
+
+
+def test_hand_groups_are_fixed_and_disjoint() -> None:
+    """The default stays the five packaged fonts (committed books); held-out hands never tune."""
+    assert HAND_GROUPS["packaged"] == HANDWRITING_PACKAGES == TUNING_HANDS[:5]
+    assert handwriting_fonts() == handwriting_fonts("packaged")
+    assert not set(TUNING_HANDS) & set(HELD_OUT_HANDS) and len(HELD_OUT_HANDS) >= 5
+    tuning, held_out = handwriting_fonts("tuning"), handwriting_fonts("held_out")
+    assert tuning[:5] == handwriting_fonts() and not set(tuning) & set(held_out)
+    # Every hand of every group passed the glyph-by-glyph check: none was silently dropped.
+    assert handwriting_fonts("all") == tuning + held_out
+    assert len(handwriting_fonts("all")) == len(TUNING_HANDS) + len(HELD_OUT_HANDS)
+    with pytest.raises(ValueError):
+        handwriting_fonts("everything")
+
+
+def test_vendored_fonts_carry_their_licence_and_stay_small() -> None:
+    vendored = sorted(VENDORED_DIR.glob("*.ttf"))
+    assert {p.stem for p in vendored} == {h for h in TUNING_HANDS + HELD_OUT_HANDS if not h.startswith("fontpkg_")}
+    for path in vendored:
+        licence = path.with_name(f"{path.stem}.OFL.txt").read_text(encoding="utf-8")
+        assert "SIL OPEN FONT LICENSE" in licence.upper(), path.name
+    assert sum(p.stat().st_size for p in vendored) < 3_000_000
+
+
+def test_page_fonts_option_picks_the_writers_hands() -> None:
+    font = handwriting_fonts("held_out")[0]
+    _, truth = render_page("khai_sinh", 4, PageOptions(fonts=(font,), rows=3, **SMALL))
+    assert truth["variation"]["hands"] == [font.name]
+    assert any(f["lines"] for r in truth["records"] for f in r["fields"].values())
 
 
 @pytest.mark.parametrize("book_type", BOOK_TYPES)
