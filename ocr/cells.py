@@ -207,7 +207,8 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
     x0 = int(boxes[:, 0].min())
     x1 = int((boxes[:, 0] + boxes[:, 2]).max())
     mine = _membership(components.labels[y0:y1, x0:x1], ids, len(components.areas))
-    bands = _line_bands(mine.sum(axis=1), row_height)
+    profile = mine.sum(axis=1)
+    bands = _split_stacked_words(_line_bands(profile, row_height), profile, components, ids, y0)
     if not bands:
         return CellImage(key=key, box=box, lines=[], is_empty=True, ink_pixels=ink_inside(components, box))
     # Each component goes to the line band holding its centre of mass (or the nearest band).
@@ -220,6 +221,59 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
     crops = [_line_crop(gray, components, ids[owner == index], settings) for index in range(len(bands))]
     lines = [crop for crop in crops if crop is not None]
     return CellImage(key=key, box=box, lines=lines, is_empty=not lines, ink_pixels=ink_inside(components, box))
+
+
+# Word-sized strokes whose centres lie this many word heights apart, one above the other, are
+# on different lines (per-word baseline wobble stays well under half a word's height).
+STACKED_WORDS_GAP = 0.75
+
+
+def _split_stacked_words(bands: list[tuple[int, int]], profile: np.ndarray, components: InkComponents,
+                         ids: np.ndarray, y0: int) -> list[tuple[int, int]]:
+    """Bands holding words written one above the other, split between them.
+
+    Writing wrapped onto two or three lines in a tight cell ("Nguyễn / Thị / Hồng") touches from
+    line to line, so the ink profile shows one band; the words themselves still sit at distinct
+    heights. Each band's word-sized strokes (a quarter of the cell's largest area and half its
+    tallest height or more: marks, dots and specks left out) are sorted by height; a jump of
+    STACKED_WORDS_GAP word heights between neighbours starts a new line when the words above
+    and below it share columns (a line written on a slope steps down, but never under itself),
+    cut at the emptiest row between the two.
+    """
+    areas = components.areas[ids]
+    tall = components.boxes[ids, 3]
+    word = (areas >= 0.25 * areas.max()) & (tall >= 0.5 * tall.max())
+    centres = components.centres[ids[word], 1] - y0
+    heights = tall[word]
+    lefts = components.boxes[ids[word], 0]
+    rights = lefts + components.boxes[ids[word], 2]
+    out: list[tuple[int, int]] = []
+    for a, b in bands:
+        inside = np.flatnonzero((centres >= a) & (centres < b))
+        if len(inside) < 2:
+            out.append((a, b))
+            continue
+        inside = inside[np.argsort(centres[inside])]
+        gap = STACKED_WORDS_GAP * float(np.median(heights[inside]))
+        start, first = a, 0
+        for k in range(1, len(inside)):
+            upper, lower = inside[first:k], inside[k:]
+            jump = centres[inside[k]] - centres[inside[k - 1]]
+            if jump <= gap or not _share_columns(lefts[upper], rights[upper], lefts[lower], rights[lower]):
+                continue
+            lo, hi = int(centres[inside[k - 1]]), int(centres[inside[k]]) + 1
+            cut = lo + int(np.argmin(profile[lo:hi]))
+            out.append((start, cut))
+            start, first = cut, k
+        out.append((start, b))
+    return out
+
+
+def _share_columns(left_a: np.ndarray, right_a: np.ndarray, left_b: np.ndarray, right_b: np.ndarray) -> bool:
+    """Two groups of words overlap horizontally by a third of the narrower group's width."""
+    overlap = min(right_a.max(), right_b.max()) - max(left_a.min(), left_b.min())
+    narrower = min(right_a.max() - left_a.min(), right_b.max() - left_b.min())
+    return bool(overlap >= narrower / 3)
 
 
 def ink_inside(components: InkComponents, box: Box) -> int:
