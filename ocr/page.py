@@ -69,7 +69,11 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
                   lambda v: {"text_vertical": bool(v[0]), "margin": round(v[1], 3)})
     pre_transform = identity
     portrait = height > 1.15 * width
-    enough = turn[1] >= settings.qa.vertical_min_margin or (settings.qa.expect_landscape and portrait)
+    landscape = width > 1.15 * height
+    needed = settings.qa.vertical_min_margin
+    if settings.qa.expect_landscape and landscape:
+        needed = max(needed, settings.qa.landscape_vertical_min_margin)
+    enough = turn[1] >= needed or (settings.qa.expect_landscape and portrait)
     if turn[0] and enough:
         # Which of 90/270 is decided after deskew with the upside-down check below.
         if settings.qa.auto_rotate:

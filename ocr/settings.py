@@ -19,8 +19,11 @@ class QASettings:
     # Evidence margins (0..1) measured on synthetic ledgers: vertical-text margins are >= 0.2
     # on turned pages and <= -0.15 on upright ones; upside-down votes are >= 0.4 when right.
     vertical_min_margin: float = 0.05  # to report (and auto-correct) a 90/270 turn
-    # Ledger pages are printed landscape: on a portrait scan any vertical-text evidence counts.
+    # Ledger pages are printed landscape: on a portrait scan any vertical-text evidence counts,
+    # and on a landscape scan (the ledger's own shape) only strong evidence turns it: an upright
+    # page with many names wrapped onto two lines gave margins up to 0.09 for "vertical".
     expect_landscape: bool = True
+    landscape_vertical_min_margin: float = 0.3
     flip_min_margin: float = 0.25  # to auto-correct an upside-down page
     flip_warn_margin: float = 0.12  # below this an upside-down guess is not even reported
 

@@ -165,3 +165,21 @@ def test_writing_wrapped_onto_touching_lines_is_cut_into_its_lines() -> None:
     # (62%); the words' own heights find 34.
     assert sum(t == f for t, f in stacked) >= 0.75 * len(stacked)
     assert sum(t == f for t, f in counts) >= 0.85 * len(counts)
+
+
+@pytest.mark.parametrize("index", [2, 8])
+def test_an_upright_landscape_page_is_not_turned_on_weak_evidence(index: int) -> None:
+    """Pages 2 and 8 of ``bench.pipeline --seed 9001`` (twelve rows, names wrapped onto two
+    lines): stacked lines gave the vertical-text test a weak "turned" vote (margins 0.07 and
+    0.09), the pages were turned by 270 degrees and every record was lost. A landscape scan is
+    the ledger's own shape, so only strong evidence turns it."""
+    from bench.pipeline import BOOK_TYPES, page_options
+
+    rng = random.Random(9001 * 1000 + index)
+    options = page_options(rng, index)
+    book_type = BOOK_TYPES[index % len(BOOK_TYPES)]
+    _, truth, data = render_page_encoded(book_type, rng, options)
+    assert data is not None and options.rotate == 0
+    analysis = analyze_page(load_images(data, "upright.jpg")[0].image, get_book_type(book_type).layout)
+    assert not any(w.startswith(("rotated", "auto_rotated")) for w in analysis.warnings)
+    assert len(analysis.records) == len(truth["records"])
