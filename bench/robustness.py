@@ -2,12 +2,14 @@
 degradations the pipeline was (tuning) or was not (held out) tuned on. Issue 13.
 
     .venv/bin/python -m bench.robustness [--pages-per-family 3] [--seed 4242]
-                                         [--families all|held_out|tuned|NAME,NAME] [--no-ocr] [--json OUT]
+                                         [--families all|held_out|tuned|NAME,NAME] [--no-ocr]
+                                         [--calibrator VERSION] [--json OUT]
 
 For each family of ``samples/families.py`` it renders fresh pages (book types in turn, JPEG scans)
 and runs them as ingest does: ``ocr.pipeline.process_page`` on the decoded file, with the shipped
-AsterNet model, the shipped calibrator and the book unit's lexicon (``bench.recognition.unit_lexicon``)
-unless ``--no-ocr`` (page analysis only). Rows are scored by ``bench.pipeline`` (a detected
+AsterNet model, the default calibrator (``--calibrator VERSION``: another registered one) and
+the book unit's lexicon (``bench.recognition.unit_lexicon``) unless ``--no-ocr`` (page analysis
+only). Rows are scored by ``bench.pipeline`` (a detected
 record matches a truth row when each box holds the other's centre). Reported per family:
   rows recall / precision; cell assignment (share of truth text boxes inside the right cell of
   the right record); line count (cells cut into as many lines as were written); and with OCR,
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,17 +39,23 @@ import numpy as np
 
 from bench.pipeline import match_truth_rows, score_page, summarise
 from bench.recognition import RENDERED_UNIT, unit_lexicon
-from ocr.confidence import ConfidenceBands, expected_calibration_error
+from bench.synthetic_fields import render_family_page
+from ocr.confidence import (
+    CALIBRATION_DIR,
+    DEFAULT_CALIBRATION_VERSION,
+    Calibrator,
+    ConfidenceBands,
+    expected_calibration_error,
+    load_calibrator,
+)
 from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.fields.normalize import normalize
 from ocr.loading import load_images
 from ocr.pipeline import PageResult, process_page
 from samples.families import Family, select
-from samples.render import render_page_encoded
 from workbench.book_types import get_book_type
 
-BOOK_TYPES = ("khai_sinh", "khai_tu", "ket_hon", "nuoi_con_nuoi")
 CLOSED_LISTS = ("sex", "ethnicity", "nationality")
 HIGH = ConfidenceBands().high
 
@@ -116,19 +123,18 @@ def field_summary(scores: FieldScores) -> dict[str, Any]:
 class Reader:
     recognizer: Recognizer | None  # None: page analysis only (--no-ocr)
     local: LocalLexicon | None
+    calibrator: Calibrator | None = None  # None: the default calibrator
 
 
 def run_page(f: Family, index: int, seed: int, reader: Reader) -> tuple[dict[str, Any], FieldScores, FieldScores]:
     """Render one page of the family, run the pipeline on its JPEG, score it: the page's row,
     its field scores, and those of the cells holding real handwriting alone."""
-    rng = random.Random(f"{seed}:{f.name}:{index}")
-    book_type = BOOK_TYPES[index % len(BOOK_TYPES)]
-    options = f.options(rng)
-    _, truth, data = render_page_encoded(book_type, rng, options, first_registration_no=rng.randint(1, 400))
-    assert data is not None  # families write JPEG scans
+    page = render_family_page(f, index, seed)
+    book_type, truth = page.book_type, page.truth
     start, cpu_start = time.perf_counter(), time.process_time()
-    image = load_images(data, f"{f.name}_{index}.jpg")[0].image
-    result = process_page(image, get_book_type(book_type).layout, reader.recognizer, local=reader.local)
+    image = load_images(page.data, f"{f.name}_{index}.jpg")[0].image
+    result = process_page(image, get_book_type(book_type).layout, reader.recognizer, calibrator=reader.calibrator,
+                          local=reader.local)
     row = score_page(result.analysis, truth)
     row.update(family=f.name, index=index, book_type=book_type, warnings=list(result.analysis.warnings),
                seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start)
@@ -175,15 +181,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=4242)
     parser.add_argument("--families", default="all", help="all | held_out | tuned | comma-separated names")
     parser.add_argument("--no-ocr", action="store_true", help="page analysis only (rows and cells)")
+    parser.add_argument("--calibrator", default=DEFAULT_CALIBRATION_VERSION,
+                        help=f"confidence calibrator version (default {DEFAULT_CALIBRATION_VERSION}; "
+                             "one of ocr/assets/calibration/*.json)")
     parser.add_argument("--json", type=Path, help="write per-page rows and the summaries here")
     args = parser.parse_args(argv)
+    if not (CALIBRATION_DIR / f"{args.calibrator}.json").exists():
+        parser.error(f"no calibrator {args.calibrator!r} in {CALIBRATION_DIR}")
 
     recognizer = None
     if not args.no_ocr:
         from ocr.engines.asternet import get_asternet
 
         recognizer = get_asternet()
-    reader = Reader(recognizer, unit_lexicon(RENDERED_UNIT))
+    reader = Reader(recognizer, unit_lexicon(RENDERED_UNIT), load_calibrator(args.calibrator))
+    print(f"calibrator {reader.calibrator.version if reader.calibrator else '-'}", flush=True)
     rows: list[dict[str, Any]] = []
     per_family: dict[str, tuple[list[dict[str, Any]], FieldScores]] = {}
     real_only: dict[str, FieldScores] = {}
@@ -222,7 +234,8 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(markdown(summaries, roles, ocr=recognizer is not None))
     if args.json:
-        args.json.write_text(json.dumps({"seed": args.seed, "ocr": recognizer is not None, "summaries": summaries,
+        args.json.write_text(json.dumps({"seed": args.seed, "ocr": recognizer is not None,
+                                         "calibrator": args.calibrator, "summaries": summaries,
                                          "pages": rows}, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
 
 

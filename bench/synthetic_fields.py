@@ -10,6 +10,8 @@ Two ways to cut the cells (``CELL_SOURCES``):
             truth rows it missed (their fields come with an empty cell, ``matched=False``).
 Both draw the same pages (same written values) for a seed. Values are the truth as written; the
 expected proposal is ``normalize(field_type, truth)``.
+``family_pipeline_pages`` cuts pipeline cells from the pages of generator families
+(samples/families.py), rendered exactly as ``bench.robustness`` renders them (``render_family_page``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ocr.loading import load_images
 from ocr.pipeline import process_page
 from ocr.types import Box, CellImage
 from samples.build_committed import OPTIONS as SAMPLE_BOOK_OPTIONS
+from samples.families import Family
 from samples.render import PageOptions, render_page_encoded
 from workbench.book_types import get_book_type
 
@@ -45,6 +48,7 @@ class FieldSample:
     cell: CellImage
     matched: bool = True  # False: the page pipeline found no record for this truth row
     record: int = 0  # the truth record's row on its page (page-context checks need it)
+    page_warnings: tuple[str, ...] = ()  # the pipeline's QA codes for the page (pipeline cells only)
 
 
 @dataclass
@@ -57,8 +61,9 @@ class RenderedPage:
 
 
 def _field_sample(page_id: str, key: str, field_type: str, truth: str, cell: CellImage,
-                  matched: bool = True, record: int = 0) -> FieldSample:
-    return FieldSample(page_id, key, field_type, truth, normalize(field_type, truth), cell, matched, record)
+                  matched: bool = True, record: int = 0, page_warnings: tuple[str, ...] = ()) -> FieldSample:
+    return FieldSample(page_id, key, field_type, truth, normalize(field_type, truth), cell, matched, record,
+                       page_warnings)
 
 
 def _flat_box_to_image(box: list[int], flat_to_scan: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -99,14 +104,14 @@ def pipeline_page_samples(page_id: str, image: np.ndarray, truth: dict, book_typ
     analysis = process_page(image, layout, recognizer=None).analysis  # ingest's segmentation
     matches = match_truth_rows(analysis, truth)
     types = {c.key: c.field_type for c in layout.columns}
+    warnings = tuple(analysis.warnings)
     samples = []
     for t, record in enumerate(truth["records"]):
         cells = {c.key: c for c in analysis.records[matches[t]].cells} if t in matches else {}
         for key, field in record["fields"].items():
             cell = cells.get(key, CellImage(key, Box(0, 0, 0, 0)))
-            samples.append(
-                _field_sample(page_id, key, types[key], field["value"], cell, matched=key in cells, record=t)
-            )
+            samples.append(_field_sample(page_id, key, types[key], field["value"], cell, matched=key in cells,
+                                         record=t, page_warnings=warnings))
     return samples
 
 
@@ -143,6 +148,36 @@ def pipeline_pages(seed: int, pages: int, book_types: tuple[str, ...] = BOOK_TYP
     for page in rendered_pages(seed, pages, options, book_types):
         image = page.image if page.data is None else load_images(page.data, f"{page.book_type}.jpg")[0].image
         yield pipeline_page_samples(page.page_id, image, page.truth, page.book_type)
+
+
+@dataclass
+class FamilyPage:
+    """One rendered page of a generator family (a JPEG scan) and its truth."""
+
+    page_id: str
+    book_type: str
+    truth: dict
+    data: bytes
+
+
+def render_family_page(f: Family, index: int, seed: int) -> FamilyPage:
+    """Page ``index`` of family ``f`` for ``seed``: book types in turn, the family's options. Its
+    random draws depend only on (seed, family, index), so a page is the same in every benchmark."""
+    rng = random.Random(f"{seed}:{f.name}:{index}")
+    book_type = BOOK_TYPES[index % len(BOOK_TYPES)]
+    options = f.options(rng)
+    _, truth, data = render_page_encoded(book_type, rng, options, first_registration_no=rng.randint(1, 400))
+    assert data is not None  # families write JPEG scans
+    return FamilyPage(f"{seed}:{f.name}:{index}:{book_type}", book_type, truth, data)
+
+
+def family_pipeline_pages(families: tuple[Family, ...], seed: int, pages: int) -> Iterator[list[FieldSample]]:
+    """Field samples page by page as ingest cuts them, ``pages`` pages of each family in turn."""
+    for f in families:
+        for index in range(pages):
+            page = render_family_page(f, index, seed)
+            image = load_images(page.data, f"{f.name}_{index}.jpg")[0].image
+            yield pipeline_page_samples(page.page_id, image, page.truth, page.book_type)
 
 
 CELL_SOURCES = {"oracle": synthetic_pages, "pipeline": pipeline_pages}

@@ -336,8 +336,14 @@ def repair_edit_share(decoded: list[DecodedLine], value: str) -> float:
     return Levenshtein.distance(read.lower(), value.lower()) / len(value)
 
 
-def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon | None = None) -> FieldReading:
-    """Join the decoded lines of a cell, normalize, validate and collect the evidence."""
+def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon | None = None,
+               lines: int | None = None, page_warnings: Sequence[str] = ()) -> FieldReading:
+    """Join the decoded lines of a cell, normalize, validate and collect the evidence.
+
+    ``lines``: text lines the pipeline cut in the cell (default: the decoded lines; closed lists
+    and grammars join a wrapped cell into one, so callers that know the cell pass its count);
+    ``page_warnings``: the page's QA codes (PageAnalysis.warnings), doubt about every cell of it.
+    """
     readings = [d.reading for d in decoded]
     value = normalize(field_type, " ".join(r.text for r in readings))
     issues = validate(field_type, value) if value else []
@@ -354,6 +360,8 @@ def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon 
         n_chars=len(value),
         repair_nats=sum(d.repair_nats for d in decoded),
         repair_edits=repair_edit_share(decoded, value),
+        lines=len(decoded) if lines is None else lines,
+        page_warnings=tuple(page_warnings),
     )
     alternatives: list[str] = []
     for i, d in enumerate(decoded):
@@ -372,9 +380,12 @@ def proposal_from_lines(
     engine: str,
     calibrator: Calibrator | None = None,
     local: LocalLexicon | None = None,
+    lines: int | None = None,
+    page_warnings: Sequence[str] = (),
 ) -> FieldProposal:
-    """Combine decoded lines of one cell into a proposal with calibrated confidence."""
-    reading = read_field(field_type, decoded, local)
+    """Combine decoded lines of one cell into a proposal with calibrated confidence (``lines``,
+    ``page_warnings``: see ``read_field``)."""
+    reading = read_field(field_type, decoded, local, lines, page_warnings)
     if not reading.value:
         return FieldProposal(key, "", UNREAD_INK_CONFIDENCE, engine=engine)
     calibrator = calibrator or load_calibrator()
@@ -412,10 +423,12 @@ def propose_cells(
     calibrator: Calibrator | None = None,
     local: LocalLexicon | None = None,
     records: Sequence[int] | None = None,
+    page_warnings: Sequence[str] = (),
 ) -> list[FieldProposal]:
     """Proposals for many (cell, field_type) pairs with a single recognizer call; ``local``: the
     unit's confirmed words (see ``ocr.fields.local_lexicon``); ``records``: each cell's record
-    index when the cells are a whole page (enables the page-context checks)."""
+    index when the cells are a whole page (enables the page-context checks); ``page_warnings``:
+    the QA codes of the page the cells come from (a guessed grid lowers every confidence)."""
     cell_lines = [[] if cell.is_empty else cell.lines for cell, _ in cells]
     places = None if records is None else [(r, cell.key) for r, (cell, _) in zip(records, cells, strict=True)]
     decoded = read_cells(recognizer, cell_lines, [ft for _, ft in cells], local, places)
@@ -424,9 +437,8 @@ def propose_cells(
         if not cell_decoded:
             proposals.append(empty_proposal(cell.key, recognizer.name, cell.ink_pixels))
         else:
-            proposals.append(
-                proposal_from_lines(cell.key, field_type, cell_decoded, recognizer.name, calibrator, local)
-            )
+            proposals.append(proposal_from_lines(cell.key, field_type, cell_decoded, recognizer.name, calibrator,
+                                                 local, len(cell.lines), page_warnings))
     return proposals
 
 
@@ -458,5 +470,5 @@ def propose_page(
     types = _field_types(layout)
     pairs = [(c, types.get(c.key, "free_text")) for r in analysis.records for c in r.cells]
     records = [i for i, r in enumerate(analysis.records) for _ in r.cells]
-    proposals = iter(propose_cells(pairs, recognizer, calibrator, local, records))
+    proposals = iter(propose_cells(pairs, recognizer, calibrator, local, records, analysis.warnings))
     return [{c.key: next(proposals) for c in r.cells} for r in analysis.records]

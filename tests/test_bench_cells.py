@@ -80,20 +80,22 @@ def test_recognition_benchmark_reads_pipeline_cells(pipeline_page: list[FieldSam
 def test_calibrator_features_from_pipeline_cells(pipeline_page: list[FieldSample], tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "posteriors.pkl"
-    pages = fit_calibrator.page_log_probs(SEED, 1, cache, "pipeline")
-    assert len(pages[0]) == sum(not s.cell.is_empty for s in pipeline_page)
+    pipeline = fit_calibrator.CellSource("pipeline", 1)
+    pages = fit_calibrator.page_log_probs(SEED, pipeline, cache)
+    assert len(pages[0].fields) == sum(not s.cell.is_empty for s in pipeline_page)
+    assert pages[0].warnings == pipeline_page[0].page_warnings  # the page's QA codes go with its cells
     x, y, page_ids = fit_calibrator.features_and_labels(pages)
-    assert x.shape[0] == y.size == page_ids.size >= 0.9 * len(pages[0])
+    assert x.shape[0] == y.size == page_ids.size >= 0.9 * len(pages[0].fields)
     assert 0.6 <= y.mean() < 1.0
 
     def no_model() -> None:
         raise AssertionError("the model was run although the cache holds this data")
 
     monkeypatch.setattr(fit_calibrator, "get_asternet", no_model)
-    again = fit_calibrator.features_and_labels(fit_calibrator.page_log_probs(SEED, 1, cache, "pipeline"))
+    again = fit_calibrator.features_and_labels(fit_calibrator.page_log_probs(SEED, pipeline, cache))
     np.testing.assert_array_equal(again[0], x)
     with pytest.raises(AssertionError, match="the model was run"):  # other cells: the cache is not reused
-        fit_calibrator.page_log_probs(SEED, 1, cache, "oracle")
+        fit_calibrator.page_log_probs(SEED, fit_calibrator.CellSource("oracle", 1), cache)
 
 
 def test_unknown_cell_source_is_refused() -> None:
