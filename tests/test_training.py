@@ -133,6 +133,16 @@ def reviewed_book(tmp_path_factory: pytest.TempPathFactory, migrated_template: P
     with wb.sessions() as session:
         before = {f.id: (f.status, f.final_value, f.proposed_value)
                   for f in session.get(Record, record_ids[0]).fields}
+    # An open record's registration number misread as 40: the book's sequence check flags it.
+    from workbench.registration_sequence import apply_book_sequence, is_sequence_warning
+
+    with transaction(wb.sessions) as session:
+        misread = next(f for f in session.get(Record, record_ids[2]).fields if f.key == "registration_no")
+        misread.proposed_value = "40"
+        apply_book_sequence(session, session.get(Record, record_ids[2]).page.book_id)
+    with wb.sessions() as session:
+        flagged = [w for w in session.get(Record, record_ids[2]).page.warnings if is_sequence_warning(w)]
+    assert flagged
     # The active model (none activated: the shipped one) re-proposes the open records.
     rerecognized = rerecognize_with_version(wb.sessions, wb.settings.data_dir, threads=1,
                                             progress=lambda done, total: progress.append((done, total)))
@@ -156,6 +166,10 @@ def test_rerecognition_fills_proposals_and_never_touches_reviewed_fields(reviewe
         page = session.get(Page, approved.page_id)
         assert page.model_version == SHIPPED_VERSION
         assert session.scalar(select(AuditEvent).where(AuditEvent.action == "rerecognize")) is not None
+        # The number read again closes the gap the misread one made: the page's warning goes.
+        from workbench.registration_sequence import is_sequence_warning
+
+        assert not [w for w in page.warnings if is_sequence_warning(w)]
     columns = len(get_book_type("khai_sinh").columns)
     assert report.records == len(record_ids) - 1
     assert report.fields_updated == columns * (len(record_ids) - 1)  # every open field, none of record 1

@@ -31,6 +31,7 @@ from workbench.book_types import get_book_type
 from workbench.db import transaction
 from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.queue import claim_is_free
+from workbench.registration_sequence import apply_book_sequence
 from workbench.training.cell_lines import StoredCell, cut_stored_cells
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,9 @@ def _rerecognize_page(
         if book.unit_id not in lexicons:
             lexicons[book.unit_id] = local_lexicon_for_unit(session, book.unit_id)
         local = lexicons[book.unit_id]
-        proposals = propose_cells([(c, types.get(c.key, "free_text")) for c in cells], recognizer, calibrator, local)
+        # As at ingest: the page's QA warnings (a guessed grid) are evidence of doubt for the calibrator.
+        proposals = propose_cells([(c, types.get(c.key, "free_text")) for c in cells], recognizer, calibrator, local,
+                                  page_warnings=tuple(page.warnings or ()))
         touched: dict[int, Record] = {}
         for (field_value, record), proposal in zip(targets, proposals, strict=True):
             report.fields_changed += field_value.proposed_value != proposal.value
@@ -142,6 +145,8 @@ def _rerecognize_page(
                           "local_words": local.size})
         report.pages += 1
         report.records += len(touched)
+        # New proposals may read other registration numbers: the book's gaps and repeats follow.
+        apply_book_sequence(session, book.id)
 
 
 def _apply(field_value: FieldValue, proposal: FieldProposal) -> None:
