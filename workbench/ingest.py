@@ -36,6 +36,7 @@ from workbench.executors import ExecutorSpec, run_tasks
 from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.model_registry import get_model
 from workbench.registration_sequence import apply_book_sequence
+from workbench.scope import CONTRACTORS, book_in_scope, load_scope, system_user
 from workbench.storage import StorageError, sha256_bytes, store_derived_bytes, store_original
 
 log = logging.getLogger(__name__)
@@ -77,14 +78,21 @@ def ingest_files(
     actor: User | None = None,
     progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Add `files` to a book (by identity or id) and process every page of it not yet done."""
+    """Add `files` to a book (by identity or id) and process every page of it not yet done.
+
+    `actor` None: the command line / demo seeding, acting as the system account (workbench.scope).
+    """
     with transaction(factory) as session:
+        acting = actor or system_user(session)
         if book_id is None:
             if identity is None:
                 raise ValueError("ingest needs a book identity or a book id")
-            book_id = get_or_create_book(session, identity, actor).id
+            book_id = get_or_create_book(session, identity, acting).id
         else:
             get_book(session, book_id)
+        # In the same transaction: a book created outside the actor's units is rolled back.
+        book_in_scope(session, load_scope(session, acting, CONTRACTORS), book_id)
+        actor = acting
     report = IngestReport(book_id=book_id)
     for input_file in files:
         register_file(factory, data_dir, book_id, input_file, options, actor, report)
@@ -101,10 +109,15 @@ def register_file(
     book_id: int,
     input_file: InputFile,
     options: IngestOptions,
-    actor: User | None,
+    actor: User,
     report: IngestReport,
 ) -> list[int]:
-    """Store the file once and create its queued pages; returns the new page ids."""
+    """Store the file once and create its queued pages; returns the new page ids.
+
+    Only a contractor or admin whose units cover the book may add to it (ScopeError otherwise).
+    """
+    with factory() as session:
+        book_in_scope(session, load_scope(session, actor, CONTRACTORS), book_id)
     display_name = upload_display_name(input_file.name)
     if input_file.refusal is not None:
         _record_refusal(factory, book_id, actor, display_name, f"{input_file.name}: {input_file.refusal}")
