@@ -20,7 +20,7 @@ from workbench.report import (
     user_productivity,
 )
 from workbench.report_xlsx import write_report_xlsx
-from workbench.scope import SUPERVISORS, load_scope, unit_in_scope
+from workbench.scope import SUPERVISORS, load_scope
 from workbench.ui.guard import require
 from workbench.ui.plain import plain
 
@@ -45,11 +45,9 @@ day = day_col.date_input("Ngày báo cáo", value=today, max_value=today, format
 
 try:
     with ctx.session() as (session, user):
-        if unit_id is not None:
-            unit_in_scope(session, load_scope(session, user, SUPERVISORS), unit_id)  # scope re-checked here
-        report = progress_report(session, day, unit_id)
-        plans = plan_view(session, day, unit_id)
-        productivity = user_productivity(session, day - timedelta(days=6), day, unit_id)
+        report = progress_report(session, user, day, unit_id)  # the services check the unit's scope
+        plans = plan_view(session, user, day, unit_id)
+        productivity = user_productivity(session, user, day - timedelta(days=6), day, unit_id)
 except (ReportError, ServiceError) as exc:
     st.error(plain(exc.message_vi))
     st.stop()
@@ -82,8 +80,7 @@ with st.expander("Khai báo kế hoạch của đơn vị (số máy, định m�
         if st.form_submit_button("Lưu kế hoạch"):
             try:
                 with ctx.session() as (session, user):
-                    unit_in_scope(session, load_scope(session, user, SUPERVISORS), int(plan_unit))
-                    set_unit_plan(session, int(plan_unit), int(computers), int(quota), actor=user)
+                    set_unit_plan(session, user, int(plan_unit), int(computers), int(quota))
             except (ReportError, ServiceError) as exc:
                 st.error(plain(exc.message_vi))
             else:

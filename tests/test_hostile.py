@@ -131,10 +131,11 @@ def test_tracking_list_keeps_book_and_extract_values_as_text(tmp_path: Path) -> 
                        "#REF!"])
 
 
-def test_progress_report_keeps_unit_names_as_text(wb: Workbench, units: dict[str, int], tmp_path: Path) -> None:
+def test_progress_report_keeps_unit_names_as_text(wb: Workbench, units: dict[str, int], users: dict[str, User],
+                                                   tmp_path: Path) -> None:
     with transaction(wb.sessions) as session:
         session.get(Unit, units["xa_a"]).name = "=HYPERLINK(\"http://evil.example\")"
-    out = run_report(wb, "2026-11-28", None, tmp_path / "report.xlsx")
+    out = run_report(wb, users["admin"], "2026-11-28", None, tmp_path / "report.xlsx")
     assert_no_formula(load_workbook(out), ["=HYPERLINK(\"http://evil.example\")"])
 
 

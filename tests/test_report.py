@@ -84,7 +84,7 @@ def _sql_counts(session: Session, unit_ids: list[int], book_type: str, day: date
 
 
 def test_report_numbers_equal_direct_sql_counts_for_every_unit_and_type(
-    wb: Workbench, units: dict[str, int], progress_db: dict[str, Any],
+    wb: Workbench, units: dict[str, int], users: dict[str, User], progress_db: dict[str, Any],
 ) -> None:
     subtree = {
         "tinh": list(units.values()),
@@ -94,7 +94,7 @@ def test_report_numbers_equal_direct_sql_counts_for_every_unit_and_type(
     }
     for day in (DAY, DAY + timedelta(days=1)):
         with wb.sessions() as session:
-            report = progress_report(session, day)
+            report = progress_report(session, users["admin"], day)
             rows = {r.unit_id: r for r in report.rows}
             for key, members in subtree.items():
                 row = rows[units[key]]
@@ -103,7 +103,7 @@ def test_report_numbers_equal_direct_sql_counts_for_every_unit_and_type(
                     assert (counts.total, counts.today, counts.done) == _sql_counts(session, members, book_type, day)
                     assert counts.remaining == max(counts.total - counts.done, 0)
     with wb.sessions() as session:
-        report = progress_report(session, DAY)
+        report = progress_report(session, users["admin"], DAY)
     rows = {r.unit_id: r for r in report.rows}
     xa_a = rows[units["xa_a"]]
     assert (xa_a.by_type["khai_sinh"].total, xa_a.by_type["khai_sinh"].today, xa_a.by_type["khai_sinh"].done) == (
@@ -119,13 +119,14 @@ def test_report_numbers_equal_direct_sql_counts_for_every_unit_and_type(
     assert table[-1]["Tổng cộng · Còn lại"] == report.rows[-1].total.remaining
 
 
-def test_deleted_pages_never_count(wb: Workbench, units: dict[str, int], progress_db: dict[str, Any]) -> None:
+def test_deleted_pages_never_count(wb: Workbench, units: dict[str, int], users: dict[str, User],
+                                  progress_db: dict[str, Any]) -> None:
     with wb.sessions() as session:
-        before = progress_report(session, DAY, units["xa_a"]).rows[0].by_type["khai_sinh"]
+        before = progress_report(session, users["admin"], DAY, units["xa_a"]).rows[0].by_type["khai_sinh"]
     with transaction(wb.sessions) as session:
         session.execute(update(Page).where(Page.book_id == progress_db["birth_a"]).values(deleted=True))
     with wb.sessions() as session:
-        after = progress_report(session, DAY, units["xa_a"]).rows[0].by_type["khai_sinh"]
+        after = progress_report(session, users["admin"], DAY, units["xa_a"]).rows[0].by_type["khai_sinh"]
     assert (before.today, before.done) == (3, 5) and (after.today, after.done) == (0, 0)
     assert after.total == 120  # the declared count still stands: the work remains
 
@@ -133,14 +134,14 @@ def test_deleted_pages_never_count(wb: Workbench, units: dict[str, int], progres
 def test_plan_view_forecasts_and_productivity(
     wb: Workbench, units: dict[str, int], users: dict[str, User], progress_db: dict[str, Any], call: Callable,
 ) -> None:
-    call(set_unit_plan, units["huyen"], 3, 250, users["admin"])
-    call(set_unit_plan, units["xa_a"], 2, 0)
+    call(set_unit_plan, users["admin"], units["huyen"], 3, 250)
+    call(set_unit_plan, users["supervisor"], units["xa_a"], 2, 0)
     with pytest.raises(ReportError):
-        call(set_unit_plan, units["xa_a"], -1, 200)
+        call(set_unit_plan, users["admin"], units["xa_a"], -1, 200)
     with wb.sessions() as session:
-        plans = {p.unit_id: p for p in plan_view(session, DAY)}
-        report = {r.unit_id: r for r in progress_report(session, DAY).rows}
-        productivity = user_productivity(session, DAY - timedelta(days=1), DAY)
+        plans = {p.unit_id: p for p in plan_view(session, users["admin"], DAY)}
+        report = {r.unit_id: r for r in progress_report(session, users["admin"], DAY).rows}
+        productivity = user_productivity(session, users["admin"], DAY - timedelta(days=1), DAY)
     huyen = plans[units["huyen"]]
     assert huyen.remaining == report[units["huyen"]].total.remaining
     assert huyen.daily_capacity == 750 and huyen.days_at_quota == -(-huyen.remaining // 750)
@@ -154,7 +155,7 @@ def test_plan_view_forecasts_and_productivity(
 
 
 def test_cli_report_writes_the_form_with_merged_headers(
-    wb: Workbench, units: dict[str, int], progress_db: dict[str, Any], tmp_path: Path,
+    wb: Workbench, units: dict[str, int], users: dict[str, User], progress_db: dict[str, Any], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("WORKBENCH_DB", wb.settings.db_url)
@@ -174,7 +175,7 @@ def test_cli_report_writes_the_form_with_merged_headers(
     names = [sheet.cell(r, 2).value for r in range(6, sheet.max_row + 1)]
     assert names == ["Huyện Đồng Phú", "Xã Tân Hưng", "Xã Tân Lập", "Tổng cộng"]
     with wb.sessions() as session:
-        expected = progress_report(session, DAY, units["huyen"]).rows[0]
+        expected = progress_report(session, users["admin"], DAY, units["huyen"]).rows[0]
     assert [sheet.cell(6, c).value for c in range(3, 7)] == [
         expected.by_type["khai_sinh"].total, 3, 5, expected.by_type["khai_sinh"].remaining]
     assert workbook["Ke hoach"].cell(2, 2).value == 3

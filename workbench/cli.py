@@ -12,19 +12,21 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from models import User
 from ocr.loading import ImageLoadError, iter_input_files
 from ocr.types import FIELD_TYPES
 from workbench.auth import AuthError, create_user
 from workbench.book_types import BookTypeError, all_book_types
 from workbench.books import BookError, BookIdentity
 from workbench.config import load_settings
-from workbench.context import open_workbench
+from workbench.context import Workbench, open_workbench
 from workbench.crosscheck.cli import crosscheck_app
 from workbench.db import transaction
 from workbench.executors import ExecutorSpec
 from workbench.export_json import export_book_json
 from workbench.ingest import IngestOptions, ingest_files
 from workbench.model_registry import ModelRegistryError, get_model
+from workbench.scope import system_user
 
 app = typer.Typer(help="Civil-registry digitisation workbench.", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -47,6 +49,12 @@ def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug lo
 def _fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=2)
+
+
+def _system_actor(wb: Workbench) -> User:
+    """The account commands act as: the command line has no login (workbench.scope.system_user)."""
+    with transaction(wb.sessions) as session:
+        return system_user(session)
 
 
 @app.command("init-db")
@@ -269,8 +277,9 @@ def report(
     """Daily progress report (Phụ lục 01) with the plan view and per-user productivity, as Excel."""
     from workbench.report_xlsx import run_report
 
+    wb = open_workbench()
     try:
-        path = run_report(open_workbench(), day, unit, out, set_plan)
+        path = run_report(wb, _system_actor(wb), day, unit, out, set_plan)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(str(path))

@@ -4,6 +4,9 @@ Days are Vietnam calendar days (UTC+7, no daylight saving): "approved on 2026-11
 approved_at in [2026-11-27 17:00 UTC, 2026-11-28 17:00 UTC). A unit's row counts its own books
 and every unit below it (xã rows roll up into their huyện, huyện into the tỉnh). Records on
 soft-deleted pages never count; rejected rows are not registrations.
+
+Every function takes the acting user: supervisors see and plan only their units (and those
+below), admins everything (workbench.scope).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session
 from models import Book, Page, Record, RecordStatus, Unit, UnitPlan, User
 from ocr.fields.text import fold_key_accentless
 from workbench.audit import record_event
+from workbench.scope import SUPERVISORS, Scope, load_scope, unit_in_scope
 
 VIETNAM = timezone(timedelta(hours=7))
 REPORT_BOOK_TYPES = ("khai_sinh", "ket_hon", "khai_tu", "nuoi_con_nuoi")
@@ -122,25 +126,34 @@ class _UnitTree:
     def subtree(self, unit_id: int) -> set[int]:
         return {u for u, _ in self.walk([unit_id])}
 
-    def roots(self, unit_id: int | None) -> list[int]:
-        if unit_id is None:
+    def roots(self, scope: Scope) -> list[int]:
+        """The top units of the scope, in tree order (every root for an admin)."""
+        if scope.unit_ids is None:
             return self.children.get(None, [])
-        if unit_id not in self.units:
-            raise ReportError(f"No unit with id {unit_id}", f"Không có đơn vị số {unit_id}")
-        return [unit_id]
+        covered = scope.unit_ids
+        return [u for u, _ in self.walk(self.children.get(None, []))
+                if u in covered and self.units[u].parent_id not in covered]
 
 
-def resolve_unit(session: Session, unit: str | None) -> int | None:
-    """A unit given by id or exact name (CLI --unit)."""
+def _report_roots(session: Session, scope: Scope, tree: _UnitTree, unit_id: int | None) -> list[int]:
+    """`unit_id` when the scope covers it (ScopeError otherwise), else the scope's top units."""
+    if unit_id is None:
+        return tree.roots(scope)
+    return [unit_in_scope(session, scope, unit_id).id]
+
+
+def resolve_unit(session: Session, user: User, unit: str | None) -> int | None:
+    """A unit in the user's scope given by id or exact name (CLI --unit)."""
     if unit is None:
         return None
+    scope = load_scope(session, user, SUPERVISORS)
     if unit.isdigit():
-        return int(unit)
+        return unit_in_scope(session, scope, int(unit)).id
     found = session.scalars(select(Unit.id).where(Unit.name == " ".join(unit.split()))).all()
     if len(found) != 1:
         raise ReportError(f"Unit '{unit}' matches {len(found)} units; give its id",
                           f"Đơn vị '{unit}' khớp {len(found)} đơn vị; hãy dùng mã số")
-    return found[0]
+    return unit_in_scope(session, scope, found[0]).id
 
 
 def _book_counts(session: Session, day: date) -> dict[int, Counts]:
@@ -164,9 +177,11 @@ def _book_counts(session: Session, day: date) -> dict[int, Counts]:
     return counts
 
 
-def progress_report(session: Session, day: date, unit_id: int | None = None) -> ProgressReport:
-    """The Phụ lục 01 table for `day`, for every unit (or `unit_id` and the units below it)."""
+def progress_report(session: Session, user: User, day: date, unit_id: int | None = None) -> ProgressReport:
+    """The Phụ lục 01 table for `day`, for the user's units (or `unit_id` and the units below it)."""
+    scope = load_scope(session, user, SUPERVISORS)
     tree = _UnitTree.load(session)
+    roots = _report_roots(session, scope, tree, unit_id)
     counts = _book_counts(session, day)
     own: dict[int, dict[str, Counts]] = defaultdict(lambda: defaultdict(Counts))
     kinds = set()
@@ -187,7 +202,6 @@ def progress_report(session: Session, day: date, unit_id: int | None = None) -> 
             rolled[unit] = sums
         return rolled[unit]
 
-    roots = tree.roots(unit_id)
     rows = [
         ReportRow(u, tree.units[u].name, tree.units[u].level, depth, dict(roll(u)))
         for u, depth in tree.walk(roots)
@@ -213,19 +227,21 @@ class PlanRow:
         return self.computers * self.quota_per_computer_per_day
 
 
-def set_unit_plan(session: Session, unit_id: int, computers: int, quota_per_computer_per_day: int,
-                  actor: User | None = None) -> UnitPlan:
+def set_unit_plan(session: Session, user: User, unit_id: int, computers: int,
+                  quota_per_computer_per_day: int) -> UnitPlan:
+    """Record a unit's computers and daily quota; only for a unit in the user's scope."""
+    scope = load_scope(session, user, SUPERVISORS)
+    unit_in_scope(session, scope, unit_id)
+    actor = scope.user
     if computers < 0 or quota_per_computer_per_day < 0:
         raise ReportError("Computers and quota must be zero or more", "Số máy và định mức không được âm")
-    if session.get(Unit, unit_id) is None:
-        raise ReportError(f"No unit with id {unit_id}", f"Không có đơn vị số {unit_id}")
     plan = session.scalar(select(UnitPlan).where(UnitPlan.unit_id == unit_id))
     old = None if plan is None else {"computers": plan.computers, "quota": plan.quota_per_computer_per_day}
     if plan is None:
         plan = UnitPlan(unit_id=unit_id)
         session.add(plan)
     plan.computers, plan.quota_per_computer_per_day = computers, quota_per_computer_per_day
-    plan.updated_by_id = actor.id if actor else None
+    plan.updated_by_id = actor.id
     plan.updated_at = datetime.now(UTC)
     session.flush()
     record_event(session, actor=actor, entity_type="unit_plan", entity_id=plan.id, action="set", old=old,
@@ -246,17 +262,19 @@ def _approved_in_window(session: Session, books: list[int], day: date, days: int
     ) or 0)
 
 
-def plan_view(session: Session, day: date, unit_id: int | None = None) -> list[PlanRow]:
-    """Each planned unit (in scope) with its remaining work and forecasts."""
+def plan_view(session: Session, user: User, day: date, unit_id: int | None = None) -> list[PlanRow]:
+    """Each planned unit in the user's scope with its remaining work and forecasts."""
+    scope = load_scope(session, user, SUPERVISORS)
     tree = _UnitTree.load(session)
-    report = progress_report(session, day, unit_id)
+    roots = _report_roots(session, scope, tree, unit_id)
+    report = progress_report(session, user, day, unit_id)
     remaining = {row.unit_id: row.total.remaining for row in report.rows if row.unit_id is not None}
     plans = {p.unit_id: p for p in session.scalars(select(UnitPlan))}
     books_by_unit: dict[int, list[int]] = defaultdict(list)
     for book_id, unit_of_book in session.execute(select(Book.id, Book.unit_id)):
         books_by_unit[unit_of_book].append(book_id)
     rows = []
-    for unit, _depth in tree.walk(tree.roots(unit_id)):
+    for unit, _depth in tree.walk(roots):
         plan = plans.get(unit)
         if plan is None:
             continue
@@ -282,8 +300,10 @@ class UserDay:
     approved: int
 
 
-def user_productivity(session: Session, start: date, end: date, unit_id: int | None = None) -> list[UserDay]:
-    """Records approved per user per Vietnam day, start..end inclusive."""
+def user_productivity(session: Session, user: User, start: date, end: date,
+                      unit_id: int | None = None) -> list[UserDay]:
+    """Records approved per user per Vietnam day, start..end inclusive, in the user's units."""
+    scope = load_scope(session, user, SUPERVISORS)
     if end < start:
         raise ReportError("The period ends before it starts", "Khoảng thời gian không hợp lệ")
     low, _ = day_bounds(start)
@@ -294,8 +314,9 @@ def user_productivity(session: Session, start: date, end: date, unit_id: int | N
         .where(Record.status == RecordStatus.APPROVED, Record.approved_by_id.is_not(None), Page.deleted.is_(False),
                Record.approved_at >= low, Record.approved_at < high)
     )
-    if unit_id is not None:
-        units = _UnitTree.load(session).subtree(unit_id)
+    if unit_id is not None or not scope.is_admin:
+        tree = _UnitTree.load(session)
+        units = {u for root in _report_roots(session, scope, tree, unit_id) for u in tree.subtree(root)}
         query = query.join(Book, Record.book_id == Book.id).where(Book.unit_id.in_(units))
     tally: dict[tuple[int, date], int] = defaultdict(int)
     for user_id, approved_at in session.execute(query):

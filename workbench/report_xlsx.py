@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from models import Unit
+from models import Unit, User
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.exports.atomic import atomic_file
@@ -110,22 +110,22 @@ def write_report_xlsx(report: ProgressReport, plans: list[PlanRow], productivity
     workbook.save(target)
 
 
-def run_report(wb: Workbench, day_text: str | None, unit: str | None, out: Path | None,
+def run_report(wb: Workbench, user: User, day_text: str | None, unit: str | None, out: Path | None,
                set_plan: tuple[int, int] | None = None) -> Path:
-    """The CLI's `report`: optionally record a unit's plan, then write the day's workbook."""
+    """The CLI's `report` as `user`: optionally record a unit's plan, then write the day's workbook."""
     try:
         day = date.fromisoformat(day_text) if day_text else datetime.now(VIETNAM).date()
     except ValueError as exc:
         raise ReportError(f"--date must be YYYY-MM-DD, got '{day_text}'", "Ngày phải có dạng YYYY-MM-DD") from exc
     with transaction(wb.sessions) as session:
-        unit_id = resolve_unit(session, unit)
+        unit_id = resolve_unit(session, user, unit)
         if set_plan is not None:
             if unit_id is None:
                 raise ReportError("--set-plan needs --unit", "Cần chọn đơn vị để đặt kế hoạch")
-            set_unit_plan(session, unit_id, set_plan[0], set_plan[1])
-        report = progress_report(session, day, unit_id)
-        plans = plan_view(session, day, unit_id)
-        productivity = user_productivity(session, day - timedelta(days=RATE_WINDOW_DAYS - 1), day, unit_id)
+            set_unit_plan(session, user, unit_id, set_plan[0], set_plan[1])
+        report = progress_report(session, user, day, unit_id)
+        plans = plan_view(session, user, day, unit_id)
+        productivity = user_productivity(session, user, day - timedelta(days=RATE_WINDOW_DAYS - 1), day, unit_id)
         scope_unit = session.get(Unit, unit_id) if unit_id is not None else None
         scope = scope_unit.name if scope_unit is not None else "Tất cả đơn vị"
     target = out or Path(f"report_{day.isoformat()}.xlsx")
