@@ -282,3 +282,68 @@ def test_failed_logins_lock_the_account_even_when_the_callers_transaction_rolls_
             authenticate(session, "khoa", "sai-mat-khau", policy)
     with pytest.raises(AuthError, match="locked"), transaction(sessions) as session:
         authenticate(session, "khoa", "mat-khau-dung", policy)
+
+
+# --- accounts (issue #17 item 7) ----------------------------------------------------------------------
+
+
+def _median_seconds(attempt: Callable[[], None], tries: int = 5) -> float:
+    import statistics
+    import time
+
+    spent = []
+    for _ in range(tries):
+        start = time.perf_counter()
+        attempt()
+        spent.append(time.perf_counter() - start)
+    return statistics.median(spent)
+
+
+def test_unknown_account_answers_as_slowly_as_a_wrong_password(
+    sessions: sessionmaker[Session], users: dict[str, User],
+) -> None:
+    """Account names cannot be enumerated by timing: an unknown name costs a hash check too."""
+    policy = LoginPolicy(max_failed_logins=1000)  # a lock-out would answer fast and spoil the timing
+
+    def login(username: str) -> Callable[[], None]:
+        def attempt() -> None:
+            with sessions() as session, pytest.raises(AuthError, match="Invalid username or password"):
+                authenticate(session, username, "sai-mat-khau", policy)
+        return attempt
+
+    login("official")()  # warm-up (imports, connection pool)
+    known = _median_seconds(login("official"))
+    unknown = _median_seconds(login("khong-ton-tai"))
+    # Medians and a generous factor: a loaded machine moves both; before the fix the ratio was ~0.001.
+    assert unknown >= 0.5 * known, (unknown, known)
+
+
+def test_service_account_names_are_reserved_and_cannot_log_in(sessions: sessionmaker[Session]) -> None:
+    from workbench.scope import SYSTEM_USERNAME, system_user
+
+    with transaction(sessions) as session, pytest.raises(AuthError, match="@"):
+        create_user(session, "@system2", "mat-khau-dai-du", "admin")
+    with transaction(sessions) as session:
+        system_user(session)
+    with sessions() as session, pytest.raises(AuthError, match="Invalid username or password"):
+        authenticate(session, SYSTEM_USERNAME, "!")
+
+
+def test_a_busy_session_still_ends_at_its_absolute_lifetime() -> None:
+    """Idle timeout 30 min, lifetime 12 h: activity every 20 min keeps it alive until 12 h, not after."""
+    from workbench.ui.remember import SessionTokens
+    from workbench.ui.session import SignedIn, session_expired, touch
+
+    start = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    state: dict[str, Any] = {"signed_in": SignedIn(7, "canbo", "", "official", start, start)}
+    tokens = SessionTokens()
+    token = tokens.issue(7, now=start)
+    clock = start
+    while clock + timedelta(minutes=20) <= start + timedelta(hours=12):
+        clock += timedelta(minutes=20)
+        assert touch(state, 30, now=clock, max_hours=12) is not None, clock
+        assert tokens.resolve(token, 30, now=clock, max_hours=12) == 7, clock
+    clock += timedelta(minutes=20)  # 12 h 20 min after login, 20 min after the last activity
+    assert touch(state, 30, now=clock, max_hours=12) is None and session_expired(state)
+    assert tokens.resolve(token, 30, now=clock, max_hours=12) is None
+    assert tokens.issued_at(token) is None  # dropped: a reload cannot bring it back

@@ -28,12 +28,12 @@ from workbench.ui.session import touch  # noqa: E402
 def main() -> None:
     st.set_page_config(page_title="Số hoá sổ hộ tịch", page_icon=":material/menu_book:", layout="wide")
     wb = get_workbench()
-    minutes = wb.settings.session_minutes
-    identity = touch(st.session_state, minutes)
+    minutes, hours = wb.settings.session_minutes, wb.settings.session_max_hours
+    identity = touch(st.session_state, minutes, max_hours=hours)
     if identity is None:
-        identity = restore(st.session_state, wb.sessions, minutes)  # a reload keeps the login
+        identity = restore(st.session_state, wb.sessions, minutes, hours)  # a reload keeps the login
     else:
-        keep_alive(st.session_state, minutes)
+        keep_alive(st.session_state, minutes, hours)
     cookie_js = pending_cookie_script(st.session_state)
     if cookie_js:
         # In the sidebar when signed in, so the main layout does not shift.

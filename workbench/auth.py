@@ -15,6 +15,9 @@ from workbench.audit import record_event
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
+# An unknown (or deactivated, or system) account is checked against this hash, with the same cost
+# as a real one, so the answer time does not tell which account names exist.
+_DUMMY_HASH = _hasher.hash("not-a-password: timing equaliser")
 
 
 class AuthError(ValueError):
@@ -29,6 +32,19 @@ class AuthError(ValueError):
 class LoginPolicy:
     max_failed_logins: int = 5
     lockout_minutes: int = 15
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """A signed-in session ends after `idle_minutes` without activity, and `max_hours` after login
+    however busy it is (the idle timeout alone lets a stolen cookie live forever if kept busy)."""
+
+    idle_minutes: int = 30
+    max_hours: float = 12.0
+
+    def alive(self, started: datetime, last_seen: datetime, now: datetime) -> bool:
+        return (now - last_seen <= timedelta(minutes=self.idle_minutes)
+                and now - started <= timedelta(hours=self.max_hours))
 
 
 def hash_password(password: str) -> str:
@@ -49,6 +65,8 @@ def create_user(
         raise AuthError(f"Unknown role '{role}'", f"Vai trò không hợp lệ: {role}")
     if not username:
         raise AuthError("Username is empty", "Tên đăng nhập trống")
+    if username.startswith("@"):  # reserved for service accounts (workbench.scope.SYSTEM_USERNAME)
+        raise AuthError("Usernames may not start with '@'", "Tên đăng nhập không được bắt đầu bằng '@'")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(
             f"Password must have at least {MIN_PASSWORD_LENGTH} characters",
@@ -79,6 +97,7 @@ def authenticate(session: Session, username: str, password: str, policy: LoginPo
     user = session.scalar(select(User).where(User.username == username.strip()))
     generic = AuthError("Invalid username or password", "Sai tên đăng nhập hoặc mật khẩu")
     if user is None or not user.active:
+        _spend_a_verification(password)
         raise generic
     locked_until = _aware(user.locked_until)
     if locked_until and locked_until > now:
@@ -88,7 +107,11 @@ def authenticate(session: Session, username: str, password: str, policy: LoginPo
         )
     try:
         _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
+    except InvalidHashError:  # an account that cannot log in (the system account): same cost, same answer
+        _spend_a_verification(password)
+        _count_failure(session, user.id, policy, now)
+        raise generic from None
+    except VerificationError:
         _count_failure(session, user.id, policy, now)
         raise generic from None
     user.failed_logins = 0
@@ -97,6 +120,13 @@ def authenticate(session: Session, username: str, password: str, policy: LoginPo
         user.password_hash = hash_password(password)
     record_event(session, actor=user, entity_type="user", entity_id=user.id, action="login")
     return user
+
+
+def _spend_a_verification(password: str) -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        pass
 
 
 def _count_failure(session: Session, user_id: int, policy: LoginPolicy, now: datetime) -> None:

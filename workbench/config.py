@@ -1,4 +1,4 @@
-"""Configuration from the environment (WORKBENCH_DB, WORKBENCH_DATA)."""
+"""Configuration from the environment (WORKBENCH_DB, WORKBENCH_DATA, WORKBENCH_SESSION_MAX_HOURS...)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Settings:
     ocr_threads: int = 2
     claim_minutes: int = 15  # how long a "next record" claim holds
     session_minutes: int = 30  # UI session expiry after inactivity
+    session_max_hours: float = 12.0  # absolute UI session lifetime, however busy (a stolen cookie dies)
     max_failed_logins: int = 5
     lockout_minutes: int = 15
     high_confidence: float = 0.9
@@ -28,4 +29,5 @@ def load_settings() -> Settings:
         db_url=os.environ.get("WORKBENCH_DB", DEFAULT_DB),
         data_dir=Path(os.environ.get("WORKBENCH_DATA", DEFAULT_DATA)),
         ocr_threads=int(os.environ.get("WORKBENCH_OCR_THREADS", "2")),
+        session_max_hours=float(os.environ.get("WORKBENCH_SESSION_MAX_HOURS", "12")),
     )

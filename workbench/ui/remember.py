@@ -2,7 +2,7 @@
 
 Streamlit forgets `st.session_state` on reload. A random token in a cookie maps to the user in a
 server-side table held in memory (a server restart means logging in again); the table applies the
-same idle timeout as the session, and logout revokes the token.
+same idle timeout and absolute lifetime as the session, and logout revokes the token.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import secrets
 import threading
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import User
+from workbench.auth import SessionPolicy
 from workbench.ui.session import SignedIn, sign_in, sign_out
 
 COOKIE_NAME = "wb_session"
@@ -28,6 +29,7 @@ COOKIE_NAME = "wb_session"
 class _Entry:
     user_id: int
     last_seen: datetime
+    issued_at: datetime  # the login: the token dies max_hours after it, however busy
 
 
 class SessionTokens:
@@ -40,23 +42,33 @@ class SessionTokens:
     def issue(self, user_id: int, now: datetime | None = None) -> str:
         token = secrets.token_urlsafe(32)
         with self._lock:
-            self._entries[token] = _Entry(user_id, now or datetime.now(UTC))
+            now = now or datetime.now(UTC)
+            self._entries[token] = _Entry(user_id, now, now)
         return token
 
-    def resolve(self, token: str | None, idle_minutes: int, now: datetime | None = None) -> int | None:
+    def resolve(self, token: str | None, idle_minutes: int, now: datetime | None = None,
+                max_hours: float = SessionPolicy.max_hours) -> int | None:
         """The user of a live token (refreshing its activity time); expired tokens are dropped."""
+        entry = self._live(token, SessionPolicy(idle_minutes, max_hours), now or datetime.now(UTC))
+        return entry.user_id if entry else None
+
+    def issued_at(self, token: str | None) -> datetime | None:
+        with self._lock:
+            entry = self._entries.get(token or "")
+            return entry.issued_at if entry else None
+
+    def _live(self, token: str | None, policy: SessionPolicy, now: datetime) -> _Entry | None:
         if not token:
             return None
-        now = now or datetime.now(UTC)
         with self._lock:
             entry = self._entries.get(token)
             if entry is None:
                 return None
-            if now - entry.last_seen > timedelta(minutes=idle_minutes):
+            if not policy.alive(entry.issued_at, entry.last_seen, now):
                 del self._entries[token]
                 return None
             entry.last_seen = now
-            return entry.user_id
+            return entry
 
     def revoke(self, token: str | None) -> None:
         with self._lock:
@@ -105,14 +117,16 @@ def forget(state: MutableMapping[Any, Any]) -> None:
     state[_COOKIE_ACTION_KEY] = ("clear", None)
 
 
-def keep_alive(state: MutableMapping[Any, Any], idle_minutes: int) -> None:
-    token_table().resolve(state.get(_TOKEN_KEY), idle_minutes)
+def keep_alive(state: MutableMapping[Any, Any], idle_minutes: int,
+               max_hours: float = SessionPolicy.max_hours) -> None:
+    token_table().resolve(state.get(_TOKEN_KEY), idle_minutes, max_hours=max_hours)
 
 
-def restore(state: MutableMapping[Any, Any], factory: sessionmaker[Session], idle_minutes: int) -> SignedIn | None:
+def restore(state: MutableMapping[Any, Any], factory: sessionmaker[Session], idle_minutes: int,
+            max_hours: float = SessionPolicy.max_hours) -> SignedIn | None:
     """After a reload: sign the browser back in from its cookie, if the token is still live."""
     token = cookie_token()
-    user_id = token_table().resolve(token, idle_minutes)
+    user_id = token_table().resolve(token, idle_minutes, max_hours=max_hours)
     if user_id is None:
         return None
     with factory() as session:
@@ -120,7 +134,7 @@ def restore(state: MutableMapping[Any, Any], factory: sessionmaker[Session], idl
         if user is None or not user.active:
             token_table().revoke(token)
             return None
-        identity = sign_in(state, user)
+        identity = sign_in(state, user, started=token_table().issued_at(token))  # a reload keeps the age
     state[_TOKEN_KEY] = token
     return identity
 

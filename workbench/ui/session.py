@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from models import User
+from workbench.auth import SessionPolicy
 
 _KEY = "signed_in"
 _EXPIRED_KEY = "session_expired"
@@ -24,6 +25,7 @@ class SignedIn:
     full_name: str
     role: str
     last_seen: datetime
+    signed_in_at: datetime | None = None  # set by sign_in; None: taken as last_seen at the next touch
 
     @property
     def display_name(self) -> str:
@@ -35,8 +37,11 @@ def signed_in(state: MutableMapping[Any, Any]) -> SignedIn | None:
     return value if isinstance(value, SignedIn) else None
 
 
-def sign_in(state: MutableMapping[Any, Any], user: User, now: datetime | None = None) -> SignedIn:
-    identity = SignedIn(user.id, user.username, user.full_name, user.role, now or datetime.now(UTC))
+def sign_in(state: MutableMapping[Any, Any], user: User, now: datetime | None = None,
+            started: datetime | None = None) -> SignedIn:
+    """`started`: when the login happened, if earlier (a reload restores the session, not its age)."""
+    now = now or datetime.now(UTC)
+    identity = SignedIn(user.id, user.username, user.full_name, user.role, now, started or now)
     state[_KEY] = identity
     state.pop(_EXPIRED_KEY, None)
     return identity
@@ -48,17 +53,20 @@ def sign_out(state: MutableMapping[Any, Any]) -> None:
         del state[key]
 
 
-def touch(state: MutableMapping[Any, Any], idle_minutes: int, now: datetime | None = None) -> SignedIn | None:
-    """Refresh the activity time, or sign out (remembering why) after `idle_minutes` idle."""
+def touch(state: MutableMapping[Any, Any], idle_minutes: int, now: datetime | None = None,
+          max_hours: float = SessionPolicy.max_hours) -> SignedIn | None:
+    """Refresh the activity time, or sign out (remembering why) after `idle_minutes` idle or
+    `max_hours` after login."""
     identity = signed_in(state)
     if identity is None:
         return None
     now = now or datetime.now(UTC)
-    if now - identity.last_seen > timedelta(minutes=idle_minutes):
+    started = identity.signed_in_at or identity.last_seen
+    if not SessionPolicy(idle_minutes, max_hours).alive(started, identity.last_seen, now):
         sign_out(state)
         state[_EXPIRED_KEY] = True
         return None
-    refreshed = replace(identity, last_seen=now)
+    refreshed = replace(identity, last_seen=now, signed_in_at=started)
     state[_KEY] = refreshed
     return refreshed
 
