@@ -29,6 +29,7 @@ from models import AuditEvent, CrosscheckResult, PopulationExtract, User
 from ocr.loading import InputFile, zip_members
 from tests.backends import BACKENDS, fresh_engine
 from tests.conftest import PASSWORD, record_ids
+from tests.test_app_pages import app_env  # noqa: F401  (fixture: the app on this test's database)
 from tests.test_bad_inputs import BOOK, Store, assert_only_content_addressed, page_image
 from workbench.audit import record_event
 from workbench.auth import AuthError, LoginPolicy, authenticate, create_user
@@ -347,3 +348,43 @@ def test_a_busy_session_still_ends_at_its_absolute_lifetime() -> None:
     assert touch(state, 30, now=clock, max_hours=12) is None and session_expired(state)
     assert tokens.resolve(token, 30, now=clock, max_hours=12) is None
     assert tokens.issued_at(token) is None  # dropped: a reload cannot bring it back
+
+
+def test_demo_refuses_a_database_with_real_books_and_accepts_one_with_only_samples(wb: Any) -> None:
+    from workbench.books import BookIdentity, get_or_create_book
+    from workbench.demo import DEMO_UNIT, real_books, sample_identities, seed_demo
+    from workbench.errors import InvalidActionError
+
+    assert sample_identities()  # the bundled sample books are there to be recognised
+    with transaction(wb.sessions) as session:  # what `make run` leaves: only the bundled sample books
+        for unit, book_type, year, volume in sample_identities():
+            get_or_create_book(session, BookIdentity(unit, book_type, year, volume))
+    assert real_books(wb) == []
+    with transaction(wb.sessions) as session:
+        real = get_or_create_book(session, BookIdentity(DEMO_UNIT, "khai_sinh", 1987, 3)).id
+    assert real_books(wb) == [real]
+    with pytest.raises(InvalidActionError, match="--force"):
+        seed_demo(wb, run_ocr=False)
+    with wb.sessions() as session:
+        assert session.scalar(select(User.id).where(User.username == "admin")) is None
+
+
+def test_demo_users_must_change_the_published_password_at_first_login(app_env: Any) -> None:  # noqa: F811
+    from tests.test_app_pages import log_in, new_app
+    from workbench.demo import DEMO_PASSWORD, seed_demo_users
+
+    wb = app_env
+    seed_demo_users(wb)
+    with wb.sessions() as session:
+        assert session.scalar(select(User.must_change_password).where(User.username == "canbo")) is True
+    at = log_in(new_app(), "canbo", DEMO_PASSWORD)
+    assert "signed_in" not in at.session_state  # nothing else before the new password
+    at.text_input(key="change_current").input(DEMO_PASSWORD)
+    at.text_input(key="change_new").input("mat-khau-moi-123")
+    at.text_input(key="change_again").input("mat-khau-moi-123")
+    at.button[0].click()
+    at.run()
+    assert not at.exception and "signed_in" in at.session_state
+    with wb.sessions() as session:
+        assert session.scalar(select(User.must_change_password).where(User.username == "canbo")) is False
+        authenticate(session, "canbo", "mat-khau-moi-123")

@@ -59,6 +59,7 @@ def create_user(
     unit_names: list[str] | None = None,
     full_name: str = "",
     actor: User | None = None,
+    must_change_password: bool = False,
 ) -> User:
     username = username.strip()
     if role not in {r.value for r in Role}:
@@ -67,11 +68,7 @@ def create_user(
         raise AuthError("Username is empty", "Tên đăng nhập trống")
     if username.startswith("@"):  # reserved for service accounts (workbench.scope.SYSTEM_USERNAME)
         raise AuthError("Usernames may not start with '@'", "Tên đăng nhập không được bắt đầu bằng '@'")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(
-            f"Password must have at least {MIN_PASSWORD_LENGTH} characters",
-            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự",
-        )
+    _check_new_password(password)
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise AuthError(f"User '{username}' already exists", f"Người dùng '{username}' đã tồn tại")
     units = []
@@ -80,7 +77,8 @@ def create_user(
         if unit is None:
             raise AuthError(f"Unknown unit '{name}'", f"Không tìm thấy đơn vị '{name}'")
         units.append(unit)
-    user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name)
+    user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name,
+                must_change_password=must_change_password)
     user.units = units
     session.add(user)
     session.flush()
@@ -120,6 +118,34 @@ def authenticate(session: Session, username: str, password: str, policy: LoginPo
         user.password_hash = hash_password(password)
     record_event(session, actor=user, entity_type="user", entity_id=user.id, action="login")
     return user
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> User:
+    """The user sets a new password (required first for accounts with a published one, e.g. demo).
+
+    Takes the id: the login page holds no signed-in user yet, only who passed `authenticate`."""
+    acting = session.get(User, user_id)
+    if acting is None or not acting.active:
+        raise AuthError(f"User {user_id} is missing or deactivated", "Tài khoản không còn hoạt động.")
+    try:
+        _hasher.verify(acting.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise AuthError("Current password is wrong", "Mật khẩu hiện tại không đúng") from None
+    _check_new_password(new)
+    if new == current:
+        raise AuthError("The new password equals the old one", "Mật khẩu mới phải khác mật khẩu cũ")
+    acting.password_hash = hash_password(new)
+    acting.must_change_password = False
+    record_event(session, actor=acting, entity_type="user", entity_id=acting.id, action="password_changed")
+    return acting
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(
+            f"Password must have at least {MIN_PASSWORD_LENGTH} characters",
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự",
+        )
 
 
 def _spend_a_verification(password: str) -> None:

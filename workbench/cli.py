@@ -304,15 +304,23 @@ def samples(
 @app.command()
 def demo(
     no_ocr: bool = typer.Option(False, "--no-ocr", help="Load the sample books without recognition."),
+    force: bool = typer.Option(False, "--force", help="Even on a database that holds real (non-sample) books."),
 ) -> None:
-    """Create the demo users and load the bundled sample books (safe to run again)."""
+    """Create the demo users and load the bundled sample books (safe to run again).
+
+    Refused on a database holding books other than the bundled samples, unless --force; demo users
+    must change the published password at their first login."""
     from workbench.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
 
     wb = open_workbench()
-    for report in seed_demo(wb, run_ocr=not no_ocr):
+    try:
+        reports = seed_demo(wb, run_ocr=not no_ocr, force=force)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    for report in reports:
         err.print(f"sample book {report.book_id}: {report.pages_added} new pages, {report.records_created} records")
     names = ", ".join(name for name, _, _ in DEMO_USERS)
-    err.print(f"demo users: {names} (password: {DEMO_PASSWORD})")
+    err.print(f"demo users: {names} (password: {DEMO_PASSWORD}, to be changed at first login)")
 
 
 @app.command()

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from models import Role, User
+from models import Book, Role, Unit, User
 from ocr.loading import iter_input_files
 from workbench.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.context import Workbench
 from workbench.db import transaction
+from workbench.errors import InvalidActionError
 from workbench.ingest import IngestOptions, IngestReport, ingest_files
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ def seed_demo_users(wb: Workbench) -> list[str]:
         for username, role, full_name in DEMO_USERS:
             if session.scalar(select(User.id).where(User.username == username)) is None:
                 units = [] if role == Role.ADMIN else [DEMO_UNIT]
-                create_user(session, username, DEMO_PASSWORD, role, units, full_name=full_name)
+                # The password is published in the README: whoever logs in first must replace it.
+                create_user(session, username, DEMO_PASSWORD, role, units, full_name=full_name,
+                            must_change_password=True)
                 created.append(username)
     return created
 
@@ -63,6 +66,32 @@ def ingest_sample_book(wb: Workbench, folder: Path, run_ocr: bool = True, unit: 
     )
 
 
-def seed_demo(wb: Workbench, run_ocr: bool = True) -> list[IngestReport]:
+def sample_identities(root: Path = SAMPLE_BOOKS_DIR) -> set[tuple[str, str, int, int]]:
+    """(unit, book type, year, volume) of each bundled sample book, as ingest_sample_book files it."""
+    found = set()
+    for folder in sample_book_folders(root):
+        book = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["book"]
+        found.add((DEMO_UNIT, book["book_type"], int(book["year"]), int(book["volume"])))
+    return found
+
+
+def real_books(wb: Workbench) -> list[int]:
+    """Ids of books that are not bundled samples: a database holding any is not a demo database."""
+    samples = sample_identities()
+    with wb.sessions() as session:
+        rows = session.execute(select(Book.id, Unit.name, Book.book_type, Book.year_from, Book.volume)
+                               .join(Unit, Book.unit_id == Unit.id))
+        return [book_id for book_id, *identity in rows if tuple(identity) not in samples]
+
+
+def seed_demo(wb: Workbench, run_ocr: bool = True, force: bool = False) -> list[IngestReport]:
+    """Demo users (published password) and sample books; refused on a database with real books."""
+    real = real_books(wb)
+    if real and not force:
+        raise InvalidActionError(
+            f"The database holds {len(real)} books that are not bundled samples; demo users with a published "
+            "password are not created there (use --force to do it anyway)",
+            "Cơ sở dữ liệu đã có sổ thật; không tạo tài khoản mẫu.",
+        )
     seed_demo_users(wb)
     return [ingest_sample_book(wb, folder, run_ocr) for folder in sample_book_folders()]
