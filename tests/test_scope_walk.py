@@ -138,6 +138,7 @@ SYSTEM = {
     "workbench.demo.seed_demo_users": "`workbench demo`",
     "workbench.demo.ingest_sample_book": "`workbench demo`",
     "workbench.demo.seed_demo": "`workbench demo`",
+    "workbench.demo.real_books": "`workbench demo` (refuses a database with real books)",
     "workbench.export_json.book_header": "`workbench export`",
     "workbench.export_json.export_book_json": "`workbench export`",
     "workbench.export_json.export_pages": "`workbench export`",
@@ -165,6 +166,7 @@ SYSTEM = {
 }
 GLOBAL = {
     "workbench.auth.authenticate": "login",
+    "workbench.auth.change_password": "the user's own password, at login",
     "workbench.db.migrate": "infrastructure",
     "workbench.db.refresh_statistics": "infrastructure",
     "workbench.db.session_factory": "infrastructure",
