@@ -406,6 +406,32 @@ def column_frame(v_peaks: list[tuple[float, float]], layout: LedgerLayout) -> tu
     return float(new_left), float(new_right)
 
 
+# A line of printed labels, every column's on one baseline, looks like a weak horizontal ruling
+# (a tall header holding labels on three lines gave a peak of 0.27 the strongest ruling's, its
+# ink covering 56% of the table width). A ruling, even a worn one, runs along most of the table.
+WEAK_RULING_SHARE = 0.4
+MIN_RULING_COVERAGE = 0.7
+
+
+def _drop_label_baselines(ink: np.ndarray, h_peaks: list[tuple[float, float]], v_peaks: list[tuple[float, float]],
+                          half_width: int) -> list[tuple[float, float]]:
+    """Horizontal peaks without the ones that are text: weak among strong rulings, and inked along
+    less than MIN_RULING_COVERAGE of the table's width."""
+    if len(h_peaks) < 3:
+        return h_peaks
+    strong = float(np.percentile([p for _, p in h_peaks], 90))
+    x0 = round(v_peaks[0][0]) if len(v_peaks) >= 2 else 0
+    x1 = round(v_peaks[-1][0]) if len(v_peaks) >= 2 else ink.shape[1]
+    kept = []
+    for centre, strength in h_peaks:
+        y = round(centre)
+        covered = float(ink[max(0, y - half_width) : y + half_width + 1, x0:x1].any(axis=0).mean())
+        if strength < WEAK_RULING_SHARE * strong and covered < MIN_RULING_COVERAGE:
+            continue
+        kept.append((centre, strength))
+    return kept
+
+
 def _ruling_half_width(page_width: int) -> int:
     return max(3, round(page_width / 450))  # blurred rulings spread over ~5 px
 
@@ -430,6 +456,7 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
     gray = ink_gray(page)
     ink = ink_mask(gray, settings.ink_block, settings.ink_offset)
     h_peaks, v_peaks = find_rulings(gray, settings)
+    h_peaks = _drop_label_baselines(ink, h_peaks, v_peaks, _ruling_half_width(width))
     h_found = [c for c, _ in h_peaks]
     v_found = [c for c, _ in v_peaks]
     half_width = _ruling_half_width(width)
@@ -458,18 +485,36 @@ def _label_rows(text: np.ndarray, top: float, left: float, right: float, pitch: 
 
     The labels are the first run of inked rows under the top frame; a gap of a tenth of a row
     pitch ends them (the handwriting of the first row starts further down), and so does the
-    first horizontal ruling below their first line: on a short header the first row's writing
-    may start closer to the labels than that gap.
+    first horizontal ruling below their first line. A label wrapped onto two or three lines can
+    leave larger gaps between its lines: the run bridges gaps up to a third of a pitch when the
+    ruling that ends it has every row ruling below it (the header's own ruling, not a row's
+    whose header ruling was lost: then the first row's writing would count as labels).
     """
     y0 = round(top) + 3
     band = text[y0 : round(top + 4 * pitch), round(left) : round(right)]
     profile = (band > 0).sum(axis=1)
-    bands = _text_bands(profile, max(3, round(0.1 * pitch)), 0.01 * band.shape[1])
-    if not bands:
-        return top, top
-    start, end = y0 + bands[0][0], y0 + bands[0][1]
-    crossing = [y for y in h_found if start + 2 < y < end]
-    return float(start), float(min(crossing)) if crossing else float(end)
+    result: tuple[float, float] = (top, top)
+    for gap in (0.1 * pitch, 0.33 * pitch):
+        bands = _text_bands(profile, max(3, round(gap)), 0.01 * band.shape[1])
+        if not bands:
+            return result
+        start, end = y0 + bands[0][0], y0 + bands[0][1]
+        crossing = [y for y in h_found if start + 2 < y < end]
+        if not crossing:
+            result = (float(start), float(end))
+            continue
+        closing = min(crossing)
+        if gap > 0.1 * pitch and not _rows_complete_below(h_found, closing, pitch):
+            break
+        return float(start), float(closing)
+    return result
+
+
+def _rows_complete_below(h_found: Sequence[float], y: float, pitch: float) -> bool:
+    """A ruling seen at every row pitch from ``y`` down to the bottom frame."""
+    below = sorted(h for h in h_found if h >= y - 2)
+    gaps = np.diff(below)
+    return len(gaps) > 0 and bool(np.all(gaps < 1.4 * pitch))
 
 
 def header_bottom(h_found: Sequence[float], top: float, labels: tuple[float, float], pitch: float) -> float | None:
