@@ -2,16 +2,21 @@
 project writes, control characters from typing, import and OCR through every export, files that
 would vanish from an ingest without a word, and user text fed to the app's Markdown.
 
-Items 3 (memory caps) and 6-9 of the issue are covered elsewhere.
+Item 3 too: a 200-page PDF and a ZIP bomb ingested under a measured peak-memory cap. Items 6-9 of
+the issue are covered elsewhere (item 8 in tests/test_faults.py).
 """
 
 from __future__ import annotations
 
 import ast
 import io
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +27,16 @@ from markdown_it import MarkdownIt
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 from PIL import Image
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, FieldValue, Page, Record, RecordStatus, Unit, User
 from ocr.fields.text import clean_text
-from ocr.loading import iter_input_files, zip_members
+from ocr.loading import ImageLoadError, ZipLimits, ZipMember, iter_input_files, zip_members
 from tests.backends import fresh_engine
 from tests.conftest import record_ids
 from tests.test_app_pages import open_page, signed_in_app
-from tests.test_bad_inputs import page_image
+from tests.test_bad_inputs import page_image, pdf_bytes
 from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.crosscheck.extract import read_extract
@@ -282,6 +287,97 @@ def test_every_member_of_a_zip_is_a_page_or_a_named_refusal(
     report, accounted = _accounted_for(factory, tmp_path / "data", files)
     assert (report.pages_added, report.files_refused) == (2, 2), report.errors
     assert sorted(accounted) == sorted(["trang1.jpg", "trang_2.jpg", "._trang_2.jpg", "phan2.zip"])
+
+
+# --- item 3: one upload must not take the server down (memory) -----------------------------------
+
+PEAK_RSS_CAP = 1024 * 1024 * 1024  # bytes: any single upload, of any size
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    returncode: int
+    stderr: str
+    peak_rss: int  # bytes, of the CLI process (its own children included)
+
+
+def _ingest_measured(tmp_path: Path, upload: Path, *extra: str) -> MeasuredRun:
+    """`ingest --no-ocr` in a child process, and that child's peak resident memory (wait4 gives
+    the rusage of this child alone, not of every child the test run ever had)."""
+    env = {**os.environ, "WORKBENCH_DB": f"sqlite:///{tmp_path / 'wb.db'}", "WORKBENCH_DATA": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "workbench", "ingest", str(upload), "--no-ocr", "--book-type", "khai_sinh",
+               "--unit", "Xã Tân Lập", "--year", "2003", *extra]
+    with (tmp_path / "stderr.txt").open("w+") as stderr:
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        return MeasuredRun(child.returncode, stderr.read(), usage.ru_maxrss * 1024)
+
+
+def _sqlite(tmp_path: Path) -> sessionmaker[Session]:
+    return session_factory(create_engine(f"sqlite:///{tmp_path / 'wb.db'}"))
+
+
+def test_a_200_page_pdf_is_ingested_page_by_page_under_the_memory_cap(tmp_path: Path) -> None:
+    """A5 at 200 dpi is 5.8 MB of pixels a page: holding all 200 pages would take 1.2 GB."""
+    upload = tmp_path / "so_200_trang.pdf"
+    upload.write_bytes(pdf_bytes([(420, 595)] * 200))
+    assert upload.stat().st_size < 100_000
+    run = _ingest_measured(tmp_path, upload)
+    assert run.returncode == 0, run.stderr
+    assert run.peak_rss < PEAK_RSS_CAP, f"peak RSS {run.peak_rss / 2**20:.0f} MB"
+    with _sqlite(tmp_path)() as session:
+        pages = session.execute(select(Page.frame_index, Page.status).order_by(Page.page_index)).all()
+    assert [frame for frame, _ in pages] == list(range(200))
+    assert {status for _, status in pages} == {"done"}
+
+
+def _zip_bomb(path: Path, members: int, member_mb: int) -> None:
+    """Members of zeros named like scans, written as a stream: the test never holds them."""
+    chunk = bytes(2**20)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for index in range(members):
+            with archive.open(f"trang_{index + 1}.jpg", "w", force_zip64=True) as handle:
+                for _ in range(member_mb):
+                    handle.write(chunk)
+
+
+def test_a_zip_bomb_becomes_named_refusals_under_the_memory_cap(tmp_path: Path) -> None:
+    upload = tmp_path / "so.zip"
+    _zip_bomb(upload, members=5, member_mb=200)  # 1000 MB of zeros in about 4 MB
+    run = _ingest_measured(tmp_path, upload)
+    assert run.returncode == 0, run.stderr
+    assert run.peak_rss < PEAK_RSS_CAP, f"peak RSS {run.peak_rss / 2**20:.0f} MB"
+    with _sqlite(tmp_path)() as session:
+        assert session.scalar(select(func.count()).select_from(Page)) == 0
+        refused = {e.new_value["file"]: e.new_value["reason"] for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "upload_refused"))}
+    assert sorted(refused) == [f"trang_{i}.jpg" for i in range(1, 6)]
+    assert all("above the 100 to 1 limit" in reason for reason in refused.values())
+    said = " ".join(run.stderr.split())  # told on the command line too
+    assert all(f"failed: so.zip/trang_{i}.jpg: refused: compressed" in said for i in range(1, 6)), said
+    assert not (tmp_path / "data" / "originals").exists()  # nothing of it was stored
+
+
+def _random_zip(sizes: dict[str, int]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, size in sizes.items():
+            archive.writestr(name, b"%PDF-" + os.urandom(size))  # incompressible, a page by its signature
+    return buffer.getvalue()
+
+
+def test_zip_members_beyond_the_size_and_total_caps_are_refused_by_name() -> None:
+    limits = ZipLimits(member_bytes=300_000, total_bytes=500_000)
+    raw = _random_zip({"a.pdf": 200_000, "b.pdf": 400_000, "c.pdf": 200_000, "d.pdf": 200_000})
+    files = {f.name: f for f in zip_members(raw, "so.zip", limits)}
+    assert [n for n, f in files.items() if f.refusal is None] == ["so.zip/a.pdf", "so.zip/c.pdf"]
+    assert "above the 0 MB limit for one file" in (files["so.zip/b.pdf"].refusal or "")
+    assert "more than 0 MB in all" in (files["so.zip/d.pdf"].refusal or "")
+    assert files["so.zip/a.pdf"].read_bytes().startswith(b"%PDF-")  # read only now, when registered
+    with pytest.raises(ImageLoadError, match="refused: unpacks to more than"):
+        ZipMember(raw, 0, limit=1000).read("so.zip/a.pdf")  # a header that understates is caught reading
 
 
 # --- item 5: Markdown injection in the app -------------------------------------------------------

@@ -139,6 +139,8 @@ def register_file(
     load_error: str | None = None
     frame_count = 0
     try:
+        # Counting opens every page but renders none (a PDF) or keeps none (a TIFF): a 500-page
+        # upload costs one page's pixels here, not 500.
         frame_count = len(load_images(data, display_name, pdf_dpi=options.pdf_dpi))
     except ImageLoadError as exc:
         load_error = str(exc)
