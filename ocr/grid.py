@@ -163,9 +163,9 @@ def template_edges(left: float, right: float, layout: LedgerLayout) -> np.ndarra
 # Printed column proportions differ between print runs and provinces (about +-35% a column),
 # so rulings are matched on the ratio of found to hinted widths, not on absolute positions: a
 # wider column early on must not push every later ruling out of reach.
-WIDTH_RATIO_SIGMA = 0.3  # log-ratio of a column's found/hinted width that costs 1
+WIDTH_RATIO_SIGMA = 0.4  # log-ratio of a column's found/hinted width that costs 1
 MISSING_RULING_COST = 1.5  # a template edge no ruling was found for
-EXTRA_RULING_COST = 1.5  # a ruling that is no template edge
+EXTRA_RULING_COST = 2.5  # a ruling that is no template edge (a visible ruling is rarely a pen stroke)
 
 
 def match_column_rulings(detected: list[float], left: float, right: float, layout: LedgerLayout) -> ColumnMatch:
@@ -198,8 +198,11 @@ def match_column_rulings(detected: list[float], left: float, right: float, layou
                     if not np.isfinite(best[pi, pj]):
                         continue
                     found = points[j] - points[pj]
-                    ratio = np.log(max(found, 1.0) / hinted) / WIDTH_RATIO_SIGMA
-                    cost = (best[pi, pj] + ratio * ratio + (i - pi - 1) * MISSING_RULING_COST
+                    ratio = abs(np.log(max(found, 1.0) / hinted)) / WIDTH_RATIO_SIGMA
+                    # Squared near the hint, linear far from it: a column printed narrow (x0.4)
+                    # must not cost more than ignoring its visible rulings.
+                    width_cost = ratio * ratio if ratio <= 1 else 2 * ratio - 1
+                    cost = (best[pi, pj] + width_cost + (i - pi - 1) * MISSING_RULING_COST
                             + (j - pj - 1) * EXTRA_RULING_COST)
                     if cost < best[i, j]:
                         best[i, j] = cost
@@ -216,17 +219,23 @@ def match_column_rulings(detected: list[float], left: float, right: float, layou
         for k in range(a, b + 1):
             share = (fractions[k] - fractions[a]) / (fractions[b] - fractions[a])
             edges[k] = x_a + (x_b - x_a) * share
-    ratios = [
-        max(w, h) / max(min(w, h), 1e-6)
-        for w, h in ((edges[b] - edges[a], (fractions[b] - fractions[a]) * span)
-                     for a, b in zip(anchors, anchors[1:], strict=False))
-    ]
     return ColumnMatch(
         edges=[round(e) for e in edges],
         seen=[k in matched for k in range(1, n)],
         extra=len(inner) - (len(matched) - 2),
-        worst_ratio=float(max(ratios)),
+        worst_ratio=_worst_width_ratio([edges[k] for k in anchors], fractions[anchors]),
     )
+
+
+def _worst_width_ratio(edges: Sequence[float], fractions: np.ndarray) -> float:
+    """Largest factor between a found column span and its hinted width (>= 1)."""
+    span = edges[-1] - edges[0]
+    ratios = [
+        max(w, h) / max(min(w, h), 1e-6)
+        for w, h in ((b - a, (fb - fa) * span) for a, b, fa, fb in zip(edges, edges[1:], fractions, fractions[1:],
+                                                                       strict=False))
+    ]
+    return float(max(ratios))
 
 
 def match_columns(detected: list[float], left: float, right: float, layout: LedgerLayout) -> list[int]:
