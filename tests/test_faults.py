@@ -1,7 +1,9 @@
 """Faults: a process killed mid-approval, the database unavailable for a while, the disk full.
 
 In each case the work either completes or leaves nothing behind, the error says what happened,
-and doing it again afterwards succeeds. (A process killed mid-INGEST is tests/test_cli.py.)
+and doing it again afterwards succeeds. (A process killed mid-INGEST is tests/test_cli.py.) Issue #17
+item 8: a migration failing half way, two identical ingests at once, a forged audit event, an
+unwritable output path, a kill during the PAGE XML export.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import select as select_module
+import shutil
 import signal
 import socket
 import subprocess
@@ -388,3 +391,197 @@ def test_enospc_while_writing_an_image_leaves_no_partial_file(
     monkeypatch.setattr(storage.os, "fsync", real_fsync)
     report = store.ingest([InputFile("trang_2.jpg", data=page_image(seed=22))])
     assert (report.pages_added, report.pages_done) == (1, 1)
+
+
+# --- issue #17 item 8: faults that leave damage ----------------------------------------------------
+
+FAIL_AFTER_UPGRADE = '''
+
+_upgrade_that_completes = upgrade
+
+
+def upgrade() -> None:  # the disk fills up once this migration's work is done
+    _upgrade_that_completes()
+    raise OSError(errno.ENOSPC, "No space left on device")
+'''
+
+
+def _migrations_failing_in(tmp_path: Path, revision: str) -> Path:
+    """A copy of the migrations in which `revision` does all its work, then fails."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(db_module.MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    [script] = copy.glob(f"versions/{revision}_*.py")
+    script.write_text("import errno\n" + script.read_text() + FAIL_AFTER_UPGRADE)
+    return copy
+
+
+def _schema(engine: Engine) -> tuple[str | None, list[tuple[str, str]]]:
+    """(alembic revision, every table/index/trigger SQLite holds)."""
+    with engine.connect() as conn:
+        objects = sorted(conn.exec_driver_sql(
+            "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name != 'alembic_version'"))
+        has_version = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").first()
+        revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() if has_version else None
+    return revision, [tuple(row) for row in objects]
+
+
+@pytest.mark.parametrize(("failing", "previous"), [("0001", None), ("0003", "0002")])
+def test_a_migration_failing_half_way_leaves_the_previous_revision_and_a_rerun_succeeds(
+    tmp_path: Path, failing: str, previous: str | None
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'wb.db'}")
+    with pytest.raises(OSError, match="No space left"):
+        db_module.migrate(engine, script_location=_migrations_failing_in(tmp_path, failing))
+    reference = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    if previous is not None:
+        db_module.migrate(reference, previous)
+    assert _schema(engine) == _schema(reference)  # nothing of the failed migration is left
+    db_module.migrate(engine)  # init-db again, with room on the disk
+    head = make_engine(f"sqlite:///{tmp_path / 'head.db'}")
+    db_module.migrate(head)
+    assert _schema(engine) == _schema(head)
+
+
+def _forge_first_event(engine: Engine) -> None:
+    columns = "(id, at, actor, entity_type, entity_id, action)"
+    forged = "(1, '2020-01-01 00:00:00', 'forger', 'record', 1, 'approve')"
+    if engine.dialect.name == "sqlite":
+        sql = f"INSERT OR REPLACE INTO audit_events {columns} VALUES {forged}"
+    else:  # PostgreSQL's overwrite is an upsert, an UPDATE underneath
+        sql = f"INSERT INTO audit_events {columns} VALUES {forged} ON CONFLICT (id) DO UPDATE SET actor = 'forger'"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_insert_or_replace_cannot_forge_an_audit_event_and_appends_still_work(backend: str, tmp_path: Path) -> None:
+    from workbench.audit import record_event
+
+    engine = fresh_engine(backend, tmp_path)
+    sessions = session_factory(engine)
+
+    def append(action: str) -> None:
+        with transaction(sessions) as session:
+            record_event(session, actor=None, entity_type="book", entity_id=7, action=action, new={"n": action})
+
+    append("create")
+    with pytest.raises(Exception, match="append-only"):
+        _forge_first_event(engine)
+    append("upload")
+    append("upload_refused")
+    with sessions() as session:
+        events = [(e.id, e.actor, e.action) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert [action for _, _, action in events] == ["create", "upload", "upload_refused"]
+    assert "forger" not in {actor for _, actor, _ in events}
+    assert len({event_id for event_id, _, _ in events}) == 3
+
+
+def test_an_ingest_that_loses_the_race_for_a_file_skips_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between this ingest's duplicate check and its insert, another ingest registers the same file."""
+    from workbench import ingest
+
+    store = Store(session_factory(fresh_engine("sqlite", tmp_path)), tmp_path / "data")
+    data = page_image(seed=31)
+    real_store_original = ingest.store_original
+
+    def rival_wins_first(data_dir: Path, content: bytes, name: str) -> storage.StoredFile:
+        monkeypatch.setattr(ingest, "store_original", real_store_original)
+        rival = store.ingest([InputFile("trang_1.jpg", data=content)])
+        assert rival.pages_added == 1
+        return real_store_original(data_dir, content, name)
+
+    monkeypatch.setattr(ingest, "store_original", rival_wins_first)
+    report = store.ingest([InputFile("trang_1.jpg", data=data)])
+    assert (report.pages_added, report.pages_already_present, report.errors) == (0, 1, [])
+    assert store.pages() == [("trang_1.jpg", "done", None)]
+
+
+def _cli_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "WORKBENCH_DB": f"sqlite:///{tmp_path / 'wb.db'}", "WORKBENCH_DATA": str(tmp_path / "data")}
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "workbench", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+SAMPLE_PAGES = [str(ROOT / "samples" / "books" / "khai_sinh" / f"page_00{i}.jpg") for i in (1, 2)]
+INGEST_ARGS = ("--no-ocr", "--book-type", "khai_sinh", "--unit", "Xã Đồng Thời", "--year", "2003")
+
+
+def test_two_identical_ingests_at_once_both_finish_and_each_file_is_one_page(tmp_path: Path) -> None:
+    env = _cli_env(tmp_path)
+    assert _cli(env, "init-db").wait(timeout=120) == 0
+    for _ in range(2):  # the race is lost within a few tries (both would start on an empty book)
+        children = [_cli(env, "ingest", *SAMPLE_PAGES, *INGEST_ARGS) for _ in range(2)]
+        for child in children:
+            _, stderr = child.communicate(timeout=300)
+            assert child.returncode == 0 and "Traceback" not in stderr and "IntegrityError" not in stderr, stderr
+    with make_engine(env["WORKBENCH_DB"]).connect() as conn:
+        pages = conn.exec_driver_sql("SELECT original_name, status FROM pages ORDER BY page_index").all()
+        books = conn.exec_driver_sql("SELECT count(*) FROM books").scalar()
+    assert books == 1
+    assert [tuple(p) for p in pages] == [("page_001.jpg", "done"), ("page_002.jpg", "done")]
+
+
+@pytest.fixture()
+def cli_book(tmp_path: Path) -> tuple[dict[str, str], str]:
+    """A book of one processed page, ingested through the CLI like a user would."""
+    env = _cli_env(tmp_path)
+    child = _cli(env, "ingest", SAMPLE_PAGES[0], *INGEST_ARGS)
+    stdout, stderr = child.communicate(timeout=300)
+    assert child.returncode == 0, stderr
+    return env, stdout.strip().splitlines()[-1].split("=", 1)[1]
+
+
+@pytest.mark.parametrize("args", [
+    ("report", "--out", "/proc/x.xlsx"),
+    ("export", "{book}", "--format", "json", "--out", "/proc/x.json"),
+    ("export", "{book}", "--format", "xlsx", "--include-unapproved", "--out", "/proc/x.xlsx"),
+    ("export", "{book}", "--format", "pagexml", "--include-unapproved", "--out", "/proc/x"),
+])
+def test_an_output_path_that_cannot_be_written_is_a_clear_error(
+    cli_book: tuple[dict[str, str], str], args: tuple[str, ...]
+) -> None:
+    env, book = cli_book
+    child = _cli(env, *(a.format(book=book) for a in args))
+    _, stderr = child.communicate(timeout=120)
+    target = args[-1]
+    assert child.returncode == 2 and "Traceback" not in stderr, stderr
+    assert f"error: cannot use {target}: " in " ".join(stderr.split()), stderr
+
+
+KILLED_EXPORTER = """
+import sys, time
+from pathlib import Path
+from workbench.context import open_workbench
+from workbench.exports import package
+from workbench.exports.command import export_files
+
+written = package._write_page_files
+def write_then_hang(*args):
+    files = written(*args)
+    print("page written", flush=True)
+    time.sleep(60)  # killed here, half way through the book
+    return files
+package._write_page_files = write_then_hang
+export_files(open_workbench(), int(sys.argv[1]), "pagexml", Path(sys.argv[2]), True)
+"""
+
+
+def test_a_kill_during_pagexml_export_leaves_nothing_under_the_final_name(
+    cli_book: tuple[dict[str, str], str], tmp_path: Path
+) -> None:
+    env, book = cli_book
+    out = tmp_path / "pagexml"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_EXPORTER, book, str(out)], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "page written"
+    assert any(tmp_path.glob(".pagexml.*.tmp/*.xml"))  # the export really was half way
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    assert not out.exists()
+    again = _cli(env, "export", book, "--format", "pagexml", "--include-unapproved", "--out", str(out))
+    _, stderr = again.communicate(timeout=120)
+    assert again.returncode == 0, stderr
+    assert sorted(p.suffix for p in out.iterdir()) == [".jpg", ".xml"]

@@ -1,3 +1,3 @@
-from workbench.cli import app
+from workbench.cli import main
 
-app(prog_name="python -m workbench")
+main()

@@ -18,11 +18,14 @@ if str(_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from workbench.storage import private_files  # noqa: E402
 from workbench.ui.labels import ROLE_VI  # noqa: E402
 from workbench.ui.navigation import LOGIN, pages_for_role, to_st_page  # noqa: E402
 from workbench.ui.remember import forget, keep_alive, pending_cookie_script, restore  # noqa: E402
 from workbench.ui.resources import get_workbench  # noqa: E402
 from workbench.ui.session import touch  # noqa: E402
+
+private_files()  # the database, page images and exports this server writes: 600 files, 700 folders
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from models import User
@@ -27,6 +28,7 @@ from workbench.export_json import export_book_json
 from workbench.ingest import IngestOptions, ingest_files
 from workbench.model_registry import ModelRegistryError, get_model
 from workbench.scope import system_user
+from workbench.storage import private_files
 
 app = typer.Typer(help="Civil-registry digitisation workbench.", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -39,11 +41,30 @@ log = logging.getLogger("workbench")
 
 @app.callback()
 def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    private_files()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def main() -> None:
+    """`python -m workbench`: an OSError that reaches here (an --out path that cannot be written, a
+    full disk, a folder that is not there) is one English line and exit code 2, not a traceback."""
+    try:
+        app(prog_name="python -m workbench")
+    except OSError as exc:
+        err.print(f"[red]error:[/red] {escape(os_error_text(exc))}")
+        sys.exit(2)
+
+
+def os_error_text(exc: OSError) -> str:
+    """'cannot use /proc/x.xlsx: Permission denied'; the path is the one the user named."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return f"file system error: {reason}"
+    return f"cannot use {exc.filename}: {reason}"
 
 
 def _fail(message: str) -> typer.Exit:

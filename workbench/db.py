@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,14 +46,52 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` with Alembic (the only way tables are created)."""
+def migrate(engine: Engine, revision: str = "head", script_location: Path = MIGRATIONS_DIR) -> None:
+    """Bring the schema up to `revision` with Alembic (the only way tables are created).
+
+    Each migration runs in its own transaction (models/migrations/env.py), so a failure leaves the
+    database at the last revision that completed, and running this again picks up from there.
+    """
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", str(script_location))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with engine.connect() as connection, _transactional_ddl(connection):
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+        if connection.in_transaction():
+            connection.commit()  # Alembic's own bookkeeping outside the per-migration transactions
+
+
+def _emit_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def _transactional_ddl(connection: Connection) -> Iterator[None]:
+    """On SQLite, make CREATE/ALTER/DROP part of the transaction they run in.
+
+    pysqlite opens a transaction only before INSERT/UPDATE/DELETE and runs DDL outside any, so a
+    migration killed half way kept the tables it had made ('table units already exists' on every
+    later run). With the driver's handling off, SQLAlchemy's begin() emits BEGIN itself (the
+    recipe in SQLAlchemy's SQLite dialect documentation, 'Serializable isolation / Savepoints /
+    Transactional DDL'). Only this connection, only while migrating: the app keeps pysqlite's
+    behaviour, whose late BEGIN keeps readers from holding snapshots.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if connection.in_transaction():
+        connection.commit()
+    previous = driver.isolation_level
+    driver.isolation_level = None
+    event.listen(connection, "begin", _emit_begin)
+    try:
+        yield
+    finally:
+        event.remove(connection, "begin", _emit_begin)
+        driver.isolation_level = previous
 
 
 def refresh_statistics(engine: Engine) -> None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import FieldValue, Page, PageStatus, Record, User
@@ -82,17 +83,7 @@ def ingest_files(
 
     `actor` None: the command line / demo seeding, acting as the system account (workbench.scope).
     """
-    with transaction(factory) as session:
-        acting = actor or system_user(session)
-        if book_id is None:
-            if identity is None:
-                raise ValueError("ingest needs a book identity or a book id")
-            book_id = get_or_create_book(session, identity, acting).id
-        else:
-            get_book(session, book_id)
-        # In the same transaction: a book created outside the actor's units is rolled back.
-        book_in_scope(session, load_scope(session, acting, CONTRACTORS), book_id)
-        actor = acting
+    book_id, actor = _book_and_actor(factory, identity, book_id, actor)
     report = IngestReport(book_id=book_id)
     for input_file in files:
         register_file(factory, data_dir, book_id, input_file, options, actor, report)
@@ -101,6 +92,30 @@ def ingest_files(
     if bind is not None:
         refresh_statistics(bind)  # a book's worth of new rows: let SQLite re-plan the hot queries
     return report
+
+
+def _book_and_actor(factory: sessionmaker[Session], identity: BookIdentity | None, book_id: int | None,
+                    actor: User | None) -> tuple[int, User]:
+    """The book to add to, and who acts. Two ingests of a new book at once both try to create it
+    (or its unit): the later insert hits the unique key, and trying again finds the first one's."""
+    for attempt in (1, 2):
+        try:
+            with transaction(factory) as session:
+                acting = actor or system_user(session)
+                if book_id is None:
+                    if identity is None:
+                        raise ValueError("ingest needs a book identity or a book id")
+                    found = get_or_create_book(session, identity, acting).id
+                else:
+                    found = get_book(session, book_id).id
+                # In the same transaction: a book created outside the actor's units is rolled back.
+                book_in_scope(session, load_scope(session, acting, CONTRACTORS), found)
+                return found, acting
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            log.info("The book was created by a concurrent ingest; adding to it")
+    raise AssertionError("unreachable")
 
 
 def register_file(
@@ -158,12 +173,27 @@ def register_file(
         report.errors.append(str(exc))
         report.pages_failed += 1
         return []
+    try:
+        created = _add_pages(factory, book_id, display_name, digest, stored.relative_path, frame_count,
+                             load_error, actor, report)
+    except IntegrityError:
+        # A concurrent ingest of the same file registered it between our check and our insert:
+        # the file is in the book once, as it should be (its pages are processed by whichever runs).
+        log.info("File %s was registered by a concurrent ingest of book %s", display_name, book_id)
+        report.pages_already_present += 1
+        return []
+    report.pages_added += len(created)
+    return created
+
+
+def _add_pages(factory: sessionmaker[Session], book_id: int, display_name: str, digest: str, image_path: str,
+               frame_count: int, load_error: str | None, actor: User | None, report: IngestReport) -> list[int]:
+    """The file's queued pages (or its one failed page) at the end of the book, in one transaction."""
     created: list[int] = []
     with transaction(factory) as session:
         last_index = session.scalar(select(func.max(Page.page_index)).where(Page.book_id == book_id))
         next_index = (last_index or 0) + 1
-        common = {"book_id": book_id, "original_name": display_name, "sha256": digest,
-                  "image_path": stored.relative_path}
+        common = {"book_id": book_id, "original_name": display_name, "sha256": digest, "image_path": image_path}
         if load_error is not None:
             # A failed page keeps the bad file visible to the contractor; the book goes on.
             page = Page(**common, frame_index=0, page_index=next_index, status=PageStatus.FAILED, error=load_error)
@@ -183,7 +213,6 @@ def register_file(
             record_event(session, actor=actor, entity_type="page", entity_id=page.id, action="upload",
                          new={"file": display_name, "frame": frame_index, "sha256": digest})
             created.append(page.id)
-    report.pages_added += len(created)
     return created
 
 

@@ -14,6 +14,17 @@ import numpy as np
 ALLOWED_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".pdf", ".bmp", ".webp"}
 
 
+PRIVATE_UMASK = 0o077
+
+
+def private_files() -> None:
+    """Every file this process creates from now on is 600 and every folder 700 (the database, its
+    journal, page images, exports): they hold personal data, and other accounts on the machine
+    have no business reading them. Called first thing by the CLI and the app; process-wide.
+    Python's tempfile (mkstemp 600, mkdtemp 700), SQLite, OpenCV and openpyxl all honour it."""
+    os.umask(PRIVATE_UMASK)
+
+
 class StorageError(OSError):
     """Writing to the data directory failed (disk full, permissions); nothing was half-written."""
 

@@ -38,7 +38,12 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    # One transaction per migration, SQLite included: a migration that dies half way (disk full)
+    # leaves the schema at the previous revision, never half made under an empty alembic_version.
+    # SQLite does roll DDL back once the driver's own transaction handling is off (workbench.db.migrate
+    # hands it a connection that emits BEGIN itself); Alembic's SQLite default says it does not.
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                      transaction_per_migration=True, transactional_ddl=True)
     with context.begin_transaction():
         context.run_migrations()
 

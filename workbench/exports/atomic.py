@@ -15,6 +15,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+@contextmanager
+def _naming(out: Path) -> Iterator[None]:
+    """An OSError while making room for `out` names `out`, not the hidden temporary name: the
+    person who typed --out /proc/x.xlsx is told about /proc/x.xlsx."""
+    try:
+        yield
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, str(out)) from exc
+
+
 class TargetOccupiedError(FileExistsError):
     """The target folder exists and holds files this export did not write; it is left alone."""
 
@@ -22,8 +32,9 @@ class TargetOccupiedError(FileExistsError):
 @contextmanager
 def atomic_file(out: Path) -> Iterator[BinaryIO]:
     """Yield a binary handle; on success the file appears as `out` at once, on any error not at all."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    with _naming(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -41,8 +52,9 @@ def atomic_folder(out: Path, replaceable: Callable[[Path], bool]) -> Iterator[Pa
     """
     if out.exists() and not (out.is_dir() and all(replaceable(p) for p in out.iterdir())):
         raise TargetOccupiedError(f"{out} exists and holds other files")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    with _naming(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
         yield tmp
         if out.exists():
