@@ -2,8 +2,9 @@
 project writes, control characters from typing, import and OCR through every export, files that
 would vanish from an ingest without a word, and user text fed to the app's Markdown.
 
-Item 3 too: a 200-page PDF and a ZIP bomb ingested under a measured peak-memory cap. Items 6-9 of
-the issue are covered elsewhere (item 8 in tests/test_faults.py).
+Item 3 too: a 200-page PDF and a ZIP bomb ingested under a measured peak-memory cap; item 9: the
+modes of everything the CLI writes. Items 6-8 of the issue are covered elsewhere (item 8 in
+tests/test_faults.py).
 """
 
 from __future__ import annotations
@@ -378,6 +379,38 @@ def test_zip_members_beyond_the_size_and_total_caps_are_refused_by_name() -> Non
     assert files["so.zip/a.pdf"].read_bytes().startswith(b"%PDF-")  # read only now, when registered
     with pytest.raises(ImageLoadError, match="refused: unpacks to more than"):
         ZipMember(raw, 0, limit=1000).read("so.zip/a.pdf")  # a header that understates is caught reading
+
+
+# --- item 9: the data is private to the account that runs the workbench ---------------------------
+
+
+def _cli_run(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "workbench", *args], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_every_file_the_cli_writes_is_600_and_every_folder_700(tmp_path: Path) -> None:
+    """Ingest and every export through the CLI, under the umask a shell usually has (022)."""
+    env = {**os.environ, "WORKBENCH_DB": f"sqlite:///{tmp_path / 'db' / 'wb.db'}",
+           "WORKBENCH_DATA": str(tmp_path / "data")}
+    sample = ROOT / "samples" / "books" / "khai_sinh" / "page_001.jpg"
+    previous = os.umask(0o022)
+    try:
+        book = _cli_run(env, "ingest", str(sample), "--no-ocr", "--book-type", "khai_sinh", "--unit", "Xã Tân Lập",
+                        "--year", "2003").strip().splitlines()[-1].split("=", 1)[1]
+        out = tmp_path / "out"
+        for fmt, target in [("json", "so.json"), ("xlsx", "so.xlsx"), ("zip", "so.zip"), ("pagexml", "pagexml")]:
+            _cli_run(env, "export", book, "--format", fmt, "--include-unapproved", "--out", str(out / target))
+        _cli_run(env, "report", "--out", str(out / "bao_cao" / "phu_luc_01.xlsx"))
+    finally:
+        os.umask(previous)
+    written = [p for p in tmp_path.rglob("*") if p.name != "stderr.txt"]
+    assert {p.name for p in written} >= {"wb.db", "so.json", "so.xlsx", "so.zip", "phu_luc_01.xlsx", "originals"}
+    modes = {p.relative_to(tmp_path).as_posix(): oct(p.stat().st_mode & 0o777) for p in written}
+    assert {path: mode for path, mode in modes.items()
+            if mode != (oct(0o700) if (tmp_path / path).is_dir() else oct(0o600))} == {}
 
 
 # --- item 5: Markdown injection in the app -------------------------------------------------------
