@@ -413,6 +413,34 @@ def test_every_file_the_cli_writes_is_600_and_every_folder_700(tmp_path: Path) -
             if mode != (oct(0o700) if (tmp_path / path).is_dir() else oct(0o600))} == {}
 
 
+# What a register holds about people: none of it is put into an exception message or a log line
+# (those reach log files, error trackers and other users' screens); ids name the record instead.
+PERSONAL_VALUES = {"proposed_value", "final_value", "value", "full_name", "father_name", "mother_name",
+                   "birth_date", "birth_text", "id_number", "residence", "new_value", "old_value"}
+LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical"}
+
+
+def _messages(tree: ast.AST) -> Iterator[ast.Call]:
+    """Every `raise X(...)` and `log.<level>(...)` call."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            yield node.exc
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LOG_CALLS:
+            yield node
+
+
+def test_errors_and_logs_never_carry_record_values() -> None:
+    leaks = []
+    for path in sorted((ROOT / "workbench").rglob("*.py")) + sorted((ROOT / "ocr").rglob("*.py")):
+        for call in _messages(ast.parse(path.read_text(encoding="utf-8"))):
+            arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
+            used = {n.id if isinstance(n, ast.Name) else n.attr for arg in arguments
+                    for n in ast.walk(arg) if isinstance(n, (ast.Name, ast.Attribute))}
+            if used & PERSONAL_VALUES:
+                leaks.append(f"{path.relative_to(ROOT)}:{call.lineno}: {sorted(used & PERSONAL_VALUES)}")
+    assert leaks == []
+
+
 # --- item 5: Markdown injection in the app -------------------------------------------------------
 
 # Streamlit calls whose text (first argument, or the keywords below) is rendered as Markdown.
