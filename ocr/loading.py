@@ -18,7 +18,7 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -217,7 +217,7 @@ def _quiet_bomb_warning() -> Iterator[None]:
         yield
 
 
-def _decode_frames(data: bytes, name: str, max_pixels: int, start: int = 0) -> Iterator[LoadedImage]:
+def _decode_frames(data: bytes, name: str, max_pixels: int, start: int = 0) -> Generator[LoadedImage, None, None]:
     """Each frame from `start` on, decoded one at a time (the caller keeps what it needs)."""
     try:
         with _quiet_bomb_warning():
