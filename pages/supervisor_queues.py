@@ -161,7 +161,7 @@ def bulk_tab() -> None:
 def order_setting() -> None:
     with ctx.session() as (session, user):
         units = {u.id: u.name for u in user.units} if user.role != Role.ADMIN else {}
-        current = {uid: get_queue_order(session, uid) for uid in units}
+        current = {uid: get_queue_order(session, user, uid) for uid in units}
     if not units:
         return
     with st.expander("Thứ tự hàng đợi của cán bộ"):

@@ -75,8 +75,11 @@ def queue_orders(session: Session, unit_ids: Iterable[int]) -> dict[int, QueueOr
     return resolved
 
 
-def get_queue_order(session: Session, unit_id: int | None = None) -> QueueOrder:
-    """The order in force for one unit (None: the global order)."""
+def get_queue_order(session: Session, user: User, unit_id: int | None = None) -> QueueOrder:
+    """The order in force for one unit of the supervisor's (None: the global order)."""
+    scope = load_scope(session, user, SUPERVISORS)
+    if unit_id is not None:
+        unit_in_scope(session, scope, unit_id)
     if unit_id is None:
         setting = session.scalar(select(QueueSetting.queue_order).where(QueueSetting.unit_id.is_(None)))
         return QueueOrder(setting) if setting else QueueOrder.EASY_FIRST
