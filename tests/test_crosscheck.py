@@ -193,6 +193,9 @@ def test_bad_extracts_are_refused_whole_with_english_and_vietnamese_messages(
         assert expected[name] in str(error.value), str(error.value)
         assert error.value.message_vi and error.value.message_vi != str(error.value)
     assert "line 8" in _message(tmp_path / "sai_dong.csv") and "line 9" in _message(tmp_path / "sai_dong.csv")
+    # Row errors reach logs and screens: they name lines, never a citizen's ID number or birth date.
+    for message in (_message(tmp_path / "sai_dong.csv"), _message(tmp_path / "trung_so.csv")):
+        assert "12345" not in message and "31/02/2000" not in message and CITIZENS[0][0] not in message
     with wb.sessions() as session:
         assert session.scalar(select(func.count()).select_from(PopulationExtract)) == 0
     assert not (wb.settings.data_dir / "originals").exists()  # nothing stored half-done

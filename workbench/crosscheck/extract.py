@@ -132,7 +132,7 @@ class _Collector:
         self.table = CitizenTable()
         self.errors: list[str] = []
         self.error_count = 0
-        self.seen: set[str] = set()
+        self.seen: dict[str, int] = {}  # ID number -> the line it was first seen on
         self._dates: dict[str, int | None] = {}
         self._sexes: dict[str, str] = {}
 
@@ -154,17 +154,18 @@ class _Collector:
         if not id_number and not name and not birth_text and not any(v.strip() for v in row):
             return  # blank line
         if len(id_number) != 12 or not (id_number.isascii() and id_number.isdigit()):
-            return self._error(line, f"personal ID number '{id_number}' is not 12 digits")
+            # Values stay out of the message: it reaches logs and the screen (personal data).
+            return self._error(line, f"personal ID number is not 12 digits ({len(id_number)} characters)")
         if id_number in self.seen:
-            return self._error(line, f"personal ID number {id_number} appears twice")
+            return self._error(line, f"personal ID number appears twice (first on line {self.seen[id_number]})")
         if not name:
             return self._error(line, "full name is empty")
         birth = self._dates.get(birth_text, -1)
         if birth == -1:
             birth = self._dates[birth_text] = parse_packed(birth_text)
         if birth is None:
-            return self._error(line, f"birth date '{birth_text}' is not a date")
-        self.seen.add(id_number)
+            return self._error(line, "birth date is not a date (dd/mm/yyyy, yyyy-mm-dd, mm/yyyy or yyyy)")
+        self.seen[id_number] = line
         sex_at, father_at, mother_at, residence_at = self.optional_at
         sex_text = _cell(row[sex_at]) if sex_at is not None else ""
         sex = self._sexes.get(sex_text)
