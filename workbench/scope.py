@@ -106,7 +106,7 @@ def system_user(session: Session) -> User:
 
 def _require_unit(scope: Scope, unit_id: int, what: str) -> None:
     if not scope.covers(unit_id):
-        raise ScopeError(f"User {scope.user.username} may not access {what} (unit {unit_id})", _OUT_OF_SCOPE_VI)
+        raise ScopeError(f"User #{scope.user.id} may not access {what} (unit {unit_id})", _OUT_OF_SCOPE_VI)
 
 
 def unit_in_scope(session: Session, scope: Scope, unit_id: int) -> Unit:
@@ -151,5 +151,5 @@ def user_in_scope(session: Session, scope: Scope, user_id: int) -> User:
         return other
     their_units = set(session.scalars(select(user_units.c.unit_id).where(user_units.c.user_id == other.id)))
     if not their_units or not their_units <= scope.unit_ids:
-        raise ScopeError(f"User {user_id} is outside {scope.user.username}'s units", _OUT_OF_SCOPE_VI)
+        raise ScopeError(f"User #{user_id} is outside the units of user #{scope.user.id}", _OUT_OF_SCOPE_VI)
     return other
