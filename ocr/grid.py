@@ -593,6 +593,11 @@ def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, 
     numbers = _first_column_lines(masks.text, col_edges, round(top) + 3, round(bottom))
     hint = float(np.median(np.diff(numbers))) if len(numbers) >= 3 else None
     pitch = _row_pitch(h_found, min_pitch=0.025 * masks.text.shape[0], hint=hint)
+    if len(h_found) > 3 and h_found[-1] - h_found[-2] < 0.7 * pitch:
+        # Printed rows are all one pitch tall: a "bottom frame" well under a row below the last
+        # ruling is the paper's edge or its shadow (faint books: stronger than their rulings).
+        h_found = h_found[:-1]
+        bottom = h_found[-1]
     labels = _label_rows(masks.text, top, left, right, pitch, h_found)
     label_bottom = labels[1]
     closing = header_bottom(h_found, top, labels, pitch)

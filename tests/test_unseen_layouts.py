@@ -223,3 +223,21 @@ def test_narrow_closed_list_columns_keep_their_visible_rulings(seed: str, book_t
             for x, y, w, h in field["text_boxes"]:
                 cx, _ = _to_page(analysis, truth, [(x + w / 2, y + h / 2)])[0]
                 assert layout.keys[int(np.searchsorted(edges, cx)) - 1] == key
+
+
+def test_the_paper_edge_under_a_faded_table_is_not_its_bottom_frame() -> None:
+    """Faint, coloured, partly missing rulings: the paper's edge 0.6 of a row below the last
+    ruling was stronger than the table's own frame and was taken for it; every row boundary,
+    stepped up from there, ran through the writing."""
+    from samples.families import family
+
+    rng = random.Random("4242:faded_rulings:3")
+    options = family("faded_rulings").options(rng)
+    _, truth, data = render_page_encoded("nuoi_con_nuoi", rng, options, first_registration_no=rng.randint(1, 400))
+    assert data is not None
+    analysis = analyze_page(load_images(data, "faded.jpg")[0].image, get_book_type("nuoi_con_nuoi").layout)
+    assert len(analysis.records) == len(truth["records"])
+    centres = _to_page(analysis, truth, [(x + w / 2, y + h / 2) for x, y, w, h in
+                                         (r["box"] for r in truth["records"])])
+    for record, (_, cy) in zip(analysis.records, centres, strict=True):
+        assert record.box.y <= cy < record.box.y + record.box.h
