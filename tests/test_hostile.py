@@ -299,21 +299,35 @@ PEAK_RSS_CAP = 1024 * 1024 * 1024  # bytes: any single upload, of any size
 class MeasuredRun:
     returncode: int
     stderr: str
-    peak_rss: int  # bytes, of the CLI process (its own children included)
+    peak_rss: int  # bytes, of the CLI process
+
+
+# Runs the CLI in-process and writes its own peak resident memory (VmHWM) at exit. The rusage of
+# a child (wait4) is no measure here: Linux carries the forking parent's high-water mark over
+# the exec, so inside a big test run every child "peaks" at the size of pytest itself.
+_MEASURED_CLI = """
+import atexit, runpy, sys
+def _report(path):
+    with open('/proc/self/status') as status:
+        peak = next(line.split()[1] for line in status if line.startswith('VmHWM:'))
+    with open(path, 'w') as out:
+        out.write(peak)
+peak_file = sys.argv[1]
+atexit.register(_report, peak_file)
+sys.argv = ['workbench', *sys.argv[2:]]
+runpy.run_module('workbench', run_name='__main__')
+"""
 
 
 def _ingest_measured(tmp_path: Path, upload: Path, *extra: str) -> MeasuredRun:
-    """`ingest --no-ocr` in a child process, and that child's peak resident memory (wait4 gives
-    the rusage of this child alone, not of every child the test run ever had)."""
+    """`ingest --no-ocr` in a child process, and that process's own peak resident memory."""
     env = {**os.environ, "WORKBENCH_DB": f"sqlite:///{tmp_path / 'wb.db'}", "WORKBENCH_DATA": str(tmp_path / "data")}
-    command = [sys.executable, "-m", "workbench", "ingest", str(upload), "--no-ocr", "--book-type", "khai_sinh",
-               "--unit", "Xã Tân Lập", "--year", "2003", *extra]
-    with (tmp_path / "stderr.txt").open("w+") as stderr:
-        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        stderr.seek(0)
-        return MeasuredRun(child.returncode, stderr.read(), usage.ru_maxrss * 1024)
+    peak_file = tmp_path / "peak_kb.txt"
+    command = [sys.executable, "-c", _MEASURED_CLI, str(peak_file), "ingest", str(upload), "--no-ocr",
+               "--book-type", "khai_sinh", "--unit", "Xã Tân Lập", "--year", "2003", *extra]
+    child = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True, check=False)
+    return MeasuredRun(child.returncode, child.stderr, int(peak_file.read_text()) * 1024)
 
 
 def _sqlite(tmp_path: Path) -> sessionmaker[Session]:
