@@ -6,7 +6,10 @@ it is signed in only after the change-password form succeeds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
+from sqlalchemy.orm import Session
 
 from models import User
 from workbench.auth import AuthError, LoginPolicy, authenticate, change_password
@@ -39,14 +42,22 @@ def _change_password_form(user_id: int) -> None:
     if new != again:
         st.error("Hai lần nhập mật khẩu mới không khớp.")
         return
-    try:
-        with transaction(wb.sessions) as session:
-            user = change_password(session, user_id, current, new)
-    except AuthError as exc:
-        st.error(plain(exc.message_vi))
+    user = _auth_step(lambda session: change_password(session, user_id, current, new))
+    if user is None:
         return
     del st.session_state[_PENDING]
     _finish(user)
+
+
+def _auth_step(step: Callable[[Session], User]) -> User | None:
+    """Run one sign-in step in its own transaction (a failed attempt's counters are committed
+    too); its refusal is shown in Vietnamese and None returned."""
+    try:
+        with transaction(wb.sessions) as session:
+            return step(session)
+    except AuthError as exc:
+        st.error(plain(exc.message_vi))
+        return None
 
 
 def _login_form() -> None:
@@ -59,12 +70,8 @@ def _login_form() -> None:
     if not submitted:
         return
     policy = LoginPolicy(wb.settings.max_failed_logins, wb.settings.lockout_minutes)
-    # The failed-attempt counter must be committed even when the login fails.
-    try:
-        with transaction(wb.sessions) as session:
-            user = authenticate(session, username, password, policy)
-    except AuthError as exc:
-        st.error(plain(exc.message_vi))
+    user = _auth_step(lambda session: authenticate(session, username, password, policy))
+    if user is None:
         return
     if user.must_change_password:
         st.session_state[_PENDING] = user.id
