@@ -202,6 +202,30 @@ def test_official_correcting_the_number_clears_the_gap_and_the_repeat(
     assert len(stored_warnings(sessions, book_id)[2]) == 2
 
 
+def test_rejecting_a_row_and_deleting_or_restoring_a_page_recheck_the_sequence(
+    call: Callable[..., Any], users: dict[str, User], units: dict[str, int], sessions: sessionmaker[Session],
+) -> None:
+    from workbench.contractor import delete_page, restore_page
+    from workbench.supervision import reject
+
+    # A phantom row read as 36 repeats the real 36: rejecting it (not a registration) clears that.
+    book_id = build_numbered_book(sessions, units["xa_a"], ["31", "32", "33", "34", "35", "36", "36", "37", "38", "39"])
+    call(recheck_book_sequence, users["official"], book_id)
+    assert stored_warnings(sessions, book_id)[2] == ["registration_no_repeat:36:2.1:2.2"]
+    phantom = record_at(sessions, book_id, 2, 2)
+    call(reject, users["supervisor"], phantom, call(get_record_view, users["supervisor"], phantom).version, "dòng ma")
+    assert stored_warnings(sessions, book_id) == {1: [], 2: []}
+    # Deleting page 1 of a book numbered 36.. leaves nothing to compare; restoring it brings it back.
+    book_id = build_numbered_book(sessions, units["xa_a"], LOST_35, volume=2)
+    call(recheck_book_sequence, users["official"], book_id)
+    with sessions() as session:
+        first = session.scalar(select(Page.id).where(Page.book_id == book_id, Page.page_index == 1))
+    call(delete_page, users["contractor"], first, "trang chụp nhầm")
+    assert stored_warnings(sessions, book_id)[2] == []
+    call(restore_page, users["contractor"], first)
+    assert stored_warnings(sessions, book_id)[2] == ["registration_no_gap:35:1.5:2.1"]
+
+
 def test_progress_counts_sequence_warnings_per_book_in_scope(
     call: Callable[..., Any], users: dict[str, User], units: dict[str, int], sessions: sessionmaker[Session],
 ) -> None:

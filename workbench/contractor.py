@@ -19,6 +19,7 @@ from models import AuditEvent, Book, FieldStatus, FieldValue, Page, PageStatus, 
 from workbench.audit import record_event
 from workbench.book_types import BookTypeError, get_book_type
 from workbench.errors import InvalidActionError
+from workbench.registration_sequence import apply_book_sequence
 from workbench.scope import CONTRACTORS, EVERYONE, Scope, book_in_scope, load_scope, page_in_scope, unit_in_scope
 
 PAGE_VIEWERS = (Role.CONTRACTOR, Role.SUPERVISOR, Role.ADMIN)
@@ -233,6 +234,8 @@ def delete_page(session: Session, user: User, page_id: int, reason: str) -> None
     record_event(session, actor=scope.user, entity_type="page", entity_id=page.id, action="delete",
                  old={"deleted": False}, new={"deleted": True, "reason": reason})
     session.flush()
+    # The page's registration numbers leave the book: the gap they leave must show.
+    apply_book_sequence(session, page.book_id, scope.user)
 
 
 def restore_page(session: Session, user: User, page_id: int) -> None:
@@ -244,3 +247,4 @@ def restore_page(session: Session, user: User, page_id: int) -> None:
     record_event(session, actor=scope.user, entity_type="page", entity_id=page.id, action="restore",
                  old={"deleted": True}, new={"deleted": False})
     session.flush()
+    apply_book_sequence(session, page.book_id, scope.user)

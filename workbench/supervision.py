@@ -15,6 +15,7 @@ from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidAc
 from workbench.policy import ReviewPolicy
 from workbench.queue import OPEN_STATUSES, claim_is_free, now_utc, queue_visible, try_claim
 from workbench.record_view import RecordSummary, summarize
+from workbench.registration_sequence import apply_book_sequence
 from workbench.review import apply_field_value, change_status, flush_or_conflict, release
 from workbench.scope import (
     REVIEWERS,
@@ -137,6 +138,8 @@ def reject(session: Session, user: User, record_id: int, expected_version: int, 
     change_status(session, scope.user, record, RecordStatus.REJECTED, "reject", reason=reason)
     release(record)
     flush_or_conflict(session, record_id)
+    # A rejected row is no registration: its number neither fills nor repeats the book's sequence.
+    apply_book_sequence(session, record.book_id, scope.user)
     return record.version
 
 
