@@ -220,7 +220,9 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
         owner[inside] = index
     crops = [_line_crop(gray, components, ids[owner == index], settings) for index in range(len(bands))]
     lines = [crop for crop in crops if crop is not None]
-    return CellImage(key=key, box=box, lines=lines, is_empty=not lines, ink_pixels=ink_inside(components, box))
+    # The ink count only serves a doubtful "empty": not paid for cells that hold lines (~7% of a page's CPU).
+    return CellImage(key=key, box=box, lines=lines, is_empty=not lines,
+                     ink_pixels=0 if lines else ink_inside(components, box))
 
 
 # Word-sized strokes whose centres lie this many word heights apart, one above the other, are

@@ -82,9 +82,9 @@ class CellImage:
     box: Box  # on the deskewed page
     lines: list[np.ndarray] = field(default_factory=list)  # grayscale text-line crops, top to bottom
     is_empty: bool = True
-    # Writing-like ink pixels inside the cell (away from its rulings), whoever they were given
-    # to: an empty cell with ink in it is a doubtful "empty" (too little ink for a line, or
-    # strokes given to a neighbour), never a confident one.
+    # For a cell judged empty (0 otherwise): writing-like ink pixels inside it (away from its
+    # rulings), whoever they were given to. An empty cell with ink in it is a doubtful "empty"
+    # (too little ink for a line, or strokes given to a neighbour), never a confident one.
     ink_pixels: int = 0
 
 

@@ -103,6 +103,26 @@ def test_a_cell_with_ink_is_never_confidently_empty() -> None:
     assert empty_proposal("sex", "asternet", ink_pixels=300).confidence < 0.6
 
 
+def test_a_cell_holding_a_neighbours_strokes_is_a_doubtful_empty() -> None:
+    """A word given to the next cell (its centre lies there) still leaves ink in this one: the
+    cutter calls this cell empty, and the proposal must not be a confident "" (0.97)."""
+    from ocr.cells import assign_components, cut_cell, find_components
+    from ocr.settings import CellSettings
+    from ocr.types import Box
+
+    mask = np.zeros((100, 400), np.uint8)
+    mask[40:60, 150:390] = 255  # one thick stroke: 50 px in the left cell, 190 px in the right one
+    gray = np.where(mask > 0, 40, 230).astype(np.uint8)
+    components = find_components(mask)
+    boxes = [Box(0, 0, 200, 100), Box(200, 0, 200, 100)]
+    owned = assign_components(components, boxes, 6, 100.0)
+    left, right = (cut_cell(gray, components, ids, key, box, 100.0, CellSettings())
+                   for key, ids, box in zip(("sex", "ethnicity"), owned, boxes, strict=True))
+    assert left.is_empty and not right.is_empty
+    assert left.ink_pixels >= 25
+    assert empty_proposal(left.key, "asternet", left.ink_pixels).confidence < 0.6
+
+
 def test_cells_judged_empty_on_a_real_page_are_confident_only_without_ink() -> None:
     analysis, truth = _page(2, 0.6, 0.0, 5)
     recognizer = get_asternet()
@@ -113,8 +133,6 @@ def test_cells_judged_empty_on_a_real_page_are_confident_only_without_ink() -> N
     for cell, proposal in empties:
         assert proposal.value == ""
         assert (proposal.confidence >= 0.9) == (cell.ink_pixels < 25)
-    written = [cell for record in analysis.records for cell in record.cells if not cell.is_empty]
-    assert all(cell.ink_pixels > 0 for cell in written)
 
 
 def _snapped(greedy_text: str, chosen: str, field_type: str) -> float:
