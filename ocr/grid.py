@@ -502,21 +502,21 @@ def _label_rows(text: np.ndarray, top: float, left: float, right: float, pitch: 
     y0 = round(top) + 3
     band = text[y0 : round(top + 4 * pitch), round(left) : round(right)]
     profile = (band > 0).sum(axis=1)
-    result: tuple[float, float] = (top, top)
-    for gap in (0.1 * pitch, 0.33 * pitch):
-        bands = _text_bands(profile, max(3, round(gap)), 0.01 * band.shape[1])
-        if not bands:
-            return result
-        start, end = y0 + bands[0][0], y0 + bands[0][1]
-        crossing = [y for y in h_found if start + 2 < y < end]
-        if not crossing:
-            result = (float(start), float(end))
-            continue
-        closing = min(crossing)
-        if gap > 0.1 * pitch and not _rows_complete_below(h_found, closing, pitch):
-            break
-        return float(start), float(closing)
-    return result
+
+    def first_run(gap: float) -> tuple[int, int, float | None]:
+        """The first run of inked rows (page y) and the first ruling crossing it, if any."""
+        a, b = _text_bands(profile, max(3, round(gap)), 0.01 * band.shape[1])[0]
+        crossing = [y for y in h_found if y0 + a + 2 < y < y0 + b]
+        return y0 + a, y0 + b, min(crossing) if crossing else None
+
+    if not _text_bands(profile, max(3, round(0.1 * pitch)), 0.01 * band.shape[1]):
+        return top, top
+    start, end, closing = first_run(0.1 * pitch)
+    if closing is None:
+        _, _, closing = first_run(0.33 * pitch)
+        if closing is None or not _rows_complete_below(h_found, closing, pitch):
+            return float(start), float(end)
+    return float(start), float(closing)
 
 
 def _rows_complete_below(h_found: Sequence[float], y: float, pitch: float) -> bool:
