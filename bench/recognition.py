@@ -46,9 +46,9 @@ from ocr.engines.asternet import get_asternet
 from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import HomeUnit, LocalLexicon
 from ocr.recognition import (
-    EMPTY_CELL_CONFIDENCE,
     UNREAD_INK_CONFIDENCE,
     DecodedLine,
+    empty_proposal,
     read_cells,
     read_field,
 )
@@ -85,7 +85,7 @@ def asternet_reader(use_field_knowledge: bool, calibrator: Calibrator | None = N
         out = []
         for s in samples:
             if s.cell.is_empty:  # as ingest: an empty cell is proposed "" without reading
-                out.append(("", EMPTY_CELL_CONFIDENCE))
+                out.append(("", empty_proposal(s.cell.key, "", s.cell.ink_pixels).confidence))
                 continue
             reading = read_field(s.field_type, next(decoded_cells), local)
             # As ingest: ink read as nothing is not calibrated (see proposal_from_lines).
