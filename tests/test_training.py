@@ -346,3 +346,32 @@ def test_calibrator_refit_for_a_model_is_stored_and_used(sample_lines: list[Labe
     assert model.calibration_path is not None and model.meta["calibration"]["fields"] == fit.fields
     loaded = calibrator_for(tmp_path, model.version)
     assert loaded.weights == fit.calibrator.weights
+
+
+@requires_torch
+@pytest.mark.parametrize(("lines", "epochs", "views", "patience"), [
+    (90, 30, 4, 3),      # an office's first pages: many passes over many augmented copies
+    (270, 30, 4, 3),
+    (900, 22, 2, 3),
+    (1312, 15, 1, 3),
+    (20000, 4, 1, 2),    # a big set: a few passes are enough
+])
+def test_the_automatic_recipe_gives_small_sets_more_passes_and_copies(lines: int, epochs: int, views: int,
+                                                                      patience: int) -> None:
+    from workbench.training.trainer import Recipe, auto_recipe
+
+    assert auto_recipe(lines, batch_size=16) == Recipe(epochs=epochs, augment_views=views, patience=patience)
+
+
+@requires_torch
+@pytest.mark.parametrize(("planned", "done", "per_epoch", "left", "expected"), [
+    (15, 1, 120.0, 3600.0, 15),  # everything fits
+    (15, 1, 300.0, 1500.0, 6),   # the budget cuts the plan: 1 done + 5 more
+    (15, 1, 300.0, 100.0, 1),    # nothing more fits: stop after the one done
+    (15, 1, 0.0, 100.0, 15),     # not timed yet
+])
+def test_the_plan_is_cut_to_the_time_budget(planned: int, done: int, per_epoch: float, left: float,
+                                            expected: int) -> None:
+    from workbench.training.trainer import epochs_in_budget
+
+    assert epochs_in_budget(planned, done, per_epoch, left) == expected

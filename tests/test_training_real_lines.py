@@ -124,11 +124,12 @@ def _untrained(train_lines: list[LabelledLine], validation_lines: list[LabelledL
                vocab_path: Path, config: FineTuneConfig, progress: object) -> FineTuneResult:
     """Stands in for fine_tune: the shipped weights as the 'trained' model (this test is about export)."""
     from workbench.training.asternet_torch import build_from_onnx
-    from workbench.training.trainer import FineTuneResult, load_alphabet
+    from workbench.training.trainer import FineTuneResult, Recipe, load_alphabet
 
     return FineTuneResult(model=build_from_onnx(onnx_path), alphabet=load_alphabet(vocab_path), history=[],
                           val_before=None, val_after=None, minutes=40.0, stopped="epochs", device="cpu",
-                          train_lines=len(train_lines), skipped_lines=0)
+                          recipe=Recipe(epochs=8, augment_views=1, patience=2), train_lines=len(train_lines),
+                          skipped_lines=0)
 
 
 @requires_torch

@@ -350,7 +350,8 @@ def train(
     from_folder: Path | None = typer.Option(None, "--from-folder", help="Line images + labels.tsv instead of the DB."),
     max_minutes: float = typer.Option(55.0, "--max-minutes", help="Wall-clock budget, caching included."),
     device: str = typer.Option("auto", "--device", help="cpu | cuda | auto (cuda when present)."),
-    epochs: int = typer.Option(8, "--epochs"),
+    epochs: int | None = typer.Option(
+        None, "--epochs", help="Default: picked from the number of lines and --max-minutes, with early stopping."),
     lr: float = typer.Option(3e-4, "--lr"),
     synthetic_ratio: float = typer.Option(0.0, "--synthetic-ratio", help="Synthetic sample lines per real line."),
     base: str | None = typer.Option(None, "--base", help="Model version to start from (default: the active one)."),

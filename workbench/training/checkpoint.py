@@ -22,7 +22,7 @@ from asterocr.models.model import AsterNet
 
 from workbench.training.asternet_torch import build_from_state
 from workbench.training.evaluate import LineScores
-from workbench.training.trainer import EpochLog, FineTuneResult
+from workbench.training.trainer import EpochLog, FineTuneResult, Recipe
 
 WORK_DIR = "training"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -97,6 +97,7 @@ def _result_fields(result: FineTuneResult) -> dict[str, Any]:
         "val_before": result.val_before and asdict(result.val_before),
         "val_after": result.val_after and asdict(result.val_after),
         "minutes": result.minutes, "stopped": result.stopped, "device": result.device,
+        "recipe": asdict(result.recipe),
         "train_lines": result.train_lines, "skipped_lines": result.skipped_lines, "extra": dict(result.extra),
     }
 
@@ -109,5 +110,6 @@ def _result_from(fields: dict[str, Any], model: AsterNet) -> FineTuneResult:
         model=model, alphabet=tuple(fields["alphabet"]), history=[EpochLog(**e) for e in fields["history"]],
         val_before=scores(fields["val_before"]), val_after=scores(fields["val_after"]),
         minutes=fields["minutes"], stopped=fields["stopped"], device=fields["device"],
+        recipe=Recipe(**fields["recipe"]),
         train_lines=fields["train_lines"], skipped_lines=fields["skipped_lines"], extra=dict(fields["extra"]),
     )

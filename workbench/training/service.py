@@ -48,7 +48,7 @@ class TrainRequest:
     from_folder: Path | None = None
     max_minutes: float = 55.0
     device: str = "auto"
-    epochs: int = 8
+    epochs: int | None = None  # None: the trainer's automatic recipe within max_minutes
     lr: float = 3e-4
     batch_size: int = 16
     validation_share: float = 0.15
@@ -282,6 +282,7 @@ def _meta(request: TrainRequest, parent: ModelVersion, checkpoint: Checkpoint, c
         "history": [asdict(e) for e in result.history],
         "minutes": round(result.minutes, 2),
         "stopped": result.stopped,
+        "recipe": asdict(result.recipe),
         "device": result.device,
         "skipped_lines": result.skipped_lines,
         "export_check": asdict(check),

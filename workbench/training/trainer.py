@@ -5,6 +5,11 @@ the stem through layer3 and caching its output once per line costs ~0.1 s per li
 layer4 + BiLSTM + language head + classifier. Each line is cached clean plus ``augment_views``
 augmented copies (faded ink, skew, pen width, blur); every epoch picks one copy per line.
 Early stopping keeps the head with the best validation CER.
+
+By default the run picks its own recipe (:func:`auto_recipe`): small sets get more epochs and
+more augmented copies, large ones fewer; after the first epoch the plan is cut to what the
+time budget still allows, so the learning-rate schedule ends inside the budget instead of
+being stopped halfway through a high learning rate.
 """
 
 from __future__ import annotations
@@ -36,18 +41,56 @@ CACHE_BATCH = 16  # lines per frozen-stem batch when caching
 WIDTH_BUCKET = 16  # px at height 32: lines this close in width share a batch (as in the engine)
 
 
+# The automatic recipe. A few hundred optimizer steps are what a head needs to move from the
+# shipped reading to a new hand; below that, more epochs over more augmented copies make up for
+# a small set (an office's first 100 confirmed lines), above it one pass per copy is enough.
+TARGET_STEPS = 1200
+MIN_EPOCHS, MAX_EPOCHS = 4, 30
+VIEWS_FOR_LINES = 1500  # augmented copies per line: about this many lines' worth in all
+MAX_VIEWS = 4
+
+
+@dataclass(frozen=True)
+class Recipe:
+    epochs: int
+    augment_views: int
+    patience: int
+
+
+def auto_recipe(train_lines: int, batch_size: int) -> Recipe:
+    """Epochs, augmented copies and patience for ``train_lines`` lines (before the time budget cuts it)."""
+    steps_per_epoch = max(1, math.ceil(train_lines / batch_size))
+    epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps_per_epoch)))
+    views = min(MAX_VIEWS, max(1, round(VIEWS_FOR_LINES / max(1, train_lines))))
+    # Validation on a small set is noisy: more epochs get more patience.
+    return Recipe(epochs=epochs, augment_views=views, patience=2 if epochs <= 8 else 3)
+
+
+def epochs_in_budget(planned: int, done: int, seconds_per_epoch: float, seconds_left: float) -> int:
+    """How many epochs the run can finish: ``planned`` at most, at least the ``done`` ones."""
+    if seconds_per_epoch <= 0:
+        return planned
+    return max(done, min(planned, done + int(seconds_left // seconds_per_epoch)))
+
+
 @dataclass(frozen=True)
 class FineTuneConfig:
-    epochs: int = 8
+    epochs: int | None = None  # None: the automatic recipe, cut to the time budget
     lr: float = 3e-4
     weight_decay: float = 1e-2
     batch_size: int = 16
     max_minutes: float = 55.0  # the whole run, caching included
     device: str = "auto"  # "cpu", "cuda" or "auto" (cuda when present)
-    patience: int = 2  # epochs without a better validation CER before stopping
-    augment_views: int = 1  # augmented copies cached per line, besides the clean one
+    patience: int | None = None  # epochs without a better validation CER before stopping; None: automatic
+    augment_views: int | None = None  # augmented copies cached per line, besides the clean one; None: automatic
     seed: int = 0
     threads: int = 2  # CPU threads for torch
+
+    def recipe(self, train_lines: int) -> Recipe:
+        auto = auto_recipe(train_lines, self.batch_size)
+        return Recipe(epochs=self.epochs if self.epochs is not None else auto.epochs,
+                      augment_views=self.augment_views if self.augment_views is not None else auto.augment_views,
+                      patience=self.patience if self.patience is not None else auto.patience)
 
 
 @dataclass(frozen=True)
@@ -69,6 +112,7 @@ class FineTuneResult:
     minutes: float
     stopped: str  # "epochs" | "early_stopping" | "time_limit"
     device: str
+    recipe: Recipe  # as planned before the time budget cut the epochs
     train_lines: int
     skipped_lines: int  # labels with characters outside the alphabet
     extra: dict[str, float] = field(default_factory=dict)
@@ -227,7 +271,10 @@ def fine_tune(
     model = build_from_onnx(onnx_path).to(device)
     head = freeze_for_head_training(model)
     model.eval()
-    train, skipped = _examples(model, train_lines, index, config.augment_views, rng, device)
+    recipe = config.recipe(len(train_lines))
+    say(f"recipe: up to {recipe.epochs} epochs, {recipe.augment_views} augmented copies per line, "
+        f"patience {recipe.patience}" + (" (automatic)" if config.epochs is None else ""))
+    train, skipped = _examples(model, train_lines, index, recipe.augment_views, rng, device)
     validation, skipped_val = _examples(model, validation_lines, index, 0, rng, device)
     if not train:
         raise ValueError("no trainable lines (empty set, or every label has characters outside the alphabet)")
@@ -240,16 +287,23 @@ def fine_tune(
 
     optimizer = torch.optim.AdamW(head, lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
-    total_steps = max(1, steps_per_epoch * config.epochs)
-    # Cosine decay to 10% of lr over the planned steps.
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
+    planned_epochs = recipe.epochs
+    # Cosine decay to 10% of lr over the planned steps (re-planned once the first epoch is timed).
+    plan = {"steps": max(1, steps_per_epoch * planned_epochs)}
+
+    def lr_factor(step: int) -> float:
+        total = plan["steps"]
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     best_cer = val_before.cer if val_before else math.inf
     best_state = copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()})
     history: list[EpochLog] = []
-    stopped, since_best = "epochs", 0
-    for epoch in range(1, config.epochs + 1):
+    stopped, since_best, cut_by_budget = "epochs", 0, False
+    epoch = 0
+    while epoch < planned_epochs:
+        epoch += 1
         started = time.monotonic()
         model.train()
         losses = []
@@ -274,6 +328,12 @@ def fine_tune(
                          scores.cer if scores else None, scores.line_exact if scores else None,
                          time.monotonic() - started)
         history.append(entry)
+        if epoch == 1 and config.epochs is None:
+            fits = epochs_in_budget(planned_epochs, 1, entry.seconds, deadline.limit - deadline.elapsed)
+            if fits < planned_epochs:
+                say(f"time budget: {fits} of {planned_epochs} planned epochs fit")
+                planned_epochs, cut_by_budget = fits, True
+                plan["steps"] = max(1, steps_per_epoch * planned_epochs)
         say(f"epoch {epoch}: loss {entry.train_loss:.4f}"
             + (f", validation CER {scores.cer:.4f}, line exact {scores.line_exact:.3f}" if scores else "")
             + f" ({entry.seconds:.0f} s)")
@@ -285,18 +345,20 @@ def fine_tune(
             since_best += 1
         if stopped == "time_limit":
             break
-        if scores is not None and since_best >= config.patience:
+        if scores is not None and since_best >= recipe.patience:
             stopped = "early_stopping"
             break
         if deadline.passed():
             stopped = "time_limit"
             break
+    if stopped == "epochs" and cut_by_budget:
+        stopped = "time_limit"
     model.load_state_dict(best_state)
     model.eval()
     val_after = _validate(model, validation, pad, device, alphabet, config.batch_size)
     return FineTuneResult(
         model=model.cpu(), alphabet=alphabet, history=history, val_before=val_before, val_after=val_after,
-        minutes=deadline.elapsed / 60.0, stopped=stopped, device=device.type, train_lines=len(train),
+        minutes=deadline.elapsed / 60.0, stopped=stopped, device=device.type, recipe=recipe, train_lines=len(train),
         skipped_lines=skipped + skipped_val,
     )
 
