@@ -101,8 +101,9 @@ def submit(view: RecordView, action: ReviewAction, values: dict[str, str], reaso
         ReviewAction.SAVE: "Đã lưu; các thông báo kiểm tra đã được cập nhật.",
     }
     notices.push("success", done.get(action, "Đã lưu."))
-    if action != ReviewAction.SAVE:  # saving keeps the same record open
-        st.session_state.pop(OPEN_RECORD_KEY, None)
+    # Saving keeps the same record open; a record a supervisor opened goes back to that queue (issue #16).
+    if action != ReviewAction.SAVE and st.session_state.pop(OPEN_RECORD_KEY, None) is not None:
+        st.switch_page(to_st_page(QUEUES))
     st.rerun()
 
 
