@@ -488,6 +488,24 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
     return _grid_from_text(layout, settings, masks, h_found, v_found)
 
 
+def grid_from_lines(page: np.ndarray, col_edges: Sequence[int], row_edges: Sequence[int],
+                    settings: GridSettings = GridSettings()) -> LedgerGrid:
+    """The grid a person drew: the given column edges (frame included) and row boundaries (the
+    header's bottom first), with the same ink masks detect_grid makes, so the cell cutter sees the
+    page exactly as at ingest. Ink on the given lines is removed as ruling, as detect_grid removes
+    it along the edges it settles on; nothing is detected or moved."""
+    cols, rows = [int(x) for x in col_edges], [int(y) for y in row_edges]
+    if len(cols) < 2 or len(rows) < 2:
+        raise GridNotFoundError("A grid needs at least two column edges and two row boundaries.")
+    gray = ink_gray(page)
+    ink = ink_mask(gray, settings.ink_block, settings.ink_offset)
+    table = Box(cols[0], rows[0], cols[-1] - cols[0], rows[-1] - rows[0])
+    rulings = _ruling_pixels(ink, rows, cols, table, _ruling_half_width(ink.shape[1]))
+    masks = InkMasks(gray=gray, ink=ink, rulings=rulings, text=cv2.subtract(ink, rulings))
+    filled = _filled_bands(masks.text, rows, cols, settings)
+    return LedgerGrid(table, None, cols, rows, filled, "manual", 0, 0, masks)
+
+
 def _label_rows(text: np.ndarray, top: float, left: float, right: float, pitch: float,
                 h_found: Sequence[float] = ()) -> tuple[float, float]:
     """First and last row of the printed column labels just below the table top.

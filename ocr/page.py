@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any, TypeVar
 
@@ -18,12 +18,12 @@ import numpy as np
 from ocr import page_qa
 from ocr.cells import assign_components, cut_cell, grid_components
 from ocr.deskew import compose, deskew_page
-from ocr.grid import GridNotFoundError, LedgerGrid, detect_grid
+from ocr.grid import GridNotFoundError, LedgerGrid, detect_grid, grid_from_lines
 from ocr.imaging import resize_to_width
 from ocr.settings import PipelineSettings
 from ocr.types import CellImage, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
 
-__all__ = ["PipelineSettings", "analyze_page"]
+__all__ = ["PipelineSettings", "analyze_at_lines", "analyze_page"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -124,10 +124,41 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
         steps[-1].result["columns"] = {"guessed": grid.columns.guessed, "extra_rulings": grid.columns.extra,
                                        "worst_width_ratio": round(grid.columns.worst_ratio, 3)}
         warnings.extend(page_qa.column_warnings(grid.columns.guessed, grid.columns.worst_ratio))
-    # Writing beside the table: the frame may be too narrow and the fields a few columns off.
-    # A check of the grid's result, so it is recorded with the grid step (a few ms).
+    _check_ink_beside_table(grid, steps[-1], warnings)
+
+    # 4. Records and field cells.
+    records = _cut_cells(steps, page, grid, layout, settings)
+    return PageAnalysis(deskewed=page, deskew_angle=deskewed.angle_deg, records=records,
+                        header_box=grid.header, transform=transform, warnings=warnings, steps=steps)
+
+
+def analyze_at_lines(page: np.ndarray, layout: LedgerLayout, column_lines: Sequence[int], row_lines: Sequence[int],
+                     settings: PipelineSettings = PipelineSettings()) -> PageAnalysis:
+    """Records and field cells of an already levelled page, at grid lines a person gave.
+
+    The grid editor's path: ``column_lines`` are the column edges (frame included) and ``row_lines``
+    the row boundaries (the header's bottom first), in ``page`` pixels. The page gets the same ink
+    masks and the same cell cutter as in analyze_page; nothing is detected or moved. Only the
+    writing-beside-the-table check is redone (the new frame may have fixed or caused it).
+    """
+    if page.ndim == 2:
+        page = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
+    steps: list[ProcessingStep] = []
+    warnings: list[str] = []
+    lines = {"method": "manual", "column_lines": list(column_lines), "row_lines": list(row_lines)}
+    grid = _timed(steps, "grid", {**lines, **asdict(settings.grid)},
+                  lambda: grid_from_lines(page, column_lines, row_lines, settings.grid), _grid_summary)
+    _check_ink_beside_table(grid, steps[-1], warnings)
+    records = _cut_cells(steps, page, grid, layout, settings)
+    return PageAnalysis(deskewed=page, deskew_angle=0.0, records=records, header_box=None,
+                        transform=None, warnings=warnings, steps=steps)
+
+
+def _check_ink_beside_table(grid: LedgerGrid, grid_step: ProcessingStep, warnings: list[str]) -> None:
+    """Writing beside the table: the frame may be too narrow and the fields a few columns off.
+    A check of the grid's result, so it is recorded with the grid step (a few ms)."""
     beside = page_qa.ink_beside_table(grid.masks.text, grid.table)
-    steps[-1].result["ink_beside_table"] = {"left_share": round(beside.left, 4),
+    grid_step.result["ink_beside_table"] = {"left_share": round(beside.left, 4),
                                             "right_share": round(beside.right, 4),
                                             "min_share": page_qa.INK_BESIDE_TABLE_MIN_SHARE}
     for code in beside.warnings():
@@ -135,13 +166,13 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
         log.warning("%s: writing beside the detected table (left %.1f%%, right %.1f%% of the ink inside); "
                     "columns may be missing or shifted", code, 100 * beside.left, 100 * beside.right)
 
-    # 4. Records and field cells.
-    records = _timed(steps, "cells", settings.cells, lambda: _records(page, grid, layout, settings),
-                     lambda rs: {"records": len(rs),
-                                 "filled_cells": sum(not c.is_empty for r in rs for c in r.cells),
-                                 "lines": sum(len(c.lines) for r in rs for c in r.cells)})
-    return PageAnalysis(deskewed=page, deskew_angle=deskewed.angle_deg, records=records,
-                        header_box=grid.header, transform=transform, warnings=warnings, steps=steps)
+
+def _cut_cells(steps: list[ProcessingStep], page: np.ndarray, grid: LedgerGrid, layout: LedgerLayout,
+               settings: PipelineSettings) -> list[RecordRegion]:
+    return _timed(steps, "cells", settings.cells, lambda: _records(page, grid, layout, settings),
+                  lambda rs: {"records": len(rs),
+                              "filled_cells": sum(not c.is_empty for r in rs for c in r.cells),
+                              "lines": sum(len(c.lines) for r in rs for c in r.cells)})
 
 
 def _grid_summary(grid: LedgerGrid) -> dict[str, Any]:
