@@ -234,6 +234,21 @@ class FieldValue(Base):
     record: Mapped[Record] = relationship(back_populates="fields")
 
 
+class RecordDraft(Base):
+    """An official's unsaved typing on one record (issue #15): survives a reload or a dropped
+    connection, and is deleted when the record is saved, approved, flagged or skipped."""
+
+    __tablename__ = "record_drafts"
+    __table_args__ = (UniqueConstraint("record_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    values: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # field key -> typed text (changed ones)
+    visited: Mapped[list[str]] = mapped_column(JSON, default=list)  # field keys the official has been in
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
 class AuditEvent(Base):
     """Append-only trail of every human and machine change (triggers forbid UPDATE/DELETE)."""
 
