@@ -59,6 +59,17 @@ def process_page(
     analysis = analyze_page(image, layout, settings or PipelineSettings())
     if recognizer is None:
         return PageResult(analysis, empty_proposals(layout, len(analysis.records)))
+    return PageResult(analysis, recognize_analysis(analysis, layout, recognizer, calibrator, local))
+
+
+def recognize_analysis(
+    analysis: PageAnalysis,
+    layout: LedgerLayout,
+    recognizer: Recognizer,
+    calibrator: Calibrator | None = None,
+    local: LocalLexicon | None = None,
+) -> list[dict[str, FieldProposal]]:
+    """Propose every field of a segmented page, and record the recognition step on it."""
     started = time.perf_counter()
     proposals = propose_page(analysis, layout, recognizer, calibrator, local)
     analysis.steps.append(
@@ -72,7 +83,7 @@ def process_page(
             result={"fields": sum(len(p) for p in proposals)},
         )
     )
-    return PageResult(analysis, proposals)
+    return proposals
 
 
 @dataclass(frozen=True)

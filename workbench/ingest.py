@@ -28,7 +28,7 @@ from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.loading import ImageLoadError, InputFile, load_images
 from ocr.pipeline import ModelFiles, PageOutcome, PageTask, duplicate_page
-from ocr.types import LedgerLayout
+from ocr.types import FieldProposal, LedgerLayout, RecordRegion
 from workbench.audit import record_event, record_step
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity, get_book, get_or_create_book
@@ -363,23 +363,7 @@ def save_outcome(
         # Leftovers of an interrupted earlier run are replaced, never duplicated.
         session.execute(delete(Record).where(Record.page_id == page.id))
         for region, proposals in zip(outcome.records, outcome.proposals, strict=True):
-            confidences = [p.confidence for p in proposals.values()]
-            record = Record(
-                book_id=page.book_id, page_id=page.id, row_index=region.row_index,
-                bbox=region.box.as_list(), confidence=min(confidences) if confidences else 0.0,
-            )
-            cell_boxes = {cell.key: cell.box.as_list() for cell in region.cells}
-            record.fields = [
-                FieldValue(
-                    key=key, position=position, proposed_value=proposal.value,
-                    confidence=float(min(max(proposal.confidence, 0.0), 1.0)),
-                    char_confidences=[[c.char, round(c.confidence, 4), c.x0, c.x1] for c in proposal.chars],
-                    alternatives=list(proposal.alternatives), messages=list(proposal.messages),
-                    bbox=cell_boxes.get(key), engine=proposal.engine or None,
-                )
-                for position, (key, proposal) in enumerate(proposals.items())
-            ]
-            session.add(record)
+            session.add(new_record(page, region, proposals))
         session.flush()
         for step in outcome.steps:
             record_step(session, "page", page.id, step)
@@ -399,6 +383,28 @@ def save_outcome(
         page.model_version = model_version
         page.processed_at = datetime.now(UTC)
     return len(outcome.records)
+
+
+def new_record(page: Page, region: RecordRegion, proposals: dict[str, FieldProposal],
+               row_index: int | None = None) -> Record:
+    """A machine record of the page: one ledger row's cell boxes and field proposals (not yet added)."""
+    confidences = [p.confidence for p in proposals.values()]
+    record = Record(
+        book_id=page.book_id, page_id=page.id, row_index=row_index or region.row_index,
+        bbox=region.box.as_list(), confidence=min(confidences) if confidences else 0.0,
+    )
+    cell_boxes = {cell.key: cell.box.as_list() for cell in region.cells}
+    record.fields = [
+        FieldValue(
+            key=key, position=position, proposed_value=proposal.value,
+            confidence=float(min(max(proposal.confidence, 0.0), 1.0)),
+            char_confidences=[[c.char, round(c.confidence, 4), c.x0, c.x1] for c in proposal.chars],
+            alternatives=list(proposal.alternatives), messages=list(proposal.messages),
+            bbox=cell_boxes.get(key), engine=proposal.engine or None,
+        )
+        for position, (key, proposal) in enumerate(proposals.items())
+    ]
+    return record
 
 
 def _book_page_hashes(session: Session, page: Page) -> dict[str, str]:
