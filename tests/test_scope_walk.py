@@ -264,6 +264,16 @@ WALKED: dict[str, list[Case]] = {
         admin.set_active, u, w.users["official"].id, False))],
     "workbench.admin.set_user_units": [refuses("other_supervisor", lambda w, u: w.call(
         admin.set_user_units, u, w.users["official"].id, [w.units["xa_a"]]))],
+    "workbench.admin.user_management": [refuses("other_supervisor", lambda w, u: w.call(admin.user_management, u))],
+    "workbench.admin.assignable_units": [refuses("other_supervisor", lambda w, u: w.call(admin.assignable_units, u))],
+    "workbench.admin.find_user_id": [refuses("other_supervisor", lambda w, u: w.call(
+        admin.find_user_id, u, "official"))],
+    "workbench.admin.set_role": [refuses("other_supervisor", lambda w, u: w.call(
+        admin.set_role, u, w.users["official"].id, "admin"))],
+    "workbench.admin.reset_password": [refuses("other_supervisor", lambda w, u: w.call(
+        admin.reset_password, u, w.users["official"].id, "mat-khau-moi-1"))],
+    "workbench.admin.unlock_user": [refuses("other_supervisor", lambda w, u: w.call(
+        admin.unlock_user, u, w.users["official"].id))],
     "workbench.admin.list_units": [lists("outsider", lambda w, u: w.call(admin.list_units, u),
                                          lambda w, units: [x.name for x in units] == ["Xã Lộc Tấn"])],
     "workbench.admin.create_unit": [refuses("other_supervisor", lambda w, u: w.call(

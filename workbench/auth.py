@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,6 +18,8 @@ MIN_PASSWORD_LENGTH = 8
 # An unknown (or deactivated, or system) account is checked against this hash, with the same cost
 # as a real one, so the answer time does not tell which account names exist.
 _DUMMY_HASH = _hasher.hash("not-a-password: timing equaliser")
+# Officials read times in Vietnam's time (UTC+7 all year, no daylight saving); the database keeps UTC.
+LOCAL_TZ = timezone(timedelta(hours=7), "ICT")
 
 
 class AuthError(ValueError):
@@ -68,7 +70,7 @@ def create_user(
         raise AuthError("Username is empty", "Tên đăng nhập trống")
     if username.startswith("@"):  # reserved for service accounts (workbench.scope.SYSTEM_USERNAME)
         raise AuthError("Usernames may not start with '@'", "Tên đăng nhập không được bắt đầu bằng '@'")
-    _check_new_password(password)
+    check_new_password(password)
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise AuthError(f"User '{username}' already exists", f"Người dùng '{username}' đã tồn tại")
     units = []
@@ -99,10 +101,7 @@ def authenticate(session: Session, username: str, password: str, policy: LoginPo
         raise generic
     locked_until = _aware(user.locked_until)
     if locked_until and locked_until > now:
-        raise AuthError(
-            f"Account {username} is locked until {locked_until.isoformat()}",
-            "Tài khoản tạm khoá do đăng nhập sai nhiều lần. Vui lòng thử lại sau.",
-        )
+        raise lockout_error(user.id, locked_until)
     try:
         _hasher.verify(user.password_hash, password)
     except InvalidHashError:  # an account that cannot log in (the system account): same cost, same answer
@@ -131,7 +130,7 @@ def change_password(session: Session, user_id: int, current: str, new: str) -> U
         _hasher.verify(acting.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise AuthError("Current password is wrong", "Mật khẩu hiện tại không đúng") from None
-    _check_new_password(new)
+    check_new_password(new)
     if new == current:
         raise AuthError("The new password equals the old one", "Mật khẩu mới phải khác mật khẩu cũ")
     acting.password_hash = hash_password(new)
@@ -140,7 +139,24 @@ def change_password(session: Session, user_id: int, current: str, new: str) -> U
     return acting
 
 
-def _check_new_password(password: str) -> None:
+def local_time_text(moment: datetime) -> str:
+    """'06/12/2026 14:35' in Vietnam's time; a naive moment is UTC (as SQLite hands it back)."""
+    aware = _aware(moment)
+    assert aware is not None
+    return aware.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+
+
+def lockout_error(user_id: int, locked_until: datetime) -> AuthError:
+    """The refusal of a locked account, saying until when (the user may wait, or ask an admin)."""
+    return AuthError(
+        f"Account #{user_id} is locked until {locked_until.isoformat()}",
+        f"Tài khoản tạm khoá do đăng nhập sai nhiều lần, đến {local_time_text(locked_until)}. "
+        "Vui lòng thử lại sau thời điểm đó hoặc nhờ quản trị viên mở khoá.",
+    )
+
+
+def check_new_password(password: str) -> None:
+    """The password policy, for every new password (creation, own change, admin reset)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(
             f"Password must have at least {MIN_PASSWORD_LENGTH} characters",

@@ -5,24 +5,29 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
 
-from models import User
+from models import Role, User
 from ocr.loading import ImageLoadError, iter_input_files
 from ocr.types import FIELD_TYPES
-from workbench.auth import AuthError, create_user
+from workbench import admin
+from workbench.auth import AuthError, create_user, local_time_text
 from workbench.book_types import BookTypeError, all_book_types
 from workbench.books import BookError, BookIdentity
 from workbench.config import load_settings
 from workbench.context import Workbench, open_workbench
 from workbench.crosscheck.cli import crosscheck_app
 from workbench.db import transaction
+from workbench.errors import NotFoundError, ServiceError
 from workbench.executors import ExecutorSpec
 from workbench.export_json import export_book_json
 from workbench.ingest import IngestOptions, ingest_files
@@ -94,18 +99,84 @@ def users_add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
 ) -> None:
     """Add a user; prompts for the password unless --password-stdin."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     wb = open_workbench()
     try:
         with transaction(wb.sessions) as session:
-            user = create_user(session, username, password, role, unit, full_name)
+            user = create_user(session, username, password, role, unit, full_name, actor=system_user(session))
             user_id = user.id
     except AuthError as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(escape(str(exc))) from exc
     typer.echo(f"user_id={user_id}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """One line of stdin (scripts), or a hidden prompt asked twice; never echoed."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+_T = TypeVar("_T")
+
+
+def _manage_user(username: str, change: Callable[[Session, User, int], _T]) -> _T:
+    """Run one admin service on the named account, as the system account (a system admin), audited
+    there; a refusal is one English line and exit code 2."""
+    wb = open_workbench()
+    try:
+        with transaction(wb.sessions) as session:
+            actor = system_user(session)
+            return change(session, actor, admin.find_user_id(session, actor, username))
+    except NotFoundError as exc:
+        raise _fail(f"no user named '{escape(username)}'") from exc
+    except ServiceError as exc:
+        raise _fail(escape(str(exc))) from exc
+
+
+_ROLES = tuple(r.value for r in Role)
+_PASSWORD_STDIN = typer.Option(False, "--password-stdin", help="Read the new password from stdin.")
+
+
+@users_app.command("passwd")
+def users_passwd(username: str, password_stdin: bool = _PASSWORD_STDIN) -> None:
+    """Reset a user's password (prompted unless --password-stdin); they must change it at next login."""
+    password = _read_password(password_stdin)
+    _manage_user(username, lambda session, actor, user_id: admin.reset_password(session, actor, user_id, password))
+    typer.echo(f"password reset: {username} (to be changed at the next login; any lock-out cleared)")
+
+
+@users_app.command("role")
+def users_role(username: str, role: str = typer.Argument(..., help=" | ".join(_ROLES))) -> None:
+    """Change a user's role (the last active admin cannot be demoted)."""
+    if role not in _ROLES:
+        raise _fail(f"unknown role '{escape(role)}' (known: {', '.join(_ROLES)})")
+    _manage_user(username, lambda session, actor, user_id: admin.set_role(session, actor, user_id, role))
+    typer.echo(f"role of {username}: {role}")
+
+
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Clear a lock-out after repeated failed logins (and the failed-login count)."""
+    was_locked = _manage_user(username, admin.unlock_user)
+    if was_locked is None:
+        typer.echo(f"{username} was not locked out")
+    else:
+        typer.echo(f"unlocked: {username} (was locked until {local_time_text(was_locked)} ICT)")
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: str) -> None:
+    """Deactivate a user: refused at once by every service (the last active admin cannot be)."""
+    _manage_user(username, lambda session, actor, user_id: admin.set_active(session, actor, user_id, False))
+    typer.echo(f"deactivated: {username}")
+
+
+@users_app.command("reactivate")
+def users_reactivate(username: str) -> None:
+    """Reactivate a deactivated user."""
+    _manage_user(username, lambda session, actor, user_id: admin.set_active(session, actor, user_id, True))
+    typer.echo(f"reactivated: {username}")
 
 
 @app.command()
