@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ocr.book_type_check import BookTypeCandidate, apply_book_type_check
 from ocr.confidence import Calibrator, load_calibrator
 from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
@@ -114,6 +115,8 @@ class PageTask:
     ocr_threads: int = 2
     model: ModelFiles = ModelFiles()
     local: LocalLexicon | None = None  # words confirmed in the book's unit (extra lexicon words)
+    # Every book type the page could be (the book's own included): checks it belongs to its book.
+    book_types: tuple[BookTypeCandidate, ...] = ()
 
 
 @dataclass
@@ -201,6 +204,7 @@ def run_page_task(task: PageTask, recognizer: Recognizer | None = None) -> PageO
         calibrator = calibrator_from_file(task.model.calibration_path)
         image = frames[task.frame_index].image
         result = process_page(image, task.layout, recognizer, calibrator=calibrator, local=task.local)
+        apply_book_type_check(result.analysis, task.layout.book_type, task.book_types, recognizer)
         outcome = outcome_from_result(task.page_id, result)
         outcome.perceptual_hash = page_hash(image)
         return outcome

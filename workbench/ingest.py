@@ -30,6 +30,7 @@ from ocr.loading import ImageLoadError, InputFile, load_images
 from ocr.pipeline import ModelFiles, PageOutcome, PageTask, duplicate_page
 from ocr.types import FieldProposal, LedgerLayout, RecordRegion
 from workbench.audit import record_event, record_step
+from workbench.book_type_hold import book_type_candidates, is_mismatch, was_confirmed
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity, get_book, get_or_create_book
 from workbench.db import refresh_statistics, transaction
@@ -148,9 +149,11 @@ def register_file(
         return []
     digest = sha256_bytes(data)
     with factory() as session:
-        if session.scalar(select(Page.id).where(Page.book_id == book_id, Page.sha256 == digest).limit(1)):
-            report.pages_already_present += 1
-            return []
+        present = session.scalar(select(Page.id).where(Page.book_id == book_id, Page.sha256 == digest).limit(1))
+    if present is not None:
+        report.pages_already_present += 1
+        _record_skip(factory, book_id, actor, display_name, int(present))
+        return []
     load_error: str | None = None
     frame_count = 0
     try:
@@ -224,6 +227,15 @@ def _record_refusal(factory: sessionmaker[Session], book_id: int, actor: User | 
         record_event(session, actor=actor, entity_type="book", entity_id=book_id, action="upload_refused",
                      new={"file": display_name, "reason": reason})
     log.warning("File %s refused: %s", display_name, reason)
+
+
+def _record_skip(factory: sessionmaker[Session], book_id: int, actor: User | None, display_name: str,
+                 page_id: int) -> None:
+    """A file already in the book is skipped, and the book's upload log says so (with which page)."""
+    with transaction(factory) as session:
+        record_event(session, actor=actor, entity_type="book", entity_id=book_id, action="upload_skipped",
+                     new={"file": display_name, "page_id": page_id})
+    log.info("File %s is already in book %s (page %s); skipped", display_name, book_id, page_id)
 
 
 MAX_NAME_CHARS = 255
@@ -331,7 +343,7 @@ def _page_tasks(
             log.warning("Stored original of page %s is unreadable: %s", page_id, exc)
         yield PageTask(page_id=page_id, data=data, name=name, frame_index=frame_index, layout=layout,
                        run_ocr=options.run_ocr, pdf_dpi=options.pdf_dpi, ocr_threads=options.ocr_threads,
-                       model=model, local=local)
+                       model=model, local=local, book_types=book_type_candidates())
 
 
 def mark_failed(factory: sessionmaker[Session], page_id: int, error: str, report: IngestReport | None = None) -> None:
@@ -369,6 +381,13 @@ def save_outcome(
             record_step(session, "page", page.id, step)
         page.perceptual_hash = outcome.perceptual_hash or None
         warnings = list(outcome.warnings)
+        if any(is_mismatch(w) for w in warnings) and was_confirmed(session, page.id):
+            # The contractor already confirmed this page belongs here: re-processing must not hold it
+            # again (the book_type step keeps the evidence).
+            warnings = [w for w in warnings if not is_mismatch(w)]
+        elif any(is_mismatch(w) for w in warnings):
+            log.warning("Page %s held: it looks like another book type (%s)", page.id,
+                        ", ".join(w for w in warnings if is_mismatch(w)))
         same_scan = duplicate_page(outcome.perceptual_hash, _book_page_hashes(session, page))
         if same_scan is not None:
             warnings.append(f"duplicate_of:{same_scan}")

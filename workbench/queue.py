@@ -21,8 +21,21 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Book, Page, QueueOrder, QueueSetting, Record, RecordStatus, Unit, User
+from models import (
+    AuditEvent,
+    Book,
+    FieldStatus,
+    FieldValue,
+    Page,
+    QueueOrder,
+    QueueSetting,
+    Record,
+    RecordStatus,
+    Unit,
+    User,
+)
 from workbench.audit import record_event
+from workbench.book_type_hold import not_held
 from workbench.book_types import all_book_types
 from workbench.errors import ConflictError, InvalidActionError
 from workbench.policy import ReviewPolicy
@@ -51,8 +64,9 @@ def claim_is_free(moment: datetime) -> ColumnElement[bool]:
 
 
 def queue_visible(scope: Scope) -> ColumnElement[bool]:
-    """Records that may appear in any queue of this user: in scope, on a live (not deleted) page."""
-    return and_(scope.unit_filter(Book.unit_id), Page.deleted.is_(False))
+    """Records that may appear in any queue of this user: in scope, on a live (not deleted) page that
+    is not held for the contractor (it may belong to another book type: workbench.book_type_hold)."""
+    return and_(scope.unit_filter(Book.unit_id), Page.deleted.is_(False), not_held())
 
 
 # --- queue order settings (supervisors) ---------------------------------------------------------
@@ -253,3 +267,76 @@ def release_claim(session: Session, user: User, record_id: int) -> None:
 def as_utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; they were stored in UTC.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# --- ranking by expected wrong fields (supervisors' low-confidence queue) -----------------------
+#
+# A record's stored confidence is its weakest field, so one empty or odd cell pins a whole record
+# near zero and the queue cannot tell a record with one doubtful cell from one with eight. Fields
+# are calibrated probabilities of being right, so the expected number of wrong fields if the
+# record were approved as proposed is the sum of (1 - confidence) over the fields nobody has
+# confirmed yet. An empty proposal carries the pipeline's own doubt about the blank (a clean
+# blank 0.97, a blank with writing-like ink 0.3, ink nothing could be read from 0.05), so a
+# doubtful empty counts as the likely miss it is, and a clean one barely counts.
+
+@dataclass(frozen=True)
+class FieldEvidence:
+    """What ranking needs of one field: the stored proposal and whether a person has settled it."""
+
+    key: str
+    field_type: str
+    proposed_value: str
+    confidence: float  # calibrated probability that the proposal is right, as stored at ingest
+    settled: bool  # confirmed or corrected by a person: the machine's doubt no longer applies
+
+
+@dataclass(frozen=True)
+class FieldRisk:
+    key: str
+    field_type: str
+    proposed_value: str
+    confidence: float
+    p_wrong: float
+    empty: bool  # an empty proposal (for "doubtful empty" in the UI)
+
+
+@dataclass(frozen=True)
+class RecordRisk:
+    record_id: int
+    expected_wrong: float
+    fields: tuple[FieldRisk, ...]  # template order
+
+    def weak_fields(self, threshold: float) -> tuple[FieldRisk, ...]:
+        """Unsettled fields below `threshold` confidence, most likely wrong first."""
+        weak = [f for f in self.fields if f.p_wrong > 0 and f.confidence < threshold]
+        return tuple(sorted(weak, key=lambda f: -f.p_wrong))
+
+
+def field_error_probability(field: FieldEvidence) -> float:
+    """P(the proposal is wrong): 0 once a person settled it, else 1 - its calibrated confidence."""
+    if field.settled:
+        return 0.0
+    return 1.0 - min(max(field.confidence, 0.0), 1.0)
+
+
+def record_risk(record_id: int, fields: Iterable[FieldEvidence]) -> RecordRisk:
+    risks = tuple(
+        FieldRisk(f.key, f.field_type, f.proposed_value, f.confidence, field_error_probability(f),
+                  not f.proposed_value.strip())
+        for f in fields
+    )
+    return RecordRisk(record_id, sum(r.p_wrong for r in risks), risks)
+
+
+def rank_by_expected_errors(records: Iterable[RecordRisk]) -> list[RecordRisk]:
+    """Most expected wrong fields first; ties: the weakest single field first, then record id."""
+    def key(risk: RecordRisk) -> tuple[float, float, int]:
+        worst = max((f.p_wrong for f in risk.fields), default=0.0)
+        return (-round(risk.expected_wrong, 9), -round(worst, 9), risk.record_id)
+
+    return sorted(records, key=key)
+
+
+def field_error_sql() -> ColumnElement[float]:
+    """`field_error_probability` as SQL over FieldValue (same rule: the database orders, Python details)."""
+    return case((FieldValue.status == FieldStatus.PROPOSED, 1.0 - FieldValue.confidence), else_=0.0)
