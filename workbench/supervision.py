@@ -1,19 +1,51 @@
 """Supervisors' work: queues (flagged, low confidence, cross-check mismatches), reassign, unflag,
-reject, and bulk approval of all-high-confidence records (only with an explicit confirmation)."""
+reject, and bulk approval of all-high-confidence records (only with an explicit confirmation).
+
+The low-confidence queue ranks records by the expected number of wrong fields
+(workbench.queue.record_risk), not by their weakest field; the flagged queue says who flagged
+each record and when (from the audit trail).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
-from models import Book, CrosscheckResult, CrosscheckStatus, FieldStatus, Page, Record, RecordStatus, Role, User
+from models import (
+    AuditEvent,
+    Book,
+    CrosscheckResult,
+    CrosscheckStatus,
+    FieldStatus,
+    FieldValue,
+    Page,
+    Record,
+    RecordStatus,
+    Role,
+    User,
+)
 from workbench.admin import UserSummary, user_summary
 from workbench.audit import record_event
+from workbench.book_types import all_book_types, get_book_type
 from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError
 from workbench.policy import ReviewPolicy
-from workbench.queue import OPEN_STATUSES, claim_is_free, now_utc, queue_visible, try_claim
+from workbench.queue import (
+    OPEN_STATUSES,
+    FieldEvidence,
+    FieldRisk,
+    RecordRisk,
+    as_utc,
+    claim_is_free,
+    field_error_sql,
+    now_utc,
+    queue_visible,
+    rank_by_expected_errors,
+    record_risk,
+    try_claim,
+)
 from workbench.record_view import RecordSummary, summarize
 from workbench.registration_sequence import apply_book_sequence
 from workbench.review import apply_field_value, change_status, flush_or_conflict, release
@@ -38,21 +70,113 @@ def _records_in_scope(scope: Scope) -> Select[Record]:
     )
 
 
-def flagged_queue(session: Session, user: User, limit: int = 200) -> list[RecordSummary]:
-    """Flagged records in scope, in book order."""
+@dataclass(frozen=True)
+class FlaggedRecord(RecordSummary):
+    """A flagged record with who flagged it and when (None for a record flagged before the audit trail)."""
+
+    flagged_by_id: int | None = None
+    flagged_by: str | None = None  # the account name as audited
+    flagged_at: datetime | None = None  # UTC
+
+
+@dataclass(frozen=True)
+class RankedRecord(RecordSummary):
+    """An open record of the low-confidence queue with its expected number of wrong fields."""
+
+    expected_wrong: float = 0.0
+    weak_fields: tuple[FieldRisk, ...] = ()  # unsettled fields below the threshold, most likely wrong first
+    field_labels: tuple[tuple[str, str], ...] = ()  # (key, label) of the book type, for the weak fields
+    official_id: int | None = None  # who holds the record now, else who last typed in it
+
+
+def flagged_queue(session: Session, user: User, limit: int = 200) -> list[FlaggedRecord]:
+    """Flagged records in scope, in book order, each with its latest flag event (who, when)."""
     scope = load_scope(session, user, SUPERVISORS)
     query = (_records_in_scope(scope).where(Record.status == RecordStatus.FLAGGED)
              .order_by(Book.id, Page.page_index, Record.row_index).limit(limit))
-    return [summarize(record) for record in session.scalars(query)]
+    records = list(session.scalars(query))
+    flags: dict[int, tuple[int | None, str, datetime]] = {}
+    if records:
+        events = session.execute(
+            select(AuditEvent.entity_id, AuditEvent.user_id, AuditEvent.actor, AuditEvent.at)
+            .where(AuditEvent.entity_type == "record", AuditEvent.action == "flag",
+                   AuditEvent.entity_id.in_([r.id for r in records]))
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+        flags = {int(rid): (uid, actor, as_utc(at)) for rid, uid, actor, at in events}  # the latest wins
+    result = []
+    for record in records:
+        by_id, by, at = flags.get(record.id, (None, None, None))
+        result.append(FlaggedRecord(**vars(summarize(record)), flagged_by_id=by_id, flagged_by=by, flagged_at=at))
+    return result
 
 
-def low_confidence_queue(session: Session, user: User, threshold: float, limit: int = 200) -> list[RecordSummary]:
-    """Open records whose confidence is below `threshold` (the supervisor's choice), lowest first."""
+# The queue's main query joins FieldValue to sum over it; its EXISTS tests use their own alias so
+# they are not correlated to (and silently restricted to) the outer query's field row.
+def _weak_field(threshold: float, field_type: str | None = None) -> ColumnElement[bool]:
+    """The record has an unsettled field (of this type, if given) below the threshold."""
+    field = aliased(FieldValue)
+    conditions = [field.record_id == Record.id, field.status == FieldStatus.PROPOSED, field.confidence < threshold]
+    if field_type is not None:  # the keys of a field type differ per book type
+        per_type = [
+            and_(Book.book_type == key, field.key.in_([c.key for c in kind.columns if c.field_type == field_type]))
+            for key, kind in all_book_types().items() if any(c.field_type == field_type for c in kind.columns)
+        ]
+        conditions.append(or_(*per_type) if per_type else false())
+    return exists().where(*conditions)
+
+
+def _worked_by(official_id: int) -> ColumnElement[bool]:
+    field = aliased(FieldValue)
+    typed = exists().where(field.record_id == Record.id, field.edited_by_id == official_id)
+    return or_(Record.assigned_to_id == official_id, typed)
+
+
+def low_confidence_queue(
+    session: Session, user: User, threshold: float, limit: int = 200, *, field_type: str | None = None,
+    book_id: int | None = None, official_id: int | None = None,
+) -> list[RankedRecord]:
+    """Open records with an unsettled field below `threshold`, most expected wrong fields first.
+
+    Filters: `field_type` (a weak field of that type), `book_id`, `official_id` (holds the record
+    or typed in it). The database sums the fields' error probabilities to pick and order the top
+    `limit`; each row then carries its weak fields from the same rule in Python."""
     scope = load_scope(session, user, SUPERVISORS)
-    query = (_records_in_scope(scope)
-             .where(Record.status.in_(OPEN_STATUSES), Record.confidence < threshold)
-             .order_by(Record.confidence, Book.id, Page.page_index, Record.row_index).limit(limit))
-    return [summarize(record) for record in session.scalars(query)]
+    # Record.confidence is the weakest proposal: a cheap, indexed first cut before the field check.
+    conditions = [queue_visible(scope), Record.status.in_(OPEN_STATUSES), Record.confidence < threshold,
+                  _weak_field(threshold, field_type)]
+    if book_id is not None:
+        book_in_scope(session, scope, book_id)
+        conditions.append(Record.book_id == book_id)
+    if official_id is not None:
+        conditions.append(_worked_by(official_id))
+    expected = func.sum(field_error_sql())
+    top = select(Record.id).join(Book, Record.book_id == Book.id).join(Page, Record.page_id == Page.id) \
+        .join(FieldValue, FieldValue.record_id == Record.id).where(*conditions).group_by(Record.id) \
+        .order_by(expected.desc(), Record.confidence, Record.id).limit(limit)
+    ids = list(session.scalars(top))
+    records = {r.id: r for r in session.scalars(
+        _records_in_scope(scope).where(Record.id.in_(ids)).options(joinedload(Record.fields))).unique()}
+    risks = rank_by_expected_errors(_risk_of(records[rid]) for rid in ids)
+    return [_ranked(records[risk.record_id], risk, threshold) for risk in risks]
+
+
+def _risk_of(record: Record) -> RecordRisk:
+    types = {c.key: c.field_type for c in get_book_type(record.book.book_type).columns}
+    return record_risk(record.id, (
+        FieldEvidence(f.key, types.get(f.key, "free_text"), f.proposed_value, f.confidence,
+                      settled=f.status != FieldStatus.PROPOSED)
+        for f in record.fields
+    ))
+
+
+def _ranked(record: Record, risk: RecordRisk, threshold: float) -> RankedRecord:
+    editors = sorted((f for f in record.fields if f.edited_by_id is not None and f.edited_at is not None),
+                     key=lambda f: as_utc(f.edited_at) if f.edited_at else now_utc())
+    official = record.assigned_to_id or (editors[-1].edited_by_id if editors else None)
+    labels = tuple((c.key, c.label) for c in get_book_type(record.book.book_type).columns)
+    return RankedRecord(**vars(summarize(record)), expected_wrong=risk.expected_wrong,
+                        weak_fields=risk.weak_fields(threshold), field_labels=labels, official_id=official)
 
 
 def list_reviewers(session: Session, user: User) -> list[UserSummary]:
