@@ -36,12 +36,27 @@ class QaItem:
 
 
 @dataclass(frozen=True)
+class FieldComparison:
+    """One field after the re-check: what QA keyed beside what the verifier had approved."""
+
+    key: str
+    qa_value: str
+    verifier_value: str
+
+    @property
+    def changed(self) -> bool:
+        return self.qa_value != self.verifier_value
+
+
+@dataclass(frozen=True)
 class QaResult:
     qa_id: int
     record_id: int
     fields_checked: int
     fields_changed: int
     changed_keys: tuple[str, ...]
+    # Revealed only now that QA has keyed every field (the form itself is blind), template order.
+    comparison: tuple[FieldComparison, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,9 +146,12 @@ def submit_qa(session: Session, user: User, qa_id: int, values: dict[str, str], 
         raise InvalidActionError(f"Record {record.id} has no fields {unknown}", "Trường dữ liệu không hợp lệ.")
     moment = moment or now_utc()
     changed: list[str] = []
+    comparison: list[FieldComparison] = []
     for field in record.fields:
         qa_value = clean_text(values.get(field.key, field.proposed_value))
-        if qa_value != clean_text(_verifier_value(field)):
+        verifier_value = clean_text(_verifier_value(field))  # read before a correction replaces it
+        comparison.append(FieldComparison(field.key, qa_value, verifier_value))
+        if qa_value != verifier_value:
             changed.append(field.key)
             if apply_corrections:
                 apply_field_value(session, scope.user, field, qa_value, moment)
@@ -148,7 +166,7 @@ def submit_qa(session: Session, user: User, qa_id: int, values: dict[str, str], 
     if changed and apply_corrections:
         flag_modified(record, "status")  # bump the version: open views of this record must reload
     flush_or_conflict(session, record.id)
-    return QaResult(check.id, record.id, len(record.fields), len(changed), tuple(changed))
+    return QaResult(check.id, record.id, len(record.fields), len(changed), tuple(changed), tuple(comparison))
 
 
 def verifier_error_rates(session: Session, user: User) -> list[VerifierQuality]:
