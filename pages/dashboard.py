@@ -7,6 +7,7 @@ import streamlit as st
 
 from models import Role
 from workbench.progress import BookSequenceCounts, StatusCounts, UserActivity, progress_dashboard
+from workbench.ui import charts
 from workbench.ui.guard import require
 from workbench.ui.labels import RECORD_STATUS_VI, page_warning_vi
 
@@ -29,8 +30,7 @@ def chart_and_table(groups: list[StatusCounts], group_label: str) -> None:
         st.info("Chưa có dữ liệu.")
         return
     frame = counts_frame(groups, group_label)
-    statuses = [c for c in frame.columns if c not in (group_label, "Tổng", "Còn lại")]
-    st.bar_chart(frame.set_index(group_label)[statuses], horizontal=True, stack=True)
+    st.altair_chart(charts.status_bars([(g.label, g.by_status) for g in groups], group_label), width="stretch")
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
@@ -43,8 +43,10 @@ def user_activity(activity: list[UserActivity]) -> None:
          "Chuyển tổ kiểm tra": a.flagged, "Bỏ qua": a.skipped, "Trường đã sửa": a.fields_corrected}
         for a in activity
     ])
-    st.bar_chart(frame.set_index("Người dùng")[["Đã duyệt", "Chuyển tổ kiểm tra", "Bỏ qua"]], horizontal=True,
-                 stack=True)
+    st.altair_chart(charts.activity_bars([
+        (a.username, {"Đã duyệt": a.approved, "Chuyển tổ kiểm tra": a.flagged, "Bỏ qua": a.skipped})
+        for a in activity
+    ]), width="stretch")
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
@@ -76,10 +78,7 @@ second.metric("Đã xong", total - remaining)
 third.metric("Còn lại", remaining)
 if dashboard.approved_per_day:
     st.subheader("Số bản ghi được duyệt mỗi ngày")
-    # ISO day strings: they sort by date and avoid the chart's English weekday labels.
-    per_day = pd.DataFrame([(day.isoformat(), n) for day, n in dashboard.approved_per_day],
-                           columns=["Ngày", "Đã duyệt"]).set_index("Ngày")
-    st.bar_chart(per_day, height=240)
+    st.altair_chart(charts.per_day_bars(dashboard.approved_per_day), width="stretch")
 unit_tab, type_tab, user_tab, sequence_tab = st.tabs(
     ["Theo đơn vị", "Theo loại sổ", "Theo người dùng", f"Thiếu/trùng số đăng ký ({len(dashboard.sequence_by_book)})"]
 )

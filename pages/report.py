@@ -21,6 +21,7 @@ from workbench.report import (
 )
 from workbench.report_xlsx import write_report_xlsx
 from workbench.scope import SUPERVISORS, load_scope
+from workbench.ui import charts
 from workbench.ui.guard import require
 from workbench.ui.plain import plain
 
@@ -88,8 +89,7 @@ with st.expander("Khai báo kế hoạch của đơn vị (số máy, định m�
 
 st.subheader("Năng suất 7 ngày gần nhất")
 if productivity:
-    frame = pd.DataFrame([{"Ngày": d.day.isoformat(), "Người dùng": d.username, "Đã duyệt": d.approved}
-                          for d in productivity])
-    st.bar_chart(frame, x="Ngày", y="Đã duyệt", color="Người dùng", height=260)
+    st.altair_chart(charts.per_user_day_bars([(d.day, d.username, d.approved) for d in productivity]),
+                    width="stretch")
 else:
     st.caption("Chưa có bản ghi nào được duyệt trong 7 ngày qua.")
