@@ -359,6 +359,8 @@ WALKED: dict[str, list[Case]] = {
     "workbench.segmentation.correct_segmentation": [refuses("other_contractor", lambda w, u: (
         segmentation.correct_segmentation(w.wb.sessions, u, w.page_id, GridLines((0, 10, 20), (0, 10)),
                                           w.wb.settings.data_dir)))],
+    "workbench.segmentation.load_page_grid": [refuses("other_contractor", lambda w, u: w.call(
+        segmentation.load_page_grid, u, w.page_id))],
     "workbench.supervision.flagged_queue": [lists("other_supervisor", lambda w, u: w.call(
         supervision.flagged_queue, u), lambda w, rows: not {r.record_id for r in rows} & _sample_records(w))],
     "workbench.supervision.low_confidence_queue": [lists("other_supervisor", lambda w, u: w.call(
