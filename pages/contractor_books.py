@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from models import Role, User
 from ocr.loading import ImageLoadError, InputFile, zip_members
 from workbench.admin import list_units
+from workbench.book_type_hold import book_type_label_vi, confirm_page_book_type
 from workbench.book_types import all_book_types
 from workbench.contractor import (
     BookSummary,
@@ -35,6 +36,7 @@ from workbench.ui.labels import PAGE_STATUS_VI, page_warnings_vi
 from workbench.ui.plain import plain
 from workbench.ui.rendering import load_page, thumbnail_rgb
 from workbench.ui.resources import get_recognizer
+from workbench.upload_log import error_vi, upload_log
 
 MAX_FILE_MB = 200  # per uploaded file; the server-wide cap is server.maxUploadSize
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp", "webp", "pdf", "zip"]
@@ -44,15 +46,24 @@ settings = ctx.wb.settings
 db_url = settings.db_url
 
 
+BOOK_PICK = "book-pick"
+PICK_NEXT = "book-pick-next"  # a book to select on the next run (the picker exists by then)
+
+
 def run_action(action: Callable[[Session, User], object], success_vi: str) -> bool:
+    return run_action_value(action, success_vi) is not None
+
+
+def run_action_value(action: Callable[[Session, User], object], success_vi: str) -> object | None:
+    """The action's result (True when it returns nothing); None when the service refused (shown)."""
     try:
         with ctx.session() as (session, user):
-            action(session, user)
+            result = action(session, user)
     except ServiceError as exc:
         st.error(plain(exc.message_vi))
-        return False
+        return None
     notices.push("success", success_vi)
-    return True
+    return True if result is None else result
 
 
 def book_title(book: BookSummary) -> str:
@@ -75,15 +86,19 @@ def create_book_form() -> None:
         if st.form_submit_button("Tạo sổ", type="primary"):
             if unit_id is None:
                 st.error("Chưa có đơn vị nào trong phạm vi của bạn.")
-            elif run_action(
+                return
+            created = run_action_value(
                 lambda s, u: create_book(s, u, unit_id=int(unit_id), book_type=type_key, year=int(year),
                                          volume=int(volume), declared_count=int(declared) or None),
-                "Đã tạo sổ.",
-            ):
+                "Đã tạo sổ; sổ mới đang được chọn.",
+            )
+            if isinstance(created, int):
+                st.session_state[PICK_NEXT] = created  # the contractor goes on with the book just made
                 st.rerun()
 
 
 def upload_section(book: BookSummary) -> None:
+    notices.show_pinned(_upload_slot(book.id))
     st.markdown(f"Ảnh (JPG, PNG, TIFF), PDF hoặc ZIP; tối đa **{MAX_FILE_MB} MB** mỗi tệp.")
     files = st.file_uploader("Tải lên ảnh trang", type=UPLOAD_TYPES, accept_multiple_files=True,
                              key=f"upload-{book.id}")
@@ -102,29 +117,54 @@ def upload_section(book: BookSummary) -> None:
     bar = st.progress(0.0, text="Đang lưu tệp…")
     with ctx.session() as (_, user):
         actor = user
+    skipped: list[str] = []
+    zip_errors: list[str] = []
     for number, upload in enumerate(accepted, start=1):
         bar.progress((number - 1) / len(accepted), text=f"Đang lưu {plain(upload.name)} ({number:d}/{len(accepted)})")
-        for input_file in _expand(upload.name, upload.getvalue()):
+        for input_file in _expand(upload.name, upload.getvalue(), zip_errors):
+            present = report.pages_already_present
             register_file(ctx.wb.sessions, settings.data_dir, book.id, input_file, options, actor, report)
+            if report.pages_already_present > present:
+                skipped.append(input_file.name)
     bar.progress(1.0, text="Đã lưu tất cả tệp; đang xử lý các trang ở chế độ nền.")
-    for error in report.errors:
-        st.warning(f"Tệp lỗi: {plain(error)}")  # file names are the uploader's
-    if report.pages_already_present:
-        st.info(f"{report.pages_already_present:d} tệp đã có trong sổ, bỏ qua.")
     recognizer = get_recognizer(settings.ocr_threads) if run_ocr else None
-    start_processing(ctx.wb.sessions, db_url, settings.data_dir, book.id, options, recognizer)
-    notices.push("success", f"Đã thêm {report.pages_added} trang vào sổ; đang xử lý.")
+    if report.pages_added:
+        start_processing(ctx.wb.sessions, db_url, settings.data_dir, book.id, options, recognizer)
+    notices.pin(_upload_slot(book.id), upload_outcome(report, skipped, zip_errors, too_big))
     st.rerun()
 
 
-def _expand(name: str, data: bytes) -> list[InputFile]:
-    """ZIPs are opened into their page files; other files are one input each."""
+def _upload_slot(book_id: int) -> str:
+    return f"upload-outcome-{book_id:d}"
+
+
+def upload_outcome(report: IngestReport, skipped: list[str], zip_errors: list[str],
+                   too_big: list[str]) -> list[tuple[str, str]]:
+    """Every outcome of one upload, in Vietnamese, to stay on screen until read (kept in the
+    book's upload log too)."""
+    messages: list[tuple[str, str]] = []
+    if report.pages_added:
+        messages.append(("success", f"Đã thêm {report.pages_added:d} trang vào sổ; các trang đang được xử lý "
+                                    "(xem thẻ Trạng thái xử lý)."))
+    else:
+        messages.append(("info", "Không có trang mới nào được thêm vào sổ."))
+    messages += [("warning", f"Tệp lỗi: {error_vi(error)}") for error in [*zip_errors, *report.errors]]
+    if skipped:
+        messages.append(("info", f"{len(skipped):d} tệp đã có trong sổ, bỏ qua: {', '.join(skipped)}."))
+    if too_big:
+        messages.append(("warning", f"Chưa tải lên (quá {MAX_FILE_MB:d} MB): {', '.join(too_big)}."))
+    return messages
+
+
+def _expand(name: str, data: bytes, errors: list[str]) -> list[InputFile]:
+    """ZIPs are opened into their page files; other files are one input each. A ZIP that cannot
+    be opened is named in `errors` (English, as logged; shown through error_vi)."""
     if not name.lower().endswith(".zip"):
         return [InputFile(name=name, data=data)]
     try:
         return zip_members(data, name)
     except ImageLoadError as exc:
-        st.error(f"Không mở được tệp ZIP {plain(name)}: {plain(exc)}")
+        errors.append(str(exc))
         return []
 
 
@@ -132,9 +172,10 @@ def pages_frame(pages: list[PageSummary]) -> pd.DataFrame:
     return pd.DataFrame([
         {
             "Trang": p.page_index, "Tệp": p.original_name, "Trạng thái": PAGE_STATUS_VI.get(p.status, p.status),
-            "Góc nghiêng (°)": round(p.deskew_angle, 2) if p.deskew_angle is not None else None,
-            "Số dòng": p.rows_found if p.rows_expected is None else f"{p.rows_found}/{p.rows_expected}",
-            "Cảnh báo": page_warnings_vi(p.warnings), "Lỗi": p.error or "",
+            # Text, so a page without an angle (failed, not yet processed) shows a dash, not "None".
+            "Góc nghiêng (°)": f"{p.deskew_angle:+.2f}" if p.deskew_angle is not None else "—",
+            "Số dòng": str(p.rows_found) if p.rows_expected is None else f"{p.rows_found}/{p.rows_expected}",
+            "Cảnh báo": page_warnings_vi(p.warnings), "Lỗi": p.error_vi,
             "Đã xoá": "có" if p.deleted else "",
         }
         for p in pages
@@ -165,6 +206,44 @@ def page_status(book_id: int) -> None:
         start_processing(ctx.wb.sessions, db_url, settings.data_dir, book_id,
                          IngestOptions(ocr_threads=settings.ocr_threads), get_recognizer(settings.ocr_threads))
         st.rerun()
+
+
+@st.fragment(run_every=3)
+def held_pages(book: BookSummary) -> None:
+    """Pages that may belong to another book type: officials do not see them until confirmed here."""
+    with ctx.session() as (session, user):
+        held = [p for p in list_pages(session, user, book.id) if p.held]
+    if not held:
+        return
+    st.warning(f"{len(held):d} trang bị giữ lại vì có vẻ không thuộc {book_type_label_vi(book.book_type)}: "
+               "cán bộ chưa thấy các bản ghi của các trang này. Hãy xem ảnh trang rồi xác nhận trang thuộc sổ "
+               "này, hoặc xoá trang (thẻ Sửa trang) và tải lên đúng sổ.", icon=":material/pan_tool:")
+    for page in held:
+        text_col, button_col = st.columns([4, 1])
+        text_col.markdown(f"**Trang {page.page_index:d}** · {plain(page.original_name)} · có vẻ thuộc "
+                          f"{plain(book_type_label_vi(page.suspected_type or ''))} · {page.rows_found:d} dòng")
+        if button_col.button("Xác nhận thuộc sổ này", key=f"confirm-type-{page.id}") and run_action(
+            lambda s, u, pid=page.id: confirm_page_book_type(s, u, pid),
+            f"Đã xác nhận trang {page.page_index:d} thuộc sổ này; bản ghi đã chuyển cho cán bộ.",
+        ):
+            st.rerun(scope="app")
+
+
+def upload_history(book: BookSummary) -> None:
+    """The book's upload log: every file's outcome, kept with the book (from the audit trail)."""
+    with ctx.session() as (session, user):
+        entries = upload_log(session, user, book.id)
+    if not entries:
+        st.info("Chưa có lần tải lên nào.")
+        return
+    st.dataframe(pd.DataFrame([
+        {
+            "Thời gian": e.at.strftime("%d/%m/%Y %H:%M:%S"), "Người thực hiện": e.actor,
+            "Tệp": e.file, "Trang": e.page_index if e.page_index is not None else "", "Kết quả": e.outcome_vi,
+            "Chi tiết": e.detail_vi,
+        }
+        for e in entries
+    ]), hide_index=True, width="stretch")
 
 
 def thumbnails(pages: list[PageSummary]) -> None:
@@ -262,15 +341,21 @@ if not books:
     st.info("Chưa có sổ nào. Hãy tạo sổ mới.")
     st.stop()
 books_by_id = {b.id: b for b in books}
-book_id = st.selectbox("Sổ", list(books_by_id), format_func=lambda b: book_title(books_by_id[b]), key="book-pick")
+if st.session_state.get(PICK_NEXT) in books_by_id:  # a book created on the last run is selected
+    st.session_state[BOOK_PICK] = st.session_state.pop(PICK_NEXT)
+book_id = st.selectbox("Sổ", list(books_by_id), format_func=lambda b: book_title(books_by_id[b]), key=BOOK_PICK)
 book = books_by_id[book_id]
 st.caption(f"{book.pages:d} trang · {book.records:d} bản ghi"
            + (f" · sổ ghi {book.declared_count:d} đăng ký" if book.declared_count else ""))
-upload_tab, status_tab, thumbs_tab, tools_tab = st.tabs(["Tải lên", "Trạng thái xử lý", "Ảnh trang", "Sửa trang"])
+held_pages(book)
+upload_tab, status_tab, log_tab, thumbs_tab, tools_tab = st.tabs(
+    ["Tải lên", "Trạng thái xử lý", "Nhật ký tải lên", "Ảnh trang", "Sửa trang"])
 with upload_tab:
     upload_section(book)
 with status_tab:
     page_status(book.id)
+with log_tab:
+    upload_history(book)
 with ctx.session() as (session, user):
     all_pages = list_pages(session, user, book.id, include_deleted=True)
 with thumbs_tab:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Page, User
 from ocr.book_type_check import WARNING, BookTypeCandidate
 from workbench.audit import record_event
-from workbench.book_types import all_book_types
+from workbench.book_types import BookTypeError, all_book_types, get_book_type
 from workbench.errors import InvalidActionError
 from workbench.scope import CONTRACTORS, load_scope, page_in_scope
 
@@ -29,6 +29,21 @@ CONFIRM_ACTION = "confirm_book_type"
 def book_type_candidates() -> tuple[BookTypeCandidate, ...]:
     """Every book type a page could be, with its printed title and columns (from the templates)."""
     return tuple(BookTypeCandidate(key, kind.label, kind.layout) for key, kind in all_book_types().items())
+
+
+def book_type_label_vi(key: str) -> str:
+    try:
+        return get_book_type(key).label.lower()
+    except BookTypeError:
+        return "một loại sổ khác"
+
+
+def book_type_mismatch_vi(suspected: str) -> str:
+    """The held page's warning: which book it looks like, and that officials do not see it yet."""
+    looks_like = (f"trang có vẻ thuộc {book_type_label_vi(suspected)}, không phải loại sổ này" if suspected
+                  else "trang có vẻ không thuộc loại sổ này")
+    return (f"{looks_like} (theo tiêu đề in trên trang hoặc các cột kẻ): trang đang bị giữ lại, cán bộ chưa thấy "
+            "các bản ghi của trang; hãy xác nhận trang thuộc sổ này hoặc xoá trang")
 
 
 def is_mismatch(stored: str) -> bool:

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Book, FieldStatus, FieldValue, Page, PageStatus, Record, RecordStatus, Role, User
 from workbench.audit import record_event
+from workbench.book_type_hold import is_held, suspected_type
 from workbench.book_types import BookTypeError, get_book_type
 from workbench.errors import InvalidActionError
 from workbench.registration_sequence import apply_book_sequence
 from workbench.scope import CONTRACTORS, EVERYONE, Scope, book_in_scope, load_scope, page_in_scope, unit_in_scope
+from workbench.upload_log import error_vi
 
 PAGE_VIEWERS = (Role.CONTRACTOR, Role.SUPERVISOR, Role.ADMIN)
 MIN_YEAR, MAX_YEAR = 1800, 2100
@@ -64,6 +66,20 @@ class PageSummary:
     size: tuple[int, int] | None
     processed_at: datetime | None
     has_human_work: bool  # some record was reviewed: re-running would replace that work
+
+    @property
+    def held(self) -> bool:
+        """Held for the contractor: it may belong to another book type (officials do not see it)."""
+        return not self.deleted and is_held(self.warnings)
+
+    @property
+    def suspected_type(self) -> str | None:
+        return suspected_type(self.warnings)
+
+    @property
+    def error_vi(self) -> str:
+        """The page's load/processing error as contractors read it (stored in English for the logs)."""
+        return error_vi(self.error)
 
 
 # --- books ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models import PageStatus, RecordStatus, Role
 from ocr.page_qa import WARNINGS_VI
-from workbench.book_types import BookTypeError, get_book_type
+from workbench.book_type_hold import book_type_mismatch_vi
 from workbench.registration_sequence import GAP, Location, SequenceFinding, number_ranges, parse_sequence_warning
 
 RECORD_STATUS_VI: dict[str, str] = {
@@ -53,16 +53,6 @@ def page_warning_vi(code: str) -> str:
     if sequence is not None:
         return sequence_finding_vi(sequence)
     return _WARNINGS_VI.get(code, code)
-
-
-def book_type_mismatch_vi(suspected: str) -> str:
-    """The held page's warning: which book it looks like, and that officials do not see it yet."""
-    try:
-        looks_like = f"trang có vẻ thuộc {get_book_type(suspected).label.lower()}, không phải loại sổ này"
-    except BookTypeError:
-        looks_like = "trang có vẻ không thuộc loại sổ này"
-    return (f"{looks_like} (theo tiêu đề in trên trang hoặc các cột kẻ): trang đang bị giữ lại, cán bộ chưa thấy các "
-            "bản ghi của trang; hãy xác nhận trang thuộc sổ này hoặc xoá trang")
 
 
 def warning_code(stored: str) -> str:

@@ -1,4 +1,5 @@
-"""One-shot messages that survive the `st.rerun()` after an action (e.g. "Đã duyệt…")."""
+"""One-shot messages that survive the `st.rerun()` after an action (e.g. "Đã duyệt…"), and pinned
+messages that stay on screen until the user dismisses them (an upload's outcome: issue #16 item 7)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import streamlit as st
 from workbench.ui.plain import plain
 
 _KEY = "pending_notices"
-_SHOW = {"info": st.info, "warning": st.warning, "error": st.error}
+_PINNED = "pinned_notices"
+_SHOW = {"info": st.info, "warning": st.warning, "error": st.error, "success": st.success}
 
 
 def push(kind: str, message: str) -> None:
@@ -23,3 +25,25 @@ def show() -> None:
             st.toast(plain(message), icon=":material/check_circle:")
         else:
             _SHOW.get(kind, st.info)(plain(message))
+
+
+def pin(slot: str, messages: list[tuple[str, str]]) -> None:
+    """Replace the messages pinned in `slot` (e.g. one book's last upload); they outlive reruns."""
+    pinned = dict(st.session_state.get(_PINNED, {}))
+    pinned[slot] = list(messages)
+    st.session_state[_PINNED] = pinned
+
+
+def show_pinned(slot: str, dismiss_label: str = "Đã đọc, ẩn thông báo") -> None:
+    """The slot's messages, shown literally, until the user presses the dismiss button (a toast or a
+    message written just before st.rerun() is gone before anyone can read it)."""
+    messages = st.session_state.get(_PINNED, {}).get(slot)
+    if not messages:
+        return
+    for kind, message in messages:
+        _SHOW.get(kind, st.info)(plain(message))
+    if st.button(dismiss_label, key=f"dismiss-{slot}"):
+        pinned = dict(st.session_state.get(_PINNED, {}))
+        pinned.pop(slot, None)
+        st.session_state[_PINNED] = pinned
+        st.rerun()
