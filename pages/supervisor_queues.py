@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from models import Role, User
+from models import RecordStatus, Role, User
+from workbench.contractor import list_books
 from workbench.errors import ServiceError
 from workbench.policy import ReviewPolicy
-from workbench.qa import draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
+from workbench.progress import VIETNAM_TZ
+from workbench.qa import QaItem, QaResult, draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
 from workbench.queue import get_queue_order, set_queue_order
-from workbench.record_view import RecordSummary, get_record_view
+from workbench.record_view import RecordSummary, RecordView, get_record_view
 from workbench.supervision import (
+    FlaggedRecord,
+    RankedRecord,
     bulk_approve_high_confidence,
     count_bulk_approvable,
     crosscheck_mismatch_queue,
@@ -26,15 +31,26 @@ from workbench.supervision import (
     unflag,
 )
 from workbench.ui import notices
+from workbench.ui.field_display import PAGE_PANEL_KEY, sticky_panels_css
 from workbench.ui.guard import require
 from workbench.ui.labels import RECORD_STATUS_VI
 from workbench.ui.navigation import VERIFY, to_st_page
 from workbench.ui.plain import plain
+from workbench.ui.record_panel import CONTRAST_LABELS, ZOOM_OPTIONS, field_crops_rgb, page_image
 
 ctx = require(Role.SUPERVISOR)
 policy = ReviewPolicy.from_settings(ctx.wb.settings)
+data_dir = ctx.wb.settings.data_dir
 QUEUE_ORDERS_VI = {"easy_first": "Dễ trước (tin cậy cao trước)", "hard_first": "Khó trước (tin cậy thấp trước)",
                    "book_order": "Theo thứ tự trong sổ"}
+TABS = {"flagged": "Bị chuyển kiểm tra", "low": "Độ tin cậy thấp", "qa": "Kiểm tra mẫu (QA)",
+        "mismatch": "Lệch với CSDL dân cư", "bulk": "Duyệt hàng loạt"}
+FIELD_TYPES_VI = {"registration_no": "Số đăng ký", "date": "Ngày tháng", "person_name": "Họ tên",
+                  "sex": "Giới tính", "ethnicity": "Dân tộc", "nationality": "Quốc tịch", "place": "Địa danh",
+                  "free_text": "Ghi chú, văn bản khác"}
+OPEN_RECORD_KEY = "verify_open_record"  # read by pages/verify.py
+RETURN_KEY = "queues_return"  # (tab, record id) of the record opened from here, until we are back
+QA_RESULT_KEY = "qa_last_result"
 
 
 def run_action(action: Callable[[Session, User], object], success_vi: str) -> None:
@@ -49,55 +65,54 @@ def run_action(action: Callable[[Session, User], object], success_vi: str) -> No
     st.rerun()
 
 
-def summary_table(records: list[RecordSummary]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "Mã": r.record_id, "Sổ": r.book_label, "Đơn vị": r.unit_name, "Trang": r.page_index,
-                "Dòng": r.row_index, "Độ tin cậy": round(r.confidence, 2),
-                "Trạng thái": RECORD_STATUS_VI.get(r.status, r.status), "Lý do": r.flag_reason or "",
-            }
-            for r in records
-        ]
-    )
+def vn_time(moment: datetime | None) -> str:
+    return moment.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M") if moment else "—"
 
 
-def open_in_verification(record_id: int) -> None:
-    st.session_state["verify_open_record"] = record_id
+def open_in_verification(tab: str, record_id: int) -> None:
+    st.session_state[OPEN_RECORD_KEY] = record_id
+    st.session_state[RETURN_KEY] = (tab, record_id)
     st.switch_page(to_st_page(VERIFY))
 
 
-def record_actions(records: list[RecordSummary], prefix: str, officials: dict[int, str]) -> None:
-    """Pick one record of a queue and act on it (open, unflag, reject, reassign)."""
-    if not records:
-        st.info("Hàng đợi trống.")
-        return
-    st.dataframe(summary_table(records), hide_index=True, width="stretch")
-    by_id = {r.record_id: r for r in records}
-    chosen = st.selectbox(
-        "Chọn bản ghi", list(by_id), key=f"{prefix}-pick",
-        format_func=lambda rid: f"#{rid} · {by_id[rid].book_label} · trang {by_id[rid].page_index} "
-        f"dòng {by_id[rid].row_index}",
-    )
-    record = by_id[chosen]
+def picked(records: Sequence[RecordSummary], table_key: str) -> RecordSummary:
+    """The row the supervisor clicked in the table (the first row until they click one)."""
+    state = st.session_state.get(table_key)
+    rows = list(state.selection.rows) if state is not None else []
+    return records[rows[0]] if rows and rows[0] < len(records) else records[0]
+
+
+def queue_table(frame: pd.DataFrame, table_key: str) -> None:
+    st.caption("Bấm vào một dòng để chọn bản ghi.")
+    st.dataframe(frame, hide_index=True, width="stretch", key=table_key, on_select="rerun",
+                 selection_mode="single-row", selection_default={"selection": {"rows": [0], "columns": []}},
+                 height=min(38 + 35 * len(frame), 360))
+
+
+def record_actions(record: RecordSummary, tab: str, officials: dict[int, str]) -> None:
+    """Act on the chosen record: open it beside its page, send it back, reject it, give it to someone."""
+    st.markdown(f"**Bản ghi #{record.record_id:d}** · {plain(record.book_label)} · trang {record.page_index:d} · "
+                f"dòng {record.row_index:d}")
     open_col, unflag_col, reject_col, assign_col = st.columns(4)
-    if open_col.button("Mở để xác minh", key=f"{prefix}-open", type="primary"):
-        open_in_verification(record.record_id)
-    if record.status == "flagged" and unflag_col.button("Trả về hàng đợi", key=f"{prefix}-unflag"):
+    if open_col.button("Mở để xác minh", key=f"{tab}-open", type="primary", width="stretch"):
+        open_in_verification(tab, record.record_id)
+    if record.status == RecordStatus.FLAGGED and unflag_col.button("Trả về hàng đợi", key=f"{tab}-unflag",
+                                                                   width="stretch"):
         run_action(lambda s, u: unflag(s, u, record.record_id, record.version),
                    f"Đã trả bản ghi #{record.record_id} về hàng đợi cán bộ.")
-    with reject_col.popover("Loại bản ghi"):
-        reason = st.text_input("Lý do loại", key=f"{prefix}-reject-reason")
-        if st.button("Xác nhận loại", key=f"{prefix}-reject"):
+    with reject_col.popover("Loại bản ghi", width="stretch"):
+        reason = st.text_input("Lý do loại", key=f"{tab}-reject-reason")
+        if st.button("Xác nhận loại", key=f"{tab}-reject"):
             run_action(lambda s, u: reject(s, u, record.record_id, record.version, reason),
                        f"Đã loại bản ghi #{record.record_id}.")
-    with assign_col.popover("Giao cho cán bộ"):
-        target = st.selectbox("Cán bộ", [None, *officials], key=f"{prefix}-assignee",
-                              format_func=lambda uid: "— Bỏ giao —" if uid is None else officials[uid])
-        if st.button("Giao", key=f"{prefix}-assign"):
-            run_action(lambda s, u: reassign(s, u, record.record_id, target, expected_version=record.version,
-                                              policy=policy),
-                       f"Đã giao lại bản ghi #{record.record_id}.")
+    if record.status in (RecordStatus.PROPOSED, RecordStatus.IN_REVIEW):
+        with assign_col.popover("Giao cho cán bộ", width="stretch"):
+            target = st.selectbox("Cán bộ", [None, *officials], key=f"{tab}-assignee",
+                                  format_func=lambda uid: "— Bỏ giao —" if uid is None else officials[uid])
+            if st.button("Giao", key=f"{tab}-assign"):
+                run_action(lambda s, u: reassign(s, u, record.record_id, target, expected_version=record.version,
+                                                  policy=policy),
+                           f"Đã giao lại bản ghi #{record.record_id}.")
 
 
 def officials_in_scope() -> dict[int, str]:
@@ -106,43 +121,189 @@ def officials_in_scope() -> dict[int, str]:
     return {u.id: f"{u.full_name or u.username} ({u.username})" for u in reviewers}
 
 
+def after_return(flagged: list[FlaggedRecord]) -> str | None:
+    """Back from the verification page: the tab to show; a handled flagged record opens the next one."""
+    came_back = st.session_state.pop(RETURN_KEY, None)
+    if came_back is None:
+        return None
+    tab, record_id = came_back
+    still_there = any(r.record_id == record_id for r in flagged)
+    if tab == "flagged" and not still_there and flagged and st.session_state.get(OPEN_RECORD_KEY) is None:
+        open_in_verification("flagged", flagged[0].record_id)  # approved/rejected: straight to the next one
+    return str(tab)
+
+
+# --- flagged --------------------------------------------------------------------------------------
+
+def flagged_tab(records: list[FlaggedRecord], officials: dict[int, str]) -> None:
+    if not records:
+        st.info("Không còn bản ghi nào bị chuyển kiểm tra.")
+        return
+    by_name = {name.rsplit(" (", 1)[-1].rstrip(")"): name for name in officials.values()}
+    frame = pd.DataFrame([
+        {"Mã": r.record_id, "Sổ": r.book_label, "Đơn vị": r.unit_name, "Trang": r.page_index, "Dòng": r.row_index,
+         "Người chuyển": by_name.get(r.flagged_by or "", r.flagged_by or "—"), "Lúc chuyển": vn_time(r.flagged_at),
+         "Lý do": r.flag_reason or ""}
+        for r in records
+    ])
+    queue_table(frame, "flagged-table")
+    record_actions(picked(records, "flagged-table"), "flagged", officials)
+
+
+# --- low confidence -------------------------------------------------------------------------------
+
+def weak_fields_text(record: RankedRecord) -> str:
+    labels = dict(record.field_labels)
+    return ", ".join(
+        f"{labels.get(f.key, f.key)} ({'trống, nghi có chữ' if f.empty else f'{f.confidence:.0%}'})"
+        for f in record.weak_fields
+    )
+
+
+def low_filters(officials: dict[int, str]) -> tuple[float, str | None, int | None, int | None]:
+    with ctx.session() as (session, user):
+        books = {b.id: f"{b.type_label} {b.year} quyển {b.volume} · {b.unit_name}" for b in list_books(session, user)}
+    threshold_col, type_col, book_col, official_col = st.columns([2, 2, 3, 3])
+    threshold = threshold_col.slider("Trường yếu: độ tin cậy dưới", 0.0, 1.0, policy.medium_confidence, 0.05,
+                                     key="low-threshold")
+    field_type = type_col.selectbox("Loại trường", [None, *FIELD_TYPES_VI], key="low-field-type",
+                                    format_func=lambda t: "Tất cả" if t is None else FIELD_TYPES_VI[t])
+    book_id = book_col.selectbox("Sổ", [None, *books], key="low-book",
+                                 format_func=lambda b: "Tất cả" if b is None else books[b])
+    official_id = official_col.selectbox("Cán bộ", [None, *officials], key="low-official",
+                                         format_func=lambda o: "Tất cả" if o is None else officials[o])
+    return threshold, field_type, book_id, official_id
+
+
+def low_tab(officials: dict[int, str]) -> None:
+    threshold, field_type, book_id, official_id = low_filters(officials)
+    try:
+        with ctx.session() as (session, user):
+            records = low_confidence_queue(session, user, threshold, field_type=field_type, book_id=book_id,
+                                           official_id=official_id)
+    except ServiceError as exc:
+        st.error(plain(exc.message_vi))
+        return
+    st.caption("Xếp theo số trường dự kiến sai (tổng xác suất sai của các trường chưa ai xác nhận): "
+               "bản ghi nhiều trường đáng ngờ nhất lên đầu.")
+    if not records:
+        st.info("Không có bản ghi nào có trường yếu theo bộ lọc này.")
+        return
+    frame = pd.DataFrame([
+        {"Mã": r.record_id, "Sổ": r.book_label, "Trang": r.page_index, "Dòng": r.row_index,
+         "Số trường dự kiến sai": round(r.expected_wrong, 1), "Trường yếu": weak_fields_text(r),
+         "Cán bộ": officials.get(r.official_id, "—") if r.official_id else "—",
+         "Trạng thái": RECORD_STATUS_VI.get(r.status, r.status)}
+        for r in records
+    ])
+    queue_table(frame, "low-table")
+    record_actions(picked(records, "low-table"), "low", officials)
+
+
+# --- QA -------------------------------------------------------------------------------------------
+
+def show_last_qa_result() -> None:
+    """After a re-check: what QA keyed beside what the official had approved (revealed only now)."""
+    shown = st.session_state.pop(QA_RESULT_KEY, None)
+    if shown is None:
+        return
+    result, labels = shown
+    assert isinstance(result, QaResult)
+    st.success(f"Đã ghi kết quả kiểm tra bản ghi #{result.record_id:d}: {result.fields_changed:d}/"
+               f"{result.fields_checked:d} trường khác với giá trị cán bộ đã duyệt.")
+    if result.comparison:
+        st.dataframe(pd.DataFrame([
+            {"Trường": labels.get(c.key, c.key), "Tổ kiểm tra nhập": c.qa_value, "Cán bộ đã duyệt": c.verifier_value,
+             "Khác": "✗ khác" if c.changed else "✓"}
+            for c in result.comparison
+        ]), hide_index=True, width="stretch", key="qa-comparison")
+
+
+def qa_submit(item: QaItem, view: RecordView, typed: dict[str, str], apply: bool) -> None:
+    try:
+        with ctx.session() as (session, user):
+            result = submit_qa(session, user, item.qa_id, typed, apply_corrections=apply)
+    except ServiceError as exc:
+        st.error(plain(exc.message_vi))
+        return
+    st.session_state[QA_RESULT_KEY] = (result, {f.key: f.label for f in view.fields})
+    st.rerun()
+
+
+def qa_page_image(view: RecordView) -> int:
+    """The page with the record outlined, with the verification page's zoom and contrast; returns the contrast."""
+    zoom_col, contrast_col = st.columns(2)
+    zoom = zoom_col.segmented_control("Phóng to", ZOOM_OPTIONS, default=1.5, required=True, key="qa-zoom",
+                                      format_func=lambda z: f"{z:g}×")
+    contrast = contrast_col.segmented_control("Tương phản (mực mờ)", list(CONTRAST_LABELS), default=0,
+                                              required=True, key="qa-contrast",
+                                              format_func=lambda level: CONTRAST_LABELS[level])
+    image = page_image(data_dir, view.image_path, view.record_bbox, float(zoom), int(contrast))
+    if image is None:
+        st.error("Không đọc được ảnh trang. Báo đơn vị số hoá kiểm tra lại trang này.")
+    else:
+        st.image(image, caption=f"Trang {view.page_index:d}, dòng {view.row_index:d} (khung đỏ)", width="stretch")
+    return int(contrast)
+
+
+def qa_form(item: QaItem, view: RecordView, contrast: int) -> None:
+    crops = field_crops_rgb(str(data_dir), view.image_path, tuple(f.cell_bbox for f in view.fields), contrast)
+    with st.form(f"qa-{item.qa_id}", enter_to_submit=False, border=False):
+        typed: dict[str, str] = {}
+        for field, crop in zip(view.fields, crops, strict=True):
+            crop_col, input_col = st.columns([5, 4], vertical_alignment="bottom")
+            if crop is not None:
+                crop_col.image(crop, width="stretch")
+            else:
+                crop_col.caption("(không có ô ảnh)")
+            typed[field.key] = input_col.text_input(field.label, value=field.value_to_show,
+                                                    key=f"qa-{item.qa_id}-{field.key}")
+        apply = st.checkbox("Sửa luôn bản ghi theo kết quả kiểm tra", value=True, key=f"qa-{item.qa_id}-apply")
+        submitted = st.form_submit_button("Ghi kết quả kiểm tra", type="primary")
+    if submitted:
+        qa_submit(item, view, typed, apply)
+
+
 def qa_tab(officials: dict[int, str]) -> None:
-    st.markdown("Kiểm tra lại **mù** một tỷ lệ bản ghi đã duyệt của từng cán bộ: chỉ thấy đề xuất của máy, "
-                "không thấy giá trị cán bộ đã nhập.")
+    st.markdown("Kiểm tra lại **mù** một tỷ lệ bản ghi đã duyệt của từng cán bộ: đọc từ ảnh trang, chỉ thấy đề "
+                "xuất của máy; giá trị cán bộ đã duyệt chỉ hiện sau khi ghi kết quả.")
     verifier_col, percent_col, draw_col = st.columns([3, 2, 1], vertical_alignment="bottom")
     verifier = verifier_col.selectbox("Cán bộ xác minh", list(officials), key="qa-verifier",
                                       format_func=lambda uid: officials[uid]) if officials else None
     percent = percent_col.slider("Tỷ lệ mẫu (%)", 1, 50, 5, key="qa-percent")
     if draw_col.button("Rút mẫu", key="qa-draw", disabled=verifier is None) and verifier is not None:
         run_action(lambda s, u: draw_qa_sample(s, u, verifier, float(percent)), "Đã rút mẫu kiểm tra.")
+    show_last_qa_result()
     with ctx.session() as (session, user):
         items = qa_queue(session, user)
         quality = verifier_error_rates(session, user)
     if quality:
-        st.markdown("**Tỷ lệ lỗi theo cán bộ (từ kiểm tra mẫu)**")
-        st.dataframe(pd.DataFrame([
-            {"Cán bộ": q.username, "Bản ghi đã kiểm": q.records_checked, "Trường đã kiểm": q.fields_checked,
-             "Trường phải sửa": q.fields_changed,
-             "Tỷ lệ lỗi": f"{q.error_rate:.1%}" if q.error_rate is not None else "—"}
-            for q in quality
-        ]), hide_index=True, width="stretch")
+        with st.expander("Tỷ lệ lỗi theo cán bộ (từ kiểm tra mẫu)", expanded=not items):
+            st.dataframe(pd.DataFrame([
+                {"Cán bộ": q.username, "Bản ghi đã kiểm": q.records_checked, "Trường đã kiểm": q.fields_checked,
+                 "Trường phải sửa": q.fields_changed,
+                 "Tỷ lệ lỗi": f"{q.error_rate:.1%}" if q.error_rate is not None else "—"}
+                for q in quality
+            ]), hide_index=True, width="stretch")
     if not items:
         st.info("Không có bản ghi nào chờ kiểm tra mẫu.")
         return
     by_id = {item.qa_id: item for item in items}
-    qa_id = st.selectbox("Bản ghi cần kiểm tra", list(by_id), key="qa-pick",
+    qa_id = st.selectbox(f"Bản ghi cần kiểm tra (còn {len(items):d})", list(by_id), key="qa-pick",
                          format_func=lambda q: f"#{by_id[q].record.record_id} · {by_id[q].record.book_label} · "
                          f"trang {by_id[q].record.page_index} dòng {by_id[q].record.row_index}")
     item = by_id[qa_id]
     with ctx.session() as (session, user):
         view = get_record_view(session, user, item.record.record_id, policy, blind=True)
-    with st.form(f"qa-{qa_id}", enter_to_submit=False):
-        typed = {f.key: st.text_input(f.label, value=f.value_to_show, key=f"qa-{qa_id}-{f.key}") for f in view.fields}
-        apply = st.checkbox("Sửa luôn bản ghi theo kết quả kiểm tra", value=True, key=f"qa-{qa_id}-apply")
-        if st.form_submit_button("Ghi kết quả kiểm tra", type="primary"):
-            run_action(lambda s, u: submit_qa(s, u, qa_id, typed, apply_corrections=apply),
-                       "Đã ghi kết quả kiểm tra mẫu.")
+    st.html(sticky_panels_css())
+    image_col, form_col = st.columns([6, 5], gap="medium")
+    with image_col, st.container(key=PAGE_PANEL_KEY):
+        contrast = qa_page_image(view)
+    with form_col:
+        qa_form(item, view, contrast)
 
+
+# --- bulk, order ----------------------------------------------------------------------------------
 
 def bulk_tab() -> None:
     st.markdown("Duyệt hàng loạt chỉ các bản ghi mà **mọi trường** đều có độ tin cậy cao. "
@@ -173,27 +334,31 @@ def order_setting() -> None:
 
 
 st.title("Hàng đợi tổ kiểm tra")
-notices.show()
 officials = officials_in_scope()
-flagged_tab, low_tab, qa_sample_tab, mismatch_tab, bulk = st.tabs(
-    ["Bị chuyển kiểm tra", "Độ tin cậy thấp", "Kiểm tra mẫu (QA)", "Lệch với CSDL dân cư", "Duyệt hàng loạt"]
-)
-with flagged_tab:
-    with ctx.session() as (session, user):
-        flagged = flagged_queue(session, user)
-    record_actions(flagged, "flagged", officials)
-with low_tab:
-    threshold = st.slider("Ngưỡng độ tin cậy", 0.0, 1.0, policy.medium_confidence, 0.05, key="low-threshold")
-    with ctx.session() as (session, user):
-        low = low_confidence_queue(session, user, threshold)
-    record_actions(low, "low", officials)
-with qa_sample_tab:
+with ctx.session() as (session, user):
+    flagged = flagged_queue(session, user)
+back_to = after_return(flagged)
+notices.show()
+tabs = st.tabs(list(TABS.values()), default=TABS.get(back_to or "flagged"))
+with tabs[0]:
+    flagged_tab(flagged, officials)
+with tabs[1]:
+    low_tab(officials)
+with tabs[2]:
     qa_tab(officials)
-with mismatch_tab:
+with tabs[3]:
     with ctx.session() as (session, user):
         mismatches = crosscheck_mismatch_queue(session, user)
     st.caption("Bản ghi có người “tìm thấy nhưng khác” trong CSDL quốc gia về dân cư: cần xác minh, không ghi đè.")
-    record_actions(mismatches, "mismatch", officials)
-with bulk:
+    if mismatches:
+        queue_table(pd.DataFrame([
+            {"Mã": r.record_id, "Sổ": r.book_label, "Đơn vị": r.unit_name, "Trang": r.page_index,
+             "Dòng": r.row_index, "Trạng thái": RECORD_STATUS_VI.get(r.status, r.status)}
+            for r in mismatches
+        ]), "mismatch-table")
+        record_actions(picked(mismatches, "mismatch-table"), "mismatch", officials)
+    else:
+        st.info("Hàng đợi trống.")
+with tabs[4]:
     bulk_tab()
 order_setting()
