@@ -71,12 +71,14 @@ class PageGrid:
 
     page_id: int
     book_id: int
+    book_type: str
     page_index: int
     image_path: str  # deskewed page, relative to the data directory
     width: int
     height: int
     lines: GridLines
     source: str  # rulings / partial_rulings / text_lines / manual (the latest grid), or template (none found)
+    column_keys: tuple[str, ...]
     column_labels: tuple[str, ...]
     records: int
     approved: int  # > 0: a correction is refused
@@ -138,9 +140,9 @@ def load_page_grid(session: Session, user: User, page_id: int) -> PageGrid:
     records = list(session.scalars(select(Record).where(Record.page_id == page.id)))
     worked = _worked_record_ids(session, page.id)
     return PageGrid(
-        page_id=page.id, book_id=page.book_id, page_index=page.page_index, image_path=page.deskewed_path or "",
-        width=width, height=height, lines=lines, source=source,
-        column_labels=tuple(c.label for c in layout.columns), records=len(records),
+        page_id=page.id, book_id=page.book_id, book_type=page.book.book_type, page_index=page.page_index,
+        image_path=page.deskewed_path or "", width=width, height=height, lines=lines, source=source,
+        column_keys=tuple(layout.keys), column_labels=tuple(c.label for c in layout.columns), records=len(records),
         approved=sum(r.status == RecordStatus.APPROVED for r in records),
         kept=sum(r.id in worked and r.status != RecordStatus.APPROVED for r in records),
         model_version=page.model_version,
@@ -195,6 +197,11 @@ def validate_grid_lines(lines: GridLines, layout: LedgerLayout, width: int, heig
                 f"Lines {list(values)} must increase by at least {MIN_GAP_PX} px",
                 f"Các đường kẻ phải tăng dần và cách nhau ít nhất {MIN_GAP_PX} điểm ảnh.",
             )
+
+
+def check_lines(grid: PageGrid, lines: GridLines) -> None:
+    """The checks correct_segmentation makes on the lines, for the editor to show before anything runs."""
+    validate_grid_lines(lines, get_book_type(grid.book_type).layout, grid.width, grid.height)
 
 
 @dataclass(frozen=True)

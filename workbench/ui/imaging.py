@@ -126,3 +126,68 @@ def draw_grid(image: np.ndarray, column_lines: list[int], row_lines: list[int],
     for y in row_lines:
         cv2.line(shown, (0, int(y)), (width - 1, int(y)), color, thickness)
     return shown
+
+
+COLUMN_LINE_BGR = (200, 90, 0)  # blue: column rulings
+ROW_LINE_BGR = (0, 0, 220)  # red: row rulings
+HEADER_LINE_BGR = (0, 150, 0)  # green: the header's bottom (the first row line)
+
+
+def draw_numbered_grid(image: np.ndarray, column_lines: list[int], row_lines: list[int]) -> np.ndarray:
+    """The grid editor's preview: column lines (blue, numbered along the top) and row lines (red,
+    numbered down the left; the header's bottom, line 1, in green) over a copy of the page. The
+    numbers are the ones the editor's inputs carry, so a line on the picture can be found there."""
+    shown = image.copy()
+    height, width = shown.shape[:2]
+    thickness = max(2, round(min(width, height) / 600))
+    scale = max(0.6, width / 1800)
+    top = min(row_lines) if row_lines else 0
+    bottom = max(row_lines) if row_lines else height - 1
+    for number, x in enumerate(column_lines, start=1):
+        cv2.line(shown, (int(x), max(0, top - 40)), (int(x), min(height - 1, bottom + 40)), COLUMN_LINE_BGR, thickness)
+        _label(shown, str(number), (int(x) + 4, max(18, top - 48)), COLUMN_LINE_BGR, scale)
+    left = min(column_lines) if column_lines else 0
+    right = max(column_lines) if column_lines else width - 1
+    for number, y in enumerate(row_lines, start=1):
+        color = HEADER_LINE_BGR if number == 1 else ROW_LINE_BGR
+        cv2.line(shown, (max(0, left - 40), int(y)), (min(width - 1, right + 40), int(y)), color, thickness)
+        _label(shown, str(number), (max(2, left - 40 - int(34 * scale)), int(y) + 8), color, scale)
+    return shown
+
+
+def draw_boxes(image: np.ndarray, boxes: list[tuple[int, int, int, int]], color: tuple[int, int, int] = HEADER_LINE_BGR,
+               ) -> np.ndarray:
+    """A copy of the page with each (x, y, w, h) box outlined and numbered from 1 (the new records)."""
+    shown = image.copy()
+    height, width = shown.shape[:2]
+    thickness = max(2, round(min(width, height) / 500))
+    for number, box in enumerate(boxes, start=1):
+        x, y, w, h = clip_box(box, width, height)
+        cv2.rectangle(shown, (x, y), (x + w - 1, y + h - 1), color, thickness)
+        _label(shown, str(number), (x + 6, y + h - 8), color, max(0.6, width / 1800))
+    return shown
+
+
+def _label(image: np.ndarray, text: str, origin: tuple[int, int], color: tuple[int, int, int], scale: float) -> None:
+    """Digits on a white patch, readable over handwriting."""
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    weight = max(1, round(2 * scale))
+    (w, h), base = cv2.getTextSize(text, font, scale, weight)
+    x, y = origin
+    cv2.rectangle(image, (x - 2, y - h - 2), (x + w + 2, y + base), (255, 255, 255), -1)
+    cv2.putText(image, text, (x, y), font, scale, color, weight, cv2.LINE_AA)
+
+
+def line_window(image: np.ndarray, vertical: bool, position: int, half: int = 160,
+                along: tuple[int, int] | None = None) -> np.ndarray:
+    """The page around one line at full resolution (the editor's close-up): a band ``half`` px
+    either side of x = position (vertical) or y = position (horizontal), clipped to the page, and
+    along the line only from ``along[0]`` to ``along[1]`` when given (a few rows, not the whole page)."""
+    height, width = image.shape[:2]
+    extent, length = (width, height) if vertical else (height, width)
+    start = min(max(0, int(position) - half), max(0, extent - 2 * half))
+    end = min(extent, start + 2 * half)
+    first, last = (0, length) if along is None else (max(0, along[0]), min(length, along[1]))
+    if last <= first:
+        first, last = 0, length
+    return image[first:last, start:end] if vertical else image[start:end, first:last]

@@ -26,6 +26,7 @@ QUEUES = PageSpec("pages/supervisor_queues.py", "Hàng đợi tổ kiểm tra", 
 DASHBOARD = PageSpec("pages/dashboard.py", "Tiến độ", ":material/monitoring:", "tien-do")
 REPORT = PageSpec("pages/report.py", "Báo cáo (Phụ lục 01)", ":material/summarize:", "bao-cao")
 BOOKS = PageSpec("pages/contractor_books.py", "Sổ và trang", ":material/menu_book:", "so-va-trang")
+GRID = PageSpec("pages/contractor_grid.py", "Sửa lưới trang", ":material/grid_on:", "sua-luoi-trang")
 USERS = PageSpec("pages/admin_users.py", "Người dùng", ":material/group:", "nguoi-dung")
 UNITS = PageSpec("pages/admin_units.py", "Đơn vị", ":material/account_balance:", "don-vi")
 BOOK_TYPES = PageSpec("pages/admin_book_types.py", "Loại sổ", ":material/list_alt:", "loai-so")
@@ -36,12 +37,12 @@ _SECTIONS: dict[str, dict[str, list[PageSpec]]] = {
     Role.OFFICIAL: {"Cán bộ hộ tịch": [VERIFY, MY_PROGRESS]},
     # Supervisors open flagged records in the verification page too.
     Role.SUPERVISOR: {"Tổ kiểm tra": [QUEUES, VERIFY, DASHBOARD, REPORT, MODELS]},
-    Role.CONTRACTOR: {"Đơn vị số hoá": [BOOKS]},
+    Role.CONTRACTOR: {"Đơn vị số hoá": [BOOKS, GRID]},
     Role.ADMIN: {
         "Quản trị": [USERS, UNITS, BOOK_TYPES],
         "Tổ kiểm tra": [QUEUES, DASHBOARD, REPORT, MODELS],
         "Cán bộ hộ tịch": [VERIFY, MY_PROGRESS],
-        "Đơn vị số hoá": [BOOKS],
+        "Đơn vị số hoá": [BOOKS, GRID],
     },
 }
 
