@@ -20,7 +20,7 @@ import streamlit as st  # noqa: E402
 
 from workbench.storage import private_files  # noqa: E402
 from workbench.ui.labels import ROLE_VI  # noqa: E402
-from workbench.ui.navigation import LOGIN, pages_for_role, to_st_page  # noqa: E402
+from workbench.ui.navigation import role_navigation, signed_out_navigation  # noqa: E402
 from workbench.ui.remember import forget, keep_alive, pending_cookie_script, restore  # noqa: E402
 from workbench.ui.resources import get_workbench  # noqa: E402
 from workbench.ui.session import touch  # noqa: E402
@@ -42,16 +42,9 @@ def main() -> None:
         # In the sidebar when signed in, so the main layout does not shift.
         (st.sidebar if identity else st.container()).html(cookie_js, unsafe_allow_javascript=True)
     if identity is None:
-        st.navigation([to_st_page(LOGIN, default=True)], position="hidden").run()
+        st.navigation(signed_out_navigation(), position="hidden").run()
         return
-    sections = pages_for_role(identity.role)
-    first = True
-    navigation: dict[str, list[st.Page]] = {}
-    for section, specs in sections.items():
-        navigation[section] = []
-        for spec in specs:
-            navigation[section].append(to_st_page(spec, default=first))
-            first = False
+    navigation = role_navigation(identity.role)  # every page reloads onto itself (issue #15)
     with st.sidebar:
         st.markdown(f"**{identity.display_name}**  \n{ROLE_VI.get(identity.role, identity.role)}")
         if st.button("Đăng xuất", key="logout", icon=":material/logout:"):

@@ -2,11 +2,13 @@
 
 Field messages are recomputed from the values shown (validators in `ocr.fields`), so a correction
 clears or raises messages immediately; a place also shows the gazetteer's normalized current unit
-beside the text as written (never replacing it).
+beside the text as written (never replacing it). `overrides` lays unsaved typing (a restored draft)
+over the stored values, so the form and its messages show what the official had typed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -151,15 +153,19 @@ def value_to_show(status: str, proposed: str, final: str | None, blind: bool) ->
 
 
 def get_record_view(
-    session: Session, user: User, record_id: int, policy: ReviewPolicy = ReviewPolicy(), *, blind: bool = False
+    session: Session, user: User, record_id: int, policy: ReviewPolicy = ReviewPolicy(), *, blind: bool = False,
+    overrides: Mapping[str, str] | None = None,
 ) -> RecordView:
-    """Everything the verification page needs for one record; `blind` hides the verifier's finals (QA)."""
+    """Everything the verification page needs for one record; `blind` hides the verifier's finals (QA);
+    `overrides` (field key -> typed text) replaces what the form is prefilled with."""
     scope = load_scope(session, user, REVIEWERS)
     record = record_in_scope(session, scope, record_id)
     book_type = get_book_type(record.book.book_type)
     stored = record.field_map()
+    typed = {k: v for k, v in (overrides or {}).items() if k in stored}
     shown = {
-        c.key: value_to_show(f.status, f.proposed_value, f.final_value, blind) if (f := stored.get(c.key)) else ""
+        c.key: typed[c.key] if c.key in typed
+        else value_to_show(f.status, f.proposed_value, f.final_value, blind) if (f := stored.get(c.key)) else ""
         for c in book_type.columns
     }
     live_messages = field_messages(book_type.key, shown)
@@ -168,7 +174,7 @@ def get_record_view(
     for column in book_type.columns:
         value = stored.get(column.key)
         chars = tuple((str(c[0]), float(c[1]), int(c[2]), int(c[3])) for c in (value.char_confidences if value else []))
-        edited = value is not None and value.status == FieldStatus.CORRECTED and not blind
+        edited = (value is not None and value.status == FieldStatus.CORRECTED and not blind) or column.key in typed
         # Pipeline messages describe the proposal: keep them unless the official replaced the value.
         pipeline_messages = [] if edited or value is None else list(value.messages)
         messages = tuple(dict.fromkeys(pipeline_messages + live_messages.get(column.key, [])))

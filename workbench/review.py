@@ -4,14 +4,18 @@ Every field the official touched becomes `confirmed` (value equals the proposal)
 (`final_value` holds the value exactly as written, only NFC + whitespace normalized). Each field
 change and each status change writes an audit event (old -> new, who, when). The record's
 `version` must equal `expected_version`, and the UPDATE itself re-checks it, so a record changed
-by someone else meanwhile raises ConflictError and nothing is overwritten.
+by someone else meanwhile raises ConflictError and nothing is overwritten. Any action ends the
+record's drafts (workbench.drafts): saving ends the acting user's, the others end everyone's. An
+approval the official confirmed despite `approval_checks` concerns carries them in its audit event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -19,7 +23,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models import FieldStatus, FieldValue, Record, RecordStatus, Role, User
 from ocr.fields import clean_text
+from workbench.approval_checks import ApprovalConcern, audit_payload
 from workbench.audit import record_event
+from workbench.drafts import clear_drafts
 from workbench.errors import ConflictError, InvalidActionError
 from workbench.policy import ReviewPolicy
 from workbench.queue import OPEN_STATUSES, as_utc, now_utc
@@ -41,6 +47,7 @@ class SaveResult:
     status: str
     fields_confirmed: int  # fields that became confirmed in this call
     fields_corrected: int  # fields that became corrected in this call
+    corrected_on_record: int  # fields whose value now differs from the OCR proposal, whenever corrected
 
 
 CONFLICT_VI = "Bản ghi đã được người khác thay đổi. Vui lòng tải lại trước khi lưu."
@@ -57,9 +64,11 @@ def save_record(
     reason: str = "",
     moment: datetime | None = None,
     policy: ReviewPolicy = ReviewPolicy(),
+    confirmed: Sequence[ApprovalConcern] = (),
 ) -> SaveResult:
     """Apply one review action. `values` maps field keys to what the official typed; missing keys
-    keep their current value (so approving a record whose proposals are right is `values={}`)."""
+    keep their current value (so approving a record whose proposals are right is `values={}`).
+    `confirmed`: the approval concerns the official was shown and confirmed (kept in the audit)."""
     scope = load_scope(session, user, REVIEWERS)
     try:
         review_action = ReviewAction(action)
@@ -79,16 +88,18 @@ def save_record(
         raise InvalidActionError("Flagging needs a reason", "Vui lòng ghi lý do chuyển tổ kiểm tra.")
 
     numbers_before = _registration_numbers(record)
-    confirmed = corrected = 0
+    confirmed_count = corrected = 0
     if review_action != ReviewAction.SKIP:
         decide_all = review_action == ReviewAction.APPROVE
         for field in record.fields:
             if field.key in values or decide_all:
                 typed = values.get(field.key, _current_value(field))
                 became = apply_field_value(session, scope.user, field, typed, moment)
-                confirmed += became == FieldStatus.CONFIRMED
+                confirmed_count += became == FieldStatus.CONFIRMED
                 corrected += became == FieldStatus.CORRECTED
-    _apply_status(session, scope.user, record, review_action, clean_text(reason), moment)
+    _apply_status(session, scope.user, record, review_action, clean_text(reason), moment, confirmed)
+    # What was typed is now stored (or, on skip, deliberately dropped): no draft may bring it back.
+    clear_drafts(session, record.id, scope.user.id if review_action == ReviewAction.SAVE else None)
     if review_action == ReviewAction.SAVE:
         # Saving is a sign of life: the claim is renewed so slow, careful work is not taken away.
         record.assigned_to_id = scope.user.id
@@ -99,7 +110,8 @@ def save_record(
     if _registration_numbers(record) != numbers_before:
         # The official's number may close a gap or open one: the book's page warnings follow it.
         recheck_book_sequence(session, scope.user, record.book_id)
-    return SaveResult(record.id, record.version, record.status, confirmed, corrected)
+    corrected_total = sum(f.status == FieldStatus.CORRECTED for f in record.fields)
+    return SaveResult(record.id, record.version, record.status, confirmed_count, corrected, corrected_total)
 
 
 def flush_or_conflict(session: Session, record_id: int) -> None:
@@ -157,15 +169,18 @@ def apply_field_value(session: Session, actor: User, field: FieldValue, typed: s
 
 
 def change_status(
-    session: Session, actor: User, record: Record, status: str, action: str, *, reason: str | None = None
+    session: Session, actor: User, record: Record, status: str, action: str, *, reason: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
-    """Set a record's status and audit it (old -> new); `reason` is the flag reason or a note."""
+    """Set a record's status and audit it (old -> new); `reason` is the flag reason or a note,
+    `details` more facts for the event (e.g. the approval concerns the official confirmed)."""
     old = {"status": record.status, "flag_reason": record.flag_reason}
     record.status = status
     record.flag_reason = reason if status == RecordStatus.FLAGGED else None
-    new = {"status": str(status), "flag_reason": record.flag_reason}
+    new: dict[str, Any] = {"status": str(status), "flag_reason": record.flag_reason}
     if reason and status != RecordStatus.FLAGGED:
         new["reason"] = reason  # e.g. why a supervisor rejected it
+    new.update(details or {})
     record_event(session, actor=actor, entity_type="record", entity_id=record.id, action=action, old=old, new=new)
 
 
@@ -175,10 +190,13 @@ def release(record: Record) -> None:
 
 
 def _apply_status(
-    session: Session, actor: User, record: Record, action: ReviewAction, reason: str, moment: datetime
+    session: Session, actor: User, record: Record, action: ReviewAction, reason: str, moment: datetime,
+    confirmed: Sequence[ApprovalConcern] = (),
 ) -> None:
     if action == ReviewAction.APPROVE:
-        change_status(session, actor, record, RecordStatus.APPROVED, "approve")
+        # The official's explicit "approve anyway": which fields, which rules (issue #15 item 2).
+        details = {"confirmed_concerns": audit_payload(confirmed)} if confirmed else None
+        change_status(session, actor, record, RecordStatus.APPROVED, "approve", details=details)
         record.approved_by_id = actor.id
         record.approved_at = moment
         release(record)

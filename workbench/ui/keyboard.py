@@ -7,7 +7,11 @@ attaches one capturing `keydown` handler to the page (replacing the previous rec
 - Ctrl+Enter clicks Duyệt, Ctrl+S clicks Lưu (store and re-run the validators),
 - F8 jumps to the flag-reason box (Enter there clicks Chuyển tổ kiểm tra),
   F9 clicks Bỏ qua,
-- on focus, swaps the large crop above the form to the focused field's cell.
+- on focus, swaps the large crop above the form to the focused field's cell,
+- remembers every field the official has been in (`window.__wbVisited`) and writes that list into a
+  hidden input of the form, so an approval knows which amber/red fields were never looked at,
+- while any dialog is open (the approval confirmation, or any modal Streamlit shows) the action keys
+  do nothing: no approval can happen behind a dialog (issue #15).
 Buttons and inputs are found by Streamlit's `st-key-<key>` container classes.
 """
 
@@ -34,6 +38,7 @@ class KeyboardField:
     widget_key: str  # Streamlit key of the field's text_input
     label: str
     crop_url: str | None  # data: URL of the cell crop, None when the cell has no box
+    field_key: str = ""  # the template key (what the visited list holds); the widget key when empty
 
 
 @dataclass(frozen=True)
@@ -43,18 +48,38 @@ class KeyboardTargets:
     skip_key: str
     reason_key: str
     save_key: str
+    visited_key: str = ""  # hidden text_input of the form that carries the visited field keys (JSON)
 
 
-def keyboard_html(token: str, fields: list[KeyboardField], targets: KeyboardTargets, crop_height: int = 150) -> str:
-    """The crop panel plus the script; `token` changes per record version (focus resets then)."""
+def visited_css(visited_key: str) -> str:
+    """Hide the form's visited-fields carrier (it is data for the server, not for the official)."""
+    return f"<style>.st-key-{visited_key} {{ display: none !important; }}</style>"
+
+
+def keyboard_html(
+    token: str,
+    fields: list[KeyboardField],
+    targets: KeyboardTargets,
+    crop_height: int = 150,
+    *,
+    visited: tuple[str, ...] = (),
+    focus_request: tuple[int, int] | None = None,
+) -> str:
+    """The crop panel plus the script; `token` changes per record version (focus resets then).
+    `visited`: field keys already visited (restored from a draft); `focus_request`: (request id,
+    field index) to put the focus on once, e.g. the field a cancelled approval named."""
     config = {
         "token": token,
-        "fields": [{"key": f.widget_key, "label": f.label, "crop": f.crop_url} for f in fields],
+        "fields": [{"key": f.widget_key, "label": f.label, "crop": f.crop_url, "name": f.field_key or f.widget_key}
+                   for f in fields],
         "approve": targets.approve_key,
         "flag": targets.flag_key,
         "skip": targets.skip_key,
         "reason": targets.reason_key,
         "save": targets.save_key,
+        "visitedInput": targets.visited_key,
+        "visited": list(visited),
+        "focusRequest": list(focus_request) if focus_request else None,
     }
     first = fields[0] if fields else None
     first_src = html.escape(first.crop_url or "") if first else ""
@@ -106,11 +131,41 @@ def keyboard_html(token: str, fields: list[KeyboardField], targets: KeyboardTarg
   // After Lưu the same record comes back (new version): stay on the field the official was in.
   const record = cfg.token.split('-')[0];
   const start = win.__wbRecord === record ? Math.min(win.__wbIndex || 0, cfg.fields.length - 1) : 0;
-  if (win.__wbFocusedToken !== cfg.token) {{
+  // Fields visited on this record: kept across Lưu (same record) and restored drafts; the form's
+  // hidden input carries them to the server with Duyệt. React inputs only see a value set through
+  // the native setter followed by an input event.
+  if (!win.__wbVisited || win.__wbVisited.record !== record) {{
+    win.__wbVisited = {{ record: record, keys: new Set() }};
+  }}
+  cfg.visited.forEach((name) => win.__wbVisited.keys.add(name));
+  function writeVisited() {{
+    const carrier = cfg.visitedInput ? input(cfg.visitedInput) : null;
+    if (!carrier) return;
+    const text = JSON.stringify([...win.__wbVisited.keys]);
+    if (carrier.value === text) return;
+    Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(carrier, text);
+    carrier.dispatchEvent(new Event('input', {{ bubbles: true }}));
+  }}
+  function markVisited(index) {{
+    const f = cfg.fields[index];
+    if (!f) return;
+    win.__wbVisited.keys.add(f.name);
+    writeVisited();
+  }}
+  const request = cfg.focusRequest;
+  if (request && win.__wbFocusRequest !== request[0]) {{
+    let tries = 0;
+    const attempt = () => {{
+      if (formReady() && focusField(request[1])) {{ win.__wbFocusRequest = request[0]; showCrop(request[1]); }}
+      else if (tries++ < 200) setTimeout(attempt, 50);
+    }};
+    attempt();
+  }} else if (win.__wbFocusedToken !== cfg.token) {{
     let tries = 0;
     const attempt = () => {{
       if (formReady() && focusField(start)) {{
         win.__wbFocusedToken = cfg.token; win.__wbRecord = record; win.__wbIndex = start; showCrop(start);
+        markVisited(start);
       }} else if (tries++ < 200) setTimeout(attempt, 50);
     }};
     attempt();
@@ -119,9 +174,20 @@ def keyboard_html(token: str, fields: list[KeyboardField], targets: KeyboardTarg
   if (win.__wbFocusin) doc.removeEventListener('focusin', win.__wbFocusin, true);
   win.__wbFocusin = (event) => {{
     const index = fieldInputs().indexOf(event.target);
-    if (index >= 0) {{ win.__wbIndex = index; win.__wbRecord = cfg.token.split('-')[0]; showCrop(index); }}
+    if (index >= 0) {{
+      win.__wbIndex = index; win.__wbRecord = cfg.token.split('-')[0]; showCrop(index); markVisited(index);
+    }}
   }};
+  // Any open dialog (role=dialog: st.dialog, Streamlit's own modals) owns the keyboard.
+  const dialogOpen = () => doc.querySelector('[role="dialog"]') !== null;
   win.__wbKeydown = (event) => {{
+    if (dialogOpen()) {{
+      const ctrl = event.ctrlKey || event.metaKey;
+      const action = (ctrl && (event.key === 'Enter' || event.key === 's' || event.key === 'S'))
+        || event.key === 'F8' || event.key === 'F9';
+      if (action) {{ event.preventDefault(); event.stopPropagation(); }}
+      return;
+    }}
     const inputs = fieldInputs();
     const index = inputs.indexOf(event.target);
     const click = (key) => {{

@@ -60,3 +60,34 @@ def to_st_page(spec: PageSpec, default: bool = False) -> st.Page:
     """The `st.Page` for a spec; equal specs give equal pages, so pages can link to each other."""
     return st.Page(str(REPO_ROOT / spec.path), title=spec.title, icon=spec.icon, url_path=spec.url_path,
                    default=default)
+
+
+# Streamlit serves the default page at "/" only: its own url_path ("/xac-minh") then matches no page,
+# and a reload or bookmark of it showed an English "Page not found" modal that took the focus
+# (issue #15). So no role page is the default: a hidden start page at "/" runs the role's first page
+# script in place (a redirect would lose the login cookie written in the same run), and every role
+# page keeps a URL that reloads onto itself.
+START_URL_PATH = "bat-dau"
+
+
+def role_navigation(role: str) -> dict[str, list[st.Page]]:
+    """The `st.navigation` sections of a signed-in role (empty for a role with no pages)."""
+    sections = pages_for_role(role)
+    navigation = {section: [to_st_page(spec) for spec in specs] for section, specs in sections.items() if specs}
+    first = next((specs[0] for specs in sections.values() if specs), None)
+    if first is not None:
+        start = st.Page(str(REPO_ROOT / first.path), title=first.title, icon=first.icon,
+                        url_path=START_URL_PATH, default=True, visibility="hidden")
+        navigation[next(iter(navigation))].insert(0, start)
+    return navigation
+
+
+def signed_out_navigation() -> list[st.Page]:
+    """The login page at "/", and at every page URL too (hidden from the menu): a reload after the
+    session ended signs in again on the page it was, instead of a "Page not found" modal."""
+    login = str(REPO_ROOT / LOGIN.path)
+    urls = dict.fromkeys(spec.url_path for sections in _SECTIONS.values() for specs in sections.values()
+                         for spec in specs)
+    return [to_st_page(LOGIN, default=True)] + [
+        st.Page(login, title=LOGIN.title, icon=LOGIN.icon, url_path=url, visibility="hidden") for url in urls
+    ]

@@ -1,0 +1,126 @@
+"""Sends the verification form's typing to the server as it happens (issue #15 item 1).
+
+The form itself only reaches the server on Lưu/Duyệt. This invisible component (Streamlit
+components v2: inline, not iframed) watches the form's field inputs and, 0.6 s after the last
+keystroke, when the focus leaves a field, and when the page is being left, sets its `draft` state
+to {token, values, visited} if the values differ from what it last sent. A state change reruns the
+page, which stores it with `workbench.drafts.save_draft`. Component state is also what Streamlit
+sends again after a reconnect, so typing done while the connection was down still arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+DEBOUNCE_MS = 600
+
+_JS = """
+export default function (component) {
+  const { data, setStateValue } = component;
+  const cfg = data;
+  const doc = document;
+  const win = window;
+  const input = (key) => doc.querySelector('.st-key-' + CSS.escape(key) + ' input');
+  const snapshot = () => {
+    const values = {};
+    for (const f of cfg.fields) {
+      const el = input(f.widget);
+      if (!el) return null;  // the form is still arriving
+      values[f.name] = el.value;
+    }
+    return values;
+  };
+  const visited = () => (win.__wbVisited ? [...win.__wbVisited.keys] : []);
+  let last = JSON.stringify(cfg.shown);
+  let timer = null;
+  const send = () => {
+    clearTimeout(timer);
+    timer = null;
+    const values = snapshot();
+    if (values === null) return;
+    const text = JSON.stringify(values);
+    if (text === last) return;
+    last = text;
+    setStateValue('draft', { token: cfg.token, values: values, visited: visited() });
+  };
+  const isField = (el) => cfg.fields.some((f) => el === input(f.widget));
+  const onInput = (event) => {
+    if (!isField(event.target)) return;
+    clearTimeout(timer);
+    timer = setTimeout(send, cfg.debounce);
+  };
+  const onFocusOut = (event) => { if (isField(event.target)) send(); };
+  const reload = (event) => event.key === 'F5' || (event.key === 'r' && (event.ctrlKey || event.metaKey));
+  const onKey = (event) => { if (reload(event)) send(); };
+  if (win.__wbDraftCleanup) win.__wbDraftCleanup();
+  doc.addEventListener('input', onInput, true);
+  doc.addEventListener('focusout', onFocusOut, true);
+  doc.addEventListener('keydown', onKey, true);
+  win.addEventListener('pagehide', send);
+  win.addEventListener('beforeunload', send);
+  const cleanup = () => {
+    clearTimeout(timer);
+    doc.removeEventListener('input', onInput, true);
+    doc.removeEventListener('focusout', onFocusOut, true);
+    doc.removeEventListener('keydown', onKey, true);
+    win.removeEventListener('pagehide', send);
+    win.removeEventListener('beforeunload', send);
+    if (win.__wbDraftCleanup === cleanup) win.__wbDraftCleanup = null;
+  };
+  win.__wbDraftCleanup = cleanup;
+  return cleanup;
+}
+"""
+
+_component = st.components.v2.component("wb_draft_sync", js=_JS)
+
+
+@dataclass(frozen=True)
+class DraftField:
+    widget_key: str  # the field's text_input key
+    field_key: str  # the template key the server stores the value under
+
+
+@dataclass(frozen=True)
+class DraftPayload:
+    token: str  # the form (record-version) the values were typed into
+    values: dict[str, str]
+    visited: tuple[str, ...]
+
+
+def draft_sync(
+    token: str, fields: list[DraftField], shown: Mapping[str, str], on_change: Callable[[], None] | None = None
+) -> DraftPayload | None:
+    """Mount the watcher for the form `token` (prefilled with `shown`); returns the last typing it
+    sent, or None. `on_change` runs (before the page) when new typing arrives."""
+    result = _component(
+        key=f"draft-sync-{token}",
+        data={"token": token, "debounce": DEBOUNCE_MS, "shown": dict(shown),
+              "fields": [{"widget": f.widget_key, "name": f.field_key} for f in fields]},
+        default={"draft": None},
+        height="content",
+        on_draft_change=on_change or (lambda: None),
+    )
+    return parse_payload(_state(result), token)
+
+
+def parse_payload(raw: Any, token: str) -> DraftPayload | None:
+    """The component's state as typed data; anything malformed or for another form is ignored
+    (the browser is not trusted to send what the script meant)."""
+    if not isinstance(raw, dict) or raw.get("token") != token or not isinstance(raw.get("values"), dict):
+        return None
+    values = {str(k): str(v) for k, v in raw["values"].items() if isinstance(v, str)}
+    visited = raw.get("visited")
+    keys = tuple(str(k) for k in visited if isinstance(k, str)) if isinstance(visited, list) else ()
+    return DraftPayload(token, values, keys)
+
+
+def _state(result: Any) -> Any:
+    try:
+        return result["draft"]
+    except (KeyError, TypeError):
+        return getattr(result, "draft", None)
