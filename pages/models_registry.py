@@ -74,11 +74,11 @@ st.info(f"Đang dùng: **{plain(model_label(active))}**")
 st.dataframe(pd.DataFrame([
     {"Phiên bản": model_label(m), "Đang dùng": "✔" if m.is_active else "",
      "Dòng huấn luyện": m.train_lines, "Số trang": m.train_pages, "Dòng kiểm tra": m.validation_lines,
-     "CER trước": percent(m.validation_cer_before), "CER sau": percent(m.validation_cer_after),
+     "Lỗi ký tự trước": percent(m.validation_cer_before), "Lỗi ký tự sau": percent(m.validation_cer_after),
      "Đơn vị có dữ liệu": ", ".join(m.units), "Từ mô hình": m.parent_version or ""}
     for m in models
 ]), hide_index=True, width="stretch")
-st.caption("CER: tỉ lệ ký tự đọc sai trên các trang giữ lại để kiểm tra (không dùng để huấn luyện); "
+st.caption("Lỗi ký tự: tỉ lệ ký tự đọc sai trên các trang giữ lại để kiểm tra (không dùng để huấn luyện); "
            "càng thấp càng tốt.")
 
 with st.expander("Huấn luyện mô hình mới (chạy trên máy chủ)"):

@@ -445,7 +445,7 @@ def test_supervisor_compares_and_activates_a_model_with_explicit_confirmation(
     at = open_page(signed_in_app(users["supervisor"]), "pages/models_registry.py")
     assert not errors(at)
     table = next(d.value for d in at.dataframe if "Phiên bản" in d.value.columns)
-    assert len(table) == 2 and table["CER sau"].iloc[0] == "8.0%" and table["Đang dùng"].iloc[1] == "✔"
+    assert len(table) == 2 and table["Lỗi ký tự sau"].iloc[0] == "8.0%" and table["Đang dùng"].iloc[1] == "✔"
     assert [c.value for c in at.code] == [TRAIN_COMMAND]
     assert [m.value for m in at.metric] == ["0", "1"]  # the sample book's one open page, not yet re-read
     at.button(key="model-compare").click()

@@ -172,7 +172,7 @@ def test_comparison_reads_the_validation_pages_with_both_models(
     assert comparison.candidate.cer == comparison.active.cer < 0.3
     assert 0.3 < comparison.active.field_accuracy <= 1 and not comparison.candidate_better
     table = comparison_table(result)
-    assert [row["Chỉ số"] for row in table][:2] == ["Số trường đem so", "Tỉ lệ lỗi ký tự (CER, càng thấp càng tốt)"]
+    assert [row["Chỉ số"] for row in table][:2] == ["Số trường đem so", "Tỉ lệ lỗi ký tự (càng thấp càng tốt)"]
     assert table[0][f"Mô hình mới ({model.version})"] == table[0][f"Đang dùng ({SHIPPED_VERSION})"] == "8"
     with pytest.raises(InvalidActionError):  # the active model is not a candidate
         call(compare_with_active, users["supervisor"], data_dir, SHIPPED_VERSION)

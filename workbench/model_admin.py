@@ -348,7 +348,7 @@ def comparison_table(result: ComparisonResult) -> list[dict[str, Any]]:
     assert result.comparison is not None
     labels = {
         "fields": "Số trường đem so",
-        "cer": "Tỉ lệ lỗi ký tự (CER, càng thấp càng tốt)",
+        "cer": "Tỉ lệ lỗi ký tự (càng thấp càng tốt)",
         "field_accuracy": "Trường đọc đúng hoàn toàn",
         "high_confidence_share": "Trường có độ tin cậy cao",
         "high_confidence_precision": "Trong số đó, đọc đúng",
