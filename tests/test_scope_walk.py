@@ -40,6 +40,7 @@ from tests.test_scope import World, world  # noqa: F401  (the fixture: two units
 from workbench import (
     admin,
     contractor,
+    drafts,
     ingest,
     progress,
     qa,
@@ -118,6 +119,7 @@ INTERNAL = {
     "workbench.review.flush_or_conflict": "optimistic-lock flush inside save_record and supervision",
     "workbench.review.apply_field_value": "takes a field of a record its caller loaded through scope",
     "workbench.review.change_status": "takes a record its caller loaded through scope",
+    "workbench.drafts.clear_drafts": "inside save_record, after its scope check",
     "workbench.ingest.pending_page_ids": "pipeline of a book ingest_files/register_file checked",
     "workbench.ingest.process_pending_pages": "pipeline of a book ingest_files/register_file checked",
     "workbench.ingest.check_sequence": "pipeline of a book ingest_files/register_file checked",
@@ -354,6 +356,9 @@ WALKED: dict[str, list[Case]] = {
     ],
     "workbench.report_xlsx.run_report": [refuses("other_supervisor", lambda w, u: report_xlsx.run_report(
         w.wb, u, DAY.isoformat(), "Huyện Đồng Phú", w.tmp / "r.xlsx", (3, 250)))],
+    "workbench.drafts.save_draft": [refuses("outsider", lambda w, u: w.call(
+        drafts.save_draft, u, w.record_id, {"full_name": "x"}))],
+    "workbench.drafts.load_draft": [refuses("outsider", lambda w, u: w.call(drafts.load_draft, u, w.record_id))],
     "workbench.review.save_record": [refuses("outsider", lambda w, u: w.call(
         review.save_record, u, w.record_id, w.version, {}, "approve"))],
     "workbench.segmentation.correct_segmentation": [refuses("other_contractor", lambda w, u: (

@@ -161,8 +161,12 @@ def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_work
             page.wait_for_function(FIRST_FIELD_FOCUSED)
             page.screenshot(path=SCREENSHOTS / "05-ban-ghi-tiep-theo.png", full_page=True)
 
-            # A record whose proposals are right: exactly one keystroke, no mouse.
+            # Without OCR every field is red (nothing was read): approving it unseen asks for a confirmation
+            # naming the fields (issue #15); focus starts on "Quay lại sửa", so Tab then Enter approves.
             page.keyboard.press("Control+Enter")
+            page.get_by_role("dialog").get_by_text("chưa được xem").wait_for()
+            page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
             page.get_by_text("Đã duyệt bản ghi dòng 2").wait_for()
 
             # A reload (F5) keeps the login: the browser's session cookie is honoured.
