@@ -215,9 +215,10 @@ def held_pages(book: BookSummary) -> None:
         held = [p for p in list_pages(session, user, book.id) if p.held]
     if not held:
         return
+    these = "trang này" if len(held) == 1 else "các trang này"
     st.warning(f"{len(held):d} trang bị giữ lại vì có vẻ không thuộc {book_type_label_vi(book.book_type)}: "
-               "cán bộ chưa thấy các bản ghi của các trang này. Hãy xem ảnh trang rồi xác nhận trang thuộc sổ "
-               "này, hoặc xoá trang (thẻ Sửa trang) và tải lên đúng sổ.", icon=":material/pan_tool:")
+               f"cán bộ chưa thấy bản ghi nào của {these}. Hãy xem ảnh trang (thẻ Ảnh trang) rồi xác nhận trang "
+               "thuộc sổ này, hoặc xoá trang (thẻ Sửa trang) và tải lên đúng sổ.", icon=":material/pan_tool:")
     for page in held:
         text_col, button_col = st.columns([4, 1])
         text_col.markdown(f"**Trang {page.page_index:d}** · {plain(page.original_name)} · có vẻ thuộc "
@@ -238,7 +239,7 @@ def upload_history(book: BookSummary) -> None:
         return
     st.dataframe(pd.DataFrame([
         {
-            "Thời gian": e.at.strftime("%d/%m/%Y %H:%M:%S"), "Người thực hiện": e.actor,
+            "Thời gian": e.at_text, "Người thực hiện": e.actor_vi,
             "Tệp": e.file, "Trang": e.page_index if e.page_index is not None else "", "Kết quả": e.outcome_vi,
             "Chi tiết": e.detail_vi,
         }

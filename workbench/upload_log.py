@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Page, Role, User
+from workbench.audit import PIPELINE_ACTOR
 from workbench.book_type_hold import CONFIRM_ACTION, book_type_label_vi
-from workbench.scope import book_in_scope, load_scope
+from workbench.progress import VIETNAM_TZ
+from workbench.scope import SYSTEM_USERNAME, book_in_scope, load_scope
 
 # (English message pattern, Vietnamese text); {0}, {1} take the pattern's groups.
 _ERRORS_VI: tuple[tuple[str, str], ...] = (
@@ -84,6 +86,7 @@ OUTCOME_VI = {
     HELD: "Bị giữ lại (nghi sai loại sổ)", CONFIRMED: "Đã xác nhận thuộc sổ", DELETED: "Đã xoá trang",
     RESTORED: "Đã khôi phục trang",
 }
+ACTORS_VI = {PIPELINE_ACTOR: "máy xử lý trang", SYSTEM_USERNAME: "hệ thống (dòng lệnh)"}
 LOG_VIEWERS = (Role.CONTRACTOR, Role.SUPERVISOR, Role.ADMIN)
 
 
@@ -99,6 +102,16 @@ class UploadLogEntry:
     @property
     def outcome_vi(self) -> str:
         return OUTCOME_VI.get(self.outcome, self.outcome)
+
+    @property
+    def at_text(self) -> str:
+        """dd/mm/yyyy HH:MM:SS in Vietnam's time (SQLite hands back naive UTC)."""
+        moment = self.at if self.at.tzinfo is not None else self.at.replace(tzinfo=UTC)
+        return moment.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M:%S")
+
+    @property
+    def actor_vi(self) -> str:
+        return ACTORS_VI.get(self.actor, self.actor)
 
 
 _PAGE_ACTIONS = ("upload", "upload_failed", "processing_failed", CONFIRM_ACTION, "delete", "restore")
