@@ -3,14 +3,17 @@ re-read the page with the active model (workbench.segmentation does the work and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from models import Role
 from workbench.contractor import BookSummary, PageSummary, list_books, list_pages
 from workbench.errors import ServiceError
+from workbench.model_registry import SHIPPED_VERSION
 from workbench.segmentation import (
     GridLines,
     PageGrid,
@@ -24,8 +27,9 @@ from workbench.ui.imaging import draw_boxes, draw_numbered_grid, fit_width, line
 from workbench.ui.plain import plain
 from workbench.ui.rendering import load_page
 
-PREVIEW_WIDTH = 1100  # px sent to the browser; the preview column is ~800 px at 1366x768
+PREVIEW_WIDTH = 1100  # px sent to the browser; the preview column is ~600 px at 1366x768
 STEP_PX = 2
+PER_ROW = 2  # inputs side by side in the editor's column (wider ones would hide their -/+ buttons)
 SOURCE_VI = {
     "rulings": "lưới do máy tìm theo các đường kẻ in trên trang",
     "partial_rulings": "lưới do máy tìm, một số đường kẻ được ước theo khoảng cách dòng",
@@ -58,6 +62,12 @@ def page_title(page: PageSummary) -> str:
     return f"Trang {page.page_index} · {page.rows_found} dòng{note}"
 
 
+def model_name(version: str | None) -> str:
+    if version is None:
+        return "chưa đọc bằng máy"
+    return "mô hình gốc (kèm phần mềm)" if version == SHIPPED_VERSION else f"mô hình {plain(version)}"
+
+
 def editor_state(grid: PageGrid) -> EditorState:
     key = f"grid-editor-{grid.page_id}"
     if key not in st.session_state:
@@ -72,15 +82,23 @@ def renew(state: EditorState, columns: list[int], rows: list[int]) -> None:
     st.rerun()
 
 
+def slots(positions: list[int]) -> Iterator[tuple[DeltaGenerator, int, int]]:
+    """(column, index, position) for each line: PER_ROW inputs to a row, each row its own columns
+    aligned at the bottom, so a label that wraps onto two lines does not push the next ones out of line."""
+    for start in range(0, len(positions), PER_ROW):
+        row = st.columns(PER_ROW, vertical_alignment="bottom")
+        for slot, index in zip(row, range(start, min(start + PER_ROW, len(positions))), strict=False):
+            yield slot, index, positions[index]
+
+
 def column_inputs(grid: PageGrid, state: EditorState) -> list[int]:
     labels = grid.column_labels
-    st.caption(f"Số đường dọc cố định theo mẫu sổ: {len(state.columns):d} đường (mép trái, giữa các cột, mép phải). "
-               "Dời một đường bằng cách sửa số hoặc bấm −/+.")
+    st.caption(f"Số đường dọc cố định theo mẫu sổ: {len(state.columns):d} đường, mỗi đường là mép trái của cột "
+               "ghi bên cạnh (đường cuối là mép phải bảng). Dời một đường: sửa số (điểm ảnh) rồi bấm Enter.")
     values = []
-    grid_cols = st.columns(3)
-    for index, x in enumerate(state.columns):
-        where = f"trái cột {plain(labels[index])}" if index < len(labels) else f"phải cột {plain(labels[-1])}"
-        with grid_cols[index % 3]:
+    for slot, index, x in slots(state.columns):
+        where = plain(labels[index]) if index < len(labels) else "mép phải bảng"
+        with slot:
             values.append(int(st.number_input(f"{index + 1:d} · {where}", min_value=0, max_value=grid.width,
                                               value=int(x), step=STEP_PX,
                                               key=f"gx-{grid.page_id}-{state.revision}-{index}")))
@@ -90,10 +108,9 @@ def column_inputs(grid: PageGrid, state: EditorState) -> list[int]:
 def row_inputs(grid: PageGrid, state: EditorState) -> list[int]:
     st.caption("Đường 1 (xanh lá) là mép dưới tiêu đề; mỗi đường sau là mép dưới một dòng đăng ký.")
     values = []
-    grid_cols = st.columns(3)
-    for index, y in enumerate(state.rows):
+    for slot, index, y in slots(state.rows):
         where = "dưới tiêu đề" if index == 0 else f"dưới dòng {index:d}"
-        with grid_cols[index % 3]:
+        with slot:
             values.append(int(st.number_input(f"{index + 1:d} · {where}", min_value=0, max_value=grid.height,
                                               value=int(y), step=STEP_PX,
                                               key=f"gy-{grid.page_id}-{state.revision}-{index}")))
@@ -143,16 +160,21 @@ def preview(grid: PageGrid, columns: list[int], rows: list[int]) -> None:
 def show_result(grid: PageGrid, result: SegmentationResult) -> None:
     kept = f" Giữ nguyên {result.records_kept:d} dòng cán bộ đã làm." if result.records_kept else ""
     st.success(f"Đã cắt lại và đọc lại trang {grid.page_index:d}: {result.records_created:d} dòng mới, "
-               f"thay {result.records_replaced:d} dòng cũ (mô hình {plain(result.model_version)}).{kept}")
+               f"thay {result.records_replaced:d} dòng cũ, đọc bằng {model_name(result.model_version)}.{kept}")
     if not result.rows:
         st.warning("Không có dòng nào có chữ viết trong lưới này.")
         return
+    with st.expander("Các dòng vừa đọc", expanded=True):
+        result_rows(grid, result)
+
+
+def result_rows(grid: PageGrid, result: SegmentationResult) -> None:
     labels = dict(zip(grid.column_keys, grid.column_labels, strict=True))
     table = pd.DataFrame([{"Dòng": row.row_index, **{labels[k]: v for k, v in row.values.items() if k in labels},
                            "Độ tin cậy": round(row.confidence, 2)} for row in result.rows])
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(table)))
     image = load_page(settings.data_dir, grid.image_path)
-    if image is not None:
+    if image is not None and st.toggle("Xem các dòng mới trên ảnh trang", key=f"grid-result-boxes-{grid.page_id}"):
         boxes = [row.box for row in result.rows]
         st.image(to_rgb(fit_width(draw_boxes(image, boxes), PREVIEW_WIDTH)), width="stretch",
                  caption="Các dòng mới trên trang")
@@ -199,12 +221,16 @@ except ServiceError as exc:
     st.error(plain(exc.message_vi))
     st.stop()
 
-model = plain(grid.model_version) if grid.model_version else "chưa đọc bằng máy"
-st.caption(f"{SOURCE_VI.get(grid.source, plain(grid.source))} · {grid.records:d} bản ghi · mô hình: {model}"
+st.caption(f"{SOURCE_VI.get(grid.source, plain(grid.source))} · {grid.records:d} bản ghi · "
+           f"{model_name(grid.model_version)}"
            + (f" · {grid.kept:d} bản ghi cán bộ đã làm sẽ được giữ nguyên" if grid.kept else ""))
 if not grid.correctable:
     st.error(f"Trang này đã có {grid.approved:d} bản ghi được duyệt nên không cắt lại được. "
              "Nếu lưới sai, hãy báo tổ kiểm tra để trả lại các bản ghi đó trước.")
+
+done = st.session_state.get("grid-result")
+if done is not None and done[0] == grid.page_id:
+    show_result(grid, done[1])
 
 state = editor_state(grid)
 edit_col, view_col = st.columns([2, 3])
@@ -231,8 +257,3 @@ with edit_col:
         run_correction(grid, lines)
 with view_col:
     preview(grid, columns, rows)
-
-done = st.session_state.get("grid-result")
-if done is not None and done[0] == grid.page_id:
-    st.subheader("Kết quả")
-    show_result(grid, done[1])

@@ -1,0 +1,96 @@
+"""End to end in a real headless Chromium at the office screen size (1366x768): a contractor opens
+"Sửa lưới trang", sees the page's rulings drawn over it, moves a column ruling, presses "Cắt lại
+và đọc lại", and the database holds the re-cut cells read with the active model.
+
+Screenshots are left in test-artifacts/screenshots/grid-*.png.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from models import AuditEvent, Page, Record
+from ocr.loading import iter_input_files
+from tests.e2e.test_browser import CHROMIUM_ARGS, SAMPLE_PAGE, SCREENSHOTS, UNIT, WAIT_MS, app_url, chromium_path
+from workbench.auth import create_user
+from workbench.books import BookIdentity, get_or_create_unit
+from workbench.config import Settings
+from workbench.context import Workbench, open_workbench
+from workbench.db import transaction
+from workbench.ingest import IngestOptions, ingest_files
+from workbench.model_registry import SHIPPED_VERSION
+
+pytestmark = pytest.mark.browser
+__all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbench
+
+USERNAME, PASSWORD = "nhathau_e2e", "mat-khau-e2e"
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+@pytest.fixture()
+def e2e_workbench(tmp_path: Path) -> Workbench:
+    """A contractor and one sample page, segmented without OCR (the editor reads it)."""
+    wb = open_workbench(Settings(db_url=f"sqlite:///{tmp_path / 'e2e.db'}", data_dir=tmp_path / "data"))
+    with transaction(wb.sessions) as session:
+        get_or_create_unit(session, UNIT)
+        create_user(session, USERNAME, PASSWORD, "contractor", [UNIT], full_name="Nhà thầu thử nghiệm")
+    report = ingest_files(wb.sessions, wb.settings.data_dir, iter_input_files([SAMPLE_PAGE]),
+                          identity=BookIdentity(UNIT, "khai_sinh", 2003), options=IngestOptions(run_ocr=False))
+    assert report.records_created > 0, report.errors
+    return wb
+
+
+def test_contractor_moves_a_column_ruling_and_rereads_the_page(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium not found (install the Debian 'chromium' package; `make test` does)")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT, locale="vi-VN")
+            page.set_default_timeout(WAIT_MS)
+            page.goto(app_url)
+            page.get_by_label("Tên đăng nhập").fill(USERNAME)
+            page.get_by_label("Mật khẩu").fill(PASSWORD)
+            page.keyboard.press("Enter")
+            page.get_by_role("link", name="Sửa lưới trang").click()
+            page.get_by_role("heading", name="Sửa lưới trang").wait_for()
+            page.get_by_text("Xem trước: đường dọc").wait_for()
+            page.screenshot(path=SCREENSHOTS / "grid-01-luoi-may-tim.png")
+
+            ruling = page.get_by_label("4 · Ngày, tháng, năm sinh")
+            left = int(page.get_by_label("3 · Họ và tên người được khai sinh").input_value())
+            right = int(ruling.input_value())
+            moved = (left + right) // 2
+            ruling.fill(str(moved))
+            ruling.press("Enter")
+            page.get_by_role("tab", name="Đường ngang (11)").click()
+            page.get_by_text("mép dưới tiêu đề").first.wait_for()
+            page.get_by_role("tab", name="Đường dọc (13)").click()
+            page.wait_for_timeout(500)  # the preview is redrawn with the moved line
+            page.screenshot(path=SCREENSHOTS / "grid-02-doi-duong-doc.png")
+
+            page.get_by_role("button", name="Cắt lại và đọc lại").click()
+            page.get_by_text("Đã cắt lại và đọc lại trang 1").wait_for(timeout=120_000)
+            page.get_by_text("Các dòng vừa đọc").wait_for()
+            page.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
+            page.wait_for_timeout(1000)  # the grid paints its cells after its canvas appears
+            page.screenshot(path=SCREENSHOTS / "grid-03-ket-qua.png")
+            page.screenshot(path=SCREENSHOTS / "grid-04-ket-qua-ca-trang.png", full_page=True)
+            assert page.get_by_text("lưới đã được sửa tay").count() == 1
+        finally:
+            browser.close()
+
+    with e2e_workbench.sessions() as session:
+        stored = session.scalar(select(Page))
+        assert stored.model_version == SHIPPED_VERSION and "manual_grid" in stored.warnings
+        widths = {f.bbox[2] for r in session.scalars(select(Record)) for f in r.fields if f.key == "full_name"}
+        assert widths == {moved - left}
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "correct_segmentation"))
+        assert event.actor == USERNAME and event.new_value["column_lines"][3] == moved
