@@ -39,6 +39,7 @@ from tests.conftest import record_ids
 from tests.test_scope import World, world  # noqa: F401  (the fixture: two units, users of each role)
 from workbench import (
     admin,
+    book_type_hold,
     contractor,
     drafts,
     ingest,
@@ -52,6 +53,7 @@ from workbench import (
     review,
     segmentation,
     supervision,
+    upload_log,
 )
 from workbench.context import Workbench
 from workbench.crosscheck import tracking
@@ -116,6 +118,7 @@ INTERNAL = {
     "workbench.books.get_or_create_book": "behind ingest_files, which checks the book right after",
     "workbench.books.get_book": "loader behind scoped services and system exports",
     "workbench.contractor.refuse_if_worked": "takes a page its caller loaded through page_in_scope",
+    "workbench.book_type_hold.was_confirmed": "inside save_outcome, pipeline of a page of a checked book",
     "workbench.review.flush_or_conflict": "optimistic-lock flush inside save_record and supervision",
     "workbench.review.apply_field_value": "takes a field of a record its caller loaded through scope",
     "workbench.review.change_status": "takes a record its caller loaded through scope",
@@ -296,6 +299,12 @@ WALKED: dict[str, list[Case]] = {
         contractor.delete_page, u, w.page_id, "x"))],
     "workbench.contractor.restore_page": [refuses("other_contractor", lambda w, u: w.call(
         contractor.restore_page, u, w.page_id))],
+    "workbench.book_type_hold.confirm_page_book_type": [refuses("other_contractor", lambda w, u: w.call(
+        book_type_hold.confirm_page_book_type, u, w.page_id)), refuses("official", lambda w, u: w.call(
+        book_type_hold.confirm_page_book_type, u, w.page_id))],
+    "workbench.upload_log.upload_log": [refuses("other_contractor", lambda w, u: w.call(
+        upload_log.upload_log, u, w.book_id)), refuses("other_supervisor", lambda w, u: w.call(
+        upload_log.upload_log, u, w.book_id))],
     "workbench.ingest.ingest_files": [refuses("other_contractor", _ingest_into_sample_book),
                                       refuses("official", _ingest_into_sample_book)],
     "workbench.ingest.register_file": [refuses("other_contractor", _register_into_sample_book),
