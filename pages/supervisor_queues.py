@@ -253,7 +253,7 @@ def qa_form(item: QaItem, view: RecordView, contrast: int) -> None:
         for field, crop in zip(view.fields, crops, strict=True):
             crop_col, input_col = st.columns([5, 4], vertical_alignment="bottom")
             if crop is not None:
-                crop_col.image(crop, width="stretch")
+                crop_col.image(crop, width="content")  # a narrow cell is not blown up to the column
             else:
                 crop_col.caption("(không có ô ảnh)")
             typed[field.key] = input_col.text_input(field.label, value=field.value_to_show,
