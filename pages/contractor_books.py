@@ -216,8 +216,8 @@ def held_pages(book: BookSummary) -> None:
     if not held:
         return
     these = "trang này" if len(held) == 1 else "các trang này"
-    st.warning(f"{len(held):d} trang bị giữ lại vì có vẻ không thuộc {book_type_label_vi(book.book_type)}: "
-               f"cán bộ chưa thấy bản ghi nào của {these}. Hãy xem ảnh trang (thẻ Ảnh trang) rồi xác nhận trang "
+    st.warning(f"{len(held):d} trang bị giữ lại vì có vẻ không thuộc {plain(book_type_label_vi(book.book_type))}: "
+               f"cán bộ chưa thấy bản ghi nào của {plain(these)}. Hãy xem ảnh trang (thẻ Ảnh trang) rồi xác nhận trang "
                "thuộc sổ này, hoặc xoá trang (thẻ Sửa trang) và tải lên đúng sổ.", icon=":material/pan_tool:")
     for page in held:
         text_col, button_col = st.columns([4, 1])

@@ -42,7 +42,7 @@ def show_pinned(slot: str, dismiss_label: str = "Đã đọc, ẩn thông báo")
         return
     for kind, message in messages:
         _SHOW.get(kind, st.info)(plain(message))
-    if st.button(dismiss_label, key=f"dismiss-{slot}"):
+    if st.button(plain(dismiss_label), key=f"dismiss-{slot}"):
         pinned = dict(st.session_state.get(_PINNED, {}))
         pinned.pop(slot, None)
         st.session_state[_PINNED] = pinned
