@@ -65,6 +65,11 @@ def test_moving_a_column_line_recuts_and_rereads_the_page(
     at.button(key=f"FormSubmitter:grid-remove-{page_id}-Bỏ đường ngang").click().run()
     assert row_count(at, page_id, 2) == 11
 
+    # A close-up of one line at full resolution.
+    at.selectbox(key=f"grid-closeup-{page_id}").select("c3").run()
+    captions = [i.caption for element in at.get("image") for i in element.proto.imgs]
+    assert "Đường dọc 4" in captions and len(captions) == 2  # the whole page and the close-up
+
     moved = (columns[2] + columns[3]) // 2  # the ruling between name and birth date, into the names
     column_input(at, page_id, 3, revision=2).set_value(moved).run()
     assert not at.warning, [w.value for w in at.warning]

@@ -136,22 +136,27 @@ HEADER_LINE_BGR = (0, 150, 0)  # green: the header's bottom (the first row line)
 def draw_numbered_grid(image: np.ndarray, column_lines: list[int], row_lines: list[int]) -> np.ndarray:
     """The grid editor's preview: column lines (blue, numbered along the top) and row lines (red,
     numbered down the left; the header's bottom, line 1, in green) over a copy of the page. The
-    numbers are the ones the editor's inputs carry, so a line on the picture can be found there."""
-    shown = image.copy()
-    height, width = shown.shape[:2]
+    numbers are the ones the editor's inputs carry, so a line on the picture can be found there.
+    The lines are see-through, so a close-up shows whether one lies on the printed ruling."""
+    height, width = image.shape[:2]
     thickness = max(2, round(min(width, height) / 600))
     scale = max(0.6, width / 1800)
     top = min(row_lines) if row_lines else 0
     bottom = max(row_lines) if row_lines else height - 1
-    for number, x in enumerate(column_lines, start=1):
-        cv2.line(shown, (int(x), max(0, top - 40)), (int(x), min(height - 1, bottom + 40)), COLUMN_LINE_BGR, thickness)
-        _label(shown, str(number), (int(x) + 4, max(18, top - 48)), COLUMN_LINE_BGR, scale)
     left = min(column_lines) if column_lines else 0
     right = max(column_lines) if column_lines else width - 1
+    lines = image.copy()
+    labels: list[tuple[str, tuple[int, int], tuple[int, int, int]]] = []
+    for number, x in enumerate(column_lines, start=1):
+        cv2.line(lines, (int(x), max(0, top - 40)), (int(x), min(height - 1, bottom + 40)), COLUMN_LINE_BGR, thickness)
+        labels.append((str(number), (int(x) + 4, max(18, top - 48)), COLUMN_LINE_BGR))
     for number, y in enumerate(row_lines, start=1):
         color = HEADER_LINE_BGR if number == 1 else ROW_LINE_BGR
-        cv2.line(shown, (max(0, left - 40), int(y)), (min(width - 1, right + 40), int(y)), color, thickness)
-        _label(shown, str(number), (max(2, left - 40 - int(34 * scale)), int(y) + 8), color, scale)
+        cv2.line(lines, (max(0, left - 40), int(y)), (min(width - 1, right + 40), int(y)), color, thickness)
+        labels.append((str(number), (max(2, left - 40 - int(34 * scale)), int(y) + 8), color))
+    shown = cv2.addWeighted(lines, 0.65, image, 0.35, 0)
+    for text, origin, color in labels:
+        _label(shown, text, origin, color, scale)
     return shown
 
 
