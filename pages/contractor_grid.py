@@ -65,7 +65,7 @@ def page_title(page: PageSummary) -> str:
 def model_name(version: str | None) -> str:
     if version is None:
         return "chưa đọc bằng máy"
-    return "mô hình gốc (kèm phần mềm)" if version == SHIPPED_VERSION else f"mô hình {plain(version)}"
+    return "mô hình gốc (kèm phần mềm)" if version == SHIPPED_VERSION else f"mô hình {version}"
 
 
 def editor_state(grid: PageGrid) -> EditorState:
@@ -97,9 +97,9 @@ def column_inputs(grid: PageGrid, state: EditorState) -> list[int]:
                "ghi bên cạnh (đường cuối là mép phải bảng). Dời một đường: sửa số (điểm ảnh) rồi bấm Enter.")
     values = []
     for slot, index, x in slots(state.columns):
-        where = plain(labels[index]) if index < len(labels) else "mép phải bảng"
+        where = labels[index] if index < len(labels) else "mép phải bảng"
         with slot:
-            values.append(int(st.number_input(f"{index + 1:d} · {where}", min_value=0, max_value=grid.width,
+            values.append(int(st.number_input(f"{index + 1:d} · {plain(where)}", min_value=0, max_value=grid.width,
                                               value=int(x), step=STEP_PX,
                                               key=f"gx-{grid.page_id}-{state.revision}-{index}")))
     return values
@@ -109,11 +109,11 @@ def row_inputs(grid: PageGrid, state: EditorState) -> list[int]:
     st.caption("Đường 1 (xanh lá) là mép dưới tiêu đề; mỗi đường sau là mép dưới một dòng đăng ký.")
     values = []
     for slot, index, y in slots(state.rows):
-        where = "dưới tiêu đề" if index == 0 else f"dưới dòng {index:d}"
         with slot:
-            values.append(int(st.number_input(f"{index + 1:d} · {where}", min_value=0, max_value=grid.height,
-                                              value=int(y), step=STEP_PX,
-                                              key=f"gy-{grid.page_id}-{state.revision}-{index}")))
+            values.append(int(st.number_input(
+                f"{index + 1:d} · " + ("dưới tiêu đề" if index == 0 else f"dưới dòng {index:d}"),
+                min_value=0, max_value=grid.height, value=int(y), step=STEP_PX,
+                key=f"gy-{grid.page_id}-{state.revision}-{index}")))
     return values
 
 
@@ -154,13 +154,14 @@ def preview(grid: PageGrid, columns: list[int], rows: list[int]) -> None:
             window = line_window(drawn, True, columns[index], along=(rows[0] - 200, rows[0] + 500))
         else:
             window = line_window(drawn, False, rows[index], half=120, along=(columns[0] - 80, columns[0] + 1100))
-        st.image(to_rgb(window), caption=choices[picked])
+        st.image(to_rgb(window), caption=plain(choices[picked]))
 
 
 def show_result(grid: PageGrid, result: SegmentationResult) -> None:
     kept = f" Giữ nguyên {result.records_kept:d} dòng cán bộ đã làm." if result.records_kept else ""
     st.success(f"Đã cắt lại và đọc lại trang {grid.page_index:d}: {result.records_created:d} dòng mới, "
-               f"thay {result.records_replaced:d} dòng cũ, đọc bằng {model_name(result.model_version)}.{kept}")
+               f"thay {result.records_replaced:d} dòng cũ, đọc bằng "
+               + plain(model_name(result.model_version)) + "." + plain(kept))
     if not result.rows:
         st.warning("Không có dòng nào có chữ viết trong lưới này.")
         return
@@ -221,8 +222,8 @@ except ServiceError as exc:
     st.error(plain(exc.message_vi))
     st.stop()
 
-st.caption(f"{SOURCE_VI.get(grid.source, plain(grid.source))} · {grid.records:d} bản ghi · "
-           f"{model_name(grid.model_version)}"
+st.caption(f"{plain(SOURCE_VI.get(grid.source, grid.source))} · {grid.records:d} bản ghi · "
+           f"{plain(model_name(grid.model_version))}"
            + (f" · {grid.kept:d} bản ghi cán bộ đã làm sẽ được giữ nguyên" if grid.kept else ""))
 if not grid.correctable:
     st.error(f"Trang này đã có {grid.approved:d} bản ghi được duyệt nên không cắt lại được. "
