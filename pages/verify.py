@@ -178,7 +178,8 @@ def cancel_approval() -> None:
 def confirm_approval(view: RecordView, pending: PendingApproval) -> None:
     """Only an explicit "Vẫn duyệt" approves; Enter on the focused "Quay lại sửa" goes back."""
     st.markdown(f"Bản ghi còn **{len(pending.concerns):d}** điểm cần kiểm tra. Chỉ duyệt khi đã đối chiếu với sổ:")
-    st.markdown("\n".join(f"- {plain(line)}" for line in concern_lines_vi(pending.concerns)))
+    for line in concern_lines_vi(pending.concerns):  # labels and messages may quote typed values: plain
+        st.markdown(f"- {plain(line)}")
     back_col, approve_col = st.columns(2)
     if back_col.button("Quay lại sửa (Enter)", key="verify-confirm-back", type="primary", width="stretch"):
         cancel_approval()
@@ -221,7 +222,8 @@ def visited_keys(raw: object) -> set[str]:
     return {str(key) for key in parsed} if isinstance(parsed, list) else set()
 
 
-def show_form(view: RecordView, draft: Draft | None) -> None:
+def show_form(view: RecordView, draft: Draft | None) -> DraftPayload | None:
+    """The form; returns the typing the browser sent this run (None if none)."""
     token = f"{view.record_id}-{view.version}"
     st.session_state[SHOWN_KEY] = (view.record_id, view.version)
     widget_keys = [f"fld-{token}-{index}" for index in range(len(view.fields))]
@@ -284,15 +286,22 @@ def show_form(view: RecordView, draft: Draft | None) -> None:
     pending: PendingApproval | None = st.session_state.get(PENDING_KEY)
     if pending is not None and pending.token == token:
         confirm_approval(view, pending)
+    return sent
 
 
-def show_restored_notice(view: RecordView, draft: Draft | None) -> None:
-    if draft is None or not draft.values:
+def show_restored_notice(slot: st.delta_generator.DeltaGenerator, view: RecordView, draft: Draft | None,
+                         sent: DraftPayload | None) -> None:
+    """Tell the official that typing they had not saved was put back (from the server's draft, or
+    from the tab's copy when the reload came before the server heard of it)."""
+    restored = set(draft.values) if draft else set()
+    if sent is not None and sent.rescued:
+        restored |= {f.key for f in view.fields if sent.values.get(f.key, f.value_to_show) != f.value_to_show}
+    if not restored:
         return
-    labels = ", ".join(f.label for f in view.fields if f.key in draft.values)
-    st.info(plain(f"Đã khôi phục {len(draft.values)} trường bạn đã gõ nhưng chưa lưu "
-                  f"(trang đã tải lại hoặc mất kết nối): {labels}. Kiểm tra rồi Lưu hoặc Duyệt."),
-            icon=":material/restore:")
+    labels = ", ".join(f.label for f in view.fields if f.key in restored)
+    slot.info(plain(f"Đã khôi phục {len(restored)} trường bạn đã gõ nhưng chưa lưu "
+                    f"(trang đã tải lại hoặc mất kết nối): {labels}. Kiểm tra rồi Lưu hoặc Duyệt."),
+              icon=":material/restore:")
 
 
 st.header("Xác minh bản ghi")
@@ -313,7 +322,7 @@ st.markdown(
     + (f" · ⚑ {plain(current.flag_reason)}" if current.flag_reason else "")
 )
 st.caption(KEY_HELP_VI)
-show_restored_notice(current, current_draft)
+notice_slot = st.empty()  # filled once the form knows what was restored
 if st.session_state.get(OPEN_RECORD_KEY) is not None and st.button("Đóng bản ghi, quay lại hàng đợi",
                                                                   key="verify-close"):
     close_opened(current)
@@ -322,4 +331,5 @@ image_col, form_col = st.columns([6, 5], gap="medium")
 with image_col, st.container(key=PAGE_PANEL_KEY):
     show_page_image(current)
 with form_col:
-    show_form(current, current_draft)
+    typing = show_form(current, current_draft)
+show_restored_notice(notice_slot, current, current_draft, typing)

@@ -98,8 +98,6 @@ def save_record(
                 confirmed_count += became == FieldStatus.CONFIRMED
                 corrected += became == FieldStatus.CORRECTED
     _apply_status(session, scope.user, record, review_action, clean_text(reason), moment, confirmed)
-    # What was typed is now stored (or, on skip, deliberately dropped): no draft may bring it back.
-    clear_drafts(session, record.id, scope.user.id if review_action == ReviewAction.SAVE else None)
     if review_action == ReviewAction.SAVE:
         # Saving is a sign of life: the claim is renewed so slow, careful work is not taken away.
         record.assigned_to_id = scope.user.id
@@ -107,6 +105,9 @@ def save_record(
     # The record row is always written, so its version moves and the WHERE version = old re-check runs.
     flag_modified(record, "status")
     flush_or_conflict(session, record_id)
+    # What was typed is now stored (or, on skip, deliberately dropped): no draft may bring it back.
+    # After the flush: the DELETE would autoflush the record and hide a conflict from flush_or_conflict.
+    clear_drafts(session, record.id, scope.user.id if review_action == ReviewAction.SAVE else None)
     if _registration_numbers(record) != numbers_before:
         # The official's number may close a gap or open one: the book's page warnings follow it.
         recheck_book_sequence(session, scope.user, record.book_id)

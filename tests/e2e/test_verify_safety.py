@@ -34,6 +34,7 @@ pytestmark = pytest.mark.browser
 NAME_LABEL = "Họ và tên người được khai sinh"
 BIRTH_LABEL = "Ngày, tháng, năm sinh"
 TYPED_NAME = "Nguyễn Văn Nháp"
+RETYPED_NAME = "Nguyễn Văn Nhạn"
 IMPOSSIBLE_DATE = "31/02/2003"
 FOCUSED_LABEL = "document.activeElement?.getAttribute('aria-label')"
 
@@ -122,6 +123,19 @@ def test_typing_survives_reload_and_nothing_is_approved_unseen(app_url: str, e2e
             assert page.get_by_role("dialog").count() == 0
             shot(page, "A2-khoi-phuc-ban-nhap.png")
 
+            # F5 straight after typing (before the server heard of it): the tab's copy refills the form
+            # and reaches the server.
+            page.keyboard.press("Enter")
+            page.keyboard.press("Enter")
+            page.keyboard.type(RETYPED_NAME)
+            page.reload()
+            page.wait_for_function(FIRST_FIELD_FOCUSED)
+            page.wait_for_function("([label, value]) => [...document.querySelectorAll('input')]"
+                                   ".some((el) => el.getAttribute('aria-label') === label && el.value === value)",
+                                   arg=[NAME_LABEL, RETYPED_NAME])
+            _wait_for_draft(e2e_workbench, record_id, "full_name", RETYPED_NAME)
+            page.get_by_text("Đã khôi phục 1 trường bạn đã gõ nhưng chưa lưu").wait_for()
+
             # Ctrl+Enter at once: the red fields nobody looked at are named; focus is on "Quay lại sửa".
             page.keyboard.press("Control+Enter")
             dialog = page.get_by_role("dialog")
@@ -163,7 +177,7 @@ def test_typing_survives_reload_and_nothing_is_approved_unseen(app_url: str, e2e
         record = session.get(Record, record_id)
         assert record.status == RecordStatus.APPROVED
         values = {f.key: (f.final_value, f.status) for f in record.fields}
-        assert values["full_name"] == (TYPED_NAME, FieldStatus.CORRECTED)
+        assert values["full_name"] == (RETYPED_NAME, FieldStatus.CORRECTED)
         assert values["birth_date"] == (IMPOSSIBLE_DATE, FieldStatus.CORRECTED)
         [approve] = session.scalars(select(AuditEvent).where(
             AuditEvent.entity_type == "record", AuditEvent.entity_id == record_id, AuditEvent.action == "approve"))

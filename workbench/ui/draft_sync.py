@@ -6,6 +6,11 @@ keystroke, when the focus leaves a field, and when the page is being left, sets 
 to {token, values, visited} if the values differ from what it last sent. A state change reruns the
 page, which stores it with `workbench.drafts.save_draft`. Component state is also what Streamlit
 sends again after a reconnect, so typing done while the connection was down still arrives.
+
+A reload within the debounce (F5 right after typing) tears the connection down before that message
+leaves, so every keystroke is also copied to the tab's sessionStorage (this form only; it dies with
+the tab). When the same form comes back and the copy differs from what the server restored, the
+inputs are refilled from it and it is sent at once, marked `rescued` so the page says so.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ export default function (component) {
   const visited = () => (win.__wbVisited ? [...win.__wbVisited.keys] : []);
   let last = JSON.stringify(cfg.shown);
   let timer = null;
+  let rescued = false;
   const send = () => {
     clearTimeout(timer);
     timer = null;
@@ -45,14 +51,56 @@ export default function (component) {
     const text = JSON.stringify(values);
     if (text === last) return;
     last = text;
-    setStateValue('draft', { token: cfg.token, values: values, visited: visited() });
+    setStateValue('draft', { token: cfg.token, values: values, visited: visited(), rescued: rescued });
+  };
+  const storeKey = 'wb-draft:' + cfg.token;
+  const storage = () => { try { return win.sessionStorage; } catch (e) { return null; } };
+  const keepLocal = () => {
+    const values = snapshot();
+    const store = storage();
+    if (values === null || store === null) return;
+    try { store.setItem(storeKey, JSON.stringify({ values: values, visited: visited() })); } catch (e) {}
   };
   const isField = (el) => cfg.fields.some((f) => el === input(f.widget));
   const onInput = (event) => {
     if (!isField(event.target)) return;
+    keepLocal();
     clearTimeout(timer);
     timer = setTimeout(send, cfg.debounce);
   };
+  // The tab's copy of this form's typing (other forms' copies are stale: dropped).
+  const store = storage();
+  let local = null;
+  if (store !== null) {
+    try {
+      for (let i = store.length - 1; i >= 0; i--) {
+        const k = store.key(i);
+        if (k && k.startsWith('wb-draft:') && k !== storeKey) store.removeItem(k);
+      }
+      local = JSON.parse(store.getItem(storeKey) || 'null');
+    } catch (e) { local = null; }
+  }
+  if (local && local.values && typeof local.values === 'object') {
+    let tries = 0;
+    const rescue = () => {
+      if (snapshot() === null) { if (tries++ < 200) setTimeout(rescue, 50); return; }
+      const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+      let refilled = false;
+      for (const f of cfg.fields) {
+        const value = local.values[f.name];
+        const el = input(f.widget);
+        if (typeof value !== 'string' || value === cfg.shown[f.name] || el.value === value) continue;
+        setter.call(el, value);
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+        refilled = true;
+      }
+      if (!refilled) return;
+      if (win.__wbVisited && Array.isArray(local.visited)) local.visited.forEach((k) => win.__wbVisited.keys.add(k));
+      rescued = true;
+      send();
+    };
+    rescue();
+  }
   const onFocusOut = (event) => { if (isField(event.target)) send(); };
   const reload = (event) => event.key === 'F5' || (event.key === 'r' && (event.ctrlKey || event.metaKey));
   const onKey = (event) => { if (reload(event)) send(); };
@@ -90,6 +138,7 @@ class DraftPayload:
     token: str  # the form (record-version) the values were typed into
     values: dict[str, str]
     visited: tuple[str, ...]
+    rescued: bool = False  # refilled from the tab's copy after a reload the server had not heard of
 
 
 def draft_sync(
@@ -116,7 +165,7 @@ def parse_payload(raw: Any, token: str) -> DraftPayload | None:
     values = {str(k): str(v) for k, v in raw["values"].items() if isinstance(v, str)}
     visited = raw.get("visited")
     keys = tuple(str(k) for k in visited if isinstance(k, str)) if isinstance(visited, list) else ()
-    return DraftPayload(token, values, keys)
+    return DraftPayload(token, values, keys, raw.get("rescued") is True)
 
 
 def _state(result: Any) -> Any:
