@@ -68,10 +68,12 @@ class FieldScores:
     right: list[bool] = field(default_factory=list)
     empty_high_with_text: int = 0  # failure class 3
     closed_list_wrong_high: int = 0  # failure class 4
+    wrong_high: list[dict[str, Any]] = field(default_factory=list)  # the promises broken: what, where, how sure
 
     def add(self, other: FieldScores) -> None:
         self.confidence += other.confidence
         self.right += other.right
+        self.wrong_high += other.wrong_high
         self.empty_high_with_text += other.empty_high_with_text
         self.closed_list_wrong_high += other.closed_list_wrong_high
 
@@ -100,6 +102,10 @@ def score_fields(result: PageResult, truth: dict[str, Any], book_type: str,
             high = confidence >= HIGH
             scores.empty_high_with_text += int(high and not value and bool(expected))
             scores.closed_list_wrong_high += int(high and not right and types[key] in CLOSED_LISTS)
+            if high and not right:
+                scores.wrong_high.append({"row": truth["records"][t]["row_index"], "key": key,
+                                          "field_type": types[key], "truth": expected, "proposal": value,
+                                          "confidence": round(float(confidence), 3)})
     return scores
 
 
@@ -209,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
         for index in range(args.pages_per_family):
             row, fields, real = run_page(f, index, args.seed, reader)
             family_rows.append(row)
+            for mistake in fields.wrong_high:
+                mistake.update(family=f.name, page=index)
             family_fields.add(fields)
             family_real.add(real)
             print(f"{f.name:17s} {index:2d} {row['book_type']:14s} rows {row['matched_rows']}/{row['truth_rows']} "
@@ -236,7 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         args.json.write_text(json.dumps({"seed": args.seed, "ocr": recognizer is not None,
                                          "calibrator": args.calibrator, "summaries": summaries,
-                                         "pages": rows}, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+                                         "pages": rows,
+                                         "wrong_high": [m for _, s in per_family.values() for m in s.wrong_high]},
+                                        indent=1, ensure_ascii=False, default=str), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,13 @@ from functools import cache, lru_cache
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from ocr.confidence import Calibrator, ConfidenceFeatures, char_prob_summary, load_calibrator
+from ocr.confidence import (
+    CONTRADICTION_MAX_CONFIDENCE,
+    Calibrator,
+    ConfidenceFeatures,
+    char_prob_summary,
+    load_calibrator,
+)
 from ocr.decoding import (
     DecodedLine,
     DecodingConstraints,
@@ -27,13 +33,14 @@ from ocr.decoding import (
 )
 from ocr.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.fields.catalogs import country_catalog, ethnicity_catalog, sex_catalog
+from ocr.fields.dates import padding_mismatch
 from ocr.fields.grammars import field_grammar
 from ocr.fields.issues import FieldIssue
 from ocr.fields.lexicon import Lexicon, lexicon_for
 from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
 from ocr.fields.normalize import normalize
 from ocr.fields.syllables import is_vietnamese_syllable
-from ocr.fields.validate import validate
+from ocr.fields.validate import cross_field_issues, validate
 from ocr.name_decoding import rescore_surname
 from ocr.page_context import CellEvidence, apply_page_context
 from ocr.place_decoding import decode_place_cell
@@ -50,6 +57,9 @@ UNREAD_INK_CONFIDENCE = 0.05
 # narrow column) is a doubtful empty, for an official to look at.
 EMPTY_WITH_INK_PIXELS = 25
 EMPTY_WITH_INK_CONFIDENCE = 0.3
+PADDING_MISMATCH = FieldIssue(
+    "date_padding_mismatch", "Ngày và tháng viết không cùng kiểu (một phần có số 0 ở đầu): có thể thiếu một chữ số",
+    severity="warning")
 
 # Word scores for the beam (see DecodingConstraints.word_score): LM_WEIGHT * ln P(word) + bonus.
 LM_WEIGHT = 0.6
@@ -345,8 +355,11 @@ def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon 
     ``page_warnings``: the page's QA codes (PageAnalysis.warnings), doubt about every cell of it.
     """
     readings = [d.reading for d in decoded]
-    value = normalize(field_type, " ".join(r.text for r in readings))
+    written = " ".join(r.text for r in readings)
+    value = normalize(field_type, written)
     issues = validate(field_type, value) if value else []
+    if field_type == "date" and padding_mismatch(written):
+        issues.append(PADDING_MISMATCH)
     chars = _join_chars(readings)
     min_prob, mean_prob = char_prob_summary(chars)
     features = ConfidenceFeatures(
@@ -360,6 +373,7 @@ def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon 
         n_chars=len(value),
         repair_nats=sum(d.repair_nats for d in decoded),
         repair_edits=repair_edit_share(decoded, value),
+        contradiction=PADDING_MISMATCH in issues,
         lines=len(decoded) if lines is None else lines,
         page_warnings=tuple(page_warnings),
     )
@@ -446,6 +460,21 @@ def _field_types(layout: LedgerLayout) -> dict[str, str]:
     return {c.key: c.field_type for c in layout.columns}
 
 
+def apply_record_checks(proposals: dict[str, FieldProposal], field_types: dict[str, str]) -> dict[str, FieldProposal]:
+    """The record's proposals, where its fields contradict each other (a birth after the
+    registration, an age no registration shows) capped below the high band, with the reason."""
+    values = {key: p.value for key, p in proposals.items() if p.value}
+    checked = dict(proposals)
+    for key, issues in cross_field_issues(values, field_types).items():
+        proposal = proposals.get(key)
+        if proposal is None or not issues:
+            continue
+        checked[key] = replace(
+            proposal, confidence=min(proposal.confidence, CONTRADICTION_MAX_CONFIDENCE),
+            messages=[*proposal.messages, *(i.message for i in issues if i.message not in proposal.messages)])
+    return checked
+
+
 def propose_record(
     cells: Sequence[CellImage],
     layout: LedgerLayout,
@@ -456,7 +485,7 @@ def propose_record(
     """Proposals for all cells of one record, keyed by field key."""
     types = _field_types(layout)
     pairs = [(c, types.get(c.key, "free_text")) for c in cells]
-    return {p.key: p for p in propose_cells(pairs, recognizer, calibrator, local)}
+    return apply_record_checks({p.key: p for p in propose_cells(pairs, recognizer, calibrator, local)}, types)
 
 
 def propose_page(
@@ -471,4 +500,4 @@ def propose_page(
     pairs = [(c, types.get(c.key, "free_text")) for r in analysis.records for c in r.cells]
     records = [i for i, r in enumerate(analysis.records) for _ in r.cells]
     proposals = iter(propose_cells(pairs, recognizer, calibrator, local, records, analysis.warnings))
-    return [{c.key: next(proposals) for c in r.cells} for r in analysis.records]
+    return [apply_record_checks({c.key: next(proposals) for c in r.cells}, types) for r in analysis.records]

@@ -27,7 +27,7 @@ from ocr.fields.normalize import canonical_value, normalize
 from ocr.fields.sequence import check_registration_sequence
 from ocr.fields.syllables import is_vietnamese_syllable, vietnamese_syllables
 from ocr.fields.text import clean_text
-from ocr.fields.validate import ValidationContext, validate, validate_record
+from ocr.fields.validate import ValidationContext, cross_field_issues, validate, validate_record
 
 __all__ = [
     "SEX_VALUES",
@@ -62,5 +62,6 @@ __all__ = [
     "surnames",
     "validate",
     "validate_record",
+    "cross_field_issues",
     "vietnamese_syllables",
 ]

@@ -25,6 +25,21 @@ _WORDS = re.compile(
 )
 
 
+_DAY_MONTH = re.compile(rf"^(?P<d>\d{{1,2}}){_SEP}(?P<m>\d{{1,2}}){_SEP}")
+
+
+def padding_mismatch(text: str | None) -> bool:
+    """Day and month written in two styles: one with a leading zero, the other a single digit
+    ("1/03/2003", "05/1/2003"). A writer who pads one pads both, so a lone digit beside a padded
+    one is far more often a digit the reader lost ("21/03" read "1/03") than the writer's style."""
+    match = _DAY_MONTH.match(clean_text(text))
+    if match is None:
+        return False
+    parts = (match["d"], match["m"])
+    padded = any(len(p) == 2 and p.startswith("0") for p in parts)
+    return padded and any(len(p) == 1 for p in parts)
+
+
 @dataclass(frozen=True)
 class ParsedDate:
     """A date as written: day/month may be missing (partial date)."""

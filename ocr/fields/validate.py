@@ -178,6 +178,55 @@ def _date_order_issues(fields: dict[str, str], field_types: dict[str, str]) -> d
     return found
 
 
+# Ages at registration beyond these are not impossible, but rare enough (well under one in a
+# thousand registrations) that a reading giving one more likely lost or changed a digit of a year
+# ("1968" read "1908"): a look costs the official one glance. The lower bound sits below the
+# legal minimum marriage ages (since 1959: men 20, women 18), since old books hold marriages
+# registered under custom; what it catches is a year read a decade or more too late.
+MARRIAGE_AGE = {"husband_birth_date": (16, 80), "wife_birth_date": (16, 80)}
+MAX_AGE_AT_DEATH = 110
+MAX_ADOPTED_CHILD_AGE = 18  # the Law on Adoption: under 16, or 16-18 in the cases it lists
+
+
+def _years_between(born: tuple[date, date], later: tuple[date, date]) -> tuple[int, int]:
+    """(fewest, most) whole years from a birth span to a later span."""
+    def years(a: date, b: date) -> int:
+        return b.year - a.year - ((b.month, b.day) < (a.month, a.day))
+
+    return years(born[1], later[0]), years(born[0], later[1])
+
+
+def _age_issues(fields: dict[str, str], field_types: dict[str, str]) -> dict[str, list[FieldIssue]]:
+    """Ages the record implies that registrations almost never show (warnings, on the birth date)."""
+    found: dict[str, list[FieldIssue]] = {}
+    registered = _span(fields, "registration_date") if field_types.get("registration_date") == "date" else None
+
+    def check(key: str, later: tuple[date, date] | None, low: int | None, high: int, message: str) -> None:
+        born = _span(fields, key) if field_types.get(key) == "date" else None
+        if born is None or later is None or born[0] > later[1]:
+            return  # nothing to compare, or already an order error
+        fewest, most = _years_between(born, later)
+        if most < (low if low is not None else 0) or fewest > high:
+            found.setdefault(key, []).append(FieldIssue("unusual_age", message, severity="warning"))
+
+    for key, (low, high) in MARRIAGE_AGE.items():
+        check(key, registered, low, high, f"Tuổi khi đăng ký kết hôn ngoài {low}–{high}: kiểm tra năm sinh")
+    check("child_birth_date", registered, None, MAX_ADOPTED_CHILD_AGE,
+          f"Con nuôi trên {MAX_ADOPTED_CHILD_AGE} tuổi khi đăng ký: kiểm tra năm sinh")
+    if field_types.get("death_date") == "date":
+        check("birth_date", _span(fields, "death_date"), None, MAX_AGE_AT_DEATH,
+              f"Tuổi khi chết trên {MAX_AGE_AT_DEATH}: kiểm tra năm sinh")
+    return found
+
+
+def cross_field_issues(fields: dict[str, str], field_types: dict[str, str]) -> dict[str, list[FieldIssue]]:
+    """What the fields of one record say about each other: date order (errors), unusual ages (warnings)."""
+    found = _date_order_issues(fields, field_types)
+    for key, extra in _age_issues(fields, field_types).items():
+        found.setdefault(key, []).extend(extra)
+    return found
+
+
 def validate_record(
     fields: dict[str, str],
     field_types: dict[str, str],
@@ -190,6 +239,6 @@ def validate_record(
     """
     context = context or ValidationContext()
     issues = {key: validate(field_types.get(key, "free_text"), value, context) for key, value in fields.items()}
-    for key, extra in _date_order_issues(fields, field_types).items():
+    for key, extra in cross_field_issues(fields, field_types).items():
         issues.setdefault(key, []).extend(extra)
     return issues

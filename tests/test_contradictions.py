@@ -1,0 +1,105 @@
+"""A reading that its own writing or its record contradicts never reaches the high band (issue 13)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, ConfidenceBands, ConfidenceFeatures, load_calibrator
+from ocr.decoding import DecodedLine
+from ocr.fields import cross_field_issues
+from ocr.fields.dates import padding_mismatch
+from ocr.recognition import PADDING_MISMATCH, apply_record_checks, read_field
+from ocr.types import CharConfidence, FieldProposal, LineReading
+
+HIGH = ConfidenceBands().high
+MARRIAGE = {"registration_date": "date", "husband_birth_date": "date", "wife_birth_date": "date",
+            "husband_name": "person_name"}
+
+
+@pytest.mark.parametrize(("written", "mismatch"), [
+    ("1/03/2003", True),      # "21/03/2003" with its "2" lost
+    ("05/1/2003", True),      # "05/11/2003" with a "1" lost
+    ("6.09.2003", True),
+    ("01/3/2003", True),
+    ("5 - 03 - 1999", True),
+    ("21/03/2003", False),    # both parts two digits
+    ("1/3/2003", False),      # a writer who never pads
+    ("21/3/2003", False),     # "21" says nothing about padding
+    ("10/02/1981", False),
+    ("2003", False),
+    ("03/2003", False),       # month/year: nothing to compare
+    ("", False),
+])
+def test_padding_mismatch(written: str, mismatch: bool) -> None:
+    assert padding_mismatch(written) is mismatch
+
+
+@pytest.mark.parametrize(("husband", "wife", "flagged"), [
+    ("28/02/1968", "28/01/1976", set()),
+    ("28/02/1908", "28/01/1976", {"husband_birth_date"}),   # 95 at marriage: "1968" read "1908"
+    ("28/02/1968", "28/01/1916", {"wife_birth_date"}),
+    ("28/02/1980", "28/01/1995", {"wife_birth_date"}),       # 8 years old
+    ("1968", "1976", set()),                                 # year-only dates: ranges, still plausible
+])
+def test_unusual_marriage_ages_are_warnings_on_the_birth_date(husband: str, wife: str, flagged: set[str]) -> None:
+    fields = {"registration_date": "12/05/2003", "husband_birth_date": husband, "wife_birth_date": wife}
+    issues = cross_field_issues(fields, MARRIAGE)
+    assert set(issues) == flagged
+    assert all(i.code == "unusual_age" and i.severity == "warning" for found in issues.values() for i in found)
+
+
+def test_death_and_adoption_ages() -> None:
+    death = {"registration_date": "date", "birth_date": "date", "death_date": "date"}
+    assert cross_field_issues({"registration_date": "02/03/2003", "birth_date": "01/01/1930",
+                               "death_date": "01/03/2003"}, death) == {}
+    assert set(cross_field_issues({"registration_date": "02/03/2003", "birth_date": "01/01/1830",
+                                   "death_date": "01/03/2003"}, death)) == {"birth_date"}
+    adoption = {"registration_date": "date", "child_birth_date": "date"}
+    assert cross_field_issues({"registration_date": "02/03/2003", "child_birth_date": "01/01/1998"}, adoption) == {}
+    assert set(cross_field_issues({"registration_date": "02/03/2003", "child_birth_date": "01/01/1958"},
+                                  adoption)) == {"child_birth_date"}
+
+
+def test_birth_after_registration_is_still_an_error() -> None:
+    issues = cross_field_issues({"registration_date": "12/05/2003", "husband_birth_date": "28/02/2008"}, MARRIAGE)
+    assert [i.code for i in issues["husband_birth_date"]] == ["birth_after_registration"]
+
+
+def _proposal(key: str, value: str, confidence: float = 0.98) -> FieldProposal:
+    return FieldProposal(key, value, confidence, messages=[])
+
+
+def test_record_checks_cap_the_contradicted_fields_only_and_say_why() -> None:
+    proposals = {"registration_date": _proposal("registration_date", "12/05/2003"),
+                 "husband_birth_date": _proposal("husband_birth_date", "28/02/1908"),
+                 "wife_birth_date": _proposal("wife_birth_date", "28/01/1976"),
+                 "husband_name": _proposal("husband_name", "Nguyễn Văn An")}
+    checked = apply_record_checks(proposals, MARRIAGE)
+    assert checked["husband_birth_date"].confidence == CONTRADICTION_MAX_CONFIDENCE < HIGH
+    assert any("năm sinh" in m for m in checked["husband_birth_date"].messages)
+    for key in ("registration_date", "wife_birth_date", "husband_name"):
+        assert checked[key] == proposals[key]
+    # Already below the cap: never raised.
+    low = {**proposals, "husband_birth_date": _proposal("husband_birth_date", "28/02/1908", 0.4)}
+    assert apply_record_checks(low, MARRIAGE)["husband_birth_date"].confidence == 0.4
+
+
+def _decoded(text: str) -> list[DecodedLine]:
+    reading = LineReading(text=text, chars=[CharConfidence(ch, 0.999, i * 4, i * 4 + 3) for i, ch in enumerate(text)],
+                          score=0.999)
+    return [DecodedLine(reading, reading, text, [], used_lexicon=False, repair_nats=0.0)]
+
+
+def test_a_date_written_in_two_styles_is_read_with_doubt() -> None:
+    doubtful = read_field("date", _decoded("1/03/2003"))
+    plain = read_field("date", _decoded("21/03/2003"))
+    assert doubtful.value == "01/03/2003" and PADDING_MISMATCH in doubtful.issues
+    assert doubtful.features.contradiction and not plain.features.contradiction
+    calibrator = load_calibrator()
+    assert calibrator.probability(doubtful.features) <= CONTRADICTION_MAX_CONFIDENCE
+    assert calibrator.probability(plain.features) >= HIGH  # same sure frames, no contradiction: green
+
+
+def test_features_default_to_no_contradiction() -> None:
+    features = ConfidenceFeatures("date", 0.99, 0.99, True, 1.0, True, False, 10)
+    assert not features.contradiction
