@@ -26,15 +26,13 @@ from workbench.contractor import (
 from workbench.errors import ServiceError
 from workbench.ingest import IngestOptions, IngestReport, register_file
 from workbench.progress import book_sequence_counts
-from workbench.segmentation import GridLines, correct_segmentation
 from workbench.ui import notices
-from workbench.ui.forms import parse_positions
 from workbench.ui.guard import require
-from workbench.ui.imaging import draw_grid, fit_width, to_rgb
 from workbench.ui.jobs import is_processing, start_processing
 from workbench.ui.labels import PAGE_STATUS_VI, page_warnings_vi
+from workbench.ui.navigation import GRID, to_st_page
 from workbench.ui.plain import plain
-from workbench.ui.rendering import load_page, thumbnail_rgb
+from workbench.ui.rendering import thumbnail_rgb
 from workbench.ui.resources import get_recognizer
 from workbench.upload_log import error_vi, upload_log
 
@@ -294,43 +292,10 @@ def page_tools(book: BookSummary, pages: list[PageSummary]) -> None:
                 lambda s, u: delete_page(s, u, page_id, reason), f"Đã xoá trang {page.page_index}."
             ):
                 st.rerun()
-    with st.expander("Sửa khung kẻ (khi máy tách dòng/cột sai)"):
-        grid_editor(book, page)
-
-
-def grid_editor(book: BookSummary, page: PageSummary) -> None:
-    """Type the grid's line positions, see them drawn on the page, then re-recognise the page."""
-    columns = len(all_book_types()[book.book_type].columns)
-    st.caption(f"Vị trí theo pixel trên ảnh đã chỉnh nghiêng, cách nhau bằng dấu phẩy: **{columns + 1:d} đường dọc** "
-               "(mép trái, giữa các cột, mép phải) và **ít nhất 2 đường ngang** (trên và dưới mỗi dòng). "
-               "Xem trước bên dưới rồi bấm áp dụng; trang sẽ được nhận dạng lại.")
-    cols_text = st.text_input("Đường kẻ dọc (x)", key=f"cols-{page.id}", placeholder="110, 200, 380, …")
-    rows_text = st.text_input("Đường kẻ ngang (y)", key=f"rows-{page.id}", placeholder="320, 450, 580, …")
-    try:
-        column_lines, row_lines = parse_positions(cols_text), parse_positions(rows_text)
-    except ValueError:
-        st.error("Vị trí đường kẻ phải là các số nguyên cách nhau bằng dấu phẩy.")
-        return
-    image = load_page(settings.data_dir, page.image_path)
-    if image is not None and (column_lines or row_lines):
-        st.image(to_rgb(fit_width(draw_grid(image, column_lines, row_lines), 1400)), width="stretch",
-                 caption="Xem trước khung kẻ (đỏ)")
-    force = st.checkbox("Làm lại dù cán bộ đã xác minh một phần (công sức đó sẽ mất)", key=f"seg-force-{page.id}",
-                        disabled=not page.has_human_work)
-    if not st.button("Áp dụng và nhận dạng lại", key=f"seg-{page.id}", type="primary"):
-        return
-    with ctx.session() as (_, user):
-        actor = user
-    try:
-        with st.spinner("Đang nhận dạng lại trang…"):
-            count = correct_segmentation(ctx.wb.sessions, actor, page.id, GridLines(tuple(column_lines),
-                                         tuple(row_lines)), settings.data_dir,
-                                         recognizer=get_recognizer(settings.ocr_threads), force=force)
-    except ServiceError as exc:
-        st.error(plain(exc.message_vi))
-        return
-    notices.push("success", f"Đã sửa khung kẻ trang {page.page_index}: {count} dòng, đã nhận dạng lại.")
-    st.rerun()
+    # The grid editor has its own page (pages/contractor_grid.py): rulings drawn over the page, moved,
+    # added or removed, then the page re-cut and re-read with the book's active model.
+    st.page_link(to_st_page(GRID), label="Sửa khung kẻ của trang (khi máy tách dòng/cột sai)",
+                 icon=":material/grid_on:")
 
 
 st.title("Sổ và trang")
