@@ -45,6 +45,7 @@ QUEUE_ORDERS_VI = {"easy_first": "Dễ trước (tin cậy cao trước)", "hard
                    "book_order": "Theo thứ tự trong sổ"}
 TABS = {"flagged": "Bị chuyển kiểm tra", "low": "Độ tin cậy thấp", "qa": "Kiểm tra mẫu (QA)",
         "mismatch": "Lệch với CSDL dân cư", "bulk": "Duyệt hàng loạt"}
+TAB_LABELS = list(TABS.values())
 FIELD_TYPES_VI = {"registration_no": "Số đăng ký", "date": "Ngày tháng", "person_name": "Họ tên",
                   "sex": "Giới tính", "ethnicity": "Dân tộc", "nationality": "Quốc tịch", "place": "Địa danh",
                   "free_text": "Ghi chú, văn bản khác"}
@@ -339,7 +340,7 @@ with ctx.session() as (session, user):
     flagged = flagged_queue(session, user)
 back_to = after_return(flagged)
 notices.show()
-tabs = st.tabs(list(TABS.values()), default=TABS.get(back_to or "flagged"))
+tabs = st.tabs(TAB_LABELS, default=TABS.get(back_to or "flagged"))
 with tabs[0]:
     flagged_tab(flagged, officials)
 with tabs[1]:
