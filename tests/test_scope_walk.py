@@ -41,6 +41,7 @@ from workbench import (
     admin,
     book_type_hold,
     contractor,
+    deliverables,
     drafts,
     ingest,
     progress,
@@ -152,10 +153,10 @@ SYSTEM = {
     "workbench.exports.package.export_book_xlsx": "`workbench export`",
     "workbench.exports.package.export_book_pagexml": "`workbench export`",
     "workbench.exports.records.load_export_book": "`workbench export`",
-    "workbench.crosscheck.service.import_extract": "`workbench crosscheck import`",
+    "workbench.crosscheck.service.import_extract": "`workbench crosscheck import` (app: deliverables)",
     "workbench.crosscheck.service.load_extract_table": "`workbench crosscheck run`",
     "workbench.crosscheck.service.approved_records": "`workbench crosscheck run`",
-    "workbench.crosscheck.service.run_crosscheck": "`workbench crosscheck run`",
+    "workbench.crosscheck.service.run_crosscheck": "`workbench crosscheck run` (app: deliverables)",
     "workbench.crosscheck.service.matched_person_ids": "`workbench export` (import file ID numbers)",
     "workbench.crosscheck.service.book_ids_of_units": "`workbench crosscheck tracking`",
     "workbench.crosscheck.tracking.tracking_list": "`workbench crosscheck tracking`",
@@ -398,6 +399,35 @@ WALKED: dict[str, list[Case]] = {
         supervision.bulk_approve_high_confidence, u, confirm=True, book_id=w.book_id))],
     "workbench.crosscheck.tracking.resolve_tracking_item": [refuses("other_supervisor", lambda w, u: w.call(
         tracking.resolve_tracking_item, w.result_id, u, "Sổ ghi đúng"))],
+    # The app's deliverables: the export and cross-check code above, behind a role and book scope check.
+    "workbench.deliverables.deliverable_books": [lists(
+        "other_supervisor", lambda w, u: w.call(deliverables.deliverable_books, u),
+        lambda w, books: bool(books) and w.book_id not in {b.id for b in books})],
+    "workbench.deliverables.export_deliverable": [
+        refuses("other_supervisor", lambda w, u: w.call(
+            deliverables.export_deliverable, u, w.wb.settings.data_dir, w.book_id, "xlsx", include_unapproved=True)),
+        refuses("official", lambda w, u: w.call(
+            deliverables.export_deliverable, u, w.wb.settings.data_dir, w.book_id, "xlsx", include_unapproved=True)),
+    ],
+    "workbench.deliverables.open_deliverable": [refuses("other_supervisor", lambda w, u: (
+        w.call(deliverables.export_deliverable, w.users["supervisor"], w.wb.settings.data_dir, w.book_id, "xlsx",
+               include_unapproved=True),
+        w.call(deliverables.open_deliverable, u, w.wb.settings.data_dir, w.book_id,
+               next(deliverables.book_folder(w.wb.settings.data_dir, w.book_id).glob("*.xlsx")).name)))],
+    "workbench.deliverables.record_failure": [refuses("other_supervisor", lambda w, u: w.call(
+        deliverables.record_failure, u, w.book_id, "zip", "ExportError"))],
+    # Extracts hold people, not units: the role is the check (an official may not import or list them).
+    "workbench.deliverables.population_extracts": [refuses("official", lambda w, u: w.call(
+        deliverables.population_extracts, u))],
+    "workbench.deliverables.import_population_extract": [refuses("official", lambda w, u: w.call(
+        deliverables.import_population_extract, u, w.wb.settings.data_dir, "dan_cu.csv",
+        "so_dinh_danh,ho_ten,ngay_sinh\n001098000001,Nguyễn Văn An,05/03/1998\n".encode()))],
+    "workbench.deliverables.run_book_crosscheck": [refuses("other_supervisor", lambda w, u: w.call(
+        deliverables.run_book_crosscheck, u, w.wb.settings.data_dir, 1, w.book_id))],
+    "workbench.deliverables.book_tracking_list": [refuses("other_supervisor", lambda w, u: w.call(
+        deliverables.book_tracking_list, u, w.book_id))],
+    "workbench.deliverables.export_tracking_list": [refuses("other_supervisor", lambda w, u: w.call(
+        deliverables.export_tracking_list, u, w.wb.settings.data_dir, w.book_id))],
     "workbench.ui.standins.open_record_for_review": [refuses("other_supervisor", lambda w, u: w.call(
         standins.open_record_for_review, u, w.record_id, standins.ReviewPolicy()))],
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,10 +85,13 @@ def approved_records(session: Session, book_ids: Iterable[int] | None = None) ->
 
 
 def run_crosscheck(session: Session, data_dir: Path, extract_id: int, book_ids: Iterable[int] | None = None,
-                   index: CitizenIndex | None = None) -> CrosscheckSummary:
+                   index: CitizenIndex | None = None, progress: Callable[[int, int], None] | None = None,
+                   actor: User | None = None) -> CrosscheckSummary:
     """Match every approved record's people; earlier results for those records are replaced.
 
     Supervisors' resolutions of earlier results are dropped with them: a new extract is a new check.
+    progress(records matched, records in all) drives the app's progress bar; actor names who ran it in
+    the audit (the app's scoped wrapper, workbench.deliverables, passes the signed-in supervisor).
     """
     summary = CrosscheckSummary(extract_id)
     started = time.perf_counter()
@@ -108,9 +111,11 @@ def run_crosscheck(session: Session, data_dir: Path, extract_id: int, book_ids: 
             summary.people += 1
             summary.counts[outcome.status.value] += 1
         summary.records += 1
+        if progress is not None:
+            progress(summary.records, len(records))
     session.flush()
     summary.seconds_match = time.perf_counter() - started
-    record_event(session, actor=None, entity_type="population_extract", entity_id=extract_id, action="crosscheck",
+    record_event(session, actor=actor, entity_type="population_extract", entity_id=extract_id, action="crosscheck",
                  new={"records": summary.records, "people": summary.people, "counts": summary.counts})
     return summary
 

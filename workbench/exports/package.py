@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from workbench.exports.records import ExportBook, ExportPage, load_export_book
 from workbench.exports.xlsx import write_import_xlsx
 
 EXPORT_FORMATS = ("json", "zip", "xlsx", "pagexml")
+# progress(done, total): called as the work advances (the app's progress bar); the CLI passes none.
+Progress = Callable[[int, int], None]
 
 
 class ExportError(RuntimeError):
@@ -87,22 +89,29 @@ def record_pdfs(book: ExportBook, data_dir: Path) -> Iterator[tuple[str, bytes]]
 
 
 def export_book_zip(session: Session, data_dir: Path, book_id: int, out: Path | None = None,
-                    include_unapproved: bool = False) -> ExportResult:
-    """One ZIP: a PDF per registration and the book's Excel import file. Written atomically."""
+                    include_unapproved: bool = False, progress: Progress | None = None) -> ExportResult:
+    """One ZIP: a PDF per registration and the book's Excel import file. Written atomically.
+
+    progress: (files written, files in all), the PDFs then the Excel file."""
     book = load_export_book(session, book_id, include_unapproved)
     out = out or default_output_path(book, "zip")
     person_ids = matched_person_ids(session, [r.record_id for r in book.records])
     result = ExportResult(out, records=len(book.records), unapproved=sum(not r.approved for r in book.records),
                           warnings=_warnings(book))
+    total = len(book.records) + 1
     with atomic_file(out) as handle, zipfile.ZipFile(handle, "w") as archive:
         for name, pdf in record_pdfs(book, data_dir):
             archive.writestr(name, pdf, compress_type=zipfile.ZIP_STORED)  # JPEG inside: no gain
             result.files.append(name)
+            if progress is not None:
+                progress(len(result.files), total)
         xlsx = io.BytesIO()
         write_import_xlsx(book, xlsx, person_ids)
         xlsx_name = f"{book_file_base(book)}.xlsx"
         archive.writestr(xlsx_name, xlsx.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
         result.files.append(xlsx_name)
+    if progress is not None:
+        progress(total, total)
     return result
 
 
@@ -117,10 +126,11 @@ def export_book_xlsx(session: Session, book_id: int, out: Path | None = None,
 
 
 def export_book_pagexml(session: Session, data_dir: Path, book_id: int, out_dir: Path | None = None,
-                        include_unapproved: bool = False) -> ExportResult:
+                        include_unapproved: bool = False, progress: Progress | None = None) -> ExportResult:
     """Per processed page, <book>_P<page>.xml and the deskewed image it describes, <book>_P<page>.jpg.
 
     HTR tools (Transkribus, eScriptorium) import such a folder as is: imageFilename names the JPEG.
+    progress: (pages done, pages in all).
     """
     book = load_export_book(session, book_id, include_unapproved)
     out_dir = out_dir or default_output_path(book, "pagexml")
@@ -131,8 +141,10 @@ def export_book_pagexml(session: Session, data_dir: Path, book_id: int, out_dir:
     earlier_export = re.compile(rf"{re.escape(book_file_base(book))}_P\d{{3,}}\.(xml|jpg)")
     try:
         with atomic_folder(out_dir, lambda p: p.is_file() and earlier_export.fullmatch(p.name) is not None) as tmp:
-            for page in book.pages:
+            for number, page in enumerate(book.pages, start=1):
                 result.files += _write_page_files(book, page, columns, data_dir, tmp)
+                if progress is not None:
+                    progress(number, len(book.pages))
     except TargetOccupiedError as exc:
         raise ExportError(
             f"{out_dir} already exists and holds other files; choose a new folder",
