@@ -19,8 +19,10 @@ if str(_ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from workbench.storage import private_files  # noqa: E402
+from workbench.ui import streamlit_vi  # noqa: E402
 from workbench.ui.labels import ROLE_VI  # noqa: E402
 from workbench.ui.navigation import role_navigation, signed_out_navigation  # noqa: E402
+from workbench.ui.plain import plain  # noqa: E402
 from workbench.ui.remember import forget, keep_alive, pending_cookie_script, restore  # noqa: E402
 from workbench.ui.resources import get_workbench  # noqa: E402
 from workbench.ui.session import touch  # noqa: E402
@@ -41,12 +43,14 @@ def main() -> None:
     if cookie_js:
         # In the sidebar when signed in, so the main layout does not shift.
         (st.sidebar if identity else st.container()).html(cookie_js, unsafe_allow_javascript=True)
+    with st.sidebar if identity else st.container():  # Streamlit's own strings in Vietnamese; no room taken
+        streamlit_vi.install()
     if identity is None:
         st.navigation(signed_out_navigation(), position="hidden").run()
         return
     navigation = role_navigation(identity.role)  # every page reloads onto itself (issue #15)
     with st.sidebar:
-        st.markdown(f"**{identity.display_name}**  \n{ROLE_VI.get(identity.role, identity.role)}")
+        st.markdown(f"**{plain(identity.display_name)}**  \n{ROLE_VI.get(identity.role, identity.role)}")
         if st.button("Đăng xuất", key="logout", icon=":material/logout:"):
             forget(st.session_state)
             st.rerun()
