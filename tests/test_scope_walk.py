@@ -44,6 +44,7 @@ from workbench import (
     deliverables,
     drafts,
     ingest,
+    my_progress,
     progress,
     qa,
     queue,
@@ -312,6 +313,8 @@ WALKED: dict[str, list[Case]] = {
                                        refuses("official", _register_into_sample_book)],
     "workbench.progress.my_progress": [lists("outsider", lambda w, u: w.call(progress.my_progress, u),
                                              lambda w, strip: strip.unit_total == 2)],  # the other book only
+    "workbench.my_progress.my_day": [lists("outsider", lambda w, u: w.call(my_progress.my_day, u),
+                                           lambda w, day: (day.approved, day.by_field_type) == (0, []))],
     "workbench.progress.progress_dashboard": [lists(
         "other_supervisor", lambda w, u: w.call(progress.progress_dashboard, u),
         lambda w, board: [g.label for g in board.by_unit] == ["Xã Lộc Tấn"])],
