@@ -106,13 +106,14 @@ def _start(factory: sessionmaker[Session], db_url: str, user_id: int, job: JobVi
                     if user is None:
                         raise ScopeError(f"User {user_id} is gone", GONE_VI)
                     value = work(session, user, progress)
+            # The failure is audited before the job shows as finished: whoever sees it finished finds the record.
             except ServiceError as exc:
-                _update(owner, job.job_id, finished=True, error_vi=exc.message_vi)
                 _audit_failure(factory, user_id, job, type(exc).__name__)
+                _update(owner, job.job_id, finished=True, error_vi=exc.message_vi)
             except Exception as exc:  # noqa: BLE001 — a background thread must log and report, not die silently
                 log.exception("%s of book %s failed", job.kind, job.book_id)
-                _update(owner, job.job_id, finished=True, error_vi=FAILED_VI)
                 _audit_failure(factory, user_id, job, type(exc).__name__)
+                _update(owner, job.job_id, finished=True, error_vi=FAILED_VI)
             else:
                 if isinstance(value, Deliverable):
                     _update(owner, job.job_id, finished=True, result=value)
