@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import unicodedata
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 # Background / stripe colours per confidence band (light, so the handwriting-like text stays legible).
 BAND_COLOURS = {
@@ -38,14 +40,69 @@ def band_css(widget_keys_by_band: Mapping[str, Sequence[str]]) -> str:
     return "<style>\n" + "\n".join(rules) + "\n</style>"
 
 
-def underline_doubtful(chars: Sequence[CharSpan], doubtful: Sequence[int]) -> str:
-    """The machine reading with doubtful characters underlined in red (HTML, escaped)."""
+@dataclass(frozen=True)
+class Grapheme:
+    """One letter as a person sees it: a base character with its combining marks, composed (NFC).
+
+    Some engines store "ồ" as "ô" + U+0300 (or "o" + U+0302 + U+0300) in separate entries; shown one
+    entry at a time the tone mark falls off its letter ("Hô`"). Grouped, it is one letter again, and
+    it is doubtful when any of its parts is."""
+
+    text: str
+    confidence: float  # the lowest of its parts
+    doubtful: bool
+
+
+def graphemes(chars: Sequence[CharSpan], doubtful: Sequence[int]) -> tuple[Grapheme, ...]:
+    """The machine reading as composed letters (entries that are only combining marks join the letter before)."""
     marked = set(doubtful)
-    parts = []
+    groups: list[tuple[str, float, bool]] = []
     for index, span in enumerate(chars):
-        text = html.escape(span[0])
-        if index in marked:
-            title = html.escape(f"{span[1]:.0%}")
+        text, confidence, is_doubtful = str(span[0]), float(span[1]), index in marked
+        if groups and text and all(unicodedata.combining(ch) for ch in text):
+            previous = groups[-1]
+            groups[-1] = (previous[0] + text, min(previous[1], confidence), previous[2] or is_doubtful)
+        else:
+            groups.append((text, confidence, is_doubtful))
+    return tuple(Grapheme(unicodedata.normalize("NFC", text), confidence, flag) for text, confidence, flag in groups)
+
+
+def utf16_len(text: str) -> int:
+    """Length as the browser counts it (input selection offsets are UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def doubtful_ranges(value: str, letters: Sequence[Grapheme]) -> tuple[tuple[int, int], ...]:
+    """(start, end) in UTF-16 units of each doubtful letter inside `value`, the text the input holds.
+
+    The reading is walked along the value (extra or missing spaces tolerated: the stored value is
+    whitespace-normalized); when they disagree anywhere else there is nothing to mark: ()."""
+    text = unicodedata.normalize("NFC", value)
+    ranges: list[tuple[int, int]] = []
+    position = 0
+    for letter in letters:
+        if letter.text.isspace() or not letter.text:
+            while position < len(text) and text[position].isspace():
+                position += 1
+            continue
+        while position < len(text) and text[position].isspace() and not text.startswith(letter.text, position):
+            position += 1
+        if not text.startswith(letter.text, position):
+            return ()
+        end = position + len(letter.text)
+        if letter.doubtful:
+            ranges.append((utf16_len(text[:position]), utf16_len(text[:end])))
+        position = end
+    return tuple(ranges) if not text[position:].strip() else ()
+
+
+def underline_doubtful(chars: Sequence[CharSpan], doubtful: Sequence[int]) -> str:
+    """The machine reading, composed letter by letter, doubtful letters underlined in red (HTML, escaped)."""
+    parts = []
+    for letter in graphemes(chars, doubtful):
+        text = html.escape(letter.text)
+        if letter.doubtful:
+            title = html.escape(f"{letter.confidence:.0%}")
             parts.append(
                 f'<u style="text-decoration-color:#c62828;text-decoration-thickness:2px" title="{title}">{text}</u>'
             )
@@ -66,7 +123,8 @@ def field_notes_html(
     _, stripe = BAND_COLOURS.get(band, BAND_COLOURS["low"])
     items = [f'<span style="color:{stripe}">● {BAND_LABELS_VI.get(band, band)} {confidence:.0%}</span>']
     if doubtful:
-        items.append(f"máy đọc: <span style='font-family:monospace'>{underline_doubtful(chars, doubtful)}</span>")
+        # The page's own font: it has every composed Vietnamese letter (a monospace fallback may not).
+        items.append(f"máy đọc: <span class='wb-reading'>{underline_doubtful(chars, doubtful)}</span>")
     if current_unit:
         items.append(f"đơn vị hiện nay: <b>{html.escape(current_unit)}</b>")
     notes = " · ".join(items)
