@@ -31,7 +31,8 @@ def _finish(user: User) -> None:
 
 
 def _change_password_form(user_id: int) -> None:
-    st.warning("Đây là lần đăng nhập đầu tiên với mật khẩu mặc định. Hãy đặt mật khẩu mới để tiếp tục.")
+    st.warning("Mật khẩu hiện tại là mật khẩu mặc định hoặc do quản trị viên vừa đặt lại. "
+               "Hãy đặt mật khẩu mới để tiếp tục.")
     with st.form("change-password", enter_to_submit=True):
         current = st.text_input("Mật khẩu hiện tại", type="password", key="change_current")
         new = st.text_input("Mật khẩu mới", type="password", key="change_new")

@@ -1,0 +1,84 @@
+"""Issue #16 item 10 in a real Chromium at 1366x768: a locked-out official is told until when; the admin
+sees the lock with its end, clears it and resets the password on "Người dùng"; the official then
+signs in with the new password and must set their own. Screenshots go to $WORKBENCH_SHOTS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from models import AuditEvent, User
+from tests.e2e.test_browser import CHROMIUM_ARGS, chromium_path
+from tests.e2e.test_no_english import ACCOUNTS, PASSWORD, SHOTS, VIEWPORT, WAIT_MS, app_url, office  # noqa: F401
+from workbench.auth import local_time_text
+from workbench.context import Workbench
+from workbench.db import transaction
+
+pytestmark = pytest.mark.browser
+NEW_PASSWORD = "mat-khau-cap-lai-1"
+
+
+def _sign_in(page, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(url)
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu", exact=True).fill(password)
+    page.get_by_label("Mật khẩu", exact=True).press("Enter")
+
+
+def test_admin_clears_a_lock_out_and_resets_a_password(app_url: str, office: Workbench) -> None:  # noqa: F811
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium not found (install the Debian 'chromium' package; `make test` does)")
+    from playwright.sync_api import sync_playwright
+
+    official = ACCOUNTS["official"]
+    until = datetime.now(UTC) + timedelta(minutes=15)
+    with transaction(office.sessions) as session:
+        session.execute(update(User).where(User.username == official).values(locked_until=until))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT, locale="vi-VN")
+            page.set_default_timeout(WAIT_MS)
+            _sign_in(page, app_url, official, PASSWORD)
+            page.get_by_text(f"đến {local_time_text(until)}").wait_for()
+            page.screenshot(path=SHOTS / "khoa-dang-nhap.png")
+
+            admin = browser.new_page(viewport=VIEWPORT, locale="vi-VN")
+            admin.set_default_timeout(WAIT_MS)
+            _sign_in(admin, app_url, ACCOUNTS["admin"], PASSWORD)
+            admin.locator('[data-testid="stSidebarNav"] a', has_text="Người dùng").click()
+            admin.get_by_role("heading", name="Sửa người dùng").wait_for()
+            admin.get_by_role("combobox", name="Người dùng").click()  # a searchable select: type, Enter
+            admin.keyboard.type(official)
+            admin.keyboard.press("Enter")
+            admin.get_by_text(f"Trạng thái: Tạm khoá đến {local_time_text(until)}").wait_for()
+            admin.get_by_role("tab", name="Trạng thái").click()
+            admin.get_by_role("button", name="Mở khoá đăng nhập").scroll_into_view_if_needed()
+            admin.screenshot(path=SHOTS / "quan-tri-thay-khoa.png")
+            admin.get_by_role("button", name="Mở khoá đăng nhập").click()
+            admin.get_by_text("Trạng thái: Đang hoạt động").wait_for()
+
+            admin.get_by_role("tab", name="Mật khẩu").click()
+            admin.get_by_label("Mật khẩu mới (ít nhất 8 ký tự)").fill(NEW_PASSWORD)
+            admin.get_by_label("Nhập lại mật khẩu mới").fill(NEW_PASSWORD)
+            admin.get_by_role("button", name="Đặt lại mật khẩu").click()
+            admin.get_by_text("Trạng thái: Đổi mật khẩu khi đăng nhập").wait_for()
+            assert admin.get_by_label("Mật khẩu mới (ít nhất 8 ký tự)").input_value() == ""
+            admin.get_by_role("tab", name="Mật khẩu").scroll_into_view_if_needed()
+            admin.screenshot(path=SHOTS / "quan-tri-dat-lai-mat-khau.png")
+
+            _sign_in(page, app_url, official, NEW_PASSWORD)  # the new password works, and must be changed
+            page.get_by_role("button", name="Đổi mật khẩu").wait_for()
+            page.screenshot(path=SHOTS / "doi-mat-khau-sau-khi-dat-lai.png")
+        finally:
+            browser.close()
+    with office.sessions() as session:
+        row = session.scalar(select(User).where(User.username == official))
+        assert row.locked_until is None and row.must_change_password
+        actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == row.id,
+                                                                      AuditEvent.actor == ACCOUNTS["admin"])))
+        assert {"unlock", "password_reset"} <= actions
