@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, Record, User
 from ocr.loading import iter_input_files
+from tests.test_app_pages import open_page, signed_in_app
 from workbench import deliverables
 from workbench.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
@@ -39,6 +40,7 @@ from workbench.ingest import IngestOptions, ingest_files
 from workbench.queue import claim_record
 from workbench.review import save_record
 from workbench.ui import deliverable_jobs
+from workbench.ui.navigation import allowed_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "samples" / "books" / "khai_sinh" / f"page_00{n}.jpg" for n in (1, 2)]
@@ -299,3 +301,26 @@ def test_background_job_reports_progress_serves_the_file_and_audits_a_refusal(of
     [event] = _events(office, "export_failed")
     assert event.actor == "totruong_t" and event.new_value == {"format": "pagexml", "reason": "DeliverableError"}
 
+
+
+def test_the_page_exports_in_the_background_and_offers_the_download(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AppTest of pages/deliverables.py as the supervisor: the book is listed, 'Bắt đầu xuất' starts the
+    job, and once it is done the page shows the file with its download button (the browser test clicks it)."""
+    monkeypatch.setenv("WORKBENCH_DB", office.wb.settings.db_url)
+    monkeypatch.setenv("WORKBENCH_DATA", str(office.data_dir))
+    official = office.users["official"]
+    assert "pages/deliverables.py" not in allowed_paths(official.role)
+    at = open_page(signed_in_app(office.users["supervisor"]), "pages/deliverables.py")
+    assert not at.exception and at.title[0].value == "Sản phẩm bàn giao"
+    assert "Khai sinh 2003 quyển 1" in at.selectbox(key="deliverables-book").format_func(office.book_id)
+    at.checkbox(key="deliverables-include-unapproved").check()
+    at.button(key="deliverables-export").click()
+    at.run()
+    _wait(office.wb.settings.db_url, office.users["supervisor"].id, f"export:{office.book_id}:xlsx")
+    at.run()
+    assert not at.exception and not at.error
+    texts = [t.value for t in at.text]
+    assert any(t.startswith("KS_XA-DAI-LANH_2003_Q1.xlsx (") for t in texts), texts
+    assert any(b.label == "Tải về" for b in at.get("download_button")), "no download button"

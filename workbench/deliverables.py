@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from models import Book, Page, PageStatus, PopulationExtract, RecordStatus, User
 from ocr.fields.text import strip_controls
 from workbench.audit import record_event
+from workbench.book_types import get_book_type
 from workbench.books import BookError
 from workbench.contractor import list_books
 from workbench.crosscheck.extract import ExtractError
@@ -113,7 +114,8 @@ def deliverable_books(session: Session, user: User) -> list[DeliverableBook]:
     load_scope(session, user, SUPERVISORS)
     return [
         DeliverableBook(
-            id=b.id, label=f"{b.type_label} {b.year:d} quyển {b.volume:d}", unit_name=b.unit_name,
+            id=b.id, label=f"{get_book_type(b.book_type).short_label} {b.year:d} quyển {b.volume:d}",
+            unit_name=b.unit_name,
             approved=b.records_by_status.get(RecordStatus.APPROVED, 0),
             open_records=b.records - b.records_by_status.get(RecordStatus.APPROVED, 0)
             - b.records_by_status.get(RecordStatus.REJECTED, 0),

@@ -25,6 +25,7 @@ MY_PROGRESS = PageSpec("pages/my_progress.py", "Tiến độ của tôi", ":mate
 QUEUES = PageSpec("pages/supervisor_queues.py", "Hàng đợi tổ kiểm tra", ":material/rule:", "hang-doi")
 DASHBOARD = PageSpec("pages/dashboard.py", "Tiến độ", ":material/monitoring:", "tien-do")
 REPORT = PageSpec("pages/report.py", "Báo cáo (Phụ lục 01)", ":material/summarize:", "bao-cao")
+DELIVERABLES = PageSpec("pages/deliverables.py", "Sản phẩm bàn giao", ":material/inventory_2:", "san-pham-ban-giao")
 BOOKS = PageSpec("pages/contractor_books.py", "Sổ và trang", ":material/menu_book:", "so-va-trang")
 GRID = PageSpec("pages/contractor_grid.py", "Sửa lưới trang", ":material/grid_on:", "sua-luoi-trang")
 USERS = PageSpec("pages/admin_users.py", "Người dùng", ":material/group:", "nguoi-dung")
@@ -36,11 +37,12 @@ LOGIN = PageSpec("pages/login.py", "Đăng nhập", ":material/login:", "dang-nh
 _SECTIONS: dict[str, dict[str, list[PageSpec]]] = {
     Role.OFFICIAL: {"Cán bộ hộ tịch": [VERIFY, MY_PROGRESS]},
     # Supervisors open flagged records in the verification page too.
-    Role.SUPERVISOR: {"Tổ kiểm tra": [QUEUES, VERIFY, DASHBOARD, REPORT, MODELS]},
+    # Deliverables (export, cross-check) are the supervisors' (tổ kiểm tra) and admins' (workbench.deliverables).
+    Role.SUPERVISOR: {"Tổ kiểm tra": [QUEUES, VERIFY, DASHBOARD, REPORT, DELIVERABLES, MODELS]},
     Role.CONTRACTOR: {"Đơn vị số hoá": [BOOKS, GRID]},
     Role.ADMIN: {
         "Quản trị": [USERS, UNITS, BOOK_TYPES],
-        "Tổ kiểm tra": [QUEUES, DASHBOARD, REPORT, MODELS],
+        "Tổ kiểm tra": [QUEUES, DASHBOARD, REPORT, DELIVERABLES, MODELS],
         "Cán bộ hộ tịch": [VERIFY, MY_PROGRESS],
         "Đơn vị số hoá": [BOOKS, GRID],
     },
