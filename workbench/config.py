@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ocr.confidence import ConfidenceBands
+
 DEFAULT_DB = "sqlite:///data/workbench.db"
 DEFAULT_DATA = "./data"
 
@@ -20,8 +22,8 @@ class Settings:
     session_max_hours: float = 12.0  # absolute UI session lifetime, however busy (a stolen cookie dies)
     max_failed_logins: int = 5
     lockout_minutes: int = 15
-    high_confidence: float = 0.9
-    medium_confidence: float = 0.6
+    high_confidence: float = ConfidenceBands.high  # the review bands: one definition, in ocr.confidence
+    medium_confidence: float = ConfidenceBands.medium
 
 
 def load_settings() -> Settings:

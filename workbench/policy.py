@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ocr.confidence import ConfidenceBands
 from workbench.config import Settings
+
+_BANDS = ConfidenceBands()
 
 
 @dataclass(frozen=True)
 class ReviewPolicy:
     claim_minutes: int = 15  # how long "next record" holds a record for one official
-    high_confidence: float = 0.9  # band "high" at or above; also the bulk-approve floor
-    medium_confidence: float = 0.6  # band "medium" at or above, "low" below
-    doubtful_char: float = 0.9  # characters below this are underlined as doubtful
+    high_confidence: float = _BANDS.high  # band "high" at or above; also the bulk-approve floor
+    medium_confidence: float = _BANDS.medium  # band "medium" at or above, "low" below
+    doubtful_char: float = _BANDS.high  # characters below this are underlined as doubtful
     skip_memory_hours: int = 24  # a record an official skipped goes to the end of their queue this long
 
     @classmethod
@@ -25,9 +28,5 @@ class ReviewPolicy:
         )
 
     def band(self, confidence: float) -> str:
-        """'high' / 'medium' / 'low', the colour code of a field."""
-        if confidence >= self.high_confidence:
-            return "high"
-        if confidence >= self.medium_confidence:
-            return "medium"
-        return "low"
+        """'high' / 'medium' / 'low', the colour code of a field (ocr.confidence.ConfidenceBands' rule)."""
+        return ConfidenceBands(self.high_confidence, self.medium_confidence).band(confidence)
