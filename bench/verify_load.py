@@ -75,6 +75,8 @@ READY_JS = """([old, label]) => {
   const m = box && box.className.match(/st-key-fld-(\\d+-\\d+)-0(\\s|$)/);
   return m && m[1] !== old ? m[1] : null;
 }"""
+SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi")
+GIVEN = ("An", "Bình", "Chi", "Dũng", "Hà", "Hải", "Hoa", "Hùng", "Lan", "Long", "Mai", "Nam")
 DIALOG_JS = "() => document.querySelector('[role=dialog]') !== null"
 
 
@@ -144,6 +146,11 @@ def seed(db_url: str, data_dir: Path, officials: int, records: int) -> None:
             raise SystemExit(f"seeding failed: {report.errors}")
         print(f"seeded volume {volume}/{volumes}: {report.records_created} records", flush=True)
     wb.engine.dispose()
+
+
+def corrected_name(n: int, record_no: int) -> str:
+    """A synthetic name without digits (digits in a name would ask for a confirmation)."""
+    return f"{SURNAMES[n % len(SURNAMES)]} Văn {GIVEN[record_no % len(GIVEN)]}"
 
 
 def username(n: int) -> str:
@@ -256,7 +263,7 @@ async def verify_one(page: object, token: str, n: int, record_no: int, key_delay
     for index in range(FIELDS - 1):
         if index == NAME_INDEX:
             await keyboard.press("Control+a")
-            await keyboard.type(f"Nguyễn Văn Tải {n} {record_no}", delay=key_delay_ms)
+            await keyboard.type(corrected_name(n, record_no), delay=key_delay_ms)
         await keyboard.press("Enter")
     started = time.perf_counter()
     await keyboard.press("Control+Enter")
