@@ -42,6 +42,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -360,6 +361,83 @@ def _pct(values: list[float], pct: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
 
 
+# --- server-side profile: one approve -> next record cycle, in process --------------------------------
+
+
+def profile_services(db_url: str, data_dir: Path, cycles: int, top: int = 25) -> dict[str, float]:
+    """What the server does between "approve pressed" and "next record rendered", without the browser:
+    the verification page's service and rendering calls, in the order a rerun makes them, timed per step
+    (median ms over `cycles` approvals by official 1) and under cProfile (top functions printed)."""
+    import cProfile
+    import pstats
+    from collections import defaultdict
+
+    from sqlalchemy import select
+
+    from models import User
+    from workbench.approval_checks import approval_concerns
+    from workbench.drafts import load_draft
+    from workbench.progress import my_progress
+    from workbench.queue import next_record
+    from workbench.record_view import get_record_view
+    from workbench.review import ReviewAction, save_record
+    from workbench.ui.rendering import crop_urls, load_page, page_view_rgb
+
+    wb = open_workbench(Settings(db_url=db_url, data_dir=data_dir), run_migrations=False)
+    with wb.sessions() as session:
+        user = session.scalars(select(User).where(User.username == username(1))).one()
+        session.expunge(user)
+    steps: dict[str, list[float]] = defaultdict(list)
+
+    def step(name: str, fn: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        if name.startswith("db:"):  # a service call: its own transaction, as each `ctx.session()` of the page
+            with transaction(wb.sessions) as session:
+                result = fn(session, *args)
+        else:
+            result = fn(*args)
+        steps[name].append(1000 * (time.perf_counter() - t0))
+        return result
+
+    def rerun_render() -> object:
+        """One rerun of pages/verify.py for the record the user holds (what the browser waits for)."""
+        claim = step("db:next_record", next_record, user)
+        if claim is None:
+            return None
+        view = step("db:get_record_view", get_record_view, user, claim.record_id)
+        step("db:load_draft", load_draft, user, view.record_id)
+        step("db:my_progress", my_progress, user)
+        step("image:load_page", load_page, data_dir, view.image_path)
+        step("image:page_view_rgb", page_view_rgb, str(data_dir), view.image_path, view.record_bbox, 1.0, 0)
+        step("image:load_page(form)", load_page, data_dir, view.image_path)
+        step("image:crop_urls", crop_urls, str(data_dir), view.image_path, tuple(f.cell_bbox for f in view.fields), 0)
+        return view
+
+    profiler = cProfile.Profile()
+    done = 0
+    view = rerun_render()
+    while view is not None and done < cycles:
+        profiler.enable()
+        t0 = time.perf_counter()
+        # The submit run renders the shown record again, then saves; st.rerun() renders the next one.
+        rerun_render()
+        typed = {f.key: f.value_to_show for f in view.fields}
+        typed["full_name"] = corrected_name(1, done)
+        step("checks:approval_concerns", approval_concerns, view.fields, typed, {f.key for f in view.fields})
+        step("db:save_record(approve)", save_record, user, view.record_id, view.version, typed, ReviewAction.APPROVE)
+        view = rerun_render()
+        steps["= cycle total"].append(1000 * (time.perf_counter() - t0))
+        profiler.disable()
+        done += 1
+    wb.engine.dispose()
+    print(f"\nserver-side cycle (approve run + next-record run), {done} approvals, median ms per step:")
+    medians = {name: statistics.median(values) for name, values in steps.items()}
+    for name, ms in sorted(medians.items(), key=lambda item: -item[1]):
+        print(f"  {name:32s} {ms:8.1f}  (x{len(steps[name]) // max(done, 1)} per cycle)")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
+    return medians
+
+
 def chromium_path() -> str:
     for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
         if candidate and Path(candidate).is_file():
@@ -381,6 +459,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shots", type=Path, default=None, help="folder for screenshots")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--no-seed", action="store_true", help="reuse the database and data folder as they are")
+    parser.add_argument("--profile", type=int, default=0, metavar="CYCLES",
+                        help="instead of browsers: time and cProfile the server's calls for CYCLES approvals")
     args = parser.parse_args(argv)
     if not args.db:
         parser.error("--db (or WORKBENCH_BENCH_PG) is required")
@@ -392,6 +472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         seed(args.db, args.data, most, needed)
         print(f"seeded {needed}+ records for {most} officials in {time.perf_counter() - t0:.0f} s", flush=True)
+    if args.profile:
+        profile_services(args.db, args.data, args.profile)
+        return 0
     chromium = chromium_path()
     log_path = Path("/tmp/verify_load_server.log")
     results: list[RunResult] = []
