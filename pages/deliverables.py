@@ -32,7 +32,7 @@ ctx = require(Role.SUPERVISOR)
 settings = ctx.wb.settings
 USER_ID = ctx.identity.user_id
 FORMAT_LABELS_VI = {
-    "xlsx": "Tệp Excel nhập liệu (DL Import)",
+    "xlsx": "Tệp Excel nhập liệu (theo mẫu nhập của phần mềm hộ tịch)",
     "zip": "Gói ZIP của sổ: mỗi hồ sơ một tệp PDF, kèm tệp Excel nhập liệu",
     "pagexml": "PAGE XML (ảnh trang và chữ đã xác minh, cho công cụ nhận dạng chữ viết tay)",
     "crosscheck": "Đối chiếu với CSDL dân cư",

@@ -130,7 +130,7 @@ def _export_error(exc: Exception) -> DeliverableError:
     if isinstance(exc, UnapprovedRecordsError | ExportError):
         return DeliverableError(str(exc), exc.message_vi)
     if isinstance(exc, ImportLayoutError):
-        return DeliverableError(str(exc), "Loại sổ này chưa có mẫu tệp Excel nhập liệu (DL Import).")
+        return DeliverableError(str(exc), "Loại sổ này chưa có mẫu tệp Excel nhập liệu.")
     return DeliverableError(str(exc), "Không tìm thấy sổ.")
 
 

@@ -82,7 +82,7 @@ def test_supervisor_exports_the_dl_import_excel_and_downloads_it(
             page.keyboard.press("Enter")
             page.get_by_role("link", name="Sản phẩm bàn giao").click()
             page.get_by_role("heading", name="Sản phẩm bàn giao").wait_for()
-            page.get_by_text("Tệp Excel nhập liệu (DL Import)").wait_for()
+            page.get_by_text("Tệp Excel nhập liệu (theo mẫu nhập của phần mềm hộ tịch)").wait_for()
             page.screenshot(path=SHOTS / "F-01-san-pham-ban-giao.png")
 
             page.get_by_role("button", name="Bắt đầu xuất").click()
