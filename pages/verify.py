@@ -24,18 +24,29 @@ from workbench.review import ReviewAction, save_record
 from workbench.ui import notices
 from workbench.ui.draft_sync import DraftField, DraftPayload, draft_sync
 from workbench.ui.field_display import (
-    CROP_PANEL_KEY,
+    FORM_COLUMN_KEY,
     PAGE_PANEL_KEY,
+    VIEWER_KEY,
     band_css,
     display_band,
+    doubtful_ranges,
     field_notes_html,
-    sticky_panels_css,
+    graphemes,
+    verify_layout_css,
 )
 from workbench.ui.guard import require
-from workbench.ui.keyboard import KEY_HELP_VI, KeyboardField, KeyboardTargets, keyboard_html, visited_css
+from workbench.ui.keyboard import (
+    KEY_HELP_VI,
+    KeyboardField,
+    KeyboardTargets,
+    PageViewer,
+    keyboard_html,
+    visited_css,
+    zoom_bar_html,
+)
 from workbench.ui.navigation import QUEUES, to_st_page
 from workbench.ui.plain import plain
-from workbench.ui.rendering import crop_urls, load_page, page_view_rgb
+from workbench.ui.rendering import crop_urls, load_page, page_plain_rgb
 from workbench.ui.standins import open_record_for_review
 
 OPEN_RECORD_KEY = "verify_open_record"  # set by the supervisor queues to open one specific record
@@ -44,7 +55,7 @@ RESTORED_KEY = "verify_restored"  # ((record id, version), Draft | None) read wh
 DRAFT_SENT_KEY = "verify_draft_saved"  # the last typing stored as a draft (so a rerun does not store it again)
 PENDING_KEY = "verify_pending_approval"  # an approval waiting for the official's confirmation
 FOCUS_KEY = "verify_focus_request"  # (request id, field index): where the focus goes after "Quay lại sửa"
-ZOOM_OPTIONS = (1.0, 1.5, 2.0, 3.0)
+CONTRAST_KEY = "verify_contrast"
 CONTRAST_OPTIONS = (0, 1, 2, 3)
 CONTRAST_LABELS = {0: "Gốc", 1: "Tăng nhẹ", 2: "Tăng vừa", 3: "Tăng mạnh"}
 
@@ -197,20 +208,63 @@ def confirm_approval(view: RecordView, pending: PendingApproval) -> None:
 })();</script>""", unsafe_allow_javascript=True)
 
 
-def show_page_image(view: RecordView) -> None:
-    zoom_col, contrast_col = st.columns(2)
-    zoom = zoom_col.segmented_control(
-        "Phóng to", ZOOM_OPTIONS, default=1.0, required=True, key="verify_zoom", format_func=lambda z: f"{z:g}×"
+@dataclass(frozen=True)
+class FormNames:
+    """The Streamlit keys of one record version's form (the keyboard layer finds them by these)."""
+
+    token: str
+    widget_keys: tuple[str, ...]
+    targets: KeyboardTargets
+
+
+def form_names(view: RecordView) -> FormNames:
+    token = f"{view.record_id}-{view.version}"
+    targets = KeyboardTargets(
+        approve_key="verify-approve", flag_key="verify-flag", skip_key="verify-skip", reason_key=f"reason-{token}",
+        save_key="verify-save", visited_key=f"visited-{token}",
     )
+    return FormNames(token, tuple(f"fld-{token}-{index}" for index in range(len(view.fields))), targets)
+
+
+def keyboard_fields(view: RecordView, names: FormNames, contrast: int) -> list[KeyboardField]:
+    """What the keyboard layer needs per field: crop, doubtful letters (in the machine's value), band, cell."""
+    readable = load_page(data_dir, view.image_path) is not None
+    urls = crop_urls(str(data_dir), view.image_path, tuple(f.cell_bbox for f in view.fields), contrast) \
+        if readable else tuple(None for _ in view.fields)
+    result = []
+    for key, field, url in zip(names.widget_keys, view.fields, urls, strict=True):
+        band = display_band(field.band, field.status)
+        # A person's correction replaced the reading: nothing of it is doubtful any more.
+        doubt = () if band == "corrected" else doubtful_ranges(field.proposed_value,
+                                                               graphemes(field.chars, field.doubtful_chars))
+        result.append(KeyboardField(key, field.label, url, field.key, proposal=field.proposed_value,
+                                    doubtful=doubt, band=band, cell=field.cell_bbox))
+    return result
+
+
+def show_page_panel(view: RecordView, names: FormNames, draft: Draft | None) -> None:
+    """Left column: zoom and contrast, the page (its view follows the focused field), the cell crop,
+    and the keyboard layer. Zoom runs in the browser; contrast is rendered here (Alt+C steps it)."""
+    zoom_col, contrast_col = st.columns([2, 3], vertical_alignment="center")
+    zoom_col.html(zoom_bar_html())
     contrast = contrast_col.segmented_control(
-        "Tương phản (mực mờ)", CONTRAST_OPTIONS, default=0, required=True, key="verify_contrast",
-        format_func=lambda level: CONTRAST_LABELS[level],
+        "Tương phản (Alt+C)", CONTRAST_OPTIONS, default=0, required=True, key=CONTRAST_KEY,
+        format_func=lambda level: CONTRAST_LABELS[level], label_visibility="collapsed",
     )
-    if load_page(data_dir, view.image_path) is None:
+    page = load_page(data_dir, view.image_path)
+    viewer = None
+    if page is None:
         st.error("Không đọc được ảnh trang. Báo đơn vị số hoá kiểm tra lại trang này.")
-        return
-    image = page_view_rgb(str(data_dir), view.image_path, view.record_bbox, float(zoom), int(contrast))
-    st.image(image, caption=f"Trang {view.page_index:d}, dòng {view.row_index:d} (khung đỏ)", width="stretch")
+    else:
+        with st.container(key=VIEWER_KEY):
+            st.image(page_plain_rgb(str(data_dir), view.image_path, int(contrast)), width="stretch",
+                     output_format="JPEG")
+        viewer = PageViewer(VIEWER_KEY, (int(page.shape[1]), int(page.shape[0])), view.record_bbox, CONTRAST_KEY,
+                            CONTRAST_OPTIONS.index(int(contrast)))
+    focus = st.session_state.pop(FOCUS_KEY, None)
+    st.html(keyboard_html(names.token, keyboard_fields(view, names, int(contrast)), names.targets,
+                          visited=draft.visited if draft else (), focus_request=focus, viewer=viewer),
+            unsafe_allow_javascript=True)
 
 
 def visited_keys(raw: object) -> set[str]:
@@ -222,25 +276,11 @@ def visited_keys(raw: object) -> set[str]:
     return {str(key) for key in parsed} if isinstance(parsed, list) else set()
 
 
-def show_form(view: RecordView, draft: Draft | None) -> DraftPayload | None:
+def show_form(view: RecordView, names: FormNames, draft: Draft | None) -> DraftPayload | None:
     """The form; returns the typing the browser sent this run (None if none)."""
-    token = f"{view.record_id}-{view.version}"
+    token, widget_keys, targets = names.token, names.widget_keys, names.targets
     st.session_state[SHOWN_KEY] = (view.record_id, view.version)
-    widget_keys = [f"fld-{token}-{index}" for index in range(len(view.fields))]
-    targets = KeyboardTargets(
-        approve_key="verify-approve", flag_key="verify-flag", skip_key="verify-skip", reason_key=f"reason-{token}",
-        save_key="verify-save", visited_key=f"visited-{token}",
-    )
     restored_visited = draft.visited if draft else ()
-    contrast = int(st.session_state.get("verify_contrast", 0) or 0)
-    urls = crop_urls(str(data_dir), view.image_path, tuple(f.cell_bbox for f in view.fields), contrast) \
-        if load_page(data_dir, view.image_path) is not None else tuple(None for _ in view.fields)
-    keyboard_fields = [KeyboardField(key, f.label, url, f.key) for key, f, url in zip(widget_keys, view.fields, urls,
-                                                                                      strict=True)]
-    focus = st.session_state.pop(FOCUS_KEY, None)
-    with st.container(key=CROP_PANEL_KEY):
-        st.html(keyboard_html(token, keyboard_fields, targets, visited=restored_visited, focus_request=focus),
-                unsafe_allow_javascript=True)
     # Typing reaches the server as a draft before any button of this run is handled.
     sent = draft_sync(token, [DraftField(k, f.key) for k, f in zip(widget_keys, view.fields, strict=True)],
                       view.values)
@@ -260,7 +300,9 @@ def show_form(view: RecordView, draft: Draft | None) -> DraftPayload | None:
                                placeholder="Ví dụ: chữ mờ, không đọc được họ tên mẹ")
         visited_raw = st.text_input("Trường đã xem", key=targets.visited_key, label_visibility="collapsed",
                                     value=json.dumps(list(restored_visited)))
-        approve_col, save_col, flag_col, skip_col = st.columns([1.1, 1.0, 1.5, 0.8])
+        # Two to a row: at 1366x768 every label is read whole (issue #15: "Duyệt (…", "Lưu (C…").
+        approve_col, save_col = st.columns(2)
+        flag_col, skip_col = st.columns([1.35, 0.65])
         approve = approve_col.form_submit_button(
             "Duyệt (Ctrl+Enter)", type="primary", key=targets.approve_key, width="stretch"
         )
@@ -321,15 +363,17 @@ st.markdown(
     # The flag reason is a supervisor's free text: shown literally, never as Markdown (issue #17).
     + (f" · ⚑ {plain(current.flag_reason)}" if current.flag_reason else "")
 )
-st.caption(KEY_HELP_VI)
 notice_slot = st.empty()  # filled once the form knows what was restored
 if st.session_state.get(OPEN_RECORD_KEY) is not None and st.button("Đóng bản ghi, quay lại hàng đợi",
                                                                   key="verify-close"):
     close_opened(current)
-st.html(sticky_panels_css())
-image_col, form_col = st.columns([6, 5], gap="medium")
+st.html(verify_layout_css())
+names = form_names(current)
+# 3:2 leaves the page image >= 600 px wide at 1366x768 and the form wide enough for names and buttons.
+image_col, form_col = st.columns([3, 2], gap="small")
 with image_col, st.container(key=PAGE_PANEL_KEY):
-    show_page_image(current)
-with form_col:
-    typing = show_form(current, current_draft)
+    show_page_panel(current, names, current_draft)
+with form_col, st.container(key=FORM_COLUMN_KEY):
+    typing = show_form(current, names, current_draft)
+    st.caption(KEY_HELP_VI)
 show_restored_notice(notice_slot, current, current_draft, typing)

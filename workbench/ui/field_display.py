@@ -150,3 +150,38 @@ def sticky_panels_css() -> str:
   /* A field focused by Enter/Tab must not end up hidden under the sticky crop panel. */
   [data-testid="stMain"] {{ scroll-padding-top: 16rem; }}
 </style>"""
+
+
+VIEWER_KEY = "verify-page-viewer"
+FORM_COLUMN_KEY = "verify-form-column"
+
+
+def verify_layout_css() -> str:
+    """The verification page laid out for 1366x768 (issue #15 item 5): narrow margins, a compact
+    head, the page image and the crop stuck beside the form, the doubtful-letter marks and the
+    page view's boxes. Scoped to this page: the <style> goes when the page does."""
+    return f"""<style>
+  [data-testid="stMainBlockContainer"] {{ padding: 3.9rem 1rem 3rem 1rem !important; max-width: none !important; }}
+  [data-testid="stSidebar"][data-collapsed="false"] {{ width: 232px !important; min-width: 232px !important;
+                                                       max-width: 232px !important; }}
+  [data-testid="stMainBlockContainer"] h2 {{ font-size: 1.4rem; padding: 0 0 0.1rem 0; }}
+  [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p {{ margin-bottom: 0.1rem; }}
+  div:has(> .st-key-{PAGE_PANEL_KEY}) {{ position: sticky; top: 3.75rem; z-index: 5;
+                                          background: var(--background-color, #fff); }}
+  .st-key-{PAGE_PANEL_KEY} {{ gap: 0.35rem; }}
+  .st-key-{VIEWER_KEY} img {{ transition: transform 120ms ease-out; }}
+  .st-key-{VIEWER_KEY} [data-testid="stImage"] > div, .st-key-{VIEWER_KEY} [data-testid="stImageContainer"] {{
+      border: 1px solid #d0d0d0; border-radius: 4px; background: #f4f1ea; }}
+  .wb-view-layer {{ position: absolute; left: 0; top: 0; transform-origin: 0 0; pointer-events: none;
+                    transition: transform 120ms ease-out; }}
+  .wb-view-record {{ position: absolute; border: 2px solid #e00000;
+                     box-shadow: 0 0 0 4000px rgba(255, 255, 255, 0.28); }}
+  .wb-view-cell {{ position: absolute; border: 2px solid #1f6feb; background: rgba(31, 111, 235, 0.08); }}
+  .st-key-{FORM_COLUMN_KEY} [data-testid="stTextInputRootElement"] {{ position: relative; }}
+  .wb-doubt-layer {{ position: absolute; inset: 0; pointer-events: none; overflow: hidden; }}
+  .wb-doubt {{ position: absolute; background: rgba(198, 40, 40, 0.16); border-bottom: 3px solid #c62828;
+               border-radius: 2px; }}
+  .wb-accepted label p::after {{ content: " ✓"; color: #2e7d32; font-weight: 700; }}
+  .wb-reading {{ font-family: inherit; font-size: 0.95rem; letter-spacing: 0.02em; }}
+  .st-key-{FORM_COLUMN_KEY} button p {{ white-space: nowrap; }}
+</style>"""

@@ -1,13 +1,23 @@
-"""The verification screen's keyboard layer and the cell crop that follows the focused field.
+"""The verification screen's keyboard layer, the cell crop that follows the focused field, and the
+page image's zoom/pan (issue #15 items 4 and 5).
 
 Rendered with `st.html(..., unsafe_allow_javascript=True)`, which is not iframed: the script
-attaches one capturing `keydown` handler to the page (replacing the previous record's) and:
-- focuses the first field when a new record arrives (so approving takes one keystroke),
+(`keyboard.js`, next to this file) attaches capturing handlers to the page (replacing the previous
+record's) and:
+- focuses the record's first doubtful field when a new record arrives (the first field when none is),
+- on focus by keyboard selects the field's first doubtful letter (typing the right letter replaces
+  it) or puts the caret at the end; never selects the whole value. Esc selects the whole value,
+- marks the doubtful letters inside the input (a red box behind each letter, kept on its letter
+  while the rest of the value is edited),
 - Enter in a field moves to the next field (from the last field: to the Duyệt button),
+  F2 / Shift+F2 jump to the next / previous doubtful field (amber/red, or a doubtful letter),
+  F4 accepts every green field (counted as seen) and jumps to the first amber/red field not seen,
 - Ctrl+Enter clicks Duyệt, Ctrl+S clicks Lưu (store and re-run the validators),
-- F8 jumps to the flag-reason box (Enter there clicks Chuyển tổ kiểm tra),
-  F9 clicks Bỏ qua,
-- on focus, swaps the large crop above the form to the focused field's cell,
+- F8 jumps to the flag-reason box (Enter there clicks Chuyển tổ kiểm tra), F9 clicks Bỏ qua,
+- keeps the focused field in the upper half of the screen (never at an edge, never under a panel),
+- on focus swaps the large crop to the focused field's cell and moves the page image's view to that
+  cell (zoom follows the field); Alt+arrows pan, Alt+'+'/'-'/'0' zoom, Alt+C steps the contrast;
+  these and the zoom buttons leave the focus in the field,
 - remembers every field the official has been in (`window.__wbVisited`) and writes that list into a
   hidden input of the form, so an approval knows which amber/red fields were never looked at,
 - while any dialog is open (the approval confirmation, or any modal Streamlit shows) the action keys
@@ -20,16 +30,28 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 APPROVE_KEY = "Ctrl+Enter"
 SAVE_KEY = "Ctrl+S"
 FLAG_KEY = "F8"
 SKIP_KEY = "F9"
 
+NEXT_DOUBT_KEY = "F2"
+ACCEPT_GREEN_KEY = "F4"
+SELECT_ALL_KEY = "Esc"
+
+# One line per group, read top to bottom at the start of a shift (Markdown: constants only).
 KEY_HELP_VI = (
-    f"**Phím tắt:** Enter / Tab: trường tiếp theo · **{APPROVE_KEY}: Duyệt** và sang bản ghi kế tiếp · "
-    f"{SAVE_KEY}: Lưu và kiểm tra lại · {FLAG_KEY}: Chuyển tổ kiểm tra (gõ lý do rồi Enter) · "
-    f"{SKIP_KEY}: Bỏ qua · Shift+Tab: trường trước"
+    f"**{APPROVE_KEY}: Duyệt** và sang bản ghi kế tiếp · {SAVE_KEY}: Lưu và kiểm tra lại · "
+    f"{FLAG_KEY}: Chuyển tổ kiểm tra (gõ lý do rồi Enter) · {SKIP_KEY}: Bỏ qua  \n"
+    f"Enter / Tab: trường tiếp theo · Shift+Tab: trường trước · **{NEXT_DOUBT_KEY}: trường nghi ngờ tiếp theo** "
+    f"(Shift+{NEXT_DOUBT_KEY}: trước) · {ACCEPT_GREEN_KEY}: nhận mọi trường xanh, sang trường vàng/đỏ  \n"
+    "Vào một trường, chữ nghi ngờ đầu tiên (ô đỏ trong trường) được chọn sẵn: gõ chữ đúng để thay; "
+    f"không có chữ nghi ngờ thì con trỏ ở cuối · {SELECT_ALL_KEY}: chọn cả trường để gõ lại  \n"
+    "Ảnh trang: Alt+mũi tên: di chuyển · Alt+= / Alt+−: phóng to / thu nhỏ · Alt+0: cả trang · "
+    "Alt+C: đổi độ tương phản (con trỏ vẫn ở trường đang gõ)"
 )
 
 
@@ -39,6 +61,21 @@ class KeyboardField:
     label: str
     crop_url: str | None  # data: URL of the cell crop, None when the cell has no box
     field_key: str = ""  # the template key (what the visited list holds); the widget key when empty
+    proposal: str = ""  # the machine's value the doubtful ranges refer to
+    doubtful: tuple[tuple[int, int], ...] = ()  # [start, end) UTF-16 offsets of doubtful letters in `proposal`
+    band: str = ""  # display band: high / medium / low / corrected
+    cell: tuple[int, int, int, int] | None = None  # (x, y, w, h) on the page image: where the zoom goes
+
+
+@dataclass(frozen=True)
+class PageViewer:
+    """The page image the script zooms and pans (a keyed container holding one st.image)."""
+
+    container_key: str
+    page_size: tuple[int, int]  # (width, height) of the page the boxes refer to
+    record_box: tuple[int, int, int, int]
+    contrast_key: str  # the contrast control, stepped by Alt+C
+    contrast: int  # its current level (index into its options)
 
 
 @dataclass(frozen=True)
@@ -56,21 +93,47 @@ def visited_css(visited_key: str) -> str:
     return f"<style>.st-key-{visited_key} {{ display: none !important; }}</style>"
 
 
+@cache
+def _script_source() -> str:
+    return (Path(__file__).with_name("keyboard.js")).read_text(encoding="utf-8")
+
+
+def zoom_bar_html() -> str:
+    """The zoom buttons above the page image (the script binds them; they never take the focus)."""
+    return """<div class="wb-zoom-bar" role="toolbar" aria-label="Phóng to ảnh trang">
+  <button type="button" data-zoom="-1" title="Thu nhỏ (Alt+−)" aria-label="Thu nhỏ">−</button>
+  <span id="wb-zoom-level" aria-live="polite">1×</span>
+  <button type="button" data-zoom="1" title="Phóng to (Alt+=)" aria-label="Phóng to">+</button>
+  <button type="button" data-zoom="0" title="Cả trang (Alt+0)">Cả trang</button>
+</div>
+<style>
+  .wb-zoom-bar { display: flex; align-items: center; gap: 6px; font-size: 0.9rem; height: 2.1rem;
+                 white-space: nowrap; }
+  .wb-zoom-bar button { min-width: 2rem; height: 1.9rem; border: 1px solid #c8c8c8; border-radius: 6px;
+                        background: #fff; cursor: pointer; font-size: 0.9rem; padding: 0 0.5rem; }
+  #wb-zoom-level { min-width: 2.4rem; text-align: center; font-weight: 600; }
+</style>"""
+
+
 def keyboard_html(
     token: str,
     fields: list[KeyboardField],
     targets: KeyboardTargets,
-    crop_height: int = 150,
+    crop_height: int = 100,
     *,
     visited: tuple[str, ...] = (),
     focus_request: tuple[int, int] | None = None,
+    viewer: PageViewer | None = None,
 ) -> str:
     """The crop panel plus the script; `token` changes per record version (focus resets then).
     `visited`: field keys already visited (restored from a draft); `focus_request`: (request id,
-    field index) to put the focus on once, e.g. the field a cancelled approval named."""
+    field index) to put the focus on once, e.g. the field a cancelled approval named; `viewer`:
+    the page image whose view follows the focused field."""
     config = {
         "token": token,
-        "fields": [{"key": f.widget_key, "label": f.label, "crop": f.crop_url, "name": f.field_key or f.widget_key}
+        "fields": [{"key": f.widget_key, "label": f.label, "crop": f.crop_url, "name": f.field_key or f.widget_key,
+                    "proposal": f.proposal, "doubt": [list(r) for r in f.doubtful], "band": f.band,
+                    "cell": list(f.cell) if f.cell else None}
                    for f in fields],
         "approve": targets.approve_key,
         "flag": targets.flag_key,
@@ -80,12 +143,17 @@ def keyboard_html(
         "visitedInput": targets.visited_key,
         "visited": list(visited),
         "focusRequest": list(focus_request) if focus_request else None,
+        "viewer": {"key": viewer.container_key, "page": list(viewer.page_size), "record": list(viewer.record_box)}
+        if viewer else None,
+        "contrastKey": viewer.contrast_key if viewer else "",
+        "contrast": viewer.contrast if viewer else 0,
     }
     first = fields[0] if fields else None
     first_src = html.escape(first.crop_url or "") if first else ""
     first_label = html.escape(first.label) if first else ""
     # json.dumps output is safe inside <script> once "</" is escaped.
     payload = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+    script = _script_source().replace("__WB_CONFIG__", payload, 1)
     return f"""
 <div class="wb-crop" data-token="{html.escape(token)}">
   <div class="wb-crop-label" id="wb-crop-label">{first_label}</div>
@@ -95,122 +163,13 @@ def keyboard_html(
 </div>
 <style>
   .wb-crop {{ margin-bottom: 0.25rem; }}
-  .wb-crop-label {{ font-weight: 600; font-size: 0.95rem; margin-bottom: 2px; }}
+  .wb-crop-label {{ font-weight: 600; font-size: 0.95rem; margin-bottom: 2px; white-space: nowrap;
+                    overflow: hidden; text-overflow: ellipsis; }}
   .wb-crop-frame {{ display: flex; align-items: center; justify-content: center; background: #fff;
                     border: 2px solid #1f6feb; border-radius: 6px; overflow: hidden; }}
   .wb-crop-frame img {{ width: 100%; height: 100%; object-fit: contain; image-rendering: auto; }}
 </style>
 <script>
-(function () {{
-  const cfg = {payload};
-  const doc = document;
-  const win = window;
-  const input = (key) => doc.querySelector('.st-key-' + CSS.escape(key) + ' input');
-  const button = (key) => doc.querySelector('.st-key-' + CSS.escape(key) + ' button');
-  const fieldInputs = () => cfg.fields.map((f) => input(f.key));
-  function showCrop(index) {{
-    const f = cfg.fields[index];
-    const img = doc.getElementById('wb-crop-img');
-    const label = doc.getElementById('wb-crop-label');
-    if (!f || !img || !label) return;
-    label.textContent = f.label;
-    if (f.crop) {{ img.src = f.crop; img.style.visibility = 'visible'; }}
-    else {{ img.removeAttribute('src'); img.style.visibility = 'hidden'; }}
-  }}
-  function focusField(index) {{
-    const el = fieldInputs()[index];
-    if (!el) return false;
-    el.focus();
-    el.select();
-    return true;
-  }}
-  // Focus the first field once per record version (not on zoom/contrast reruns), and only once the
-  // whole form has arrived: focus is the signal that every key works (Streamlit renders progressively).
-  const formReady = () => fieldInputs().every((el) => el) && input(cfg.reason) && button(cfg.approve)
-    && button(cfg.flag) && button(cfg.skip) && button(cfg.save);
-  // After Lưu the same record comes back (new version): stay on the field the official was in.
-  const record = cfg.token.split('-')[0];
-  const start = win.__wbRecord === record ? Math.min(win.__wbIndex || 0, cfg.fields.length - 1) : 0;
-  // Fields visited on this record: kept across Lưu (same record) and restored drafts; the form's
-  // hidden input carries them to the server with Duyệt. React inputs only see a value set through
-  // the native setter followed by an input event.
-  if (!win.__wbVisited || win.__wbVisited.record !== record) {{
-    win.__wbVisited = {{ record: record, keys: new Set() }};
-  }}
-  cfg.visited.forEach((name) => win.__wbVisited.keys.add(name));
-  function writeVisited() {{
-    const carrier = cfg.visitedInput ? input(cfg.visitedInput) : null;
-    if (!carrier) return;
-    const text = JSON.stringify([...win.__wbVisited.keys]);
-    if (carrier.value === text) return;
-    Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(carrier, text);
-    carrier.dispatchEvent(new Event('input', {{ bubbles: true }}));
-  }}
-  function markVisited(index) {{
-    const f = cfg.fields[index];
-    if (!f) return;
-    win.__wbVisited.keys.add(f.name);
-    writeVisited();
-  }}
-  const request = cfg.focusRequest;
-  if (request && win.__wbFocusRequest !== request[0]) {{
-    let tries = 0;
-    const attempt = () => {{
-      if (formReady() && focusField(request[1])) {{ win.__wbFocusRequest = request[0]; showCrop(request[1]); }}
-      else if (tries++ < 200) setTimeout(attempt, 50);
-    }};
-    attempt();
-  }} else if (win.__wbFocusedToken !== cfg.token) {{
-    let tries = 0;
-    const attempt = () => {{
-      if (formReady() && focusField(start)) {{
-        win.__wbFocusedToken = cfg.token; win.__wbRecord = record; win.__wbIndex = start; showCrop(start);
-        markVisited(start);
-      }} else if (tries++ < 200) setTimeout(attempt, 50);
-    }};
-    attempt();
-  }}
-  if (win.__wbKeydown) doc.removeEventListener('keydown', win.__wbKeydown, true);
-  if (win.__wbFocusin) doc.removeEventListener('focusin', win.__wbFocusin, true);
-  win.__wbFocusin = (event) => {{
-    const index = fieldInputs().indexOf(event.target);
-    if (index >= 0) {{
-      win.__wbIndex = index; win.__wbRecord = cfg.token.split('-')[0]; showCrop(index); markVisited(index);
-    }}
-  }};
-  // Any open dialog (role=dialog: st.dialog, Streamlit's own modals) owns the keyboard.
-  const dialogOpen = () => doc.querySelector('[role="dialog"]') !== null;
-  win.__wbKeydown = (event) => {{
-    if (dialogOpen()) {{
-      const ctrl = event.ctrlKey || event.metaKey;
-      const action = (ctrl && (event.key === 'Enter' || event.key === 's' || event.key === 'S'))
-        || event.key === 'F8' || event.key === 'F9';
-      if (action) {{ event.preventDefault(); event.stopPropagation(); }}
-      return;
-    }}
-    const inputs = fieldInputs();
-    const index = inputs.indexOf(event.target);
-    const click = (key) => {{
-      const b = button(key);
-      if (b) {{ event.preventDefault(); event.stopPropagation(); b.click(); }}
-    }};
-    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) return click(cfg.approve);
-    if ((event.key === 's' || event.key === 'S') && (event.ctrlKey || event.metaKey)) return click(cfg.save);
-    if (event.key === 'F9') return click(cfg.skip);
-    if (event.key === 'F8') {{
-      const reason = input(cfg.reason);
-      if (reason) {{ event.preventDefault(); reason.focus(); }}
-      return;
-    }}
-    if (event.key === 'Enter' && event.target === input(cfg.reason)) return click(cfg.flag);
-    if (event.key === 'Enter' && index >= 0 && !event.shiftKey && !event.altKey) {{
-      event.preventDefault();
-      event.stopPropagation();
-      if (!focusField(index + 1)) {{ const b = button(cfg.approve); if (b) b.focus(); }}
-    }}
-  }};
-  doc.addEventListener('keydown', win.__wbKeydown, true);
-  doc.addEventListener('focusin', win.__wbFocusin, true);
-}})();
+{script}
 </script>
 """

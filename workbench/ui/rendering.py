@@ -51,3 +51,14 @@ def thumbnail_rgb(data_dir: str, image_path: str, width: int = 220) -> np.ndarra
         return imaging.thumbnail(_page(data_dir, image_path), width)
     except StorageError:
         return None
+
+
+VIEWER_WIDTH = 2000  # the verification page zooms in the browser: 3x over a ~640 px column stays sharp
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def page_plain_rgb(data_dir: str, image_path: str, contrast: int) -> np.ndarray:
+    """The whole page with only the contrast applied: the record and cell boxes are drawn by the
+    browser, so every record of a page shows the same image (one download, cached by the browser)."""
+    page = _page(data_dir, image_path)
+    return imaging.to_rgb(imaging.fit_width(imaging.enhance_contrast(page, contrast), VIEWER_WIDTH))
