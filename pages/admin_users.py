@@ -148,11 +148,11 @@ if users:
         _form_error("status")
         if target.locked_until is not None:
             until = local_time_text(target.locked_until)
-            st.warning(f"Tài khoản đang tạm khoá do đăng nhập sai nhiều lần, đến {until}.")
+            st.warning(f"Tài khoản đang tạm khoá do đăng nhập sai nhiều lần, đến {plain(until)}.")
             st.button("Mở khoá đăng nhập", key=f"unlock-{chosen}", on_click=lambda: _run(
                 "status", lambda session, user: unlock_user(session, user, chosen),
                 f"Đã mở khoá đăng nhập cho {target.username}."))
-        label = "Vô hiệu hoá tài khoản" if target.active else "Kích hoạt lại tài khoản"
-        st.button(label, key=f"toggle-active-{chosen}", on_click=lambda: _run(
+        st.button("Vô hiệu hoá tài khoản" if target.active else "Kích hoạt lại tài khoản",
+                  key=f"toggle-active-{chosen}", on_click=lambda: _run(
             "status", lambda session, user: set_active(session, user, chosen, not target.active),
             "Đã vô hiệu hoá tài khoản." if target.active else "Đã kích hoạt lại tài khoản."))

@@ -36,7 +36,7 @@ from workbench.ui.rendering import thumbnail_rgb
 from workbench.ui.resources import get_recognizer
 from workbench.upload_log import error_vi, upload_log
 
-MAX_FILE_MB = 200  # per uploaded file; the server-wide cap is server.maxUploadSize
+MAX_FILE_MB = 200  # per uploaded file; = server.maxUploadSize in .streamlit/config.toml (the uploader shows it)
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp", "webp", "pdf", "zip"]
 
 ctx = require(Role.CONTRACTOR)
@@ -100,7 +100,7 @@ def upload_section(book: BookSummary) -> None:
     st.markdown(f"Ảnh (JPG, PNG, TIFF), PDF hoặc ZIP; tối đa **{MAX_FILE_MB} MB** mỗi tệp.")
     files = st.file_uploader("Tải lên ảnh trang", type=UPLOAD_TYPES, accept_multiple_files=True,
                              key=f"upload-{book.id}")
-    run_ocr = st.checkbox("Nhận dạng chữ (OCR) sau khi tải lên", value=True, key=f"upload-ocr-{book.id}")
+    run_ocr = st.checkbox("Nhận dạng chữ viết sau khi tải lên", value=True, key=f"upload-ocr-{book.id}")
     if not st.button("Tải lên và xử lý", type="primary", disabled=not files, key=f"upload-go-{book.id}"):
         return
     too_big = [f.name for f in files or [] if f.size > MAX_FILE_MB * 1024 * 1024]

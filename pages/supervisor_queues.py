@@ -43,7 +43,7 @@ policy = ReviewPolicy.from_settings(ctx.wb.settings)
 data_dir = ctx.wb.settings.data_dir
 QUEUE_ORDERS_VI = {"easy_first": "Dễ trước (tin cậy cao trước)", "hard_first": "Khó trước (tin cậy thấp trước)",
                    "book_order": "Theo thứ tự trong sổ"}
-TABS = {"flagged": "Bị chuyển kiểm tra", "low": "Độ tin cậy thấp", "qa": "Kiểm tra mẫu (QA)",
+TABS = {"flagged": "Bị chuyển kiểm tra", "low": "Độ tin cậy thấp", "qa": "Kiểm tra mẫu",
         "mismatch": "Lệch với CSDL dân cư", "bulk": "Duyệt hàng loạt"}
 TAB_LABELS = list(TABS.values())
 FIELD_TYPES_VI = {"registration_no": "Số đăng ký", "date": "Ngày tháng", "person_name": "Họ tên",

@@ -185,7 +185,7 @@ def test_upload_messages_stay_on_screen_in_a_real_browser(tmp_path: Path) -> Non
             page.set_default_timeout(30_000)
             page.goto(url)
             page.get_by_label("Tên đăng nhập").fill(username)
-            page.get_by_label("Mật khẩu").fill(password)
+            page.get_by_label("Mật khẩu", exact=True).fill(password)
             page.keyboard.press("Enter")
             page.get_by_role("heading", name="Sổ và trang").wait_for()
             page.get_by_text("bị giữ lại vì có vẻ không thuộc").wait_for()

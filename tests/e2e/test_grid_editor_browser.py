@@ -57,7 +57,7 @@ def test_contractor_moves_a_column_ruling_and_rereads_the_page(app_url: str, e2e
             page.set_default_timeout(WAIT_MS)
             page.goto(app_url)
             page.get_by_label("Tên đăng nhập").fill(USERNAME)
-            page.get_by_label("Mật khẩu").fill(PASSWORD)
+            page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
             page.keyboard.press("Enter")
             page.get_by_role("link", name="Sửa lưới trang").click()
             page.get_by_role("heading", name="Sửa lưới trang").wait_for()
