@@ -44,8 +44,8 @@ with fields_col:
         st.info("Chưa có trường nào được bạn xác nhận hoặc sửa trong khoảng thời gian này.")
     else:
         st.altair_chart(charts.kept_corrected_bars(
-            [(FIELD_TYPES_VI.get(w.field_type, w.field_type), w.confirmed, w.corrected) for w in day.by_field_type],
-            height_per_row=22), width="stretch")
+            [(FIELD_TYPES_VI.get(w.field_type, w.field_type), w.confirmed, w.corrected) for w in day.by_field_type]),
+            width="stretch")
         st.dataframe(pd.DataFrame([
             {"Loại trường": FIELD_TYPES_VI.get(w.field_type, w.field_type), "Giữ nguyên": w.confirmed,
              "Đã sửa": w.corrected, "Tỉ lệ sửa (%)": w.corrected_percent}
