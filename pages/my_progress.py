@@ -35,7 +35,7 @@ if strip.unit_total:
 hours_col, fields_col = st.columns(2, gap="medium")
 with hours_col:
     st.subheader("Theo giờ trong ngày")
-    st.altair_chart(charts.per_hour_bars(day.approved_per_hour, day.day, height=200), width="stretch")
+    st.altair_chart(charts.per_hour_bars(day.approved_per_hour, day.day, height=300), width="stretch")
 with fields_col:
     st.subheader("Trường đã xác minh theo loại")
     st.segmented_control("Khoảng thời gian", list(PERIODS), default=1, required=True, key="my-progress-days",

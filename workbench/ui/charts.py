@@ -157,4 +157,4 @@ def kept_corrected_bars(rows: Sequence[tuple[str, int, int]], height_per_row: in
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("type:N", title="Loại trường"), alt.Tooltip("what:N", title=""),
                  alt.Tooltip("count:Q", title="Số trường", format="d")],
-    ).properties(height=max(len(labels), 1) * height_per_row + 60)
+    ).properties(height=max(len(labels), 1) * height_per_row + 110)  # + axis title and legend below
