@@ -233,7 +233,7 @@ def test_one_letter_fix_costs_three_keys_at_1366x768(app_url: str, e2e_workbench
             source = page.evaluate("document.querySelector('.st-key-verify-page-viewer img').src")
             page.keyboard.press("Alt+KeyC")  # the page comes back with stronger contrast (a new image)
             page.wait_for_function(f"document.querySelector('.st-key-verify-page-viewer img')?.src !== {source!r}")
-            page.wait_for_timeout(500)
+            page.wait_for_function("document.getElementById('wb-crop-label').textContent === 'Họ và tên mẹ'")
             assert page.evaluate(FOCUSED_LABEL) == "Họ và tên mẹ"
             shot(page, "G4-1366-phong-to-2x.png")
 

@@ -259,7 +259,13 @@
       return true;
     });
   } else {
-    retry(() => { if (!formReady()) return false; drawAllMarks(); applyView(); return true; });
+    // A contrast rerun redraws the crop panel with the first field's crop: put the focused field's back.
+    retry(() => {
+      if (!formReady()) return false;
+      drawAllMarks(); applyView();
+      if (win.__wbRecord === record) showCrop(win.__wbIndex || 0);
+      return true;
+    });
   }
 
   // --- events -------------------------------------------------------------------------------------
