@@ -102,6 +102,7 @@ class RunResult:
     postgres_cores: float
     machine_cores_busy: float  # all CPUs, from /proc/stat
     load_avg_1m_end: float
+    reruns_per_approval: float  # browser -> server WebSocket messages per approval
     errors: list[str] = field(default_factory=list)
 
 
@@ -113,6 +114,7 @@ class Gate:
     arrived: int = 0
     all_here: asyncio.Event = field(default_factory=asyncio.Event)
     go: asyncio.Event = field(default_factory=asyncio.Event)
+    messages: int = 0  # WebSocket messages the browsers sent while measured (each asks for a rerun)
 
     def arrive(self) -> None:
         self.arrived += 1
@@ -295,6 +297,10 @@ async def official_session(browser: object, url: str, n: int, records: int, warm
     context = await browser.new_context(viewport=VIEWPORT, locale="vi-VN")  # type: ignore[attr-defined]
     page = await context.new_page()
     page.set_default_timeout(timeout_ms)
+    # Every message the browser sends on Streamlit's WebSocket asks the server for a script rerun
+    # (a form submit, a widget change, the draft component's typing): counted while measured.
+    sent = {"measured": 0}
+    page.on("websocket", lambda ws: ws.on("framesent", lambda _: _count(sent, gate)))
     samples: list[Sample] = []
     errors: list[str] = []
     arrived = False
@@ -327,7 +333,13 @@ async def official_session(browser: object, url: str, n: int, records: int, warm
         if not arrived:
             gate.arrive()
         await context.close()
+    gate.messages += sent["measured"]
     return samples, errors
+
+
+def _count(sent: dict[str, int], gate: Gate) -> None:
+    if gate.go.is_set():
+        sent["measured"] += 1
 
 
 async def run_level(chromium: str, url: str, server_pid: int, officials: Sequence[int], records: int, warmup: int,
@@ -357,7 +369,8 @@ async def run_level(chromium: str, url: str, server_pid: int, officials: Sequenc
         max_s=times[-1] if times else float("nan"), dialogs=sum(s.confirmed_dialog for s in samples),
         wall_s=wall, records_per_min=60 * len(samples) / wall if wall else 0.0,
         server_cores=(cpu1[0] - cpu0[0]) / wall, postgres_cores=(cpu1[1] - cpu0[1]) / wall,
-        machine_cores_busy=(cpu1[2] - cpu0[2]) / wall, load_avg_1m_end=os.getloadavg()[0], errors=errors,
+        machine_cores_busy=(cpu1[2] - cpu0[2]) / wall, load_avg_1m_end=os.getloadavg()[0],
+        reruns_per_approval=gate.messages / len(samples) if samples else float("nan"), errors=errors,
     )
 
 
@@ -390,7 +403,7 @@ def profile_services(db_url: str, data_dir: Path, cycles: int, top: int = 25) ->
     from workbench.queue import next_record
     from workbench.record_view import get_record_view
     from workbench.review import ReviewAction, save_record
-    from workbench.ui.rendering import crop_urls, load_page, page_view_rgb
+    from workbench.ui.rendering import crop_urls, load_page, page_plain_rgb
 
     wb = open_workbench(Settings(db_url=db_url, data_dir=data_dir), run_migrations=False)
     with wb.sessions() as session:
@@ -417,7 +430,7 @@ def profile_services(db_url: str, data_dir: Path, cycles: int, top: int = 25) ->
         step("db:load_draft", load_draft, user, view.record_id)
         step("db:my_progress", my_progress, user)
         step("image:load_page", load_page, data_dir, view.image_path)
-        shown = step("image:page_view_rgb", page_view_rgb, str(data_dir), view.image_path, view.record_bbox, 1.0, 0)
+        shown = step("image:page_plain_rgb", page_plain_rgb, str(data_dir), view.image_path, 0)
         # st.image encodes the array to JPEG on every run (Streamlit's own helper, private but the real cost).
         step("image:st.image JPEG encode", _np_array_to_bytes, shown, "JPEG")
         step("image:load_page(form)", load_page, data_dir, view.image_path)
@@ -506,12 +519,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def print_table(results: Sequence[RunResult]) -> None:
     print(f"\nmachine: {os.cpu_count()} CPUs; load average now {os.getloadavg()}")
     print("| N | approvals | p50 s | p95 s | max s | confirmations | records/min | server cores | postgres cores "
-          "| machine cores busy | load 1m | errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| machine cores busy | load 1m | reruns/approval | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r.officials} | {r.approvals} | {r.p50_s:.2f} | {r.p95_s:.2f} | {r.max_s:.2f} | {r.dialogs} | "
               f"{r.records_per_min:.1f} | {r.server_cores:.2f} | {r.postgres_cores:.2f} | {r.machine_cores_busy:.2f} "
-              f"| {r.load_avg_1m_end:.1f} | {len(r.errors)} |")
+              f"| {r.load_avg_1m_end:.1f} | {r.reruns_per_approval:.1f} | {len(r.errors)} |")
 
 
 if __name__ == "__main__":
