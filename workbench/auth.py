@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import Role, Unit, User
 from workbench.audit import record_event
+from workbench.errors import ServiceError
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -22,12 +23,8 @@ _DUMMY_HASH = _hasher.hash("not-a-password: timing equaliser")
 LOCAL_TZ = timezone(timedelta(hours=7), "ICT")
 
 
-class AuthError(ValueError):
+class AuthError(ServiceError):
     """Login or user-management failure; `message_vi` is shown to the user."""
-
-    def __init__(self, message: str, message_vi: str) -> None:
-        super().__init__(message)
-        self.message_vi = message_vi
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from models import Book, Page, Record, RecordStatus, Unit, UnitPlan, User
 from ocr.fields.text import fold_key_accentless
 from workbench.audit import record_event
+from workbench.errors import ServiceError
 from workbench.scope import SUPERVISORS, Scope, load_scope, unit_in_scope
 
 VIETNAM = timezone(timedelta(hours=7))
@@ -33,10 +34,8 @@ RATE_WINDOW_DAYS = 7
 MEASURES = ("Tổng số", "Số liệu nhập trong ngày", "Tổng đã nhập", "Còn lại")
 
 
-class ReportError(ValueError):
-    def __init__(self, message: str, message_vi: str) -> None:
-        super().__init__(message)
-        self.message_vi = message_vi
+class ReportError(ServiceError):
+    """The report cannot be built for these arguments."""
 
 
 @dataclass(frozen=True)

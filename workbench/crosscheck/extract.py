@@ -29,6 +29,7 @@ from typing import Any
 from ocr.fields.catalogs import canonical_sex
 from ocr.fields.text import fold_key_accentless, strip_controls
 from workbench.crosscheck.normalize import parse_packed
+from workbench.errors import ServiceError
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "id_number": ("id_number", "so_dinh_danh", "so_dinh_danh_ca_nhan", "Số định danh cá nhân", "Số định danh",
@@ -45,12 +46,8 @@ MAX_REPORTED = 5
 SUFFIXES = (".csv", ".xlsx")
 
 
-class ExtractError(ValueError):
+class ExtractError(ServiceError):
     """The extract cannot be imported; nothing was imported."""
-
-    def __init__(self, message: str, message_vi: str) -> None:
-        super().__init__(message)
-        self.message_vi = message_vi
 
 
 @dataclass

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from models import Book, CrosscheckResult, CrosscheckStatus, Page, Record, Unit, User
 from ocr.fields.text import clean_text
 from workbench.audit import record_event
+from workbench.errors import ServiceError
 from workbench.exports.cells import append_row
 from workbench.scope import SUPERVISORS, load_scope, record_in_scope
 
@@ -35,10 +36,8 @@ STATUS_LABELS_VI = {"match": "Khớp", "different": "Có trong CSDL nhưng khác
                     "not_found": "Không tìm thấy"}
 
 
-class TrackingError(ValueError):
-    def __init__(self, message: str, message_vi: str) -> None:
-        super().__init__(message)
-        self.message_vi = message_vi
+class TrackingError(ServiceError):
+    """A tracking-list action is refused."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ocr.types import ColumnSpec
 from workbench.book_types import get_book_type
 from workbench.crosscheck.service import matched_person_ids
+from workbench.errors import ServiceError
 from workbench.exports.atomic import TargetOccupiedError, atomic_file, atomic_folder
 from workbench.exports.naming import UniqueNamer, book_base_name, registration_stem
 from workbench.exports.pagexml import page_xml
@@ -28,12 +29,8 @@ EXPORT_FORMATS = ("json", "zip", "xlsx", "pagexml")
 Progress = Callable[[int, int], None]
 
 
-class ExportError(RuntimeError):
+class ExportError(ServiceError):
     """A deliverable cannot be produced (e.g. a page image is missing from the data directory)."""
-
-    def __init__(self, message: str, message_vi: str) -> None:
-        super().__init__(message)
-        self.message_vi = message_vi
 
 
 @dataclass
