@@ -14,7 +14,7 @@ from workbench.ui.navigation import VERIFY, to_st_page
 
 FIELD_TYPES_VI = {"registration_no": "Số đăng ký", "date": "Ngày tháng", "person_name": "Họ tên",
                   "sex": "Giới tính", "ethnicity": "Dân tộc", "nationality": "Quốc tịch", "place": "Địa danh",
-                  "free_text": "Ghi chú, văn bản khác"}
+                  "free_text": "Ghi chú, khác"}
 PERIODS = {1: "Hôm nay", 7: "7 ngày qua", 30: "30 ngày qua"}
 
 ctx = require(Role.OFFICIAL, Role.SUPERVISOR)
