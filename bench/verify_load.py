@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -61,7 +62,9 @@ from workbench.ingest import IngestOptions, ingest_files  # noqa: E402
 SAMPLE_PAGES = sorted((ROOT / "samples" / "books" / "khai_sinh").glob("page_*.jpg"))
 RECORDS_PER_VOLUME = 30  # 3 sample pages x 10 rows
 UNIT = "Xã Thử Tải"
-PASSWORD = "mat-khau-tai-thu"
+# The simulated officials' accounts live in a scratch database this run seeds: a fresh random
+# password each run (no credential in the repository, tests/test_security.py checks).
+PASSWORD = secrets.token_urlsafe(12)
 FIRST_LABEL = "Số"  # the first khai_sinh column
 FIELDS = 12  # khai_sinh columns
 NAME_INDEX = 2  # Họ và tên người được khai sinh, third field
