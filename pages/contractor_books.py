@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
-from models import Role, User
+from models import Role
 from ocr.loading import ImageLoadError, InputFile, zip_members
 from workbench.admin import list_units
 from workbench.book_type_hold import book_type_label_vi, confirm_page_book_type
@@ -23,7 +20,6 @@ from workbench.contractor import (
     rerun_page,
     restore_page,
 )
-from workbench.errors import ServiceError
 from workbench.ingest import IngestOptions, IngestReport, register_file
 from workbench.progress import book_sequence_counts
 from workbench.ui import notices
@@ -48,22 +44,6 @@ BOOK_PICK = "book-pick"
 PICK_NEXT = "book-pick-next"  # a book to select on the next run (the picker exists by then)
 
 
-def run_action(action: Callable[[Session, User], object], success_vi: str) -> bool:
-    return run_action_value(action, success_vi) is not None
-
-
-def run_action_value(action: Callable[[Session, User], object], success_vi: str) -> object | None:
-    """The action's result (True when it returns nothing); None when the service refused (shown)."""
-    try:
-        with ctx.session() as (session, user):
-            result = action(session, user)
-    except ServiceError as exc:
-        st.error(plain(exc.message_vi))
-        return None
-    notices.push("success", success_vi)
-    return True if result is None else result
-
-
 def book_title(book: BookSummary) -> str:
     return f"{book.type_label} · {book.unit_name} · năm {book.year} · quyển {book.volume}"
 
@@ -85,13 +65,13 @@ def create_book_form() -> None:
             if unit_id is None:
                 st.error("Chưa có đơn vị nào trong phạm vi của bạn.")
                 return
-            created = run_action_value(
+            created = ctx.run(
                 lambda s, u: create_book(s, u, unit_id=int(unit_id), book_type=type_key, year=int(year),
                                          volume=int(volume), declared_count=int(declared) or None),
                 "Đã tạo sổ; sổ mới đang được chọn.",
             )
-            if isinstance(created, int):
-                st.session_state[PICK_NEXT] = created  # the contractor goes on with the book just made
+            if created.ok and isinstance(created.value, int):
+                st.session_state[PICK_NEXT] = created.value  # the contractor goes on with the book just made
                 st.rerun()
 
 
@@ -221,10 +201,10 @@ def held_pages(book: BookSummary) -> None:
         text_col, button_col = st.columns([4, 1])
         text_col.markdown(f"**Trang {page.page_index:d}** · {plain(page.original_name)} · có vẻ thuộc "
                           f"{plain(book_type_label_vi(page.suspected_type or ''))} · {page.rows_found:d} dòng")
-        if button_col.button("Xác nhận thuộc sổ này", key=f"confirm-type-{page.id}") and run_action(
+        if button_col.button("Xác nhận thuộc sổ này", key=f"confirm-type-{page.id}") and ctx.run(
             lambda s, u, pid=page.id: confirm_page_book_type(s, u, pid),
             f"Đã xác nhận trang {page.page_index:d} thuộc sổ này; bản ghi đã chuyển cho cán bộ.",
-        ):
+        ).ok:
             st.rerun(scope="app")
 
 
@@ -274,23 +254,23 @@ def page_tools(book: BookSummary, pages: list[PageSummary]) -> None:
     with rerun_col:
         force = st.checkbox("Chạy lại dù cán bộ đã xác minh một phần (công sức đó sẽ mất)",
                             key=f"force-{page_id}", disabled=not page.has_human_work)
-        if st.button("Xử lý lại trang", key=f"rerun-{page_id}") and run_action(
+        if st.button("Xử lý lại trang", key=f"rerun-{page_id}") and ctx.run(
             lambda s, u: rerun_page(s, u, page_id, force=force), f"Đã đưa trang {page.page_index} vào hàng chờ."
-        ):
+        ).ok:
             start_processing(ctx.wb.sessions, db_url, settings.data_dir, book.id,
                              IngestOptions(ocr_threads=settings.ocr_threads), get_recognizer(settings.ocr_threads))
             st.rerun()
     with delete_col:
         if page.deleted:
-            if st.button("Khôi phục trang", key=f"restore-{page_id}") and run_action(
+            if st.button("Khôi phục trang", key=f"restore-{page_id}") and ctx.run(
                 lambda s, u: restore_page(s, u, page_id), f"Đã khôi phục trang {page.page_index}."
-            ):
+            ).ok:
                 st.rerun()
         else:
             reason = st.text_input("Lý do xoá trang", key=f"delete-reason-{page_id}")
-            if st.button("Xoá trang (có thể khôi phục)", key=f"delete-{page_id}") and run_action(
+            if st.button("Xoá trang (có thể khôi phục)", key=f"delete-{page_id}") and ctx.run(
                 lambda s, u: delete_page(s, u, page_id, reason), f"Đã xoá trang {page.page_index}."
-            ):
+            ).ok:
                 st.rerun()
     # The grid editor has its own page (pages/contractor_grid.py): rulings drawn over the page, moved,
     # added or removed, then the page re-cut and re-read with the book's active model.

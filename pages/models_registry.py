@@ -41,15 +41,8 @@ HELD_OUT_VI = {HELD_OUT_VALIDATION: "các trang được giữ lại khi huấn 
 
 
 def run_action(action: Callable[[Session, User], str]) -> bool:
-    """Run a service call; its return value is the success notice shown after the rerun."""
-    try:
-        with ctx.session() as (session, user):
-            message = action(session, user)
-    except ServiceError as exc:
-        st.error(plain(exc.message_vi))
-        return False
-    notices.push("success", message)
-    return True
+    """Run a service call (ctx.run); its return value is the success notice shown after the rerun."""
+    return ctx.run(action, str).ok
 
 
 def percent(value: float | None) -> str:

@@ -55,15 +55,9 @@ QA_RESULT_KEY = "qa_last_result"
 
 
 def run_action(action: Callable[[Session, User], object], success_vi: str) -> None:
-    """Run one service call in a transaction; show its Vietnamese error, or reload with a notice."""
-    try:
-        with ctx.session() as (session, user):
-            action(session, user)
-    except ServiceError as exc:
-        st.error(plain(exc.message_vi))
-        return
-    notices.push("success", success_vi)
-    st.rerun()
+    """Run one service call (ctx.run); reload with its notice when it was done."""
+    if ctx.run(action, success_vi).ok:
+        st.rerun()
 
 
 def vn_time(moment: datetime | None) -> str:

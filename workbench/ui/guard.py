@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 from sqlalchemy.orm import Session
@@ -12,8 +13,19 @@ from sqlalchemy.orm import Session
 from models import Role, User
 from workbench.context import Workbench
 from workbench.db import transaction
+from workbench.errors import ServiceError
+from workbench.ui import notices
+from workbench.ui.plain import plain
 from workbench.ui.resources import get_workbench
 from workbench.ui.session import SignedIn, load_user, signed_in
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What a page's service call came to: done (and its return value), or refused (already shown)."""
+
+    ok: bool
+    value: Any = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,18 @@ class PageContext:
                 st.error("Tài khoản không còn hoạt động. Vui lòng đăng nhập lại.")
                 st.stop()
             yield session, user
+
+    def run(self, action: Callable[[Session, User], Any], success_vi: str | Callable[[Any], str]) -> ActionOutcome:
+        """Run one service call in its own transaction: show its refusal in Vietnamese, or queue the
+        success notice (``success_vi``, or made from the call's return value) for the next run."""
+        try:
+            with self.session() as (session, user):
+                value = action(session, user)
+        except ServiceError as exc:
+            st.error(plain(exc.message_vi))
+            return ActionOutcome(False)
+        notices.push("success", success_vi(value) if callable(success_vi) else success_vi)
+        return ActionOutcome(True, value)
 
 
 def require(*roles: str) -> PageContext:
