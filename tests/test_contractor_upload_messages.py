@@ -5,12 +5,8 @@ created book is selected. AppTest for the page logic; one real Chromium run for 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from models import Book, Page, User
 from ocr.loading import iter_input_files
+from tests.browser_harness import launch_chromium, login, new_page, running_app
 from tests.test_app_pages import errors, open_page, signed_in_app
 from workbench.auth import create_user
 from workbench.book_type_hold import is_held
@@ -167,11 +164,6 @@ def test_a_new_book_is_selected_in_the_picker(
 def test_upload_messages_stay_on_screen_in_a_real_browser(tmp_path: Path) -> None:
     """Chromium at the office screen size: the outcome is still there seconds after the upload
     (the status refreshes every 3 s), and the held page's warning is visible above the tabs."""
-    from tests.e2e.test_browser import CHROMIUM_ARGS, chromium_path
-
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium not found (Debian package 'chromium')")
     from playwright.sync_api import sync_playwright
 
     shots = Path("/tmp/shots_C")
@@ -179,14 +171,10 @@ def test_upload_messages_stay_on_screen_in_a_real_browser(tmp_path: Path) -> Non
     bad = tmp_path / "ghi_chu.jpg"
     bad.write_bytes(b"this is not a scan")
     with contractor_server(tmp_path, [MARRIAGE]) as (url, username, password), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-            page.set_default_timeout(30_000)
-            page.goto(url)
-            page.get_by_label("Tên đăng nhập").fill(username)
-            page.get_by_label("Mật khẩu", exact=True).fill(password)
-            page.keyboard.press("Enter")
+            page = new_page(browser, {"width": 1366, "height": 768}, 30_000)
+            login(page, url, username, password)
             page.get_by_role("heading", name="Sổ và trang").wait_for()
             page.get_by_text("bị giữ lại vì có vẻ không thuộc").wait_for()
             page.screenshot(path=shots / "01-trang-bi-giu-lai.png")
@@ -209,42 +197,14 @@ def test_upload_messages_stay_on_screen_in_a_real_browser(tmp_path: Path) -> Non
 @contextmanager
 def contractor_server(tmp_path: Path, pages: list[Path]) -> Iterator[tuple[str, str, str]]:
     """A Streamlit server on a fresh database: one contractor, a birth book holding `pages`."""
-    from tests.e2e.test_browser import free_port
-
     wb = open_workbench(Settings(db_url=f"sqlite:///{tmp_path / 'ui.db'}", data_dir=tmp_path / "data"))
     username, password = "nhathau_c", "mat-khau-nha-thau"
     with transaction(wb.sessions) as session:
         get_or_create_unit(session, "Xã Tân Lập")
         create_user(session, username, password, "contractor", ["Xã Tân Lập"], full_name="Nhà thầu thử")
     ingest(wb, "khai_sinh", pages)
-    port = free_port()
-    env = dict(os.environ, WORKBENCH_DB=wb.settings.db_url, WORKBENCH_DATA=str(wb.settings.data_dir))
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "workbench" / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Streamlit did not start; see {tmp_path / 'server.log'}")
-            time.sleep(0.3)
-        yield url, username, password
+        with running_app(wb.settings.db_url, wb.settings.data_dir, "contractor-upload-server.log") as url:
+            yield url, username, password
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
         wb.engine.dispose()

@@ -17,15 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from models import Record, RecordStatus, User
-from ocr.loading import iter_input_files
-from tests.e2e.test_browser import CHROMIUM_ARGS, SAMPLE_PAGE, chromium_path
+from tests.browser_harness import launch_chromium, login, new_page, sample_page_workbench
 from tests.e2e.test_browser import app_url as app_url  # noqa: F401  (fixture: the app on a free port)
-from workbench.auth import create_user
-from workbench.books import BookIdentity, get_or_create_unit
-from workbench.config import Settings
-from workbench.context import Workbench, open_workbench
+from workbench.context import Workbench
 from workbench.db import transaction
-from workbench.ingest import IngestOptions, ingest_files
 from workbench.queue import claim_record
 from workbench.review import ReviewAction, save_record
 from workbench.ui import charts
@@ -57,13 +52,8 @@ def test_chart_specs_start_at_zero_whole_counts_green_done_vietnamese_dates() ->
 def e2e_workbench(tmp_path: Path) -> Workbench:
     """One sample page (segmented, no OCR), an official and a supervisor; the official has flagged two
     records and approved two (one with a typed name, for the QA sample)."""
-    wb = open_workbench(Settings(db_url=f"sqlite:///{tmp_path / 'e2e.db'}", data_dir=tmp_path / "data"))
-    with transaction(wb.sessions) as session:
-        get_or_create_unit(session, UNIT)
-        create_user(session, "canbo", PASSWORD, "official", [UNIT], full_name="Cán bộ Một")
-        create_user(session, "totruong", PASSWORD, "supervisor", [UNIT], full_name="Tổ trưởng")
-    report = ingest_files(wb.sessions, wb.settings.data_dir, iter_input_files([SAMPLE_PAGE]),
-                          identity=BookIdentity(UNIT, "khai_sinh", 2003), options=IngestOptions(run_ocr=False))
+    wb, report = sample_page_workbench(tmp_path, UNIT, [("canbo", PASSWORD, "official", "Cán bộ Một"),
+                                                        ("totruong", PASSWORD, "supervisor", "Tổ trưởng")])
     assert report.records_created >= 4, report.errors
     with transaction(wb.sessions) as session:
         official = session.scalars(select(User).where(User.username == "canbo")).one()
@@ -80,21 +70,14 @@ def e2e_workbench(tmp_path: Path) -> Workbench:
 
 @pytest.fixture()
 def browser_page(app_url: str) -> Iterator:  # noqa: F811
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium not found (install the Debian 'chromium' package)")
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-            page.set_default_timeout(WAIT_MS)
-            page.goto(app_url)
-            page.get_by_label("Tên đăng nhập").fill("totruong")
-            page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
-            page.keyboard.press("Enter")
+            page = new_page(browser, {"width": 1366, "height": 768}, WAIT_MS)
+            login(page, app_url, "totruong", PASSWORD)
             page.get_by_role("heading", name="Hàng đợi tổ kiểm tra").wait_for()
             yield page
         finally:

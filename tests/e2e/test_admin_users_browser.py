@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from models import AuditEvent, User
-from tests.e2e.test_browser import CHROMIUM_ARGS, chromium_path
+from tests.browser_harness import launch_chromium, login, new_page
 from tests.e2e.test_no_english import ACCOUNTS, PASSWORD, SHOTS, VIEWPORT, WAIT_MS, app_url, office  # noqa: F401
 from workbench.auth import local_time_text
 from workbench.context import Workbench
@@ -20,17 +20,7 @@ pytestmark = pytest.mark.browser
 NEW_PASSWORD = "mat-khau-cap-lai-1"
 
 
-def _sign_in(page, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(url)
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu", exact=True).fill(password)
-    page.get_by_label("Mật khẩu", exact=True).press("Enter")
-
-
 def test_admin_clears_a_lock_out_and_resets_a_password(app_url: str, office: Workbench) -> None:  # noqa: F811
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium not found (install the Debian 'chromium' package; `make test` does)")
     from playwright.sync_api import sync_playwright
 
     official = ACCOUNTS["official"]
@@ -39,17 +29,15 @@ def test_admin_clears_a_lock_out_and_resets_a_password(app_url: str, office: Wor
         session.execute(update(User).where(User.username == official).values(locked_until=until))
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport=VIEWPORT, locale="vi-VN")
-            page.set_default_timeout(WAIT_MS)
-            _sign_in(page, app_url, official, PASSWORD)
+            page = new_page(browser, VIEWPORT, WAIT_MS)
+            login(page, app_url, official, PASSWORD)
             page.get_by_text(f"đến {local_time_text(until)}").wait_for()
             page.screenshot(path=SHOTS / "khoa-dang-nhap.png")
 
-            admin = browser.new_page(viewport=VIEWPORT, locale="vi-VN")
-            admin.set_default_timeout(WAIT_MS)
-            _sign_in(admin, app_url, ACCOUNTS["admin"], PASSWORD)
+            admin = new_page(browser, VIEWPORT, WAIT_MS)
+            login(admin, app_url, ACCOUNTS["admin"], PASSWORD)
             admin.locator('[data-testid="stSidebarNav"] a', has_text="Người dùng").click()
             admin.get_by_role("heading", name="Sửa người dùng").wait_for()
             admin.get_by_role("combobox", name="Người dùng").click()  # a searchable select: type, Enter
@@ -71,7 +59,7 @@ def test_admin_clears_a_lock_out_and_resets_a_password(app_url: str, office: Wor
             admin.get_by_role("tab", name="Mật khẩu").scroll_into_view_if_needed()
             admin.screenshot(path=SHOTS / "quan-tri-dat-lai-mat-khau.png")
 
-            _sign_in(page, app_url, official, NEW_PASSWORD)  # the new password works, and must be changed
+            login(page, app_url, official, NEW_PASSWORD)  # the new password works, and must be changed
             page.get_by_role("button", name="Đổi mật khẩu").wait_for()
             page.screenshot(path=SHOTS / "doi-mat-khau-sau-khi-dat-lai.png")
         finally:

@@ -8,13 +8,6 @@ test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,103 +15,48 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, FieldStatus, FieldValue, Record, RecordStatus, User
-from ocr.loading import iter_input_files
-from workbench.auth import create_user
-from workbench.books import BookIdentity, get_or_create_unit
-from workbench.config import Settings
-from workbench.context import Workbench, open_workbench
-from workbench.db import transaction
-from workbench.ingest import IngestOptions, ingest_files
+from tests.browser_harness import (
+    chromium_path,  # noqa: F401  (tests/test_verify_load_smoke.py imports it from here)
+    launch_chromium,
+    new_page,
+    running_app,
+    sample_page_workbench,
+)
+from workbench.context import Workbench
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_PAGE = ROOT / "samples" / "books" / "khai_sinh" / "page_001.jpg"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 UNIT = "Xã Đại Lãnh"
 USERNAME, PASSWORD = "canbo_e2e", "mat-khau-e2e"
 CORRECTED_NAME = "Nguyễn Thị Thử Nghiệm"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 WAIT_MS = 30_000
 FIRST_FIELD_FOCUSED = "document.activeElement?.getAttribute('aria-label') === 'Số'"
-
-
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture()
 def e2e_workbench(tmp_path: Path) -> Workbench:
     """A fresh database with one official and one sample page (segmented, no OCR: officials key it)."""
-    wb = open_workbench(Settings(db_url=f"sqlite:///{tmp_path / 'e2e.db'}", data_dir=tmp_path / "data"))
-    with transaction(wb.sessions) as session:
-        get_or_create_unit(session, UNIT)
-        create_user(session, USERNAME, PASSWORD, "official", [UNIT], full_name="Cán bộ thử nghiệm")
-    report = ingest_files(wb.sessions, wb.settings.data_dir, iter_input_files([SAMPLE_PAGE]),
-                          identity=BookIdentity(UNIT, "khai_sinh", 2003), options=IngestOptions(run_ocr=False))
-    assert report.records_created > 0, report.errors
+    wb, _ = sample_page_workbench(tmp_path, UNIT, [(USERNAME, PASSWORD, "official", "Cán bộ thử nghiệm")])
     return wb
 
 
 @pytest.fixture()
-def app_url(e2e_workbench: Workbench, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = dict(os.environ, WORKBENCH_DB=e2e_workbench.settings.db_url,
-               WORKBENCH_DATA=str(e2e_workbench.settings.data_dir))
-    log_path = ROOT / "test-artifacts" / "e2e-server.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "workbench" / "app.py"),
-             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60  # generous: CI machines may be busy
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"Streamlit did not start; see {log_path}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+def app_url(e2e_workbench: Workbench) -> Iterator[str]:
+    """The app on a free port over the requesting module's `e2e_workbench`."""
+    with running_app(e2e_workbench.settings.db_url, e2e_workbench.settings.data_dir, "e2e-server.log") as url:
+        yield url
 
 
 def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_workbench: Workbench) -> None:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium not found (install the Debian 'chromium' package; `make test` does)")
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000}, locale="vi-VN")
-            page.set_default_timeout(WAIT_MS)
+            page = new_page(browser, {"width": 1600, "height": 1000}, WAIT_MS)
             page.goto(app_url)
 
             # Log in with the keyboard: type, Tab, type, Enter.

@@ -14,16 +14,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from models import AuditEvent, Record
-from ocr.loading import iter_input_files
-from tests.e2e.test_browser import CHROMIUM_ARGS, SAMPLE_PAGE, UNIT, WAIT_MS, app_url, chromium_path
-from workbench.auth import create_user
-from workbench.books import BookIdentity, get_or_create_unit
-from workbench.config import Settings
-from workbench.context import Workbench, open_workbench
+from models import AuditEvent, Record, User
+from tests.browser_harness import launch_chromium, login, new_page, sample_page_workbench
+from tests.e2e.test_browser import UNIT, WAIT_MS, app_url
+from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.exports.import_layout import import_layout
-from workbench.ingest import IngestOptions, ingest_files
 from workbench.queue import claim_record
 from workbench.review import save_record
 
@@ -40,17 +36,11 @@ ZIP_FILE = "KS_XA-DAI-LANH_2003_Q1.zip"
 @pytest.fixture()
 def e2e_workbench(tmp_path: Path) -> Workbench:
     """A supervisor of the unit, and one sample page (no OCR) whose records an official approved."""
-    wb = open_workbench(Settings(db_url=f"sqlite:///{tmp_path / 'e2e.db'}", data_dir=tmp_path / "data"))
-    with transaction(wb.sessions) as session:
-        get_or_create_unit(session, UNIT)
-        create_user(session, USERNAME, PASSWORD, "supervisor", [UNIT], full_name="Tổ trưởng thử nghiệm")
-        official = create_user(session, "canbo_e2e", PASSWORD, "official", [UNIT])
-        session.flush()
-        session.expunge(official)
-    report = ingest_files(wb.sessions, wb.settings.data_dir, iter_input_files([SAMPLE_PAGE]),
-                          identity=BookIdentity(UNIT, "khai_sinh", 2003), options=IngestOptions(run_ocr=False))
-    assert report.records_created > 0, report.errors
+    wb, report = sample_page_workbench(tmp_path, UNIT, [(USERNAME, PASSWORD, "supervisor", "Tổ trưởng thử nghiệm"),
+                                                        ("canbo_e2e", PASSWORD, "official", "")])
     with wb.sessions() as session:
+        official = session.scalars(select(User).where(User.username == "canbo_e2e")).one()
+        session.expunge(official)
         ids = list(session.scalars(select(Record.id).where(Record.book_id == report.book_id)))
     for number, record_id in enumerate(ids, start=1):
         with transaction(wb.sessions) as session:
@@ -64,22 +54,15 @@ def e2e_workbench(tmp_path: Path) -> Workbench:
 def test_supervisor_exports_the_dl_import_excel_and_downloads_it(
     app_url: str, e2e_workbench: Workbench, tmp_path: Path  # noqa: F811
 ) -> None:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium not found (install the Debian 'chromium' package; `make test` does)")
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport=VIEWPORT, locale="vi-VN", accept_downloads=True)
-            page.set_default_timeout(WAIT_MS)
-            page.goto(app_url)
-            page.get_by_label("Tên đăng nhập").fill(USERNAME)
-            page.get_by_role("textbox", name="Mật khẩu", exact=True).fill(PASSWORD)
-            page.keyboard.press("Enter")
+            page = new_page(browser, VIEWPORT, WAIT_MS, accept_downloads=True)
+            login(page, app_url, USERNAME, PASSWORD)
             page.get_by_role("link", name="Sản phẩm bàn giao").click()
             page.get_by_role("heading", name="Sản phẩm bàn giao").wait_for()
             page.get_by_text("Tệp Excel nhập liệu (theo mẫu nhập của phần mềm hộ tịch)").wait_for()

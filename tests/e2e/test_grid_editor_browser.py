@@ -13,14 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, Page, Record
-from ocr.loading import iter_input_files
-from tests.e2e.test_browser import CHROMIUM_ARGS, SAMPLE_PAGE, SCREENSHOTS, UNIT, WAIT_MS, app_url, chromium_path
-from workbench.auth import create_user
-from workbench.books import BookIdentity, get_or_create_unit
-from workbench.config import Settings
-from workbench.context import Workbench, open_workbench
-from workbench.db import transaction
-from workbench.ingest import IngestOptions, ingest_files
+from tests.browser_harness import launch_chromium, login, new_page, sample_page_workbench
+from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
+from workbench.context import Workbench
 from workbench.model_registry import SHIPPED_VERSION
 
 pytestmark = pytest.mark.browser
@@ -33,32 +28,19 @@ VIEWPORT = {"width": 1366, "height": 768}
 @pytest.fixture()
 def e2e_workbench(tmp_path: Path) -> Workbench:
     """A contractor and one sample page, segmented without OCR (the editor reads it)."""
-    wb = open_workbench(Settings(db_url=f"sqlite:///{tmp_path / 'e2e.db'}", data_dir=tmp_path / "data"))
-    with transaction(wb.sessions) as session:
-        get_or_create_unit(session, UNIT)
-        create_user(session, USERNAME, PASSWORD, "contractor", [UNIT], full_name="Nhà thầu thử nghiệm")
-    report = ingest_files(wb.sessions, wb.settings.data_dir, iter_input_files([SAMPLE_PAGE]),
-                          identity=BookIdentity(UNIT, "khai_sinh", 2003), options=IngestOptions(run_ocr=False))
-    assert report.records_created > 0, report.errors
+    wb, _ = sample_page_workbench(tmp_path, UNIT, [(USERNAME, PASSWORD, "contractor", "Nhà thầu thử nghiệm")])
     return wb
 
 
 def test_contractor_moves_a_column_ruling_and_rereads_the_page(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium not found (install the Debian 'chromium' package; `make test` does)")
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport=VIEWPORT, locale="vi-VN")
-            page.set_default_timeout(WAIT_MS)
-            page.goto(app_url)
-            page.get_by_label("Tên đăng nhập").fill(USERNAME)
-            page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
-            page.keyboard.press("Enter")
+            page = new_page(browser, VIEWPORT, WAIT_MS)
+            login(page, app_url, USERNAME, PASSWORD)
             page.get_by_role("link", name="Sửa lưới trang").click()
             page.get_by_role("heading", name="Sửa lưới trang").wait_for()
             page.get_by_text("Xem trước: đường dọc").wait_for()

@@ -17,10 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from ocr.loading import iter_input_files
-from tests.e2e.test_browser import CHROMIUM_ARGS, chromium_path, free_port
+from tests.browser_harness import launch_chromium, login, running_app
 from workbench.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings
@@ -155,37 +151,8 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Workbench:
 
 @pytest.fixture(scope="module")
 def app_url(office: Workbench) -> Iterator[str]:
-    port = free_port()
-    env = dict(os.environ, WORKBENCH_DB=office.settings.db_url, WORKBENCH_DATA=str(office.settings.data_dir))
-    log_path = ROOT / "test-artifacts" / "no-english-server.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "workbench" / "app.py"),
-             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"Streamlit did not start; see {log_path}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    with running_app(office.settings.db_url, office.settings.data_dir, "no-english-server.log", startup_s=90) as url:
+        yield url
 
 
 # Everything a user can read: the text, and the placeholders and tooltips of the controls. Left out:
@@ -234,10 +201,7 @@ def _read_everything(page) -> str:  # type: ignore[no-untyped-def]
 
 
 def _log_in(page, url: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(url)
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
-    page.get_by_label("Mật khẩu", exact=True).press("Enter")
+    login(page, url, username, PASSWORD)
     page.locator('[data-testid="stSidebarNav"]').wait_for()
     _settle(page)
 
@@ -276,14 +240,11 @@ def walk_role(browser, url: str, role: str) -> Walked:  # type: ignore[no-untype
 
 
 def test_every_page_of_every_role_is_vietnamese(app_url: str) -> None:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium not found (install the Debian 'chromium' package; `make test` does)")
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             walks = [walk_role(browser, app_url, role) for role in ACCOUNTS]
         finally:

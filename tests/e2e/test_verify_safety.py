@@ -8,23 +8,20 @@ Screenshots go to test-artifacts/screenshots/ (and to $SHOTS_DIR when set).
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, FieldStatus, Record, RecordDraft, RecordStatus
+from tests.browser_harness import keyboard_login, launch_chromium, new_page, screenshot_folders
 from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
-    CHROMIUM_ARGS,
     FIRST_FIELD_FOCUSED,
     PASSWORD,
     SCREENSHOTS,
     USERNAME,
     WAIT_MS,
     app_url,
-    chromium_path,
     e2e_workbench,
 )
 from workbench.context import Workbench
@@ -37,15 +34,6 @@ TYPED_NAME = "Nguyễn Văn Nháp"
 RETYPED_NAME = "Nguyễn Văn Nhạn"
 IMPOSSIBLE_DATE = "31/02/2003"
 FOCUSED_LABEL = "document.activeElement?.getAttribute('aria-label')"
-
-
-def _shots() -> list[Path]:
-    folders = [SCREENSHOTS]
-    if os.environ.get("SHOTS_DIR"):
-        folders.append(Path(os.environ["SHOTS_DIR"]))
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
-    return folders
 
 
 def _first_record(wb: Workbench) -> Record:
@@ -72,12 +60,9 @@ def _status(wb: Workbench, record_id: int) -> str:
 
 
 def test_typing_survives_reload_and_nothing_is_approved_unseen(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium not found (install the Debian 'chromium' package; `make test` does)")
     from playwright.sync_api import sync_playwright
 
-    folders = _shots()
+    folders = screenshot_folders(SCREENSHOTS)
     record_id = _first_record(e2e_workbench).id
 
     def shot(page: object, name: str) -> None:
@@ -85,17 +70,10 @@ def test_typing_survives_reload_and_nothing_is_approved_unseen(app_url: str, e2e
             page.screenshot(path=folder / name)  # type: ignore[attr-defined]
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-            page.set_default_timeout(WAIT_MS)
-            page.goto(app_url)
-            page.get_by_label("Tên đăng nhập").wait_for()
-            page.get_by_label("Tên đăng nhập").focus()
-            page.keyboard.type(USERNAME)
-            page.keyboard.press("Tab")
-            page.keyboard.type(PASSWORD)
-            page.keyboard.press("Enter")
+            page = new_page(browser, {"width": 1366, "height": 768}, WAIT_MS)
+            keyboard_login(page, app_url, USERNAME, PASSWORD)
             page.wait_for_function(FIRST_FIELD_FOCUSED)
 
             # Another page, then the verification page's own URL reloaded: it lands on the page, focus in

@@ -18,24 +18,21 @@ Screenshots go to test-artifacts/screenshots/ and to $SHOTS_DIR when set.
 from __future__ import annotations
 
 import json
-import os
 import time
 import unicodedata
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from models import FieldStatus, FieldValue, Record, RecordStatus
+from tests.browser_harness import keyboard_login, launch_chromium, new_page, screenshot_folders
 from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
-    CHROMIUM_ARGS,
     PASSWORD,
     ROOT,
     SCREENSHOTS,
     USERNAME,
     WAIT_MS,
     app_url,
-    chromium_path,
     e2e_workbench,
 )
 from workbench.context import Workbench
@@ -126,31 +123,11 @@ def _layout_report(page: object) -> tuple[list[dict], dict]:
     return page.evaluate(CUT_LABELS), page.evaluate(PAGE_IMAGE)  # type: ignore[attr-defined]
 
 
-def _login(page: object, url: str) -> None:
-    page.goto(url)  # type: ignore[attr-defined]
-    page.get_by_label("Tên đăng nhập").wait_for()  # type: ignore[attr-defined]
-    page.get_by_label("Tên đăng nhập").focus()  # type: ignore[attr-defined]
-    page.keyboard.type(USERNAME)  # type: ignore[attr-defined]
-    page.keyboard.press("Tab")  # type: ignore[attr-defined]
-    page.keyboard.type(PASSWORD)  # type: ignore[attr-defined]
-    page.keyboard.press("Enter")  # type: ignore[attr-defined]
-
-
-def _shot_dirs() -> list[Path]:
-    folders = [SCREENSHOTS] + ([Path(os.environ["SHOTS_DIR"])] if os.environ.get("SHOTS_DIR") else [])
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
-    return folders
-
-
 def test_one_letter_fix_costs_three_keys_at_1366x768(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium not found (install the Debian 'chromium' package; `make test` does)")
     from playwright.sync_api import sync_playwright
 
     clean_id, fix_id, tone_id = seed_proposals(e2e_workbench)
-    folders = _shot_dirs()
+    folders = screenshot_folders(SCREENSHOTS)
     timings: dict[str, tuple[int, float]] = {}
 
     def shot(page: object, name: str) -> None:
@@ -158,11 +135,10 @@ def test_one_letter_fix_costs_three_keys_at_1366x768(app_url: str, e2e_workbench
             page.screenshot(path=folder / name)  # type: ignore[attr-defined]
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-            page.set_default_timeout(WAIT_MS)
-            _login(page, app_url)
+            page = new_page(browser, {"width": 1366, "height": 768}, WAIT_MS)
+            keyboard_login(page, app_url, USERNAME, PASSWORD)
             page.wait_for_function(_focused_in(clean_id))
             assert page.evaluate(FOCUSED_LABEL) == "Số"  # a record read right starts on its first field
             assert page.evaluate(SELECTION) == [1, 1]  # caret at the end, nothing selected

@@ -1,0 +1,158 @@
+"""What every browser test shares: the app on a free port, Debian's Chromium, the login form.
+
+    chromium_path()     the Chromium executable ($CHROMIUM_PATH, /usr/bin/chromium, or on PATH), or None
+    free_port()         a free TCP port on 127.0.0.1
+    running_app(...)    context manager: `streamlit run workbench/app.py` headless on 127.0.0.1, yields its URL
+                        once /_stcore/health answers (the test fails, naming the log, if it never does)
+    CHROMIUM_ARGS       the flags Chromium is launched with
+    launch_chromium(p)  Chromium through Playwright `p` (skips the test when Chromium is not installed)
+    new_page(browser, viewport, timeout_ms, **options)   a vi-VN page with its default timeout set
+    login(page, url, username, password)                 fills the login form and presses Enter
+    keyboard_login(page, url, username, password)        the same with the keyboard only: type, Tab, type, Enter
+    screenshot_folders(folder)  [folder] plus $SHOTS_DIR when set, each created
+    sample_page_workbench(tmp_path, unit, users)        a fresh SQLite workbench: the unit, its users and the
+                        sample birth page, segmented without OCR
+
+The browser Playwright would download is never used: Debian's `chromium` package (`make test` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocr.loading import iter_input_files
+from workbench.auth import create_user
+from workbench.books import BookIdentity, get_or_create_unit
+from workbench.config import Settings
+from workbench.context import Workbench, open_workbench
+from workbench.db import transaction
+from workbench.ingest import IngestOptions, IngestReport, ingest_files
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+SAMPLE_PAGE = ROOT / "samples" / "books" / "khai_sinh" / "page_001.jpg"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+NO_CHROMIUM = "Chromium not found (install the Debian 'chromium' package; `make test` does)"
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_app(db_url: str, data_dir: Path, log_name: str, extra_env: dict[str, str] | None = None,
+                *, startup_s: float = 60) -> Iterator[str]:
+    """The Streamlit app on a free port of 127.0.0.1 over `db_url` / `data_dir`; its output goes to
+    test-artifacts/`log_name`. Waits up to `startup_s` (generous: CI machines may be busy)."""
+    port = free_port()
+    env = dict(os.environ, WORKBENCH_DB=db_url, WORKBENCH_DATA=str(data_dir), **(extra_env or {}))
+    log_path = ARTIFACTS / log_name
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "workbench" / "app.py"),
+             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + startup_s
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"Streamlit did not start; see {log_path}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's Chromium, headless, through a Playwright instance; skips the test when it is missing."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip(NO_CHROMIUM)
+    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+
+def new_page(browser: Any, viewport: dict[str, int], timeout_ms: int, **options: Any) -> Any:
+    page = browser.new_page(viewport=viewport, locale="vi-VN", **options)
+    page.set_default_timeout(timeout_ms)
+    return page
+
+
+def login(page: Any, url: str, username: str, password: str) -> None:
+    """Open `url` and sign in through the form. The password box is found by its exact label:
+    Streamlit's "Hiện mật khẩu" (show password) toggle matches "Mật khẩu" too."""
+    page.goto(url)
+    page.get_by_label("Tên đăng nhập").fill(username)
+    password_box = page.get_by_label("Mật khẩu", exact=True)
+    password_box.fill(password)
+    password_box.press("Enter")
+
+
+def keyboard_login(page: Any, url: str, username: str, password: str) -> None:
+    """Open `url` and sign in with the keyboard only: type, Tab, type, Enter."""
+    page.goto(url)
+    page.get_by_label("Tên đăng nhập").wait_for()
+    page.get_by_label("Tên đăng nhập").focus()
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+
+
+def screenshot_folders(folder: Path) -> list[Path]:
+    """`folder`, and $SHOTS_DIR when set; each one created."""
+    folders = [folder] + ([Path(os.environ["SHOTS_DIR"])] if os.environ.get("SHOTS_DIR") else [])
+    for each in folders:
+        each.mkdir(parents=True, exist_ok=True)
+    return folders
+
+
+def sample_page_workbench(tmp_path: Path, unit: str,
+                          users: Iterable[tuple[str, str, str, str]]) -> tuple[Workbench, IngestReport]:
+    """A fresh SQLite database under `tmp_path` holding `unit`, the users (username, password, role, full
+    name) of that unit, and SAMPLE_PAGE ingested as a 2003 birth book, segmented without OCR."""
+    wb = open_workbench(Settings(db_url=f"sqlite:///{tmp_path / 'e2e.db'}", data_dir=tmp_path / "data"))
+    with transaction(wb.sessions) as session:
+        get_or_create_unit(session, unit)
+        for username, password, role, full_name in users:
+            create_user(session, username, password, role, [unit], full_name=full_name)
+    report = ingest_files(wb.sessions, wb.settings.data_dir, iter_input_files([SAMPLE_PAGE]),
+                          identity=BookIdentity(unit, "khai_sinh", 2003), options=IngestOptions(run_ocr=False))
+    assert report.records_created > 0, report.errors
+    return wb, report
