@@ -202,7 +202,7 @@ def _read_everything(page) -> str:  # type: ignore[no-untyped-def]
 
 def _log_in(page, url: str, username: str) -> None:  # type: ignore[no-untyped-def]
     login(page, url, username, PASSWORD)
-    page.locator('[data-testid="stSidebarNav"]').wait_for()
+    page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=2 * WAIT_MS)  # a busy machine: login is slow
     _settle(page)
 
 
