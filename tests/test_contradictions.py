@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, ConfidenceBands, ConfidenceFeatures, load_calibrator
+from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, ConfidenceBands, load_calibrator
 from ocr.decoding import DecodedLine
 from ocr.fields import cross_field_issues
 from ocr.fields.dates import padding_mismatch
@@ -99,7 +99,3 @@ def test_a_date_written_in_two_styles_is_read_with_doubt() -> None:
     assert calibrator.probability(doubtful.features) <= CONTRADICTION_MAX_CONFIDENCE
     assert calibrator.probability(plain.features) >= HIGH  # same sure frames, no contradiction: green
 
-
-def test_features_default_to_no_contradiction() -> None:
-    features = ConfidenceFeatures("date", 0.99, 0.99, True, 1.0, True, False, 10)
-    assert not features.contradiction

@@ -115,19 +115,6 @@ def thumbnail(image: np.ndarray, width: int = 240) -> np.ndarray:
     return to_rgb(fit_width(image, width))
 
 
-def draw_grid(image: np.ndarray, column_lines: list[int], row_lines: list[int],
-              color: tuple[int, int, int] = OUTLINE_BGR) -> np.ndarray:
-    """A copy of the page with the given vertical (x) and horizontal (y) lines drawn (segmentation preview)."""
-    shown = image.copy()
-    height, width = shown.shape[:2]
-    thickness = max(2, round(min(width, height) / 500))
-    for x in column_lines:
-        cv2.line(shown, (int(x), 0), (int(x), height - 1), color, thickness)
-    for y in row_lines:
-        cv2.line(shown, (0, int(y)), (width - 1, int(y)), color, thickness)
-    return shown
-
-
 COLUMN_LINE_BGR = (200, 90, 0)  # blue: column rulings
 ROW_LINE_BGR = (0, 0, 220)  # red: row rulings
 HEADER_LINE_BGR = (0, 150, 0)  # green: the header's bottom (the first row line)
