@@ -7,7 +7,12 @@
     CHROMIUM_ARGS       the flags Chromium is launched with
     launch_chromium(p)  Chromium through Playwright `p` (skips the test when Chromium is not installed)
     new_page(browser, viewport, timeout_ms, **options)   a vi-VN page with its default timeout set
-    login(page, url, username, password)                 fills the login form and presses Enter
+    wait_until_idle(page)      waits until the app is connected and no script run is going on
+    settle_after(page, action) does `action` (a key press, a click) and waits for the script run it starts
+                        to finish: the next step then acts on the page that run drew, not on a stale one
+    open_page(page, title)     clicks the sidebar link `title` and waits for that page's run to end
+    login(page, url, username, password)                 fills the login form once the page is idle, presses
+                        Enter and waits for the answer (signed in, or the refusal on screen)
     keyboard_login(page, url, username, password)        the same with the keyboard only: type, Tab, type, Enter
     screenshot_folders(folder)  [folder] plus $SHOTS_DIR when set, each created
     sample_page_workbench(tmp_path, unit, users)        a fresh SQLite workbench: the unit, its users and the
@@ -25,7 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -114,25 +119,72 @@ def new_page(browser: Any, viewport: dict[str, int], timeout_ms: int, **options:
     return page
 
 
+# The app root carries Streamlit's connection and script-run state as attributes.
+_APP_IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app !== null && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && app.getAttribute('data-test-script-state') === 'notRunning';
+}"""
+# Counts the script runs that start from now on (a MutationObserver sees every attribute change, however
+# short the run), so a wait can tell "the run my key press started has ended" from "no run has started yet".
+_WATCH_RUNS = """() => {
+  window.__workbenchRunsStarted = 0;
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (window.__workbenchRunWatcher) window.__workbenchRunWatcher.disconnect();
+  window.__workbenchRunWatcher = new MutationObserver(() => {
+    if (app.getAttribute('data-test-script-state') === 'running') window.__workbenchRunsStarted += 1;
+  });
+  window.__workbenchRunWatcher.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+_A_RUN_STARTED = "() => window.__workbenchRunsStarted > 0"
+
+
+def wait_until_idle(page: Any, timeout_ms: float | None = None) -> None:
+    """Until the app is connected to its server and no script run is going on."""
+    page.wait_for_function(_APP_IDLE, timeout=timeout_ms)
+
+
+def settle_after(page: Any, action: Callable[[], Any], timeout_ms: float | None = None) -> None:
+    """Do `action` (which must start a script run: a submit, a click on a button or a page link) and wait
+    until that run, and any st.rerun() it asks for, has finished."""
+    wait_until_idle(page, timeout_ms)
+    page.evaluate(_WATCH_RUNS)
+    action()
+    page.wait_for_function(_A_RUN_STARTED, timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)
+
+
+def open_page(page: Any, title: str) -> None:
+    """Click the sidebar link named `title` once the app is idle, and wait for the page's run to end (a
+    click during the run after a login could be overridden by that run)."""
+    settle_after(page, lambda: page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click())
+
+
 def login(page: Any, url: str, username: str, password: str) -> None:
-    """Open `url` and sign in through the form. The password box is found by its exact label:
-    Streamlit's "Hiện mật khẩu" (show password) toggle matches "Mật khẩu" too."""
+    """Open `url` and sign in through the form, once the page's first run has finished (keys typed into a
+    form that a run is still drawing can be lost). Returns when the answer is on screen. The password box
+    is found by its exact label: Streamlit's "Hiện mật khẩu" (show password) toggle matches "Mật khẩu" too."""
     page.goto(url)
-    page.get_by_label("Tên đăng nhập").fill(username)
+    username_box = page.get_by_label("Tên đăng nhập")
+    username_box.wait_for()
+    wait_until_idle(page)
+    username_box.fill(username)
     password_box = page.get_by_label("Mật khẩu", exact=True)
     password_box.fill(password)
-    password_box.press("Enter")
+    settle_after(page, lambda: password_box.press("Enter"))
 
 
 def keyboard_login(page: Any, url: str, username: str, password: str) -> None:
-    """Open `url` and sign in with the keyboard only: type, Tab, type, Enter."""
+    """Open `url` and sign in with the keyboard only: type, Tab, type, Enter (once the page is idle);
+    returns when the answer is on screen."""
     page.goto(url)
     page.get_by_label("Tên đăng nhập").wait_for()
+    wait_until_idle(page)
     page.get_by_label("Tên đăng nhập").focus()
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(password)
-    page.keyboard.press("Enter")
+    settle_after(page, lambda: page.keyboard.press("Enter"))
 
 
 def screenshot_folders(folder: Path) -> list[Path]:

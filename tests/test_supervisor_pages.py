@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Record, RecordStatus, User
-from tests.browser_harness import launch_chromium, login, new_page, sample_page_workbench
+from tests.browser_harness import launch_chromium, login, new_page, open_page, sample_page_workbench
 from tests.e2e.test_browser import app_url as app_url  # noqa: F401  (fixture: the app on a free port)
 from workbench.context import Workbench
 from workbench.db import transaction
@@ -164,12 +164,12 @@ def test_blind_qa_shows_the_page_and_crops_and_reveals_the_official_value_after(
 
 def test_dashboard_and_report_charts_render(browser_page, e2e_workbench: Workbench) -> None:  # type: ignore[no-untyped-def]
     page = browser_page
-    page.get_by_role("link", name="Tiến độ").first.click()
+    open_page(page, "Tiến độ")
     page.get_by_role("heading", name="Tiến độ số hoá").wait_for()
     page.locator("[data-testid='stVegaLiteChart']").first.wait_for()
     page.wait_for_timeout(1500)
     page.screenshot(path=SHOTS / "07-tien-do.png", full_page=True)
-    page.get_by_role("link", name="Báo cáo (Phụ lục 01)").click()
+    open_page(page, "Báo cáo (Phụ lục 01)")
     page.get_by_role("heading", name="Báo cáo tiến độ (Phụ lục 01)").wait_for()
     page.wait_for_timeout(1500)
     page.screenshot(path=SHOTS / "08-bao-cao.png", full_page=True)

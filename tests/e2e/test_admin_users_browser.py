@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from models import AuditEvent, User
-from tests.browser_harness import launch_chromium, login, new_page
+from tests.browser_harness import launch_chromium, login, new_page, open_page, settle_after
 from tests.e2e.test_no_english import ACCOUNTS, PASSWORD, SHOTS, VIEWPORT, WAIT_MS, app_url, office  # noqa: F401
 from workbench.auth import local_time_text
 from workbench.context import Workbench
@@ -38,7 +38,7 @@ def test_admin_clears_a_lock_out_and_resets_a_password(app_url: str, office: Wor
 
             admin = new_page(browser, VIEWPORT, WAIT_MS)
             login(admin, app_url, ACCOUNTS["admin"], PASSWORD)
-            admin.locator('[data-testid="stSidebarNav"] a', has_text="Người dùng").click()
+            open_page(admin, "Người dùng")
             admin.get_by_role("heading", name="Sửa người dùng").wait_for()
             admin.get_by_role("combobox", name="Người dùng").click()  # a searchable select: type, Enter
             admin.keyboard.type(official)
@@ -47,13 +47,13 @@ def test_admin_clears_a_lock_out_and_resets_a_password(app_url: str, office: Wor
             admin.get_by_role("tab", name="Trạng thái").click()
             admin.get_by_role("button", name="Mở khoá đăng nhập").scroll_into_view_if_needed()
             admin.screenshot(path=SHOTS / "quan-tri-thay-khoa.png")
-            admin.get_by_role("button", name="Mở khoá đăng nhập").click()
+            settle_after(admin, admin.get_by_role("button", name="Mở khoá đăng nhập").click)
             admin.get_by_text("Trạng thái: Đang hoạt động").wait_for()
 
             admin.get_by_role("tab", name="Mật khẩu").click()
             admin.get_by_label("Mật khẩu mới (ít nhất 8 ký tự)").fill(NEW_PASSWORD)
             admin.get_by_label("Nhập lại mật khẩu mới").fill(NEW_PASSWORD)
-            admin.get_by_role("button", name="Đặt lại mật khẩu").click()
+            settle_after(admin, admin.get_by_role("button", name="Đặt lại mật khẩu").click)
             admin.get_by_text("Trạng thái: Đổi mật khẩu khi đăng nhập").wait_for()
             assert admin.get_by_label("Mật khẩu mới (ít nhất 8 ký tự)").input_value() == ""
             admin.get_by_role("tab", name="Mật khẩu").scroll_into_view_if_needed()

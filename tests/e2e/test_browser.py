@@ -19,8 +19,11 @@ from tests.browser_harness import (
     chromium_path,  # noqa: F401  (tests/test_verify_load_smoke.py imports it from here)
     launch_chromium,
     new_page,
+    open_page,
     running_app,
     sample_page_workbench,
+    settle_after,
+    wait_until_idle,
 )
 from workbench.context import Workbench
 
@@ -61,12 +64,13 @@ def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_work
 
             # Log in with the keyboard: type, Tab, type, Enter.
             page.get_by_label("Tên đăng nhập").wait_for()
+            wait_until_idle(page)
             page.screenshot(path=SCREENSHOTS / "01-dang-nhap.png")
             page.get_by_label("Tên đăng nhập").focus()
             page.keyboard.type(USERNAME)
             page.keyboard.press("Tab")
             page.keyboard.type(PASSWORD)
-            page.keyboard.press("Enter")
+            settle_after(page, lambda: page.keyboard.press("Enter"))
 
             # The verification page opens with the first field focused: no mouse needed.
             page.get_by_role("heading", name="Xác minh bản ghi").wait_for()
@@ -76,8 +80,8 @@ def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_work
             # Enter moves field by field; the large cell crop follows the focused field.
             page.keyboard.press("Enter")
             page.keyboard.press("Enter")
-            focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
-            assert focused == "Họ và tên người được khai sinh"
+            page.wait_for_function("document.activeElement?.getAttribute('aria-label') === "
+                                   "'Họ và tên người được khai sinh'")
             page.wait_for_function(
                 "document.getElementById('wb-crop-label').textContent === 'Họ và tên người được khai sinh'"
             )
@@ -103,7 +107,10 @@ def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_work
             # naming the fields (issue #15); focus starts on "Quay lại sửa", so Tab then Enter approves.
             page.keyboard.press("Control+Enter")
             page.get_by_role("dialog").get_by_text("chưa được xem").wait_for()
+            # The dialog's script moves the focus a moment after it is drawn: wait for it, then for Tab's.
+            page.wait_for_function("document.activeElement?.closest('.st-key-verify-confirm-back') != null")
             page.keyboard.press("Tab")
+            page.wait_for_function("document.activeElement?.closest('.st-key-verify-confirm-approve') != null")
             page.keyboard.press("Enter")
             page.get_by_text("Đã duyệt bản ghi dòng 2").wait_for()
 
@@ -112,7 +119,7 @@ def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_work
             page.get_by_role("heading", name="Xác minh bản ghi").wait_for()
             assert page.get_by_label("Tên đăng nhập").count() == 0
 
-            page.get_by_role("link", name="Tiến độ của tôi").click()
+            open_page(page, "Tiến độ của tôi")
             page.get_by_role("heading", name="Tiến độ của tôi").wait_for()
             page.screenshot(path=SCREENSHOTS / "06-tien-do-cua-toi.png", full_page=True)
         finally:

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import AuditEvent, Record, User
-from tests.browser_harness import launch_chromium, login, new_page, sample_page_workbench
+from tests.browser_harness import launch_chromium, login, new_page, open_page, sample_page_workbench
 from tests.e2e.test_browser import UNIT, WAIT_MS, app_url
 from workbench.context import Workbench
 from workbench.db import transaction
@@ -63,7 +63,7 @@ def test_supervisor_exports_the_dl_import_excel_and_downloads_it(
         try:
             page = new_page(browser, VIEWPORT, WAIT_MS, accept_downloads=True)
             login(page, app_url, USERNAME, PASSWORD)
-            page.get_by_role("link", name="Sản phẩm bàn giao").click()
+            open_page(page, "Sản phẩm bàn giao")
             page.get_by_role("heading", name="Sản phẩm bàn giao").wait_for()
             page.get_by_text("Tệp Excel nhập liệu (theo mẫu nhập của phần mềm hộ tịch)").wait_for()
             page.screenshot(path=SHOTS / "F-01-san-pham-ban-giao.png")

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, Page, Record
-from tests.browser_harness import launch_chromium, login, new_page, sample_page_workbench
+from tests.browser_harness import launch_chromium, login, new_page, open_page, sample_page_workbench
 from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
 from workbench.context import Workbench
 from workbench.model_registry import SHIPPED_VERSION
@@ -41,7 +41,7 @@ def test_contractor_moves_a_column_ruling_and_rereads_the_page(app_url: str, e2e
         try:
             page = new_page(browser, VIEWPORT, WAIT_MS)
             login(page, app_url, USERNAME, PASSWORD)
-            page.get_by_role("link", name="Sửa lưới trang").click()
+            open_page(page, "Sửa lưới trang")
             page.get_by_role("heading", name="Sửa lưới trang").wait_for()
             page.get_by_text("Xem trước: đường dọc").wait_for()
             page.screenshot(path=SCREENSHOTS / "grid-01-luoi-may-tim.png")

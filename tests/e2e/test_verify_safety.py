@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, FieldStatus, Record, RecordDraft, RecordStatus
-from tests.browser_harness import keyboard_login, launch_chromium, new_page, screenshot_folders
+from tests.browser_harness import keyboard_login, launch_chromium, new_page, open_page, screenshot_folders
 from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     FIRST_FIELD_FOCUSED,
     PASSWORD,
@@ -78,7 +78,7 @@ def test_typing_survives_reload_and_nothing_is_approved_unseen(app_url: str, e2e
 
             # Another page, then the verification page's own URL reloaded: it lands on the page, focus in
             # the first field, and no modal ("Page not found" used to take the focus here).
-            page.get_by_role("link", name="Tiến độ của tôi").click()
+            open_page(page, "Tiến độ của tôi")
             page.get_by_role("heading", name="Tiến độ của tôi").wait_for()
             page.goto(f"{app_url}/xac-minh")
             page.reload()
@@ -137,14 +137,16 @@ def test_typing_survives_reload_and_nothing_is_approved_unseen(app_url: str, e2e
             page.keyboard.type(IMPOSSIBLE_DATE)
             for _ in range(8):
                 page.keyboard.press("Enter")
-            assert page.evaluate(FOCUSED_LABEL) == "Ghi chú"
+            page.wait_for_function(f"{FOCUSED_LABEL} === 'Ghi chú'")
             page.keyboard.press("Control+Enter")
             dialog.get_by_text("không có trên lịch").wait_for()
             lines = dialog.inner_text()
             assert f"{BIRTH_LABEL}: Ngày {IMPOSSIBLE_DATE} không có trên lịch" in lines
             assert "chưa được xem" not in lines
             shot(page, "A4-ngay-khong-co-tren-lich.png")
+            page.wait_for_function("document.activeElement?.textContent === 'Quay lại sửa (Enter)'")
             page.keyboard.press("Tab")  # the explicit confirmation: Tab to "Vẫn duyệt", Enter
+            page.wait_for_function("document.activeElement?.closest('.st-key-verify-confirm-approve') != null")
             page.keyboard.press("Enter")
             page.get_by_text("Đã duyệt bản ghi dòng 1 trang 1 (2 trường được sửa).").wait_for()
             page.wait_for_function(FIRST_FIELD_FOCUSED)
