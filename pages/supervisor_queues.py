@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -49,6 +50,7 @@ TAB_LABELS = list(TABS.values())
 FIELD_TYPES_VI = {"registration_no": "Số đăng ký", "date": "Ngày tháng", "person_name": "Họ tên",
                   "sex": "Giới tính", "ethnicity": "Dân tộc", "nationality": "Quốc tịch", "place": "Địa danh",
                   "free_text": "Ghi chú, văn bản khác"}
+Picked = TypeVar("Picked", bound=RecordSummary)
 OPEN_RECORD_KEY = "verify_open_record"  # read by pages/verify.py
 RETURN_KEY = "queues_return"  # (tab, record id) of the record opened from here, until we are back
 QA_RESULT_KEY = "qa_last_result"
@@ -70,7 +72,7 @@ def open_in_verification(tab: str, record_id: int) -> None:
     st.switch_page(to_st_page(VERIFY))
 
 
-def picked(records: Sequence[RecordSummary], table_key: str) -> RecordSummary:
+def picked(records: Sequence[Picked], table_key: str) -> Picked:
     """The row the supervisor clicked in the table (the first row until they click one)."""
     state = st.session_state.get(table_key)
     rows = list(state.selection.rows) if state is not None else []
@@ -84,10 +86,13 @@ def queue_table(frame: pd.DataFrame, table_key: str) -> None:
                  height=min(38 + 35 * len(frame), 360))
 
 
-def record_actions(record: RecordSummary, tab: str, officials: dict[int, str]) -> None:
-    """Act on the chosen record: open it beside its page, send it back, reject it, give it to someone."""
+def record_actions(record: RecordSummary, tab: str, officials: dict[int, str], detail: str = "") -> None:
+    """Act on the chosen record: open it beside its page, send it back, reject it, give it to someone.
+    `detail` (plain text) is shown under the record's name."""
     st.markdown(f"**Bản ghi #{record.record_id:d}** · {plain(record.book_label)} · trang {record.page_index:d} · "
                 f"dòng {record.row_index:d}")
+    if detail:
+        st.markdown(plain(detail))
     open_col, unflag_col, reject_col, assign_col = st.columns(4)
     if open_col.button("Mở để xác minh", key=f"{tab}-open", type="primary", width="stretch"):
         open_in_verification(tab, record.record_id)
@@ -155,6 +160,11 @@ def weak_fields_text(record: RankedRecord) -> str:
     )
 
 
+def expected_wrong_text(expected: float) -> str:
+    """One decimal with the Vietnamese decimal comma ("2,6"; "2.6" reads as a thousands separator)."""
+    return f"{expected:.1f}".replace(".", ",")
+
+
 def low_filters(officials: dict[int, str]) -> tuple[float, str | None, int | None, int | None]:
     with ctx.session() as (session, user):
         books = {b.id: f"{b.type_label} {b.year} quyển {b.volume} · {b.unit_name}" for b in list_books(session, user)}
@@ -184,15 +194,19 @@ def low_tab(officials: dict[int, str]) -> None:
     if not records:
         st.info("Không có bản ghi nào có trường yếu theo bộ lọc này.")
         return
+    # At 1366 px the table shows about 900 px: the long weak-field list goes last (it is written out
+    # in full for the chosen row below), so the official and the status stay in view.
     frame = pd.DataFrame([
         {"Mã": r.record_id, "Sổ": r.book_label, "Trang": r.page_index, "Dòng": r.row_index,
-         "Số trường dự kiến sai": round(r.expected_wrong, 1), "Trường yếu": weak_fields_text(r),
+         "Dự kiến sai": expected_wrong_text(r.expected_wrong),
          "Cán bộ": officials.get(r.official_id, "—") if r.official_id else "—",
-         "Trạng thái": RECORD_STATUS_VI.get(r.status, r.status)}
+         "Trạng thái": RECORD_STATUS_VI.get(r.status, r.status), "Trường yếu": weak_fields_text(r)}
         for r in records
     ])
     queue_table(frame, "low-table")
-    record_actions(picked(records, "low-table"), "low", officials)
+    chosen = picked(records, "low-table")
+    record_actions(chosen, "low", officials, detail=f"Trường yếu ({expected_wrong_text(chosen.expected_wrong)} "
+                   f"trường dự kiến sai): {weak_fields_text(chosen)}")
 
 
 # --- QA -------------------------------------------------------------------------------------------
