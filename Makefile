@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh Debian machine with Python 3.11:
 #   make run   -> venv + requirements + SQLite DB + demo users + sample books, then the Streamlit app
-#   make test  -> venv + requirements (+ Chromium for the browser test), then pytest
+#   make test  -> venv + requirements, ruff + mypy (make lint), Chromium for the browser test, then pytest
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -36,7 +36,8 @@ system-test-deps:
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	    || echo "warning: could not install chromium; the browser test will be skipped"; }
 
-test: install system-test-deps
+# Lint first: CI runs the README's test command, so this is where ruff and mypy gate a change.
+test: lint system-test-deps
 	$(BIN)/python -m pytest
 
 # Optional engines and training deps in the main venv (CPU torch from the pinned local wheel,
@@ -61,8 +62,11 @@ test-paddle:
 	$(PADDLE_VENV)/bin/python -m pip install --quiet --only-binary=:all: -r $(PADDLE_VENV)/requirements-no-yaml.txt
 	$(PADDLE_VENV)/bin/python -m pytest -m paddle tests/test_paddle.py
 
+# ruff on the whole repository; mypy on the app's packages with [tool.mypy] in pyproject.toml
+# (it also follows what they import, e.g. samples/). The layering contracts are tests/test_layering.py.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy ocr models workbench pages
 
 bench-pipeline: install
 	$(BIN)/python bench/pipeline.py --pages 24 --seed 9001

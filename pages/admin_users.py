@@ -58,6 +58,11 @@ def _run(where: str, action: Callable[[Session, User], object], done: str) -> bo
     return True
 
 
+def _act(where: str, action: Callable[[Session, User], object], done: str) -> None:
+    """`_run` as a button callback: Streamlit's on_click takes a function that returns None."""
+    _run(where, action, done)
+
+
 def _form_error(where: str) -> None:
     """The refusal of this form's last submit, shown once beside it."""
     kept = st.session_state.get(_FORM_ERROR)
@@ -125,7 +130,7 @@ if users:
         st.multiselect("Đơn vị phụ trách", list(units), default=[i for i in target.unit_ids if i in units],
                        format_func=lambda uid: units[uid], key=f"edit-units-{chosen}", placeholder="Chọn đơn vị")
         _form_error("units")
-        st.button("Lưu đơn vị", key=f"save-units-{chosen}", on_click=lambda: _run(
+        st.button("Lưu đơn vị", key=f"save-units-{chosen}", on_click=lambda: _act(
             "units", lambda session, user: set_user_units(
                 session, user, chosen, list(st.session_state[f"edit-units-{chosen}"])),
             "Đã lưu đơn vị phụ trách."))
@@ -134,7 +139,7 @@ if users:
         st.selectbox("Vai trò mới", roles, index=roles.index(target.role) if target.role in roles else 0,
                      format_func=lambda role: ROLE_VI[role], key=f"edit-role-{chosen}")
         _form_error("role")
-        st.button("Đổi vai trò", key=f"save-role-{chosen}", on_click=lambda: _run(
+        st.button("Đổi vai trò", key=f"save-role-{chosen}", on_click=lambda: _act(
             "role", lambda session, user: set_role(session, user, chosen, str(st.session_state[f"edit-role-{chosen}"])),
             f"Đã đổi vai trò của {target.username}."))
     with password_tab, st.form(f"reset-password-{chosen}", clear_on_submit=False):
@@ -149,10 +154,10 @@ if users:
         if target.locked_until is not None:
             until = local_time_text(target.locked_until)
             st.warning(f"Tài khoản đang tạm khoá do đăng nhập sai nhiều lần, đến {plain(until)}.")
-            st.button("Mở khoá đăng nhập", key=f"unlock-{chosen}", on_click=lambda: _run(
+            st.button("Mở khoá đăng nhập", key=f"unlock-{chosen}", on_click=lambda: _act(
                 "status", lambda session, user: unlock_user(session, user, chosen),
                 f"Đã mở khoá đăng nhập cho {target.username}."))
         st.button("Vô hiệu hoá tài khoản" if target.active else "Kích hoạt lại tài khoản",
-                  key=f"toggle-active-{chosen}", on_click=lambda: _run(
+                  key=f"toggle-active-{chosen}", on_click=lambda: _act(
             "status", lambda session, user: set_active(session, user, chosen, not target.active),
             "Đã vô hiệu hoá tài khoản." if target.active else "Đã kích hoạt lại tài khoản."))

@@ -63,7 +63,7 @@ def draw_stamp(layer: np.ndarray, stamp: Stamp, unit: str, rng: random.Random) -
     star = load_font(printed_font_path(bold=True), round(r * 0.5))
     draw.text((c, c), "★", font=star, fill=255, anchor="mm")
     _text_on_circle(image, STAMP_TEXT.format(unit=unit.upper()), (c, c), r * 0.83, round(r * 0.2))
-    alpha = np.asarray(image, np.float32) / 255.0
+    alpha: np.ndarray = np.asarray(image, np.float32) / 255.0
     alpha = cv2.rotate(alpha, cv2.ROTATE_180) if rng.random() < 0.3 else alpha
     # Uneven pressure: a smooth random field fades parts of the imprint.
     coarse = np.asarray([[rng.uniform(0.35, 1.0) for _ in range(4)] for _ in range(4)], np.float32)

@@ -70,11 +70,11 @@ def split_words(path: Path, text: str) -> WordSplit | None:
     alpha, mask = alpha[rows[0]:rows[-1] + 1], mask[rows[0]:rows[-1] + 1]
     inked = mask.any(axis=0)
     runs: list[tuple[int, int]] = []  # ink runs along x
-    for x in np.flatnonzero(inked):
+    for x in np.flatnonzero(inked).tolist():  # Python ints, so the runs stay tuple[int, int]
         if runs and x == runs[-1][1]:
             runs[-1] = (runs[-1][0], x + 1)
         else:
-            runs.append((int(x), int(x) + 1))
+            runs.append((x, x + 1))
     words = tuple(text.split())
     gaps = sorted(((b[0] - a[1], i) for i, (a, b) in enumerate(zip(runs, runs[1:], strict=False))), reverse=True)
     need = len(words) - 1

@@ -137,7 +137,7 @@ def render_page_encoded(
     if options.jpeg_quality < 100:
         image, data = scan.jpeg_roundtrip(image, options.jpeg_quality)
 
-    truth = {
+    truth: dict[str, Any] = {
         "file": None,
         "width": int(image.shape[1]),
         "height": int(image.shape[0]),
@@ -230,7 +230,7 @@ def _write_records(flat: list[np.ndarray], geom, book_type: str, columns, option
         fields = {}
         for c, col in enumerate(columns):
             text = values[col.key]
-            written = []
+            written: list[tuple[str, list[int]]] = []
             real = None
             if text and options.real_lines and col.field_type in options.real_lines.field_types:
                 real = paste_real_line(layer, options.real_lines, geom.cell(i, c), writer.x_height * 2.4,

@@ -434,4 +434,5 @@ def _book_page_hashes(session: Session, page: Page) -> dict[str, str]:
             Page.perceptual_hash.is_not(None),
         )
     )
-    return {f"{name} (trang {index})": hash_hex for name, index, hash_hex in rows}
+    # The column is nullable; the query already drops NULLs, the test tells the type checker so.
+    return {f"{name} (trang {index})": hash_hex for name, index, hash_hex in rows if hash_hex is not None}

@@ -103,7 +103,8 @@ def flagged_queue(session: Session, user: User, limit: int = 200) -> list[Flagge
                    AuditEvent.entity_id.in_([r.id for r in records]))
             .order_by(AuditEvent.at, AuditEvent.id)
         )
-        flags = {int(rid): (uid, actor, as_utc(at)) for rid, uid, actor, at in events}  # the latest wins
+        # The latest wins; entity_id is nullable in general, never here (the IN filter).
+        flags = {rid: (uid, actor, as_utc(at)) for rid, uid, actor, at in events if rid is not None}
     result = []
     for record in records:
         by_id, by, at = flags.get(record.id, (None, None, None))

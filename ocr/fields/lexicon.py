@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -150,16 +149,18 @@ def _all_prefixes(words: Iterable[str]) -> frozenset[str]:
     return frozenset(w[:i] for w in words for i in range(len(w) + 1))
 
 
-def _counts(words: Iterable[str], weight: float = 1.0, into: Counter | None = None) -> Counter:
-    counter: Counter = into if into is not None else Counter()
+def _counts(words: Iterable[str], weight: float = 1.0, into: dict[str, float] | None = None) -> dict[str, float]:
+    # Weighted pseudo-counts (e.g. a surname's share * 100) are fractional, so a float mapping, not a Counter.
+    counts: dict[str, float] = into if into is not None else {}
     for text in words:
         for word in split_words(text):
-            counter[word.lower()] += weight
-    return counter
+            key = word.lower()
+            counts[key] = counts.get(key, 0.0) + weight
+    return counts
 
 
-def _syllable_counts() -> Counter:
-    return Counter(dict.fromkeys(vietnamese_syllables(), _SYLLABLE_COUNT))
+def _syllable_counts() -> dict[str, float]:
+    return dict.fromkeys(vietnamese_syllables(), _SYLLABLE_COUNT)
 
 
 def _person_name_lexicon() -> Lexicon:

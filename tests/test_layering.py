@@ -1,0 +1,183 @@
+"""The layering contracts (issue #18), checked on the source text: every module is parsed with `ast`, never
+imported, so the check is fast and cannot be fooled by import side effects.
+
+- `ocr/` reads images and proposes text: no database, services, pages or Streamlit;
+- `models/` is the schema: no services, pages, OCR or Streamlit;
+- the services (`workbench/` outside `workbench/ui/` and the entry file `workbench/app.py`) never draw: no Streamlit,
+  no pages;
+- production code never depends on the test suite or the benchmarks.
+
+Imports inside functions count (a lazy import is still a dependency), and so do relative imports and
+`importlib.import_module("...")` / `__import__("...")` calls with a literal name.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Not source: virtual environments, caches, app data and test output.
+_SKIPPED_DIRS = frozenset({"__pycache__", "data", "test-artifacts", "node_modules"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Modules whose repository-relative path satisfies `applies` must not import `forbidden` packages."""
+
+    name: str
+    applies: Callable[[str], bool]
+    forbidden: frozenset[str]
+
+
+def _is_service(path: str) -> bool:
+    return path.startswith("workbench/") and not path.startswith("workbench/ui/") and path != "workbench/app.py"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("ocr/ stays free of the app", lambda p: p.startswith("ocr/"),
+         frozenset({"models", "workbench", "pages", "streamlit", "sqlalchemy"})),
+    Rule("models/ is the schema only", lambda p: p.startswith("models/"),
+         frozenset({"workbench", "pages", "ocr", "streamlit"})),
+    Rule("services never draw", _is_service, frozenset({"streamlit", "pages"})),
+    Rule("production code does not depend on tests or benchmarks",
+         lambda p: not p.startswith(("tests/", "bench/")), frozenset({"tests", "bench"})),
+)
+
+# Known violations, each with the reason it is tolerated and the issue that removes it. Keyed by
+# (file, imported module). Empty: none existed when the contracts were written (issue #18).
+ALLOWED: dict[tuple[str, str], str] = {}
+
+
+@dataclass(frozen=True)
+class Violation:
+    path: str
+    line: int
+    module: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line} imports {self.module!r} ({self.rule})"
+
+
+def source_files(root: Path) -> Iterator[Path]:
+    """Every .py file of the repository, skipping hidden folders (.venv, .git) and data/output folders."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS)
+        for name in sorted(files):
+            if name.endswith(".py"):
+                yield Path(folder) / name
+
+
+def _package_of(path: str) -> list[str]:
+    """The dotted package a module sits in, as parts: 'ocr/fields/x.py' -> ['ocr', 'fields']."""
+    return path.split("/")[:-1]
+
+
+def _resolve(node: ast.ImportFrom, path: str) -> list[str]:
+    """Absolute module names an ImportFrom reaches; `from .. import x` may name modules, so list them."""
+    if node.level == 0:
+        return [node.module or ""]
+    package = _package_of(path)
+    base = package[: max(len(package) - (node.level - 1), 0)]
+    if node.module:
+        return [".".join([*base, node.module])]
+    return [".".join([*base, alias.name]) for alias in node.names]
+
+
+def _literal_import(node: ast.Call) -> str | None:
+    """The module named by `importlib.import_module("m")` or `__import__("m")`, if it is a literal."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name not in ("import_module", "__import__") or not node.args:
+        return None
+    first = node.args[0]
+    return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+
+
+def imported_modules(tree: ast.AST, path: str) -> Iterator[tuple[int, str]]:
+    """(line, absolute module name) for every import anywhere in the module, function bodies included."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            for module in _resolve(node, path):
+                yield node.lineno, module
+        elif isinstance(node, ast.Call) and (module := _literal_import(node)) is not None:
+            yield node.lineno, module
+
+
+def find_violations(root: Path, rules: tuple[Rule, ...] = RULES) -> list[Violation]:
+    """Every import in the tree under `root` that breaks one of `rules`."""
+    found = []
+    for file in source_files(root):
+        path = file.relative_to(root).as_posix()
+        applicable = [rule for rule in rules if rule.applies(path)]
+        if not applicable:
+            continue
+        tree = ast.parse(file.read_text(encoding="utf-8"), filename=path)
+        for line, module in imported_modules(tree, path):
+            top = module.split(".")[0]
+            found += [Violation(path, line, module, rule.name) for rule in applicable if top in rule.forbidden]
+    return found
+
+
+@cache
+def _repository_violations() -> tuple[Violation, ...]:
+    return tuple(find_violations(ROOT))  # parsed once for both repository tests
+
+
+def test_layers_hold() -> None:
+    broken = [v for v in _repository_violations() if (v.path, v.module) not in ALLOWED]
+    assert not broken, "layering broken (see tests/test_layering.py):\n" + "\n".join(map(str, broken))
+
+
+def test_allow_list_is_not_stale() -> None:
+    # An entry whose import is gone would silently allow it to come back.
+    present = {(v.path, v.module) for v in _repository_violations()}
+    assert not set(ALLOWED) - present, f"remove fixed entries from ALLOWED: {sorted(set(ALLOWED) - present)}"
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+
+
+def test_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "ocr/__init__.py": "",
+        "ocr/fields/lazy.py": "import re\n\ndef f():\n    from sqlalchemy.orm import Session\n    return Session\n",
+        "ocr/fields/relative.py": "from ..page import analyze\nfrom ...workbench import db\n",
+        "ocr/dynamic.py": "import importlib\nst = importlib.import_module('streamlit')\n",
+        "models/entities.py": "import ocr.types\n",
+        "workbench/service.py": "import streamlit as st\n",
+        "workbench/ui/widgets.py": "import streamlit as st\n",
+        "workbench/app.py": "import streamlit as st\nimport pages.login\n",
+        "pages/login.py": "import streamlit as st\nfrom bench.scale import run\n",
+        "samples/render.py": "def f():\n    import tests.conftest\n",
+        "tests/test_x.py": "import bench.recognition\nimport streamlit\n",
+        "bench/run.py": "import tests.backends\n",
+        ".venv/lib/streamlit_thing.py": "import bench\n",
+    })
+    found = {(v.path, v.line, v.module) for v in find_violations(tmp_path)}
+    assert found == {
+        ("ocr/fields/lazy.py", 4, "sqlalchemy.orm"),
+        ("ocr/fields/relative.py", 2, "workbench"),
+        ("ocr/dynamic.py", 2, "streamlit"),
+        ("models/entities.py", 1, "ocr.types"),
+        ("workbench/service.py", 1, "streamlit"),
+        ("pages/login.py", 2, "bench.scale"),
+        ("samples/render.py", 2, "tests.conftest"),
+    }
+
+
+def test_violation_names_file_and_import(tmp_path: Path) -> None:
+    _write(tmp_path, {"models/base.py": "from workbench.db import engine\n"})
+    (violation,) = find_violations(tmp_path)
+    assert str(violation) == "models/base.py:1 imports 'workbench.db' (models/ is the schema only)"
