@@ -42,6 +42,7 @@ db_url = settings.db_url
 
 BOOK_PICK = "book-pick"
 PICK_NEXT = "book-pick-next"  # a book to select on the next run (the picker exists by then)
+BOOK_PARAM = "so"  # the picked book's id in the address (?so=<id>), so a reload stays on that book
 
 
 def book_title(book: BookSummary) -> str:
@@ -289,7 +290,13 @@ if not books:
 books_by_id = {b.id: b for b in books}
 if st.session_state.get(PICK_NEXT) in books_by_id:  # a book created on the last run is selected
     st.session_state[BOOK_PICK] = st.session_state.pop(PICK_NEXT)
+elif BOOK_PICK not in st.session_state:  # a new session (F5, a dropped connection): the book in the address
+    from_address = st.query_params.get(BOOK_PARAM, "")
+    if from_address.isdigit() and int(from_address) in books_by_id:
+        st.session_state[BOOK_PICK] = int(from_address)
 book_id = st.selectbox("Sổ", list(books_by_id), format_func=lambda b: book_title(books_by_id[b]), key=BOOK_PICK)
+if st.query_params.get(BOOK_PARAM) != str(book_id):
+    st.query_params[BOOK_PARAM] = str(book_id)
 book = books_by_id[book_id]
 st.caption(f"{book.pages:d} trang · {book.records:d} bản ghi"
            + (f" · sổ ghi {book.declared_count:d} đăng ký" if book.declared_count else ""))
