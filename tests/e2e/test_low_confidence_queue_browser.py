@@ -101,6 +101,11 @@ ROWS_JS = """() => {
 }"""
 
 
+TOOLBAR_IN_VIETNAMESE = """() => JSON.stringify([...document.querySelectorAll(
+  "[data-testid='stDataFrame'] [data-testid='stElementToolbar'] button")].map(b => b.getAttribute('aria-label')))
+  === JSON.stringify(['Bỏ chọn', 'Hiện/ẩn cột', 'Tải về dạng CSV', 'Tìm kiếm', 'Toàn màn hình'])"""
+
+
 def table_rows(page) -> list[list[str]]:  # type: ignore[no-untyped-def]
     """The visible queue table's data rows as text (the grid's accessible table behind its canvas)."""
     return page.evaluate(ROWS_JS) or []
@@ -170,6 +175,10 @@ def test_low_confidence_queue_ranks_by_expected_wrong_fields_and_filters(
                 expect(weak_line).to_have_text(f"Trường yếu ({EXPECTED_WRONG[key]} trường dự kiến sai): "
                                                f"{WEAK_TEXT[key]}")
             page.screenshot(path=SCREENSHOTS / "low-02-chon-dong-cuoi.png")
+
+            # The table's toolbar (shown on hover) speaks Vietnamese, its selection buttons included.
+            page.locator("[data-testid='stDataFrame']:visible").first.hover()
+            page.wait_for_function(TOOLBAR_IN_VIETNAMESE)
 
             # Field type "Ngày tháng": only the records whose weak field is a date.
             choose(page, "Loại trường", "Ngày tháng")

@@ -46,6 +46,8 @@ TEXTS_VI: dict[str, str] = {
     "The page that you have requested does not seem to exist. Running the app's main page.":
         "Trang bạn yêu cầu không tồn tại. Đang mở trang chính.",
     "Download as CSV": "Tải về dạng CSV",
+    "Clear selection": "Bỏ chọn",  # the toolbar of a table whose rows can be chosen (the supervisor's queues)
+    "Show/hide columns": "Hiện/ẩn cột",
     "Search": "Tìm kiếm",
     "Fullscreen": "Toàn màn hình",
     "Show password": "Hiện mật khẩu",
