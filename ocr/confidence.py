@@ -57,6 +57,7 @@ DOUBT_FEATURES = (
     "extra_lines",  # text lines in the cell beyond the first (wrapped writing is cut and read in pieces)
     "columns_doubt",  # the page's columns were guessed, differ from the template, or writing lies beside the table
     "grid_doubt",  # the page's grid was found from partial rulings or from the text lines alone
+    "rival_share",  # the strongest character a frame saw but the reading did not emit (LineReading.rival)
 )
 # The features a calibrator fitted today uses (v1 and v2 were fitted on the first 12 only).
 FEATURE_NAMES = (*EVIDENCE_FEATURES, "used_lexicon", "log_chars", *(f"group_{g}" for g in GROUP_ORDER),
@@ -106,6 +107,9 @@ class ConfidenceFeatures:
     # grammars join them into one decoded line, so the caller says), and the page's warnings.
     lines: int = 1
     page_warnings: tuple[str, ...] = ()
+    # The highest probability a frame of the cell gave a character the reading did not emit (a dropped
+    # or swapped character; ocr.decoding.frame_rival): 0.0 when no frame hesitated, or unknown.
+    rival: float = 0.0
 
     def values(self) -> dict[str, float]:
         """Every known feature by name (FEATURE_NAMES)."""
@@ -125,6 +129,7 @@ class ConfidenceFeatures:
             "extra_lines": float(max(self.lines - 1, 0)),
             "columns_doubt": float(bool(warnings & COLUMN_DOUBT_WARNINGS)),
             "grid_doubt": float(bool(warnings & GRID_DOUBT_WARNINGS)),
+            "rival_share": float(self.rival),
         }
 
     def vector(self, names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:

@@ -83,10 +83,22 @@ def join_lines(lines: list[LineLogProbs]) -> LineLogProbs:
     return LineLogProbs(np.concatenate(parts), np.concatenate(spans), alphabet)
 
 
+def frame_rival(log_probs: np.ndarray) -> float:
+    """The highest probability of a non-blank label that is not its frame's best label."""
+    if log_probs.size == 0:
+        return 0.0
+    probs = np.exp(log_probs)
+    rival = probs.copy()
+    rival[np.arange(probs.shape[0]), probs.argmax(axis=1)] = 0.0
+    rival[:, BLANK] = 0.0
+    return float(rival.max(initial=0.0))
+
+
 def greedy_decode(llp: LineLogProbs) -> LineReading:
     """Best-path CTC decoding with per-character confidence and x-span."""
     chars = char_spans_to_confidences(llp, greedy_runs(llp.log_probs))
-    return LineReading(text="".join(c.char for c in chars), chars=chars, score=line_score(chars))
+    return LineReading(text="".join(c.char for c in chars), chars=chars, score=line_score(chars),
+                       rival=frame_rival(llp.log_probs))
 
 
 def encode(text: str, alphabet: tuple[str, ...]) -> list[int] | None:
@@ -392,12 +404,7 @@ NON_WORD_MAX_OVERRIDE = 6.0
 
 
 def _confidently_acceptable(llp: LineLogProbs, greedy: LineReading, constraints: DecodingConstraints) -> bool:
-    probs = np.exp(llp.log_probs)
-    best = probs.argmax(axis=1)
-    rival = probs.copy()
-    rival[np.arange(probs.shape[0]), best] = 0.0
-    rival[:, BLANK] = 0.0
-    if float(rival.max(initial=0.0)) >= SURE_FRAME_RIVAL:
+    if greedy.rival >= SURE_FRAME_RIVAL:
         return False
     if constraints.word_score is not None and any(constraints.word_score(w) < 0 for w in _letter_words(greedy.text)):
         return False

@@ -40,9 +40,9 @@ from ocr.fields.lexicon import Lexicon, lexicon_for
 from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
 from ocr.fields.normalize import normalize
 from ocr.fields.syllables import is_vietnamese_syllable
-from ocr.fields.validate import cross_field_issues, validate
+from ocr.fields.validate import cross_field_issues, registration_date_order_issues, validate
 from ocr.name_decoding import rescore_surname
-from ocr.page_context import CellEvidence, apply_page_context
+from ocr.page_context import REGISTRATION_DATE_KEY, CellEvidence, apply_page_context
 from ocr.place_decoding import decode_place_cell
 from ocr.place_index import HomeArea, place_index
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
@@ -376,6 +376,7 @@ def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon 
         contradiction=PADDING_MISMATCH in issues,
         lines=len(decoded) if lines is None else lines,
         page_warnings=tuple(page_warnings),
+        rival=max((d.greedy.rival for d in decoded), default=0.0),
     )
     alternatives: list[str] = []
     for i, d in enumerate(decoded):
@@ -467,11 +468,28 @@ def apply_record_checks(proposals: dict[str, FieldProposal], field_types: dict[s
     checked = dict(proposals)
     for key, issues in cross_field_issues(values, field_types).items():
         proposal = proposals.get(key)
-        if proposal is None or not issues:
-            continue
-        checked[key] = replace(
-            proposal, confidence=min(proposal.confidence, CONTRADICTION_MAX_CONFIDENCE),
-            messages=[*proposal.messages, *(i.message for i in issues if i.message not in proposal.messages)])
+        if proposal is not None and issues:
+            checked[key] = _contradicted(proposal, issues)
+    return checked
+
+
+def _contradicted(proposal: FieldProposal, issues: Sequence[FieldIssue]) -> FieldProposal:
+    """``proposal`` capped below the high band, the issues' messages added."""
+    return replace(proposal, confidence=min(proposal.confidence, CONTRADICTION_MAX_CONFIDENCE),
+                   messages=[*proposal.messages, *(i.message for i in issues if i.message not in proposal.messages)])
+
+
+def apply_page_checks(records: list[dict[str, FieldProposal]], field_types: dict[str, str]
+                      ) -> list[dict[str, FieldProposal]]:
+    """The page's records (top to bottom), where a registration date breaks the page's order in
+    time capped below the high band, with the reason (ocr.fields.validate.registration_date_order_issues)."""
+    if field_types.get(REGISTRATION_DATE_KEY) != "date":
+        return records
+    dates = [r[REGISTRATION_DATE_KEY].value if REGISTRATION_DATE_KEY in r else None for r in records]
+    checked = list(records)
+    for row, issue in registration_date_order_issues(dates).items():
+        checked[row] = {**records[row], REGISTRATION_DATE_KEY: _contradicted(records[row][REGISTRATION_DATE_KEY],
+                                                                              [issue])}
     return checked
 
 
@@ -500,4 +518,5 @@ def propose_page(
     pairs = [(c, types.get(c.key, "free_text")) for r in analysis.records for c in r.cells]
     records = [i for i, r in enumerate(analysis.records) for _ in r.cells]
     proposals = iter(propose_cells(pairs, recognizer, calibrator, local, records, analysis.warnings))
-    return [apply_record_checks({c.key: next(proposals) for c in r.cells}, types) for r in analysis.records]
+    return apply_page_checks([apply_record_checks({c.key: next(proposals) for c in r.cells}, types)
+                              for r in analysis.records], types)

@@ -128,6 +128,10 @@ class LineReading:
     text: str
     chars: list[CharConfidence] = field(default_factory=list)
     score: float = 0.0  # engine's own line score in [0, 1]
+    # The highest probability any frame gave a character it did not emit: a character the path
+    # may have dropped or swapped (a "1" lost from "27/12" leaves a frame where "1" rivals the
+    # blank, and no trace in the emitted characters' probabilities). 0.0 when the engine has no frames.
+    rival: float = 0.0
 
 
 @dataclass

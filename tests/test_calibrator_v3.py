@@ -34,6 +34,7 @@ DOUBTS = {
     "extra_lines": {"lines": 3},
     "columns_doubt": {"page_warnings": ("columns_guessed",)},
     "grid_doubt": {"page_warnings": ("grid_text_lines",)},
+    "rival_share": {"rival": 0.3},
 }
 
 

@@ -8,7 +8,8 @@ from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, ConfidenceBands, load_c
 from ocr.decoding import DecodedLine
 from ocr.fields import cross_field_issues
 from ocr.fields.dates import padding_mismatch
-from ocr.recognition import PADDING_MISMATCH, apply_record_checks, read_field
+from ocr.fields.validate import registration_date_order_issues
+from ocr.recognition import PADDING_MISMATCH, apply_page_checks, apply_record_checks, read_field
 from ocr.types import CharConfidence, FieldProposal, LineReading
 
 HIGH = ConfidenceBands().high
@@ -99,3 +100,31 @@ def test_a_date_written_in_two_styles_is_read_with_doubt() -> None:
     assert calibrator.probability(doubtful.features) <= CONTRADICTION_MAX_CONFIDENCE
     assert calibrator.probability(plain.features) >= HIGH  # same sure frames, no contradiction: green
 
+
+
+@pytest.mark.parametrize(("dates", "flagged"), [
+    (["01/04/2003", "03/04/2003", "21/04/2003", "25/04/2003"], set()),
+    (["01/04/2003", "03/04/2003", "21/01/2003", "25/04/2003"], {2}),   # "21/04" read "21/01": the odd one
+    (["01/04/2003", "29/04/2003", "21/04/2003", "25/04/2003"], {1}),   # "20/04" read "29/04"
+    (["01/04/2003", "03/04/2003", None, "21/01/2003", "25/04/2003"], {3}),  # compared across an unread row
+    (["01/04/2003", "03/04/2003", "02/04/2003", "25/04/2003"], {1, 2}),  # either one may be the misread
+    (["29/04/2003", "25/04/2003"], {0, 1}),  # two rows: nothing says which one is wrong, both are named
+    (["05/2003", "04/05/2003", "2003", "30/12/2003"], set()),  # partial dates: no sure conflict
+    (["12/05/2003", "12/05/2003", "garbled", ""], set()),
+])
+def test_registration_dates_out_of_page_order(dates: list[str | None], flagged: set[int]) -> None:
+    issues = registration_date_order_issues(dates)
+    assert set(issues) == flagged
+    assert all(i.code == "registration_date_out_of_order" and i.severity == "warning" for i in issues.values())
+
+
+def test_page_checks_cap_the_out_of_order_registration_date_only() -> None:
+    types = {"registration_date": "date", "full_name": "person_name"}
+    page = [{"registration_date": _proposal("registration_date", day), "full_name": _proposal("full_name", "Lê An")}
+            for day in ("01/04/2003", "03/04/2003", "21/01/2003", "25/04/2003")]
+    checked = apply_page_checks(page, types)
+    assert checked[2]["registration_date"].confidence == CONTRADICTION_MAX_CONFIDENCE < HIGH
+    assert any("thứ tự" in m for m in checked[2]["registration_date"].messages)
+    assert [r for i, r in enumerate(checked) if i != 2] == [r for i, r in enumerate(page) if i != 2]
+    assert checked[2]["full_name"] == page[2]["full_name"]
+    assert apply_page_checks(page, {"full_name": "person_name"}) == page  # no registration-date column

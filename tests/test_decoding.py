@@ -35,6 +35,17 @@ def frames(rows: list[dict[str, float]], floor: float = 1e-4) -> LineLogProbs:
     return LineLogProbs(np.log(probs).astype(np.float32), np.stack([4 * t, 4 * t + 4], axis=1), ALPHABET)
 
 
+@pytest.mark.parametrize(("hesitant_frame", "rival"), [
+    ({"<blank>": 0.65, "1": 0.3}, 0.3),  # a "1" that lost to the blank: a dropped character
+    ({"a": 0.6, "n": 0.35}, 0.35),  # an "n" that lost to an "a": a swapped character
+    ({"<blank>": 0.99}, 1e-4),  # no frame hesitates: only the floor is left
+])
+def test_greedy_reports_the_strongest_character_it_did_not_emit(hesitant_frame: dict[str, float],
+                                                                 rival: float) -> None:
+    reading = greedy_decode(frames([{"a": 0.99}, hesitant_frame, {"n": 0.99}]))
+    assert reading.rival == pytest.approx(rival, rel=0.1)  # frames() renormalises after adding its floor
+
+
 def test_greedy_collapses_repeats_and_keeps_blank_separated_doubles() -> None:
     llp = frames([{"a": 0.9}, {"a": 0.6}, {"<blank>": 0.99}, {"a": 0.8}, {"n": 0.95}, {"<blank>": 1.0}])
     reading = greedy_decode(llp)

@@ -6,7 +6,7 @@ Validators never change a value: they say what looks wrong so an official can ch
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -216,6 +216,48 @@ def _age_issues(fields: dict[str, str], field_types: dict[str, str]) -> dict[str
     if field_types.get("death_date") == "date":
         check("birth_date", _span(fields, "death_date"), None, MAX_AGE_AT_DEATH,
               f"Tuổi khi chết trên {MAX_AGE_AT_DEATH}: kiểm tra năm sinh")
+    return found
+
+
+# --- page level -------------------------------------------------------------------------------
+
+# A warning, not an error: books do hold the odd late entry; but read dates break the order far
+# more often by a misread digit than by the writer.
+REGISTRATION_DATE_OUT_OF_ORDER = FieldIssue(
+    "registration_date_out_of_order", "Ngày đăng ký không theo thứ tự các dòng liền kề: kiểm tra lại ngày, tháng",
+    severity="warning")
+
+
+def registration_date_order_issues(dates: Sequence[str | None]) -> dict[int, FieldIssue]:
+    """Rows (indexes into ``dates``, a page's registration dates top to bottom) whose date breaks
+    the page's order: registrations run forward in time, so a date before the row above it or
+    after the row below it lost or changed a digit ("21/04" read "21/01"), or its neighbour did.
+
+    The row is named when its neighbours agree with each other without it (it is the odd one);
+    when they do not, or it has one neighbour, both rows of the broken pair are named. Rows without a
+    readable full date are skipped (their neighbours are compared across them). Partial dates
+    only break the order when no day of them fits.
+    """
+    spans = [(row, span) for row, text in enumerate(dates)
+             if text and (parsed := parse_date(text)) is not None and (span := parsed.span()) is not None]
+    found: dict[int, FieldIssue] = {}
+
+    def before(a: tuple[date, date], b: tuple[date, date]) -> bool:  # a surely earlier than b
+        return a[1] < b[0]
+
+    for i in range(1, len(spans)):
+        (row_a, a), (row_b, b) = spans[i - 1], spans[i]
+        if not before(b, a):
+            continue
+        # Which of the pair is odd: the one whose removal leaves its neighbours in order.
+        earlier = spans[i - 2][1] if i >= 2 else None
+        later = spans[i + 1][1] if i + 1 < len(spans) else None
+        a_odd = earlier is None or not before(b, earlier)  # without a: earlier <= b holds
+        b_odd = later is None or not before(later, a)  # without b: a <= later holds
+        if b_odd or not a_odd:
+            found[row_b] = REGISTRATION_DATE_OUT_OF_ORDER
+        if a_odd or not b_odd:
+            found[row_a] = REGISTRATION_DATE_OUT_OF_ORDER
     return found
 
 
