@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -203,7 +205,7 @@ def held_pages(book: BookSummary) -> None:
         text_col.markdown(f"**Trang {page.page_index:d}** · {plain(page.original_name)} · có vẻ thuộc "
                           f"{plain(book_type_label_vi(page.suspected_type or ''))} · {page.rows_found:d} dòng")
         if button_col.button("Xác nhận thuộc sổ này", key=f"confirm-type-{page.id}") and ctx.run(
-            lambda s, u, pid=page.id: confirm_page_book_type(s, u, pid),
+            partial(confirm_page_book_type, page_id=page.id),
             f"Đã xác nhận trang {page.page_index:d} thuộc sổ này; bản ghi đã chuyển cho cán bộ.",
         ).ok:
             st.rerun(scope="app")
