@@ -12,7 +12,7 @@ PADDLE_VENV := .venv-paddle
 PG_SUITES := tests/test_review.py tests/test_scope.py tests/test_supervision.py tests/test_contractor.py \
 	tests/test_segmentation_editor.py tests/test_report.py tests/test_exports.py tests/test_crosscheck.py \
 	tests/test_book_type_mismatch.py tests/test_drafts.py tests/test_queue_ranking.py tests/test_deliverables.py \
-	tests/test_my_progress.py tests/test_approval_checks.py
+	tests/test_my_progress.py tests/test_approval_checks.py tests/test_book_order.py
 
 .PHONY: install install-extras run test test-pg test-paddle system-test-deps lint bench bench-pipeline \
 	bench-recognition clean

@@ -50,9 +50,9 @@ def values(enum: type[StrEnum]) -> list[str]:
 class QueueOrder(StrEnum):
     """How an official's queue is ordered within one book-type priority (set by supervisors)."""
 
-    EASY_FIRST = "easy_first"  # highest record confidence first (the provincial plans' default)
+    EASY_FIRST = "easy_first"  # highest record confidence first (the provincial plans' "easy first")
     HARD_FIRST = "hard_first"  # lowest confidence first
-    BOOK_ORDER = "book_order"  # page by page, row by row, as written in the book
+    BOOK_ORDER = "book_order"  # page by page, row by row, as written in the book (the default: workbench.queue)
 
 
 class CrosscheckStatus(StrEnum):

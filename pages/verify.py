@@ -3,10 +3,18 @@
 Typing is kept on the server as a draft while it happens (workbench.drafts, via the draft_sync
 component) and restored when the record is opened again. Approving with validator errors or
 never-visited amber/red fields opens a confirmation naming them (workbench.approval_checks).
+
+Book order (issue #15 item 6, workbench.book_order): the head says where the record sits in its book
+(trang 3/12 · dòng 5/8). Alt+PageUp / Alt+PageDown step to the record before / after it in the book:
+an open record nobody holds is claimed and can be worked at once, any other is shown read-only with
+the reason. Alt+End (or approving, flagging, skipping the record stepped to) returns to the record the
+official was working on. Alt+Z undoes the official's last approval while nobody else has touched it:
+the record opens again with its values kept.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 
@@ -14,6 +22,16 @@ import streamlit as st
 
 from models import Role
 from workbench.approval_checks import ApprovalConcern, approval_concerns, concern_lines_vi, fields_to_save
+from workbench.book_order import (
+    BookPosition,
+    BrowsedRecord,
+    LastApproval,
+    book_position,
+    last_approval,
+    neighbour_record,
+    open_in_book,
+    undo_last_approval,
+)
 from workbench.drafts import Draft, load_draft, save_draft
 from workbench.errors import ConflictError, ServiceError
 from workbench.policy import ReviewPolicy
@@ -36,16 +54,21 @@ from workbench.ui.field_display import (
 )
 from workbench.ui.guard import require
 from workbench.ui.keyboard import (
+    BACK_TO_WORK_KEY,
     KEY_HELP_VI,
+    UNDO_APPROVAL_KEY,
     KeyboardField,
     KeyboardTargets,
+    NavigationTargets,
     PageViewer,
     keyboard_html,
+    navigation_keys_html,
     visited_css,
     zoom_bar_html,
 )
 from workbench.ui.navigation import QUEUES, to_st_page
 from workbench.ui.plain import plain
+from workbench.ui.record_panel import page_image
 from workbench.ui.rendering import crop_urls, load_page, page_plain_rgb
 from workbench.ui.standins import open_record_for_review
 
@@ -55,6 +78,11 @@ RESTORED_KEY = "verify_restored"  # ((record id, version), Draft | None) read wh
 DRAFT_SENT_KEY = "verify_draft_saved"  # the last typing stored as a draft (so a rerun does not store it again)
 PENDING_KEY = "verify_pending_approval"  # an approval waiting for the official's confirmation
 FOCUS_KEY = "verify_focus_request"  # (request id, field index): where the focus goes after "Quay lại sửa"
+BROWSE_KEY = "verify_browse"  # the record the official stepped to in book order (absent: the queue's)
+WORK_KEY = "verify_work"  # the record the official was working on when they stepped away (Alt+End returns)
+NAV_BOX_KEY = "verify-book-nav"
+NAV_TARGETS = NavigationTargets(previous_key="verify-prev", next_key="verify-next", back_key="verify-back",
+                                undo_key="verify-undo")
 CONTRAST_KEY = "verify_contrast"
 CONTRAST_OPTIONS = (0, 1, 2, 3)
 CONTRAST_LABELS = {0: "Gốc", 1: "Tăng nhẹ", 2: "Tăng vừa", 3: "Tăng mạnh"}
@@ -76,20 +104,79 @@ policy = ReviewPolicy.from_settings(ctx.wb.settings)
 data_dir = ctx.wb.settings.data_dir
 
 
-def load_current() -> RecordView | None:
-    """The record to verify: one a supervisor opened, else my held claim, else the next in my queue."""
+def load_current() -> tuple[RecordView | None, BrowsedRecord | None]:
+    """The record to show: one a supervisor opened, else the one stepped to in book order, else the one
+    I was working on before stepping away, else my held claim or the next in my queue. The second
+    value is set when the record was stepped to (it may then be read-only)."""
     with ctx.session() as (session, user):
         opened = st.session_state.get(OPEN_RECORD_KEY)
         if opened is not None:
             try:
-                return open_record_for_review(session, user, int(opened), policy)
+                return open_record_for_review(session, user, int(opened), policy), None
             except ServiceError as exc:
                 st.session_state.pop(OPEN_RECORD_KEY, None)
                 st.warning(plain(exc.message_vi))
+    for state_key in (BROWSE_KEY, WORK_KEY):
+        wanted = st.session_state.get(state_key)
+        if wanted is None:
+            continue
+        try:
+            with ctx.session() as (session, user):
+                stepped = open_in_book(session, user, int(wanted), policy)
+                if state_key == BROWSE_KEY or stepped.editable:
+                    view = get_record_view(session, user, stepped.record_id, policy)
+                    return view, stepped if state_key == BROWSE_KEY else None
+        except ServiceError as exc:
+            st.warning(plain(exc.message_vi))
+        st.session_state.pop(state_key, None)  # gone, or no longer mine: the queue decides
+    with ctx.session() as (session, user):
         claim = next_record(session, user, policy)
         if claim is None:
-            return None
-        return get_record_view(session, user, claim.record_id, policy)
+            return None, None
+        return get_record_view(session, user, claim.record_id, policy), None
+
+
+def step_in_book(shown: RecordView | None, last: LastApproval | None, step: int) -> None:
+    """Alt+PageUp / Alt+PageDown: the record before / after the one shown (with the queue empty: the
+    record last approved)."""
+    if shown is None:
+        if last is None:
+            return
+        st.session_state[BROWSE_KEY] = last.record_id
+        st.rerun()
+    with ctx.session() as (session, user):
+        target = neighbour_record(session, user, shown.record_id, step)
+    if target is None:
+        notices.push("info", "Đây là bản ghi đầu tiên của sổ." if step < 0 else "Đây là bản ghi cuối cùng của sổ.")
+        st.rerun()
+    if BROWSE_KEY not in st.session_state:
+        st.session_state[WORK_KEY] = shown.record_id  # where Alt+End comes back to
+    if target == st.session_state.get(WORK_KEY):
+        st.session_state.pop(BROWSE_KEY, None)
+    else:
+        st.session_state[BROWSE_KEY] = target
+    st.rerun()
+
+
+def back_to_work() -> None:
+    st.session_state.pop(BROWSE_KEY, None)
+    st.rerun()
+
+
+def undo_approval(shown: RecordView | None, last: LastApproval) -> None:
+    """Alt+Z: the last approval is taken back; the record opens (stepped to) with its values kept, and
+    approving it again returns to the record I was on."""
+    outcome = ctx.run(
+        lambda session, user: undo_last_approval(session, user, last.record_id, policy=policy),
+        f"Đã hoàn tác lần duyệt bản ghi dòng {last.row_index:d} trang {last.page_index:d}. Bản ghi mở lại để "
+        "sửa; các giá trị đã nhập vẫn giữ nguyên.",
+    )
+    if not outcome.ok:
+        return
+    if BROWSE_KEY not in st.session_state and shown is not None and shown.record_id != last.record_id:
+        st.session_state[WORK_KEY] = shown.record_id
+    st.session_state[BROWSE_KEY] = last.record_id
+    st.rerun()
 
 
 def restored_draft(view: RecordView) -> Draft | None:
@@ -138,7 +225,8 @@ def show_progress_strip() -> None:
     st.markdown(
         f"Tôi đã duyệt hôm nay: **{strip.approved_today_by_me:d}** · "
         f"Đơn vị còn lại: **{strip.unit_remaining:d}** / {strip.unit_total:d} · "
-        f"Đơn vị đã duyệt hôm nay: **{strip.unit_approved_today:d}**"
+        f"Đơn vị đã duyệt hôm nay: **{strip.unit_approved_today:d}**",
+        width="content",
     )
 
 
@@ -170,6 +258,11 @@ def submit(view: RecordView, action: ReviewAction, values: dict[str, str], reaso
     }
     notices.push("success", done.get(action, "Đã lưu."))
     st.session_state.pop(PENDING_KEY, None)
+    if action != ReviewAction.SAVE:
+        # Done with a record stepped to: back to the one I was working on (or the queue's next).
+        st.session_state.pop(BROWSE_KEY, None)
+        if st.session_state.get(WORK_KEY) == view.record_id:
+            st.session_state.pop(WORK_KEY, None)
     # Saving keeps the same record open; a record a supervisor opened goes back to that queue (issue #16).
     if action != ReviewAction.SAVE and st.session_state.pop(OPEN_RECORD_KEY, None) is not None:
         st.switch_page(to_st_page(QUEUES))
@@ -346,28 +439,117 @@ def show_restored_notice(slot: st.delta_generator.DeltaGenerator, view: RecordVi
               icon=":material/restore:")
 
 
+def show_position(view: RecordView, position: BookPosition) -> None:
+    """The head line: which book, and where in it ("trang 3/12 · dòng 5/8")."""
+    st.markdown(
+        f"**{plain(view.book.type_label)}** · {plain(view.book.unit_name)} · năm {view.book.year:d} · "
+        f"quyển {view.book.volume:d} · **trang {position.page_number:d}/{position.page_count:d} · "
+        f"dòng {position.row_number:d}/{position.row_count:d}** · "
+        f"sổ còn {position.book_open:d}/{position.book_total:d} bản ghi chưa duyệt"
+        # The flag reason is a supervisor's free text: shown literally, never as Markdown (issue #17).
+        + (f" · ⚑ {plain(view.flag_reason)}" if view.flag_reason else "")
+    )
+
+
+def show_book_navigation(shown: RecordView | None, last: LastApproval | None, browsing: bool) -> None:
+    """The book-order buttons (their keys come from navigation_keys_html) and what Alt+Z would undo;
+    called inside the horizontal container keyed NAV_BOX_KEY (the progress strip's line)."""
+    if st.button("◀ Bản ghi trước (Alt+PgUp)" if shown is not None else "◀ Bản ghi vừa duyệt (Alt+PgUp)",
+                 key=NAV_TARGETS.previous_key, disabled=shown is None and last is None):
+        step_in_book(shown, last, -1)
+    if st.button("Bản ghi sau ▶ (Alt+PgDn)", key=NAV_TARGETS.next_key, disabled=shown is None):
+        step_in_book(shown, last, 1)
+    if browsing and st.button(f"Về bản ghi đang làm ({BACK_TO_WORK_KEY})", key=NAV_TARGETS.back_key,
+                              type="primary"):
+        back_to_work()
+    if last is not None and last.undoable:
+        if st.button(f"↶ Hoàn tác duyệt dòng {last.row_index:d} trang {last.page_index:d} ({UNDO_APPROVAL_KEY})",
+                     key=NAV_TARGETS.undo_key):
+            undo_approval(shown, last)
+    else:  # shown disabled, with the reason: the key is known, and why it does nothing now
+        st.button(f"↶ Hoàn tác duyệt ({UNDO_APPROVAL_KEY})", key=NAV_TARGETS.undo_key, disabled=True,
+                  help=plain(last.refusal_vi) if last is not None else "Chưa có lần duyệt nào để hoàn tác.")
+
+
+def show_navigation_keys(browsing: bool) -> None:
+    """The book-order keys, and the buttons made compact: on the progress strip's line, at 1366x768
+    the page image and the crop keep their height. Outside the buttons' horizontal container."""
+    st.html(f"""<style>
+  .st-key-{NAV_BOX_KEY} button {{ min-height: 2rem; padding: 0.1rem 0.55rem; }}
+  .st-key-{NAV_BOX_KEY} button p {{ font-size: 0.85rem; white-space: nowrap; }}
+</style>""")
+    st.html(navigation_keys_html(NAV_TARGETS if browsing else
+                                 NavigationTargets(NAV_TARGETS.previous_key, NAV_TARGETS.next_key, "",
+                                                   NAV_TARGETS.undo_key)),
+            unsafe_allow_javascript=True)
+
+
+FIELD_STATUS_VI = {"proposed": "máy đọc, chưa xác nhận", "confirmed": "đã xác nhận", "corrected": "đã sửa"}
+
+
+def read_only_table_html(view: RecordView) -> str:
+    """The stored values as a plain HTML table (escaped: they are what people typed)."""
+    rows = "".join(
+        f"<tr><th>{html.escape(f.label)}</th><td>{html.escape(f.value_to_show)}</td>"
+        f"<td class='wb-ro-status'>{html.escape(FIELD_STATUS_VI.get(f.status, f.status))}</td></tr>"
+        for f in view.fields
+    )
+    return f"""<table class="wb-read-only" aria-label="Giá trị đã lưu của bản ghi">
+<thead><tr><th>Trường</th><th>Giá trị</th><th>Trạng thái</th></tr></thead><tbody>{rows}</tbody></table>
+<style>
+  .wb-read-only {{ width: 100%; border-collapse: collapse; font-size: 0.92rem; }}
+  .wb-read-only th, .wb-read-only td {{ text-align: left; padding: 4px 6px; border-bottom: 1px solid #e3e3e3;
+                                       vertical-align: top; }}
+  .wb-read-only tbody th {{ font-weight: 600; width: 40%; }}
+  .wb-read-only .wb-ro-status {{ color: #555; white-space: nowrap; }}
+</style>"""
+
+
+def show_read_only(view: RecordView, stepped: BrowsedRecord) -> None:
+    """A record stepped to that I may not change here: the page with the row outlined, and its values."""
+    st.info(plain(stepped.note_vi) + " Alt+End: về bản ghi đang làm · Alt+PgUp / Alt+PgDn: bản ghi trước / sau.",
+            icon=":material/visibility:")
+    image_col, values_col = st.columns([3, 2], gap="small")
+    with image_col:
+        image = page_image(data_dir, view.image_path, view.record_bbox, 1.0, 0)
+        if image is None:
+            st.error("Không đọc được ảnh trang. Báo đơn vị số hoá kiểm tra lại trang này.")
+        else:
+            st.image(image, width="stretch", output_format="JPEG")
+    with values_col:
+        st.html(read_only_table_html(view))
+
+
 st.header("Xác minh bản ghi")
-current = load_current()
-current_draft = restored_draft(current) if current is not None else None
-if current is not None:
+current, stepped_to = load_current()
+read_only = stepped_to is not None and not stepped_to.editable
+current_draft = restored_draft(current) if current is not None and not read_only else None
+if current is not None and not read_only:
     current = with_draft(current, current_draft)
 notices.show()
-show_progress_strip()
-if current is None:
+supervisor_opened = st.session_state.get(OPEN_RECORD_KEY) is not None
+with ctx.session() as (session, user):
+    last_done = last_approval(session, user)
+    position = book_position(session, user, current.record_id) if current is not None else None
+with st.container(horizontal=True, gap="small", vertical_alignment="center", key=NAV_BOX_KEY):
+    show_progress_strip()
+    if not supervisor_opened:
+        show_book_navigation(current if position is not None else None, last_done, stepped_to is not None)
+if not supervisor_opened:
+    show_navigation_keys(stepped_to is not None)
+if current is None or position is None:
     st.success("Đã hết bản ghi cần xác minh trong các đơn vị của bạn. Cảm ơn!")
     st.stop()
 
-st.markdown(
-    f"**{plain(current.book.type_label)}** · {plain(current.book.unit_name)} · năm {current.book.year:d} · "
-    f"quyển {current.book.volume:d} · trang {current.page_index:d} · dòng {current.row_index:d}"
-    # The flag reason is a supervisor's free text: shown literally, never as Markdown (issue #17).
-    + (f" · ⚑ {plain(current.flag_reason)}" if current.flag_reason else "")
-)
+show_position(current, position)
 notice_slot = st.empty()  # filled once the form knows what was restored
-if st.session_state.get(OPEN_RECORD_KEY) is not None and st.button("Đóng bản ghi, quay lại hàng đợi",
-                                                                  key="verify-close"):
+if supervisor_opened and st.button("Đóng bản ghi, quay lại hàng đợi", key="verify-close"):
     close_opened(current)
 st.html(verify_layout_css())
+if read_only and stepped_to is not None:
+    show_read_only(current, stepped_to)
+    st.caption(KEY_HELP_VI)
+    st.stop()
 names = form_names(current)
 # 3:2 leaves the page image >= 600 px wide at 1366x768 and the form wide enough for names and buttons.
 image_col, form_col = st.columns([3, 2], gap="small")

@@ -37,6 +37,8 @@ def test_queue_serves_book_type_priority_then_easy_first(
     call: Callable[..., Any], users: dict[str, User], units: dict[str, int], build_book: Callable[..., int],
     sessions: sessionmaker[Session],
 ) -> None:
+    # Book order is the default (issue #15 item 6, tests/test_book_order.py); easy first is an admin's choice.
+    call(set_queue_order, users["admin"], "easy_first")
     death = build_book(units["xa_a"], (0.99, 0.98), book_type="khai_tu")  # lower priority, higher confidence
     birth = build_book(units["xa_a"], (0.4, 0.8, 0.6))
     marriage = build_book(units["xa_b"], (0.97,), book_type="ket_hon")  # xa_b: not in the official's units

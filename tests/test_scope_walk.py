@@ -39,6 +39,7 @@ from tests.conftest import record_ids
 from tests.test_scope import World, world  # noqa: F401  (the fixture: two units, users of each role)
 from workbench import (
     admin,
+    book_order,
     book_type_hold,
     contractor,
     deliverables,
@@ -374,6 +375,16 @@ WALKED: dict[str, list[Case]] = {
     "workbench.drafts.load_draft": [refuses("outsider", lambda w, u: w.call(drafts.load_draft, u, w.record_id))],
     "workbench.review.save_record": [refuses("outsider", lambda w, u: w.call(
         review.save_record, u, w.record_id, w.version, {}, "approve"))],
+    "workbench.book_order.book_position": [refuses("outsider", lambda w, u: w.call(
+        book_order.book_position, u, w.record_id))],
+    "workbench.book_order.neighbour_record": [refuses("outsider", lambda w, u: w.call(
+        book_order.neighbour_record, u, w.record_id, 1))],
+    "workbench.book_order.open_in_book": [refuses("outsider", lambda w, u: w.call(
+        book_order.open_in_book, u, w.record_id))],
+    "workbench.book_order.last_approval": [lists("outsider", lambda w, u: w.call(book_order.last_approval, u),
+                                                 lambda w, last: last is None)],
+    "workbench.book_order.undo_last_approval": [refuses("outsider", lambda w, u: w.call(
+        book_order.undo_last_approval, u, record_ids(w.wb.sessions, w.book_id)[1]))],
     "workbench.segmentation.correct_segmentation": [refuses("other_contractor", lambda w, u: (
         segmentation.correct_segmentation(w.wb.sessions, u, w.page_id, GridLines((0, 10, 20), (0, 10)),
                                           w.wb.settings.data_dir)))],

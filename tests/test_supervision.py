@@ -16,7 +16,7 @@ from workbench.db import transaction
 from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError
 from workbench.progress import local_day_start, my_progress, progress_dashboard
 from workbench.qa import draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
-from workbench.queue import next_record
+from workbench.queue import claim_record, next_record
 from workbench.record_view import get_record_view
 from workbench.review import save_record
 from workbench.supervision import (
@@ -103,7 +103,7 @@ def test_bulk_approve_requires_confirmation_and_takes_only_high_confidence(
 ) -> None:
     supervisor = users["supervisor"]
     ids = record_ids(sessions, sample_book_id)
-    held = call(next_record, users["official"])  # the official holds the easiest record (0.99)
+    held = call(claim_record, users["official"], ids[1])  # the official holds the easiest record (0.99)
     assert held.record_id == ids[1]
     assert call(count_bulk_approvable, supervisor) == 2  # 0.95 and 0.92; 0.99 is claimed
     with pytest.raises(ConfirmationRequiredError):

@@ -1,8 +1,11 @@
 """The official's queue: which record comes next, and race-safe claims on it.
 
 Order: the user's units only, book-type priority (birth -> marriage -> death -> adoption), then
-the supervisor's queue order for the book's unit (default easy first = highest confidence
-first), then book/page/row order. Records this user skipped recently go to the end.
+the supervisor's queue order for the book's unit, then book/page/row order. Records this user
+skipped recently go to the end. The default order (no setting for the unit or above it) is book
+order: officials key a book beside its page images, page by page and row by row, and "hard later"
+is kept by skipping (F9) and flagging (F8), which send a record out of the way (issue #15 item 6).
+A supervisor may still choose easy first or hard first for a unit.
 
 A claim is a conditional UPDATE that only succeeds when the record is still free (unassigned
 or its claim expired) and its version is the one we read, so two officials asking at the same
@@ -44,6 +47,7 @@ from workbench.scope import REVIEWERS, SUPERVISORS, Scope, load_scope, record_in
 # Records an official may be handed: not yet approved, flagged or rejected.
 OPEN_STATUSES = (RecordStatus.PROPOSED, RecordStatus.IN_REVIEW)
 _CANDIDATES_PER_TRY = 25  # how many ranked candidates one next_record call tries to claim
+DEFAULT_QUEUE_ORDER = QueueOrder.BOOK_ORDER  # where no supervisor chose an order for the unit
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ def queue_visible(scope: Scope) -> ColumnElement[bool]:
 def queue_orders(session: Session, unit_ids: Iterable[int]) -> dict[int, QueueOrder]:
     """The order in force for each unit: its own setting, else the nearest ancestor's, else global."""
     settings = {s.unit_id: QueueOrder(s.queue_order) for s in session.scalars(select(QueueSetting))}
-    default = settings.get(None, QueueOrder.EASY_FIRST)
+    default = settings.get(None, DEFAULT_QUEUE_ORDER)
     if len(settings) == (None in settings):  # no per-unit settings: skip walking the tree
         return {unit_id: default for unit_id in unit_ids}
     parents = {unit_id: parent_id for unit_id, parent_id in session.execute(select(Unit.id, Unit.parent_id))}
@@ -96,7 +100,7 @@ def get_queue_order(session: Session, user: User, unit_id: int | None = None) ->
         unit_in_scope(session, scope, unit_id)
     if unit_id is None:
         setting = session.scalar(select(QueueSetting.queue_order).where(QueueSetting.unit_id.is_(None)))
-        return QueueOrder(setting) if setting else QueueOrder.EASY_FIRST
+        return QueueOrder(setting) if setting else DEFAULT_QUEUE_ORDER
     return queue_orders(session, [unit_id])[unit_id]
 
 

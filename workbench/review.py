@@ -6,7 +6,8 @@ change and each status change writes an audit event (old -> new, who, when). The
 `version` must equal `expected_version`, and the UPDATE itself re-checks it, so a record changed
 by someone else meanwhile raises ConflictError and nothing is overwritten. Any action ends the
 record's drafts (workbench.drafts): saving ends the acting user's, the others end everyone's. An
-approval the official confirmed despite `approval_checks` concerns carries them in its audit event.
+approval the official confirmed despite `approval_checks` concerns carries them in its audit event;
+every approve event carries the version the approval gave the record (for undo: workbench.book_order).
 """
 
 from __future__ import annotations
@@ -196,7 +197,11 @@ def _apply_status(
 ) -> None:
     if action == ReviewAction.APPROVE:
         # The official's explicit "approve anyway": which fields, which rules (issue #15 item 2).
-        details = {"confirmed_concerns": audit_payload(confirmed)} if confirmed else None
+        # `version`: what this save gives the record (one flush, +1). While the record still has it,
+        # nobody else has touched it since, and the approver may undo it (workbench.book_order).
+        details: dict[str, Any] = {"version": record.version + 1}
+        if confirmed:
+            details["confirmed_concerns"] = audit_payload(confirmed)
         change_status(session, actor, record, RecordStatus.APPROVED, "approve", details=details)
         record.approved_by_id = actor.id
         record.approved_at = moment

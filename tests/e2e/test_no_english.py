@@ -48,7 +48,7 @@ ALLOWED = {
     # file formats and size units, as printed on the files and in every Vietnamese office
     "jpg", "jpeg", "png", "tif", "tiff", "bmp", "webp", "pdf", "zip", "xlsx", "csv", "json", "xml", "mb", "gb", "kb",
     # names of keys, as printed on the keyboard (shortcut hints: "Ctrl+Enter")
-    "ctrl", "shift", "enter", "tab", "esc", "alt",
+    "ctrl", "shift", "enter", "tab", "esc", "alt", "pgup", "pgdn", "end",
     # Vietnamese abbreviations: CSDL = cơ sở dữ liệu (the population database's official short name)
     "csdl",
     # product and format names: Microsoft Excel, the PAGE XML format

@@ -23,6 +23,11 @@ record's) and:
 - while any dialog is open (the approval confirmation, or any modal Streamlit shows) the action keys
   do nothing: no approval can happen behind a dialog (issue #15).
 Buttons and inputs are found by Streamlit's `st-key-<key>` container classes.
+
+`navigation_keys_html` is a second, smaller script for the book-order buttons (issue #15 item 6):
+Alt+PageUp / Alt+PageDown step to the record before / after in the book, Alt+End goes back to the
+record being worked on, Alt+Z undoes the last approval. It runs on the form and on the read-only view
+of a record stepped back to (which has no form), and also does nothing while a dialog is open.
 """
 
 from __future__ import annotations
@@ -42,6 +47,14 @@ NEXT_DOUBT_KEY = "F2"
 ACCEPT_GREEN_KEY = "F4"
 SELECT_ALL_KEY = "Esc"
 
+# Book order (issue #15 item 6): Alt with the page keys, which no other key of this page uses and the
+# browser leaves alone (Ctrl+PageUp/PageDown switch tabs; Ctrl+Z is the field's own undo). Written as
+# printed on the keycaps.
+PREVIOUS_KEY = "Alt+PgUp"
+NEXT_KEY = "Alt+PgDn"
+BACK_TO_WORK_KEY = "Alt+End"
+UNDO_APPROVAL_KEY = "Alt+Z"
+
 # One line per group, read top to bottom at the start of a shift (Markdown: constants only).
 KEY_HELP_VI = (
     f"**{APPROVE_KEY}: Duyệt** và sang bản ghi kế tiếp · {SAVE_KEY}: Lưu và kiểm tra lại · "
@@ -51,7 +64,9 @@ KEY_HELP_VI = (
     "Vào một trường, chữ nghi ngờ đầu tiên (ô đỏ trong trường) được chọn sẵn: gõ chữ đúng để thay; "
     f"không có chữ nghi ngờ thì con trỏ ở cuối · {SELECT_ALL_KEY}: chọn cả trường để gõ lại  \n"
     "Ảnh trang: Alt+mũi tên: di chuyển · Alt+= / Alt+−: phóng to / thu nhỏ · Alt+0: cả trang · "
-    "Alt+C: đổi độ tương phản (con trỏ vẫn ở trường đang gõ)"
+    "Alt+C: đổi độ tương phản (con trỏ vẫn ở trường đang gõ)  \n"
+    f"Trong sổ: **{PREVIOUS_KEY}: bản ghi trước** · {NEXT_KEY}: bản ghi sau · {BACK_TO_WORK_KEY}: về bản ghi "
+    f"đang làm · **{UNDO_APPROVAL_KEY}: hoàn tác lần duyệt vừa rồi** (khi chưa ai khác động đến bản ghi đó)"
 )
 
 
@@ -173,3 +188,40 @@ def keyboard_html(
 {script}
 </script>
 """
+
+
+@dataclass(frozen=True)
+class NavigationTargets:
+    """The book-order buttons (Streamlit keys); an empty key: that button is not on the page."""
+
+    previous_key: str
+    next_key: str
+    back_key: str = ""
+    undo_key: str = ""
+
+
+def navigation_keys_html(targets: NavigationTargets) -> str:
+    """The script that gives the book-order buttons their keys (see the module docstring). Before a
+    click it forgets which form version had its first focus, so coming back to a record puts the focus
+    in its field again (keyboard.js focuses once per form version)."""
+    keys = json.dumps({"PageUp": targets.previous_key, "PageDown": targets.next_key, "End": targets.back_key,
+                       "KeyZ": targets.undo_key}).replace("</", "<\\/")
+    return f"""<script>(function () {{
+  const keys = {keys};
+  const doc = document;
+  const win = window;
+  if (win.__wbNavKeydown) doc.removeEventListener('keydown', win.__wbNavKeydown, true);
+  win.__wbNavKeydown = (event) => {{
+    if (!event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const name = event.code === 'KeyZ' ? 'KeyZ' : event.key;
+    const key = keys[name];
+    if (key === undefined) return;
+    event.preventDefault(); event.stopPropagation();
+    if (!key || doc.querySelector('[role="dialog"]') !== null) return;
+    const b = doc.querySelector('.st-key-' + CSS.escape(key) + ' button');
+    if (!b || b.disabled) return;
+    win.__wbFocusedToken = null;
+    b.click();
+  }};
+  doc.addEventListener('keydown', win.__wbNavKeydown, true);
+}})();</script>"""
