@@ -37,6 +37,7 @@ from workbench.db import refresh_statistics, transaction
 from workbench.executors import ExecutorSpec, run_tasks
 from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.model_registry import get_model
+from workbench.proposal_rows import write_proposal
 from workbench.registration_sequence import apply_book_sequence
 from workbench.scope import CONTRACTORS, book_in_scope, load_scope, system_user
 from workbench.storage import StorageError, sha256_bytes, store_derived_bytes, store_original
@@ -414,13 +415,7 @@ def new_record(page: Page, region: RecordRegion, proposals: dict[str, FieldPropo
     )
     cell_boxes = {cell.key: cell.box.as_list() for cell in region.cells}
     record.fields = [
-        FieldValue(
-            key=key, position=position, proposed_value=proposal.value,
-            confidence=float(min(max(proposal.confidence, 0.0), 1.0)),
-            char_confidences=[[c.char, round(c.confidence, 4), c.x0, c.x1] for c in proposal.chars],
-            alternatives=list(proposal.alternatives), messages=list(proposal.messages),
-            bbox=cell_boxes.get(key), engine=proposal.engine or None,
-        )
+        write_proposal(FieldValue(key=key, position=position, bbox=cell_boxes.get(key)), proposal)
         for position, (key, proposal) in enumerate(proposals.items())
     ]
     return record

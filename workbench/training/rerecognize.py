@@ -30,6 +30,7 @@ from workbench.audit import record_event
 from workbench.book_types import get_book_type
 from workbench.db import transaction
 from workbench.lexicon_growth import local_lexicon_for_unit
+from workbench.proposal_rows import write_proposal
 from workbench.queue import claim_is_free
 from workbench.registration_sequence import apply_book_sequence
 from workbench.training.cell_lines import StoredCell, cut_stored_cells
@@ -151,12 +152,7 @@ def _rerecognize_page(
 
 def _apply(field_value: FieldValue, proposal: FieldProposal) -> None:
     assert field_value.status == FieldStatus.PROPOSED  # reviewed values are never re-proposed
-    field_value.proposed_value = proposal.value
-    field_value.confidence = float(min(max(proposal.confidence, 0.0), 1.0))
-    field_value.char_confidences = [[c.char, round(c.confidence, 4), c.x0, c.x1] for c in proposal.chars]
-    field_value.alternatives = list(proposal.alternatives)
-    field_value.messages = list(proposal.messages)
-    field_value.engine = proposal.engine or None
+    write_proposal(field_value, proposal)
 
 
 def rerecognize_with_version(
