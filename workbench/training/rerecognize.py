@@ -5,7 +5,9 @@ official right now, are rewritten; confirmed and corrected values are never touc
 is one transaction that records which model made its proposals (``Page.model_version``) and an
 audit event, so a job killed midway leaves every page either old or new. Each page is decoded
 with the words officials confirmed in its book's unit (counted once per unit and job), and the
-audit event says how many (``local_words``).
+audit event says how many (``local_words``). As at ingest, the record and page checks
+(``ocr.recognition.apply_record_checks`` / ``apply_page_checks``) cap a re-read field its record
+contradicts, or a registration date out of its page's order, below the high band with the reason.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from models import Book, FieldStatus, FieldValue, Page, Record, RecordStatus
 from ocr.confidence import Calibrator
 from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
-from ocr.recognition import propose_cells
+from ocr.recognition import apply_page_checks, apply_record_checks, propose_cells
 from ocr.types import Box, FieldProposal
 from workbench.audit import record_event
 from workbench.book_types import get_book_type
 from workbench.db import transaction
+from workbench.drafts import current_value
 from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.proposal_rows import write_proposal
 from workbench.queue import claim_is_free
@@ -129,8 +132,11 @@ def _rerecognize_page(
         # As at ingest: the page's QA warnings (a guessed grid) are evidence of doubt for the calibrator.
         proposals = propose_cells([(c, types.get(c.key, "free_text")) for c in cells], recognizer, calibrator, local,
                                   page_warnings=tuple(page.warnings or ()))
+        checked = checked_proposals(session, page_id, {f.id: p for (f, _), p in zip(targets, proposals, strict=True)},
+                                    types)
         touched: dict[int, Record] = {}
-        for (field_value, record), proposal in zip(targets, proposals, strict=True):
+        for field_value, record in targets:
+            proposal = checked[field_value.id]
             report.fields_changed += field_value.proposed_value != proposal.value
             _apply(field_value, proposal)
             touched[record.id] = record
@@ -148,6 +154,36 @@ def _rerecognize_page(
         report.records += len(touched)
         # New proposals may read other registration numbers: the book's gaps and repeats follow.
         apply_book_sequence(session, book.id)
+
+
+def checked_proposals(session: Session, page_id: int, fresh: dict[int, FieldProposal],
+                      field_types: dict[str, str]) -> dict[int, FieldProposal]:
+    """The new proposals (by field row id) after the checks ingest applies (``ocr.recognition.propose_page``):
+    a field its record contradicts (a birth after the registration) and a registration date out of its
+    page's order are capped below the high band, with the reason in their messages.
+
+    The checks see each record whole and the page's records top to bottom: the fields not read again
+    (confirmed or corrected by an official, claimed, without a cell box) take part with the value the
+    record holds now. Rejected records are not registrations and take no part.
+    """
+    records = sorted(
+        session.scalars(select(Record).where(Record.page_id == page_id, Record.status != str(RecordStatus.REJECTED))),
+        key=lambda r: (r.bbox[1], r.row_index),  # top to bottom (a re-cut grid may leave row numbers out of order)
+    )
+    field_ids: list[dict[str, int]] = []
+    page: list[dict[str, FieldProposal]] = []
+    for record in records:
+        fields = sorted(record.fields, key=lambda f: f.position)
+        field_ids.append({f.key: f.id for f in fields})
+        # Stand-ins for the values not read again: only their values matter to the checks.
+        page.append(apply_record_checks(
+            {f.key: fresh[f.id] if f.id in fresh else FieldProposal(f.key, current_value(f), f.confidence)
+             for f in fields}, field_types))
+    checked = {field_ids[row][key]: proposal
+               for row, by_key in enumerate(apply_page_checks(page, field_types))
+               for key, proposal in by_key.items() if field_ids[row][key] in fresh}
+    # Records outside the page's list (none today) keep their proposals as read.
+    return {field_id: checked.get(field_id, proposal) for field_id, proposal in fresh.items()}
 
 
 def _apply(field_value: FieldValue, proposal: FieldProposal) -> None:
