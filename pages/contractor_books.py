@@ -25,8 +25,8 @@ from workbench.contractor import (
 from workbench.ingest import IngestOptions, IngestReport, register_file
 from workbench.progress import book_sequence_counts
 from workbench.ui import notices
+from workbench.ui.book_processing import is_processing, start_processing
 from workbench.ui.guard import require
-from workbench.ui.jobs import is_processing, start_processing
 from workbench.ui.labels import PAGE_STATUS_VI, page_warnings_vi
 from workbench.ui.navigation import GRID, to_st_page
 from workbench.ui.plain import plain

@@ -19,7 +19,6 @@ from workbench.model_admin import (
     ModelSummary,
     activate_model,
     compare_with_active,
-    comparison_table,
     list_model_summaries,
     refresh_lexicons,
     rerecognition_job,
@@ -30,6 +29,7 @@ from workbench.model_admin import (
 )
 from workbench.ui import notices
 from workbench.ui.guard import require
+from workbench.ui.model_tables import comparison_table
 from workbench.ui.plain import plain
 
 ctx = require(Role.SUPERVISOR)

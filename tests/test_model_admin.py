@@ -34,7 +34,6 @@ from workbench.model_admin import (
     HELD_OUT_VALIDATION,
     activate_model,
     compare_with_active,
-    comparison_table,
     list_model_summaries,
     refresh_lexicons,
     rerecognition_job,
@@ -44,6 +43,7 @@ from workbench.model_admin import (
     start_rerecognition,
 )
 from workbench.model_registry import SHIPPED_VERSION, ModelVersion, active_version, register_model
+from workbench.ui.model_tables import comparison_table
 
 SAMPLE_BOOK = Path(__file__).resolve().parent.parent / "samples" / "books" / "khai_sinh"
 ASSETS = asternet_asset_dir()

@@ -3,8 +3,9 @@
 Wraps the file-based registry (``workbench.model_registry``) with role checks: list versions
 with their meta, compare a candidate with the active model on held-out confirmed fields,
 activate / roll back (the registry audits both), re-propose open records with the active
-model in a background thread, and recount the per-unit lexicons. Nothing here needs PyTorch:
-training is CLI-only (:data:`TRAIN_COMMAND`).
+model in a background job (``workbench.jobs``), and recount the per-unit lexicons. Nothing here
+needs PyTorch: training is CLI-only (:data:`TRAIN_COMMAND`). The page's Vietnamese tables are
+built in ``workbench.ui.model_tables``.
 
 Supervisors act within their units (re-recognition and lexicons cover their books only);
 the model itself is shared by every unit, as is the choice of the active version.
@@ -13,17 +14,16 @@ the model itself is shared by every unit, as is the choice of the active version
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Book, Page, User
 from workbench.errors import ConfirmationRequiredError, InvalidActionError, NotFoundError
+from workbench.jobs import Job, JobRegistry, Progress
 from workbench.lexicon_growth import UnitLexicon, update_all_lexicons, update_unit_lexicon
 from workbench.model_registry import (
     ModelRegistryError,
@@ -37,7 +37,7 @@ from workbench.model_registry import (
 )
 from workbench.scope import SUPERVISORS, Scope, load_scope
 from workbench.training.compare import ModelComparison, compare_models
-from workbench.training.db_lines import _page_lines, reviewed_fields
+from workbench.training.db_lines import reviewed_fields, reviewed_page_lines
 from workbench.training.fields import HeldOutField, fields_from_lines
 from workbench.training.rerecognize import RerecognitionReport, pages_to_rerecognize, rerecognize_with_version
 
@@ -163,7 +163,7 @@ def held_out_fields(
     for page_id, page_fields in by_page.items():
         if len(fields) >= max_fields:
             break
-        lines, _ = _page_lines(data_dir, page_id, page_fields)
+        lines, _ = reviewed_page_lines(data_dir, page_id, page_fields)
         fields.extend(fields_from_lines(lines))
         pages += 1
     return HeldOutSet(fields[:max_fields], source if fields else HELD_OUT_NONE, pages)
@@ -240,9 +240,19 @@ def refresh_lexicons(session: Session, actor: User, data_dir: Path) -> list[Unit
 
 # --- re-recognition of open records --------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
+class _RerecognitionRun:
+    """What a re-recognition job was asked to do (the job registry's meta)."""
+
+    model_version: str
+    started_by: str
+    started_at: datetime
+    book_ids: list[int] | None  # None: every book
+
+
+@dataclass(frozen=True)
 class RerecognitionJob:
-    """What the background thread reports; lives in this server process only (progress: the DB)."""
+    """A snapshot of the background job; it lives in this server process only (progress: the DB)."""
 
     model_version: str
     started_by: str
@@ -253,11 +263,7 @@ class RerecognitionJob:
     finished: bool = False
     report: RerecognitionReport | None = None
     error: str | None = None
-    thread: threading.Thread | None = field(default=None, repr=False)
-
-    @property
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+    running: bool = False  # its thread was alive when the snapshot was taken
 
 
 @dataclass(frozen=True)
@@ -269,8 +275,17 @@ class RerecognitionProgress:
     pages_on_model: int  # of those, pages whose proposals come from the active model
 
 
-_jobs_lock = threading.Lock()
-_jobs: dict[str, RerecognitionJob] = {}  # one job per database: pages of two jobs would overlap
+# One job per database (the owner): pages of two jobs would overlap.
+_RERECOGNITION = "rerecognition"
+_jobs: JobRegistry[_RerecognitionRun, RerecognitionReport] = JobRegistry()
+
+
+def _job_view(job: Job[_RerecognitionRun, RerecognitionReport]) -> RerecognitionJob:
+    run = job.meta
+    error = None if job.error is None else f"{type(job.error).__name__}: {job.error}"
+    return RerecognitionJob(run.model_version, run.started_by, run.started_at, run.book_ids, pages_done=job.done,
+                            pages_total=job.total, finished=job.finished, report=job.result, error=error,
+                            running=job.running)
 
 
 def _scope_book_ids(session: Session, scope: Scope) -> list[int] | None:
@@ -296,8 +311,8 @@ def rerecognition_progress(session: Session, actor: User, data_dir: Path) -> Rer
 
 def rerecognition_job(db_url: str) -> RerecognitionJob | None:
     """The latest job started in this server for that database (running or finished)."""
-    with _jobs_lock:
-        return _jobs.get(db_url)
+    job = _jobs.get(db_url, _RERECOGNITION)
+    return None if job is None else _job_view(job)
 
 
 def start_rerecognition(
@@ -313,57 +328,23 @@ def start_rerecognition(
     if book_ids == []:
         raise InvalidActionError("no books in scope", "Chưa có sổ nào trong phạm vi của bạn.")
     version = active_version(data_dir)
-    with _jobs_lock:
-        current = _jobs.get(db_url)
-        if current is not None and current.running:
-            raise InvalidActionError("a re-recognition is already running",
-                                     "Đang nhận dạng lại; hãy chờ lượt đang chạy xong.")
-        job = RerecognitionJob(version, scope.user.username, datetime.now(UTC), book_ids)
 
-        def progress(done: int, total: int) -> None:
-            job.pages_done, job.pages_total = done, total
+    def work(progress: Progress) -> RerecognitionReport:
+        try:
+            report = rerecognize_with_version(factory, data_dir, version, threads=threads,
+                                              book_ids=book_ids, progress=progress)
+            log.info("Re-recognition with %s: %s pages, %s fields changed, %s pages failed", version,
+                     report.pages, report.fields_changed, len(report.pages_failed))
+        except Exception:  # noqa: BLE001 — a background thread must log, not die silently
+            log.exception("Re-recognition with %s stopped", version)
+            raise  # kept on the job: the page shows its type and message
+        return report
 
-        def work() -> None:
-            try:
-                job.report = rerecognize_with_version(factory, data_dir, version, threads=threads,
-                                                      book_ids=book_ids, progress=progress)
-                log.info("Re-recognition with %s: %s pages, %s fields changed, %s pages failed", version,
-                         job.report.pages, job.report.fields_changed, len(job.report.pages_failed))
-            except Exception as exc:  # noqa: BLE001 — a background thread must log, not die silently
-                log.exception("Re-recognition with %s stopped", version)
-                job.error = f"{type(exc).__name__}: {exc}"
-            finally:
-                job.finished = True
-
-        job.thread = threading.Thread(target=work, name="rerecognize-open-records", daemon=True)
-        _jobs[db_url] = job
-        job.thread.start()
+    run = _RerecognitionRun(version, scope.user.username, datetime.now(UTC), book_ids)
+    job = _jobs.start(db_url, _RERECOGNITION, run, work, thread_name="rerecognize-open-records")
+    if job is None:
+        raise InvalidActionError("a re-recognition is already running",
+                                 "Đang nhận dạng lại; hãy chờ lượt đang chạy xong.")
     log.info("User %s started re-recognition with %s (books: %s)", scope.user.username, version,
              "all" if book_ids is None else len(book_ids))
-    return job
-
-
-def comparison_table(result: ComparisonResult) -> list[dict[str, Any]]:
-    """Rows for the side-by-side table, Vietnamese labels, values as shown to officials."""
-    assert result.comparison is not None
-    labels = {
-        "fields": "Số trường đem so",
-        "cer": "Tỉ lệ lỗi ký tự (càng thấp càng tốt)",
-        "field_accuracy": "Trường đọc đúng hoàn toàn",
-        "high_confidence_share": "Trường có độ tin cậy cao",
-        "high_confidence_precision": "Trong số đó, đọc đúng",
-    }
-
-    def shown(metric: str, value: object) -> str:
-        if value is None:
-            return "—"
-        if metric == "fields":
-            return str(value)
-        return f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
-
-    rows = []
-    for row in result.comparison.rows():
-        metric = str(row["metric"])
-        rows.append({"Chỉ số": labels[metric], f"Mô hình mới ({result.candidate})": shown(metric, row["candidate"]),
-                     f"Đang dùng ({result.active})": shown(metric, row["active"])})
-    return rows
+    return _job_view(job)

@@ -94,7 +94,7 @@ def lines_from_database(
     lines: list[LabelledLine] = []
     skipped: Counter[str] = Counter()
     for page_id, fields in by_page.items():
-        page_lines, page_skipped = _page_lines(data_dir, page_id, fields)
+        page_lines, page_skipped = reviewed_page_lines(data_dir, page_id, fields)
         lines.extend(page_lines)
         skipped.update(page_skipped)
     notes = {f"skipped_{reason}": count for reason, count in skipped.items()}
@@ -102,7 +102,10 @@ def lines_from_database(
     return lines, notes
 
 
-def _page_lines(data_dir: Path, page_id: int, fields: list[ReviewedField]) -> tuple[list[LabelledLine], Counter[str]]:
+def reviewed_page_lines(
+    data_dir: Path, page_id: int, fields: list[ReviewedField]
+) -> tuple[list[LabelledLine], Counter[str]]:
+    """One page's reviewed fields cut from its deskewed image as labelled lines, plus skipped cells by reason."""
     skipped: Counter[str] = Counter()
     image = cv2.imread(str(data_dir / fields[0].deskewed_path), cv2.IMREAD_COLOR)
     if image is None:

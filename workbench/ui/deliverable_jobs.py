@@ -1,20 +1,18 @@
-"""Exports and cross-checks that outlive a rerun: one background thread per job in this server.
+"""Exports and cross-checks that outlive a rerun: one background job (workbench.jobs) per export.
 
 A book's ZIP of PDFs takes minutes; the page cannot block on it. Each job calls one scoped service
 of workbench.deliverables as the signed-in user (so the scope check and the audit are the
-services'), reports progress here, and leaves its file in the data directory. The page polls
-`jobs_of` every second and offers the download when the job is done. Jobs are kept per (database,
-user) for this server's life: a reload, or a second tab, finds them again; a server restart loses
-the list (not the files, nor the audit).
+services'), reports progress to the job registry, and leaves its file in the data directory. The
+page polls `jobs_of` every second and offers the download when the job is done. Jobs are kept per
+(database, user) for this server's life: a reload, or a second tab, finds them again; a server
+restart loses the list (not the files, nor the audit).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +28,7 @@ from workbench.deliverables import (
     run_book_crosscheck,
 )
 from workbench.errors import ScopeError, ServiceError
+from workbench.jobs import Job, JobRegistry, Progress
 
 log = logging.getLogger(__name__)
 
@@ -64,69 +63,60 @@ class JobView:
         return min(1.0, self.done / self.total) if self.total else 0.0
 
 
-_lock = threading.Lock()
-_jobs: dict[tuple[str, int], dict[str, JobView]] = {}
-_threads: dict[tuple[str, int, str], threading.Thread] = {}
+@dataclass(frozen=True)
+class _Request:
+    """What a job was asked to do (the registry's meta)."""
+
+    kind: str
+    book_id: int
+
+
+_registry: JobRegistry[_Request, Deliverable | CrosscheckOutcome] = JobRegistry(keep_finished=KEEP_FINISHED)
+
+
+def _view(job: Job[_Request, Deliverable | CrosscheckOutcome]) -> JobView:
+    error_vi = None
+    if job.error is not None:
+        error_vi = job.error.message_vi if isinstance(job.error, ServiceError) else FAILED_VI
+    value = job.result
+    return JobView(job_id=job.job_id, kind=job.meta.kind, book_id=job.meta.book_id, done=job.done,
+                   total=job.total, finished=job.finished, error_vi=error_vi,
+                   result=value if isinstance(value, Deliverable) else None,
+                   outcome=value if isinstance(value, CrosscheckOutcome) else None, started=job.started)
 
 
 def jobs_of(db_url: str, user_id: int) -> list[JobView]:
     """This user's jobs, newest first."""
-    with _lock:
-        return sorted(_jobs.get((db_url, user_id), {}).values(), key=lambda j: j.started, reverse=True)
+    return [_view(job) for job in _registry.jobs((db_url, user_id))]
 
 
-def _update(owner: tuple[str, int], job_id: str, **changes: object) -> None:
-    with _lock:
-        jobs = _jobs.get(owner, {})
-        if job_id in jobs:
-            jobs[job_id] = replace(jobs[job_id], **changes)  # type: ignore[arg-type]
+def _start(factory: sessionmaker[Session], db_url: str, user_id: int, job_id: str, request: _Request,
+           work: Callable[[Session, User, Progress], Deliverable | CrosscheckOutcome]) -> bool:
+    """Run `work` in a background job inside one transaction; False when the same job is still running.
+
+    A failure is audited, then re-raised: the registry keeps it, and `_view` shows a service error's
+    Vietnamese message, or FAILED_VI for anything else."""
+
+    def run(progress: Progress) -> Deliverable | CrosscheckOutcome:
+        try:
+            with transaction(factory) as session:
+                user = session.get(User, user_id)
+                if user is None:
+                    raise ScopeError(f"User {user_id} is gone", GONE_VI)
+                return work(session, user, progress)
+        # The failure is audited before the job shows as finished: whoever sees it finished finds the record.
+        except ServiceError as exc:
+            _audit_failure(factory, user_id, request, type(exc).__name__)
+            raise
+        except Exception as exc:  # noqa: BLE001 — a background thread must log and report, not die silently
+            log.exception("%s of book %s failed", request.kind, request.book_id)
+            _audit_failure(factory, user_id, request, type(exc).__name__)
+            raise
+
+    return _registry.start((db_url, user_id), job_id, request, run, thread_name=f"deliverable-{job_id}") is not None
 
 
-def _start(factory: sessionmaker[Session], db_url: str, user_id: int, job: JobView,
-           work: Callable[[Session, User, Callable[[int, int], None]], Deliverable | CrosscheckOutcome]) -> bool:
-    """Run `work` in a thread inside one transaction; False when the same job is still running."""
-    owner = (db_url, user_id)
-    with _lock:
-        thread = _threads.get((*owner, job.job_id))
-        if thread is not None and thread.is_alive():
-            return False
-        jobs = _jobs.setdefault(owner, {})
-        jobs[job.job_id] = job
-        finished = sorted((j for j in jobs.values() if j.finished), key=lambda j: j.started)
-        for old in finished[:-KEEP_FINISHED]:
-            del jobs[old.job_id]
-
-        def progress(done: int, total: int) -> None:
-            _update(owner, job.job_id, done=done, total=total)
-
-        def run() -> None:
-            try:
-                with transaction(factory) as session:
-                    user = session.get(User, user_id)
-                    if user is None:
-                        raise ScopeError(f"User {user_id} is gone", GONE_VI)
-                    value = work(session, user, progress)
-            # The failure is audited before the job shows as finished: whoever sees it finished finds the record.
-            except ServiceError as exc:
-                _audit_failure(factory, user_id, job, type(exc).__name__)
-                _update(owner, job.job_id, finished=True, error_vi=exc.message_vi)
-            except Exception as exc:  # noqa: BLE001 — a background thread must log and report, not die silently
-                log.exception("%s of book %s failed", job.kind, job.book_id)
-                _audit_failure(factory, user_id, job, type(exc).__name__)
-                _update(owner, job.job_id, finished=True, error_vi=FAILED_VI)
-            else:
-                if isinstance(value, Deliverable):
-                    _update(owner, job.job_id, finished=True, result=value)
-                else:
-                    _update(owner, job.job_id, finished=True, outcome=value)
-
-        thread = threading.Thread(target=run, name=f"deliverable-{job.job_id}", daemon=True)
-        _threads[(*owner, job.job_id)] = thread
-    thread.start()
-    return True
-
-
-def _audit_failure(factory: sessionmaker[Session], user_id: int, job: JobView, reason: str) -> None:
+def _audit_failure(factory: sessionmaker[Session], user_id: int, job: _Request, reason: str) -> None:
     """The failed attempt goes into the book's audit too; a user who may not touch the book is not
     recorded against it (the refusal is the scope check's, and nothing was done)."""
     try:
@@ -142,16 +132,16 @@ def _audit_failure(factory: sessionmaker[Session], user_id: int, job: JobView, r
 
 def start_export(factory: sessionmaker[Session], db_url: str, data_dir: Path, user_id: int, book_id: int,
                  fmt: str, include_unapproved: bool) -> bool:
-    job = JobView(job_id=f"export:{book_id:d}:{fmt}", kind=fmt, book_id=book_id, started=time.time())
-    return _start(factory, db_url, user_id, job, lambda session, user, progress: export_deliverable(
-        session, user, data_dir, book_id, fmt, include_unapproved=include_unapproved, progress=progress))
+    return _start(factory, db_url, user_id, f"export:{book_id:d}:{fmt}", _Request(fmt, book_id),
+                  lambda session, user, progress: export_deliverable(
+                      session, user, data_dir, book_id, fmt, include_unapproved=include_unapproved, progress=progress))
 
 
 def start_crosscheck(factory: sessionmaker[Session], db_url: str, data_dir: Path, user_id: int, book_id: int,
                      extract_id: int) -> bool:
-    job = JobView(job_id=f"crosscheck:{book_id:d}", kind="crosscheck", book_id=book_id, started=time.time())
-    return _start(factory, db_url, user_id, job, lambda session, user, progress: run_book_crosscheck(
-        session, user, data_dir, extract_id, book_id, progress))
+    return _start(factory, db_url, user_id, f"crosscheck:{book_id:d}", _Request("crosscheck", book_id),
+                  lambda session, user, progress: run_book_crosscheck(
+                      session, user, data_dir, extract_id, book_id, progress))
 
 
 def download_bytes(factory: sessionmaker[Session], data_dir: Path, user_id: int, book_id: int,
