@@ -165,6 +165,7 @@ SYSTEM = {
     "workbench.training.db_lines.reviewed_fields": "`workbench train`",
     "workbench.training.db_lines.lines_from_database": "`workbench train`",
     "workbench.training.rerecognize.pages_to_rerecognize": "re-recognition job (model_admin starts it)",
+    "workbench.training.rerecognize.checked_proposals": "re-recognition job (a step of rerecognize_with_version)",
     "workbench.training.rerecognize.rerecognize_open_records": "re-recognition job (model_admin starts it)",
     "workbench.training.rerecognize.rerecognize_with_version": "re-recognition job (model_admin starts it)",
     "workbench.training.service.collect_lines": "`workbench train`",
