@@ -269,6 +269,35 @@ def test_pytorch_module_reproduces_the_shipped_onnx(torch_lines: list[np.ndarray
         assert np.array_equal(ours.argmax(1), reference.argmax(1))
 
 
+@requires_torch
+def test_the_onnx_stem_gives_the_pytorch_stem_features(torch_lines: list[np.ndarray], tmp_path: Path) -> None:
+    import onnx
+    import torch
+
+    from workbench.training.asternet_torch import build_from_onnx, stem_features
+    from workbench.training.onnx_stem import onnx_stem
+    from workbench.training.preprocess import normalized_line
+
+    torch.set_num_threads(1)
+    model = build_from_onnx(ASSETS / "asternet.onnx")
+    stem = onnx_stem(ASSETS / "asternet.onnx", threads=1)
+    assert stem is not None
+    for line in torch_lines:
+        batch = normalized_line(line)[None]
+        with torch.no_grad():
+            reference = stem_features(model, torch.from_numpy(batch))
+        ours = stem(batch)
+        assert ours.shape == reference.shape
+        assert float((ours - reference).abs().max()) < 0.02  # the cache keeps float16 (~0.008 at 15)
+    # A graph without the stem's named output: None, and the trainer keeps PyTorch.
+    node = onnx.helper.make_node("Identity", ["images"], ["out"])
+    graph = onnx.helper.make_graph([node], "other", [onnx.helper.make_tensor_value_info("images", 1, None)],
+                                   [onnx.helper.make_tensor_value_info("out", 1, None)])
+    other = tmp_path / "other.onnx"
+    onnx.save(onnx.helper.make_model(graph), str(other))
+    assert onnx_stem(other, threads=1) is None
+
+
 @pytest.fixture(scope="module")
 def fine_tuned(sample_lines: list[LabelledLine], tmp_path_factory: pytest.TempPathFactory):
     """`train --from-folder` through the service: 3 pages of labelled lines -> a registered model."""

@@ -2,7 +2,8 @@
 
 Measured on 2 CPU cores (ENGINEERING.md): full backprop costs ~0.5 s per line, while freezing
 the stem through layer3 and caching its output once per line costs ~0.1 s per line for
-layer4 + BiLSTM + language head + classifier. Each line is cached clean plus ``augment_views``
+layer4 + BiLSTM + language head + classifier. On a CPU the stem is cached with onnxruntime
+(workbench.training.onnx_stem: about twice PyTorch's speed). Each line is cached clean plus ``augment_views``
 augmented copies (faded ink, skew, pen width, blur); every epoch picks one copy per line.
 Early stopping keeps the head with the best validation CER.
 
@@ -168,8 +169,28 @@ def _width_batches(widths: list[int], batch: int, tolerance: int) -> list[list[i
     return groups
 
 
+StemEncoder = Callable[[np.ndarray], torch.Tensor]  # [B, 3, 32, W] float32 -> [B, 512, 4, W/4]
+
+
+def stem_encoder(model: AsterNet, onnx_path: Path, device: torch.device, threads: int) -> StemEncoder:
+    """What computes the frozen stem for caching: onnxruntime on a CPU (about twice PyTorch's speed,
+    see workbench.training.onnx_stem), else the PyTorch model on ``device``."""
+    if device.type == "cpu":
+        from workbench.training.onnx_stem import onnx_stem
+
+        stem = onnx_stem(onnx_path, threads)
+        if stem is not None:
+            return stem
+
+    @torch.no_grad()
+    def torch_stem(batch: np.ndarray) -> torch.Tensor:
+        return stem_features(model, torch.from_numpy(batch).to(device))
+
+    return torch_stem
+
+
 @torch.no_grad()
-def _cache_stem(model: AsterNet, images: list[np.ndarray], device: torch.device) -> list[torch.Tensor]:
+def _cache_stem(stem: StemEncoder, images: list[np.ndarray]) -> list[torch.Tensor]:
     """Frozen stem outputs per normalized line, trimmed to the line's own frames, float16."""
     out: list[torch.Tensor | None] = [None] * len(images)
     for group in _width_batches([image.shape[2] for image in images], CACHE_BATCH, WIDTH_BUCKET):
@@ -177,7 +198,7 @@ def _cache_stem(model: AsterNet, images: list[np.ndarray], device: torch.device)
         batch = np.ones((len(group), 3, HEIGHT, width), dtype=np.float32)
         for k, i in enumerate(group):
             batch[k, :, :, : images[i].shape[2]] = images[i]
-        feats = stem_features(model, torch.from_numpy(batch).to(device))
+        feats = stem(batch)
         for k, i in enumerate(group):
             out[i] = feats[k, :, :, : images[i].shape[2] // STRIDE].to(torch.float16).clone()
     return [t for t in out if t is not None]
@@ -220,15 +241,15 @@ def _validate(model, examples, pad, device, alphabet, batch_size) -> LineScores 
     return score_texts([e.text for e in examples], _decode(model, examples, pad, device, alphabet, batch_size))
 
 
-def _examples(model: AsterNet, lines: list[LabelledLine], index: dict[str, int], views: int,
-              rng: np.random.Generator, device: torch.device) -> tuple[list[_Example], int]:
+def _examples(stem: StemEncoder, lines: list[LabelledLine], index: dict[str, int], views: int,
+              rng: np.random.Generator) -> tuple[list[_Example], int]:
     kept = [(line, labels) for line in lines if (labels := encode_text(line.text, index))]
     skipped = len(lines) - len(kept)
     images = [[normalized_line(line.image)] for line, _ in kept]
     for k, (line, _) in enumerate(kept):
         images[k].extend(normalized_line(augment_line(line.image, rng)) for _ in range(views))
     flat = [img for per_line in images for img in per_line]
-    cached = _cache_stem(model, flat, device)
+    cached = _cache_stem(stem, flat)
     examples, position = [], 0
     for (line, labels), per_line in zip(kept, images, strict=True):
         examples.append(_Example(cached[position : position + len(per_line)], labels, line.text))
@@ -274,8 +295,9 @@ def fine_tune(
     recipe = config.recipe(len(train_lines))
     say(f"recipe: up to {recipe.epochs} epochs, {recipe.augment_views} augmented copies per line, "
         f"patience {recipe.patience}" + (" (automatic)" if config.epochs is None else ""))
-    train, skipped = _examples(model, train_lines, index, recipe.augment_views, rng, device)
-    validation, skipped_val = _examples(model, validation_lines, index, 0, rng, device)
+    stem = stem_encoder(model, onnx_path, device, config.threads)
+    train, skipped = _examples(stem, train_lines, index, recipe.augment_views, rng)
+    validation, skipped_val = _examples(stem, validation_lines, index, 0, rng)
     if not train:
         raise ValueError("no trainable lines (empty set, or every label has characters outside the alphabet)")
     pad = _blank_column(model, device)
