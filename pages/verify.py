@@ -3,6 +3,9 @@
 Typing is kept on the server as a draft while it happens (workbench.drafts, via the draft_sync
 component) and restored when the record is opened again. Approving with validator errors or
 never-visited amber/red fields opens a confirmation naming them (workbench.approval_checks).
+An action pressed on the form (Ctrl+Enter, Ctrl+S, F8, F9 or a click) is also carried in a hidden
+input with a fresh id, so a newer script run that preempts the press's own run (the draft of a letter
+typed just before) still does it, with the values the form carried, once (keyboard.FormAction).
 
 Book order (issue #15 item 6, workbench.book_order): the head says where the record sits in its book
 (trang 3/12 · dòng 5/8). Alt+PageUp / Alt+PageDown step to the record before / after it in the book:
@@ -57,13 +60,16 @@ from workbench.ui.keyboard import (
     BACK_TO_WORK_KEY,
     KEY_HELP_VI,
     UNDO_APPROVAL_KEY,
+    FormAction,
     KeyboardField,
     KeyboardTargets,
     NavigationTargets,
     PageViewer,
+    carried_action,
+    form_action,
+    hidden_inputs_css,
     keyboard_html,
     navigation_keys_html,
-    visited_css,
     zoom_bar_html,
 )
 from workbench.ui.navigation import QUEUES, to_st_page
@@ -80,6 +86,8 @@ PENDING_KEY = "verify_pending_approval"  # an approval waiting for the official'
 FOCUS_KEY = "verify_focus_request"  # (request id, field index): where the focus goes after "Quay lại sửa"
 BROWSE_KEY = "verify_browse"  # the record the official stepped to in book order (absent: the queue's)
 WORK_KEY = "verify_work"  # the record the official was working on when they stepped away (Alt+End returns)
+HANDLED_KEY = "verify_handled_actions"  # ids of the form actions already done (keyboard.FormAction)
+HANDLED_KEEP = 50
 NAV_BOX_KEY = "verify-book-nav"
 NAV_TARGETS = NavigationTargets(previous_key="verify-prev", next_key="verify-next", back_key="verify-back",
                                 undo_key="verify-undo")
@@ -230,8 +238,16 @@ def show_progress_strip() -> None:
     )
 
 
+def mark_handled(request: FormAction | None) -> None:
+    """This press is being done now: a later run that still carries it must not do it again."""
+    if request is not None and request.request_id:
+        kept: tuple[str, ...] = st.session_state.get(HANDLED_KEY, ())
+        st.session_state[HANDLED_KEY] = (*kept[-(HANDLED_KEEP - 1):], request.request_id)
+
+
 def submit(view: RecordView, action: ReviewAction, values: dict[str, str], reason: str,
-           confirmed: tuple[ApprovalConcern, ...] = ()) -> None:
+           confirmed: tuple[ApprovalConcern, ...] = (), request: FormAction | None = None) -> None:
+    mark_handled(request)  # before the save: no Streamlit call (no preemption point) until it commits
     # The form the official typed into was rendered in the previous run; if the record moved on
     # since (someone else saved it, or the claim passed to another record), nothing is saved.
     shown_id, shown_version = shown_before or (view.record_id, view.version)
@@ -267,6 +283,29 @@ def submit(view: RecordView, action: ReviewAction, values: dict[str, str], reaso
     if action != ReviewAction.SAVE and st.session_state.pop(OPEN_RECORD_KEY, None) is not None:
         st.switch_page(to_st_page(QUEUES))
     st.rerun()
+
+
+def do_action(view: RecordView, request: FormAction, typed: dict[str, str], visited: set[str], reason: str) -> None:
+    """Duyệt / Lưu / Chuyển tổ kiểm tra / Bỏ qua with the values the form carried."""
+    if request.kind == "approve":
+        concerns = approval_concerns(view.fields, typed, visited)
+        if not concerns:
+            submit(view, ReviewAction.APPROVE, typed, reason, request=request)
+            return
+        mark_handled(request)
+        keys = [f.key for f in view.fields]
+        st.session_state[PENDING_KEY] = PendingApproval(view_token(view), typed, reason, concerns,
+                                                        keys.index(concerns[0].key))
+        # The press took the typing instead of a draft (keyboard.js): keep it on the server while the
+        # confirmation is open, as a draft would have.
+        keep_draft(view, DraftPayload(view_token(view), typed, tuple(sorted(visited))))
+    elif request.kind == "flag":
+        submit(view, ReviewAction.FLAG, typed, reason, request=request)
+    elif request.kind == "save":
+        # Only what the official changed or looked at becomes a person's decision.
+        submit(view, ReviewAction.SAVE, fields_to_save(view.fields, typed, visited), reason, request=request)
+    elif request.kind == "skip":
+        submit(view, ReviewAction.SKIP, {}, reason, request=request)
 
 
 def cancel_approval() -> None:
@@ -310,11 +349,16 @@ class FormNames:
     targets: KeyboardTargets
 
 
+def view_token(view: RecordView) -> str:
+    """One record version's form: its widgets' keys and its draft carry it."""
+    return f"{view.record_id}-{view.version}"
+
+
 def form_names(view: RecordView) -> FormNames:
-    token = f"{view.record_id}-{view.version}"
+    token = view_token(view)
     targets = KeyboardTargets(
         approve_key="verify-approve", flag_key="verify-flag", skip_key="verify-skip", reason_key=f"reason-{token}",
-        save_key="verify-save", visited_key=f"visited-{token}",
+        save_key="verify-save", visited_key=f"visited-{token}", action_key=f"action-{token}",
     )
     return FormNames(token, tuple(f"fld-{token}-{index}" for index in range(len(view.fields))), targets)
 
@@ -381,7 +425,7 @@ def show_form(view: RecordView, names: FormNames, draft: Draft | None) -> DraftP
     by_band: dict[str, list[str]] = {}
     for key, field in zip(widget_keys, view.fields, strict=True):
         by_band.setdefault(display_band(field.band, field.status), []).append(key)
-    st.html(band_css(by_band) + visited_css(targets.visited_key))
+    st.html(band_css(by_band) + hidden_inputs_css(targets.visited_key, targets.action_key))
     with st.form(f"verify-{token}", enter_to_submit=False, border=False):
         typed: dict[str, str] = {}
         for key, field in zip(widget_keys, view.fields, strict=True):
@@ -393,6 +437,7 @@ def show_form(view: RecordView, names: FormNames, draft: Draft | None) -> DraftP
                                placeholder="Ví dụ: chữ mờ, không đọc được họ tên mẹ")
         visited_raw = st.text_input("Trường đã xem", key=targets.visited_key, label_visibility="collapsed",
                                     value=json.dumps(list(restored_visited)))
+        action_raw = st.text_input("Thao tác", key=targets.action_key, label_visibility="collapsed", value="")
         # Two to a row: at 1366x768 every label is read whole (issue #15: "Duyệt (…", "Lưu (C…").
         approve_col, save_col = st.columns(2)
         flag_col, skip_col = st.columns([1.35, 0.65])
@@ -403,21 +448,11 @@ def show_form(view: RecordView, names: FormNames, draft: Draft | None) -> DraftP
         flag = flag_col.form_submit_button("Chuyển tổ kiểm tra (F8)", key=targets.flag_key, width="stretch")
         skip = skip_col.form_submit_button("Bỏ qua (F9)", key=targets.skip_key, width="stretch")
     visited = visited_keys(visited_raw) | set(sent.visited if sent else ()) | set(restored_visited)
-    if approve:
-        concerns = approval_concerns(view.fields, typed, visited)
-        if concerns:
-            keys = [f.key for f in view.fields]
-            st.session_state[PENDING_KEY] = PendingApproval(token, typed, reason, concerns,
-                                                            keys.index(concerns[0].key))
-        else:
-            submit(view, ReviewAction.APPROVE, typed, reason)
-    elif flag:
-        submit(view, ReviewAction.FLAG, typed, reason)
-    elif save:
-        # Only what the official changed or looked at becomes a person's decision.
-        submit(view, ReviewAction.SAVE, fields_to_save(view.fields, typed, visited), reason)
-    elif skip:
-        submit(view, ReviewAction.SKIP, {}, reason)
+    # The press of this run, or one whose own run a newer run (the draft's) preempted: done once.
+    request = form_action({"approve": approve, "save": save, "flag": flag, "skip": skip},
+                          carried_action(action_raw), st.session_state.get(HANDLED_KEY, ()))
+    if request is not None:
+        do_action(view, request, typed, visited, reason)
     pending: PendingApproval | None = st.session_state.get(PENDING_KEY)
     if pending is not None and pending.token == token:
         confirm_approval(view, pending)

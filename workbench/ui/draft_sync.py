@@ -11,6 +11,11 @@ A reload within the debounce (F5 right after typing) tears the connection down b
 leaves, so every keystroke is also copied to the tab's sessionStorage (this form only; it dies with
 the tab). When the same form comes back and the copy differs from what the server restored, the
 inputs are refilled from it and it is sent at once, marked `rescued` so the page says so.
+
+When an action button is pressed (keyboard.js sends a `wb-form-action` event first), the pending
+draft is dropped: the submitted form carries the same typing, and a draft run arriving after the
+press would preempt the press's run (issue #15: Ctrl+Enter right after typing was lost that way; the
+press itself also survives a preempting run, see keyboard.FormAction).
 """
 
 from __future__ import annotations
@@ -102,12 +107,23 @@ export default function (component) {
     rescue();
   }
   const onFocusOut = (event) => { if (isField(event.target)) send(); };
+  // Duyệt / Lưu / Chuyển / Bỏ qua pressed (keyboard.js): the form itself now carries this typing to the
+  // server. A draft sent after the press would start a run of its own that preempts the press's run
+  // (and cost a run for nothing): the pending one is dropped, this typing counts as sent.
+  const onAction = (event) => {
+    if (!event.detail || event.detail.token !== cfg.token) return;
+    clearTimeout(timer);
+    timer = null;
+    const values = snapshot();
+    if (values !== null) last = JSON.stringify(values);
+  };
   const reload = (event) => event.key === 'F5' || (event.key === 'r' && (event.ctrlKey || event.metaKey));
   const onKey = (event) => { if (reload(event)) send(); };
   if (win.__wbDraftCleanup) win.__wbDraftCleanup();
   doc.addEventListener('input', onInput, true);
   doc.addEventListener('focusout', onFocusOut, true);
   doc.addEventListener('keydown', onKey, true);
+  doc.addEventListener('wb-form-action', onAction);
   win.addEventListener('pagehide', send);
   win.addEventListener('beforeunload', send);
   const cleanup = () => {
@@ -115,6 +131,7 @@ export default function (component) {
     doc.removeEventListener('input', onInput, true);
     doc.removeEventListener('focusout', onFocusOut, true);
     doc.removeEventListener('keydown', onKey, true);
+    doc.removeEventListener('wb-form-action', onAction);
     win.removeEventListener('pagehide', send);
     win.removeEventListener('beforeunload', send);
     if (win.__wbDraftCleanup === cleanup) win.__wbDraftCleanup = null;

@@ -198,12 +198,28 @@
     win.__wbIndex = index; win.__wbRecord = record;
     showCrop(index); markVisited(index); applyView(); drawMarks(index);
   }
+  // A new record's inputs can get their values a moment after they appear (Streamlit sets a widget's
+  // value after mounting it, and may reuse the previous record's input): the caret placed on the old
+  // value would end up at the end of the new one. Until the official presses a key, a value that
+  // changes under the focus gets its caret placed again.
+  function holdCaret(index, el) {
+    const keysAt = win.__wbKeys || 0;
+    let seen = el.value;
+    let tries = 0;
+    const check = () => {
+      if (doc.activeElement !== el || (win.__wbKeys || 0) !== keysAt) return;
+      if (el.value !== seen) { seen = el.value; placeCaret(index); drawMarks(index); }
+      if (tries++ < 30) setTimeout(check, 50);
+    };
+    setTimeout(check, 50);
+  }
   function focusField(index) {
     const el = fieldInputs()[index];
     if (!el) return false;
     el.focus({ preventScroll: true });
     placeCaret(index);
     comfort(el);
+    holdCaret(index, el);
     return true;
   }
   const focusApprove = () => { const b = button(cfg.approve); if (b) { b.focus({ preventScroll: true }); comfort(b); } };
@@ -268,13 +284,37 @@
     });
   }
 
+  // --- action carrier ---------------------------------------------------------------------------
+  // A press of Duyệt / Lưu / Chuyển / Bỏ qua (key or mouse) is a one-shot trigger that Streamlit drops
+  // when a newer run (the typing's draft) preempts the run carrying it. So, before the press reaches
+  // the form, it is also written into the form's hidden action input with a fresh id: that value goes
+  // with every later run, and the server does the action once (keyboard.py: FormAction). The draft
+  // watcher is told too: the form now carries the typing, so no draft run follows to preempt it.
+  const ACTIONS = [['approve', cfg.approve], ['save', cfg.save], ['flag', cfg.flag], ['skip', cfg.skip]];
+  function carryAction(kind) {
+    const carrier = cfg.actionInput ? input(cfg.actionInput) : null;
+    if (carrier) {
+      const id = Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set
+        .call(carrier, JSON.stringify({ action: kind, id: id }));
+      carrier.dispatchEvent(new Event('input', { bubbles: true }));
+    }
+    doc.dispatchEvent(new CustomEvent('wb-form-action', { detail: { token: cfg.token, action: kind } }));
+  }
+
   // --- events -------------------------------------------------------------------------------------
   for (const [type, name] of [['keydown', '__wbKeydown'], ['focusin', '__wbFocusin'], ['input', '__wbInput'],
-                              ['mousedown', '__wbMousedown'], ['scroll', '__wbScroll'], ['keyup', '__wbKeyup']]) {
+                              ['mousedown', '__wbMousedown'], ['scroll', '__wbScroll'], ['keyup', '__wbKeyup'],
+                              ['click', '__wbClick']]) {
     if (win[name]) doc.removeEventListener(type, win[name], true);
   }
   if (win.__wbResize) win.removeEventListener('resize', win.__wbResize);
   if (win.__wbObserver) win.__wbObserver.disconnect();
+  win.__wbClick = (event) => {
+    if (!(event.target instanceof Element)) return;
+    const found = ACTIONS.find(([, key]) => event.target.closest('.st-key-' + CSS.escape(key) + ' button'));
+    if (found) carryAction(found[0]);
+  };
   win.__wbMousedown = (event) => {
     win.__wbMouseAt = Date.now();
     // Zoom and contrast controls do not take the focus from the field.
@@ -316,6 +356,7 @@
   // Any open dialog (role=dialog: st.dialog, Streamlit's own modals) owns the keyboard.
   const dialogOpen = () => doc.querySelector('[role="dialog"]') !== null;
   win.__wbKeydown = (event) => {
+    win.__wbKeys = (win.__wbKeys || 0) + 1;  // the official is acting: holdCaret lets go
     const ctrl = event.ctrlKey || event.metaKey;
     if (dialogOpen()) {
       const action = (ctrl && (event.key === 'Enter' || event.key === 's' || event.key === 'S'))
@@ -365,5 +406,6 @@
   doc.addEventListener('keyup', win.__wbKeyup, true);
   doc.addEventListener('scroll', win.__wbScroll, true);
   doc.addEventListener('mousedown', win.__wbMousedown, true);
+  doc.addEventListener('click', win.__wbClick, true);
   win.addEventListener('resize', win.__wbResize);
 } catch (e) { console.error('WBERR', e.message, e.stack); } })();

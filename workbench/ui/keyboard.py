@@ -22,6 +22,11 @@ record's) and:
   hidden input of the form, so an approval knows which amber/red fields were never looked at,
 - while any dialog is open (the approval confirmation, or any modal Streamlit shows) the action keys
   do nothing: no approval can happen behind a dialog (issue #15).
+- writes every press of Duyệt / Lưu / Chuyển tổ kiểm tra / Bỏ qua (key or mouse) into a hidden input
+  of the form, with a fresh id, before the press submits the form (see FormAction): a press whose own
+  script run was preempted by a newer one is still done, once, by the next run (issue #15: Ctrl+Enter
+  right after typing was lost to the typing's draft run), and tells the draft watcher that the form
+  now carries the typing.
 Buttons and inputs are found by Streamlit's `st-key-<key>` container classes.
 
 `navigation_keys_html` is a second, smaller script for the book-order buttons (issue #15 item 6):
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -101,11 +107,58 @@ class KeyboardTargets:
     reason_key: str
     save_key: str
     visited_key: str = ""  # hidden text_input of the form that carries the visited field keys (JSON)
+    action_key: str = ""  # hidden text_input of the form that carries the action pressed (see FormAction)
+
+
+FORM_ACTIONS = ("approve", "save", "flag", "skip")
+
+
+@dataclass(frozen=True)
+class FormAction:
+    """An action button pressed on the form. The script writes {"action", "id"} (a fresh id per press)
+    into the form's action carrier just before the press submits the form. The press itself is a
+    one-shot trigger: if a newer script run (the typing's draft) preempts the run that carried it,
+    Streamlit drops it. The carrier is an ordinary value, sent with every later run, so the next run
+    still sees the action and does it, once (its id is then handled)."""
+
+    kind: str  # one of FORM_ACTIONS
+    request_id: str  # "" when only the button's own trigger said so (no script)
+
+
+def carried_action(raw: object) -> FormAction | None:
+    """The carrier's JSON as a FormAction; anything malformed (the browser is not trusted): None."""
+    try:
+        parsed = json.loads(str(raw or "null"))
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    kind, request_id = parsed.get("action"), parsed.get("id")
+    if kind not in FORM_ACTIONS or not isinstance(request_id, str) or not request_id:
+        return None
+    return FormAction(str(kind), request_id)
+
+
+def form_action(pressed: dict[str, bool], carried: FormAction | None, handled: Collection[str]) -> FormAction | None:
+    """What this run must do: the button pressed in this run (its carrier id, when the script wrote one
+    for that press), else a carried action no run has handled yet (its own run was preempted)."""
+    for kind in FORM_ACTIONS:
+        if pressed.get(kind):
+            same = carried is not None and carried.kind == kind
+            return FormAction(kind, carried.request_id if same and carried is not None else "")
+    if carried is not None and carried.request_id not in handled:
+        return carried
+    return None
+
+
+def hidden_inputs_css(*keys: str) -> str:
+    """Hide the form's carriers (visited fields, action pressed): data for the server, not the official."""
+    return "".join(f"<style>.st-key-{key} {{ display: none !important; }}</style>" for key in keys if key)
 
 
 def visited_css(visited_key: str) -> str:
     """Hide the form's visited-fields carrier (it is data for the server, not for the official)."""
-    return f"<style>.st-key-{visited_key} {{ display: none !important; }}</style>"
+    return hidden_inputs_css(visited_key)
 
 
 @cache
@@ -156,6 +209,7 @@ def keyboard_html(
         "reason": targets.reason_key,
         "save": targets.save_key,
         "visitedInput": targets.visited_key,
+        "actionInput": targets.action_key,
         "visited": list(visited),
         "focusRequest": list(focus_request) if focus_request else None,
         "viewer": {"key": viewer.container_key, "page": list(viewer.page_size), "record": list(viewer.record_box)}
