@@ -397,7 +397,6 @@ def profile_services(db_url: str, data_dir: Path, cycles: int, top: int = 25) ->
     from collections import defaultdict
 
     from sqlalchemy import select
-    from streamlit.elements.lib.image_utils import _np_array_to_bytes
 
     from models import User
     from workbench.approval_checks import approval_concerns
@@ -406,7 +405,8 @@ def profile_services(db_url: str, data_dir: Path, cycles: int, top: int = 25) ->
     from workbench.queue import next_record
     from workbench.record_view import get_record_view
     from workbench.review import ReviewAction, save_record
-    from workbench.ui.rendering import crop_urls, load_page, page_plain_rgb
+    from workbench.scope import units_read_once
+    from workbench.ui.rendering import crop_urls, load_page, page_plain_jpeg
 
     wb = open_workbench(Settings(db_url=db_url, data_dir=data_dir), run_migrations=False)
     with wb.sessions() as session:
@@ -433,9 +433,7 @@ def profile_services(db_url: str, data_dir: Path, cycles: int, top: int = 25) ->
         step("db:load_draft", load_draft, user, view.record_id)
         step("db:my_progress", my_progress, user)
         step("image:load_page", load_page, data_dir, view.image_path)
-        shown = step("image:page_plain_rgb", page_plain_rgb, str(data_dir), view.image_path, 0)
-        # st.image encodes the array to JPEG on every run (Streamlit's own helper, private but the real cost).
-        step("image:st.image JPEG encode", _np_array_to_bytes, shown, "JPEG")
+        step("image:page_plain_jpeg", page_plain_jpeg, str(data_dir), view.image_path, 0)
         step("image:load_page(form)", load_page, data_dir, view.image_path)
         step("image:crop_urls", crop_urls, str(data_dir), view.image_path, tuple(f.cell_bbox for f in view.fields), 0)
         return view
@@ -446,13 +444,19 @@ def profile_services(db_url: str, data_dir: Path, cycles: int, top: int = 25) ->
     while view is not None and done < cycles:
         profiler.enable()
         t0, cpu0 = time.perf_counter(), time.process_time()
-        # The submit run renders the shown record again, then saves; st.rerun() renders the next one.
-        rerun_render()
-        typed = {f.key: f.value_to_show for f in view.fields}
-        typed["full_name"] = corrected_name(1, done)
-        step("checks:approval_concerns", approval_concerns, view.fields, typed, {f.key for f in view.fields})
-        step("db:save_record(approve)", save_record, user, view.record_id, view.version, typed, ReviewAction.APPROVE)
-        view = rerun_render()
+        # The submit run finds the record and saves before drawing anything (the form comes first, issue
+        # #15); st.rerun() renders the next one. Each run reads the user's units once (units_read_once).
+        with units_read_once():
+            claim = step("db:next_record", next_record, user)
+            if claim is not None:
+                step("db:get_record_view", get_record_view, user, claim.record_id)
+            typed = {f.key: f.value_to_show for f in view.fields}
+            typed["full_name"] = corrected_name(1, done)
+            step("checks:approval_concerns", approval_concerns, view.fields, typed, {f.key for f in view.fields})
+            step("db:save_record(approve)", save_record, user, view.record_id, view.version, typed,
+                 ReviewAction.APPROVE)
+        with units_read_once():
+            view = rerun_render()
         steps["= cycle total"].append(1000 * (time.perf_counter() - t0))
         steps["= cycle CPU (this process)"].append(1000 * (time.process_time() - cpu0))
         profiler.disable()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from dataclasses import dataclass
 
 import streamlit as st
@@ -38,7 +39,7 @@ from workbench.book_order import (
 from workbench.drafts import Draft, load_draft, save_draft
 from workbench.errors import ConflictError, ServiceError
 from workbench.policy import ReviewPolicy
-from workbench.progress import my_progress
+from workbench.progress import ProgressStrip, my_progress
 from workbench.queue import next_record, release_claim
 from workbench.record_view import RecordView, get_record_view
 from workbench.review import ReviewAction, save_record
@@ -75,7 +76,7 @@ from workbench.ui.keyboard import (
 from workbench.ui.navigation import QUEUES, to_st_page
 from workbench.ui.plain import plain
 from workbench.ui.record_panel import page_image
-from workbench.ui.rendering import crop_urls, load_page, page_plain_rgb
+from workbench.ui.rendering import crop_urls, load_page, page_plain_jpeg
 from workbench.ui.standins import open_record_for_review
 
 OPEN_RECORD_KEY = "verify_open_record"  # set by the supervisor queues to open one specific record
@@ -88,6 +89,8 @@ BROWSE_KEY = "verify_browse"  # the record the official stepped to in book order
 WORK_KEY = "verify_work"  # the record the official was working on when they stepped away (Alt+End returns)
 HANDLED_KEY = "verify_handled_actions"  # ids of the form actions already done (keyboard.FormAction)
 HANDLED_KEEP = 50
+PROGRESS_KEY = "verify_progress"  # (monotonic time read, ProgressStrip): the counters on the strip
+PROGRESS_MAX_AGE_S = 30.0
 NAV_BOX_KEY = "verify-book-nav"
 NAV_TARGETS = NavigationTargets(previous_key="verify-prev", next_key="verify-next", back_key="verify-back",
                                 undo_key="verify-undo")
@@ -181,6 +184,7 @@ def undo_approval(shown: RecordView | None, last: LastApproval) -> None:
     )
     if not outcome.ok:
         return
+    st.session_state.pop(PROGRESS_KEY, None)  # my counters moved
     if BROWSE_KEY not in st.session_state and shown is not None and shown.record_id != last.record_id:
         st.session_state[WORK_KEY] = shown.record_id
     st.session_state[BROWSE_KEY] = last.record_id
@@ -227,9 +231,20 @@ def close_opened(view: RecordView) -> None:
     st.switch_page(to_st_page(QUEUES))
 
 
-def show_progress_strip() -> None:
+def progress_strip() -> ProgressStrip:
+    """My counters, read again after my own approvals (submit and undo forget them) or once they are
+    PROGRESS_MAX_AGE_S old (other officials' work): not on every keystroke's run."""
+    kept: tuple[float, ProgressStrip] | None = st.session_state.get(PROGRESS_KEY)
+    if kept is not None and time.monotonic() - kept[0] < PROGRESS_MAX_AGE_S:
+        return kept[1]
     with ctx.session() as (session, user):
         strip = my_progress(session, user)
+    st.session_state[PROGRESS_KEY] = (time.monotonic(), strip)
+    return strip
+
+
+def show_progress_strip() -> None:
+    strip = progress_strip()
     st.markdown(
         f"Tôi đã duyệt hôm nay: **{strip.approved_today_by_me:d}** · "
         f"Đơn vị còn lại: **{strip.unit_remaining:d}** / {strip.unit_total:d} · "
@@ -274,6 +289,7 @@ def submit(view: RecordView, action: ReviewAction, values: dict[str, str], reaso
     }
     notices.push("success", done.get(action, "Đã lưu."))
     st.session_state.pop(PENDING_KEY, None)
+    st.session_state.pop(PROGRESS_KEY, None)  # my counters moved
     if action != ReviewAction.SAVE:
         # Done with a record stepped to: back to the one I was working on (or the queue's next).
         st.session_state.pop(BROWSE_KEY, None)
@@ -394,8 +410,7 @@ def show_page_panel(view: RecordView, names: FormNames, draft: Draft | None) -> 
         st.error("Không đọc được ảnh trang. Báo đơn vị số hoá kiểm tra lại trang này.")
     else:
         with st.container(key=VIEWER_KEY):
-            st.image(page_plain_rgb(str(data_dir), view.image_path, int(contrast)), width="stretch",
-                     output_format="JPEG")
+            st.image(page_plain_jpeg(str(data_dir), view.image_path, int(contrast)), width="stretch")
         viewer = PageViewer(VIEWER_KEY, (int(page.shape[1]), int(page.shape[0])), view.record_bbox, CONTRAST_KEY,
                             CONTRAST_OPTIONS.index(int(contrast)))
     focus = st.session_state.pop(FOCUS_KEY, None)
@@ -540,6 +555,30 @@ def read_only_table_html(view: RecordView) -> str:
 </style>"""
 
 
+def show_head(current: RecordView | None, stepped_to: BrowsedRecord | None,
+              supervisor_opened: bool) -> st.delta_generator.DeltaGenerator | None:
+    """The progress strip with the book-order buttons, then where the record sits in its book (or that
+    the queue is done); returns the slot for the restored-typing notice (None when there is no record)."""
+    with ctx.session() as (session, user):
+        last_done = last_approval(session, user)
+        position = book_position(session, user, current.record_id) if current is not None else None
+    with st.container(horizontal=True, gap="small", vertical_alignment="center", key=NAV_BOX_KEY):
+        show_progress_strip()
+        if not supervisor_opened:
+            show_book_navigation(current if position is not None else None, last_done, stepped_to is not None)
+    if not supervisor_opened:
+        show_navigation_keys(stepped_to is not None)
+    if current is None or position is None:
+        st.success("Đã hết bản ghi cần xác minh trong các đơn vị của bạn. Cảm ơn!")
+        return None
+    show_position(current, position)
+    notice_slot = st.empty()  # filled once the form knows what was restored
+    if supervisor_opened and st.button("Đóng bản ghi, quay lại hàng đợi", key="verify-close"):
+        close_opened(current)
+    st.html(verify_layout_css())
+    return notice_slot
+
+
 def show_read_only(view: RecordView, stepped: BrowsedRecord) -> None:
     """A record stepped to that I may not change here: the page with the row outlined, and its values."""
     st.info(plain(stepped.note_vi) + " Alt+End: về bản ghi đang làm · Alt+PgUp / Alt+PgDn: bản ghi trước / sau.",
@@ -563,34 +602,27 @@ if current is not None and not read_only:
     current = with_draft(current, current_draft)
 notices.show()
 supervisor_opened = st.session_state.get(OPEN_RECORD_KEY) is not None
-with ctx.session() as (session, user):
-    last_done = last_approval(session, user)
-    position = book_position(session, user, current.record_id) if current is not None else None
-with st.container(horizontal=True, gap="small", vertical_alignment="center", key=NAV_BOX_KEY):
-    show_progress_strip()
-    if not supervisor_opened:
-        show_book_navigation(current if position is not None else None, last_done, stepped_to is not None)
-if not supervisor_opened:
-    show_navigation_keys(stepped_to is not None)
-if current is None or position is None:
-    st.success("Đã hết bản ghi cần xác minh trong các đơn vị của bạn. Cảm ơn!")
-    st.stop()
-
-show_position(current, position)
-notice_slot = st.empty()  # filled once the form knows what was restored
-if supervisor_opened and st.button("Đóng bản ghi, quay lại hàng đợi", key="verify-close"):
-    close_opened(current)
-st.html(verify_layout_css())
-if read_only and stepped_to is not None:
-    show_read_only(current, stepped_to)
+head = st.container()  # the progress strip, book navigation and position (drawn after the form's action)
+if current is None or read_only:
+    with head:
+        show_head(current, stepped_to, supervisor_opened)
+    if current is None:
+        st.stop()
+    if stepped_to is not None:
+        show_read_only(current, stepped_to)
     st.caption(KEY_HELP_VI)
     st.stop()
 names = form_names(current)
 # 3:2 leaves the page image >= 600 px wide at 1366x768 and the form wide enough for names and buttons.
 image_col, form_col = st.columns([3, 2], gap="small")
-with image_col, st.container(key=PAGE_PANEL_KEY):
-    show_page_panel(current, names, current_draft)
+# The form first: an action pressed on it is saved (and the run starts again on the next record) before
+# the head and the page image are drawn for a record that is done (issue #15, load).
 with form_col, st.container(key=FORM_COLUMN_KEY):
     typing = show_form(current, names, current_draft)
     st.caption(KEY_HELP_VI)
-show_restored_notice(notice_slot, current, current_draft, typing)
+with head:
+    notice_slot = show_head(current, stepped_to, supervisor_opened)
+with image_col, st.container(key=PAGE_PANEL_KEY):
+    show_page_panel(current, names, current_draft)
+if notice_slot is not None:
+    show_restored_notice(notice_slot, current, current_draft, typing)

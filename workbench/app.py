@@ -18,6 +18,7 @@ if str(_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from workbench.scope import units_read_once  # noqa: E402
 from workbench.storage import private_files  # noqa: E402
 from workbench.ui import streamlit_vi  # noqa: E402
 from workbench.ui.labels import ROLE_VI  # noqa: E402
@@ -57,7 +58,8 @@ def main() -> None:
     if not navigation:
         st.error("Vai trò của bạn chưa được cấp trang nào. Liên hệ quản trị viên.")
         return
-    st.navigation(navigation).run()
+    with units_read_once():  # a page run checks the user's scope many times: units read once per run
+        st.navigation(navigation).run()
 
 
 # Streamlit runs this file as __main__; a multiprocessing "spawn" child (Dask, process pools)

@@ -8,7 +8,9 @@ page that forgot to hide a button still cannot leak or change another unit's dat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select, true
@@ -68,6 +70,33 @@ def descendant_unit_ids(session: Session, roots: Iterable[int]) -> frozenset[int
     return frozenset(found)
 
 
+# The units each user covers, read once per block of `units_read_once` (one page run of the app): a
+# verification run checks the scope some ten times, each a user_units query and a walk of the unit table.
+_UNITS_THIS_RUN: ContextVar[dict[int, frozenset[int]] | None] = ContextVar("units_this_run", default=None)
+
+
+@contextmanager
+def units_read_once() -> Iterator[None]:
+    """Within the block (the app wraps each page run in it), a user's units are read from the database
+    once. The user row itself (activity, role) is still re-read by every `load_scope`."""
+    token = _UNITS_THIS_RUN.set({})
+    try:
+        yield
+    finally:
+        _UNITS_THIS_RUN.reset(token)
+
+
+def _units_of(session: Session, user_id: int) -> frozenset[int]:
+    known = _UNITS_THIS_RUN.get()
+    if known is not None and user_id in known:
+        return known[user_id]
+    assigned = session.scalars(select(user_units.c.unit_id).where(user_units.c.user_id == user_id))
+    units = descendant_unit_ids(session, assigned)
+    if known is not None:
+        known[user_id] = units
+    return units
+
+
 def load_scope(session: Session, user: User, roles: Iterable[str] = EVERYONE) -> Scope:
     """Re-read the user (the UI may hold a stale copy), check role and activity, compute the units."""
     acting = session.get(User, user.id)
@@ -81,8 +110,7 @@ def load_scope(session: Session, user: User, roles: Iterable[str] = EVERYONE) ->
         )
     if acting.role == Role.ADMIN:
         return Scope(acting, None)
-    assigned = session.scalars(select(user_units.c.unit_id).where(user_units.c.user_id == acting.id))
-    return Scope(acting, descendant_unit_ids(session, assigned))
+    return Scope(acting, _units_of(session, acting.id))
 
 
 def system_user(session: Session) -> User:

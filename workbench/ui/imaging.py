@@ -103,12 +103,17 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def jpeg_data_url(image: np.ndarray, quality: int = 85) -> str:
-    """A `data:` URL, so the keyboard helper can swap crops without a server round trip."""
+def jpeg_bytes(image: np.ndarray, quality: int = 85) -> bytes:
+    """A BGR image as JPEG file bytes."""
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise ValueError("could not encode the crop as JPEG")
-    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+        raise ValueError("could not encode the image as JPEG")
+    return encoded.tobytes()
+
+
+def jpeg_data_url(image: np.ndarray, quality: int = 85) -> str:
+    """A `data:` URL, so the keyboard helper can swap crops without a server round trip."""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(image, quality)).decode("ascii")
 
 
 def thumbnail(image: np.ndarray, width: int = 240) -> np.ndarray:
