@@ -16,7 +16,7 @@ from workbench.errors import ServiceError
 from workbench.policy import ReviewPolicy
 from workbench.progress import VIETNAM_TZ
 from workbench.qa import QaItem, QaResult, draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
-from workbench.queue import get_queue_order, set_queue_order
+from workbench.queue import FieldRisk, get_queue_order, set_queue_order
 from workbench.record_view import RecordSummary, RecordView, get_record_view
 from workbench.supervision import (
     FlaggedRecord,
@@ -152,12 +152,15 @@ def flagged_tab(records: list[FlaggedRecord], officials: dict[int, str]) -> None
 
 # --- low confidence -------------------------------------------------------------------------------
 
+def weak_field_note(field: FieldRisk) -> str:
+    if field.unread:
+        return "chưa đọc"  # uploaded without recognition: nothing says whether the cell is written
+    return "trống, nghi có chữ" if field.empty else f"{field.confidence:.0%}"
+
+
 def weak_fields_text(record: RankedRecord) -> str:
     labels = dict(record.field_labels)
-    return ", ".join(
-        f"{labels.get(f.key, f.key)} ({'trống, nghi có chữ' if f.empty else f'{f.confidence:.0%}'})"
-        for f in record.weak_fields
-    )
+    return ", ".join(f"{labels.get(f.key, f.key)} ({weak_field_note(f)})" for f in record.weak_fields)
 
 
 def expected_wrong_text(expected: float) -> str:

@@ -210,3 +210,77 @@ def test_scope_and_flagged_queue_says_who_and_when(db: RealDb) -> None:
         (record.record_id, "canbo", official.id, "Chữ mờ")]
     assert flagged[0].flagged_at is not None and flagged[0].flagged_at.tzinfo is not None
     assert record.record_id not in {r.record_id for r in db.call(low_confidence_queue, supervisor, THRESHOLD)}
+
+
+# --- pages uploaded without recognition: nothing was read -----------------------------------------
+
+def test_a_never_read_field_is_certainly_wrong_and_not_a_doubtful_empty() -> None:
+    unread = FieldEvidence("k", "person_name", "", 0.0, settled=False, read=False)
+    assert field_error_probability(unread) == 1.0
+    # Whatever confidence was stored with it, nothing vouches for it; a person settling it still counts.
+    assert field_error_probability(FieldEvidence("k", "person_name", "", EMPTY_CELL_CONFIDENCE, False, False)) == 1.0
+    assert field_error_probability(FieldEvidence("k", "person_name", "", 0.0, True, False)) == 0.0
+    risk = record_risk(9, [evidence(0.9, key="a"), FieldEvidence("b", "person_name", "", 0.0, False, False),
+                           evidence(EMPTY_WITH_INK_CONFIDENCE, "", key="c")])
+    assert risk.expected_wrong == pytest.approx(0.1 + 1.0 + 0.7)
+    assert [(f.key, f.empty, f.unread) for f in risk.weak_fields(THRESHOLD)] == [
+        ("b", True, True), ("c", True, False)]
+
+
+@pytest.fixture()
+def unread_db(tmp_path: Path) -> Iterator[RealDb]:
+    """A real SQLite database holding one birth page uploaded without recognition (run_ocr False)."""
+    wb = open_workbench(Settings(db_url=f"sqlite:///{tmp_path / 'wb.db'}", data_dir=tmp_path / "data"))
+    with transaction(wb.sessions) as session:
+        get_or_create_unit(session, UNIT)
+        create_user(session, "totruong", "mat-khau-2", "supervisor", [UNIT])
+    report = ingest_files(wb.sessions, wb.settings.data_dir, iter_input_files([PAGES["khai_sinh"]]),
+                          identity=BookIdentity(UNIT, "khai_sinh", 2003), options=IngestOptions(run_ocr=False))
+    assert report.pages_done == 1 and report.records_created >= 5, report.errors
+    with wb.sessions() as session:
+        users = {u.username: u for u in session.scalars(select(User))}
+        session.expunge_all()
+    yield RealDb(wb, {"khai_sinh": report.book_id}, users)
+    wb.engine.dispose()
+
+
+def test_fields_of_a_page_uploaded_without_recognition_are_not_read_not_doubtful_empties(unread_db: RealDb) -> None:
+    with unread_db.wb.sessions() as session:  # what ingest stores when nothing was read
+        stored = set(session.execute(select(FieldValue.proposed_value, FieldValue.confidence, FieldValue.engine)))
+    assert stored == {("", 0.0, None)}
+    rows = unread_db.call(low_confidence_queue, unread_db.users["totruong"], THRESHOLD, 500)
+    fields = len(get_book_type("khai_sinh").columns)
+    assert len(rows) >= 5
+    for row in rows:  # every field is named "not read" and counts as wrong for certain
+        assert row.expected_wrong == pytest.approx(fields)
+        assert len(row.weak_fields) == fields
+        assert all(f.unread and f.p_wrong == 1.0 for f in row.weak_fields)
+
+
+def test_never_read_fields_rank_as_likely_wrong_in_the_database_order_too(unread_db: RealDb) -> None:
+    """The database picks the top `limit` by the same rule: a never-read field counts 1, whatever
+    confidence it was stored with; read fields keep 1 - confidence."""
+    supervisor = unread_db.users["totruong"]
+    with transaction(unread_db.wb.sessions) as session:
+        records = list(session.scalars(select(Record).order_by(Record.row_index)).unique())
+        unread_left, doubtful = records[0], records[1]
+        for record in records:  # read by the recognizer, all sure: out of the queue
+            for field in record.fields:
+                field.proposed_value, field.confidence, field.engine = "x", 0.99, "asternet"
+        # One field never read (stored with a middling confidence), the rest read and sure: 1 + 11 x 0.01.
+        blank = unread_left.fields[0]
+        blank.proposed_value, blank.confidence, blank.engine = "", 0.5, None
+        # Two read fields at 0.55 (one a doubtful empty): 0.9 + 10 x 0.01; ahead under the old rule (0.61).
+        doubtful.fields[0].proposed_value, doubtful.fields[0].confidence = "", 0.55
+        doubtful.fields[1].confidence = 0.55
+        for record in records:
+            record.confidence = min(f.confidence for f in record.fields)
+    fields = len(unread_left.fields)
+    rows = unread_db.call(low_confidence_queue, supervisor, THRESHOLD, 500)
+    assert [r.record_id for r in rows] == [unread_left.id, doubtful.id]
+    assert rows[0].expected_wrong == pytest.approx(1.0 + (fields - 1) * 0.01)
+    assert rows[1].expected_wrong == pytest.approx(0.9 + (fields - 2) * 0.01)
+    assert [(f.unread, f.empty) for f in rows[0].weak_fields] == [(True, True)]
+    assert [(f.unread, f.empty) for f in rows[1].weak_fields] == [(False, True), (False, False)]
+    top = unread_db.call(low_confidence_queue, supervisor, THRESHOLD, 1)  # the database's own cut
+    assert [r.record_id for r in top] == [unread_left.id]

@@ -281,7 +281,9 @@ def as_utc(moment: datetime) -> datetime:
 # record were approved as proposed is the sum of (1 - confidence) over the fields nobody has
 # confirmed yet. An empty proposal carries the pipeline's own doubt about the blank (a clean
 # blank 0.97, a blank with writing-like ink 0.3, ink nothing could be read from 0.05), so a
-# doubtful empty counts as the likely miss it is, and a clean one barely counts.
+# doubtful empty counts as the likely miss it is, and a clean one barely counts. A field nothing
+# ever read (a page uploaded without recognition: no engine, no value) says nothing about the
+# page: it counts as wrong for certain (1), and is named "not read", never "empty".
 
 @dataclass(frozen=True)
 class FieldEvidence:
@@ -292,6 +294,7 @@ class FieldEvidence:
     proposed_value: str
     confidence: float  # calibrated probability that the proposal is right, as stored at ingest
     settled: bool  # confirmed or corrected by a person: the machine's doubt no longer applies
+    read: bool = True  # a recognizer proposed it; False: never read (see `never_read`)
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,7 @@ class FieldRisk:
     confidence: float
     p_wrong: float
     empty: bool  # an empty proposal (for "doubtful empty" in the UI)
+    unread: bool = False  # nothing ever read it (for "not read" in the UI, instead of "doubtful empty")
 
 
 @dataclass(frozen=True)
@@ -316,17 +320,26 @@ class RecordRisk:
         return tuple(sorted(weak, key=lambda f: -f.p_wrong))
 
 
+def never_read(engine: str | None, proposed_value: str) -> bool:
+    """A stored field no recognizer proposed anything for: ingest without recognition stores an
+    empty value with no engine (and confidence 0); every recognizer's proposal names its engine."""
+    return engine is None and proposed_value == ""
+
+
 def field_error_probability(field: FieldEvidence) -> float:
-    """P(the proposal is wrong): 0 once a person settled it, else 1 - its calibrated confidence."""
+    """P(the proposal is wrong): 0 once a person settled it, 1 if nothing ever read it, else
+    1 - its calibrated confidence."""
     if field.settled:
         return 0.0
+    if not field.read:
+        return 1.0
     return 1.0 - min(max(field.confidence, 0.0), 1.0)
 
 
 def record_risk(record_id: int, fields: Iterable[FieldEvidence]) -> RecordRisk:
     risks = tuple(
         FieldRisk(f.key, f.field_type, f.proposed_value, f.confidence, field_error_probability(f),
-                  not f.proposed_value.strip())
+                  not f.proposed_value.strip(), unread=not f.read)
         for f in fields
     )
     return RecordRisk(record_id, sum(r.p_wrong for r in risks), risks)
@@ -343,4 +356,6 @@ def rank_by_expected_errors(records: Iterable[RecordRisk]) -> list[RecordRisk]:
 
 def field_error_sql() -> ColumnElement[float]:
     """`field_error_probability` as SQL over FieldValue (same rule: the database orders, Python details)."""
-    return case((FieldValue.status == FieldStatus.PROPOSED, 1.0 - FieldValue.confidence), else_=0.0)
+    unsettled = FieldValue.status == FieldStatus.PROPOSED
+    unread = and_(FieldValue.engine.is_(None), FieldValue.proposed_value == "")
+    return case((and_(unsettled, unread), 1.0), (unsettled, 1.0 - FieldValue.confidence), else_=0.0)

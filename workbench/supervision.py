@@ -40,6 +40,7 @@ from workbench.queue import (
     as_utc,
     claim_is_free,
     field_error_sql,
+    never_read,
     now_utc,
     queue_visible,
     rank_by_expected_errors,
@@ -166,7 +167,7 @@ def _risk_of(record: Record) -> RecordRisk:
     types = {c.key: c.field_type for c in get_book_type(record.book.book_type).columns}
     return record_risk(record.id, (
         FieldEvidence(f.key, types.get(f.key, "free_text"), f.proposed_value, f.confidence,
-                      settled=f.status != FieldStatus.PROPOSED)
+                      settled=f.status != FieldStatus.PROPOSED, read=not never_read(f.engine, f.proposed_value))
         for f in record.fields
     ))
 
