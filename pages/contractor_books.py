@@ -45,6 +45,8 @@ db_url = settings.db_url
 BOOK_PICK = "book-pick"
 PICK_NEXT = "book-pick-next"  # a book to select on the next run (the picker exists by then)
 BOOK_PARAM = "so"  # the picked book's id in the address (?so=<id>), so a reload stays on that book
+NEW_BOOK_OPEN = "new-book-open"  # the "Tạo sổ mới" expander's state (open/closed)
+NEW_BOOK_DONE = "new-book-done"  # a book was created on the last run: close and empty the form
 
 
 def book_title(book: BookSummary) -> str:
@@ -55,15 +57,24 @@ def create_book_form() -> None:
     with ctx.session() as (session, user):
         units = {u.id: u.path for u in list_units(session, user)}
     book_types = all_book_types()
-    with st.expander("Tạo sổ mới", expanded=False), st.form("create-book"):
+    # The fields take their values from the session (no value= on the widgets), so the form can be put
+    # back to these after a book is created: closed and empty, a second "Tạo sổ" cannot resend the book.
+    defaults = {"new-book-unit": next(iter(units), None), "new-book-type": next(iter(book_types)),
+                "new-book-year": 2000, "new-book-volume": 1, "new-book-count": 0}
+    created_last_run = st.session_state.pop(NEW_BOOK_DONE, False)
+    for key, value in defaults.items():
+        if value is not None and (created_last_run or key not in st.session_state):
+            st.session_state[key] = value
+    if created_last_run:
+        st.session_state[NEW_BOOK_OPEN] = False
+    with st.expander("Tạo sổ mới", key=NEW_BOOK_OPEN, on_change="rerun"), st.form("create-book"):
         unit_id = st.selectbox("Đơn vị", list(units), format_func=lambda uid: units[uid], key="new-book-unit")
         type_key = st.selectbox("Loại sổ", list(book_types), format_func=lambda k: book_types[k].label,
                                 key="new-book-type")
         year_col, volume_col, count_col = st.columns(3)
-        year = year_col.number_input("Năm", min_value=1900, max_value=2100, value=2000, step=1, key="new-book-year")
-        volume = volume_col.number_input("Quyển số", min_value=1, value=1, step=1, key="new-book-volume")
-        declared = count_col.number_input("Số đăng ký trong sổ (nếu biết)", min_value=0, value=0, step=1,
-                                          key="new-book-count")
+        year = year_col.number_input("Năm", min_value=1900, max_value=2100, step=1, key="new-book-year")
+        volume = volume_col.number_input("Quyển số", min_value=1, step=1, key="new-book-volume")
+        declared = count_col.number_input("Số đăng ký trong sổ (nếu biết)", min_value=0, step=1, key="new-book-count")
         if st.form_submit_button("Tạo sổ", type="primary"):
             if unit_id is None:
                 st.error("Chưa có đơn vị nào trong phạm vi của bạn.")
@@ -75,6 +86,7 @@ def create_book_form() -> None:
             )
             if created.ok and isinstance(created.value, int):
                 st.session_state[PICK_NEXT] = created.value  # the contractor goes on with the book just made
+                st.session_state[NEW_BOOK_DONE] = True  # a second "Tạo sổ" must not send the same book again
                 st.rerun()
 
 

@@ -240,6 +240,18 @@ def test_contractor_creates_a_book(
         book = session.scalar(select(Book).where(Book.book_type == "ket_hon"))
         assert (book.unit_id, book.year_from, book.volume) == (units["xa_a"], 1998, 2)
     assert any("Kết hôn" in s or "kết hôn" in s for s in at.selectbox(key="book-pick").options)
+    # Issue #16: the form is back to its defaults and closed; the same book sent again is refused.
+    assert (at.selectbox(key="new-book-type").value, at.number_input(key="new-book-year").value,
+            at.number_input(key="new-book-volume").value) == ("khai_sinh", 2000, 1)
+    assert at.session_state["new-book-open"] is False
+    at.selectbox(key="new-book-type").select("ket_hon")
+    at.number_input(key="new-book-year").set_value(1998)
+    at.number_input(key="new-book-volume").set_value(2)
+    next(b for b in at.button if b.label == "Tạo sổ").click()
+    at.run()
+    assert [e.replace("\\", "") for e in errors(at)] == ["Sổ này đã có trong hệ thống."]  # plain() escapes the dot
+    with sessions() as session:
+        assert len(session.scalars(select(Book).where(Book.book_type == "ket_hon")).all()) == 1
 
 
 def test_dashboard_and_my_progress_render(
