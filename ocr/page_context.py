@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ocr.decoding import DecodedLine, join_lines, reading_for_text, text_log_likelihood
 from ocr.engines.base import LineLogProbs
 from ocr.fields.dates import parse_date
+from ocr.fields.issues import FieldIssue
 
 REGISTRATION_NO_KEY = "registration_no"
 REGISTRATION_DATE_KEY = "registration_date"
@@ -66,6 +67,24 @@ def _run_offset(numbers: dict[int, int]) -> int | None:
     if not offsets or offsets[0][1] < MIN_SUPPORT or (len(offsets) > 1 and offsets[1][1] == offsets[0][1]):
         return None
     return offsets[0][0]
+
+
+# A warning: a book may skip or repeat a number, but a number read out of its page's run is far more
+# often a lost or changed digit ("355" read "55", "16" read "76") the frames did not let us repair.
+REGISTRATION_NO_OUT_OF_RUN = FieldIssue(
+    "registration_no_out_of_run", "Số đăng ký không liền mạch với các dòng bên cạnh: kiểm tra lại", severity="warning")
+
+
+def registration_no_run_issues(numbers: Sequence[str | None]) -> dict[int, FieldIssue]:
+    """Rows (indexes into ``numbers``, a page's registration numbers top to bottom) whose plain number
+    breaks the page's run (number = row + the offset most rows share) where a neighbouring row keeps it."""
+    parsed = {row: int(text) for row, text in enumerate(numbers) if text and _PLAIN_NUMBER.fullmatch(text)}
+    offset = _run_offset(parsed)
+    if offset is None:
+        return {}
+    return {row: REGISTRATION_NO_OUT_OF_RUN for row, number in parsed.items()
+            if number != row + offset
+            and (parsed.get(row - 1) == row - 1 + offset or parsed.get(row + 1) == row + 1 + offset)}
 
 
 def _number_fixes(cells: list[CellEvidence]) -> dict[int, list[DecodedLine]]:

@@ -42,7 +42,13 @@ from ocr.fields.normalize import normalize
 from ocr.fields.syllables import is_vietnamese_syllable
 from ocr.fields.validate import cross_field_issues, registration_date_order_issues, validate
 from ocr.name_decoding import rescore_surname
-from ocr.page_context import REGISTRATION_DATE_KEY, CellEvidence, apply_page_context
+from ocr.page_context import (
+    REGISTRATION_DATE_KEY,
+    REGISTRATION_NO_KEY,
+    CellEvidence,
+    apply_page_context,
+    registration_no_run_issues,
+)
 from ocr.place_decoding import decode_place_cell
 from ocr.place_index import HomeArea, place_index
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
@@ -479,17 +485,24 @@ def _contradicted(proposal: FieldProposal, issues: Sequence[FieldIssue]) -> Fiel
                    messages=[*proposal.messages, *(i.message for i in issues if i.message not in proposal.messages)])
 
 
+# What the other rows of a page say about one row's field: (key, its field type, the check).
+PAGE_CHECKS: tuple[tuple[str, str, Callable[[Sequence[str | None]], dict[int, FieldIssue]]], ...] = (
+    (REGISTRATION_DATE_KEY, "date", registration_date_order_issues),  # dates never go back down a page
+    (REGISTRATION_NO_KEY, "registration_no", registration_no_run_issues),  # numbers run on by one
+)
+
+
 def apply_page_checks(records: list[dict[str, FieldProposal]], field_types: dict[str, str]
                       ) -> list[dict[str, FieldProposal]]:
-    """The page's records (top to bottom), where a registration date breaks the page's order in
-    time capped below the high band, with the reason (ocr.fields.validate.registration_date_order_issues)."""
-    if field_types.get(REGISTRATION_DATE_KEY) != "date":
-        return records
-    dates = [r[REGISTRATION_DATE_KEY].value if REGISTRATION_DATE_KEY in r else None for r in records]
+    """The page's records (top to bottom), where a registration date breaks the page's order in time or
+    a registration number breaks its run (PAGE_CHECKS) capped below the high band, with the reason."""
     checked = list(records)
-    for row, issue in registration_date_order_issues(dates).items():
-        checked[row] = {**records[row], REGISTRATION_DATE_KEY: _contradicted(records[row][REGISTRATION_DATE_KEY],
-                                                                              [issue])}
+    for key, field_type, issues_of in PAGE_CHECKS:
+        if field_types.get(key) != field_type:
+            continue
+        values = [r[key].value if key in r else None for r in records]
+        for row, issue in issues_of(values).items():
+            checked[row] = {**checked[row], key: _contradicted(checked[row][key], [issue])}
     return checked
 
 

@@ -9,6 +9,7 @@ from ocr.decoding import DecodedLine
 from ocr.fields import cross_field_issues
 from ocr.fields.dates import padding_mismatch
 from ocr.fields.validate import registration_date_order_issues
+from ocr.page_context import registration_no_run_issues
 from ocr.recognition import PADDING_MISMATCH, apply_page_checks, apply_record_checks, read_field
 from ocr.types import CharConfidence, FieldProposal, LineReading
 
@@ -128,3 +129,28 @@ def test_page_checks_cap_the_out_of_order_registration_date_only() -> None:
     assert [r for i, r in enumerate(checked) if i != 2] == [r for i, r in enumerate(page) if i != 2]
     assert checked[2]["full_name"] == page[2]["full_name"]
     assert apply_page_checks(page, {"full_name": "person_name"}) == page  # no registration-date column
+
+
+@pytest.mark.parametrize(("numbers", "flagged"), [
+    (["353", "354", "355", "356"], set()),
+    (["353", "354", "55", "356"], {2}),  # "355" with its "3" lost
+    (["14", "15", "76", "17"], {2}),  # "16" read "76"
+    (["14", None, "76", "17"], {2}),  # an unread row keeps its place in the run
+    (["14", "15", "12/2003", "17"], set()),  # not a plain number: the book-wide sequence check judges it
+    (["14", "40", "71", "95"], set()),  # no run two rows agree on: nothing is implied
+])
+def test_registration_numbers_out_of_the_page_run(numbers: list[str | None], flagged: set[int]) -> None:
+    issues = registration_no_run_issues(numbers)
+    assert set(issues) == flagged
+    assert all(i.code == "registration_no_out_of_run" and i.severity == "warning" for i in issues.values())
+
+
+def test_page_checks_cap_a_number_out_of_the_run() -> None:
+    types = {"registration_no": "registration_no", "registration_date": "date"}
+    page = [{"registration_no": _proposal("registration_no", n), "registration_date": _proposal("registration_date", d)}
+            for n, d in (("14", "01/04/2003"), ("15", "03/04/2003"), ("76", "21/01/2003"), ("17", "25/04/2003"))]
+    checked = apply_page_checks(page, types)
+    for key in ("registration_no", "registration_date"):  # both checks, on the same row
+        assert checked[2][key].confidence == CONTRADICTION_MAX_CONFIDENCE
+    assert any("liền mạch" in m for m in checked[2]["registration_no"].messages)
+    assert [r for i, r in enumerate(checked) if i != 2] == [r for i, r in enumerate(page) if i != 2]
