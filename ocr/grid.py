@@ -9,7 +9,7 @@ rulings the grid comes from the printed header labels and the handwriting lines.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -35,6 +35,8 @@ class ColumnMatch:
     seen: list[bool]  # per inner edge: a ruling was found there (else the width hints placed it)
     extra: int  # inner rulings that matched no template edge (pen strokes, or a printed column more)
     worst_ratio: float  # largest factor between a found column's width and its hint (>= 1)
+    cost: float = 0.0  # the alignment's price (width ratios, missing and extra rulings, lines left outside)
+    outside: int = 0  # lines beyond the chosen frame (a paper edge, a note's rule) left out of the table
 
     @property
     def guessed(self) -> int:
@@ -188,25 +190,24 @@ def match_column_rulings(detected: list[float], left: float, right: float, layou
     best = np.full((n + 1, m + 1), np.inf)
     back: dict[tuple[int, int], tuple[int, int]] = {}
     best[0, 0] = 0.0
+    xs = np.array(points, dtype=np.float64)
     for i in range(1, n + 1):
         for j in range(1, m + 1):
             if (i == n) != (j == m):
                 continue  # the frame matches the frame
+            found = np.maximum(xs[j] - xs[:j], 1.0)  # every earlier point pj at once
+            skipped = (j - np.arange(j) - 1) * EXTRA_RULING_COST
             for pi in range(i):
                 hinted = (fractions[i] - fractions[pi]) * span
-                for pj in range(j):
-                    if not np.isfinite(best[pi, pj]):
-                        continue
-                    found = points[j] - points[pj]
-                    ratio = abs(np.log(max(found, 1.0) / hinted)) / WIDTH_RATIO_SIGMA
-                    # Squared near the hint, linear far from it: a column printed narrow (x0.4)
-                    # must not cost more than ignoring its visible rulings.
-                    width_cost = ratio * ratio if ratio <= 1 else 2 * ratio - 1
-                    cost = (best[pi, pj] + width_cost + (i - pi - 1) * MISSING_RULING_COST
-                            + (j - pj - 1) * EXTRA_RULING_COST)
-                    if cost < best[i, j]:
-                        best[i, j] = cost
-                        back[(i, j)] = (pi, pj)
+                ratio = np.abs(np.log(found / hinted)) / WIDTH_RATIO_SIGMA
+                # Squared near the hint, linear far from it: a column printed narrow (x0.4)
+                # must not cost more than ignoring its visible rulings.
+                width_cost = np.where(ratio <= 1, ratio * ratio, 2 * ratio - 1)
+                costs = best[pi, :j] + width_cost + (i - pi - 1) * MISSING_RULING_COST + skipped
+                pj = int(np.argmin(costs))  # the first of equal costs, as a scan in order would keep
+                if costs[pj] < best[i, j]:
+                    best[i, j] = costs[pj]
+                    back[(i, j)] = (pi, pj)
     matched = {n: m}
     i, j = n, m
     while (i, j) != (0, 0):
@@ -224,7 +225,66 @@ def match_column_rulings(detected: list[float], left: float, right: float, layou
         seen=[k in matched for k in range(1, n)],
         extra=len(inner) - (len(matched) - 2),
         worst_ratio=_worst_width_ratio([edges[k] for k in anchors], fractions[anchors]),
+        cost=float(best[n, m]),
     )
+
+
+# The outermost strong vertical lines are not always the table's frame: the paper's edge over a
+# darker bed, or a rule beside a margin note, can be as dark as a ruling. The frame may therefore
+# sit up to this many lines inside them on each side, within this share of the table's width
+# (the narrowest printed column, the registration number's, is about 4% of a table).
+FRAME_CANDIDATES_PER_SIDE = 2
+FRAME_CANDIDATE_REACH = 0.12
+# Lines closer than this share of the table are one ruling (a doubled print, a scan's halo
+# beside a dark ruling); printed columns are at least 3.5% of a table wide.
+TWIN_RULING_DISTANCE = 0.01
+# A line left outside the table is cheaper than a ruling ignored inside it (EXTRA_RULING_COST):
+# margins hold paper edges, folds and notes' rules; inside, a visible ruling is a column's edge.
+# Moving the frame onto a real inner ruling still costs far more (a column lost: a missing edge
+# and every width off).
+OUTSIDE_LINE_COST = 1.0
+
+
+def distinct_rulings(peaks: Sequence[tuple[float, float]], left: float, right: float) -> list[float]:
+    """Positions of the (position, strength) peaks between left and right, one per ruling: of
+    lines closer than TWIN_RULING_DISTANCE of the table, the strongest."""
+    gap = TWIN_RULING_DISTANCE * (right - left)
+    kept: list[tuple[float, float]] = []
+    for centre, strength in sorted(p for p in peaks if left - 2 <= p[0] <= right + 2):
+        if kept and centre - kept[-1][0] < gap:
+            if strength > kept[-1][1]:
+                kept[-1] = (centre, strength)
+            continue
+        kept.append((centre, strength))
+    return [c for c, _ in kept]
+
+
+def match_columns_in_frame(detected: list[float], left: float, right: float, layout: LedgerLayout) -> ColumnMatch:
+    """match_column_rulings, with the outer frame itself open to doubt.
+
+    Every visible ruling must be used where it is: when the outermost lines are something else
+    (paper edge, a note's rule), forcing the template's frame onto them leaves a real ruling
+    inside unmatched and shifts a column's cells onto its neighbour's writing. So a frame one or
+    two lines further in competes, each line it leaves outside priced OUTSIDE_LINE_COST; the
+    cheapest alignment wins, the strong frame on ties.
+    """
+    best = match_column_rulings(detected, left, right, layout)
+    if best.cost <= OUTSIDE_LINE_COST:
+        return best  # no frame further in can cost less: it leaves at least one line outside
+    inner = sorted(d for d in detected if left + 4 < d < right - 4)
+    reach = FRAME_CANDIDATE_REACH * (right - left)
+    lefts = [left, *[d for d in inner if d < left + reach][:FRAME_CANDIDATES_PER_SIDE]]
+    rights = [right, *[d for d in reversed(inner) if d > right - reach][:FRAME_CANDIDATES_PER_SIDE]]
+    for dropped_left, frame_left in enumerate(lefts):
+        for dropped_right, frame_right in enumerate(rights):
+            outside = dropped_left + dropped_right
+            if outside == 0:
+                continue  # the strong frame, matched above
+            match = match_column_rulings(detected, frame_left, frame_right, layout)
+            cost = match.cost + outside * OUTSIDE_LINE_COST
+            if cost < best.cost:
+                best = replace(match, cost=cost, outside=outside)
+    return best
 
 
 def _worst_width_ratio(edges: Sequence[float], fractions: np.ndarray) -> float:
@@ -478,7 +538,8 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
         v_in = [x for x in v_found if left - 2 <= x <= right + 2]
         rulings = _ruling_pixels(ink, h_in, v_in, table, half_width)
         masks = InkMasks(gray=gray, ink=ink, rulings=rulings, text=cv2.subtract(ink, rulings))
-        return _grid_from_rulings(h_in, v_in, left, right, layout, settings, masks)
+        return _grid_from_rulings(h_in, v_in, left, right, layout, settings, masks,
+                                  distinct_rulings(v_peaks, left, right))
     # Too few rulings to trust any of them (text lines can mimic a few): keep all the ink, but
     # drop the page-edge shadow, which would otherwise read as a text line.
     text = ink.copy()
@@ -602,10 +663,12 @@ def _row_pitch(h_found: list[float], min_pitch: float, hint: float | None = None
 
 
 def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, right: float,
-                       layout: LedgerLayout, settings: GridSettings, masks: InkMasks) -> LedgerGrid:
+                       layout: LedgerLayout, settings: GridSettings, masks: InkMasks,
+                       v_distinct: list[float]) -> LedgerGrid:
     top, bottom = h_found[0], h_found[-1]
-    columns = match_column_rulings(v_found, left, right, layout)
+    columns = match_columns_in_frame(v_distinct, left, right, layout)
     col_edges = columns.edges
+    left, right = float(col_edges[0]), float(col_edges[-1])  # the frame may have moved in
     # With many faint rulings missing, the ruling gaps may all be two or three rows long; the
     # registration numbers (one line per record in the first column) hint at the true pitch.
     numbers = _first_column_lines(masks.text, col_edges, round(top) + 3, round(bottom))

@@ -122,8 +122,9 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
         warnings.append(f"grid_{grid.method}")
     if grid.columns is not None:
         steps[-1].result["columns"] = {"guessed": grid.columns.guessed, "extra_rulings": grid.columns.extra,
+                                       "lines_outside_frame": grid.columns.outside,
                                        "worst_width_ratio": round(grid.columns.worst_ratio, 3)}
-        warnings.extend(page_qa.column_warnings(grid.columns.guessed, grid.columns.worst_ratio))
+        warnings.extend(page_qa.column_warnings(grid.columns.guessed, grid.columns.worst_ratio, grid.columns.extra))
     _check_ink_beside_table(grid, steps[-1], warnings)
 
     # 4. Records and field cells.
