@@ -5,7 +5,7 @@
                                              [--cache FILE] [--out-dir DIR]
 
 Pages are rendered with ``samples.render`` (fresh seed), cut into field cells
-(``bench.synthetic_fields``: ``--cells oracle`` at the true ink boxes, ``--cells pipeline`` by
+(``samples.fields``: ``--cells oracle`` at the true ink boxes, ``--cells pipeline`` by
 the page pipeline ingest runs, i.e. what the calibrator meets in production), read with
 AsterNet + field decoding; a proposal is "right" when it equals ``normalize(field_type, truth)``
 exactly. As in ingest, only cells with ink that were read as something are calibrated (empty
@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 
 from bench.recognition import RENDERED_UNIT, unit_lexicon
-from bench.synthetic_fields import CELL_SOURCES, FieldSample, family_pipeline_pages, field_pages
 from ocr.confidence import (
     CALIBRATION_DIR,
     FEATURE_NAMES,
@@ -47,6 +46,7 @@ from ocr.engines.base import LineLogProbs
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.recognition import decode_cells, read_field
 from samples.families import Family, select
+from samples.fields import CELL_SOURCES, FieldSample, family_pipeline_pages, field_pages
 
 FAMILY_SOURCE = "family-"  # cell source name prefix of a generator family's pipeline cells
 

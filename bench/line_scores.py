@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from bench.synthetic_fields import FieldSample
 from ocr.confidence import ConfidenceBands, expected_calibration_error, reliability_table
 from ocr.types import Box, CellImage
+from samples.fields import FieldSample
 
 LABELLED_PAGE_ID = "labels"  # FieldSample.page_id of a labelled line (not a synthetic page's field)
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.synthetic_lines import Degradation, handwriting_fonts, render_line
 from ocr.confidence import load_calibrator
 from ocr.engines.asternet import get_asternet
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.recognition import decode_cell, proposal_from_lines
+from samples.lines import Degradation, handwriting_fonts, render_line
 
 LOCAL_NAMES = (
     "Giàng A Páo", "Mùa A Sùng", "Sùng Thị Dợ", "Vừ A Dính", "Hờ A Chứ", "Lầu Thị Mỷ", "Thào A Pó",

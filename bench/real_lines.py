@@ -51,7 +51,6 @@ from pathlib import Path
 import numpy as np
 
 from bench.line_scores import ConfidenceQuality, confidence_quality, edit_distance, labelled_lines
-from bench.synthetic_fields import FieldSample, field_pages, scored_fields
 from ocr.confidence import Calibrator, load_calibrator
 from ocr.decoding import DecodedLine, constrained_decode, greedy_decode, line_score
 from ocr.engines.asternet import get_asternet
@@ -59,6 +58,7 @@ from ocr.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.fields.normalize import normalize
 from ocr.recognition import _line_constraints, constraints_for, decode_cells, proposal_from_lines
 from ocr.types import FIELD_TYPES, LineReading
+from samples.fields import FieldSample, field_pages, scored_fields
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LABELS = REPO_ROOT / ".." / "shared" / "real_lines" / "address_lines"

@@ -5,7 +5,7 @@
                                           [--unit "Xã Đại Lãnh"] [--labels DIR] [--json OUT.json]
 
 Data: synthetic ledger pages rendered with a fresh seed (``samples.render`` through
-``bench.synthetic_fields``), and optionally a folder of labelled line images
+``samples.fields``), and optionally a folder of labelled line images
 (``DIR/labels.tsv``: filename<TAB>text, read as free text). ``--cells oracle`` (default) cuts
 lines at their true ink boxes, so page analysis errors are excluded; ``--cells pipeline`` reads
 the cells ingest's page pipeline cuts from sample-book-like scans: a written field the pipeline
@@ -39,7 +39,6 @@ from pathlib import Path
 import numpy as np
 
 from bench.line_scores import LABELLED_PAGE_ID, cer, confidence_quality, labelled_lines
-from bench.synthetic_fields import CELL_SOURCES, FieldSample, field_pages, scored_fields
 from ocr.confidence import Calibrator, load_calibrator
 from ocr.decoding import greedy_decode
 from ocr.engines.asternet import get_asternet
@@ -52,6 +51,7 @@ from ocr.recognition import (
     read_cells,
     read_field,
 )
+from samples.fields import CELL_SOURCES, FieldSample, field_pages, scored_fields
 from samples.render import render_page
 
 Reader = Callable[[list[FieldSample]], list[tuple[str, float]]]  # samples -> (value, confidence)

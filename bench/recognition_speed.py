@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.recognition import cer
-from bench.synthetic_fields import FieldSample, synthetic_pages
 from ocr.decoding import greedy_decode
 from ocr.engines.asternet import AsterNetRecognizer, asternet_session
 from ocr.engines.base import LineLogProbs
 from ocr.recognition import DecodedLine, read_field
+from samples.fields import FieldSample, synthetic_pages
 
 VARIANTS = ("reference", "float32", "int8")
 

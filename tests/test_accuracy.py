@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.accuracy import normalize, score, truth_as_export
+from samples.export_scores import normalize, score, truth_as_export
 from workbench.book_types import get_book_type
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,6 @@ import shutil
 import numpy as np
 import pytest
 
-from bench.synthetic_lines import Degradation, handwriting_fonts, render_line
 from ocr.engines.asternet import (
     MAX_BATCH,
     MAX_WIDTH,
@@ -23,6 +22,7 @@ from ocr.engines.asternet import (
     get_asternet,
     int8_model,
 )
+from samples.lines import Degradation, handwriting_fonts, render_line
 
 DANCING = next(f for f in handwriting_fonts() if "Dancing" in f.name)
 TEXTS = ["Nam", "Kinh", "Trần Thị Bích Ngọc", "125", "Việt Nam", "12/05/1987", "Xã Tân Lập, huyện Đồng Phú",

@@ -1,4 +1,4 @@
-"""Benchmark cells as ingest cuts them (bench.synthetic_fields.pipeline_pages) and their plumbing.
+"""Benchmark cells as ingest cuts them (samples.fields.pipeline_pages) and their plumbing.
 
 A real rendered sample-book-like page goes through the real page pipeline; recognition uses
 the real AsterNet model. Seed 5 is a test seed (2027 is the held-out benchmark seed).
@@ -12,8 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import fit_calibrator, recognition
-from bench.synthetic_fields import (
+import bench.fit_calibrator as fit_calibrator
+import bench.recognition as recognition
+from ocr.recognition import EMPTY_CELL_CONFIDENCE
+from samples.build_committed import OPTIONS as SAMPLE_BOOK_OPTIONS
+from samples.fields import (
     BOOK_TYPES,
     FieldSample,
     field_pages,
@@ -23,8 +26,6 @@ from bench.synthetic_fields import (
     scored_fields,
     synthetic_pages,
 )
-from ocr.recognition import EMPTY_CELL_CONFIDENCE
-from samples.build_committed import OPTIONS as SAMPLE_BOOK_OPTIONS
 from workbench.book_types import get_book_type
 
 SEED = 5

@@ -188,8 +188,8 @@ def test_samples_command_writes_books(env: dict[str, str], tmp_path: Path) -> No
 def test_recognize_prints_one_json_object_per_line_image(env: dict[str, str], tmp_path: Path) -> None:
     import cv2
 
-    from bench.synthetic_lines import render_line
     from samples.fonts import handwriting_fonts
+    from samples.lines import render_line
 
     line = tmp_path / "ten.png"
     cv2.imwrite(str(line), render_line("Nguyễn Thị Hồng Nhung", handwriting_fonts()[0]))

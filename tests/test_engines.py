@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from rapidfuzz.distance import Levenshtein
 
-from bench.synthetic_lines import Degradation, handwriting_fonts, render_line
 from ocr.engines.asternet import MAX_WIDTH, get_asternet
 from ocr.engines.base import CTCRecognizer, Recognizer
+from samples.lines import Degradation, handwriting_fonts, render_line
 
 DANCING = next(f for f in handwriting_fonts() if "Dancing" in f.name)
 PRINTED = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

@@ -14,7 +14,6 @@ from functools import cache
 import numpy as np
 import pytest
 
-from bench.pipeline import BOOK_TYPES, page_options
 from ocr import page_qa
 from ocr.deskew import compose, map_points
 from ocr.grid import LedgerGrid, column_frame, detect_grid, find_rulings, frame_lines, template_edges
@@ -23,6 +22,7 @@ from ocr.loading import load_images
 from ocr.page import analyze_page
 from ocr.settings import GridSettings
 from ocr.types import Box, PageAnalysis
+from samples.page_scores import BOOK_TYPES, page_options
 from samples.render import render_page_encoded
 from workbench.book_types import get_book_type
 

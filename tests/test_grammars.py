@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from bench.synthetic_lines import Degradation, handwriting_fonts, render_line
 from ocr.decoding import DecodingConstraints, constrained_decode, greedy_decode
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import LineLogProbs
@@ -16,6 +15,7 @@ from ocr.fields.grammars import (
     registration_complete_ok,
     registration_prefix_ok,
 )
+from samples.lines import Degradation, handwriting_fonts, render_line
 from tests import ctc_frames
 
 

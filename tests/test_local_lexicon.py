@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.synthetic_lines import handwriting_fonts, render_line
 from models import AuditEvent, Book, FieldStatus, FieldValue, Page, Record, User
 from ocr.engines.asternet import get_asternet
 from ocr.fields.lexicon import lexicon_for
@@ -32,6 +31,7 @@ from ocr.recognition import (
     lexicon_share,
     lexicon_with_local,
 )
+from samples.lines import handwriting_fonts, render_line
 from samples.render import PageOptions, render_page
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity, get_or_create_unit

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.synthetic_lines import render_line
 from ocr.engines.paddle import paddle_available, write_inference_yml
+from samples.lines import render_line
 
 pytestmark = pytest.mark.paddle
 

@@ -9,8 +9,6 @@ from functools import cache
 import numpy as np
 import pytest
 
-from bench.synthetic_fields import synthetic_pages
-from bench.synthetic_lines import handwriting_fonts, render_line
 from ocr.ctc_batch import batch_text_log_likelihood
 from ocr.decoding import DecodedLine, constrained_decode, join_lines, text_log_likelihood
 from ocr.engines.asternet import get_asternet
@@ -20,6 +18,8 @@ from ocr.place_candidates import CellText, Edit, head_matches, interpretations, 
 from ocr.place_decoding import decode_place_cell
 from ocr.place_index import HomeArea, place_index, split_unit_name
 from ocr.recognition import decode_cell, field_constraints, read_field
+from samples.fields import synthetic_pages
+from samples.lines import handwriting_fonts, render_line
 
 SURE = 0.97
 

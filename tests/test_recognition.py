@@ -7,7 +7,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bench.synthetic_lines import Degradation, handwriting_fonts, render_line
 from ocr.confidence import (
     ConfidenceBands,
     ConfidenceFeatures,
@@ -18,6 +17,7 @@ from ocr.confidence import (
 from ocr.engines.asternet import get_asternet
 from ocr.recognition import lexicon_share, propose_field, propose_record
 from ocr.types import Box, CellImage, ColumnSpec, LedgerLayout
+from samples.lines import Degradation, handwriting_fonts, render_line
 
 DANCING = next(f for f in handwriting_fonts() if "Dancing" in f.name)
 

@@ -241,7 +241,7 @@ def test_registry_activate_rollback_and_compare(reviewed_book, tmp_path: Path) -
 
 @pytest.fixture(scope="module")
 def torch_lines(sample_lines: list[LabelledLine]) -> list[np.ndarray]:
-    from bench.synthetic_lines import Degradation, handwriting_fonts, render_line
+    from samples.lines import Degradation, handwriting_fonts, render_line
 
     rng = np.random.default_rng(3)
     texts = ["Nguyễn Văn An", "12/05/1987", "Xã Tân Lập, huyện Đồng Phú", "Trần Thị Bích Ngọc", "Kinh"]

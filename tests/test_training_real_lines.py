@@ -43,7 +43,7 @@ TEXTS = ["Số 253 đường Trần Phú", "Phường 26, Quận Bình Thạnh",
 
 def _line_like_real(rng: np.random.Generator, text: str, width: int = REAL_WIDTH) -> np.ndarray:
     """An address rendered in a handwriting font, the size of a real address line at height 32."""
-    from bench.synthetic_lines import Degradation, handwriting_fonts, render_line
+    from samples.lines import Degradation, handwriting_fonts, render_line
 
     fonts = handwriting_fonts()
     line = render_line(text, fonts[int(rng.integers(len(fonts)))], 40, Degradation.random(rng), rng)

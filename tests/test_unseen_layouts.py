@@ -191,7 +191,7 @@ def test_an_upright_landscape_page_is_not_turned_on_weak_evidence(index: int) ->
     lines): stacked lines gave the vertical-text test a weak "turned" vote (margins 0.07 and
     0.09), the pages were turned by 270 degrees and every record was lost. A landscape scan is
     the ledger's own shape, so only strong evidence turns it."""
-    from bench.pipeline import BOOK_TYPES, page_options
+    from samples.page_scores import BOOK_TYPES, page_options
 
     rng = random.Random(9001 * 1000 + index)
     options = page_options(rng, index)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import verify_load
+import bench.verify_load as verify_load
 from tests.backends import PG_URL
 from tests.e2e.test_browser import chromium_path
 
