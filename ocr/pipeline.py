@@ -22,7 +22,7 @@ from ocr.fields.local_lexicon import LocalLexicon
 from ocr.loading import ImageLoadError, load_images
 from ocr.page import PipelineSettings, analyze_page
 from ocr.page_qa import dhash, duplicate_of, phash
-from ocr.recognition import propose_page
+from ocr.recognition import page_depth_warning, propose_page
 from ocr.types import Box, FieldProposal, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
 
 DESKEWED_JPEG_QUALITY = 90
@@ -73,6 +73,9 @@ def recognize_analysis(
     """Propose every field of a segmented page, and record the recognition step on it."""
     started = time.perf_counter()
     proposals = propose_page(analysis, layout, recognizer, calibrator, local)
+    depth_warning = page_depth_warning(proposals)
+    if depth_warning and depth_warning not in analysis.warnings:
+        analysis.warnings.append(depth_warning)
     analysis.steps.append(
         ProcessingStep(
             name="recognition",

@@ -19,10 +19,12 @@ from rapidfuzz.distance import Levenshtein
 
 from ocr.confidence import (
     CONTRADICTION_MAX_CONFIDENCE,
+    PAGE_DEPTH_MAX_CONFIDENCE,
     Calibrator,
     ConfidenceFeatures,
     char_prob_summary,
     load_calibrator,
+    page_out_of_depth,
 )
 from ocr.decoding import (
     DecodedLine,
@@ -492,10 +494,37 @@ PAGE_CHECKS: tuple[tuple[str, str, Callable[[Sequence[str | None]], dict[int, Fi
 )
 
 
+# The page-wide doubt (ocr.confidence.page_out_of_depth); its code is also the page's warning.
+PAGE_OUT_OF_DEPTH = FieldIssue(
+    "reading_out_of_depth",
+    "trang này khó đọc hơn mọi trang máy đã được kiểm định: không trường nào được đánh dấu chắc chắn, cần xem lại",
+    "warning",
+)
+
+
+def depth_checked(records: list[dict[str, FieldProposal]]) -> list[dict[str, FieldProposal]]:
+    """The page's records, every field capped below the high band when the page as a whole is read
+    with less certainty than any page the calibrator was fitted on (its promises do not hold there)."""
+    read = [p.confidence for r in records for p in r.values() if p.value]
+    if not page_out_of_depth(read):
+        return records
+    return [{key: replace(p, confidence=min(p.confidence, PAGE_DEPTH_MAX_CONFIDENCE),
+                          messages=[*p.messages, PAGE_OUT_OF_DEPTH.message])
+             if p.value and p.confidence > PAGE_DEPTH_MAX_CONFIDENCE else p
+             for key, p in r.items()} for r in records]
+
+
+def page_depth_warning(records: Sequence[dict[str, FieldProposal]]) -> str | None:
+    """The page warning code when ``depth_checked`` capped the page's fields."""
+    marked = any(PAGE_OUT_OF_DEPTH.message in p.messages for r in records for p in r.values())
+    return PAGE_OUT_OF_DEPTH.code if marked else None
+
+
 def apply_page_checks(records: list[dict[str, FieldProposal]], field_types: dict[str, str]
                       ) -> list[dict[str, FieldProposal]]:
     """The page's records (top to bottom), where a registration date breaks the page's order in time or
-    a registration number breaks its run (PAGE_CHECKS) capped below the high band, with the reason."""
+    a registration number breaks its run (PAGE_CHECKS) capped below the high band, with the reason;
+    then the whole page, when it is read out of the calibrator's depth (``depth_checked``)."""
     checked = list(records)
     for key, field_type, issues_of in PAGE_CHECKS:
         if field_types.get(key) != field_type:
@@ -503,7 +532,7 @@ def apply_page_checks(records: list[dict[str, FieldProposal]], field_types: dict
         values = [r[key].value if key in r else None for r in records]
         for row, issue in issues_of(values).items():
             checked[row] = {**checked[row], key: _contradicted(checked[row][key], [issue])}
-    return checked
+    return depth_checked(checked)
 
 
 def propose_record(
