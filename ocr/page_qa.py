@@ -23,7 +23,8 @@ WARNINGS_VI: dict[str, str] = {
     "ink_right_of_table": "có chữ viết bên phải khung bảng: có thể nhận thiếu cột, các trường có thể bị lệch cột",
     "columns_guessed": "không thấy đủ đường kẻ cột: một số cột được ước theo mẫu sổ, cần kiểm tra "
                        "các trường có bị lệch cột",
-    "columns_differ_from_template": "tỉ lệ các cột khác nhiều so với mẫu sổ: cần kiểm tra các trường có bị lệch cột",
+    "columns_differ_from_template": "các cột khác nhiều so với mẫu sổ (tỉ lệ cột, hoặc có đường kẻ dọc không có trong "
+                                    "mẫu): cần kiểm tra các trường có bị lệch cột",
     # added by recognition (ocr.recognition.depth_checked), not by page analysis
     "reading_out_of_depth": "trang khó đọc hơn mọi trang máy đã được kiểm định: không trường nào được đánh dấu "
                             "chắc chắn, cần xem lại từng trường",
@@ -34,12 +35,15 @@ WARNINGS_VI: dict[str, str] = {
 COLUMN_RATIO_WARNING = 2.2
 
 
-def column_warnings(guessed: int, worst_ratio: float) -> list[str]:
-    """Page warnings when the columns found disagree with the template: say so, never guess silently."""
+def column_warnings(guessed: int, worst_ratio: float, unmatched_rulings: int = 0) -> list[str]:
+    """Page warnings when the columns found disagree with the template: say so, never guess silently.
+
+    ``unmatched_rulings``: vertical rulings inside the table that no template edge took (a column
+    the template lacks, or the frame put on a wrong line so that the columns shifted)."""
     codes = []
     if guessed:
         codes.append("columns_guessed")
-    if worst_ratio > COLUMN_RATIO_WARNING:
+    if worst_ratio > COLUMN_RATIO_WARNING or unmatched_rulings:
         codes.append("columns_differ_from_template")
     return codes
 
