@@ -7,6 +7,10 @@
     CHROMIUM_ARGS       the flags Chromium is launched with
     launch_chromium(p)  Chromium through Playwright `p` (skips the test when Chromium is not installed)
     new_page(browser, viewport, timeout_ms, **options)   a vi-VN page with its default timeout set
+    signed_in_page(url, username, password, timeout_ms, keyboard=False, viewport=VIEWPORT, on_failure=None,
+                   **options)   context manager: Chromium launched, one page (1366x768 by default) signed in
+                        with `login` (or `keyboard_login`), yielded; on an error `on_failure(page)` (a screenshot)
+                        runs first; the browser is closed on leaving
     wait_until_idle(page)      waits until the app is connected and no script run is going on
     settle_after(page, action) does `action` (a key press, a click) and waits for the script run it starts
                         to finish: the next step then acts on the page that run drew, not on a stale one
@@ -50,6 +54,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 SAMPLE_PAGE = ROOT / "samples" / "books" / "khai_sinh" / "page_001.jpg"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
+VIEWPORT = {"width": 1366, "height": 768}  # the officials' screens: every browser test's default
 NO_CHROMIUM = "Chromium not found (install the Debian 'chromium' package; `make test` does)"
 
 
@@ -191,6 +196,32 @@ def keyboard_login(page: Any, url: str, username: str, password: str) -> None:
     page.keyboard.press("Tab")
     page.keyboard.type(password)
     settle_after(page, lambda: page.keyboard.press("Enter"))
+
+
+@contextmanager
+def signed_in_page(url: str, username: str, password: str, timeout_ms: int, *, keyboard: bool = False,
+                   viewport: dict[str, int] | None = None, on_failure: Callable[[Any], Any] | None = None,
+                   **options: Any) -> Iterator[Any]:
+    """Debian's Chromium through Playwright, one page (`new_page`: `viewport`, default VIEWPORT, and `options`)
+    signed in as `username` with the login form (`keyboard`: keys only, as `keyboard_login`). Yields the page
+    once the answer is on screen. Whatever fails while signing in or in the block (pytest.fail too) first
+    calls `on_failure(page)`, e.g. to keep a screenshot of what the screen showed when a wait ran out. The
+    browser is closed on leaving; `page.context.browser` opens more pages in it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = new_page(browser, viewport or VIEWPORT, timeout_ms, **options)
+            try:
+                (keyboard_login if keyboard else login)(page, url, username, password)
+                yield page
+            except BaseException:
+                if on_failure is not None:
+                    on_failure(page)
+                raise
+        finally:
+            browser.close()
 
 
 def screenshot_folders(folder: Path) -> list[Path]:

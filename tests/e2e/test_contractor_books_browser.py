@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Book, Page, Record, User
-from tests.browser_harness import ROOT, launch_chromium, login, new_page, sample_page_workbench, settle_after
+from tests.browser_harness import ROOT, sample_page_workbench, settle_after, signed_in_page
 from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
 from workbench.book_type_hold import book_type_mismatch_vi
 from workbench.context import Workbench
@@ -32,7 +32,6 @@ __all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbe
 
 USERNAME, PASSWORD = "nhathau_e2e", "mat-khau-e2e"
 OFFICIAL = "canbo_e2e"
-VIEWPORT = {"width": 1366, "height": 768}
 MARRIAGE_PAGE = ROOT / "samples" / "books" / "ket_hon" / "page_001.jpg"
 NEW_BOOK = f"Sổ đăng ký khai tử · {UNIT} · năm 2005 · quyển 1"
 HELD = "1 trang bị giữ lại vì có vẻ không thuộc sổ đăng ký khai tử"
@@ -73,67 +72,61 @@ def choose(page, combobox, option: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_contractor_creates_a_book_and_a_wrong_type_page_is_held(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     birth_records = queued_records(e2e_workbench)
     assert birth_records
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = new_page(browser, VIEWPORT, WAIT_MS)
-            login(page, app_url, USERNAME, PASSWORD)
-            page.get_by_role("heading", name="Sổ và trang").wait_for()
-            main = page.locator("[data-testid='stMain']")
-            picker = main.get_by_role("combobox", name="Sổ", exact=True)
-            expect(picker).to_have_value(f"Sổ đăng ký khai sinh · {UNIT} · năm 2003 · quyển 1")
+    with signed_in_page(app_url, USERNAME, PASSWORD, WAIT_MS) as page:
+        page.get_by_role("heading", name="Sổ và trang").wait_for()
+        main = page.locator("[data-testid='stMain']")
+        picker = main.get_by_role("combobox", name="Sổ", exact=True)
+        expect(picker).to_have_value(f"Sổ đăng ký khai sinh · {UNIT} · năm 2003 · quyển 1")
 
-            # Item 9: create a death book; the picker shows it.
-            settle_after(page, lambda: main.get_by_text("Tạo sổ mới").click())  # opening it is a run
-            form = main.locator("[data-testid='stForm']")
-            choose(page, form.get_by_role("combobox", name="Loại sổ"), "Sổ đăng ký khai tử")
-            form.get_by_label("Năm").fill("2005")
-            form.get_by_label("Số đăng ký trong sổ (nếu biết)").fill("5")
-            page.screenshot(path=SCREENSHOTS / "books-01-tao-so.png")
-            settle_after(page, lambda: form.get_by_role("button", name="Tạo sổ").click())
-            expect(picker).to_have_value(NEW_BOOK)
-            main.get_by_text("0 trang · 0 bản ghi · sổ ghi 5 đăng ký").wait_for()
-            page.screenshot(path=SCREENSHOTS / "books-02-so-moi-duoc-chon.png")
-            # The form is closed and empty again: a second "Tạo sổ" cannot send the same book.
-            expect(form.get_by_label("Năm")).to_be_hidden()
-            settle_after(page, lambda: main.get_by_text("Tạo sổ mới").click())
-            expect(form.get_by_role("combobox", name="Loại sổ")).to_have_value("Sổ đăng ký khai sinh")
-            expect(form.get_by_label("Năm")).to_have_value("2000")
-            expect(form.get_by_label("Số đăng ký trong sổ (nếu biết)")).to_have_value("0")
-            settle_after(page, lambda: main.get_by_text("Tạo sổ mới").click())
-            expect(form.get_by_label("Năm")).to_be_hidden()
+        # Item 9: create a death book; the picker shows it.
+        settle_after(page, lambda: main.get_by_text("Tạo sổ mới").click())  # opening it is a run
+        form = main.locator("[data-testid='stForm']")
+        choose(page, form.get_by_role("combobox", name="Loại sổ"), "Sổ đăng ký khai tử")
+        form.get_by_label("Năm").fill("2005")
+        form.get_by_label("Số đăng ký trong sổ (nếu biết)").fill("5")
+        page.screenshot(path=SCREENSHOTS / "books-01-tao-so.png")
+        settle_after(page, lambda: form.get_by_role("button", name="Tạo sổ").click())
+        expect(picker).to_have_value(NEW_BOOK)
+        main.get_by_text("0 trang · 0 bản ghi · sổ ghi 5 đăng ký").wait_for()
+        page.screenshot(path=SCREENSHOTS / "books-02-so-moi-duoc-chon.png")
+        # The form is closed and empty again: a second "Tạo sổ" cannot send the same book.
+        expect(form.get_by_label("Năm")).to_be_hidden()
+        settle_after(page, lambda: main.get_by_text("Tạo sổ mới").click())
+        expect(form.get_by_role("combobox", name="Loại sổ")).to_have_value("Sổ đăng ký khai sinh")
+        expect(form.get_by_label("Năm")).to_have_value("2000")
+        expect(form.get_by_label("Số đăng ký trong sổ (nếu biết)")).to_have_value("0")
+        settle_after(page, lambda: main.get_by_text("Tạo sổ mới").click())
+        expect(form.get_by_label("Năm")).to_be_hidden()
 
-            # Item 6: a marriage page uploaded into it is held, with the warning in Vietnamese.
-            upload = main.get_by_role("button", name="Tải lên và xử lý")
-            settle_after(page, lambda: page.locator("input[type=file]").set_input_files(str(MARRIAGE_PAGE)))
-            expect(upload).to_be_enabled()
-            expect(main.get_by_label("Nhận dạng chữ viết sau khi tải lên")).to_be_checked()
-            settle_after(page, upload.click)
-            main.get_by_text("Đã thêm 1 trang vào sổ").wait_for()
-            held = main.get_by_text(HELD)
-            held.wait_for(timeout=PROCESSING_MS)
-            line = main.get_by_text("Trang 1 · page_001.jpg · có vẻ thuộc sổ đăng ký kết hôn")
-            line.wait_for()
-            page.screenshot(path=SCREENSHOTS / "books-03-trang-bi-giu-lai.png")
-            page.wait_for_timeout(7_000)  # two status refreshes (every 3 s): nothing flashes away
-            assert held.is_visible() and line.is_visible()
-            assert main.get_by_text("Đã thêm 1 trang vào sổ").is_visible()
+        # Item 6: a marriage page uploaded into it is held, with the warning in Vietnamese.
+        upload = main.get_by_role("button", name="Tải lên và xử lý")
+        settle_after(page, lambda: page.locator("input[type=file]").set_input_files(str(MARRIAGE_PAGE)))
+        expect(upload).to_be_enabled()
+        expect(main.get_by_label("Nhận dạng chữ viết sau khi tải lên")).to_be_checked()
+        settle_after(page, upload.click)
+        main.get_by_text("Đã thêm 1 trang vào sổ").wait_for()
+        held = main.get_by_text(HELD)
+        held.wait_for(timeout=PROCESSING_MS)
+        line = main.get_by_text("Trang 1 · page_001.jpg · có vẻ thuộc sổ đăng ký kết hôn")
+        line.wait_for()
+        page.screenshot(path=SCREENSHOTS / "books-03-trang-bi-giu-lai.png")
+        page.wait_for_timeout(7_000)  # two status refreshes (every 3 s): nothing flashes away
+        assert held.is_visible() and line.is_visible()
+        assert main.get_by_text("Đã thêm 1 trang vào sổ").is_visible()
 
-            # A reload: the warning is kept with the book, and the page's thumbnail names it too.
-            page.reload()
-            page.get_by_role("heading", name="Sổ và trang").wait_for()
-            expect(picker).to_have_value(NEW_BOOK)
-            held.wait_for()
-            page.get_by_role("tab", name="Ảnh trang").click()
-            main.get_by_text(book_type_mismatch_vi("ket_hon")).wait_for()
-            page.screenshot(path=SCREENSHOTS / "books-04-sau-khi-tai-lai.png")
-        finally:
-            browser.close()
+        # A reload: the warning is kept with the book, and the page's thumbnail names it too.
+        page.reload()
+        page.get_by_role("heading", name="Sổ và trang").wait_for()
+        expect(picker).to_have_value(NEW_BOOK)
+        held.wait_for()
+        page.get_by_role("tab", name="Ảnh trang").click()
+        main.get_by_text(book_type_mismatch_vi("ket_hon")).wait_for()
+        page.screenshot(path=SCREENSHOTS / "books-04-sau-khi-tai-lai.png")
 
     with e2e_workbench.sessions() as session:
         book = session.scalars(select(Book).where(Book.book_type == "khai_tu")).one()

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import AuditEvent, Record, User
-from tests.browser_harness import launch_chromium, login, new_page, open_page, sample_page_workbench
+from tests.browser_harness import open_page, sample_page_workbench, signed_in_page
 from tests.e2e.test_browser import UNIT, WAIT_MS, app_url
 from workbench.context import Workbench
 from workbench.db import transaction
@@ -27,7 +27,6 @@ pytestmark = pytest.mark.browser
 __all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbench
 
 USERNAME, PASSWORD = "totruong_e2e", "mat-khau-e2e"
-VIEWPORT = {"width": 1366, "height": 768}
 SHOTS = Path(os.environ.get("WORKBENCH_SHOTS_F", "/tmp/shots_F"))
 EXPECTED_FILE = "KS_XA-DAI-LANH_2003_Q1.xlsx"
 ZIP_FILE = "KS_XA-DAI-LANH_2003_Q1.zip"
@@ -55,50 +54,43 @@ def test_supervisor_exports_the_dl_import_excel_and_downloads_it(
     app_url: str, e2e_workbench: Workbench, tmp_path: Path  # noqa: F811
 ) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with signed_in_page(app_url, USERNAME, PASSWORD, WAIT_MS, accept_downloads=True) as page:
+        open_page(page, "Sản phẩm bàn giao")
+        page.get_by_role("heading", name="Sản phẩm bàn giao").wait_for()
+        page.get_by_text("Tệp Excel nhập liệu (theo mẫu nhập của phần mềm hộ tịch)").wait_for()
+        page.screenshot(path=SHOTS / "F-01-san-pham-ban-giao.png")
+
+        page.get_by_role("button", name="Bắt đầu xuất").click()
+        download_button = page.get_by_role("button", name="Tải về")
+        download_button.wait_for(timeout=120_000)
+        page.get_by_text(EXPECTED_FILE).wait_for()
+        page.screenshot(path=SHOTS / "F-02-da-xuat.png")
+
+        with page.expect_download() as arriving:
+            download_button.click()
+        download = arriving.value
+        assert download.suggested_filename == EXPECTED_FILE
+        saved = tmp_path / "tai-ve.xlsx"
+        download.save_as(saved)
+        page.screenshot(path=SHOTS / "F-03-da-tai-ve.png")
+
+        # The ZIP (a PDF per registration) runs with a progress bar; caught on screen if the run is slow enough.
+        page.get_by_text("Gói ZIP của sổ").click()
+        page.get_by_role("button", name="Bắt đầu xuất").click()
         try:
-            page = new_page(browser, VIEWPORT, WAIT_MS, accept_downloads=True)
-            login(page, app_url, USERNAME, PASSWORD)
-            open_page(page, "Sản phẩm bàn giao")
-            page.get_by_role("heading", name="Sản phẩm bàn giao").wait_for()
-            page.get_by_text("Tệp Excel nhập liệu (theo mẫu nhập của phần mềm hộ tịch)").wait_for()
-            page.screenshot(path=SHOTS / "F-01-san-pham-ban-giao.png")
+            page.get_by_text("Đang thực hiện").wait_for(timeout=5_000)
+            page.screenshot(path=SHOTS / "F-04-dang-xuat-zip.png")
+        except PlaywrightTimeout:
+            pass  # already done: the finished state below is what the test checks
+        page.get_by_text(ZIP_FILE).wait_for(timeout=120_000)
+        assert page.get_by_role("button", name="Tải về").count() == 2
+        page.screenshot(path=SHOTS / "F-05-da-xuat-zip.png", full_page=True)
 
-            page.get_by_role("button", name="Bắt đầu xuất").click()
-            download_button = page.get_by_role("button", name="Tải về")
-            download_button.wait_for(timeout=120_000)
-            page.get_by_text(EXPECTED_FILE).wait_for()
-            page.screenshot(path=SHOTS / "F-02-da-xuat.png")
-
-            with page.expect_download() as arriving:
-                download_button.click()
-            download = arriving.value
-            assert download.suggested_filename == EXPECTED_FILE
-            saved = tmp_path / "tai-ve.xlsx"
-            download.save_as(saved)
-            page.screenshot(path=SHOTS / "F-03-da-tai-ve.png")
-
-            # The ZIP (a PDF per registration) runs with a progress bar; caught on screen if the run is slow enough.
-            page.get_by_text("Gói ZIP của sổ").click()
-            page.get_by_role("button", name="Bắt đầu xuất").click()
-            try:
-                page.get_by_text("Đang thực hiện").wait_for(timeout=5_000)
-                page.screenshot(path=SHOTS / "F-04-dang-xuat-zip.png")
-            except PlaywrightTimeout:
-                pass  # already done: the finished state below is what the test checks
-            page.get_by_text(ZIP_FILE).wait_for(timeout=120_000)
-            assert page.get_by_role("button", name="Tải về").count() == 2
-            page.screenshot(path=SHOTS / "F-05-da-xuat-zip.png", full_page=True)
-
-            page.get_by_role("tab", name="Đối chiếu dân cư").click()
-            page.get_by_text("Chưa có tệp trích xuất dân cư nào").wait_for()
-            page.screenshot(path=SHOTS / "F-06-doi-chieu.png")
-        finally:
-            browser.close()
+        page.get_by_role("tab", name="Đối chiếu dân cư").click()
+        page.get_by_text("Chưa có tệp trích xuất dân cư nào").wait_for()
+        page.screenshot(path=SHOTS / "F-06-doi-chieu.png")
 
     layout = import_layout("khai_sinh")
     sheet = load_workbook(saved, read_only=True)[layout.sheet]

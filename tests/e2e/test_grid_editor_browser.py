@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, Page, Record
-from tests.browser_harness import launch_chromium, login, new_page, open_page, sample_page_workbench
+from tests.browser_harness import open_page, sample_page_workbench, signed_in_page
 from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
 from workbench.context import Workbench
 from workbench.model_registry import SHIPPED_VERSION
@@ -22,7 +22,6 @@ pytestmark = pytest.mark.browser
 __all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbench
 
 USERNAME, PASSWORD = "nhathau_e2e", "mat-khau-e2e"
-VIEWPORT = {"width": 1366, "height": 768}
 
 
 @pytest.fixture()
@@ -33,41 +32,33 @@ def e2e_workbench(tmp_path: Path) -> Workbench:
 
 
 def test_contractor_moves_a_column_ruling_and_rereads_the_page(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = new_page(browser, VIEWPORT, WAIT_MS)
-            login(page, app_url, USERNAME, PASSWORD)
-            open_page(page, "Sửa lưới trang")
-            page.get_by_role("heading", name="Sửa lưới trang").wait_for()
-            page.get_by_text("Xem trước: đường dọc").wait_for()
-            page.screenshot(path=SCREENSHOTS / "grid-01-luoi-may-tim.png")
+    with signed_in_page(app_url, USERNAME, PASSWORD, WAIT_MS) as page:
+        open_page(page, "Sửa lưới trang")
+        page.get_by_role("heading", name="Sửa lưới trang").wait_for()
+        page.get_by_text("Xem trước: đường dọc").wait_for()
+        page.screenshot(path=SCREENSHOTS / "grid-01-luoi-may-tim.png")
 
-            ruling = page.get_by_label("4 · Ngày, tháng, năm sinh")
-            left = int(page.get_by_label("3 · Họ và tên người được khai sinh").input_value())
-            right = int(ruling.input_value())
-            moved = (left + right) // 2
-            ruling.fill(str(moved))
-            ruling.press("Enter")
-            page.get_by_role("tab", name="Đường ngang (11)").click()
-            page.get_by_text("mép dưới tiêu đề").first.wait_for()
-            page.get_by_role("tab", name="Đường dọc (13)").click()
-            page.wait_for_timeout(500)  # the preview is redrawn with the moved line
-            page.screenshot(path=SCREENSHOTS / "grid-02-doi-duong-doc.png")
+        ruling = page.get_by_label("4 · Ngày, tháng, năm sinh")
+        left = int(page.get_by_label("3 · Họ và tên người được khai sinh").input_value())
+        right = int(ruling.input_value())
+        moved = (left + right) // 2
+        ruling.fill(str(moved))
+        ruling.press("Enter")
+        page.get_by_role("tab", name="Đường ngang (11)").click()
+        page.get_by_text("mép dưới tiêu đề").first.wait_for()
+        page.get_by_role("tab", name="Đường dọc (13)").click()
+        page.wait_for_timeout(500)  # the preview is redrawn with the moved line
+        page.screenshot(path=SCREENSHOTS / "grid-02-doi-duong-doc.png")
 
-            page.get_by_role("button", name="Cắt lại và đọc lại").click()
-            page.get_by_text("Đã cắt lại và đọc lại trang 1").wait_for(timeout=120_000)
-            page.get_by_text("Các dòng vừa đọc").wait_for()
-            page.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
-            page.wait_for_timeout(1000)  # the grid paints its cells after its canvas appears
-            page.screenshot(path=SCREENSHOTS / "grid-03-ket-qua.png")
-            page.screenshot(path=SCREENSHOTS / "grid-04-ket-qua-ca-trang.png", full_page=True)
-            assert page.get_by_text("lưới đã được sửa tay").count() == 1
-        finally:
-            browser.close()
+        page.get_by_role("button", name="Cắt lại và đọc lại").click()
+        page.get_by_text("Đã cắt lại và đọc lại trang 1").wait_for(timeout=120_000)
+        page.get_by_text("Các dòng vừa đọc").wait_for()
+        page.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
+        page.wait_for_timeout(1000)  # the grid paints its cells after its canvas appears
+        page.screenshot(path=SCREENSHOTS / "grid-03-ket-qua.png")
+        page.screenshot(path=SCREENSHOTS / "grid-04-ket-qua-ca-trang.png", full_page=True)
+        assert page.get_by_text("lưới đã được sửa tay").count() == 1
 
     with e2e_workbench.sessions() as session:
         stored = session.scalar(select(Page))

@@ -16,14 +16,7 @@ from sqlalchemy import select
 
 from models import Record, User
 from ocr.loading import iter_input_files
-from tests.browser_harness import (
-    SAMPLE_PAGE,
-    launch_chromium,
-    login,
-    new_page,
-    sample_page_workbench,
-    settle_after,
-)
+from tests.browser_harness import SAMPLE_PAGE, sample_page_workbench, settle_after, signed_in_page
 from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
 from workbench.books import BookIdentity
 from workbench.context import Workbench
@@ -37,7 +30,6 @@ __all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbe
 USERNAME, PASSWORD = "totruong_e2e", "mat-khau-e2e"
 OFFICIAL = "canbo_e2e"
 OFFICIAL_LABEL = f"Cán bộ Thử ({OFFICIAL})"
-VIEWPORT = {"width": 1366, "height": 768}
 SECOND_BOOK_LABEL = f"Sổ đăng ký khai sinh 2003 quyển 2 · {UNIT}"
 SURE = 0.99  # every field not named below: 1% likely wrong
 
@@ -138,70 +130,64 @@ def choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-de
 def test_low_confidence_queue_ranks_by_expected_wrong_fields_and_filters(
     app_url: str, e2e_workbench: Workbench  # noqa: F811
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     ids = seeded_ids(e2e_workbench)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = new_page(browser, VIEWPORT, WAIT_MS)
-            login(page, app_url, USERNAME, PASSWORD)
-            page.get_by_role("heading", name="Hàng đợi tổ kiểm tra").wait_for()
-            page.get_by_role("tab", name="Độ tin cậy thấp").click()  # tabs switch in the browser: no run
-            main = page.locator("[data-testid='stMain']")
-            main.get_by_text("Xếp theo số trường dự kiến sai").wait_for()
+    with signed_in_page(app_url, USERNAME, PASSWORD, WAIT_MS) as page:
+        page.get_by_role("heading", name="Hàng đợi tổ kiểm tra").wait_for()
+        page.get_by_role("tab", name="Độ tin cậy thấp").click()  # tabs switch in the browser: no run
+        main = page.locator("[data-testid='stMain']")
+        main.get_by_text("Xếp theo số trường dự kiến sai").wait_for()
 
-            # Most expected wrong fields first: the record with one empty 5% field (the weakest single
-            # field, first under the old weakest-field order) comes third, after two records with
-            # several doubtful fields.
-            order = ["many", "two", "one", "other"]
-            rows = wait_for_ids(page, [ids[k] for k in order])
-            page.wait_for_timeout(1000)  # the canvas paints after the grid's table is there
-            page.screenshot(path=SCREENSHOTS / "low-01-hang-doi.png")
-            header = page.evaluate("""() => [...[...document.querySelectorAll("[data-testid='stDataFrame']")]
-                .find(g => g.offsetParent !== null).querySelectorAll("table [role='columnheader']")]
-                .map(c => c.textContent)""")
-            # The official and the status are in view at 1366 px (the grid's table holds only the
-            # columns in view); the weak fields come last, and in full for the chosen row.
-            expected_col, official_col = header.index("Dự kiến sai"), header.index("Cán bộ")
-            assert "Trạng thái" in header
-            assert [r[expected_col] for r in rows] == [EXPECTED_WRONG[k] for k in order]
-            assert [r[official_col] for r in rows] == ["—", OFFICIAL_LABEL, "—", "—"]
-            weak_line = main.get_by_text("Trường yếu (")
-            for row, key in enumerate(order):
-                if row:
-                    settle_after(page, lambda row=row: click_row(page, row))
-                main.get_by_text(f"Bản ghi #{ids[key]}", exact=True).wait_for()
-                expect(weak_line).to_have_text(f"Trường yếu ({EXPECTED_WRONG[key]} trường dự kiến sai): "
-                                               f"{WEAK_TEXT[key]}")
-            page.screenshot(path=SCREENSHOTS / "low-02-chon-dong-cuoi.png")
+        # Most expected wrong fields first: the record with one empty 5% field (the weakest single
+        # field, first under the old weakest-field order) comes third, after two records with
+        # several doubtful fields.
+        order = ["many", "two", "one", "other"]
+        rows = wait_for_ids(page, [ids[k] for k in order])
+        page.wait_for_timeout(1000)  # the canvas paints after the grid's table is there
+        page.screenshot(path=SCREENSHOTS / "low-01-hang-doi.png")
+        header = page.evaluate("""() => [...[...document.querySelectorAll("[data-testid='stDataFrame']")]
+            .find(g => g.offsetParent !== null).querySelectorAll("table [role='columnheader']")]
+            .map(c => c.textContent)""")
+        # The official and the status are in view at 1366 px (the grid's table holds only the
+        # columns in view); the weak fields come last, and in full for the chosen row.
+        expected_col, official_col = header.index("Dự kiến sai"), header.index("Cán bộ")
+        assert "Trạng thái" in header
+        assert [r[expected_col] for r in rows] == [EXPECTED_WRONG[k] for k in order]
+        assert [r[official_col] for r in rows] == ["—", OFFICIAL_LABEL, "—", "—"]
+        weak_line = main.get_by_text("Trường yếu (")
+        for row, key in enumerate(order):
+            if row:
+                settle_after(page, lambda row=row: click_row(page, row))
+            main.get_by_text(f"Bản ghi #{ids[key]}", exact=True).wait_for()
+            expect(weak_line).to_have_text(f"Trường yếu ({EXPECTED_WRONG[key]} trường dự kiến sai): "
+                                           f"{WEAK_TEXT[key]}")
+        page.screenshot(path=SCREENSHOTS / "low-02-chon-dong-cuoi.png")
 
-            # The table's toolbar (shown on hover) speaks Vietnamese, its selection buttons included.
-            page.locator("[data-testid='stDataFrame']:visible").first.hover()
-            page.wait_for_function(TOOLBAR_IN_VIETNAMESE)
+        # The table's toolbar (shown on hover) speaks Vietnamese, its selection buttons included.
+        page.locator("[data-testid='stDataFrame']:visible").first.hover()
+        page.wait_for_function(TOOLBAR_IN_VIETNAMESE)
 
-            # Field type "Ngày tháng": only the records whose weak field is a date.
-            choose(page, "Loại trường", "Ngày tháng")
-            wait_for_ids(page, [ids["one"], ids["other"]])
-            page.wait_for_timeout(1000)
-            page.screenshot(path=SCREENSHOTS / "low-03-loc-ngay-thang.png")
+        # Field type "Ngày tháng": only the records whose weak field is a date.
+        choose(page, "Loại trường", "Ngày tháng")
+        wait_for_ids(page, [ids["one"], ids["other"]])
+        page.wait_for_timeout(1000)
+        page.screenshot(path=SCREENSHOTS / "low-03-loc-ngay-thang.png")
 
-            # And the second book only.
-            choose(page, "Sổ", SECOND_BOOK_LABEL)
-            wait_for_ids(page, [ids["other"]])
-            main.get_by_text(f"Bản ghi #{ids['other']}", exact=True).wait_for()
-            page.screenshot(path=SCREENSHOTS / "low-04-loc-so.png")
+        # And the second book only.
+        choose(page, "Sổ", SECOND_BOOK_LABEL)
+        wait_for_ids(page, [ids["other"]])
+        main.get_by_text(f"Bản ghi #{ids['other']}", exact=True).wait_for()
+        page.screenshot(path=SCREENSHOTS / "low-04-loc-so.png")
 
-            # Back to every type and book, then one official: the record they hold.
-            choose(page, "Loại trường", "Tất cả")
-            choose(page, "Sổ", "Tất cả")
-            wait_for_ids(page, [ids[k] for k in order])
-            choose(page, "Cán bộ", OFFICIAL_LABEL)
-            wait_for_ids(page, [ids["two"]])
-            main.get_by_text(f"Bản ghi #{ids['two']}", exact=True).wait_for()  # the action bar follows the only row
-            page.wait_for_timeout(1000)
-            page.screenshot(path=SCREENSHOTS / "low-05-loc-can-bo.png")
-        finally:
-            browser.close()
+        # Back to every type and book, then one official: the record they hold.
+        choose(page, "Loại trường", "Tất cả")
+        choose(page, "Sổ", "Tất cả")
+        wait_for_ids(page, [ids[k] for k in order])
+        choose(page, "Cán bộ", OFFICIAL_LABEL)
+        wait_for_ids(page, [ids["two"]])
+        main.get_by_text(f"Bản ghi #{ids['two']}", exact=True).wait_for()  # the action bar follows the only row
+        page.wait_for_timeout(1000)
+        page.screenshot(path=SCREENSHOTS / "low-05-loc-can-bo.png")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from ocr.loading import iter_input_files
-from tests.browser_harness import launch_chromium, login, running_app, settle_after
+from tests.browser_harness import VIEWPORT, launch_chromium, login, running_app, settle_after
 from workbench.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings
@@ -40,7 +40,6 @@ SHOTS = Path(os.environ.get("WORKBENCH_SHOTS", ROOT / "test-artifacts" / "shots_
 UNIT = "Xã Đại Lãnh"
 PASSWORD = "mat-khau-thu-nghiem"
 ACCOUNTS = {"admin": "admin", "official": "canbo", "supervisor": "totruong", "contractor": "nhathau"}
-VIEWPORT = {"width": 1366, "height": 768}
 WAIT_MS = 60_000
 
 # Allowed ASCII words, each for a reason:

@@ -16,14 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditEvent, FieldStatus, Record, RecordDraft, RecordStatus
-from tests.browser_harness import (
-    keyboard_login,
-    launch_chromium,
-    new_page,
-    screenshot_folders,
-    settle_after,
-    wait_until_idle,
-)
+from tests.browser_harness import screenshot_folders, settle_after, signed_in_page, wait_until_idle
 from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     FIRST_FIELD_FOCUSED,
     PASSWORD,
@@ -89,8 +82,6 @@ def _approve_unseen(page: Any, row: int) -> None:
 
 
 def test_book_order_previous_record_and_undo_with_the_keyboard(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
     folders = screenshot_folders(SCREENSHOTS)
     rows = _rows_in_book(e2e_workbench)
     total = len(rows)
@@ -103,76 +94,68 @@ def test_book_order_previous_record_and_undo_with_the_keyboard(app_url: str, e2e
     def at(page: Any, row: int) -> None:
         page.wait_for_function(AT_POSITION, arg=f"trang 1/1 · dòng {row}/{total}")
 
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = new_page(browser, {"width": 1366, "height": 768}, WAIT_MS)
-            keyboard_login(page, app_url, USERNAME, PASSWORD)
-            page.wait_for_function(FIRST_FIELD_FOCUSED)
-            at(page, 1)  # book order: the first row of the book first
-            page.get_by_text(f"sổ còn {total}/{total} bản ghi chưa duyệt").wait_for()
-            assert page.evaluate(CUT_LABELS, list(NAV_BUTTON_KEYS)) == []
-            shot(page, "B1-thu-tu-so.png")
+    with signed_in_page(app_url, USERNAME, PASSWORD, WAIT_MS, keyboard=True,
+                        on_failure=lambda page: shot(page, "B9-loi.png")) as page:  # the screen when a wait ran out
+        page.wait_for_function(FIRST_FIELD_FOCUSED)
+        at(page, 1)  # book order: the first row of the book first
+        page.get_by_text(f"sổ còn {total}/{total} bản ghi chưa duyệt").wait_for()
+        assert page.evaluate(CUT_LABELS, list(NAV_BUTTON_KEYS)) == []
+        shot(page, "B1-thu-tu-so.png")
 
-            # Row 1: type the name, approve (confirming the unseen red fields).
-            page.keyboard.press("Enter")
-            page.keyboard.press("Enter")
-            page.wait_for_function(f"{FOCUSED_LABEL} === {NAME_LABEL!r}")
-            page.keyboard.type(TYPED_NAME)
-            # The typing reaches the server as a draft (a run of its own) before Ctrl+Enter: a key pressed
-            # while that run starts could be overtaken by it (the draft, not the key, is what this test is not about).
-            _wait_for_draft(e2e_workbench, rows[0], TYPED_NAME)
-            wait_until_idle(page)
-            _approve_unseen(page, 1)
-            at(page, 2)
-            page.wait_for_function(FIRST_FIELD_FOCUSED)
-            page.get_by_role("button", name="↶ Hoàn tác duyệt dòng 1 trang 1 (Alt+Z)").wait_for()
+        # Row 1: type the name, approve (confirming the unseen red fields).
+        page.keyboard.press("Enter")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"{FOCUSED_LABEL} === {NAME_LABEL!r}")
+        page.keyboard.type(TYPED_NAME)
+        # The typing reaches the server as a draft (a run of its own) before Ctrl+Enter: a key pressed
+        # while that run starts could be overtaken by it (the draft, not the key, is what this test is not about).
+        _wait_for_draft(e2e_workbench, rows[0], TYPED_NAME)
+        wait_until_idle(page)
+        _approve_unseen(page, 1)
+        at(page, 2)
+        page.wait_for_function(FIRST_FIELD_FOCUSED)
+        page.get_by_role("button", name="↶ Hoàn tác duyệt dòng 1 trang 1 (Alt+Z)").wait_for()
 
-            # Alt+PageUp: the record just approved, read-only, with what was stored.
-            settle_after(page, lambda: page.keyboard.press("Alt+PageUp"))
-            at(page, 1)
-            page.get_by_text("Bạn đã duyệt bản ghi này").wait_for()
-            page.get_by_text(TYPED_NAME).first.wait_for()
-            assert page.locator(".st-key-verify-approve").count() == 0  # no form: nothing to approve here
-            assert page.evaluate(CUT_LABELS, list(NAV_BUTTON_KEYS)) == []
-            shot(page, "B2-ban-ghi-truoc.png")
+        # Alt+PageUp: the record just approved, read-only, with what was stored.
+        settle_after(page, lambda: page.keyboard.press("Alt+PageUp"))
+        at(page, 1)
+        page.get_by_text("Bạn đã duyệt bản ghi này").wait_for()
+        page.get_by_text(TYPED_NAME).first.wait_for()
+        assert page.locator(".st-key-verify-approve").count() == 0  # no form: nothing to approve here
+        assert page.evaluate(CUT_LABELS, list(NAV_BUTTON_KEYS)) == []
+        shot(page, "B2-ban-ghi-truoc.png")
 
-            # Alt+End: back to row 2, the focus in its first field again (keys work at once).
-            settle_after(page, lambda: page.keyboard.press("Alt+End"))
-            at(page, 2)
-            page.wait_for_function(FIRST_FIELD_FOCUSED)
-            assert _wait_for_status(e2e_workbench, rows[1], RecordStatus.PROPOSED).assigned_to_id is not None
+        # Alt+End: back to row 2, the focus in its first field again (keys work at once).
+        settle_after(page, lambda: page.keyboard.press("Alt+End"))
+        at(page, 2)
+        page.wait_for_function(FIRST_FIELD_FOCUSED)
+        assert _wait_for_status(e2e_workbench, rows[1], RecordStatus.PROPOSED).assigned_to_id is not None
 
-            # Alt+Z: row 1 opens again for this official, what was typed is kept; the audit has the undo.
-            settle_after(page, lambda: page.keyboard.press("Alt+KeyZ"))
-            at(page, 1)
-            page.get_by_text("Đã hoàn tác lần duyệt bản ghi dòng 1 trang 1").wait_for()
-            page.wait_for_function(FIRST_FIELD_FOCUSED)
-            page.wait_for_function("([label, value]) => [...document.querySelectorAll('input')]"
-                                   ".some((el) => el.getAttribute('aria-label') === label && el.value === value)",
-                                   arg=[NAME_LABEL, TYPED_NAME])
-            _wait_for_status(e2e_workbench, rows[0], RecordStatus.IN_REVIEW)
-            shot(page, "B3-hoan-tac-duyet.png")
+        # Alt+Z: row 1 opens again for this official, what was typed is kept; the audit has the undo.
+        settle_after(page, lambda: page.keyboard.press("Alt+KeyZ"))
+        at(page, 1)
+        page.get_by_text("Đã hoàn tác lần duyệt bản ghi dòng 1 trang 1").wait_for()
+        page.wait_for_function(FIRST_FIELD_FOCUSED)
+        page.wait_for_function("([label, value]) => [...document.querySelectorAll('input')]"
+                               ".some((el) => el.getAttribute('aria-label') === label && el.value === value)",
+                               arg=[NAME_LABEL, TYPED_NAME])
+        _wait_for_status(e2e_workbench, rows[0], RecordStatus.IN_REVIEW)
+        shot(page, "B3-hoan-tac-duyet.png")
 
-            # Fix the name (the reason to undo) and approve again: every field was decided at the first
-            # approval, so no confirmation now; back on row 2, where the official was.
-            page.keyboard.press("Enter")
-            page.keyboard.press("Enter")
-            page.wait_for_function(f"{FOCUSED_LABEL} === {NAME_LABEL!r}")
-            page.keyboard.press("Escape")  # select the whole value, retype it
-            page.keyboard.type(FIXED_NAME)
-            _wait_for_draft(e2e_workbench, rows[0], FIXED_NAME)
-            wait_until_idle(page)
-            settle_after(page, lambda: page.keyboard.press("Control+Enter"))
-            page.get_by_text(f"sổ còn {total - 1}/{total} bản ghi chưa duyệt").wait_for()
-            at(page, 2)
-            page.wait_for_function(FIRST_FIELD_FOCUSED)
-            shot(page, "B4-duyet-lai-ve-dong-2.png")
-        except Exception:
-            shot(page, "B9-loi.png")  # what the screen showed when a wait ran out
-            raise
-        finally:
-            browser.close()
+        # Fix the name (the reason to undo) and approve again: every field was decided at the first
+        # approval, so no confirmation now; back on row 2, where the official was.
+        page.keyboard.press("Enter")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"{FOCUSED_LABEL} === {NAME_LABEL!r}")
+        page.keyboard.press("Escape")  # select the whole value, retype it
+        page.keyboard.type(FIXED_NAME)
+        _wait_for_draft(e2e_workbench, rows[0], FIXED_NAME)
+        wait_until_idle(page)
+        settle_after(page, lambda: page.keyboard.press("Control+Enter"))
+        page.get_by_text(f"sổ còn {total - 1}/{total} bản ghi chưa duyệt").wait_for()
+        at(page, 2)
+        page.wait_for_function(FIRST_FIELD_FOCUSED)
+        shot(page, "B4-duyet-lai-ve-dong-2.png")
 
     record = _wait_for_status(e2e_workbench, rows[0], RecordStatus.APPROVED)
     with e2e_workbench.sessions() as session:

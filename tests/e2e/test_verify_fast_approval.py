@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, FieldStatus, FieldValue, Record, RecordDraft, RecordStatus
-from tests.browser_harness import keyboard_login, launch_chromium, new_page, screenshot_folders, wait_until_idle
+from tests.browser_harness import screenshot_folders, signed_in_page, wait_until_idle
 from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     PASSWORD,
     ROOT,
@@ -96,8 +96,6 @@ def _name(wb: Workbench, record_id: int) -> tuple[str | None, str]:
 
 
 def test_ctrl_enter_right_after_typing_approves_the_typed_value(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
     seeded = seed_one_wrong_letter(e2e_workbench)
     folders = screenshot_folders(SCREENSHOTS)
 
@@ -105,32 +103,22 @@ def test_ctrl_enter_right_after_typing_approves_the_typed_value(app_url: str, e2
         for folder in folders:
             page.screenshot(path=folder / name)
 
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = None
-        try:
-            page = new_page(browser, {"width": 1366, "height": 768}, WAIT_MS)
-            keyboard_login(page, app_url, USERNAME, PASSWORD)
-            for row, ((record_id, right_name), pause) in enumerate(zip(seeded, PAUSES_S, strict=True), start=1):
-                # The record opens on the wrong letter, selected: typing the right one replaces it.
-                page.wait_for_function(
-                    f"document.activeElement?.closest('[class*=\"st-key-fld-{record_id}-\"]') != null"
-                    f" && {FOCUSED_LABEL} === {NAME_LABEL!r} && {SELECTION}.join() === '{WRONG_AT},{WRONG_AT + 1}'")
-                wait_until_idle(page)
-                page.keyboard.type(right_name[WRONG_AT])
-                if pause:
-                    time.sleep(pause)  # an official's own pace, still inside the draft's debounce
-                page.keyboard.press("Control+Enter")  # the draft of that letter is still to be sent
-                _wait_for_approval(e2e_workbench, record_id)
-                assert _name(e2e_workbench, record_id) == (right_name, FieldStatus.CORRECTED)
-                page.get_by_text(f"Đã duyệt bản ghi dòng {row} trang 1 (1 trường được sửa).").wait_for()
-            shot(page, "F1-duyet-ngay-sau-khi-go.png")
-        except BaseException:  # pytest.fail too: what the screen showed when a wait ran out
-            if page is not None:
-                shot(page, "F9-loi.png")
-            raise
-        finally:
-            browser.close()
+    with signed_in_page(app_url, USERNAME, PASSWORD, WAIT_MS, keyboard=True,
+                        on_failure=lambda page: shot(page, "F9-loi.png")) as page:  # the screen when a wait ran out
+        for row, ((record_id, right_name), pause) in enumerate(zip(seeded, PAUSES_S, strict=True), start=1):
+            # The record opens on the wrong letter, selected: typing the right one replaces it.
+            page.wait_for_function(
+                f"document.activeElement?.closest('[class*=\"st-key-fld-{record_id}-\"]') != null"
+                f" && {FOCUSED_LABEL} === {NAME_LABEL!r} && {SELECTION}.join() === '{WRONG_AT},{WRONG_AT + 1}'")
+            wait_until_idle(page)
+            page.keyboard.type(right_name[WRONG_AT])
+            if pause:
+                time.sleep(pause)  # an official's own pace, still inside the draft's debounce
+            page.keyboard.press("Control+Enter")  # the draft of that letter is still to be sent
+            _wait_for_approval(e2e_workbench, record_id)
+            assert _name(e2e_workbench, record_id) == (right_name, FieldStatus.CORRECTED)
+            page.get_by_text(f"Đã duyệt bản ghi dòng {row} trang 1 (1 trường được sửa).").wait_for()
+        shot(page, "F1-duyet-ngay-sau-khi-go.png")
 
     with e2e_workbench.sessions() as session:
         for record_id, _ in seeded:

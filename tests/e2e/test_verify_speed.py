@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import select
 
 from models import FieldStatus, FieldValue, Record, RecordStatus
-from tests.browser_harness import keyboard_login, launch_chromium, new_page, screenshot_folders, wait_until_idle
+from tests.browser_harness import screenshot_folders, signed_in_page, wait_until_idle
 from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     PASSWORD,
     ROOT,
@@ -135,8 +135,6 @@ def _layout_report(page: object) -> tuple[list[dict], dict]:
 
 
 def test_one_letter_fix_costs_three_keys_at_1366x768(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
     clean_id, fix_id, tone_id = seed_proposals(e2e_workbench)
     folders = screenshot_folders(SCREENSHOTS)
     timings: dict[str, tuple[int, float]] = {}
@@ -145,110 +143,104 @@ def test_one_letter_fix_costs_three_keys_at_1366x768(app_url: str, e2e_workbench
         for folder in folders:
             page.screenshot(path=folder / name)  # type: ignore[attr-defined]
 
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = new_page(browser, {"width": 1366, "height": 768}, WAIT_MS)
-            keyboard_login(page, app_url, USERNAME, PASSWORD)
-            page.wait_for_function(_focused_in(clean_id))
-            _wait_for_focus(page, "Số", (1, 1))  # a record read right starts on its first field, caret at the end
+    with signed_in_page(app_url, USERNAME, PASSWORD, WAIT_MS, keyboard=True) as page:
+        page.wait_for_function(_focused_in(clean_id))
+        _wait_for_focus(page, "Số", (1, 1))  # a record read right starts on its first field, caret at the end
 
-            # 1366x768: no button label cut, the page image at least 600 px wide.
-            labels, image = _layout_report(page)
-            assert [b for b in labels if b["cut"]] == [], labels
-            assert {"Duyệt (Ctrl+Enter)", "Lưu (Ctrl+S)", "Chuyển tổ kiểm tra (F8)", "Bỏ qua (F9)"} <= {
-                b["text"] for b in labels}
-            assert image["frame"] >= 600 and image["image"] >= 600, image
-            shot(page, "G1-1366-ban-ghi-sach.png")
+        # 1366x768: no button label cut, the page image at least 600 px wide.
+        labels, image = _layout_report(page)
+        assert [b for b in labels if b["cut"]] == [], labels
+        assert {"Duyệt (Ctrl+Enter)", "Lưu (Ctrl+S)", "Chuyển tổ kiểm tra (F8)", "Bỏ qua (F9)"} <= {
+            b["text"] for b in labels}
+        assert image["frame"] >= 600 and image["image"] >= 600, image
+        shot(page, "G1-1366-ban-ghi-sach.png")
 
-            # A clean record: one key.
-            started = time.perf_counter()
-            page.keyboard.press("Control+Enter")
-            page.wait_for_function(_focused_in(fix_id))
-            timings["clean"] = (1, time.perf_counter() - started)
+        # A clean record: one key.
+        started = time.perf_counter()
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function(_focused_in(fix_id))
+        timings["clean"] = (1, time.perf_counter() - started)
 
-            # One wrong letter: the record opens on that field with the doubtful letter selected and
-            # marked inside the input; typing the right letter replaces it. Two keys, then the next record.
-            started = time.perf_counter()
-            _wait_for_focus(page, NAME_LABEL, (WRONG_AT, WRONG_AT + 1))
-            page.wait_for_function("document.querySelectorAll('.wb-doubt').length > 0")
-            [mark] = page.evaluate(MARKS, NAME_LABEL)
-            assert 0 < mark["left"] < mark["right"] < mark["width"] / 2  # under "b" of "Nguyễn Tbanh Hà"
-            assert 0 <= mark["top"] < mark["bottom"] <= mark["height"]
-            shot(page, "G2-1366-chu-nghi-ngo.png")
-            keys = ["h", "Control+Enter"]
-            for key in keys:
-                page.keyboard.press(key)
-            page.wait_for_function(_focused_in(tone_id))
-            timings["one wrong letter"] = (len(keys), time.perf_counter() - started)
-            assert len(keys) <= 3
+        # One wrong letter: the record opens on that field with the doubtful letter selected and
+        # marked inside the input; typing the right letter replaces it. Two keys, then the next record.
+        started = time.perf_counter()
+        _wait_for_focus(page, NAME_LABEL, (WRONG_AT, WRONG_AT + 1))
+        page.wait_for_function("document.querySelectorAll('.wb-doubt').length > 0")
+        [mark] = page.evaluate(MARKS, NAME_LABEL)
+        assert 0 < mark["left"] < mark["right"] < mark["width"] / 2  # under "b" of "Nguyễn Tbanh Hà"
+        assert 0 <= mark["top"] < mark["bottom"] <= mark["height"]
+        shot(page, "G2-1366-chu-nghi-ngo.png")
+        keys = ["h", "Control+Enter"]
+        for key in keys:
+            page.keyboard.press(key)
+        page.wait_for_function(_focused_in(tone_id))
+        timings["one wrong letter"] = (len(keys), time.perf_counter() - started)
+        assert len(keys) <= 3
 
-            # Row 3: the doubtful tone mark was stored apart from its letter; the reading shows it composed.
-            _wait_for_focus(page, "Họ và tên mẹ", (4, 5))  # "Nguyễn": the "ễ"
-            notes = page.evaluate(NOTES_TEXT, "Họ và tên mẹ")
-            assert "máy đọc: Nguyễn Hoài Quyên" in notes, notes
-            assert not any(unicodedata.combining(ch) for ch in notes)
-            shot(page, "G3-1366-dau-thanh-lien-chu.png")
+        # Row 3: the doubtful tone mark was stored apart from its letter; the reading shows it composed.
+        _wait_for_focus(page, "Họ và tên mẹ", (4, 5))  # "Nguyễn": the "ễ"
+        notes = page.evaluate(NOTES_TEXT, "Họ và tên mẹ")
+        assert "máy đọc: Nguyễn Hoài Quyên" in notes, notes
+        assert not any(unicodedata.combining(ch) for ch in notes)
+        shot(page, "G3-1366-dau-thanh-lien-chu.png")
 
-            # Esc selects the whole value; Shift+Tab lands at the end of the previous field (no select-all).
-            page.keyboard.press("Escape")
-            page.wait_for_function(f"{SELECTION}.join() === '0,{len('Nguyễn Hoài Quyên')}'")
-            page.keyboard.press("Shift+Tab")
-            page.wait_for_function(f"{FOCUSED_LABEL} === 'Nơi sinh'")
-            value = page.get_by_label("Nơi sinh").input_value()
-            page.wait_for_function(f"{SELECTION}[0] === {len(value)}")
+        # Esc selects the whole value; Shift+Tab lands at the end of the previous field (no select-all).
+        page.keyboard.press("Escape")
+        page.wait_for_function(f"{SELECTION}.join() === '0,{len('Nguyễn Hoài Quyên')}'")
+        page.keyboard.press("Shift+Tab")
+        page.wait_for_function(f"{FOCUSED_LABEL} === 'Nơi sinh'")
+        value = page.get_by_label("Nơi sinh").input_value()
+        page.wait_for_function(f"{SELECTION}[0] === {len(value)}")
 
-            # Zoom follows the field; zoom, pan and contrast keys leave the focus where it was.
-            url = page.url
-            page.keyboard.press("Alt+Equal")
-            page.keyboard.press("Alt+Equal")
-            page.wait_for_function("document.getElementById('wb-zoom-level').textContent === '2×'")
-            assert all(page.evaluate(CELL_IN_VIEW))
-            page.keyboard.press("Alt+ArrowLeft")  # pans: never the browser's Back
-            page.wait_for_timeout(300)
-            assert page.url == url and page.evaluate(FOCUSED_LABEL) == "Nơi sinh"
-            panned = page.evaluate(PAGE_IMAGE)["transform"]
-            page.keyboard.press("Alt+ArrowRight")
-            page.wait_for_function(f"document.querySelector('.st-key-verify-page-viewer img').style.transform "
-                                   f"!== {panned!r}")
-            page.keyboard.press("Enter")  # the next field: the view moves to its cell
-            page.wait_for_function(f"{FOCUSED_LABEL} === 'Họ và tên mẹ'")
-            assert all(page.evaluate(CELL_IN_VIEW))
-            source = page.evaluate("document.querySelector('.st-key-verify-page-viewer img').src")
-            page.keyboard.press("Alt+KeyC")  # the page comes back with stronger contrast (a new image)
-            page.wait_for_function(f"document.querySelector('.st-key-verify-page-viewer img')?.src !== {source!r}")
-            page.wait_for_function("document.getElementById('wb-crop-label').textContent === 'Họ và tên mẹ'")
-            assert page.evaluate(FOCUSED_LABEL) == "Họ và tên mẹ"
-            shot(page, "G4-1366-phong-to-2x.png")
+        # Zoom follows the field; zoom, pan and contrast keys leave the focus where it was.
+        url = page.url
+        page.keyboard.press("Alt+Equal")
+        page.keyboard.press("Alt+Equal")
+        page.wait_for_function("document.getElementById('wb-zoom-level').textContent === '2×'")
+        assert all(page.evaluate(CELL_IN_VIEW))
+        page.keyboard.press("Alt+ArrowLeft")  # pans: never the browser's Back
+        page.wait_for_timeout(300)
+        assert page.url == url and page.evaluate(FOCUSED_LABEL) == "Nơi sinh"
+        panned = page.evaluate(PAGE_IMAGE)["transform"]
+        page.keyboard.press("Alt+ArrowRight")
+        page.wait_for_function(f"document.querySelector('.st-key-verify-page-viewer img').style.transform "
+                               f"!== {panned!r}")
+        page.keyboard.press("Enter")  # the next field: the view moves to its cell
+        page.wait_for_function(f"{FOCUSED_LABEL} === 'Họ và tên mẹ'")
+        assert all(page.evaluate(CELL_IN_VIEW))
+        source = page.evaluate("document.querySelector('.st-key-verify-page-viewer img').src")
+        page.keyboard.press("Alt+KeyC")  # the page comes back with stronger contrast (a new image)
+        page.wait_for_function(f"document.querySelector('.st-key-verify-page-viewer img')?.src !== {source!r}")
+        page.wait_for_function("document.getElementById('wb-crop-label').textContent === 'Họ và tên mẹ'")
+        assert page.evaluate(FOCUSED_LABEL) == "Họ và tên mẹ"
+        shot(page, "G4-1366-phong-to-2x.png")
 
-            # F4 accepts the green fields and lands on the doubtful one; F2 jumps to it too.
-            page.keyboard.press("Shift+Tab")
-            page.keyboard.press("F4")
-            page.wait_for_function(f"{FOCUSED_LABEL} === 'Họ và tên mẹ'")
-            assert page.locator(".wb-accepted").count() == 11
-            page.keyboard.press("Shift+Tab")
-            page.keyboard.press("F2")
-            page.wait_for_function(f"{FOCUSED_LABEL} === 'Họ và tên mẹ'")
+        # F4 accepts the green fields and lands on the doubtful one; F2 jumps to it too.
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("F4")
+        page.wait_for_function(f"{FOCUSED_LABEL} === 'Họ và tên mẹ'")
+        assert page.locator(".wb-accepted").count() == 11
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("F2")
+        page.wait_for_function(f"{FOCUSED_LABEL} === 'Họ và tên mẹ'")
 
-            # Enter down to the last field: it sits in the upper half of the screen, label visible.
-            for _ in range(3):
-                page.keyboard.press("Enter")
-            page.wait_for_function(f"{FOCUSED_LABEL} === 'Ghi chú'")
-            page.wait_for_timeout(300)
-            box = page.get_by_label("Ghi chú").bounding_box()
-            assert box is not None and 768 * 0.15 <= box["y"] <= 768 * 0.7, box
-            label_box = page.locator("label").filter(has_text="Ghi chú").first.bounding_box()
-            assert label_box is not None and label_box["y"] > 60  # below the app's header bar
-            shot(page, "G5-1366-truong-cuoi.png")
+        # Enter down to the last field: it sits in the upper half of the screen, label visible.
+        for _ in range(3):
+            page.keyboard.press("Enter")
+        page.wait_for_function(f"{FOCUSED_LABEL} === 'Ghi chú'")
+        page.wait_for_timeout(300)
+        box = page.get_by_label("Ghi chú").bounding_box()
+        assert box is not None and 768 * 0.15 <= box["y"] <= 768 * 0.7, box
+        label_box = page.locator("label").filter(has_text="Ghi chú").first.bounding_box()
+        assert label_box is not None and label_box["y"] > 60  # below the app's header bar
+        shot(page, "G5-1366-truong-cuoi.png")
 
-            # 1920x1080: the same checks.
-            page.set_viewport_size({"width": 1920, "height": 1080})
-            page.wait_for_timeout(800)
-            labels, image = _layout_report(page)
-            assert [b for b in labels if b["cut"]] == [] and image["frame"] >= 600, (labels, image)
-            shot(page, "G6-1920-truong-cuoi.png")
-        finally:
-            browser.close()
+        # 1920x1080: the same checks.
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.wait_for_timeout(800)
+        labels, image = _layout_report(page)
+        assert [b for b in labels if b["cut"]] == [] and image["frame"] >= 600, (labels, image)
+        shot(page, "G6-1920-truong-cuoi.png")
 
     with e2e_workbench.sessions() as session:
         assert session.get(Record, clean_id).status == RecordStatus.APPROVED
