@@ -22,12 +22,12 @@ import numpy as np
 
 import ocr.confidence
 from bench.recognition import RENDERED_UNIT, unit_lexicon
-from bench.synthetic_fields import render_family_page
 from ocr.confidence import page_high_share
 from ocr.engines.asternet import get_asternet
 from ocr.loading import load_images
 from ocr.pipeline import process_page
 from samples.families import family, select
+from samples.fields import render_family_page
 from workbench.book_types import get_book_type
 
 

@@ -18,7 +18,9 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from ocr.confidence import (
+    COLUMN_DOUBT_WARNINGS,
     CONTRADICTION_MAX_CONFIDENCE,
+    GRID_DOUBT_WARNINGS,
     PAGE_DEPTH_MAX_CONFIDENCE,
     Calibrator,
     ConfidenceFeatures,
@@ -65,6 +67,9 @@ UNREAD_INK_CONFIDENCE = 0.05
 # narrow column) is a doubtful empty, for an official to look at.
 EMPTY_WITH_INK_PIXELS = 25
 EMPTY_WITH_INK_CONFIDENCE = 0.3
+# On a page whose columns or grid were guessed or disagree with the template, a cell may be cut
+# across the wrong rulings and its writing sit in the neighbour's cell: "empty" is then not sure.
+EMPTY_ON_DOUBTFUL_GRID_CONFIDENCE = 0.85
 PADDING_MISMATCH = FieldIssue(
     "date_padding_mismatch", "Ngày và tháng viết không cùng kiểu (một phần có số 0 ở đầu): có thể thiếu một chữ số",
     severity="warning")
@@ -423,10 +428,16 @@ def proposal_from_lines(
     )
 
 
-def empty_proposal(key: str, engine: str, ink_pixels: int = 0) -> FieldProposal:
-    """"" for a cell judged empty; confident only when no writing-like ink lies in it."""
-    doubtful = ink_pixels >= EMPTY_WITH_INK_PIXELS
-    return FieldProposal(key, "", EMPTY_WITH_INK_CONFIDENCE if doubtful else EMPTY_CELL_CONFIDENCE, engine=engine)
+def empty_proposal(key: str, engine: str, ink_pixels: int = 0, page_warnings: Sequence[str] = ()) -> FieldProposal:
+    """"" for a cell judged empty; confident only when no writing-like ink lies in it and the page's
+    columns and grid were found as the template expects (``page_warnings``: the page's QA codes)."""
+    if ink_pixels >= EMPTY_WITH_INK_PIXELS:
+        confidence = EMPTY_WITH_INK_CONFIDENCE
+    elif COLUMN_DOUBT_WARNINGS.intersection(page_warnings) or GRID_DOUBT_WARNINGS.intersection(page_warnings):
+        confidence = EMPTY_ON_DOUBTFUL_GRID_CONFIDENCE
+    else:
+        confidence = EMPTY_CELL_CONFIDENCE
+    return FieldProposal(key, "", confidence, engine=engine)
 
 
 def propose_field(
@@ -458,7 +469,7 @@ def propose_cells(
     proposals = []
     for (cell, field_type), cell_decoded in zip(cells, decoded, strict=True):
         if not cell_decoded:
-            proposals.append(empty_proposal(cell.key, recognizer.name, cell.ink_pixels))
+            proposals.append(empty_proposal(cell.key, recognizer.name, cell.ink_pixels, page_warnings))
         else:
             proposals.append(proposal_from_lines(cell.key, field_type, cell_decoded, recognizer.name, calibrator,
                                                  local, len(cell.lines), page_warnings))

@@ -103,6 +103,15 @@ def test_a_cell_with_ink_is_never_confidently_empty() -> None:
     assert empty_proposal("sex", "asternet", ink_pixels=300).confidence < 0.6
 
 
+@pytest.mark.parametrize("warning", ["columns_guessed", "columns_differ_from_template", "ink_left_of_table",
+                                     "grid_partial_rulings", "grid_text_lines"])
+def test_empty_is_not_sure_on_a_page_whose_columns_or_grid_are_in_doubt(warning: str) -> None:
+    # the cell may be cut across the wrong rulings, its writing in the neighbour's cell
+    assert empty_proposal("sex", "asternet", 0, [warning]).confidence < 0.9
+    assert empty_proposal("sex", "asternet", 0, ["auto_rotated:180"]).confidence >= 0.9
+    assert empty_proposal("sex", "asternet", 300, [warning]).confidence < 0.6
+
+
 def test_a_cell_holding_a_neighbours_strokes_is_a_doubtful_empty() -> None:
     """A word given to the next cell (its centre lies there) still leaves ink in this one: the
     cutter calls this cell empty, and the proposal must not be a confident "" (0.97)."""
