@@ -40,9 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ocr.loading import load_images  # noqa: E402
 from ocr.page import analyze_page  # noqa: E402
 from samples.page_scores import BOOK_TYPES, page_options, score_page, summarise  # noqa: E402
-
-# bench/robustness.py still imports match_truth_rows from here (re-exported, defined in samples.page_scores).
-from samples.page_scores import match_truth_rows as match_truth_rows  # noqa: E402
 from samples.render import render_page_encoded  # noqa: E402
 from workbench.book_types import get_book_type  # noqa: E402
 

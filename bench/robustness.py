@@ -37,9 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.pipeline import match_truth_rows, score_page, summarise
 from bench.recognition import RENDERED_UNIT, unit_lexicon
-from bench.synthetic_fields import render_family_page
 from ocr.confidence import (
     CALIBRATION_DIR,
     DEFAULT_CALIBRATION_VERSION,
@@ -54,6 +52,8 @@ from ocr.fields.normalize import normalize
 from ocr.loading import load_images
 from ocr.pipeline import PageResult, process_page
 from samples.families import Family, select
+from samples.fields import render_family_page
+from samples.page_scores import match_truth_rows, score_page, summarise
 from workbench.book_types import get_book_type
 
 CLOSED_LISTS = ("sex", "ethnicity", "nationality")
