@@ -3,7 +3,7 @@
 Run:  .venv/bin/python bench/ingest_throughput.py --pages 8 --workers 1 2 [--no-ocr] [--seed 4711]
 
 Generates fresh synthetic pages once, then ingests the same files into a new SQLite database
-for each configuration, through the real `workbench.ingest.ingest_files`:
+for each configuration, through the real `workbench.intake.ingest.ingest_files`:
   * `inline`      : one process, the recognizer uses all --threads (the default `ingest`);
   * `pool-N`      : a local process pool of N workers (`ingest --workers N`), threads split;
   * `dask-N`      : a Dask LocalCluster with N single-threaded worker processes
@@ -31,8 +31,8 @@ from samples.generator import generate_book  # noqa: E402
 from workbench.books import BookIdentity  # noqa: E402
 from workbench.config import Settings  # noqa: E402
 from workbench.context import open_workbench  # noqa: E402
-from workbench.executors import ExecutorSpec  # noqa: E402
-from workbench.ingest import IngestOptions, ingest_files  # noqa: E402
+from workbench.intake.executors import ExecutorSpec  # noqa: E402
+from workbench.intake.ingest import IngestOptions, ingest_files  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ from workbench.books import BookIdentity, get_or_create_unit  # noqa: E402
 from workbench.config import Settings  # noqa: E402
 from workbench.context import open_workbench  # noqa: E402
 from workbench.db import make_engine, transaction  # noqa: E402
-from workbench.ingest import IngestOptions, ingest_files  # noqa: E402
+from workbench.intake.ingest import IngestOptions, ingest_files  # noqa: E402
 
 SAMPLE_PAGES = sorted((ROOT / "samples" / "books" / "khai_sinh").glob("page_*.jpg"))
 RECORDS_PER_VOLUME = 30  # 3 sample pages x 10 rows

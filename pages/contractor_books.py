@@ -10,9 +10,9 @@ import streamlit as st
 from models import Role
 from ocr.loading import ImageLoadError, InputFile, zip_members
 from workbench.admin import list_units
-from workbench.book_type_hold import book_type_label_vi, confirm_page_book_type
 from workbench.book_types import all_book_types
-from workbench.contractor import (
+from workbench.intake.book_type_hold import book_type_label_vi, confirm_page_book_type
+from workbench.intake.contractor import (
     BookSummary,
     PageSummary,
     create_book,
@@ -22,7 +22,8 @@ from workbench.contractor import (
     rerun_page,
     restore_page,
 )
-from workbench.ingest import IngestOptions, IngestReport, register_file
+from workbench.intake.ingest import IngestOptions, IngestReport, register_file
+from workbench.intake.upload_log import error_vi, upload_log
 from workbench.progress import book_sequence_counts
 from workbench.ui import notices
 from workbench.ui.book_processing import is_processing, start_processing
@@ -32,7 +33,6 @@ from workbench.ui.navigation import GRID, to_st_page
 from workbench.ui.plain import plain
 from workbench.ui.rendering import thumbnail_rgb
 from workbench.ui.resources import get_recognizer
-from workbench.upload_log import error_vi, upload_log
 
 MAX_FILE_MB = 200  # per uploaded file; = server.maxUploadSize in .streamlit/config.toml (the uploader shows it)
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp", "webp", "pdf", "zip"]

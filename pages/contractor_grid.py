@@ -1,5 +1,5 @@
 """Sửa lưới trang: see a page's rulings over its image, move, add or remove them, then re-cut and
-re-read the page with the active model (workbench.segmentation does the work and the checks)."""
+re-read the page with the active model (workbench.intake.segmentation does the work and the checks)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from models import Role
-from workbench.contractor import BookSummary, PageSummary, list_books, list_pages
 from workbench.errors import ServiceError
-from workbench.model_registry import SHIPPED_VERSION
-from workbench.segmentation import (
+from workbench.intake.contractor import BookSummary, PageSummary, list_books, list_pages
+from workbench.intake.segmentation import (
     GridLines,
     PageGrid,
     SegmentationResult,
@@ -22,6 +21,7 @@ from workbench.segmentation import (
     correct_segmentation,
     load_page_grid,
 )
+from workbench.model_registry import SHIPPED_VERSION
 from workbench.ui.guard import require
 from workbench.ui.imaging import draw_boxes, draw_numbered_grid, fit_width, line_window, to_rgb
 from workbench.ui.plain import plain

@@ -11,8 +11,8 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from models import RecordStatus, Role, User
-from workbench.contractor import list_books
 from workbench.errors import ServiceError
+from workbench.intake.contractor import list_books
 from workbench.policy import ReviewPolicy
 from workbench.progress import VIETNAM_TZ
 from workbench.qa import QaItem, QaResult, draw_qa_sample, qa_queue, submit_qa, verifier_error_rates

@@ -47,7 +47,7 @@ from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench
 from workbench.db import transaction
-from workbench.ingest import IngestOptions, IngestReport, ingest_files
+from workbench.intake.ingest import IngestOptions, IngestReport, ingest_files
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

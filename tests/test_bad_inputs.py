@@ -37,7 +37,7 @@ from workbench.crosscheck.index import CitizenIndex
 from workbench.crosscheck.matching import match_person, person_queries
 from workbench.crosscheck.service import import_extract
 from workbench.db import session_factory, transaction
-from workbench.ingest import IngestOptions, IngestReport, ingest_files
+from workbench.intake.ingest import IngestOptions, IngestReport, ingest_files
 from workbench.queue import next_record
 from workbench.review import save_record
 

@@ -24,15 +24,15 @@ from ocr.book_type_check import check_page, fold, title_scores, title_verdict
 from ocr.loading import InputFile, iter_input_files
 from ocr.page import analyze_page
 from samples.render import PageOptions, render_page
-from workbench.book_type_hold import book_type_candidates, confirm_page_book_type, is_held
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity
 from workbench.context import Workbench
-from workbench.contractor import delete_page, list_pages, rerun_page
 from workbench.db import transaction
 from workbench.errors import ScopeError
 from workbench.export_json import export_book_json
-from workbench.ingest import IngestOptions, IngestReport, ingest_files, process_pending_pages
+from workbench.intake.book_type_hold import book_type_candidates, confirm_page_book_type, is_held
+from workbench.intake.contractor import delete_page, list_pages, rerun_page
+from workbench.intake.ingest import IngestOptions, IngestReport, ingest_files, process_pending_pages
 from workbench.policy import ReviewPolicy
 from workbench.queue import queue_candidates
 from workbench.scope import REVIEWERS, load_scope

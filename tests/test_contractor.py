@@ -16,7 +16,8 @@ from tests.conftest import record_ids
 from workbench import admin
 from workbench.auth import authenticate
 from workbench.context import Workbench
-from workbench.contractor import (
+from workbench.errors import InvalidActionError, ScopeError
+from workbench.intake.contractor import (
     create_book,
     delete_page,
     get_book_summary,
@@ -25,8 +26,7 @@ from workbench.contractor import (
     rerun_page,
     restore_page,
 )
-from workbench.errors import InvalidActionError, ScopeError
-from workbench.ingest import IngestOptions, IngestReport, ingest_files, process_pending_pages
+from workbench.intake.ingest import IngestOptions, IngestReport, ingest_files, process_pending_pages
 from workbench.progress import my_progress
 from workbench.queue import next_record
 from workbench.review import save_record

@@ -18,7 +18,7 @@ from tests.test_app_pages import app_env, errors, open_page, signed_in_app  # no
 from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.model_registry import SHIPPED_VERSION
 from workbench.ui.navigation import allowed_paths
 

@@ -21,13 +21,13 @@ from ocr.loading import iter_input_files
 from tests.browser_harness import launch_chromium, login, new_page, running_app
 from tests.test_app_pages import errors, open_page, signed_in_app
 from workbench.auth import create_user
-from workbench.book_type_hold import is_held
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench
 from workbench.db import transaction
-from workbench.ingest import IngestOptions, ingest_files
-from workbench.upload_log import error_vi
+from workbench.intake.book_type_hold import is_held
+from workbench.intake.ingest import IngestOptions, ingest_files
+from workbench.intake.upload_log import error_vi
 
 ROOT = Path(__file__).resolve().parent.parent
 BIRTH = ROOT / "samples" / "books" / "khai_sinh" / "page_001.jpg"

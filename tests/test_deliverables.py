@@ -36,7 +36,7 @@ from workbench.db import transaction
 from workbench.deliverables import DeliverableError
 from workbench.errors import NotFoundError, ScopeError
 from workbench.exports.import_layout import import_layout
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.queue import claim_record
 from workbench.review import save_record
 from workbench.ui import deliverable_jobs

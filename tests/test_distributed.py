@@ -15,8 +15,8 @@ from samples.generator import generate_book
 from workbench.books import BookIdentity
 from workbench.config import Settings
 from workbench.context import open_workbench
-from workbench.executors import ExecutorSpec
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.executors import ExecutorSpec
+from workbench.intake.ingest import IngestOptions, ingest_files
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -32,7 +32,7 @@ from workbench.exports.naming import UniqueNamer, registration_stem
 from workbench.exports.package import export_book_pagexml, export_book_xlsx, export_book_zip
 from workbench.exports.pdf import A4_BYTES, A4_PIXELS, MIN_BYTES, encode_within_budget, size_budget
 from workbench.exports.records import UnapprovedRecordsError
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.record_view import get_record_view
 from workbench.review import save_record
 

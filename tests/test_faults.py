@@ -33,7 +33,7 @@ from tests.test_bad_inputs import BOOK, Store, assert_only_content_addressed, pa
 from workbench import db as db_module
 from workbench import storage
 from workbench.db import DatabaseUnavailableError, make_engine, session_factory, transaction
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.queue import next_record
 from workbench.review import save_record
 
@@ -478,7 +478,7 @@ def test_insert_or_replace_cannot_forge_an_audit_event_and_appends_still_work(ba
 
 def test_an_ingest_that_loses_the_race_for_a_file_skips_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Between this ingest's duplicate check and its insert, another ingest registers the same file."""
-    from workbench import ingest
+    from workbench.intake import ingest
 
     store = Store(session_factory(fresh_engine("sqlite", tmp_path)), tmp_path / "data")
     data = page_image(seed=31)

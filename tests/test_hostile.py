@@ -45,7 +45,7 @@ from workbench.crosscheck.tracking import TrackingItem, write_tracking_xlsx
 from workbench.db import session_factory, transaction
 from workbench.exports import package
 from workbench.exports.package import ExportError, export_book_pagexml, export_book_xlsx, export_book_zip
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.record_view import get_record_view
 from workbench.report_xlsx import run_report
 from workbench.review import save_record

@@ -12,7 +12,7 @@ from ocr.loading import iter_input_files
 from workbench.books import BookIdentity
 from workbench.config import Settings
 from workbench.context import open_workbench
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "books" / "khai_sinh"
 

@@ -36,7 +36,7 @@ from samples.render import PageOptions, render_page
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.db import transaction
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.lexicon_growth import count_unit_lexicon, lexicon_units, local_lexicon_for_unit
 from workbench.review import save_record
 from workbench.training.rerecognize import rerecognize_open_records

@@ -26,7 +26,7 @@ from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.errors import ConfirmationRequiredError, InvalidActionError, NotFoundError, ScopeError
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.lexicon_growth import lexicon_path
 from workbench.model_admin import (
     HELD_OUT_LATER,

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import FieldStatus, FieldValue, Page, Record
 from ocr.types import Box, CellImage, CharConfidence, FieldProposal, RecordRegion
 from workbench.db import transaction
-from workbench.ingest import new_record
-from workbench.proposal_rows import write_proposal
+from workbench.intake.ingest import new_record
+from workbench.intake.proposal_rows import write_proposal
 
 PROPOSAL = FieldProposal(
     key="birth_date", value="12/05/2003", confidence=0.912345678,

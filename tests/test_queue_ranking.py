@@ -26,7 +26,7 @@ from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench
 from workbench.db import transaction
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.queue import (
     FieldEvidence,
     field_error_probability,

@@ -20,10 +20,8 @@ from tests.test_app_pages import app_env, open_page, signed_in_app  # noqa: F401
 from workbench.db import transaction
 from workbench.errors import ScopeError
 from workbench.export_json import export_book_json
-from workbench.ingest import IngestOptions, IngestReport, process_pending_pages
-from workbench.progress import book_sequence_counts, progress_dashboard
-from workbench.record_view import get_record_view
-from workbench.registration_sequence import (
+from workbench.intake.ingest import IngestOptions, IngestReport, process_pending_pages
+from workbench.intake.registration_sequence import (
     GAP,
     REPEAT,
     Location,
@@ -34,6 +32,8 @@ from workbench.registration_sequence import (
     parse_sequence_warning,
     recheck_book_sequence,
 )
+from workbench.progress import book_sequence_counts, progress_dashboard
+from workbench.record_view import get_record_view
 from workbench.review import save_record
 from workbench.ui.labels import page_warning_vi, page_warnings_vi
 
@@ -205,7 +205,7 @@ def test_official_correcting_the_number_clears_the_gap_and_the_repeat(
 def test_rejecting_a_row_and_deleting_or_restoring_a_page_recheck_the_sequence(
     call: Callable[..., Any], users: dict[str, User], units: dict[str, int], sessions: sessionmaker[Session],
 ) -> None:
-    from workbench.contractor import delete_page, restore_page
+    from workbench.intake.contractor import delete_page, restore_page
     from workbench.supervision import reject
 
     # A phantom row read as 36 repeats the real 36: rejecting it (not a registration) clears that.

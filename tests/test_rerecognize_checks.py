@@ -30,7 +30,7 @@ from workbench.books import BookIdentity
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench
 from workbench.db import transaction
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.training.rerecognize import RerecognitionReport, rerecognize_with_version
 
 HIGH = ConfidenceBands().high

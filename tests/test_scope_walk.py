@@ -40,30 +40,25 @@ from tests.test_scope import World, world  # noqa: F401  (the fixture: two units
 from workbench import (
     admin,
     book_order,
-    book_type_hold,
-    contractor,
     deliverables,
     drafts,
-    ingest,
     my_progress,
     progress,
     qa,
     queue,
     record_view,
-    registration_sequence,
     report,
     report_xlsx,
     review,
-    segmentation,
     supervision,
-    upload_log,
 )
 from workbench.context import Workbench
 from workbench.crosscheck import tracking
 from workbench.db import transaction
 from workbench.errors import ScopeError
-from workbench.ingest import IngestOptions, IngestReport
-from workbench.segmentation import GridLines
+from workbench.intake import book_type_hold, contractor, ingest, registration_sequence, segmentation, upload_log
+from workbench.intake.ingest import IngestOptions, IngestReport
+from workbench.intake.segmentation import GridLines
 from workbench.ui import standins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,21 +115,21 @@ INTERNAL = {
     "workbench.books.get_or_create_unit": "book/unit creation behind contractor.create_book and ingest_files",
     "workbench.books.get_or_create_book": "behind ingest_files, which checks the book right after",
     "workbench.books.get_book": "loader behind scoped services and system exports",
-    "workbench.contractor.refuse_if_worked": "takes a page its caller loaded through page_in_scope",
-    "workbench.book_type_hold.was_confirmed": "inside save_outcome, pipeline of a page of a checked book",
+    "workbench.intake.contractor.refuse_if_worked": "takes a page its caller loaded through page_in_scope",
+    "workbench.intake.book_type_hold.was_confirmed": "inside save_outcome, pipeline of a page of a checked book",
     "workbench.review.flush_or_conflict": "optimistic-lock flush inside save_record and supervision",
     "workbench.review.apply_field_value": "takes a field of a record its caller loaded through scope",
     "workbench.review.change_status": "takes a record its caller loaded through scope",
     "workbench.drafts.clear_drafts": "inside save_record, after its scope check",
-    "workbench.ingest.pending_page_ids": "pipeline of a book ingest_files/register_file checked",
-    "workbench.ingest.process_pending_pages": "pipeline of a book ingest_files/register_file checked",
-    "workbench.ingest.check_sequence": "pipeline of a book ingest_files/register_file checked",
-    "workbench.ingest.mark_failed": "pipeline of a page of a checked book",
-    "workbench.ingest.save_outcome": "pipeline of a page of a checked book",
+    "workbench.intake.ingest.pending_page_ids": "pipeline of a book ingest_files/register_file checked",
+    "workbench.intake.ingest.process_pending_pages": "pipeline of a book ingest_files/register_file checked",
+    "workbench.intake.ingest.check_sequence": "pipeline of a book ingest_files/register_file checked",
+    "workbench.intake.ingest.mark_failed": "pipeline of a page of a checked book",
+    "workbench.intake.ingest.save_outcome": "pipeline of a page of a checked book",
     "workbench.queue.queue_orders": "queue settings read inside next_record (scoped)",
     "workbench.queue.queue_candidates": "takes a Scope built by next_record",
     "workbench.queue.try_claim": "claim step inside claim_record/next_record (scoped)",
-    "workbench.registration_sequence.apply_book_sequence": "after ingest or a scoped save",
+    "workbench.intake.registration_sequence.apply_book_sequence": "after ingest or a scoped save",
     "workbench.lexicon_growth.count_unit_lexicon": "decoding aid behind ingest/re-recognition",
     "workbench.lexicon_growth.lexicon_units": "decoding aid behind ingest/re-recognition",
     "workbench.lexicon_growth.local_lexicon_for_unit": "decoding aid behind ingest/re-recognition",
@@ -289,29 +284,29 @@ WALKED: dict[str, list[Case]] = {
         admin.create_unit, u, name="Xã Mới", level="xa", parent_id=w.units["huyen"]))],
     "workbench.admin.list_book_types": [lists("outsider", lambda w, u: w.call(admin.list_book_types, u),
                                               lambda w, types: len(types) > 0)],  # book types are global
-    "workbench.contractor.create_book": [refuses("other_contractor", lambda w, u: w.call(
+    "workbench.intake.contractor.create_book": [refuses("other_contractor", lambda w, u: w.call(
         contractor.create_book, u, unit_id=w.units["xa_a"], book_type="khai_sinh", year=1999))],
-    "workbench.contractor.list_books": [lists("other_contractor", lambda w, u: w.call(contractor.list_books, u),
+    "workbench.intake.contractor.list_books": [lists("other_contractor", lambda w, u: w.call(contractor.list_books, u),
                                               lambda w, books: w.book_id not in {b.id for b in books})],
-    "workbench.contractor.get_book_summary": [refuses("other_contractor", lambda w, u: w.call(
+    "workbench.intake.contractor.get_book_summary": [refuses("other_contractor", lambda w, u: w.call(
         contractor.get_book_summary, u, w.book_id))],
-    "workbench.contractor.list_pages": [refuses("other_contractor", lambda w, u: w.call(
+    "workbench.intake.contractor.list_pages": [refuses("other_contractor", lambda w, u: w.call(
         contractor.list_pages, u, w.book_id))],
-    "workbench.contractor.rerun_page": [refuses("other_contractor", lambda w, u: w.call(
+    "workbench.intake.contractor.rerun_page": [refuses("other_contractor", lambda w, u: w.call(
         contractor.rerun_page, u, w.page_id))],
-    "workbench.contractor.delete_page": [refuses("other_contractor", lambda w, u: w.call(
+    "workbench.intake.contractor.delete_page": [refuses("other_contractor", lambda w, u: w.call(
         contractor.delete_page, u, w.page_id, "x"))],
-    "workbench.contractor.restore_page": [refuses("other_contractor", lambda w, u: w.call(
+    "workbench.intake.contractor.restore_page": [refuses("other_contractor", lambda w, u: w.call(
         contractor.restore_page, u, w.page_id))],
-    "workbench.book_type_hold.confirm_page_book_type": [refuses("other_contractor", lambda w, u: w.call(
+    "workbench.intake.book_type_hold.confirm_page_book_type": [refuses("other_contractor", lambda w, u: w.call(
         book_type_hold.confirm_page_book_type, u, w.page_id)), refuses("official", lambda w, u: w.call(
         book_type_hold.confirm_page_book_type, u, w.page_id))],
-    "workbench.upload_log.upload_log": [refuses("other_contractor", lambda w, u: w.call(
+    "workbench.intake.upload_log.upload_log": [refuses("other_contractor", lambda w, u: w.call(
         upload_log.upload_log, u, w.book_id)), refuses("other_supervisor", lambda w, u: w.call(
         upload_log.upload_log, u, w.book_id))],
-    "workbench.ingest.ingest_files": [refuses("other_contractor", _ingest_into_sample_book),
+    "workbench.intake.ingest.ingest_files": [refuses("other_contractor", _ingest_into_sample_book),
                                       refuses("official", _ingest_into_sample_book)],
-    "workbench.ingest.register_file": [refuses("other_contractor", _register_into_sample_book),
+    "workbench.intake.ingest.register_file": [refuses("other_contractor", _register_into_sample_book),
                                        refuses("official", _register_into_sample_book)],
     "workbench.progress.my_progress": [lists("outsider", lambda w, u: w.call(progress.my_progress, u),
                                              lambda w, strip: strip.unit_total == 2)],  # the other book only
@@ -343,7 +338,7 @@ WALKED: dict[str, list[Case]] = {
         queue.release_claim, u, w.record_id))],
     "workbench.record_view.get_record_view": [refuses("outsider", lambda w, u: w.call(
         record_view.get_record_view, u, w.record_id))],
-    "workbench.registration_sequence.recheck_book_sequence": [refuses("outsider", lambda w, u: w.call(
+    "workbench.intake.registration_sequence.recheck_book_sequence": [refuses("outsider", lambda w, u: w.call(
         registration_sequence.recheck_book_sequence, u, w.book_id))],
     "workbench.report.resolve_unit": [refuses("other_supervisor", lambda w, u: w.call(
         report.resolve_unit, u, "Huyện Đồng Phú"))],
@@ -386,10 +381,10 @@ WALKED: dict[str, list[Case]] = {
                                                  lambda w, last: last is None)],
     "workbench.book_order.undo_last_approval": [refuses("outsider", lambda w, u: w.call(
         book_order.undo_last_approval, u, record_ids(w.wb.sessions, w.book_id)[1]))],
-    "workbench.segmentation.correct_segmentation": [refuses("other_contractor", lambda w, u: (
+    "workbench.intake.segmentation.correct_segmentation": [refuses("other_contractor", lambda w, u: (
         segmentation.correct_segmentation(w.wb.sessions, u, w.page_id, GridLines((0, 10, 20), (0, 10)),
                                           w.wb.settings.data_dir)))],
-    "workbench.segmentation.load_page_grid": [refuses("other_contractor", lambda w, u: w.call(
+    "workbench.intake.segmentation.load_page_grid": [refuses("other_contractor", lambda w, u: w.call(
         segmentation.load_page_grid, u, w.page_id))],
     "workbench.supervision.flagged_queue": [lists("other_supervisor", lambda w, u: w.call(
         supervision.flagged_queue, u), lambda w, rows: not {r.record_id for r in rows} & _sample_records(w))],

@@ -36,7 +36,7 @@ from workbench.auth import AuthError, LoginPolicy, authenticate, create_user
 from workbench.crosscheck.tracking import resolve_tracking_item
 from workbench.db import session_factory, transaction
 from workbench.errors import ScopeError
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.queue import next_record
 from workbench.review import save_record
 

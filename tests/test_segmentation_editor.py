@@ -23,10 +23,10 @@ from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.errors import InvalidActionError, ScopeError
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
+from workbench.intake.segmentation import GridLines, correct_segmentation, load_page_grid
 from workbench.model_registry import activate, register_model
 from workbench.review import ReviewAction, save_record
-from workbench.segmentation import GridLines, correct_segmentation, load_page_grid
 
 SAMPLE_BOOK = Path(__file__).resolve().parent.parent / "samples" / "books" / "khai_sinh"
 MODEL = "ft-grid-editor"

@@ -22,7 +22,7 @@ from ocr.loading import InputFile
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity
 from workbench.db import transaction
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.lexicon_growth import unit_lexicon_words, update_unit_lexicon
 from workbench.model_registry import (
     SHIPPED_VERSION,
@@ -134,7 +134,7 @@ def reviewed_book(tmp_path_factory: pytest.TempPathFactory, migrated_template: P
         before = {f.id: (f.status, f.final_value, f.proposed_value)
                   for f in session.get(Record, record_ids[0]).fields}
     # An open record's registration number misread as 40: the book's sequence check flags it.
-    from workbench.registration_sequence import apply_book_sequence, is_sequence_warning
+    from workbench.intake.registration_sequence import apply_book_sequence, is_sequence_warning
 
     with transaction(wb.sessions) as session:
         misread = next(f for f in session.get(Record, record_ids[2]).fields if f.key == "registration_no")
@@ -167,7 +167,7 @@ def test_rerecognition_fills_proposals_and_never_touches_reviewed_fields(reviewe
         assert page.model_version == SHIPPED_VERSION
         assert session.scalar(select(AuditEvent).where(AuditEvent.action == "rerecognize")) is not None
         # The number read again closes the gap the misread one made: the page's warning goes.
-        from workbench.registration_sequence import is_sequence_warning
+        from workbench.intake.registration_sequence import is_sequence_warning
 
         assert not [w for w in page.warnings if is_sequence_warning(w)]
     columns = len(get_book_type("khai_sinh").columns)

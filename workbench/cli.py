@@ -28,9 +28,9 @@ from workbench.context import Workbench, open_workbench
 from workbench.crosscheck.cli import crosscheck_app
 from workbench.db import transaction
 from workbench.errors import NotFoundError, ServiceError
-from workbench.executors import ExecutorSpec
 from workbench.export_json import export_book_json
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.executors import ExecutorSpec
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.model_registry import ModelRegistryError, get_model
 from workbench.scope import system_user
 from workbench.storage import private_files

@@ -27,7 +27,6 @@ from ocr.fields.text import strip_controls
 from workbench.audit import record_event
 from workbench.book_types import get_book_type
 from workbench.books import BookError
-from workbench.contractor import list_books
 from workbench.crosscheck.extract import ExtractError
 from workbench.crosscheck.service import import_extract, run_crosscheck
 from workbench.crosscheck.tracking import TrackingItem, tracking_list, write_tracking_xlsx
@@ -43,6 +42,7 @@ from workbench.exports.package import (
     export_book_zip,
 )
 from workbench.exports.records import UnapprovedRecordsError
+from workbench.intake.contractor import list_books
 from workbench.scope import SUPERVISORS, Scope, book_in_scope, load_scope
 
 FORMATS = ("xlsx", "zip", "pagexml")  # DL Import Excel, ZIP of PDFs + Excel, PAGE XML (zipped folder)

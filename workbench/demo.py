@@ -15,7 +15,7 @@ from workbench.books import BookIdentity, get_or_create_unit
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.errors import InvalidActionError
-from workbench.ingest import IngestOptions, IngestReport, ingest_files
+from workbench.intake.ingest import IngestOptions, IngestReport, ingest_files
 
 log = logging.getLogger(__name__)
 

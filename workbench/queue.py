@@ -38,9 +38,9 @@ from models import (
     User,
 )
 from workbench.audit import record_event
-from workbench.book_type_hold import not_held
 from workbench.book_types import all_book_types
 from workbench.errors import ConflictError, InvalidActionError
+from workbench.intake.book_type_hold import not_held
 from workbench.policy import ReviewPolicy
 from workbench.scope import REVIEWERS, SUPERVISORS, Scope, load_scope, record_in_scope, unit_in_scope
 
@@ -69,7 +69,7 @@ def claim_is_free(moment: datetime) -> ColumnElement[bool]:
 
 def queue_visible(scope: Scope) -> ColumnElement[bool]:
     """Records that may appear in any queue of this user: in scope, on a live (not deleted) page that
-    is not held for the contractor (it may belong to another book type: workbench.book_type_hold)."""
+    is not held for the contractor (it may belong to another book type: workbench.intake.book_type_hold)."""
     return and_(scope.unit_filter(Book.unit_id), Page.deleted.is_(False), not_held())
 
 

@@ -28,9 +28,9 @@ from workbench.approval_checks import ApprovalConcern, audit_payload
 from workbench.audit import record_event
 from workbench.drafts import clear_drafts
 from workbench.errors import ConflictError, InvalidActionError
+from workbench.intake.registration_sequence import recheck_book_sequence, sequence_key
 from workbench.policy import ReviewPolicy
 from workbench.queue import OPEN_STATUSES, as_utc, now_utc
-from workbench.registration_sequence import recheck_book_sequence, sequence_key
 from workbench.scope import REVIEWERS, Scope, load_scope, record_in_scope
 
 

@@ -31,6 +31,7 @@ from workbench.admin import UserSummary, user_summary
 from workbench.audit import record_event
 from workbench.book_types import all_book_types, get_book_type
 from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError
+from workbench.intake.registration_sequence import apply_book_sequence
 from workbench.policy import ReviewPolicy
 from workbench.queue import (
     OPEN_STATUSES,
@@ -48,7 +49,6 @@ from workbench.queue import (
     try_claim,
 )
 from workbench.record_view import RecordSummary, summarize
-from workbench.registration_sequence import apply_book_sequence
 from workbench.review import apply_field_value, change_status, flush_or_conflict, release
 from workbench.scope import (
     REVIEWERS,

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from models import Book, Page, Record, User
 from tests.browser_harness import ROOT, sample_page_workbench, settle_after, signed_in_page
 from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
-from workbench.book_type_hold import book_type_mismatch_vi
 from workbench.context import Workbench
+from workbench.intake.book_type_hold import book_type_mismatch_vi
 from workbench.policy import ReviewPolicy
 from workbench.queue import queue_candidates
 from workbench.scope import REVIEWERS, load_scope

@@ -21,7 +21,7 @@ from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
 from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction
-from workbench.ingest import IngestOptions, ingest_files
+from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.queue import claim_record
 
 pytestmark = pytest.mark.browser

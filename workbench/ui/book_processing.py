@@ -1,6 +1,6 @@
 """Page processing that outlives the browser tab: one background job (workbench.jobs) per book in this server.
 
-The job only calls `workbench.ingest.process_pending_pages`; every page's state is in the
+The job only calls `workbench.intake.ingest.process_pending_pages`; every page's state is in the
 database, so the contractor's status table (and a reload, or another browser) reads progress
 from there, and a server restart loses nothing: queued pages are resumed with the same call.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from ocr.engines.base import Recognizer
-from workbench.ingest import IngestOptions, IngestReport, process_pending_pages
+from workbench.intake.ingest import IngestOptions, IngestReport, process_pending_pages
 from workbench.jobs import JobRegistry, Progress
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from models import PageStatus, RecordStatus, Role
 from ocr.page_qa import WARNINGS_VI
-from workbench.book_type_hold import book_type_mismatch_vi
-from workbench.registration_sequence import GAP, Location, SequenceFinding, number_ranges, parse_sequence_warning
+from workbench.intake.book_type_hold import book_type_mismatch_vi
+from workbench.intake.registration_sequence import GAP, Location, SequenceFinding, number_ranges, parse_sequence_warning
 
 RECORD_STATUS_VI: dict[str, str] = {
     RecordStatus.PROPOSED: "Chờ xác minh",

@@ -1,9 +1,9 @@
 """Contractors' work on books and pages: create a book, watch its pages, re-run or soft-delete a page
-(correcting a page's grid is in workbench.segmentation).
+(correcting a page's grid is in workbench.intake.segmentation).
 
 Re-running is two steps so no DB transaction is held during OCR: `rerun_page` puts the page back
 to `queued` (audited), then the caller runs the resumable ingest pass for the book:
-`workbench.ingest.process_pending_pages(factory, data_dir, book_id, options, recognizer, report)`.
+`workbench.intake.ingest.process_pending_pages(factory, data_dir, book_id, options, recognizer, report)`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Book, FieldStatus, FieldValue, Page, PageStatus, Record, RecordStatus, Role, User
 from workbench.audit import record_event
-from workbench.book_type_hold import is_held, suspected_type
 from workbench.book_types import BookTypeError, get_book_type
 from workbench.errors import InvalidActionError
-from workbench.registration_sequence import apply_book_sequence
+from workbench.intake.book_type_hold import is_held, suspected_type
+from workbench.intake.registration_sequence import apply_book_sequence
+from workbench.intake.upload_log import error_vi
 from workbench.scope import CONTRACTORS, EVERYONE, Scope, book_in_scope, load_scope, page_in_scope, unit_in_scope
-from workbench.upload_log import error_vi
 
 PAGE_VIEWERS = (Role.CONTRACTOR, Role.SUPERVISOR, Role.ADMIN)
 MIN_YEAR, MAX_YEAR = 1800, 2100

@@ -30,15 +30,15 @@ from ocr.loading import ImageLoadError, InputFile, load_images
 from ocr.pipeline import ModelFiles, PageOutcome, PageTask, duplicate_page
 from ocr.types import FieldProposal, LedgerLayout, RecordRegion
 from workbench.audit import record_event, record_step
-from workbench.book_type_hold import book_type_candidates, is_mismatch, was_confirmed
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity, get_book, get_or_create_book
 from workbench.db import refresh_statistics, transaction
-from workbench.executors import ExecutorSpec, run_tasks
+from workbench.intake.book_type_hold import book_type_candidates, is_mismatch, was_confirmed
+from workbench.intake.executors import ExecutorSpec, run_tasks
+from workbench.intake.proposal_rows import write_proposal
+from workbench.intake.registration_sequence import apply_book_sequence
 from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.model_registry import get_model
-from workbench.proposal_rows import write_proposal
-from workbench.registration_sequence import apply_book_sequence
 from workbench.scope import CONTRACTORS, book_in_scope, load_scope, system_user
 from workbench.storage import StorageError, sha256_bytes, store_derived_bytes, store_original
 

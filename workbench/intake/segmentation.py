@@ -37,11 +37,11 @@ from workbench.audit import record_event, record_step
 from workbench.book_types import get_book_type
 from workbench.db import transaction
 from workbench.errors import InvalidActionError
-from workbench.ingest import new_record
+from workbench.intake.ingest import new_record
+from workbench.intake.registration_sequence import apply_book_sequence
 from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.model_registry import get_model
 from workbench.queue import claim_is_free
-from workbench.registration_sequence import apply_book_sequence
 from workbench.scope import CONTRACTORS, load_scope, page_in_scope
 
 MANUAL_GRID_WARNING = "manual_grid"

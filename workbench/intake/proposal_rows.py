@@ -1,6 +1,6 @@
 """The one mapping from an OCR proposal (``ocr.types.FieldProposal``) to a field row (``models.FieldValue``).
 
-Ingest (``workbench.ingest.new_record``, also used by the segmentation editor) and re-recognition
+Ingest (``workbench.intake.ingest.new_record``, also used by the segmentation editor) and re-recognition
 (``workbench.training.rerecognize``) both write proposals through :func:`write_proposal`, so a row
 holds the same things whichever path proposed it. What is not the proposal's stays with the caller:
 the row's key, template position and cell box (set when the row is created), its review status and
