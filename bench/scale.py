@@ -14,7 +14,7 @@ rows, statuses and confidences mixed). The PostgreSQL database given is WIPED be
 
 Measured, as the median of --runs runs after --warmup runs (each in its own session, rolled
 back, so next_record's claim does not pile up):
-  * next-in-queue for a commune official: workbench.queue.next_record (target <= 50 ms);
+  * next-in-queue for a commune official: workbench.review.queue.next_record (target <= 50 ms);
     also for a district official (covers ~10 communes; no target, shown for sizing);
   * the supervisor's low-confidence queue page (200 rows, threshold 0.6):
     workbench.supervision.low_confidence_queue, district and province supervisor (<= 200 ms);
@@ -55,8 +55,8 @@ from bench.scale_seed import PROVINCE_RECORDS, SeedPlan, SeedSummary, reset_post
 from models import Record, User  # noqa: E402
 from workbench.db import make_engine, migrate, session_factory  # noqa: E402
 from workbench.exports.package import export_book_xlsx, export_book_zip  # noqa: E402
-from workbench.queue import next_record  # noqa: E402
 from workbench.report import local_day, progress_report  # noqa: E402
+from workbench.review.queue import next_record  # noqa: E402
 from workbench.supervision import flagged_queue, low_confidence_queue  # noqa: E402
 
 LOW_CONFIDENCE_THRESHOLD = 0.6

@@ -399,12 +399,12 @@ def profile_services(db_url: str, data_dir: Path, cycles: int, top: int = 25) ->
     from sqlalchemy import select
 
     from models import User
-    from workbench.approval_checks import approval_concerns
-    from workbench.drafts import load_draft
-    from workbench.progress import my_progress
-    from workbench.queue import next_record
-    from workbench.record_view import get_record_view
-    from workbench.review import ReviewAction, save_record
+    from workbench.review.approval_checks import approval_concerns
+    from workbench.review.drafts import load_draft
+    from workbench.review.progress import my_progress
+    from workbench.review.queue import next_record
+    from workbench.review.record_view import get_record_view
+    from workbench.review.review import ReviewAction, save_record
     from workbench.scope import units_read_once
     from workbench.ui.rendering import crop_urls, load_page, page_plain_jpeg
 

@@ -52,7 +52,7 @@ class QueueOrder(StrEnum):
 
     EASY_FIRST = "easy_first"  # highest record confidence first (the provincial plans' "easy first")
     HARD_FIRST = "hard_first"  # lowest confidence first
-    BOOK_ORDER = "book_order"  # page by page, row by row, as written in the book (the default: workbench.queue)
+    BOOK_ORDER = "book_order"  # page by page, row by row, as written in the book (the default: workbench.review.queue)
 
 
 class CrosscheckStatus(StrEnum):

@@ -24,7 +24,7 @@ from workbench.intake.contractor import (
 )
 from workbench.intake.ingest import IngestOptions, IngestReport, register_file
 from workbench.intake.upload_log import error_vi, upload_log
-from workbench.progress import book_sequence_counts
+from workbench.review.progress import book_sequence_counts
 from workbench.ui import notices
 from workbench.ui.book_processing import is_processing, start_processing
 from workbench.ui.guard import require

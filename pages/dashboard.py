@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from models import Role
-from workbench.progress import BookSequenceCounts, StatusCounts, UserActivity, progress_dashboard
+from workbench.review.progress import BookSequenceCounts, StatusCounts, UserActivity, progress_dashboard
 from workbench.ui import charts
 from workbench.ui.guard import require
 from workbench.ui.labels import RECORD_STATUS_VI, page_warning_vi

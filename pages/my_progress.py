@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from models import Role
-from workbench.my_progress import my_day
-from workbench.progress import my_progress
+from workbench.review.my_progress import my_day
+from workbench.review.progress import my_progress
 from workbench.ui import charts
 from workbench.ui.guard import require
 from workbench.ui.navigation import VERIFY, to_st_page

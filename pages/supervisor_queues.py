@@ -14,10 +14,10 @@ from models import RecordStatus, Role, User
 from workbench.errors import ServiceError
 from workbench.intake.contractor import list_books
 from workbench.policy import ReviewPolicy
-from workbench.progress import VIETNAM_TZ
 from workbench.qa import QaItem, QaResult, draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
-from workbench.queue import FieldRisk, get_queue_order, set_queue_order
-from workbench.record_view import RecordSummary, RecordView, get_record_view
+from workbench.review.progress import VIETNAM_TZ
+from workbench.review.queue import FieldRisk, get_queue_order, set_queue_order
+from workbench.review.record_view import RecordSummary, RecordView, get_record_view
 from workbench.supervision import (
     FlaggedRecord,
     RankedRecord,

@@ -1,13 +1,13 @@
 """Xác minh: one record at a time beside its page image, keyboard only (see KEY_HELP_VI).
 
-Typing is kept on the server as a draft while it happens (workbench.drafts, via the draft_sync
+Typing is kept on the server as a draft while it happens (workbench.review.drafts, via the draft_sync
 component) and restored when the record is opened again. Approving with validator errors or
-never-visited amber/red fields opens a confirmation naming them (workbench.approval_checks).
+never-visited amber/red fields opens a confirmation naming them (workbench.review.approval_checks).
 An action pressed on the form (Ctrl+Enter, Ctrl+S, F8, F9 or a click) is also carried in a hidden
 input with a fresh id, so a newer script run that preempts the press's own run (the draft of a letter
 typed just before) still does it, with the values the form carried, once (keyboard.FormAction).
 
-Book order (issue #15 item 6, workbench.book_order): the head says where the record sits in its book
+Book order (issue #15 item 6, workbench.review.book_order): the head says where the record sits in its book
 (trang 3/12 · dòng 5/8). Alt+PageUp / Alt+PageDown step to the record before / after it in the book:
 an open record nobody holds is claimed and can be worked at once, any other is shown read-only with
 the reason. Alt+End (or approving, flagging, skipping the record stepped to) returns to the record the
@@ -25,8 +25,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 from models import Role
-from workbench.approval_checks import ApprovalConcern, approval_concerns, concern_lines_vi, fields_to_save
-from workbench.book_order import (
+from workbench.errors import ConflictError, ServiceError
+from workbench.policy import ReviewPolicy
+from workbench.review.approval_checks import ApprovalConcern, approval_concerns, concern_lines_vi, fields_to_save
+from workbench.review.book_order import (
     BookPosition,
     BrowsedRecord,
     LastApproval,
@@ -36,13 +38,11 @@ from workbench.book_order import (
     open_in_book,
     undo_last_approval,
 )
-from workbench.drafts import Draft, load_draft, save_draft
-from workbench.errors import ConflictError, ServiceError
-from workbench.policy import ReviewPolicy
-from workbench.progress import ProgressStrip, my_progress
-from workbench.queue import next_record, release_claim
-from workbench.record_view import RecordView, get_record_view
-from workbench.review import ReviewAction, save_record
+from workbench.review.drafts import Draft, load_draft, save_draft
+from workbench.review.progress import ProgressStrip, my_progress
+from workbench.review.queue import next_record, release_claim
+from workbench.review.record_view import RecordView, get_record_view
+from workbench.review.review import ReviewAction, save_record
 from workbench.ui import notices
 from workbench.ui.draft_sync import DraftField, DraftPayload, draft_sync
 from workbench.ui.field_display import (

@@ -18,7 +18,7 @@ from models import AuditEvent, Book, FieldStatus, FieldValue, Page, Record, Reco
 from tests.conftest import PASSWORD, record_ids
 from workbench.context import Workbench
 from workbench.db import transaction
-from workbench.review import ReviewAction, save_record
+from workbench.review.review import ReviewAction, save_record
 from workbench.ui import imaging
 from workbench.ui.keyboard import KeyboardField, KeyboardTargets, keyboard_html
 from workbench.ui.labels import page_warnings_vi

@@ -1,5 +1,5 @@
 """Issue #15 item 2: approving with a validator error or an unseen amber/red field needs a named
-confirmation. The rule (workbench.approval_checks) on real record views of a real DB file, and the
+confirmation. The rule (workbench.review.approval_checks) on real record views of a real DB file, and the
 page's dialog in Streamlit's AppTest: nothing is approved until the explicit "Vẫn duyệt"."""
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from models import AuditEvent, FieldStatus, Record, RecordStatus, User
 from ocr.fields import ValidationContext
 from tests.conftest import record_ids
 from tests.test_app_pages import _field_inputs, app_env, open_page, signed_in_app  # noqa: F401 (fixture)
-from workbench.approval_checks import (
+from workbench.context import Workbench
+from workbench.review.approval_checks import (
     NOT_VISITED,
     approval_concerns,
     audit_payload,
     concern_lines_vi,
     fields_to_save,
 )
-from workbench.context import Workbench
-from workbench.queue import claim_record
-from workbench.record_view import RecordView, get_record_view
-from workbench.review import save_record
+from workbench.review.queue import claim_record
+from workbench.review.record_view import RecordView, get_record_view
+from workbench.review.review import save_record
 
 TODAY = ValidationContext(today=date(2026, 12, 7))
 

@@ -38,8 +38,8 @@ from workbench.crosscheck.matching import match_person, person_queries
 from workbench.crosscheck.service import import_extract
 from workbench.db import session_factory, transaction
 from workbench.intake.ingest import IngestOptions, IngestReport, ingest_files
-from workbench.queue import next_record
-from workbench.review import save_record
+from workbench.review.queue import next_record
+from workbench.review.review import save_record
 
 BOOK = BookIdentity("Xã Tân Lập", "khai_sinh", 2003, 1)
 NO_OCR = IngestOptions(run_ocr=False)

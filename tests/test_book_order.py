@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, FieldStatus, Page, Record, RecordStatus, User
 from tests.conftest import record_ids
-from workbench.book_order import (
+from workbench.db import transaction
+from workbench.errors import ConflictError, InvalidActionError, ScopeError
+from workbench.qa import draw_qa_sample
+from workbench.review.book_order import (
     UNDO_ACTION,
     book_position,
     last_approval,
@@ -21,12 +24,9 @@ from workbench.book_order import (
     open_in_book,
     undo_last_approval,
 )
-from workbench.db import transaction
-from workbench.errors import ConflictError, InvalidActionError, ScopeError
-from workbench.qa import draw_qa_sample
-from workbench.queue import next_record, set_queue_order
-from workbench.record_view import get_record_view
-from workbench.review import save_record
+from workbench.review.queue import next_record, set_queue_order
+from workbench.review.record_view import get_record_view
+from workbench.review.review import save_record
 from workbench.supervision import reject
 
 # Deliberately not in confidence order: book order must not care.

@@ -34,7 +34,7 @@ from workbench.intake.book_type_hold import book_type_candidates, confirm_page_b
 from workbench.intake.contractor import delete_page, list_pages, rerun_page
 from workbench.intake.ingest import IngestOptions, IngestReport, ingest_files, process_pending_pages
 from workbench.policy import ReviewPolicy
-from workbench.queue import queue_candidates
+from workbench.review.queue import queue_candidates
 from workbench.scope import REVIEWERS, load_scope
 
 ROOT = Path(__file__).resolve().parent.parent

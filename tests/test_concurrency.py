@@ -23,7 +23,7 @@ from tests.backends import BACKENDS, fresh_engine
 from tests.conftest import insert_book, make_official
 from workbench.db import session_factory, transaction
 from workbench.errors import ConflictError
-from workbench.review import save_record
+from workbench.review.review import save_record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,8 +93,8 @@ import sys
 from sqlalchemy import select
 from models import User
 from workbench.db import make_engine, session_factory, transaction
-from workbench.queue import next_record
-from workbench.review import save_record
+from workbench.review.queue import next_record
+from workbench.review.review import save_record
 
 sessions = session_factory(make_engine(sys.argv[1]))
 with sessions() as session:

@@ -27,9 +27,9 @@ from workbench.intake.contractor import (
     restore_page,
 )
 from workbench.intake.ingest import IngestOptions, IngestReport, ingest_files, process_pending_pages
-from workbench.progress import my_progress
-from workbench.queue import next_record
-from workbench.review import save_record
+from workbench.review.progress import my_progress
+from workbench.review.queue import next_record
+from workbench.review.review import save_record
 
 SAMPLE_PAGE = Path(__file__).resolve().parent.parent / "samples" / "books" / "khai_sinh" / "page_001.jpg"
 

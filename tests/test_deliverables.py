@@ -37,8 +37,8 @@ from workbench.deliverables import DeliverableError
 from workbench.errors import NotFoundError, ScopeError
 from workbench.exports.import_layout import import_layout
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.queue import claim_record
-from workbench.review import save_record
+from workbench.review.queue import claim_record
+from workbench.review.review import save_record
 from workbench.ui import deliverable_jobs
 from workbench.ui.navigation import allowed_paths
 

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Record, RecordDraft, RecordStatus, User
 from tests.conftest import record_ids
-from workbench.drafts import load_draft, save_draft
 from workbench.errors import ScopeError
-from workbench.queue import claim_record
-from workbench.record_view import get_record_view
-from workbench.review import save_record
+from workbench.review.drafts import load_draft, save_draft
+from workbench.review.queue import claim_record
+from workbench.review.record_view import get_record_view
+from workbench.review.review import save_record
 
 
 @pytest.fixture()

@@ -33,8 +33,8 @@ from workbench.exports.package import export_book_pagexml, export_book_xlsx, exp
 from workbench.exports.pdf import A4_BYTES, A4_PIXELS, MIN_BYTES, encode_within_budget, size_budget
 from workbench.exports.records import UnapprovedRecordsError
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.record_view import get_record_view
-from workbench.review import save_record
+from workbench.review.record_view import get_record_view
+from workbench.review.review import save_record
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "tests" / "schemas" / "pagecontent-2019-07-15-subset.xsd"

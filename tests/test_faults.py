@@ -34,8 +34,8 @@ from workbench import db as db_module
 from workbench import storage
 from workbench.db import DatabaseUnavailableError, make_engine, session_factory, transaction
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.queue import next_record
-from workbench.review import save_record
+from workbench.review.queue import next_record
+from workbench.review.review import save_record
 
 ROOT = Path(__file__).resolve().parent.parent
 CORRECTED_NAME = "Lê Văn Sửa"
@@ -60,8 +60,8 @@ import sys
 from sqlalchemy import select
 from models import User
 from workbench.db import make_engine, session_factory, transaction
-from workbench.queue import next_record
-from workbench.review import save_record
+from workbench.review.queue import next_record
+from workbench.review.review import save_record
 
 sessions = session_factory(make_engine(sys.argv[1]))
 with sessions() as session:

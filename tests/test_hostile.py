@@ -46,9 +46,9 @@ from workbench.db import session_factory, transaction
 from workbench.exports import package
 from workbench.exports.package import ExportError, export_book_pagexml, export_book_xlsx, export_book_zip
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.record_view import get_record_view
 from workbench.report_xlsx import run_report
-from workbench.review import save_record
+from workbench.review.record_view import get_record_view
+from workbench.review.review import save_record
 from workbench.ui.plain import plain
 
 ROOT = Path(__file__).resolve().parent.parent

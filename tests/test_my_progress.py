@@ -20,9 +20,9 @@ from tests.conftest import record_ids
 from tests.test_app_pages import app_env, open_page, signed_in_app  # noqa: F401 (fixture)
 from workbench.context import Workbench
 from workbench.errors import ScopeError
-from workbench.my_progress import FieldTypeWork, MyDay, my_day
-from workbench.progress import VIETNAM_TZ, my_progress
-from workbench.review import ReviewAction, save_record
+from workbench.review.my_progress import FieldTypeWork, MyDay, my_day
+from workbench.review.progress import VIETNAM_TZ, my_progress
+from workbench.review.review import ReviewAction, save_record
 
 YESTERDAY = (datetime.now(VIETNAM_TZ) - timedelta(days=1)).date()
 # khai_sinh: 12 fields; their types, template order
@@ -43,7 +43,7 @@ def approve(call: Callable[..., Any], user: User, record_id: int, moment: dateti
 
 
 def _version(call: Callable[..., Any], user: User, record_id: int) -> int:
-    from workbench.record_view import get_record_view
+    from workbench.review.record_view import get_record_view
 
     return int(call(get_record_view, user, record_id).version)
 

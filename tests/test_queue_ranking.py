@@ -1,6 +1,6 @@
 """The supervisors' low-confidence queue ranks by the expected number of wrong fields (issue #16 item 2).
 
-The rules are pure (workbench.queue.record_risk / rank_by_expected_errors); the service is checked
+The rules are pure (workbench.review.queue.record_risk / rank_by_expected_errors); the service is checked
 on a real database holding two real sample pages read by the real OCR pipeline (one birth, one
 marriage page: ingested once per module, ~20 s on two cores, then the database file is copied for
 each test).
@@ -27,14 +27,14 @@ from workbench.config import Settings
 from workbench.context import Workbench, open_workbench
 from workbench.db import transaction
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.queue import (
+from workbench.review.queue import (
     FieldEvidence,
     field_error_probability,
     rank_by_expected_errors,
     record_risk,
     release_claim,
 )
-from workbench.review import ReviewAction, save_record
+from workbench.review.review import ReviewAction, save_record
 from workbench.supervision import flagged_queue, low_confidence_queue, reassign
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,9 +32,9 @@ from workbench.intake.registration_sequence import (
     parse_sequence_warning,
     recheck_book_sequence,
 )
-from workbench.progress import book_sequence_counts, progress_dashboard
-from workbench.record_view import get_record_view
-from workbench.review import save_record
+from workbench.review.progress import book_sequence_counts, progress_dashboard
+from workbench.review.record_view import get_record_view
+from workbench.review.review import save_record
 from workbench.ui.labels import page_warning_vi, page_warnings_vi
 
 SCHEMA = Path(__file__).parent / "schemas" / "book-export.schema.json"

@@ -18,9 +18,9 @@ from tests.conftest import SAMPLE_CONFIDENCES, insert_book, make_official, recor
 from workbench.db import session_factory, transaction
 from workbench.errors import ConflictError, InvalidActionError
 from workbench.policy import ReviewPolicy
-from workbench.queue import claim_record, next_record, now_utc, release_claim, set_queue_order
-from workbench.record_view import get_record_view
-from workbench.review import save_record
+from workbench.review.queue import claim_record, next_record, now_utc, release_claim, set_queue_order
+from workbench.review.record_view import get_record_view
+from workbench.review.review import save_record
 
 
 def _approve(call: Callable[..., Any], user: User, record_id: int, **values: str) -> None:

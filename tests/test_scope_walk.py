@@ -37,21 +37,7 @@ from models import CrosscheckResult, PopulationExtract, User
 from ocr.loading import InputFile
 from tests.conftest import record_ids
 from tests.test_scope import World, world  # noqa: F401  (the fixture: two units, users of each role)
-from workbench import (
-    admin,
-    book_order,
-    deliverables,
-    drafts,
-    my_progress,
-    progress,
-    qa,
-    queue,
-    record_view,
-    report,
-    report_xlsx,
-    review,
-    supervision,
-)
+from workbench import admin, deliverables, qa, report, report_xlsx, supervision
 from workbench.context import Workbench
 from workbench.crosscheck import tracking
 from workbench.db import transaction
@@ -59,6 +45,7 @@ from workbench.errors import ScopeError
 from workbench.intake import book_type_hold, contractor, ingest, registration_sequence, segmentation, upload_log
 from workbench.intake.ingest import IngestOptions, IngestReport
 from workbench.intake.segmentation import GridLines
+from workbench.review import book_order, drafts, my_progress, progress, queue, record_view, review
 from workbench.ui import standins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,18 +104,18 @@ INTERNAL = {
     "workbench.books.get_book": "loader behind scoped services and system exports",
     "workbench.intake.contractor.refuse_if_worked": "takes a page its caller loaded through page_in_scope",
     "workbench.intake.book_type_hold.was_confirmed": "inside save_outcome, pipeline of a page of a checked book",
-    "workbench.review.flush_or_conflict": "optimistic-lock flush inside save_record and supervision",
-    "workbench.review.apply_field_value": "takes a field of a record its caller loaded through scope",
-    "workbench.review.change_status": "takes a record its caller loaded through scope",
-    "workbench.drafts.clear_drafts": "inside save_record, after its scope check",
+    "workbench.review.review.flush_or_conflict": "optimistic-lock flush inside save_record and supervision",
+    "workbench.review.review.apply_field_value": "takes a field of a record its caller loaded through scope",
+    "workbench.review.review.change_status": "takes a record its caller loaded through scope",
+    "workbench.review.drafts.clear_drafts": "inside save_record, after its scope check",
     "workbench.intake.ingest.pending_page_ids": "pipeline of a book ingest_files/register_file checked",
     "workbench.intake.ingest.process_pending_pages": "pipeline of a book ingest_files/register_file checked",
     "workbench.intake.ingest.check_sequence": "pipeline of a book ingest_files/register_file checked",
     "workbench.intake.ingest.mark_failed": "pipeline of a page of a checked book",
     "workbench.intake.ingest.save_outcome": "pipeline of a page of a checked book",
-    "workbench.queue.queue_orders": "queue settings read inside next_record (scoped)",
-    "workbench.queue.queue_candidates": "takes a Scope built by next_record",
-    "workbench.queue.try_claim": "claim step inside claim_record/next_record (scoped)",
+    "workbench.review.queue.queue_orders": "queue settings read inside next_record (scoped)",
+    "workbench.review.queue.queue_candidates": "takes a Scope built by next_record",
+    "workbench.review.queue.try_claim": "claim step inside claim_record/next_record (scoped)",
     "workbench.intake.registration_sequence.apply_book_sequence": "after ingest or a scoped save",
     "workbench.lexicon_growth.count_unit_lexicon": "decoding aid behind ingest/re-recognition",
     "workbench.lexicon_growth.lexicon_units": "decoding aid behind ingest/re-recognition",
@@ -308,14 +295,14 @@ WALKED: dict[str, list[Case]] = {
                                       refuses("official", _ingest_into_sample_book)],
     "workbench.intake.ingest.register_file": [refuses("other_contractor", _register_into_sample_book),
                                        refuses("official", _register_into_sample_book)],
-    "workbench.progress.my_progress": [lists("outsider", lambda w, u: w.call(progress.my_progress, u),
+    "workbench.review.progress.my_progress": [lists("outsider", lambda w, u: w.call(progress.my_progress, u),
                                              lambda w, strip: strip.unit_total == 2)],  # the other book only
-    "workbench.my_progress.my_day": [lists("outsider", lambda w, u: w.call(my_progress.my_day, u),
+    "workbench.review.my_progress.my_day": [lists("outsider", lambda w, u: w.call(my_progress.my_day, u),
                                            lambda w, day: (day.approved, day.by_field_type) == (0, []))],
-    "workbench.progress.progress_dashboard": [lists(
+    "workbench.review.progress.progress_dashboard": [lists(
         "other_supervisor", lambda w, u: w.call(progress.progress_dashboard, u),
         lambda w, board: [g.label for g in board.by_unit] == ["Xã Lộc Tấn"])],
-    "workbench.progress.book_sequence_counts": [refuses("outsider", lambda w, u: w.call(
+    "workbench.review.progress.book_sequence_counts": [refuses("outsider", lambda w, u: w.call(
         progress.book_sequence_counts, u, w.book_id))],
     "workbench.qa.draw_qa_sample": [refuses("other_supervisor", lambda w, u: w.call(
         qa.draw_qa_sample, u, w.users["official"].id, 50))],
@@ -325,18 +312,19 @@ WALKED: dict[str, list[Case]] = {
     "workbench.qa.verifier_error_rates": [lists(
         "other_supervisor", lambda w, u: w.call(qa.verifier_error_rates, u),
         lambda w, rates: not {r.verifier_id for r in rates} & {w.users["official"].id, w.users["official2"].id})],
-    "workbench.queue.set_queue_order": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.review.queue.set_queue_order": [refuses("other_supervisor", lambda w, u: w.call(
         queue.set_queue_order, u, "hard_first", w.units["xa_a"]))],
-    "workbench.queue.get_queue_order": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.review.queue.get_queue_order": [refuses("other_supervisor", lambda w, u: w.call(
         queue.get_queue_order, u, w.units["xa_a"]))],
-    "workbench.queue.current_claim": [lists("outsider", lambda w, u: w.call(queue.current_claim, u),
+    "workbench.review.queue.current_claim": [lists("outsider", lambda w, u: w.call(queue.current_claim, u),
                                             lambda w, claim: claim is None)],
-    "workbench.queue.next_record": [lists("outsider", lambda w, u: w.call(queue.next_record, u),
+    "workbench.review.queue.next_record": [lists("outsider", lambda w, u: w.call(queue.next_record, u),
                                           lambda w, view: view.record_id not in _sample_records(w))],
-    "workbench.queue.claim_record": [refuses("outsider", lambda w, u: w.call(queue.claim_record, u, w.record_id))],
-    "workbench.queue.release_claim": [refuses("outsider", lambda w, u: w.call(
+    "workbench.review.queue.claim_record": [refuses("outsider", lambda w, u: w.call(
+        queue.claim_record, u, w.record_id))],
+    "workbench.review.queue.release_claim": [refuses("outsider", lambda w, u: w.call(
         queue.release_claim, u, w.record_id))],
-    "workbench.record_view.get_record_view": [refuses("outsider", lambda w, u: w.call(
+    "workbench.review.record_view.get_record_view": [refuses("outsider", lambda w, u: w.call(
         record_view.get_record_view, u, w.record_id))],
     "workbench.intake.registration_sequence.recheck_book_sequence": [refuses("outsider", lambda w, u: w.call(
         registration_sequence.recheck_book_sequence, u, w.book_id))],
@@ -366,20 +354,20 @@ WALKED: dict[str, list[Case]] = {
     ],
     "workbench.report_xlsx.run_report": [refuses("other_supervisor", lambda w, u: report_xlsx.run_report(
         w.wb, u, DAY.isoformat(), "Huyện Đồng Phú", w.tmp / "r.xlsx", (3, 250)))],
-    "workbench.drafts.save_draft": [refuses("outsider", lambda w, u: w.call(
+    "workbench.review.drafts.save_draft": [refuses("outsider", lambda w, u: w.call(
         drafts.save_draft, u, w.record_id, {"full_name": "x"}))],
-    "workbench.drafts.load_draft": [refuses("outsider", lambda w, u: w.call(drafts.load_draft, u, w.record_id))],
-    "workbench.review.save_record": [refuses("outsider", lambda w, u: w.call(
+    "workbench.review.drafts.load_draft": [refuses("outsider", lambda w, u: w.call(drafts.load_draft, u, w.record_id))],
+    "workbench.review.review.save_record": [refuses("outsider", lambda w, u: w.call(
         review.save_record, u, w.record_id, w.version, {}, "approve"))],
-    "workbench.book_order.book_position": [refuses("outsider", lambda w, u: w.call(
+    "workbench.review.book_order.book_position": [refuses("outsider", lambda w, u: w.call(
         book_order.book_position, u, w.record_id))],
-    "workbench.book_order.neighbour_record": [refuses("outsider", lambda w, u: w.call(
+    "workbench.review.book_order.neighbour_record": [refuses("outsider", lambda w, u: w.call(
         book_order.neighbour_record, u, w.record_id, 1))],
-    "workbench.book_order.open_in_book": [refuses("outsider", lambda w, u: w.call(
+    "workbench.review.book_order.open_in_book": [refuses("outsider", lambda w, u: w.call(
         book_order.open_in_book, u, w.record_id))],
-    "workbench.book_order.last_approval": [lists("outsider", lambda w, u: w.call(book_order.last_approval, u),
+    "workbench.review.book_order.last_approval": [lists("outsider", lambda w, u: w.call(book_order.last_approval, u),
                                                  lambda w, last: last is None)],
-    "workbench.book_order.undo_last_approval": [refuses("outsider", lambda w, u: w.call(
+    "workbench.review.book_order.undo_last_approval": [refuses("outsider", lambda w, u: w.call(
         book_order.undo_last_approval, u, record_ids(w.wb.sessions, w.book_id)[1]))],
     "workbench.intake.segmentation.correct_segmentation": [refuses("other_contractor", lambda w, u: (
         segmentation.correct_segmentation(w.wb.sessions, u, w.page_id, GridLines((0, 10, 20), (0, 10)),

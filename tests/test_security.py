@@ -37,8 +37,8 @@ from workbench.crosscheck.tracking import resolve_tracking_item
 from workbench.db import session_factory, transaction
 from workbench.errors import ScopeError
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.queue import next_record
-from workbench.review import save_record
+from workbench.review.queue import next_record
+from workbench.review.review import save_record
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,11 +14,11 @@ from models import AuditEvent, CrosscheckResult, FieldStatus, PopulationExtract,
 from tests.conftest import SAMPLE_CONFIDENCES, record_ids
 from workbench.db import transaction
 from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError
-from workbench.progress import local_day_start, my_progress, progress_dashboard
 from workbench.qa import draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
-from workbench.queue import claim_record, next_record
-from workbench.record_view import get_record_view
-from workbench.review import save_record
+from workbench.review.progress import local_day_start, my_progress, progress_dashboard
+from workbench.review.queue import claim_record, next_record
+from workbench.review.record_view import get_record_view
+from workbench.review.review import save_record
 from workbench.supervision import (
     bulk_approve_high_confidence,
     count_bulk_approvable,

@@ -21,8 +21,8 @@ from tests.browser_harness import launch_chromium, login, new_page, open_page, s
 from tests.e2e.test_browser import app_url as app_url  # noqa: F401  (fixture: the app on a free port)
 from workbench.context import Workbench
 from workbench.db import transaction
-from workbench.queue import claim_record
-from workbench.review import ReviewAction, save_record
+from workbench.review.queue import claim_record
+from workbench.review.review import ReviewAction, save_record
 from workbench.ui import charts
 
 SHOTS = Path("/tmp/shots_D")

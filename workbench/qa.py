@@ -21,9 +21,9 @@ from models import Book, FieldStatus, FieldValue, Page, QaCheck, Record, RecordS
 from ocr.fields import clean_text
 from workbench.audit import record_event
 from workbench.errors import InvalidActionError, NotFoundError
-from workbench.queue import now_utc, queue_visible
-from workbench.record_view import RecordSummary, summarize
-from workbench.review import apply_field_value, flush_or_conflict
+from workbench.review.queue import now_utc, queue_visible
+from workbench.review.record_view import RecordSummary, summarize
+from workbench.review.review import apply_field_value, flush_or_conflict
 from workbench.scope import SUPERVISORS, Scope, load_scope, record_in_scope, user_in_scope
 
 

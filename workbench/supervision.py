@@ -2,7 +2,7 @@
 reject, and bulk approval of all-high-confidence records (only with an explicit confirmation).
 
 The low-confidence queue ranks records by the expected number of wrong fields
-(workbench.queue.record_risk), not by their weakest field; the flagged queue says who flagged
+(workbench.review.queue.record_risk), not by their weakest field; the flagged queue says who flagged
 each record and when (from the audit trail).
 """
 
@@ -33,7 +33,7 @@ from workbench.book_types import all_book_types, get_book_type
 from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError
 from workbench.intake.registration_sequence import apply_book_sequence
 from workbench.policy import ReviewPolicy
-from workbench.queue import (
+from workbench.review.queue import (
     OPEN_STATUSES,
     FieldEvidence,
     FieldRisk,
@@ -48,8 +48,8 @@ from workbench.queue import (
     record_risk,
     try_claim,
 )
-from workbench.record_view import RecordSummary, summarize
-from workbench.review import apply_field_value, change_status, flush_or_conflict, release
+from workbench.review.record_view import RecordSummary, summarize
+from workbench.review.review import apply_field_value, change_status, flush_or_conflict, release
 from workbench.scope import (
     REVIEWERS,
     SUPERVISORS,

@@ -24,7 +24,7 @@ from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
 from workbench.context import Workbench
 from workbench.intake.book_type_hold import book_type_mismatch_vi
 from workbench.policy import ReviewPolicy
-from workbench.queue import queue_candidates
+from workbench.review.queue import queue_candidates
 from workbench.scope import REVIEWERS, load_scope
 
 pytestmark = pytest.mark.browser

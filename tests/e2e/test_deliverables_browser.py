@@ -20,8 +20,8 @@ from tests.e2e.test_browser import UNIT, WAIT_MS, app_url
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.exports.import_layout import import_layout
-from workbench.queue import claim_record
-from workbench.review import save_record
+from workbench.review.queue import claim_record
+from workbench.review.review import save_record
 
 pytestmark = pytest.mark.browser
 __all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbench

@@ -22,7 +22,7 @@ from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.queue import claim_record
+from workbench.review.queue import claim_record
 
 pytestmark = pytest.mark.browser
 __all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbench

@@ -2,7 +2,7 @@
 
 The page pipeline (ocr.book_type_check) stores ``book_type_mismatch:<type it looks like>`` in
 the page's warnings. While that warning stands the page is *held*: its records stay out of every
-queue officials and supervisors work from (workbench.queue.queue_visible) until the contractor
+queue officials and supervisors work from (workbench.review.queue.queue_visible) until the contractor
 either confirms that the page belongs to the book (the warning is removed, audited) or deletes
 the page. The hold lives in the warnings JSON, so no schema change is needed and the export
 lists it with the page's other warnings.

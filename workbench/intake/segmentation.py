@@ -41,7 +41,7 @@ from workbench.intake.ingest import new_record
 from workbench.intake.registration_sequence import apply_book_sequence
 from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.model_registry import get_model
-from workbench.queue import claim_is_free
+from workbench.review.queue import claim_is_free
 from workbench.scope import CONTRACTORS, load_scope, page_in_scope
 
 MANUAL_GRID_WARNING = "manual_grid"

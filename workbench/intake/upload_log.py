@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Page, Role, User
 from workbench.audit import PIPELINE_ACTOR
 from workbench.intake.book_type_hold import CONFIRM_ACTION, book_type_label_vi
-from workbench.progress import VIETNAM_TZ
+from workbench.review.progress import VIETNAM_TZ
 from workbench.scope import SYSTEM_USERNAME, book_in_scope, load_scope
 
 # (English message pattern, Vietnamese text); {0}, {1} take the pattern's groups.

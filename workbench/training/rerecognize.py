@@ -31,11 +31,11 @@ from ocr.types import Box, FieldProposal
 from workbench.audit import record_event
 from workbench.book_types import get_book_type
 from workbench.db import transaction
-from workbench.drafts import current_value
 from workbench.intake.proposal_rows import write_proposal
 from workbench.intake.registration_sequence import apply_book_sequence
 from workbench.lexicon_growth import local_lexicon_for_unit
-from workbench.queue import claim_is_free
+from workbench.review.drafts import current_value
+from workbench.review.queue import claim_is_free
 from workbench.training.cell_lines import StoredCell, cut_stored_cells
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ The form itself only reaches the server on Lưu/Duyệt. This invisible componen
 components v2: inline, not iframed) watches the form's field inputs and, 0.6 s after the last
 keystroke, when the focus leaves a field, and when the page is being left, sets its `draft` state
 to {token, values, visited} if the values differ from what it last sent. A state change reruns the
-page, which stores it with `workbench.drafts.save_draft`. Component state is also what Streamlit
+page, which stores it with `workbench.review.drafts.save_draft`. Component state is also what Streamlit
 sends again after a reconnect, so typing done while the connection was down still arrives.
 
 A reload within the debounce (F5 right after typing) tears the connection down before that message

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from models import User
 from workbench.errors import ConflictError
 from workbench.policy import ReviewPolicy
-from workbench.queue import OPEN_STATUSES, claim_record
-from workbench.record_view import RecordView, get_record_view
+from workbench.review.queue import OPEN_STATUSES, claim_record
+from workbench.review.record_view import RecordView, get_record_view
 
 
 def open_record_for_review(session: Session, user: User, record_id: int, policy: ReviewPolicy) -> RecordView:

@@ -10,7 +10,7 @@ Hand-written, indexes only, the same DDL on SQLite and PostgreSQL:
   * ix_records_low_confidence (confidence, status): the supervisor's low-confidence queue walks
     records in confidence order and stops after one page instead of sorting every open record;
   * ix_audit_user_action_at (user_id, action, at): "records this official skipped in the last
-    24 h" (workbench.queue._recently_skipped, in every next_record) is a direct lookup instead of
+    24 h" (workbench.review.queue._recently_skipped, in every next_record) is a direct lookup instead of
     a scan of the whole day's audit trail (every field edit of the province).
 No index on pages.deleted: almost every page has the same value, and SQLite without ANALYZE
 statistics then drives the queue queries from it and scans every page (measured: 2 s, not 0.1 s).

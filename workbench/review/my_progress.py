@@ -2,7 +2,7 @@
 decided per field type (confirmed as read vs corrected), issue #15 item 7.
 
 Only the acting user's own work in their current units counts: records they approved (the same rule
-as workbench.progress.my_progress's "approved today by me", so the hours add up to that counter) and
+as workbench.review.progress.my_progress's "approved today by me", so the hours add up to that counter) and
 fields whose last decision is theirs. Hours and days are Vietnamese time (UTC+7), as in the report.
 """
 
@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Book, FieldStatus, FieldValue, Page, Record, RecordStatus, User
 from ocr.types import FIELD_TYPES
 from workbench.book_types import BookTypeError, get_book_type
-from workbench.progress import VIETNAM_TZ, local_day_start
-from workbench.queue import as_utc, now_utc
+from workbench.review.progress import VIETNAM_TZ, local_day_start
+from workbench.review.queue import as_utc, now_utc
 from workbench.scope import REVIEWERS, Scope, load_scope
 
 # The hours an office day always shows (07:00-17:59), widened to any hour with work in it.

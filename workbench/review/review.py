@@ -5,9 +5,9 @@ Every field the official touched becomes `confirmed` (value equals the proposal)
 change and each status change writes an audit event (old -> new, who, when). The record's
 `version` must equal `expected_version`, and the UPDATE itself re-checks it, so a record changed
 by someone else meanwhile raises ConflictError and nothing is overwritten. Any action ends the
-record's drafts (workbench.drafts): saving ends the acting user's, the others end everyone's. An
+record's drafts (workbench.review.drafts): saving ends the acting user's, the others end everyone's. An
 approval the official confirmed despite `approval_checks` concerns carries them in its audit event;
-every approve event carries the version the approval gave the record (for undo: workbench.book_order).
+every approve event carries the version the approval gave the record (for undo: workbench.review.book_order).
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models import FieldStatus, FieldValue, Record, RecordStatus, Role, User
 from ocr.fields import clean_text
-from workbench.approval_checks import ApprovalConcern, audit_payload
 from workbench.audit import record_event
-from workbench.drafts import clear_drafts
 from workbench.errors import ConflictError, InvalidActionError
 from workbench.intake.registration_sequence import recheck_book_sequence, sequence_key
 from workbench.policy import ReviewPolicy
-from workbench.queue import OPEN_STATUSES, as_utc, now_utc
+from workbench.review.approval_checks import ApprovalConcern, audit_payload
+from workbench.review.drafts import clear_drafts
+from workbench.review.queue import OPEN_STATUSES, as_utc, now_utc
 from workbench.scope import REVIEWERS, Scope, load_scope, record_in_scope
 
 
@@ -198,7 +198,7 @@ def _apply_status(
     if action == ReviewAction.APPROVE:
         # The official's explicit "approve anyway": which fields, which rules (issue #15 item 2).
         # `version`: what this save gives the record (one flush, +1). While the record still has it,
-        # nobody else has touched it since, and the approver may undo it (workbench.book_order).
+        # nobody else has touched it since, and the approver may undo it (workbench.review.book_order).
         details: dict[str, Any] = {"version": record.version + 1}
         if confirmed:
             details["confirmed_concerns"] = audit_payload(confirmed)

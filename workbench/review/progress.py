@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Book, FieldValue, Page, Record, RecordStatus, Unit, User
 from workbench.book_types import get_book_type
 from workbench.intake.registration_sequence import GAP, REPEAT, SequenceFinding, parse_sequence_warning
-from workbench.queue import now_utc
-from workbench.record_view import book_label
+from workbench.review.queue import now_utc
+from workbench.review.record_view import book_label
 from workbench.scope import EVERYONE, SUPERVISORS, Scope, book_in_scope, load_scope
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")

@@ -2,7 +2,7 @@
 record before or after it, and undoing the official's last approval.
 
 Officials key a book beside its page images, page by page and row by row, so the queue serves book
-order unless a supervisor chose otherwise for the unit (workbench.queue). Here:
+order unless a supervisor chose otherwise for the unit (workbench.review.queue). Here:
 
 - `book_position`: "trang 3/12 · dòng 5/8" and how much of the book is still open. Pages count as the
   book's live pages in page order, rows as the page's records in row order.
@@ -14,7 +14,7 @@ order unless a supervisor chose otherwise for the unit (workbench.queue). Here:
 - `last_approval` / `undo_last_approval`: the official's most recent approval can be taken back until
   someone else touches the record: any write to the record row (a supervisor's save, a QA result,
   anyone's status change) moves its version away from the one the approval gave it (kept in the
-  approve event by workbench.review), and a QA draw or a population cross-check result refuses it
+  approve event by workbench.review.review), and a QA draw or a population cross-check result refuses it
   too. The undo keeps every field value and decision, puts the record back "in review", claimed by
   the official (it opens at once, and is theirs to re-approve), and is audited as `undo_approve`.
 """
@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Book, CrosscheckResult, Page, QaCheck, Record, RecordStatus, User
 from workbench.errors import ConflictError, InvalidActionError
 from workbench.policy import ReviewPolicy
-from workbench.queue import OPEN_STATUSES, as_utc, claim_is_free, claim_record, now_utc, queue_visible
-from workbench.review import change_status, flush_or_conflict
+from workbench.review.queue import OPEN_STATUSES, as_utc, claim_is_free, claim_record, now_utc, queue_visible
+from workbench.review.review import change_status, flush_or_conflict
 from workbench.scope import REVIEWERS, Scope, load_scope, record_in_scope
 
 UNDO_ACTION = "undo_approve"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import FieldStatus, FieldValue, Record, RecordDraft, Role, User
 from ocr.fields import clean_text
-from workbench.queue import OPEN_STATUSES, as_utc, now_utc
+from workbench.review.queue import OPEN_STATUSES, as_utc, now_utc
 from workbench.scope import REVIEWERS, load_scope, record_in_scope
 
 MAX_VALUE_CHARS = 2000  # a field's text; anything longer is not typing, and is cut

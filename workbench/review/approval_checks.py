@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from ocr.fields import ValidationContext, clean_text, validate_record
-from workbench.record_view import FieldView
+from workbench.review.record_view import FieldView
 
 NOT_VISITED = "not_visited"  # the rule code of "doubtful field never visited"
 DOUBTFUL_BANDS = frozenset({"medium", "low"})  # amber and red on the form
