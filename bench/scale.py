@@ -17,7 +17,7 @@ back, so next_record's claim does not pile up):
   * next-in-queue for a commune official: workbench.review.queue.next_record (target <= 50 ms);
     also for a district official (covers ~10 communes; no target, shown for sizing);
   * the supervisor's low-confidence queue page (200 rows, threshold 0.6):
-    workbench.supervision.low_confidence_queue, district and province supervisor (<= 200 ms);
+    workbench.supervision.supervision.low_confidence_queue, district and province supervisor (<= 200 ms);
   * the supervisor's flagged queue page (no target);
   * Phụ lục 01 for the whole province: workbench.report.progress_report (<= 2 s);
   * export of the 500-record book: workbench.exports.package.export_book_xlsx, and
@@ -57,7 +57,7 @@ from workbench.db import make_engine, migrate, session_factory  # noqa: E402
 from workbench.exports.package import export_book_xlsx, export_book_zip  # noqa: E402
 from workbench.report import local_day, progress_report  # noqa: E402
 from workbench.review.queue import next_record  # noqa: E402
-from workbench.supervision import flagged_queue, low_confidence_queue  # noqa: E402
+from workbench.supervision.supervision import flagged_queue, low_confidence_queue  # noqa: E402
 
 LOW_CONFIDENCE_THRESHOLD = 0.6
 

@@ -14,11 +14,11 @@ from models import RecordStatus, Role, User
 from workbench.errors import ServiceError
 from workbench.intake.contractor import list_books
 from workbench.policy import ReviewPolicy
-from workbench.qa import QaItem, QaResult, draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
 from workbench.review.progress import VIETNAM_TZ
 from workbench.review.queue import FieldRisk, get_queue_order, set_queue_order
 from workbench.review.record_view import RecordSummary, RecordView, get_record_view
-from workbench.supervision import (
+from workbench.supervision.qa import QaItem, QaResult, draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
+from workbench.supervision.supervision import (
     FlaggedRecord,
     RankedRecord,
     bulk_approve_high_confidence,

@@ -15,7 +15,6 @@ from models import AuditEvent, FieldStatus, Page, Record, RecordStatus, User
 from tests.conftest import record_ids
 from workbench.db import transaction
 from workbench.errors import ConflictError, InvalidActionError, ScopeError
-from workbench.qa import draw_qa_sample
 from workbench.review.book_order import (
     UNDO_ACTION,
     book_position,
@@ -27,7 +26,8 @@ from workbench.review.book_order import (
 from workbench.review.queue import next_record, set_queue_order
 from workbench.review.record_view import get_record_view
 from workbench.review.review import save_record
-from workbench.supervision import reject
+from workbench.supervision.qa import draw_qa_sample
+from workbench.supervision.supervision import reject
 
 # Deliberately not in confidence order: book order must not care.
 CONFIDENCES = (0.5, 0.99, 0.3, 0.97, 0.8, 0.95, 0.6)

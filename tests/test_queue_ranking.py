@@ -35,7 +35,7 @@ from workbench.review.queue import (
     release_claim,
 )
 from workbench.review.review import ReviewAction, save_record
-from workbench.supervision import flagged_queue, low_confidence_queue, reassign
+from workbench.supervision.supervision import flagged_queue, low_confidence_queue, reassign
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT, OTHER_UNIT = "Xã Đại Lãnh", "Xã Vạn Thọ"

@@ -206,7 +206,7 @@ def test_rejecting_a_row_and_deleting_or_restoring_a_page_recheck_the_sequence(
     call: Callable[..., Any], users: dict[str, User], units: dict[str, int], sessions: sessionmaker[Session],
 ) -> None:
     from workbench.intake.contractor import delete_page, restore_page
-    from workbench.supervision import reject
+    from workbench.supervision.supervision import reject
 
     # A phantom row read as 36 repeats the real 36: rejecting it (not a registration) clears that.
     book_id = build_numbered_book(sessions, units["xa_a"], ["31", "32", "33", "34", "35", "36", "36", "37", "38", "39"])

@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import User
 from tests.conftest import record_ids
-from workbench import admin, qa, supervision
+from workbench import admin
 from workbench.errors import ScopeError
 from workbench.intake import contractor
 from workbench.review import queue, record_view, review
 from workbench.review.progress import my_progress, progress_dashboard
+from workbench.supervision import qa, supervision
 
 
 @dataclass

@@ -37,7 +37,7 @@ from models import CrosscheckResult, PopulationExtract, User
 from ocr.loading import InputFile
 from tests.conftest import record_ids
 from tests.test_scope import World, world  # noqa: F401  (the fixture: two units, users of each role)
-from workbench import admin, deliverables, qa, report, report_xlsx, supervision
+from workbench import admin, deliverables, report, report_xlsx
 from workbench.context import Workbench
 from workbench.crosscheck import tracking
 from workbench.db import transaction
@@ -46,6 +46,7 @@ from workbench.intake import book_type_hold, contractor, ingest, registration_se
 from workbench.intake.ingest import IngestOptions, IngestReport
 from workbench.intake.segmentation import GridLines
 from workbench.review import book_order, drafts, my_progress, progress, queue, record_view, review
+from workbench.supervision import qa, supervision
 from workbench.ui import standins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -304,12 +305,13 @@ WALKED: dict[str, list[Case]] = {
         lambda w, board: [g.label for g in board.by_unit] == ["Xã Lộc Tấn"])],
     "workbench.review.progress.book_sequence_counts": [refuses("outsider", lambda w, u: w.call(
         progress.book_sequence_counts, u, w.book_id))],
-    "workbench.qa.draw_qa_sample": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.supervision.qa.draw_qa_sample": [refuses("other_supervisor", lambda w, u: w.call(
         qa.draw_qa_sample, u, w.users["official"].id, 50))],
-    "workbench.qa.qa_queue": [lists("other_supervisor", lambda w, u: w.call(qa.qa_queue, u),
+    "workbench.supervision.qa.qa_queue": [lists("other_supervisor", lambda w, u: w.call(qa.qa_queue, u),
                                     lambda w, items: items == [])],
-    "workbench.qa.submit_qa": [refuses("other_supervisor", lambda w, u: w.call(qa.submit_qa, u, w.qa_id, {}))],
-    "workbench.qa.verifier_error_rates": [lists(
+    "workbench.supervision.qa.submit_qa": [refuses("other_supervisor", lambda w, u: w.call(
+        qa.submit_qa, u, w.qa_id, {}))],
+    "workbench.supervision.qa.verifier_error_rates": [lists(
         "other_supervisor", lambda w, u: w.call(qa.verifier_error_rates, u),
         lambda w, rates: not {r.verifier_id for r in rates} & {w.users["official"].id, w.users["official2"].id})],
     "workbench.review.queue.set_queue_order": [refuses("other_supervisor", lambda w, u: w.call(
@@ -374,26 +376,26 @@ WALKED: dict[str, list[Case]] = {
                                           w.wb.settings.data_dir)))],
     "workbench.intake.segmentation.load_page_grid": [refuses("other_contractor", lambda w, u: w.call(
         segmentation.load_page_grid, u, w.page_id))],
-    "workbench.supervision.flagged_queue": [lists("other_supervisor", lambda w, u: w.call(
+    "workbench.supervision.supervision.flagged_queue": [lists("other_supervisor", lambda w, u: w.call(
         supervision.flagged_queue, u), lambda w, rows: not {r.record_id for r in rows} & _sample_records(w))],
-    "workbench.supervision.low_confidence_queue": [lists("other_supervisor", lambda w, u: w.call(
+    "workbench.supervision.supervision.low_confidence_queue": [lists("other_supervisor", lambda w, u: w.call(
         supervision.low_confidence_queue, u, 1.0), lambda w, rows: bool(rows) and not (
         {r.record_id for r in rows} & _sample_records(w)))],
-    "workbench.supervision.list_reviewers": [lists(
+    "workbench.supervision.supervision.list_reviewers": [lists(
         "other_supervisor", lambda w, u: w.call(supervision.list_reviewers, u),
         lambda w, people: {p.username for p in people} <= {"outsider", "other_supervisor"})],
-    "workbench.supervision.crosscheck_mismatch_queue": [lists(
+    "workbench.supervision.supervision.crosscheck_mismatch_queue": [lists(
         "other_supervisor", lambda w, u: w.call(supervision.crosscheck_mismatch_queue, u),
         lambda w, rows: not {r.record_id for r in rows} & _sample_records(w))],
-    "workbench.supervision.reassign": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.supervision.supervision.reassign": [refuses("other_supervisor", lambda w, u: w.call(
         supervision.reassign, u, w.record_id, None))],
-    "workbench.supervision.unflag": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.supervision.supervision.unflag": [refuses("other_supervisor", lambda w, u: w.call(
         supervision.unflag, u, w.record_id, w.version))],
-    "workbench.supervision.reject": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.supervision.supervision.reject": [refuses("other_supervisor", lambda w, u: w.call(
         supervision.reject, u, w.record_id, w.version, "x"))],
-    "workbench.supervision.count_bulk_approvable": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.supervision.supervision.count_bulk_approvable": [refuses("other_supervisor", lambda w, u: w.call(
         supervision.count_bulk_approvable, u, book_id=w.book_id))],
-    "workbench.supervision.bulk_approve_high_confidence": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.supervision.supervision.bulk_approve_high_confidence": [refuses("other_supervisor", lambda w, u: w.call(
         supervision.bulk_approve_high_confidence, u, confirm=True, book_id=w.book_id))],
     "workbench.crosscheck.tracking.resolve_tracking_item": [refuses("other_supervisor", lambda w, u: w.call(
         tracking.resolve_tracking_item, w.result_id, u, "Sổ ghi đúng"))],

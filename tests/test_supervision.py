@@ -14,12 +14,12 @@ from models import AuditEvent, CrosscheckResult, FieldStatus, PopulationExtract,
 from tests.conftest import SAMPLE_CONFIDENCES, record_ids
 from workbench.db import transaction
 from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError
-from workbench.qa import draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
 from workbench.review.progress import local_day_start, my_progress, progress_dashboard
 from workbench.review.queue import claim_record, next_record
 from workbench.review.record_view import get_record_view
 from workbench.review.review import save_record
-from workbench.supervision import (
+from workbench.supervision.qa import draw_qa_sample, qa_queue, submit_qa, verifier_error_rates
+from workbench.supervision.supervision import (
     bulk_approve_high_confidence,
     count_bulk_approvable,
     crosscheck_mismatch_queue,
