@@ -19,8 +19,8 @@ back, so next_record's claim does not pile up):
   * the supervisor's low-confidence queue page (200 rows, threshold 0.6):
     workbench.supervision.supervision.low_confidence_queue, district and province supervisor (<= 200 ms);
   * the supervisor's flagged queue page (no target);
-  * Phụ lục 01 for the whole province: workbench.report.progress_report (<= 2 s);
-  * export of the 500-record book: workbench.exports.package.export_book_xlsx, and
+  * Phụ lục 01 for the whole province: workbench.deliverables.report.progress_report (<= 2 s);
+  * export of the 500-record book: workbench.deliverables.exports.package.export_book_xlsx, and
     export_book_zip (500 PDFs from one real sample page image; one run, no target).
 Wall time is what a user waits; "CPU" is this process's CPU time plus (PostgreSQL) the server
 backend's, read from /proc/PID/schedstat: on a shared, overloaded machine it is the fairer
@@ -54,8 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.scale_seed import PROVINCE_RECORDS, SeedPlan, SeedSummary, reset_postgres, seed  # noqa: E402
 from models import Record, User  # noqa: E402
 from workbench.db import make_engine, migrate, session_factory  # noqa: E402
-from workbench.exports.package import export_book_xlsx, export_book_zip  # noqa: E402
-from workbench.report import local_day, progress_report  # noqa: E402
+from workbench.deliverables.exports.package import export_book_xlsx, export_book_zip  # noqa: E402
+from workbench.deliverables.report import local_day, progress_report  # noqa: E402
 from workbench.review.queue import next_record  # noqa: E402
 from workbench.supervision.supervision import flagged_queue, low_confidence_queue  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Sản phẩm bàn giao: a book's deliverables (DL Import Excel, ZIP of PDFs, PAGE XML) and the
 population cross-check (import the extract, run it, the tracking list), for supervisors and admins.
 
-Layout and calls only: the scoped services are in workbench.deliverables, the background jobs in
+Layout and calls only: the scoped services are in workbench.deliverables.deliverables, the background jobs in
 workbench.ui.deliverable_jobs.
 """
 
@@ -13,7 +13,7 @@ import streamlit as st
 from models import Role
 from workbench.auth import local_time_text
 from workbench.crosscheck.tracking import FIELD_LABELS_VI, ROLE_LABELS_VI, STATUS_LABELS_VI
-from workbench.deliverables import (
+from workbench.deliverables.deliverables import (
     FORMATS,
     DeliverableBook,
     book_tracking_list,

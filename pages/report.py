@@ -10,8 +10,7 @@ import streamlit as st
 
 from models import Role
 from workbench.admin import list_units
-from workbench.errors import ServiceError
-from workbench.report import (
+from workbench.deliverables.report import (
     VIETNAM,
     ReportError,
     plan_view,
@@ -19,7 +18,8 @@ from workbench.report import (
     set_unit_plan,
     user_productivity,
 )
-from workbench.report_xlsx import write_report_xlsx
+from workbench.deliverables.report_xlsx import write_report_xlsx
+from workbench.errors import ServiceError
 from workbench.scope import SUPERVISORS, load_scope
 from workbench.ui import charts
 from workbench.ui.guard import require

@@ -28,8 +28,8 @@ from workbench.book_types import get_book_type
 from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction
+from workbench.deliverables.export_json import export_book_json
 from workbench.errors import ScopeError
-from workbench.export_json import export_book_json
 from workbench.intake.book_type_hold import book_type_candidates, confirm_page_book_type, is_held
 from workbench.intake.contractor import delete_page, list_pages, rerun_page
 from workbench.intake.ingest import IngestOptions, IngestReport, ingest_files, process_pending_pages

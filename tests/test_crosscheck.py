@@ -33,7 +33,7 @@ from workbench.crosscheck.tracking import (
     write_tracking_xlsx,
 )
 from workbench.db import transaction
-from workbench.exports.package import export_book_xlsx
+from workbench.deliverables.exports.package import export_book_xlsx
 
 HEADER = ["so_dinh_danh", "ho_ten", "ngay_sinh", "gioi_tinh", "ho_ten_cha", "ho_ten_me", "noi_cu_tru"]
 

@@ -26,16 +26,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AuditEvent, Record, User
 from ocr.loading import iter_input_files
 from tests.test_app_pages import open_page, signed_in_app
-from workbench import deliverables
 from workbench.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench
 from workbench.crosscheck.extract import ExtractError
 from workbench.db import transaction
-from workbench.deliverables import DeliverableError
+from workbench.deliverables import deliverables
+from workbench.deliverables.deliverables import DeliverableError
+from workbench.deliverables.exports.import_layout import import_layout
 from workbench.errors import NotFoundError, ScopeError
-from workbench.exports.import_layout import import_layout
 from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.review.queue import claim_record
 from workbench.review.review import save_record

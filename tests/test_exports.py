@@ -27,11 +27,11 @@ from workbench.books import BookIdentity
 from workbench.cli import app
 from workbench.context import Workbench
 from workbench.db import transaction
-from workbench.exports.import_layout import import_layout
-from workbench.exports.naming import UniqueNamer, registration_stem
-from workbench.exports.package import export_book_pagexml, export_book_xlsx, export_book_zip
-from workbench.exports.pdf import A4_BYTES, A4_PIXELS, MIN_BYTES, encode_within_budget, size_budget
-from workbench.exports.records import UnapprovedRecordsError
+from workbench.deliverables.exports.import_layout import import_layout
+from workbench.deliverables.exports.naming import UniqueNamer, registration_stem
+from workbench.deliverables.exports.package import export_book_pagexml, export_book_xlsx, export_book_zip
+from workbench.deliverables.exports.pdf import A4_BYTES, A4_PIXELS, MIN_BYTES, encode_within_budget, size_budget
+from workbench.deliverables.exports.records import UnapprovedRecordsError
 from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.review.record_view import get_record_view
 from workbench.review.review import save_record

@@ -555,8 +555,8 @@ KILLED_EXPORTER = """
 import sys, time
 from pathlib import Path
 from workbench.context import open_workbench
-from workbench.exports import package
-from workbench.exports.command import export_files
+from workbench.deliverables.exports import package
+from workbench.deliverables.exports.command import export_files
 
 written = package._write_page_files
 def write_then_hang(*args):

@@ -43,10 +43,10 @@ from workbench.context import Workbench
 from workbench.crosscheck.extract import read_extract
 from workbench.crosscheck.tracking import TrackingItem, write_tracking_xlsx
 from workbench.db import session_factory, transaction
-from workbench.exports import package
-from workbench.exports.package import ExportError, export_book_pagexml, export_book_xlsx, export_book_zip
+from workbench.deliverables.exports import package
+from workbench.deliverables.exports.package import ExportError, export_book_pagexml, export_book_xlsx, export_book_zip
+from workbench.deliverables.report_xlsx import run_report
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.report_xlsx import run_report
 from workbench.review.record_view import get_record_view
 from workbench.review.review import save_record
 from workbench.ui.plain import plain

@@ -18,8 +18,8 @@ from models import AuditEvent, FieldValue, Page, Record, User
 from tests.conftest import insert_book
 from tests.test_app_pages import app_env, open_page, signed_in_app  # noqa: F401 (app_env: a fixture used by name)
 from workbench.db import transaction
+from workbench.deliverables.export_json import export_book_json
 from workbench.errors import ScopeError
-from workbench.export_json import export_book_json
 from workbench.intake.ingest import IngestOptions, IngestReport, process_pending_pages
 from workbench.intake.registration_sequence import (
     GAP,

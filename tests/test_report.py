@@ -18,7 +18,7 @@ from tests.conftest import record_ids
 from workbench.cli import app
 from workbench.context import Workbench
 from workbench.db import transaction
-from workbench.report import (
+from workbench.deliverables.report import (
     REPORT_BOOK_TYPES,
     ReportError,
     day_bounds,
@@ -67,7 +67,7 @@ def progress_db(wb: Workbench, units: dict[str, int], users: dict[str, User],
 
 
 def _sql_counts(session: Session, unit_ids: list[int], book_type: str, day: date) -> tuple[int, int, int]:
-    """(Tổng số, trong ngày, đã nhập) computed directly, independently of workbench.report."""
+    """(Tổng số, trong ngày, đã nhập) computed directly, independently of workbench.deliverables.report."""
     start, end = day_bounds(day)
     fmt = "%Y-%m-%d %H:%M:%S"
     marks = ",".join(str(u) for u in unit_ids)

@@ -37,10 +37,11 @@ from models import CrosscheckResult, PopulationExtract, User
 from ocr.loading import InputFile
 from tests.conftest import record_ids
 from tests.test_scope import World, world  # noqa: F401  (the fixture: two units, users of each role)
-from workbench import admin, deliverables, report, report_xlsx
+from workbench import admin
 from workbench.context import Workbench
 from workbench.crosscheck import tracking
 from workbench.db import transaction
+from workbench.deliverables import deliverables, report, report_xlsx
 from workbench.errors import ScopeError
 from workbench.intake import book_type_hold, contractor, ingest, registration_sequence, segmentation, upload_log
 from workbench.intake.ingest import IngestOptions, IngestReport
@@ -130,14 +131,14 @@ SYSTEM = {
     "workbench.demo.ingest_sample_book": "`workbench demo`",
     "workbench.demo.seed_demo": "`workbench demo`",
     "workbench.demo.real_books": "`workbench demo` (refuses a database with real books)",
-    "workbench.export_json.book_header": "`workbench export`",
-    "workbench.export_json.export_book_json": "`workbench export`",
-    "workbench.export_json.export_pages": "`workbench export`",
-    "workbench.exports.command.export_files": "`workbench export`",
-    "workbench.exports.package.export_book_zip": "`workbench export`",
-    "workbench.exports.package.export_book_xlsx": "`workbench export`",
-    "workbench.exports.package.export_book_pagexml": "`workbench export`",
-    "workbench.exports.records.load_export_book": "`workbench export`",
+    "workbench.deliverables.export_json.book_header": "`workbench export`",
+    "workbench.deliverables.export_json.export_book_json": "`workbench export`",
+    "workbench.deliverables.export_json.export_pages": "`workbench export`",
+    "workbench.deliverables.exports.command.export_files": "`workbench export`",
+    "workbench.deliverables.exports.package.export_book_zip": "`workbench export`",
+    "workbench.deliverables.exports.package.export_book_xlsx": "`workbench export`",
+    "workbench.deliverables.exports.package.export_book_pagexml": "`workbench export`",
+    "workbench.deliverables.exports.records.load_export_book": "`workbench export`",
     "workbench.crosscheck.service.import_extract": "`workbench crosscheck import` (app: deliverables)",
     "workbench.crosscheck.service.load_extract_table": "`workbench crosscheck run`",
     "workbench.crosscheck.service.approved_records": "`workbench crosscheck run`",
@@ -330,31 +331,31 @@ WALKED: dict[str, list[Case]] = {
         record_view.get_record_view, u, w.record_id))],
     "workbench.intake.registration_sequence.recheck_book_sequence": [refuses("outsider", lambda w, u: w.call(
         registration_sequence.recheck_book_sequence, u, w.book_id))],
-    "workbench.report.resolve_unit": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.deliverables.report.resolve_unit": [refuses("other_supervisor", lambda w, u: w.call(
         report.resolve_unit, u, "Huyện Đồng Phú"))],
-    "workbench.report.progress_report": [
+    "workbench.deliverables.report.progress_report": [
         refuses("other_supervisor", lambda w, u: w.call(report.progress_report, u, DAY, w.units["huyen"])),
         refuses("official", lambda w, u: w.call(report.progress_report, u, DAY)),
         lists("other_supervisor", lambda w, u: w.call(report.progress_report, u, DAY),
               lambda w, r: _no_sample_unit_rows(w, r.rows[:-1])),
     ],
-    "workbench.report.set_unit_plan": [
+    "workbench.deliverables.report.set_unit_plan": [
         refuses("other_supervisor", lambda w, u: w.call(report.set_unit_plan, u, w.units["xa_a"], 3, 250)),
         refuses("official", lambda w, u: w.call(report.set_unit_plan, u, w.units["xa_a"], 3, 250)),
     ],
-    "workbench.report.plan_view": [
+    "workbench.deliverables.report.plan_view": [
         refuses("other_supervisor", lambda w, u: w.call(report.plan_view, u, DAY, w.units["huyen"])),
         lists("other_supervisor", lambda w, u: (w.call(report.set_unit_plan, w.users["admin"], w.units["xa_a"], 1, 1),
                                                 w.call(report.plan_view, u, DAY))[1],
               lambda w, plans: w.units["xa_a"] not in {p.unit_id for p in plans}),
     ],
-    "workbench.report.user_productivity": [
+    "workbench.deliverables.report.user_productivity": [
         refuses("other_supervisor", lambda w, u: w.call(report.user_productivity, u, DAY, DAY, w.units["huyen"])),
         lists("other_supervisor",
               lambda w, u: w.call(report.user_productivity, u, date(2000, 1, 1), date(2100, 1, 1)),
               lambda w, days: w.users["official2"].id not in {d.user_id for d in days}),
     ],
-    "workbench.report_xlsx.run_report": [refuses("other_supervisor", lambda w, u: report_xlsx.run_report(
+    "workbench.deliverables.report_xlsx.run_report": [refuses("other_supervisor", lambda w, u: report_xlsx.run_report(
         w.wb, u, DAY.isoformat(), "Huyện Đồng Phú", w.tmp / "r.xlsx", (3, 250)))],
     "workbench.review.drafts.save_draft": [refuses("outsider", lambda w, u: w.call(
         drafts.save_draft, u, w.record_id, {"full_name": "x"}))],
@@ -400,33 +401,33 @@ WALKED: dict[str, list[Case]] = {
     "workbench.crosscheck.tracking.resolve_tracking_item": [refuses("other_supervisor", lambda w, u: w.call(
         tracking.resolve_tracking_item, w.result_id, u, "Sổ ghi đúng"))],
     # The app's deliverables: the export and cross-check code above, behind a role and book scope check.
-    "workbench.deliverables.deliverable_books": [lists(
+    "workbench.deliverables.deliverables.deliverable_books": [lists(
         "other_supervisor", lambda w, u: w.call(deliverables.deliverable_books, u),
         lambda w, books: bool(books) and w.book_id not in {b.id for b in books})],
-    "workbench.deliverables.export_deliverable": [
+    "workbench.deliverables.deliverables.export_deliverable": [
         refuses("other_supervisor", lambda w, u: w.call(
             deliverables.export_deliverable, u, w.wb.settings.data_dir, w.book_id, "xlsx", include_unapproved=True)),
         refuses("official", lambda w, u: w.call(
             deliverables.export_deliverable, u, w.wb.settings.data_dir, w.book_id, "xlsx", include_unapproved=True)),
     ],
-    "workbench.deliverables.open_deliverable": [refuses("other_supervisor", lambda w, u: (
+    "workbench.deliverables.deliverables.open_deliverable": [refuses("other_supervisor", lambda w, u: (
         w.call(deliverables.export_deliverable, w.users["supervisor"], w.wb.settings.data_dir, w.book_id, "xlsx",
                include_unapproved=True),
         w.call(deliverables.open_deliverable, u, w.wb.settings.data_dir, w.book_id,
                next(deliverables.book_folder(w.wb.settings.data_dir, w.book_id).glob("*.xlsx")).name)))],
-    "workbench.deliverables.record_failure": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.deliverables.deliverables.record_failure": [refuses("other_supervisor", lambda w, u: w.call(
         deliverables.record_failure, u, w.book_id, "zip", "ExportError"))],
     # Extracts hold people, not units: the role is the check (an official may not import or list them).
-    "workbench.deliverables.population_extracts": [refuses("official", lambda w, u: w.call(
+    "workbench.deliverables.deliverables.population_extracts": [refuses("official", lambda w, u: w.call(
         deliverables.population_extracts, u))],
-    "workbench.deliverables.import_population_extract": [refuses("official", lambda w, u: w.call(
+    "workbench.deliverables.deliverables.import_population_extract": [refuses("official", lambda w, u: w.call(
         deliverables.import_population_extract, u, w.wb.settings.data_dir, "dan_cu.csv",
         "so_dinh_danh,ho_ten,ngay_sinh\n001098000001,Nguyễn Văn An,05/03/1998\n".encode()))],
-    "workbench.deliverables.run_book_crosscheck": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.deliverables.deliverables.run_book_crosscheck": [refuses("other_supervisor", lambda w, u: w.call(
         deliverables.run_book_crosscheck, u, w.wb.settings.data_dir, 1, w.book_id))],
-    "workbench.deliverables.book_tracking_list": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.deliverables.deliverables.book_tracking_list": [refuses("other_supervisor", lambda w, u: w.call(
         deliverables.book_tracking_list, u, w.book_id))],
-    "workbench.deliverables.export_tracking_list": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.deliverables.deliverables.export_tracking_list": [refuses("other_supervisor", lambda w, u: w.call(
         deliverables.export_tracking_list, u, w.wb.settings.data_dir, w.book_id))],
     "workbench.ui.standins.open_record_for_review": [refuses("other_supervisor", lambda w, u: w.call(
         standins.open_record_for_review, u, w.record_id, standins.ReviewPolicy()))],

@@ -27,8 +27,8 @@ from workbench.config import load_settings
 from workbench.context import Workbench, open_workbench
 from workbench.crosscheck.cli import crosscheck_app
 from workbench.db import transaction
+from workbench.deliverables.export_json import export_book_json
 from workbench.errors import NotFoundError, ServiceError
-from workbench.export_json import export_book_json
 from workbench.intake.executors import ExecutorSpec
 from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.model_registry import ModelRegistryError, get_model
@@ -329,7 +329,7 @@ def export(
 ) -> None:
     """Export a book: JSON, the ZIP of per-registration PDFs + Excel, the Excel alone, or PAGE XML."""
     if fmt != "json":
-        from workbench.exports.command import EXPORT_ERRORS, FILE_FORMATS, export_files
+        from workbench.deliverables.exports.command import EXPORT_ERRORS, FILE_FORMATS, export_files
 
         if fmt not in FILE_FORMATS:
             raise _fail(f"unknown format '{fmt}' (available: json, {', '.join(FILE_FORMATS)})")
@@ -367,7 +367,7 @@ def report(
     ),
 ) -> None:
     """Daily progress report (Phụ lục 01) with the plan view and per-user productivity, as Excel."""
-    from workbench.report_xlsx import run_report
+    from workbench.deliverables.report_xlsx import run_report
 
     wb = open_workbench()
     try:

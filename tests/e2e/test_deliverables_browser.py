@@ -19,7 +19,7 @@ from tests.browser_harness import open_page, sample_page_workbench, signed_in_pa
 from tests.e2e.test_browser import UNIT, WAIT_MS, app_url
 from workbench.context import Workbench
 from workbench.db import transaction
-from workbench.exports.import_layout import import_layout
+from workbench.deliverables.exports.import_layout import import_layout
 from workbench.review.queue import claim_record
 from workbench.review.review import save_record
 

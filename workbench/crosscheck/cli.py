@@ -12,7 +12,7 @@ from workbench.crosscheck.extract import ExtractError
 from workbench.crosscheck.service import import_extract, run_crosscheck
 from workbench.crosscheck.tracking import tracking_list, write_tracking_xlsx
 from workbench.db import transaction
-from workbench.exports.atomic import atomic_file
+from workbench.deliverables.exports.atomic import atomic_file
 
 crosscheck_app = typer.Typer(help="Cross-check approved records against a population-database extract.",
                              no_args_is_help=True)

@@ -17,7 +17,7 @@ from workbench.audit import record_event
 from workbench.crosscheck.extract import CitizenTable, ExtractError, read_extract
 from workbench.crosscheck.index import CitizenIndex
 from workbench.crosscheck.matching import MatchOutcome, match_person, person_queries
-from workbench.exports.records import official_value
+from workbench.deliverables.exports.records import official_value
 from workbench.storage import sha256_bytes, store_original
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def run_crosscheck(session: Session, data_dir: Path, extract_id: int, book_ids: 
 
     Supervisors' resolutions of earlier results are dropped with them: a new extract is a new check.
     progress(records matched, records in all) drives the app's progress bar; actor names who ran it in
-    the audit (the app's scoped wrapper, workbench.deliverables, passes the signed-in supervisor).
+    the audit (the app's scoped wrapper, workbench.deliverables.deliverables, passes the signed-in supervisor).
     """
     summary = CrosscheckSummary(extract_id)
     started = time.perf_counter()

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from models import Book, CrosscheckResult, CrosscheckStatus, Page, Record, Unit, User
 from ocr.fields.text import clean_text
 from workbench.audit import record_event
+from workbench.deliverables.exports.cells import append_row
 from workbench.errors import ServiceError
-from workbench.exports.cells import append_row
 from workbench.scope import SUPERVISORS, load_scope, record_in_scope
 
 TRACKED = (CrosscheckStatus.DIFFERENT, CrosscheckStatus.AMBIGUOUS)

@@ -1,7 +1,7 @@
 """Exports and cross-checks that outlive a rerun: one background job (workbench.jobs) per export.
 
 A book's ZIP of PDFs takes minutes; the page cannot block on it. Each job calls one scoped service
-of workbench.deliverables as the signed-in user (so the scope check and the audit are the
+of workbench.deliverables.deliverables as the signed-in user (so the scope check and the audit are the
 services'), reports progress to the job registry, and leaves its file in the data directory. The
 page polls `jobs_of` every second and offers the download when the job is done. Jobs are kept per
 (database, user) for this server's life: a reload, or a second tab, finds them again; a server
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import User
 from workbench.db import transaction
-from workbench.deliverables import (
+from workbench.deliverables.deliverables import (
     CrosscheckOutcome,
     Deliverable,
     export_deliverable,
@@ -42,7 +42,7 @@ class JobView:
     """A snapshot of a job for the page (never the live object: the thread keeps writing that)."""
 
     job_id: str  # "export:<book>:<format>" or "crosscheck:<book>"
-    kind: str  # a format of workbench.deliverables.FORMATS, or "crosscheck"
+    kind: str  # a format of workbench.deliverables.deliverables.FORMATS, or "crosscheck"
     book_id: int
     done: int = 0
     total: int = 0

@@ -37,7 +37,8 @@ LOGIN = PageSpec("pages/login.py", "Đăng nhập", ":material/login:", "dang-nh
 _SECTIONS: dict[str, dict[str, list[PageSpec]]] = {
     Role.OFFICIAL: {"Cán bộ hộ tịch": [VERIFY, MY_PROGRESS]},
     # Supervisors open flagged records in the verification page too.
-    # Deliverables (export, cross-check) are the supervisors' (tổ kiểm tra) and admins' (workbench.deliverables).
+    # Deliverables (export, cross-check) are the supervisors' (tổ kiểm tra) and admins'
+    # (workbench.deliverables.deliverables).
     Role.SUPERVISOR: {"Tổ kiểm tra": [QUEUES, VERIFY, DASHBOARD, REPORT, DELIVERABLES, MODELS]},
     Role.CONTRACTOR: {"Đơn vị số hoá": [BOOKS, GRID]},
     Role.ADMIN: {

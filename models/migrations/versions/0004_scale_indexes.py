@@ -6,7 +6,7 @@ Create Date: 2026-11-28 11:00:00
 
 Hand-written, indexes only, the same DDL on SQLite and PostgreSQL:
   * ix_records_report (book_id, status, approved_at, page_id): covers the Phụ lục 01 count per
-    book (workbench.report._book_counts) so it reads the index, not the 1.46 M-row table;
+    book (workbench.deliverables.report._book_counts) so it reads the index, not the 1.46 M-row table;
   * ix_records_low_confidence (confidence, status): the supervisor's low-confidence queue walks
     records in confidence order and stops after one page instead of sorting every open record;
   * ix_audit_user_action_at (user_id, action, at): "records this official skipped in the last

@@ -1,4 +1,4 @@
-"""The civil-registry import layouts: data files in workbench/import_layouts/ (see its README)."""
+"""The civil-registry import layouts: data files in workbench/deliverables/import_layouts/ (see its README)."""
 
 from __future__ import annotations
 

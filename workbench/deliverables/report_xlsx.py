@@ -14,9 +14,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from models import Unit, User
 from workbench.context import Workbench
 from workbench.db import transaction
-from workbench.exports.atomic import atomic_file
-from workbench.exports.cells import append_row, write_cell
-from workbench.report import (
+from workbench.deliverables.exports.atomic import atomic_file
+from workbench.deliverables.exports.cells import append_row, write_cell
+from workbench.deliverables.report import (
     MEASURES,
     RATE_WINDOW_DAYS,
     TYPE_LABELS,

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from lxml import etree
 
 from ocr.types import ColumnSpec
-from workbench.exports.records import ExportBook, ExportField, ExportPage, ExportRecord
+from workbench.deliverables.exports.records import ExportBook, ExportField, ExportPage, ExportRecord
 
 PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 CREATOR = "civil-registry workbench"

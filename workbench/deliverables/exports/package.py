@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from ocr.types import ColumnSpec
 from workbench.book_types import get_book_type
 from workbench.crosscheck.service import matched_person_ids
+from workbench.deliverables.exports.atomic import TargetOccupiedError, atomic_file, atomic_folder
+from workbench.deliverables.exports.naming import UniqueNamer, book_base_name, registration_stem
+from workbench.deliverables.exports.pagexml import page_xml
+from workbench.deliverables.exports.pdf import header_band, record_pdf
+from workbench.deliverables.exports.records import ExportBook, ExportPage, load_export_book
+from workbench.deliverables.exports.xlsx import write_import_xlsx
 from workbench.errors import ServiceError
-from workbench.exports.atomic import TargetOccupiedError, atomic_file, atomic_folder
-from workbench.exports.naming import UniqueNamer, book_base_name, registration_stem
-from workbench.exports.pagexml import page_xml
-from workbench.exports.pdf import header_band, record_pdf
-from workbench.exports.records import ExportBook, ExportPage, load_export_book
-from workbench.exports.xlsx import write_import_xlsx
 
 EXPORT_FORMATS = ("json", "zip", "xlsx", "pagexml")
 # progress(done, total): called as the work advances (the app's progress bar); the CLI passes none.

@@ -6,15 +6,15 @@ from pathlib import Path
 
 from workbench.books import BookError
 from workbench.context import Workbench
-from workbench.exports.import_layout import ImportLayoutError
-from workbench.exports.package import (
+from workbench.deliverables.exports.import_layout import ImportLayoutError
+from workbench.deliverables.exports.package import (
     ExportError,
     ExportResult,
     export_book_pagexml,
     export_book_xlsx,
     export_book_zip,
 )
-from workbench.exports.records import UnapprovedRecordsError
+from workbench.deliverables.exports.records import UnapprovedRecordsError
 
 FILE_FORMATS = ("zip", "xlsx", "pagexml")
 # Errors whose message is meant for the person running the export.

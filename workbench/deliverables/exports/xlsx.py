@@ -8,9 +8,15 @@ from typing import IO, Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from workbench.exports.cells import append_row
-from workbench.exports.import_layout import REMARKS_FIELD, ImportColumn, ImportLayout, code_tables, import_layout
-from workbench.exports.records import ExportBook, ExportRecord
+from workbench.deliverables.exports.cells import append_row
+from workbench.deliverables.exports.import_layout import (
+    REMARKS_FIELD,
+    ImportColumn,
+    ImportLayout,
+    code_tables,
+    import_layout,
+)
+from workbench.deliverables.exports.records import ExportBook, ExportRecord
 
 UNAPPROVED_NOTE = "[CHƯA DUYỆT]"
 CODES_SHEET = "Ghi chu"

@@ -1,6 +1,6 @@
 """Deliverables for a signed-in supervisor (or admin): the scoped, audited entry points the app calls.
 
-The export code (workbench/exports) and the cross-check (workbench/crosscheck) run for the whole
+The export code (workbench/deliverables/exports) and the cross-check (workbench/crosscheck) run for the whole
 database from the command line as the `@system` account. Here every entry point takes the acting
 user, checks the role (SUPERVISORS) and that the book's unit is in the user's scope, then calls that
 same code and records who did what to which book, in which format, with how many records.
@@ -30,18 +30,18 @@ from workbench.books import BookError
 from workbench.crosscheck.extract import ExtractError
 from workbench.crosscheck.service import import_extract, run_crosscheck
 from workbench.crosscheck.tracking import TrackingItem, tracking_list, write_tracking_xlsx
-from workbench.errors import InvalidActionError, NotFoundError, ServiceError
-from workbench.exports.atomic import atomic_file
-from workbench.exports.import_layout import ImportLayoutError
-from workbench.exports.naming import book_base_name
-from workbench.exports.package import (
+from workbench.deliverables.exports.atomic import atomic_file
+from workbench.deliverables.exports.import_layout import ImportLayoutError
+from workbench.deliverables.exports.naming import book_base_name
+from workbench.deliverables.exports.package import (
     ExportError,
     ExportResult,
     export_book_pagexml,
     export_book_xlsx,
     export_book_zip,
 )
-from workbench.exports.records import UnapprovedRecordsError
+from workbench.deliverables.exports.records import UnapprovedRecordsError
+from workbench.errors import InvalidActionError, NotFoundError, ServiceError
 from workbench.intake.contractor import list_books
 from workbench.scope import SUPERVISORS, Scope, book_in_scope, load_scope
 
