@@ -21,7 +21,7 @@ from workbench.intake.segmentation import (
     correct_segmentation,
     load_page_grid,
 )
-from workbench.model_registry import SHIPPED_VERSION
+from workbench.training.model_registry import SHIPPED_VERSION
 from workbench.ui.guard import require
 from workbench.ui.imaging import draw_boxes, draw_numbered_grid, fit_width, line_window, to_rgb
 from workbench.ui.plain import plain

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import Role, User
 from workbench.errors import ServiceError
-from workbench.model_admin import (
+from workbench.training.model_admin import (
     HELD_OUT_LATER,
     HELD_OUT_VALIDATION,
     MAX_COMPARE_FIELDS,

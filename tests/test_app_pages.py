@@ -435,9 +435,9 @@ def test_supervisor_compares_and_activates_a_model_with_explicit_confirmation(
     units: dict[str, int],
 ) -> None:
     from ocr.engines.asternet import asternet_asset_dir
-    from workbench.lexicon_growth import lexicon_path
-    from workbench.model_admin import TRAIN_COMMAND
-    from workbench.model_registry import SHIPPED_VERSION, active_version, register_model
+    from workbench.training.lexicon_growth import lexicon_path
+    from workbench.training.model_admin import TRAIN_COMMAND
+    from workbench.training.model_registry import SHIPPED_VERSION, active_version, register_model
 
     data_dir = app_env.settings.data_dir
     assets = asternet_asset_dir()
@@ -483,7 +483,7 @@ def test_model_comparison_table_on_the_held_out_sample_page(
 ) -> None:
     from ocr.engines.asternet import asternet_asset_dir
     from tests.test_model_admin import ingest_reviewed_sample
-    from workbench.model_registry import register_model
+    from workbench.training.model_registry import register_model
 
     sample = ingest_reviewed_sample(app_env.sessions, app_env.settings.data_dir, users["official"])
     assets = asternet_asset_dir()

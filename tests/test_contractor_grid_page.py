@@ -19,7 +19,7 @@ from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.model_registry import SHIPPED_VERSION
+from workbench.training.model_registry import SHIPPED_VERSION
 from workbench.ui.navigation import allowed_paths
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "books" / "khai_sinh" / "page_001.jpg"

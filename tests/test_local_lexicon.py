@@ -37,8 +37,8 @@ from workbench.book_types import get_book_type
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.db import transaction
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.lexicon_growth import count_unit_lexicon, lexicon_units, local_lexicon_for_unit
 from workbench.review.review import save_record
+from workbench.training.lexicon_growth import count_unit_lexicon, lexicon_units, local_lexicon_for_unit
 from workbench.training.rerecognize import rerecognize_open_records
 
 FONTS = {f.stem.split("-")[0].split("[")[0]: f for f in handwriting_fonts()}  # "Lobster", "DancingScript", ...

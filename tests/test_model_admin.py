@@ -27,8 +27,8 @@ from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.errors import ConfirmationRequiredError, InvalidActionError, NotFoundError, ScopeError
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.lexicon_growth import lexicon_path
-from workbench.model_admin import (
+from workbench.training.lexicon_growth import lexicon_path
+from workbench.training.model_admin import (
     HELD_OUT_LATER,
     HELD_OUT_NONE,
     HELD_OUT_VALIDATION,
@@ -42,7 +42,7 @@ from workbench.model_admin import (
     rollback_target,
     start_rerecognition,
 )
-from workbench.model_registry import SHIPPED_VERSION, ModelVersion, active_version, register_model
+from workbench.training.model_registry import SHIPPED_VERSION, ModelVersion, active_version, register_model
 from workbench.ui.model_tables import comparison_table
 
 SAMPLE_BOOK = Path(__file__).resolve().parent.parent / "samples" / "books" / "khai_sinh"

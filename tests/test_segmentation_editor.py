@@ -25,8 +25,8 @@ from workbench.db import transaction
 from workbench.errors import InvalidActionError, ScopeError
 from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.intake.segmentation import GridLines, correct_segmentation, load_page_grid
-from workbench.model_registry import activate, register_model
 from workbench.review.review import ReviewAction, save_record
+from workbench.training.model_registry import activate, register_model
 
 SAMPLE_BOOK = Path(__file__).resolve().parent.parent / "samples" / "books" / "khai_sinh"
 MODEL = "ft-grid-editor"

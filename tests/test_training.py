@@ -23,8 +23,14 @@ from workbench.book_types import get_book_type
 from workbench.books import BookIdentity
 from workbench.db import transaction
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.lexicon_growth import unit_lexicon_words, update_unit_lexicon
-from workbench.model_registry import (
+from workbench.training.compare import compare_models
+from workbench.training.dataset import LabelledLine, build_training_set
+from workbench.training.db_lines import lines_from_database
+from workbench.training.evaluate import evaluate_recognizer
+from workbench.training.fields import fields_from_lines
+from workbench.training.folder import export_folder, import_folder
+from workbench.training.lexicon_growth import unit_lexicon_words, update_unit_lexicon
+from workbench.training.model_registry import (
     SHIPPED_VERSION,
     activate,
     active_version,
@@ -33,12 +39,6 @@ from workbench.model_registry import (
     register_model,
     rollback,
 )
-from workbench.training.compare import compare_models
-from workbench.training.dataset import LabelledLine, build_training_set
-from workbench.training.db_lines import lines_from_database
-from workbench.training.evaluate import evaluate_recognizer
-from workbench.training.fields import fields_from_lines
-from workbench.training.folder import export_folder, import_folder
 from workbench.training.rerecognize import rerecognize_with_version
 from workbench.training.synthetic import SAMPLE_BOOKS, sample_book_lines
 
@@ -364,8 +364,8 @@ def test_export_is_reproduced_by_onnxruntime_and_reads_wide_lines(fine_tuned, to
 
 
 def test_calibrator_refit_for_a_model_is_stored_and_used(sample_lines: list[LabelledLine], tmp_path: Path) -> None:
-    from workbench.model_registry import calibrator_for
     from workbench.training.calibration import refit_calibrator
+    from workbench.training.model_registry import calibrator_for
 
     fields = fields_from_lines(sample_lines[100:180])
     fit = refit_calibrator(get_asternet(1), fields, "candidate-calibration")

@@ -137,8 +137,8 @@ def test_a_failed_export_check_keeps_the_checkpoint_and_names_it(quick_workbench
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     import workbench.training.export as export
     import workbench.training.trainer as trainer
-    from workbench.model_registry import SHIPPED_VERSION, get_model, list_models
     from workbench.training.checkpoint import load_checkpoint, work_root
+    from workbench.training.model_registry import SHIPPED_VERSION, get_model, list_models
     from workbench.training.service import ExportFailed, TrainRequest, train_model
 
     wb = quick_workbench
@@ -193,8 +193,8 @@ def _real_subset(target: Path, count: int) -> Path:
 @pytest.mark.skipif(not (REAL_LINES / LABELS_FILE).is_file(),
                     reason=f"real handwritten lines not present at {REAL_LINES} (see ../shared/real_lines/README.md)")
 def test_train_from_folder_on_real_lines_registers_a_checked_model(quick_workbench, tmp_path: Path) -> None:
-    from workbench.model_registry import list_models
     from workbench.training.checkpoint import work_root
+    from workbench.training.model_registry import list_models
     from workbench.training.service import TrainRequest, train_model
 
     wb = quick_workbench

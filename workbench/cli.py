@@ -31,9 +31,9 @@ from workbench.deliverables.export_json import export_book_json
 from workbench.errors import NotFoundError, ServiceError
 from workbench.intake.executors import ExecutorSpec
 from workbench.intake.ingest import IngestOptions, ingest_files
-from workbench.model_registry import ModelRegistryError, get_model
 from workbench.scope import system_user
 from workbench.storage import private_files
+from workbench.training.model_registry import ModelRegistryError, get_model
 
 app = typer.Typer(help="Civil-registry digitisation workbench.", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -297,7 +297,7 @@ def recognize(
 
 def _recognizer_for_engine(engine: str, model: str | None, data_dir: Path, threads: int):  # type: ignore[no-untyped-def]
     if engine == "asternet":
-        from workbench.model_registry import calibrator_for, recognizer_for
+        from workbench.training.model_registry import calibrator_for, recognizer_for
 
         try:
             return recognizer_for(data_dir, model, threads), calibrator_for(data_dir, model)

@@ -16,7 +16,7 @@ from models import AuditEvent, Page, Record
 from tests.browser_harness import open_page, sample_page_workbench, signed_in_page
 from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
 from workbench.context import Workbench
-from workbench.model_registry import SHIPPED_VERSION
+from workbench.training.model_registry import SHIPPED_VERSION
 
 pytestmark = pytest.mark.browser
 __all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbench

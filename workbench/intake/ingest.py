@@ -37,10 +37,10 @@ from workbench.intake.book_type_hold import book_type_candidates, is_mismatch, w
 from workbench.intake.executors import ExecutorSpec, run_tasks
 from workbench.intake.proposal_rows import write_proposal
 from workbench.intake.registration_sequence import apply_book_sequence
-from workbench.lexicon_growth import local_lexicon_for_unit
-from workbench.model_registry import get_model
 from workbench.scope import CONTRACTORS, book_in_scope, load_scope, system_user
 from workbench.storage import StorageError, sha256_bytes, store_derived_bytes, store_original
+from workbench.training.lexicon_growth import local_lexicon_for_unit
+from workbench.training.model_registry import get_model
 
 log = logging.getLogger(__name__)
 

@@ -39,10 +39,10 @@ from workbench.db import transaction
 from workbench.errors import InvalidActionError
 from workbench.intake.ingest import new_record
 from workbench.intake.registration_sequence import apply_book_sequence
-from workbench.lexicon_growth import local_lexicon_for_unit
-from workbench.model_registry import get_model
 from workbench.review.queue import claim_is_free
 from workbench.scope import CONTRACTORS, load_scope, page_in_scope
+from workbench.training.lexicon_growth import local_lexicon_for_unit
+from workbench.training.model_registry import get_model
 
 MANUAL_GRID_WARNING = "manual_grid"
 # Page warnings about how the machine found (or missed) the grid: a person's grid answers them.

@@ -10,8 +10,8 @@ from rapidfuzz.distance import Levenshtein
 
 from ocr.confidence import Calibrator, ConfidenceBands
 from ocr.engines.base import Recognizer
-from workbench.model_registry import active_version, calibrator_for, recognizer_for
 from workbench.training.fields import HeldOutField, propose_fields
+from workbench.training.model_registry import active_version, calibrator_for, recognizer_for
 
 
 @dataclass(frozen=True)

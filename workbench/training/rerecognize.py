@@ -33,10 +33,10 @@ from workbench.book_types import get_book_type
 from workbench.db import transaction
 from workbench.intake.proposal_rows import write_proposal
 from workbench.intake.registration_sequence import apply_book_sequence
-from workbench.lexicon_growth import local_lexicon_for_unit
 from workbench.review.drafts import current_value
 from workbench.review.queue import claim_is_free
 from workbench.training.cell_lines import StoredCell, cut_stored_cells
+from workbench.training.lexicon_growth import local_lexicon_for_unit
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ def rerecognize_with_version(
     progress: ProgressCallback | None = None,
 ) -> RerecognitionReport:
     """Re-propose open records with a registered model (default: the active one) and its calibrator."""
-    from workbench.model_registry import calibrator_for, get_model, recognizer_for
+    from workbench.training.model_registry import calibrator_for, get_model, recognizer_for
 
     model = get_model(data_dir, version)
     return rerecognize_open_records(

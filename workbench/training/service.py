@@ -18,7 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from ocr.engines.asternet import AsterNetRecognizer
 from workbench.context import Workbench
-from workbench.model_registry import (
+from workbench.training.calibration import refit_calibrator
+from workbench.training.dataset import LabelledLine, TrainingSet, build_training_set, deduplicate
+from workbench.training.evaluate import evaluate_recognizer
+from workbench.training.fields import fields_from_lines
+from workbench.training.model_registry import (
     ModelVersion,
     get_model,
     models_dir,
@@ -26,10 +30,6 @@ from workbench.model_registry import (
     recognizer_for,
     register_model,
 )
-from workbench.training.calibration import refit_calibrator
-from workbench.training.dataset import LabelledLine, TrainingSet, build_training_set, deduplicate
-from workbench.training.evaluate import evaluate_recognizer
-from workbench.training.fields import fields_from_lines
 
 if TYPE_CHECKING:  # torch stays optional until a model is trained
     from workbench.training.checkpoint import Checkpoint

@@ -1,10 +1,10 @@
-"""Vietnamese tables of the "Mô hình nhận dạng" page, built from what workbench.model_admin returns."""
+"""Vietnamese tables of the "Mô hình nhận dạng" page, built from what workbench.training.model_admin returns."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from workbench.model_admin import ComparisonResult
+from workbench.training.model_admin import ComparisonResult
 
 
 def comparison_table(result: ComparisonResult) -> list[dict[str, Any]]:

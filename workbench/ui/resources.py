@@ -22,6 +22,6 @@ def get_workbench() -> Workbench:
 def get_recognizer(threads: int = 2) -> Recognizer:
     """The ACTIVE registered model's engine (cached per model file by the registry), so a model
     activated on the registry page is used by the next processing job without a restart."""
-    from workbench.model_registry import recognizer_for  # heavy import only when a page needs OCR
+    from workbench.training.model_registry import recognizer_for  # heavy import only when a page needs OCR
 
     return recognizer_for(load_settings().data_dir, None, threads)

@@ -1,6 +1,6 @@
 """Recognition-model administration for supervisors and admins (the "Mô hình nhận dạng" page).
 
-Wraps the file-based registry (``workbench.model_registry``) with role checks: list versions
+Wraps the file-based registry (``workbench.training.model_registry``) with role checks: list versions
 with their meta, compare a candidate with the active model on held-out confirmed fields,
 activate / roll back (the registry audits both), re-propose open records with the active
 model in a background job (``workbench.jobs``), and recount the per-unit lexicons. Nothing here
@@ -24,8 +24,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Book, Page, User
 from workbench.errors import ConfirmationRequiredError, InvalidActionError, NotFoundError
 from workbench.jobs import Job, JobRegistry, Progress
-from workbench.lexicon_growth import UnitLexicon, update_all_lexicons, update_unit_lexicon
-from workbench.model_registry import (
+from workbench.scope import SUPERVISORS, Scope, load_scope
+from workbench.training.compare import ModelComparison, compare_models
+from workbench.training.db_lines import reviewed_fields, reviewed_page_lines
+from workbench.training.fields import HeldOutField, fields_from_lines
+from workbench.training.lexicon_growth import UnitLexicon, update_all_lexicons, update_unit_lexicon
+from workbench.training.model_registry import (
     ModelRegistryError,
     ModelVersion,
     activate,
@@ -35,10 +39,6 @@ from workbench.model_registry import (
     list_models,
     rollback,
 )
-from workbench.scope import SUPERVISORS, Scope, load_scope
-from workbench.training.compare import ModelComparison, compare_models
-from workbench.training.db_lines import reviewed_fields, reviewed_page_lines
-from workbench.training.fields import HeldOutField, fields_from_lines
 from workbench.training.rerecognize import RerecognitionReport, pages_to_rerecognize, rerecognize_with_version
 
 log = logging.getLogger(__name__)
