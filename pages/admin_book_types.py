@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from models import Role
-from workbench.admin import list_book_types
+from workbench.accounts.admin import list_book_types
 from workbench.ui.guard import require
 from workbench.ui.plain import plain
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from models import Role, UnitLevel
-from workbench.admin import create_unit, list_units
+from workbench.accounts.admin import create_unit, list_units
 from workbench.errors import ServiceError
 from workbench.ui import notices
 from workbench.ui.guard import require

@@ -1,6 +1,6 @@
 """Người dùng: create accounts; per account: units, role, password reset, lock-out, (de)activation.
 
-Every action is a workbench.admin service, which checks whose accounts this admin manages. Actions
+Every action is a workbench.accounts.admin service, which checks whose accounts this admin manages. Actions
 run in widget callbacks: a callback runs before the page is drawn again, so it may empty the
 password fields (a widget's value cannot be changed once the widget is on the page).
 """
@@ -14,7 +14,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from models import Role, User
-from workbench.admin import (
+from workbench.accounts.admin import (
     UserSummary,
     assignable_units,
     create_user_account,
@@ -25,7 +25,7 @@ from workbench.admin import (
     set_user_units,
     unlock_user,
 )
-from workbench.auth import local_time_text
+from workbench.accounts.auth import local_time_text
 from workbench.errors import ServiceError
 from workbench.ui import notices
 from workbench.ui.guard import require

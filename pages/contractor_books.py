@@ -9,7 +9,7 @@ import streamlit as st
 
 from models import Role
 from ocr.loading import ImageLoadError, InputFile, zip_members
-from workbench.admin import list_units
+from workbench.accounts.admin import list_units
 from workbench.book_types import all_book_types
 from workbench.intake.book_type_hold import book_type_label_vi, confirm_page_book_type
 from workbench.intake.contractor import (

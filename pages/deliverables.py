@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from models import Role
-from workbench.auth import local_time_text
+from workbench.accounts.auth import local_time_text
 from workbench.crosscheck.tracking import FIELD_LABELS_VI, ROLE_LABELS_VI, STATUS_LABELS_VI
 from workbench.deliverables.deliverables import (
     FORMATS,

@@ -1,4 +1,4 @@
-"""Đăng nhập: username + password; lock-out and messages come from workbench.auth.
+"""Đăng nhập: username + password; lock-out and messages come from workbench.accounts.auth.
 
 An account with a published password (the demo users) must set a new one before anything else:
 it is signed in only after the change-password form succeeds.
@@ -12,7 +12,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from models import User
-from workbench.auth import AuthError, LoginPolicy, authenticate, change_password
+from workbench.accounts.auth import AuthError, LoginPolicy, authenticate, change_password
 from workbench.db import transaction
 from workbench.ui.plain import plain
 from workbench.ui.remember import remember

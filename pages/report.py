@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from models import Role
-from workbench.admin import list_units
+from workbench.accounts.admin import list_units
 from workbench.deliverables.report import (
     VIETNAM,
     ReportError,

@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 
 from ocr.loading import iter_input_files
-from workbench.auth import create_user
+from workbench.accounts.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench

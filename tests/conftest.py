@@ -9,7 +9,7 @@ Books are built FAST: Book/Page/Record/FieldValue rows are inserted directly wit
     units           dict: "tinh", "huyen", "xa_a", "xa_b", "other_huyen", "other_xa" -> unit id
     users           dict: "official", "official2", "supervisor", "contractor", "admin",
                     "outsider" (official of other_xa), "other_supervisor" (of other_huyen) -> User
-                    (detached; every password is PASSWORD; login works via workbench.auth)
+                    (detached; every password is PASSWORD; login works via workbench.accounts.auth)
     sample_book_id  khai_sinh book in xa_a with records of confidences SAMPLE_CONFIDENCES
     other_book_id   khai_sinh book in other_xa (outside everyone's scope but admin/outsider/other_supervisor)
     call            call(fn, *args, **kw): run a service function in its own committed transaction
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Book, FieldValue, Page, Record, Role, Unit, UnitLevel, User
 from tests.backends import PG_URL, fresh_engine
-from workbench.auth import hash_password
+from workbench.accounts.auth import hash_password
 from workbench.book_types import get_book_type
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench

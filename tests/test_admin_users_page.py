@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from models import AuditEvent, Role, Unit, User
 from tests.conftest import PASSWORD
 from tests.test_app_pages import app_env, log_in, new_app, open_page, signed_in_app  # noqa: F401  (fixture)
-from workbench.auth import local_time_text
+from workbench.accounts.auth import local_time_text
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.ui.plain import plain

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AuditEvent, Page, PageStatus, Record, User
 from ocr.loading import InputFile
 from tests.conftest import record_ids
-from workbench import admin
-from workbench.auth import authenticate
+from workbench.accounts import admin
+from workbench.accounts.auth import authenticate
 from workbench.context import Workbench
 from workbench.errors import InvalidActionError, ScopeError
 from workbench.intake.contractor import (

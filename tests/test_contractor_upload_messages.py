@@ -20,7 +20,7 @@ from models import Book, Page, User
 from ocr.loading import iter_input_files
 from tests.browser_harness import launch_chromium, login, new_page, running_app
 from tests.test_app_pages import errors, open_page, signed_in_app
-from workbench.auth import create_user
+from workbench.accounts.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AuditEvent, Record, User
 from ocr.loading import iter_input_files
 from tests.test_app_pages import open_page, signed_in_app
-from workbench.auth import create_user
+from workbench.accounts.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import User
 from tests.conftest import record_ids
-from workbench import admin
+from workbench.accounts import admin
 from workbench.errors import ScopeError
 from workbench.intake import contractor
 from workbench.review import queue, record_view, review

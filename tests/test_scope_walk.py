@@ -37,7 +37,7 @@ from models import CrosscheckResult, PopulationExtract, User
 from ocr.loading import InputFile
 from tests.conftest import record_ids
 from tests.test_scope import World, world  # noqa: F401  (the fixture: two units, users of each role)
-from workbench import admin
+from workbench.accounts import admin
 from workbench.context import Workbench
 from workbench.crosscheck import tracking
 from workbench.db import transaction
@@ -126,7 +126,7 @@ INTERNAL = {
     "workbench.training.lexicon_growth.update_all_lexicons": "behind model_admin.refresh_lexicons",
 }
 SYSTEM = {
-    "workbench.auth.create_user": "`users add` and demo seeding; the app uses admin.create_user_account",
+    "workbench.accounts.auth.create_user": "`users add` and demo seeding; the app uses admin.create_user_account",
     "workbench.demo.seed_demo_users": "`workbench demo`",
     "workbench.demo.ingest_sample_book": "`workbench demo`",
     "workbench.demo.seed_demo": "`workbench demo`",
@@ -158,14 +158,14 @@ SYSTEM = {
     "workbench.training.service.export_checkpoint": "`workbench train --export-checkpoint`",
 }
 GLOBAL = {
-    "workbench.auth.authenticate": "login",
-    "workbench.auth.change_password": "the user's own password, at login",
+    "workbench.accounts.auth.authenticate": "login",
+    "workbench.accounts.auth.change_password": "the user's own password, at login",
     "workbench.db.migrate": "infrastructure",
     "workbench.db.refresh_statistics": "infrastructure",
     "workbench.db.session_factory": "infrastructure",
     "workbench.db.wait_for_database": "infrastructure",
     "workbench.db.transaction": "infrastructure",
-    "workbench.admin.user_summary": "formats a user the caller already loaded",
+    "workbench.accounts.admin.user_summary": "formats a user the caller already loaded",
     "workbench.training.model_registry.activate": "model registry (model_admin.activate_model checks the role)",
     "workbench.training.model_registry.rollback": "model registry (model_admin.rollback_model checks the role)",
     "workbench.training.model_admin.list_model_summaries": "model registry",
@@ -249,29 +249,31 @@ def _register_into_sample_book(w: Walk, u: User) -> Any:
 
 
 WALKED: dict[str, list[Case]] = {
-    "workbench.admin.list_users": [refuses("other_supervisor", lambda w, u: w.call(admin.list_users, u))],
-    "workbench.admin.create_user_account": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.accounts.admin.list_users": [refuses("other_supervisor", lambda w, u: w.call(admin.list_users, u))],
+    "workbench.accounts.admin.create_user_account": [refuses("other_supervisor", lambda w, u: w.call(
         admin.create_user_account, u, username="x1", password="12345678", role="official",
         unit_ids=[w.units["xa_a"]]))],
-    "workbench.admin.set_active": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.accounts.admin.set_active": [refuses("other_supervisor", lambda w, u: w.call(
         admin.set_active, u, w.users["official"].id, False))],
-    "workbench.admin.set_user_units": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.accounts.admin.set_user_units": [refuses("other_supervisor", lambda w, u: w.call(
         admin.set_user_units, u, w.users["official"].id, [w.units["xa_a"]]))],
-    "workbench.admin.user_management": [refuses("other_supervisor", lambda w, u: w.call(admin.user_management, u))],
-    "workbench.admin.assignable_units": [refuses("other_supervisor", lambda w, u: w.call(admin.assignable_units, u))],
-    "workbench.admin.find_user_id": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.accounts.admin.user_management": [refuses("other_supervisor", lambda w, u: w.call(
+        admin.user_management, u))],
+    "workbench.accounts.admin.assignable_units": [refuses("other_supervisor", lambda w, u: w.call(
+        admin.assignable_units, u))],
+    "workbench.accounts.admin.find_user_id": [refuses("other_supervisor", lambda w, u: w.call(
         admin.find_user_id, u, "official"))],
-    "workbench.admin.set_role": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.accounts.admin.set_role": [refuses("other_supervisor", lambda w, u: w.call(
         admin.set_role, u, w.users["official"].id, "admin"))],
-    "workbench.admin.reset_password": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.accounts.admin.reset_password": [refuses("other_supervisor", lambda w, u: w.call(
         admin.reset_password, u, w.users["official"].id, "mat-khau-moi-1"))],
-    "workbench.admin.unlock_user": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.accounts.admin.unlock_user": [refuses("other_supervisor", lambda w, u: w.call(
         admin.unlock_user, u, w.users["official"].id))],
-    "workbench.admin.list_units": [lists("outsider", lambda w, u: w.call(admin.list_units, u),
+    "workbench.accounts.admin.list_units": [lists("outsider", lambda w, u: w.call(admin.list_units, u),
                                          lambda w, units: [x.name for x in units] == ["Xã Lộc Tấn"])],
-    "workbench.admin.create_unit": [refuses("other_supervisor", lambda w, u: w.call(
+    "workbench.accounts.admin.create_unit": [refuses("other_supervisor", lambda w, u: w.call(
         admin.create_unit, u, name="Xã Mới", level="xa", parent_id=w.units["huyen"]))],
-    "workbench.admin.list_book_types": [lists("outsider", lambda w, u: w.call(admin.list_book_types, u),
+    "workbench.accounts.admin.list_book_types": [lists("outsider", lambda w, u: w.call(admin.list_book_types, u),
                                               lambda w, types: len(types) > 0)],  # book types are global
     "workbench.intake.contractor.create_book": [refuses("other_contractor", lambda w, u: w.call(
         contractor.create_book, u, unit_id=w.units["xa_a"], book_type="khai_sinh", year=1999))],

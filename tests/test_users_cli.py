@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from models import AuditEvent, Role, User
 from tests.conftest import PASSWORD
-from workbench.auth import AuthError, authenticate, local_time_text
+from workbench.accounts.auth import AuthError, authenticate, local_time_text
 from workbench.cli import app
 from workbench.context import Workbench
 from workbench.db import transaction

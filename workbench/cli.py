@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from models import Role, User
 from ocr.loading import ImageLoadError, iter_input_files
 from ocr.types import FIELD_TYPES
-from workbench import admin
-from workbench.auth import AuthError, create_user, local_time_text
+from workbench.accounts import admin
+from workbench.accounts.auth import AuthError, create_user, local_time_text
 from workbench.book_types import BookTypeError, all_book_types
 from workbench.books import BookError, BookIdentity
 from workbench.config import load_settings

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from models import Book, Role, Unit, User
 from ocr.loading import iter_input_files
-from workbench.auth import create_user
+from workbench.accounts.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.context import Workbench
 from workbench.db import transaction

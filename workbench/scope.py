@@ -28,7 +28,7 @@ EVERYONE = tuple(Role)
 
 _OUT_OF_SCOPE_VI = "Bạn không có quyền truy cập dữ liệu của đơn vị này."
 # The account the command line and batch jobs act as. "@" cannot start a login name
-# (workbench.auth refuses it), so no person can take this name; its hash can never verify.
+# (workbench.accounts.auth refuses it), so no person can take this name; its hash can never verify.
 SYSTEM_USERNAME = "@system"
 UNUSABLE_PASSWORD_HASH = "!"
 

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from models import AuditEvent, User
 from tests.browser_harness import VIEWPORT, login, new_page, open_page, settle_after, signed_in_page
 from tests.e2e.test_no_english import ACCOUNTS, PASSWORD, SHOTS, WAIT_MS, app_url, office  # noqa: F401
-from workbench.auth import local_time_text
+from workbench.accounts.auth import local_time_text
 from workbench.context import Workbench
 from workbench.db import transaction
 

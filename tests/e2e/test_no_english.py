@@ -25,7 +25,7 @@ import pytest
 
 from ocr.loading import iter_input_files
 from tests.browser_harness import VIEWPORT, launch_chromium, login, running_app, settle_after
-from workbench.auth import create_user
+from workbench.accounts.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench

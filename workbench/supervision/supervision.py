@@ -27,7 +27,7 @@ from models import (
     Role,
     User,
 )
-from workbench.admin import UserSummary, user_summary
+from workbench.accounts.admin import UserSummary, user_summary
 from workbench.audit import record_event
 from workbench.book_types import all_book_types, get_book_type
 from workbench.errors import ConfirmationRequiredError, ConflictError, InvalidActionError

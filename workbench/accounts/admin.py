@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Role, Unit, UnitLevel, User, user_units
+from workbench.accounts.auth import AuthError, check_new_password, create_user, hash_password
 from workbench.audit import record_event
-from workbench.auth import AuthError, check_new_password, create_user, hash_password
 from workbench.book_types import all_book_types
 from workbench.books import unit_lineage
 from workbench.errors import InvalidActionError, NotFoundError, ScopeError
@@ -122,7 +122,7 @@ def _units_to_give(session: Session, manager: UserManagement, unit_ids: list[int
 
 def create_user_account(session: Session, user: User, *, username: str, password: str, role: str,
                         unit_ids: list[int], full_name: str = "") -> int:
-    """Create a user (argon2 hash, audited via workbench.auth)."""
+    """Create a user (argon2 hash, audited via workbench.accounts.auth)."""
     manager = user_management(session, user)
     units = _units_to_give(session, manager, unit_ids)
     try:
