@@ -1,1 +1,2 @@
-"""Services over the database: ingest, review queues, export, reports, auth, audit."""
+"""Services over the database, one subpackage per feature: intake, review, supervision, deliverables, crosscheck,
+training, accounts; shared infrastructure (config, db, storage, errors, scope, audit) at the top. See README.md."""
