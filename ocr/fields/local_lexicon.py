@@ -3,7 +3,7 @@
 A local hamlet ("Bản Lướt") or a common local surname ("Lò", "Giàng") is rare in the shipped
 lexicons, so the beam "corrects" it to a near, better-known word. Once officials have
 confirmed it in the unit's books it is known there: ``LocalLexicon`` carries those words with
-their counts (built by the workbench from the database, see ``workbench.lexicon_growth``),
+their counts (built by the workbench from the database, see ``workbench.training.lexicon_growth``),
 small, immutable and picklable so that it travels with a page task to worker processes, and
 hashable by content so that decoders can cache the merged lexicon per unit.
 
