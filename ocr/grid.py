@@ -9,13 +9,14 @@ rulings the grid comes from the printed header labels and the handwriting lines.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from ocr.imaging import ink_gray, ink_mask, resize_to_width
 from ocr.settings import GridSettings
+from ocr.stamps import Stamp, find_stamps
 from ocr.types import Box, LedgerLayout
 
 
@@ -24,7 +25,8 @@ class InkMasks:
     gray: np.ndarray  # ink_gray of the page (coloured ink dark), shared with the cell cutter
     ink: np.ndarray  # uint8 0/255: all ink (text, handwriting, rulings)
     rulings: np.ndarray  # uint8 0/255: the detected ruling strokes only
-    text: np.ndarray  # ink minus rulings
+    text: np.ndarray  # ink minus rulings and stamps
+    stamps: np.ndarray  # uint8 0/255: ink of round red stamps (ocr.stamps): never writing
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class LedgerGrid:
     detected_v: int  # vertical rulings actually seen
     masks: InkMasks
     columns: ColumnMatch | None = None  # how the column edges were found (None: from the labels alone)
+    stamps: list[Stamp] = field(default_factory=list)  # round stamps whose ink was left out of the text
 
     def row_box(self, band: int) -> Box:
         y0, y1 = self.row_edges[band], self.row_edges[band + 1]
@@ -537,16 +540,31 @@ def detect_grid(page: np.ndarray, layout: LedgerLayout, settings: GridSettings =
         h_in = [y for y in h_found if top - 2 <= y <= bottom + 2]
         v_in = [x for x in v_found if left - 2 <= x <= right + 2]
         rulings = _ruling_pixels(ink, h_in, v_in, table, half_width)
-        masks = InkMasks(gray=gray, ink=ink, rulings=rulings, text=cv2.subtract(ink, rulings))
-        return _grid_from_rulings(h_in, v_in, left, right, layout, settings, masks,
-                                  distinct_rulings(v_peaks, left, right))
+        masks, stamps = _masks_without_stamps(page, gray, ink, rulings)
+        grid = _grid_from_rulings(h_in, v_in, left, right, layout, settings, masks,
+                                distinct_rulings(v_peaks, left, right))
+        return replace(grid, stamps=stamps)
     # Too few rulings to trust any of them (text lines can mimic a few): keep all the ink, but
     # drop the page-edge shadow, which would otherwise read as a text line.
-    text = ink.copy()
+    shadow = np.zeros_like(ink)
     edge = max(4, round(0.02 * width))
-    text[:edge], text[-edge:], text[:, :edge], text[:, -edge:] = 0, 0, 0, 0
-    masks = InkMasks(gray=gray, ink=ink, rulings=np.zeros_like(ink), text=text)
-    return _grid_from_text(layout, settings, masks, h_found, v_found)
+    shadow[:edge], shadow[-edge:], shadow[:, :edge], shadow[:, -edge:] = 255, 255, 255, 255
+    masks, stamps = _masks_without_stamps(page, gray, ink, np.zeros_like(ink), cv2.bitwise_and(ink, shadow))
+    return replace(_grid_from_text(layout, settings, masks, h_found, v_found), stamps=stamps)
+
+
+def _masks_without_stamps(page: np.ndarray, gray: np.ndarray, ink: np.ndarray, rulings: np.ndarray,
+                          not_text: np.ndarray | None = None) -> tuple[InkMasks, list[Stamp]]:
+    """The page's masks, its text without the rulings, the stamps' ink and ``not_text``.
+
+    A stamp's letters and rings look like writing: left in the text, a stamp over an empty row
+    made that row a record."""
+    text = cv2.subtract(ink, rulings)
+    if not_text is not None:
+        text = cv2.subtract(text, not_text)
+    stamps = find_stamps(page, text)
+    masks = InkMasks(gray=gray, ink=ink, rulings=rulings, text=cv2.subtract(text, stamps.ink), stamps=stamps.ink)
+    return masks, stamps.found
 
 
 def grid_from_lines(page: np.ndarray, col_edges: Sequence[int], row_edges: Sequence[int],
@@ -562,9 +580,9 @@ def grid_from_lines(page: np.ndarray, col_edges: Sequence[int], row_edges: Seque
     ink = ink_mask(gray, settings.ink_block, settings.ink_offset)
     table = Box(cols[0], rows[0], cols[-1] - cols[0], rows[-1] - rows[0])
     rulings = _ruling_pixels(ink, rows, cols, table, _ruling_half_width(ink.shape[1]))
-    masks = InkMasks(gray=gray, ink=ink, rulings=rulings, text=cv2.subtract(ink, rulings))
+    masks, stamps = _masks_without_stamps(page, gray, ink, rulings)
     filled = _filled_bands(masks.text, rows, cols, settings)
-    return LedgerGrid(table, None, cols, rows, filled, "manual", 0, 0, masks)
+    return LedgerGrid(table, None, cols, rows, filled, "manual", 0, 0, masks, stamps=stamps)
 
 
 def _label_rows(text: np.ndarray, top: float, left: float, right: float, pitch: float,
@@ -704,7 +722,7 @@ def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, 
     table = Box(round(left), round(top), round(right - left), round(bottom - top))
     expected = _ruling_pixels(masks.ink, row_edges, col_edges, table, _ruling_half_width(masks.ink.shape[1]))
     masks.rulings = cv2.bitwise_or(masks.rulings, expected)
-    masks.text = cv2.subtract(masks.ink, masks.rulings)
+    masks.text = cv2.subtract(cv2.subtract(masks.ink, masks.rulings), masks.stamps)
     header = Box(round(left), round(top), round(right - left), row_edges[0] - round(top))
     filled = _filled_bands(masks.text, row_edges, col_edges, settings)
     seen = sum(1 for e in row_edges if any(abs(e - h) <= 0.2 * pitch for h in h_found))

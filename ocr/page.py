@@ -185,6 +185,8 @@ def _grid_summary(grid: LedgerGrid) -> dict[str, Any]:
         "row_edges": grid.row_edges,
         "filled_rows": len(grid.filled_rows),
         "rulings_seen": {"horizontal": grid.detected_h, "vertical": grid.detected_v},
+        # Stamps whose ink was kept out of the writing (centre and radius, page px).
+        "stamps": [[round(s.x), round(s.y), round(s.radius)] for s in grid.stamps],
     }
 
 
