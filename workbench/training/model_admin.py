@@ -251,13 +251,10 @@ class _RerecognitionRun:
 
 
 @dataclass(frozen=True)
-class RerecognitionJob:
-    """A snapshot of the background job; it lives in this server process only (progress: the DB)."""
+class RerecognitionJob(_RerecognitionRun):
+    """A snapshot of the background job (what it was asked, then how far it is); it lives in this
+    server process only (progress: the DB)."""
 
-    model_version: str
-    started_by: str
-    started_at: datetime
-    book_ids: list[int] | None  # None: every book
     pages_done: int = 0
     pages_total: int = 0
     finished: bool = False
