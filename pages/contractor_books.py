@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from models import Role
-from ocr.loading import ImageLoadError, InputFile, zip_members
 from workbench.accounts.admin import list_units
 from workbench.book_types import all_book_types
 from workbench.intake.book_type_hold import book_type_label_vi, confirm_page_book_type
@@ -22,8 +21,9 @@ from workbench.intake.contractor import (
     rerun_page,
     restore_page,
 )
-from workbench.intake.ingest import IngestOptions, IngestReport, register_file
+from workbench.intake.ingest import IngestOptions, IngestReport
 from workbench.intake.upload_log import error_vi, upload_log
+from workbench.intake.uploads import store_uploads
 from workbench.review.progress import book_sequence_counts
 from workbench.ui import notices
 from workbench.ui.book_processing import is_processing, start_processing
@@ -105,25 +105,20 @@ def upload_section(book: BookSummary) -> None:
     accepted = [f for f in files or [] if f.name not in too_big]
     if not accepted:
         return
-    report = IngestReport(book_id=book.id)
     options = IngestOptions(run_ocr=run_ocr, ocr_threads=settings.ocr_threads)
     bar = st.progress(0.0, text="Đang lưu tệp…")
     with ctx.session() as (_, user):
         actor = user
-    skipped: list[str] = []
-    zip_errors: list[str] = []
-    for number, upload in enumerate(accepted, start=1):
-        bar.progress((number - 1) / len(accepted), text=f"Đang lưu {plain(upload.name)} ({number:d}/{len(accepted)})")
-        for input_file in _expand(upload.name, upload.getvalue(), zip_errors):
-            present = report.pages_already_present
-            register_file(ctx.wb.sessions, settings.data_dir, book.id, input_file, options, actor, report)
-            if report.pages_already_present > present:
-                skipped.append(input_file.name)
+    result = store_uploads(
+        ctx.wb.sessions, settings.data_dir, book.id, [(f.name, f.getvalue) for f in accepted], options, actor,
+        on_file=lambda number, name: bar.progress(
+            (number - 1) / len(accepted), text=f"Đang lưu {plain(name)} ({number:d}/{len(accepted)})"),
+    )
     bar.progress(1.0, text="Đã lưu tất cả tệp; đang xử lý các trang ở chế độ nền.")
     recognizer = get_recognizer(settings.ocr_threads) if run_ocr else None
-    if report.pages_added:
+    if result.report.pages_added:
         start_processing(ctx.wb.sessions, db_url, settings.data_dir, book.id, options, recognizer)
-    notices.pin(_upload_slot(book.id), upload_outcome(report, skipped, zip_errors, too_big))
+    notices.pin(_upload_slot(book.id), upload_outcome(result.report, result.skipped, result.zip_errors, too_big))
     st.rerun()
 
 
@@ -147,18 +142,6 @@ def upload_outcome(report: IngestReport, skipped: list[str], zip_errors: list[st
     if too_big:
         messages.append(("warning", f"Chưa tải lên (quá {MAX_FILE_MB:d} MB): {', '.join(too_big)}."))
     return messages
-
-
-def _expand(name: str, data: bytes, errors: list[str]) -> list[InputFile]:
-    """ZIPs are opened into their page files; other files are one input each. A ZIP that cannot
-    be opened is named in `errors` (English, as logged; shown through error_vi)."""
-    if not name.lower().endswith(".zip"):
-        return [InputFile(name=name, data=data)]
-    try:
-        return zip_members(data, name)
-    except ImageLoadError as exc:
-        errors.append(str(exc))
-        return []
 
 
 def pages_frame(pages: list[PageSummary]) -> pd.DataFrame:
