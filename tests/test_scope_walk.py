@@ -43,7 +43,15 @@ from workbench.crosscheck import tracking
 from workbench.db import transaction
 from workbench.deliverables import deliverables, report, report_xlsx
 from workbench.errors import ScopeError
-from workbench.intake import book_type_hold, contractor, ingest, registration_sequence, segmentation, upload_log
+from workbench.intake import (
+    book_type_hold,
+    contractor,
+    ingest,
+    registration_sequence,
+    segmentation,
+    upload_log,
+    uploads,
+)
 from workbench.intake.ingest import IngestOptions, IngestReport
 from workbench.intake.segmentation import GridLines
 from workbench.review import book_order, drafts, my_progress, progress, queue, record_view, review
@@ -248,6 +256,11 @@ def _register_into_sample_book(w: Walk, u: User) -> Any:
                                 IngestOptions(run_ocr=False), u, IngestReport(book_id=w.book_id))
 
 
+def _upload_into_sample_book(w: Walk, u: User) -> Any:
+    return uploads.store_uploads(w.wb.sessions, w.wb.settings.data_dir, w.book_id,
+                                 [("p.png", lambda: b"\x89PNG\r\n\x1a\n")], IngestOptions(run_ocr=False), u)
+
+
 WALKED: dict[str, list[Case]] = {
     "workbench.accounts.admin.list_users": [refuses("other_supervisor", lambda w, u: w.call(admin.list_users, u))],
     "workbench.accounts.admin.create_user_account": [refuses("other_supervisor", lambda w, u: w.call(
@@ -299,6 +312,8 @@ WALKED: dict[str, list[Case]] = {
                                       refuses("official", _ingest_into_sample_book)],
     "workbench.intake.ingest.register_file": [refuses("other_contractor", _register_into_sample_book),
                                        refuses("official", _register_into_sample_book)],
+    "workbench.intake.uploads.store_uploads": [refuses("other_contractor", _upload_into_sample_book),
+                                               refuses("official", _upload_into_sample_book)],
     "workbench.review.progress.my_progress": [lists("outsider", lambda w, u: w.call(progress.my_progress, u),
                                              lambda w, strip: strip.unit_total == 2)],  # the other book only
     "workbench.review.my_progress.my_day": [lists("outsider", lambda w, u: w.call(my_progress.my_day, u),
