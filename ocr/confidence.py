@@ -155,16 +155,15 @@ CONTRADICTION_MAX_CONFIDENCE = 0.85
 # unlike every page the calibrator was fitted on: there its promises were not measured, and on the
 # held-out families such pages held most of the wrong values at >= 0.9 (a digit the reader never
 # saw leaves no trace in the frames). Below this share of read fields in the high band, no field of
-# the page stays in it. The floor is the lowest page high-band share on the tuning families
-# (bench/page_depth.py: 24 pages, seeds 4242 and 777), so it only fires beyond them.
+# the page stays in it (capped as a contradiction is). The floor is the lowest page high-band share
+# on the tuning families (bench/page_depth.py: 24 pages, seeds 4242 and 777): it fires beyond them.
 PAGE_DEPTH_MIN_HIGH_SHARE = 0.44
 PAGE_DEPTH_MIN_FIELDS = 12  # fewer read fields than this say too little about the page
-PAGE_DEPTH_MAX_CONFIDENCE = 0.85
 
 
-def page_high_share(confidences: Sequence[float], bands: ConfidenceBands | None = None) -> float:
+def page_high_share(confidences: Sequence[float]) -> float:
     """Share of a page's read fields (non-empty proposals) in the high band."""
-    high = (bands or ConfidenceBands()).high
+    high = ConfidenceBands().high
     return sum(c >= high for c in confidences) / len(confidences) if confidences else 0.0
 
 

@@ -21,7 +21,6 @@ from ocr.confidence import (
     COLUMN_DOUBT_WARNINGS,
     CONTRADICTION_MAX_CONFIDENCE,
     GRID_DOUBT_WARNINGS,
-    PAGE_DEPTH_MAX_CONFIDENCE,
     Calibrator,
     ConfidenceFeatures,
     char_prob_summary,
@@ -519,10 +518,8 @@ def depth_checked(records: list[dict[str, FieldProposal]]) -> list[dict[str, Fie
     read = [p.confidence for r in records for p in r.values() if p.value]
     if not page_out_of_depth(read):
         return records
-    return [{key: replace(p, confidence=min(p.confidence, PAGE_DEPTH_MAX_CONFIDENCE),
-                          messages=[*p.messages, PAGE_OUT_OF_DEPTH.message])
-             if p.value and p.confidence > PAGE_DEPTH_MAX_CONFIDENCE else p
-             for key, p in r.items()} for r in records]
+    return [{key: _contradicted(p, [PAGE_OUT_OF_DEPTH]) if p.value and p.confidence > CONTRADICTION_MAX_CONFIDENCE
+             else p for key, p in r.items()} for r in records]
 
 
 def page_depth_warning(records: Sequence[dict[str, FieldProposal]]) -> str | None:

@@ -8,7 +8,7 @@ import random
 import pytest
 
 import ocr.confidence
-from ocr.confidence import PAGE_DEPTH_MAX_CONFIDENCE, PAGE_DEPTH_MIN_FIELDS, ConfidenceBands, page_out_of_depth
+from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, PAGE_DEPTH_MIN_FIELDS, ConfidenceBands, page_out_of_depth
 from ocr.engines.asternet import get_asternet
 from ocr.loading import load_images
 from ocr.pipeline import process_page
@@ -40,9 +40,9 @@ def test_a_page_out_of_depth_keeps_no_field_in_the_high_band_and_says_why() -> N
     page = _page([0.98] * 4 + [0.4] * 16, empties=3)
     checked = apply_page_checks(page, {"child_name": "person_name"})
     read = [r["child_name"] for r in checked if r["child_name"].value]
-    assert max(p.confidence for p in read) == PAGE_DEPTH_MAX_CONFIDENCE
-    assert all(PAGE_OUT_OF_DEPTH.message in p.messages for p in read if p.confidence == PAGE_DEPTH_MAX_CONFIDENCE)
-    assert all(p.confidence == 0.4 and not p.messages for p in read if p.confidence < PAGE_DEPTH_MAX_CONFIDENCE)
+    assert max(p.confidence for p in read) == CONTRADICTION_MAX_CONFIDENCE
+    assert all(PAGE_OUT_OF_DEPTH.message in p.messages for p in read if p.confidence == CONTRADICTION_MAX_CONFIDENCE)
+    assert all(p.confidence == 0.4 and not p.messages for p in read if p.confidence < CONTRADICTION_MAX_CONFIDENCE)
     # empty cells are not readings: untouched (their confidence is about ink, not about the hand)
     assert [r["child_name"].confidence for r in checked if not r["child_name"].value] == [0.99] * 3
     assert page_depth_warning(checked) == "reading_out_of_depth"
@@ -74,4 +74,4 @@ def test_a_real_page_out_of_depth_gets_the_page_warning(monkeypatch: pytest.Monk
     monkeypatch.setattr(ocr.confidence, "PAGE_DEPTH_MIN_HIGH_SHARE", 1.01)
     doubted = process_page(image, layout, get_asternet())
     assert "reading_out_of_depth" in doubted.analysis.warnings
-    assert all(p.confidence <= PAGE_DEPTH_MAX_CONFIDENCE for r in doubted.proposals for p in r.values() if p.value)
+    assert all(p.confidence <= CONTRADICTION_MAX_CONFIDENCE for r in doubted.proposals for p in r.values() if p.value)
