@@ -130,7 +130,14 @@ def _wait_for_focus(page: object, label: str, selection: tuple[int, int] | None 
     page.wait_for_function(expected)  # type: ignore[attr-defined]
 
 
+PAGE_IMAGE_DRAWN = """() => { const img = document.querySelector('.st-key-verify-page-viewer img');
+  return img != null && img.complete && img.naturalWidth > 0; }"""
+
+
 def _layout_report(page: object) -> tuple[list[dict], dict]:
+    # The page image is drawn in a later pass than the fields (and later still on a loaded machine):
+    # measured once it is there, never at once.
+    page.wait_for_function(PAGE_IMAGE_DRAWN)  # type: ignore[attr-defined]
     return page.evaluate(CUT_LABELS), page.evaluate(PAGE_IMAGE)  # type: ignore[attr-defined]
 
 
