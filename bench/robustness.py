@@ -16,7 +16,8 @@ record matches a truth row when each box holds the other's centre). Reported per
   on the rows found: field exact match (proposal == normalize(field_type, truth)), the share of
   fields at confidence >= 0.9 and their precision, ECE (10 bins); and two failure classes of
   issue 13: `empty@.9` cells proposed "" at >= 0.9 whose truth has text (class 3), `list@.9`
-  sex/ethnicity/nationality fields wrong at >= 0.9 (class 4).
+  sex/ethnicity/nationality fields wrong at >= 0.9 (class 4). For the pooled lines it also prints
+  the reliability bins and each field type's share, precision and ECE (where the error comes from).
 Scored fields are every written field, and every cell with ink where nothing is written (as
 bench.recognition). Two pooled lines follow: all tuning families, all synthetic held-out
 families; `real_hands` (real handwritten lines in the place cells) stays on its own line, with a
@@ -45,6 +46,7 @@ from ocr.confidence import (
     ConfidenceBands,
     expected_calibration_error,
     load_calibrator,
+    reliability_table,
 )
 from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
@@ -66,6 +68,7 @@ class FieldScores:
 
     confidence: list[float] = field(default_factory=list)
     right: list[bool] = field(default_factory=list)
+    field_type: list[str] = field(default_factory=list)
     empty_high_with_text: int = 0  # failure class 3
     closed_list_wrong_high: int = 0  # failure class 4
     wrong_high: list[dict[str, Any]] = field(default_factory=list)  # the promises broken: what, where, how sure
@@ -73,6 +76,7 @@ class FieldScores:
     def add(self, other: FieldScores) -> None:
         self.confidence += other.confidence
         self.right += other.right
+        self.field_type += other.field_type
         self.wrong_high += other.wrong_high
         self.empty_high_with_text += other.empty_high_with_text
         self.closed_list_wrong_high += other.closed_list_wrong_high
@@ -99,6 +103,7 @@ def score_fields(result: PageResult, truth: dict[str, Any], book_type: str,
             right = value == expected
             scores.confidence.append(float(confidence))
             scores.right.append(right)
+            scores.field_type.append(types[key])
             high = confidence >= HIGH
             scores.empty_high_with_text += int(high and not value and bool(expected))
             scores.closed_list_wrong_high += int(high and not right and types[key] in CLOSED_LISTS)
@@ -114,6 +119,7 @@ def field_summary(scores: FieldScores) -> dict[str, Any]:
     if not conf.size:
         return {"fields": 0}
     high = conf >= HIGH
+    kinds = np.asarray(scores.field_type)
     return {
         "fields": int(conf.size),
         "exact_match": float(right.mean()),
@@ -122,7 +128,17 @@ def field_summary(scores: FieldScores) -> dict[str, Any]:
         "ece": expected_calibration_error(conf, right),
         "empty_high_with_text": scores.empty_high_with_text,
         "closed_list_wrong_high": scores.closed_list_wrong_high,
+        # Where the calibration error comes from: the bins, and each field type on its own.
+        "reliability": reliability_table(conf, right),
+        "by_type": {t: _type_summary(conf[kinds == t], right[kinds == t]) for t in sorted(set(scores.field_type))},
     }
+
+
+def _type_summary(conf: np.ndarray, right: np.ndarray) -> dict[str, Any]:
+    high = conf >= HIGH
+    return {"fields": int(conf.size), "exact_match": float(right.mean()), "high_share": float(high.mean()),
+            "high_precision": float(right[high].mean()) if high.any() else None,
+            "ece": expected_calibration_error(conf, right)}
 
 
 @dataclass(frozen=True)
@@ -241,6 +257,13 @@ def main(argv: list[str] | None = None) -> None:
             roles[pool] = "+".join(members)
     print()
     print(markdown(summaries, roles, ocr=recognizer is not None))
+    for name, s in summaries.items():
+        if "pooled" in name and s.get("fields"):
+            print(f"\n{name}: reliability " + "; ".join(
+                f"{r['bin']} n={r['n']} conf={r['confidence']} right={r['accuracy']}" for r in s["reliability"]))
+            print(f"{name}: by field type " + "; ".join(
+                f"{t} n={v['fields']} exact={_pct(v['exact_match'])} >=0.9 {_pct(v['high_share'])} "
+                f"at {_pct(v['high_precision'])} ECE={v['ece']:.3f}" for t, v in s["by_type"].items()))
     if args.json:
         args.json.write_text(json.dumps({"seed": args.seed, "ocr": recognizer is not None,
                                          "calibrator": args.calibrator, "summaries": summaries,
