@@ -66,7 +66,7 @@ test-paddle:
 # (it also follows what they import, e.g. samples/). The layering contracts are tests/test_layering.py.
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy ocr models workbench pages
+	$(BIN)/mypy ocr models workbench app_pages
 
 bench-pipeline: install
 	$(BIN)/python bench/pipeline.py --pages 24 --seed 9001

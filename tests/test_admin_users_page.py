@@ -22,7 +22,7 @@ from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.ui.plain import plain
 
-PAGE = "pages/admin_users.py"
+PAGE = "app_pages/admin_users.py"
 LOCAL_TIME = re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}")
 
 

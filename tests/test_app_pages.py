@@ -96,10 +96,10 @@ def test_repeated_failures_lock_the_account(app_env: Workbench, users: dict[str,
 @pytest.mark.parametrize(
     ("role_user", "visible", "hidden"),
     [
-        ("official", "pages/verify.py", "pages/admin_users.py"),
-        ("supervisor", "pages/supervisor_queues.py", "pages/contractor_books.py"),
-        ("contractor", "pages/contractor_books.py", "pages/supervisor_queues.py"),
-        ("admin", "pages/admin_users.py", None),
+        ("official", "app_pages/verify.py", "app_pages/admin_users.py"),
+        ("supervisor", "app_pages/supervisor_queues.py", "app_pages/contractor_books.py"),
+        ("contractor", "app_pages/contractor_books.py", "app_pages/supervisor_queues.py"),
+        ("admin", "app_pages/admin_users.py", None),
     ],
 )
 def test_navigation_registers_only_the_role_pages(
@@ -140,7 +140,7 @@ def _field_inputs(at: AppTest) -> dict[str, Any]:
 def test_verification_shows_every_field_and_approving_stores_the_correction(
     app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]
 ) -> None:
-    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    at = open_page(signed_in_app(users["official"]), "app_pages/verify.py")
     assert not at.exception
     inputs = _field_inputs(at)
     assert len(inputs) == 12  # every khai_sinh field
@@ -171,7 +171,7 @@ def test_verification_shows_every_field_and_approving_stores_the_correction(
 def test_verification_conflict_reloads_without_overwriting(
     app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]
 ) -> None:
-    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    at = open_page(signed_in_app(users["official"]), "app_pages/verify.py")
     with transaction(sessions) as session:
         record = session.scalar(select(Record).where(Record.assigned_to_id == users["official"].id))
         record_id = record.id
@@ -189,7 +189,7 @@ def test_verification_conflict_reloads_without_overwriting(
 def test_flag_needs_a_reason_then_goes_to_the_supervisor_queue(
     app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]
 ) -> None:
-    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    at = open_page(signed_in_app(users["official"]), "app_pages/verify.py")
     at.button(key="verify-flag").click()
     at.run()
     assert any("lý do" in e.value for e in at.error)
@@ -201,7 +201,7 @@ def test_flag_needs_a_reason_then_goes_to_the_supervisor_queue(
         flagged = session.scalars(select(Record).where(Record.status == RecordStatus.FLAGGED)).all()
         assert [r.flag_reason for r in flagged] == ["Chữ mờ, không đọc được tên mẹ"]
 
-    supervisor = open_page(signed_in_app(users["supervisor"]), "pages/supervisor_queues.py")
+    supervisor = open_page(signed_in_app(users["supervisor"]), "app_pages/supervisor_queues.py")
     assert not supervisor.exception
     table = supervisor.dataframe[0].value
     assert list(table["Mã"]) == [flagged[0].id]
@@ -216,7 +216,7 @@ def test_supervisor_unflags_a_record(
     with transaction(sessions) as session:
         record = session.get(Record, first)
         record.status, record.flag_reason = RecordStatus.FLAGGED, "cần xem lại"
-    at = open_page(signed_in_app(users["supervisor"]), "pages/supervisor_queues.py")
+    at = open_page(signed_in_app(users["supervisor"]), "app_pages/supervisor_queues.py")
     at.button(key="flagged-unflag").click()
     at.run()
     assert not at.exception
@@ -227,7 +227,7 @@ def test_supervisor_unflags_a_record(
 def test_contractor_creates_a_book(
     app_env: Workbench, users: dict[str, User], units: dict[str, int], sessions: sessionmaker[Session]
 ) -> None:
-    at = open_page(signed_in_app(users["contractor"]), "pages/contractor_books.py")
+    at = open_page(signed_in_app(users["contractor"]), "app_pages/contractor_books.py")
     assert not at.exception
     at.selectbox(key="new-book-unit").select(units["xa_a"])
     at.selectbox(key="new-book-type").select("ket_hon")
@@ -257,16 +257,16 @@ def test_contractor_creates_a_book(
 def test_dashboard_and_my_progress_render(
     app_env: Workbench, users: dict[str, User], sample_book_id: int
 ) -> None:
-    dashboard = open_page(signed_in_app(users["supervisor"]), "pages/dashboard.py")
+    dashboard = open_page(signed_in_app(users["supervisor"]), "app_pages/dashboard.py")
     assert not dashboard.exception
     assert dashboard.metric[0].value == "6"  # SAMPLE_CONFIDENCES: six records in scope
-    mine = open_page(signed_in_app(users["official"]), "pages/my_progress.py")
+    mine = open_page(signed_in_app(users["official"]), "app_pages/my_progress.py")
     assert not mine.exception
     assert mine.metric[0].value == "0"
 
 
 def test_admin_pages_render(app_env: Workbench, users: dict[str, User]) -> None:
-    for page in ("pages/admin_users.py", "pages/admin_units.py", "pages/admin_book_types.py"):
+    for page in ("app_pages/admin_users.py", "app_pages/admin_units.py", "app_pages/admin_book_types.py"):
         at = open_page(signed_in_app(users["admin"]), page)
         assert not at.exception, page
 
@@ -274,7 +274,7 @@ def test_admin_pages_render(app_env: Workbench, users: dict[str, User]) -> None:
 def test_report_page_shows_phu_luc_01_for_the_supervisor_scope(
     app_env: Workbench, users: dict[str, User], sample_book_id: int, other_book_id: int, units: dict[str, int]
 ) -> None:
-    at = open_page(signed_in_app(users["supervisor"]), "pages/report.py")
+    at = open_page(signed_in_app(users["supervisor"]), "app_pages/report.py")
     assert not errors(at)
     table = at.dataframe[0].value
     assert list(table["Đơn vị"].str.strip())[:1] == ["Huyện Đồng Phú"]  # the supervisor's unit, not the others
@@ -296,7 +296,7 @@ def test_contractor_upload_is_processed_in_the_background_and_status_comes_from_
 ) -> None:
     book_id = build_book(units["xa_a"], [], book_type="khai_sinh", year=2003)
     sample = Path(__file__).resolve().parent.parent / "samples" / "books" / "khai_sinh" / "page_001.jpg"
-    at = open_page(signed_in_app(users["contractor"]), "pages/contractor_books.py")
+    at = open_page(signed_in_app(users["contractor"]), "app_pages/contractor_books.py")
     at.file_uploader(key=f"upload-{book_id}").upload(sample.name, sample.read_bytes(), "image/jpeg")
     at.checkbox(key=f"upload-ocr-{book_id}").uncheck()
     at.run()  # the button is enabled once files are chosen
@@ -324,13 +324,13 @@ def test_supervisor_opens_a_flagged_record_and_approves_it(
     with transaction(sessions) as session:
         record = session.get(Record, first)
         record.status, record.flag_reason = RecordStatus.FLAGGED, "cần xem lại"
-    at = open_page(signed_in_app(users["supervisor"]), "pages/supervisor_queues.py")
+    at = open_page(signed_in_app(users["supervisor"]), "app_pages/supervisor_queues.py")
     at.button(key="flagged-open").click()
     at.run()
     assert not at.exception
     assert at.header[0].value == "Xác minh bản ghi"
     assert any("cần xem lại" in m.value for m in at.markdown)  # the flagged record, not the next in queue
-    at.switch_page("../pages/verify.py")  # AppTest re-runs its own page unless told (a browser stays put)
+    at.switch_page("../app_pages/verify.py")  # AppTest re-runs its own page unless told (a browser stays put)
     at.button(key="verify-approve").click()
     at.run()
     with sessions() as session:
@@ -389,7 +389,7 @@ def test_keyboard_helper_embeds_the_form_keys_safely() -> None:
 def test_save_keeps_the_record_and_reruns_the_validators(
     app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]
 ) -> None:
-    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    at = open_page(signed_in_app(users["official"]), "app_pages/verify.py")
     field_box = _field_inputs(at)["Ngày, tháng, năm sinh"]
     record_id = int(field_box.key.split("-")[1])
     assert not any("⚠" in h.proto.body for h in at.get("html"))  # the synthetic dates are valid
@@ -415,7 +415,7 @@ def test_supervisor_qa_sample_is_blind_and_feeds_the_error_rate(
     with transaction(sessions) as session:
         version = session.get(Record, first).version
     call(save_record, official, first, version, {"full_name": "Tên Cán Bộ Gõ"}, ReviewAction.APPROVE)
-    at = open_page(signed_in_app(users["supervisor"]), "pages/supervisor_queues.py")
+    at = open_page(signed_in_app(users["supervisor"]), "app_pages/supervisor_queues.py")
     at.selectbox(key="qa-verifier").select(official.id)
     at.slider(key="qa-percent").set_value(50)
     at.button(key="qa-draw").click()
@@ -447,8 +447,8 @@ def test_supervisor_compares_and_activates_a_model_with_explicit_confirmation(
         "validation_cer_before": 0.12, "validation_cer_after": 0.08,
         "training_set": {"train": {"lines": 420, "pages": 9, "units": ["Xã Tân Lập"]}, "validation": {"lines": 60}},
     })
-    assert "pages/models_registry.py" not in allowed_paths(users["official"].role)
-    at = open_page(signed_in_app(users["supervisor"]), "pages/models_registry.py")
+    assert "app_pages/models_registry.py" not in allowed_paths(users["official"].role)
+    at = open_page(signed_in_app(users["supervisor"]), "app_pages/models_registry.py")
     assert not errors(at)
     table = next(d.value for d in at.dataframe if "Phiên bản" in d.value.columns)
     assert len(table) == 2 and table["Lỗi ký tự sau"].iloc[0] == "8.0%" and table["Đang dùng"].iloc[1] == "✔"
@@ -489,7 +489,7 @@ def test_model_comparison_table_on_the_held_out_sample_page(
     assets = asternet_asset_dir()
     model = register_model(app_env.settings.data_dir, assets / "asternet.onnx", assets / "vocab.json",
                            {"validation_pages": [f"db:page:{sample.page_id}"]})
-    at = open_page(signed_in_app(users["admin"]), "pages/models_registry.py")
+    at = open_page(signed_in_app(users["admin"]), "app_pages/models_registry.py")
     at.button(key="model-compare").click()
     at.run()
     assert not errors(at)

@@ -135,7 +135,7 @@ def _toasts(at: Any) -> list[str]:
 def test_page_asks_before_approving_an_impossible_date_and_audits_the_confirmation(
     app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]  # noqa: F811
 ) -> None:
-    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    at = open_page(signed_in_app(users["official"]), "app_pages/verify.py")
     box = _field_inputs(at)["Ngày, tháng, năm sinh"]
     record_id = int(box.key.split("-")[1])
     box.input("31/02/2003")
@@ -171,7 +171,7 @@ def test_page_asks_before_approving_an_impossible_date_and_audits_the_confirmati
 def test_approval_message_counts_corrections_saved_earlier(
     app_env: Workbench, users: dict[str, User], sample_book_id: int  # noqa: F811
 ) -> None:
-    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    at = open_page(signed_in_app(users["official"]), "app_pages/verify.py")
     inputs = _field_inputs(at)
     inputs["Họ và tên người được khai sinh"].input("Trần Thị Mẫn")
     inputs["Họ và tên mẹ"].input("Trần Thị Mận")

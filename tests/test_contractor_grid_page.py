@@ -23,7 +23,7 @@ from workbench.training.model_registry import SHIPPED_VERSION
 from workbench.ui.navigation import allowed_paths
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "books" / "khai_sinh" / "page_001.jpg"
-PAGE = "pages/contractor_grid.py"
+PAGE = "app_pages/contractor_grid.py"
 
 
 @pytest.fixture()

@@ -32,7 +32,7 @@ from workbench.intake.upload_log import error_vi
 ROOT = Path(__file__).resolve().parent.parent
 BIRTH = ROOT / "samples" / "books" / "khai_sinh" / "page_001.jpg"
 MARRIAGE = ROOT / "samples" / "books" / "ket_hon" / "page_001.jpg"
-PAGE = "pages/contractor_books.py"
+PAGE = "app_pages/contractor_books.py"
 # English words of the loading/storage errors: none may reach a contractor's screen.
 ENGLISH = re.compile(r"\b(not an image|expected|refused|the file|damaged|cannot|None)\b")
 

@@ -308,13 +308,13 @@ def test_background_job_reports_progress_serves_the_file_and_audits_a_refusal(of
 def test_the_page_exports_in_the_background_and_offers_the_download(
     office: Office, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """AppTest of pages/deliverables.py as the supervisor: the book is listed, 'Bắt đầu xuất' starts the
+    """AppTest of app_pages/deliverables.py as the supervisor: the book is listed, 'Bắt đầu xuất' starts the
     job, and once it is done the page shows the file with its download button (the browser test clicks it)."""
     monkeypatch.setenv("WORKBENCH_DB", office.wb.settings.db_url)
     monkeypatch.setenv("WORKBENCH_DATA", str(office.data_dir))
     official = office.users["official"]
-    assert "pages/deliverables.py" not in allowed_paths(official.role)
-    at = open_page(signed_in_app(office.users["page_supervisor"]), "pages/deliverables.py")
+    assert "app_pages/deliverables.py" not in allowed_paths(official.role)
+    at = open_page(signed_in_app(office.users["page_supervisor"]), "app_pages/deliverables.py")
     assert not at.exception and at.title[0].value == "Sản phẩm bàn giao"
     assert "Khai sinh 2003 quyển 1" in at.selectbox(key="deliverables-book").format_func(office.book_id)
     at.checkbox(key="deliverables-include-unapproved").check()

@@ -513,7 +513,7 @@ def markdown_fed_with_unescaped_values(paths: list[Path]) -> list[str]:
 
 
 def test_pages_feed_markdown_only_literals_escaped_text_and_numbers() -> None:
-    paths = sorted((ROOT / "pages").glob("*.py")) + sorted((ROOT / "workbench" / "ui").glob("*.py"))
+    paths = sorted((ROOT / "app_pages").glob("*.py")) + sorted((ROOT / "workbench" / "ui").glob("*.py"))
     assert markdown_fed_with_unescaped_values(paths) == []
     # The checker is not vacuous.
     probe = ROOT / "tests" / "_markdown_probe.py"
@@ -545,7 +545,7 @@ def test_a_flag_reason_is_shown_literally_to_the_supervisor(
     with transaction(sessions) as session:
         record = session.get(Record, first)
         record.status, record.flag_reason = RecordStatus.FLAGGED, reason
-    at = open_page(signed_in_app(users["supervisor"]), "pages/supervisor_queues.py")
+    at = open_page(signed_in_app(users["supervisor"]), "app_pages/supervisor_queues.py")
     at.button(key="flagged-open").click()
     at.run()
     assert not at.exception

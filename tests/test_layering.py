@@ -5,7 +5,7 @@ imported, so the check is fast and cannot be fooled by import side effects.
 - `models/` is the schema: no services, pages, OCR or Streamlit;
 - the services (`workbench/` outside `workbench/ui/` and the entry file `workbench/app.py`) never draw: no Streamlit,
   no pages;
-- the pages (`pages/`) lay out widgets and call services: no OCR (what a page needs of it comes through a
+- the pages (`app_pages/`) lay out widgets and call services: no OCR (what a page needs of it comes through a
   service, e.g. `workbench.intake.uploads` opens an uploaded ZIP);
 - production code never depends on the test suite or the benchmarks;
 - the tests never depend on the benchmarks: what both need (synthetic lines and field cells, page and export
@@ -44,11 +44,11 @@ def _is_service(path: str) -> bool:
 
 RULES: tuple[Rule, ...] = (
     Rule("ocr/ stays free of the app", lambda p: p.startswith("ocr/"),
-         frozenset({"models", "workbench", "pages", "streamlit", "sqlalchemy"})),
+         frozenset({"models", "workbench", "app_pages", "streamlit", "sqlalchemy"})),
     Rule("models/ is the schema only", lambda p: p.startswith("models/"),
-         frozenset({"workbench", "pages", "ocr", "streamlit"})),
-    Rule("services never draw", _is_service, frozenset({"streamlit", "pages"})),
-    Rule("pages call services, not the OCR", lambda p: p.startswith("pages/"), frozenset({"ocr"})),
+         frozenset({"workbench", "app_pages", "ocr", "streamlit"})),
+    Rule("services never draw", _is_service, frozenset({"streamlit", "app_pages"})),
+    Rule("pages call services, not the OCR", lambda p: p.startswith("app_pages/"), frozenset({"ocr"})),
     Rule("production code does not depend on tests or benchmarks",
          lambda p: not p.startswith(("tests/", "bench/")), frozenset({"tests", "bench"})),
     Rule("tests do not depend on benchmarks", lambda p: p.startswith("tests/"), frozenset({"bench"})),
@@ -178,9 +178,9 @@ def test_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
         "models/entities.py": "import ocr.types\n",
         "workbench/service.py": "import streamlit as st\n",
         "workbench/ui/widgets.py": "import streamlit as st\n",
-        "workbench/app.py": "import streamlit as st\nimport pages.login\n",
-        "pages/login.py": "import streamlit as st\nfrom bench.scale import run\n",
-        "pages/upload.py": "from models import Role\nfrom ocr.loading import zip_members\n",
+        "workbench/app.py": "import streamlit as st\nimport app_pages.login\n",
+        "app_pages/login.py": "import streamlit as st\nfrom bench.scale import run\n",
+        "app_pages/upload.py": "from models import Role\nfrom ocr.loading import zip_members\n",
         "samples/render.py": "def f():\n    import tests.conftest\n",
         "tests/test_x.py": "import bench.recognition\nimport streamlit\n",
         "tests/support.py": "from bench.synthetic_fields import FieldSample\n",
@@ -194,8 +194,8 @@ def test_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
         ("ocr/dynamic.py", 2, "streamlit"),
         ("models/entities.py", 1, "ocr.types"),
         ("workbench/service.py", 1, "streamlit"),
-        ("pages/login.py", 2, "bench.scale"),
-        ("pages/upload.py", 2, "ocr.loading"),
+        ("app_pages/login.py", 2, "bench.scale"),
+        ("app_pages/upload.py", 2, "ocr.loading"),
         ("samples/render.py", 2, "tests.conftest"),
         ("tests/test_x.py", 1, "bench.recognition"),
         ("tests/support.py", 1, "bench.synthetic_fields"),

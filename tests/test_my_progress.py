@@ -154,7 +154,7 @@ def test_page_shows_hours_chart_and_field_types(
     official = users["official"]
     approve(call, official, ids[0], datetime.now(UTC), {"full_name": "Trần Thị Sửa", "birth_date": "05/05/2002"})
     approve(call, official, ids[1], datetime.now(UTC))
-    at = open_page(signed_in_app(official), "pages/my_progress.py")
+    at = open_page(signed_in_app(official), "app_pages/my_progress.py")
     assert not at.exception and not at.error
     assert at.metric[0].value == "2"
     charts = at.get("vega_lite_chart")
@@ -169,6 +169,6 @@ def test_page_shows_hours_chart_and_field_types(
             for row in table.to_dict("records")}
     assert rows["Họ tên"] == (7, 1, 12) and rows["Ngày tháng"] == (3, 1, 25) and rows["Giới tính"] == (2, 0, 0)
     # Another official of the same unit sees none of it.
-    other = open_page(signed_in_app(users["official2"]), "pages/my_progress.py")
+    other = open_page(signed_in_app(users["official2"]), "app_pages/my_progress.py")
     assert other.metric[0].value == "0"
     assert any("Chưa có trường nào" in i.value for i in other.info)

@@ -286,12 +286,12 @@ def test_supervisor_dashboard_and_contractor_book_page_show_the_gap(
     book_id = build_numbered_book(sessions, units["xa_a"], LOST_35)
     call(recheck_book_sequence, users["contractor"], book_id)
     message = "số 35 bị thiếu giữa trang 1 và trang 2"
-    dashboard = open_page(signed_in_app(users["supervisor"]), "pages/dashboard.py")
+    dashboard = open_page(signed_in_app(users["supervisor"]), "app_pages/dashboard.py")
     assert not dashboard.exception
     assert dashboard.tabs[3].label == "Thiếu/trùng số đăng ký (1)"
     tables = [frame.value for frame in dashboard.tabs[3].dataframe]
     assert tables[0].iloc[0]["Số bị thiếu"] == 1 and list(tables[1]["Cảnh báo"]) == [message]
-    books = open_page(signed_in_app(users["contractor"]), "pages/contractor_books.py")
+    books = open_page(signed_in_app(users["contractor"]), "app_pages/contractor_books.py")
     assert not books.exception
     shown = [frame.value for frame in books.dataframe if "Cảnh báo" in frame.value.columns]
     assert list(shown[0]["Cảnh báo"]) == ["", message]

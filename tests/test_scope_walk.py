@@ -469,7 +469,7 @@ def test_pages_import_no_unscoped_service_function() -> None:
     """Pages act for a signed-in user: they may call only walked services (and known, listed gaps)."""
     unscoped = set(INTERNAL) | set(SYSTEM)
     offenders = []
-    for path in sorted((ROOT / "pages").glob("*.py")):
+    for path in sorted((ROOT / "app_pages").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module:
                 offenders += [f"{path.name}: {node.module}.{a.name}" for a in node.names

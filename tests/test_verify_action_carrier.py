@@ -62,7 +62,7 @@ def test_an_approval_whose_run_was_preempted_is_done_by_the_next_run_once(
     sessions: sessionmaker[Session],
 ) -> None:
     first, second = record_ids(sessions, sample_book_id)[:2]
-    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    at = open_page(signed_in_app(users["official"]), "app_pages/verify.py")
     assert not at.exception
     name_key = next(w.key for w in at.text_input if w.key and w.key.startswith(f"fld-{first}-") and
                     w.label == NAME_LABEL)

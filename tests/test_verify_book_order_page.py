@@ -28,7 +28,7 @@ def test_position_previous_record_and_undo_on_the_page(
     sessions: sessionmaker[Session],
 ) -> None:
     ids = record_ids(sessions, sample_book_id)
-    at = open_page(signed_in_app(users["official"]), "pages/verify.py")
+    at = open_page(signed_in_app(users["official"]), "app_pages/verify.py")
     assert not at.exception
     assert "**trang 1/1 · dòng 1/6** · sổ còn 6/6 bản ghi chưa duyệt" in _head(at)  # book order: row 1 first
     assert at.button(key="verify-undo").disabled  # nothing approved yet

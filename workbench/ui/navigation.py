@@ -20,19 +20,19 @@ class PageSpec:
     url_path: str
 
 
-VERIFY = PageSpec("pages/verify.py", "Xác minh", ":material/fact_check:", "xac-minh")
-MY_PROGRESS = PageSpec("pages/my_progress.py", "Tiến độ của tôi", ":material/person:", "tien-do-cua-toi")
-QUEUES = PageSpec("pages/supervisor_queues.py", "Hàng đợi tổ kiểm tra", ":material/rule:", "hang-doi")
-DASHBOARD = PageSpec("pages/dashboard.py", "Tiến độ", ":material/monitoring:", "tien-do")
-REPORT = PageSpec("pages/report.py", "Báo cáo (Phụ lục 01)", ":material/summarize:", "bao-cao")
-DELIVERABLES = PageSpec("pages/deliverables.py", "Sản phẩm bàn giao", ":material/inventory_2:", "san-pham-ban-giao")
-BOOKS = PageSpec("pages/contractor_books.py", "Sổ và trang", ":material/menu_book:", "so-va-trang")
-GRID = PageSpec("pages/contractor_grid.py", "Sửa lưới trang", ":material/grid_on:", "sua-luoi-trang")
-USERS = PageSpec("pages/admin_users.py", "Người dùng", ":material/group:", "nguoi-dung")
-UNITS = PageSpec("pages/admin_units.py", "Đơn vị", ":material/account_balance:", "don-vi")
-BOOK_TYPES = PageSpec("pages/admin_book_types.py", "Loại sổ", ":material/list_alt:", "loai-so")
-MODELS = PageSpec("pages/models_registry.py", "Mô hình nhận dạng", ":material/model_training:", "mo-hinh")
-LOGIN = PageSpec("pages/login.py", "Đăng nhập", ":material/login:", "dang-nhap")
+VERIFY = PageSpec("app_pages/verify.py", "Xác minh", ":material/fact_check:", "xac-minh")
+MY_PROGRESS = PageSpec("app_pages/my_progress.py", "Tiến độ của tôi", ":material/person:", "tien-do-cua-toi")
+QUEUES = PageSpec("app_pages/supervisor_queues.py", "Hàng đợi tổ kiểm tra", ":material/rule:", "hang-doi")
+DASHBOARD = PageSpec("app_pages/dashboard.py", "Tiến độ", ":material/monitoring:", "tien-do")
+REPORT = PageSpec("app_pages/report.py", "Báo cáo (Phụ lục 01)", ":material/summarize:", "bao-cao")
+DELIVERABLES = PageSpec("app_pages/deliverables.py", "Sản phẩm bàn giao", ":material/inventory_2:", "san-pham-ban-giao")
+BOOKS = PageSpec("app_pages/contractor_books.py", "Sổ và trang", ":material/menu_book:", "so-va-trang")
+GRID = PageSpec("app_pages/contractor_grid.py", "Sửa lưới trang", ":material/grid_on:", "sua-luoi-trang")
+USERS = PageSpec("app_pages/admin_users.py", "Người dùng", ":material/group:", "nguoi-dung")
+UNITS = PageSpec("app_pages/admin_units.py", "Đơn vị", ":material/account_balance:", "don-vi")
+BOOK_TYPES = PageSpec("app_pages/admin_book_types.py", "Loại sổ", ":material/list_alt:", "loai-so")
+MODELS = PageSpec("app_pages/models_registry.py", "Mô hình nhận dạng", ":material/model_training:", "mo-hinh")
+LOGIN = PageSpec("app_pages/login.py", "Đăng nhập", ":material/login:", "dang-nhap")
 
 _SECTIONS: dict[str, dict[str, list[PageSpec]]] = {
     Role.OFFICIAL: {"Cán bộ hộ tịch": [VERIFY, MY_PROGRESS]},

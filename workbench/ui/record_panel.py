@@ -1,6 +1,6 @@
 """The page beside the fields, for screens other than the verification page (the supervisor's blind
 QA re-check): the same page view (record outlined, zoom, contrast) and the same cell crops as
-pages/verify.py, from workbench.ui.rendering and workbench.ui.imaging, shown as plain images
+app_pages/verify.py, from workbench.ui.rendering and workbench.ui.imaging, shown as plain images
 (the verification page swaps its one large crop with a keyboard helper instead).
 """
 

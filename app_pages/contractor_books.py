@@ -270,7 +270,7 @@ def page_tools(book: BookSummary, pages: list[PageSummary]) -> None:
                 lambda s, u: delete_page(s, u, page_id, reason), f"Đã xoá trang {page.page_index}."
             ).ok:
                 st.rerun()
-    # The grid editor has its own page (pages/contractor_grid.py): rulings drawn over the page, moved,
+    # The grid editor has its own page (app_pages/contractor_grid.py): rulings drawn over the page, moved,
     # added or removed, then the page re-cut and re-read with the book's active model.
     st.page_link(to_st_page(GRID), label="Sửa khung kẻ của trang (khi máy tách dòng/cột sai)",
                  icon=":material/grid_on:")

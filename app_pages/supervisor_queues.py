@@ -51,7 +51,7 @@ FIELD_TYPES_VI = {"registration_no": "Số đăng ký", "date": "Ngày tháng", 
                   "sex": "Giới tính", "ethnicity": "Dân tộc", "nationality": "Quốc tịch", "place": "Địa danh",
                   "free_text": "Ghi chú, văn bản khác"}
 Picked = TypeVar("Picked", bound=RecordSummary)
-OPEN_RECORD_KEY = "verify_open_record"  # read by pages/verify.py
+OPEN_RECORD_KEY = "verify_open_record"  # read by app_pages/verify.py
 RETURN_KEY = "queues_return"  # (tab, record id) of the record opened from here, until we are back
 QA_RESULT_KEY = "qa_last_result"
 
