@@ -67,6 +67,57 @@ def test_birth_after_registration_is_still_an_error() -> None:
     assert [i.code for i in issues["husband_birth_date"]] == ["birth_after_registration"]
 
 
+BIRTH = {"registration_date": "date", "birth_date": "date", "full_name": "person_name"}
+DEATH = {"registration_date": "date", "birth_date": "date", "death_date": "date"}
+
+
+@pytest.mark.parametrize(("types", "fields", "flagged"), [
+    (BIRTH, {"registration_date": "12/12/2003", "birth_date": "17/11/2003"}, set()),
+    (BIRTH, {"registration_date": "12/12/2003", "birth_date": "17/01/2003"}, {"birth_date"}),  # "11" read "01"
+    (BIRTH, {"registration_date": "12/12/2003", "birth_date": "13/10/2003"}, set()),  # 60 days: on time
+    (BIRTH, {"registration_date": "12/12/2003", "birth_date": "11/10/2003"}, {"birth_date"}),  # 62 days
+    (BIRTH, {"registration_date": "12/12/2003", "birth_date": "10/2003"}, set()),  # 31/10 may be the day
+    (BIRTH, {"registration_date": "12/12/2003", "birth_date": "2003"}, set()),  # a year: nothing sure
+    (BIRTH, {"registration_date": "12/12/2003", "birth_date": ""}, set()),
+    (DEATH, {"registration_date": "05/12/2003", "birth_date": "02/03/1931", "death_date": "22/11/2003"}, set()),
+    (DEATH, {"registration_date": "05/12/2003", "birth_date": "02/03/1931", "death_date": "22/01/2003"},
+     {"death_date"}),  # the deceased's birth is not the registered event
+    (MARRIAGE, {"registration_date": "12/05/2003", "husband_birth_date": "28/02/1968"}, set()),
+])
+def test_an_event_long_before_its_registration_is_a_warning(types: dict[str, str], fields: dict[str, str],
+                                                           flagged: set[str]) -> None:
+    issues = {key: [i for i in found if i.code == "late_registration"]
+              for key, found in cross_field_issues(fields, types).items()}
+    assert {key for key, found in issues.items() if found} == flagged
+    assert all(i.severity == "warning" and "60 ngày" in i.message for found in issues.values() for i in found)
+
+
+def test_a_late_registration_reading_is_not_green() -> None:
+    proposals = {"registration_date": _proposal("registration_date", "12/12/2003"),
+                 "birth_date": _proposal("birth_date", "17/01/2003"),
+                 "full_name": _proposal("full_name", "Lê Văn An")}
+    checked = apply_record_checks(proposals, BIRTH)
+    assert checked["birth_date"].confidence == CONTRADICTION_MAX_CONFIDENCE < HIGH
+    assert checked["registration_date"] == proposals["registration_date"]
+
+
+@pytest.mark.parametrize(("types", "fields", "error_on", "other"), [
+    (BIRTH, {"registration_date": "26/01/2003", "birth_date": "10/04/2003"}, "birth_date", "registration_date"),
+    (DEATH, {"registration_date": "05/12/2003", "birth_date": "02/03/1931", "death_date": "22/12/2003"},
+     "death_date", "registration_date"),
+    (DEATH, {"registration_date": "25/12/2003", "birth_date": "02/12/2003", "death_date": "22/11/2003"},
+     "death_date", "birth_date"),
+])
+def test_two_dates_in_conflict_are_both_doubted(types: dict[str, str], fields: dict[str, str], error_on: str,
+                                                other: str) -> None:
+    issues = cross_field_issues(fields, types)
+    assert [i.severity for i in issues[error_on] if i.code != "late_registration"] == ["error"]
+    assert [(i.code, i.severity) for i in issues[other]] == [("dates_disagree", "warning")]
+    checked = apply_record_checks({key: _proposal(key, value) for key, value in fields.items()}, types)
+    for key in (error_on, other):  # the misread digit may be in either date
+        assert checked[key].confidence == CONTRADICTION_MAX_CONFIDENCE < HIGH
+
+
 def _proposal(key: str, value: str, confidence: float = 0.98) -> FieldProposal:
     return FieldProposal(key, value, confidence, messages=[])
 

@@ -268,7 +268,8 @@ def test_birth_after_registration_is_flagged_in_vietnamese():
     assert [(i.code, i.message) for i in issues["birth_date"]] == [
         ("birth_after_registration", "Ngày sinh sau ngày đăng ký")
     ]
-    assert all(issues[k] == [] for k in fields if k != "birth_date")
+    assert [(i.code, i.severity) for i in issues["registration_date"]] == [("dates_disagree", "warning")]
+    assert all(issues[k] == [] for k in fields if k not in ("birth_date", "registration_date"))
 
 
 @pytest.mark.parametrize(

@@ -158,24 +158,65 @@ def _span(fields: dict[str, str], key: str) -> tuple[date, date] | None:
     return parsed.span() if parsed else None
 
 
+# The other date of a contradicting pair. The error names one date for the official to check, but a
+# misread digit is as likely in either: the reader's confidence in the other one falls too.
+DATES_DISAGREE = FieldIssue("dates_disagree", "Mâu thuẫn với một ngày khác của bản ghi: kiểm tra lại cả hai ngày",
+                            severity="warning")
+
+
 def _date_order_issues(fields: dict[str, str], field_types: dict[str, str]) -> dict[str, list[FieldIssue]]:
-    """Birth <= registration, birth <= death <= registration (partial dates: only sure conflicts)."""
+    """Birth <= registration, birth <= death <= registration (partial dates: only sure conflicts).
+    The error goes on the later event's date; the other date of the pair gets DATES_DISAGREE."""
     found: dict[str, list[FieldIssue]] = {}
+
+    def conflict(key: str, issue: FieldIssue, other: str) -> None:
+        found.setdefault(key, []).append(issue)
+        if DATES_DISAGREE not in found.setdefault(other, []):
+            found[other].append(DATES_DISAGREE)
+
     registered = _span(fields, "registration_date") if field_types.get("registration_date") == "date" else None
     death = _span(fields, "death_date") if field_types.get("death_date") == "date" else None
     for key in (k for k, t in field_types.items() if t == "date" and _is_birth_key(k)):
         born = _span(fields, key)
         if born and registered and born[0] > registered[1]:
-            found.setdefault(key, []).append(
-                FieldIssue("birth_after_registration", "Ngày sinh sau ngày đăng ký")
-            )
+            conflict(key, FieldIssue("birth_after_registration", "Ngày sinh sau ngày đăng ký"), "registration_date")
         if key == "birth_date" and born and death and death[1] < born[0]:
-            found.setdefault("death_date", []).append(FieldIssue("death_before_birth", "Ngày chết trước ngày sinh"))
+            conflict("death_date", FieldIssue("death_before_birth", "Ngày chết trước ngày sinh"), key)
     if death and registered and death[0] > registered[1]:
-        found.setdefault("death_date", []).append(
-            FieldIssue("death_after_registration", "Ngày chết sau ngày đăng ký")
-        )
+        conflict("death_date", FieldIssue("death_after_registration", "Ngày chết sau ngày đăng ký"),
+                 "registration_date")
     return found
+
+
+# Registrations follow their event closely: the law gives 60 days for a birth (15 for a death), and
+# books hold far more entries on time than late. A reading that puts the registered event more than
+# LATE_REGISTRATION_DAYS before its registration has more often lost or changed a month digit
+# ("17/11" read "17/01") than found a late registration: a warning, which also caps the reading's
+# confidence. One threshold for both: deaths are registered late more often than births.
+LATE_REGISTRATION_DAYS = 60
+
+
+def _registered_event_key(field_types: dict[str, str]) -> str | None:
+    """The date of the event the book registers, by key role: a death where the book has a
+    death date, else a birth where it has a plain birth date (marriage and adoption books have none)."""
+    for key in ("death_date", "birth_date"):
+        if field_types.get(key) == "date":
+            return key
+    return None
+
+
+def _late_registration_issues(fields: dict[str, str], field_types: dict[str, str]) -> dict[str, list[FieldIssue]]:
+    """A registered event surely more than LATE_REGISTRATION_DAYS before its registration (warning)."""
+    key = _registered_event_key(field_types)
+    registered = _span(fields, "registration_date") if field_types.get("registration_date") == "date" else None
+    event = _span(fields, key) if key else None
+    if key is None or event is None or registered is None or event[0] > registered[1]:
+        return {}  # nothing to compare, or an order error already
+    if (registered[0] - event[1]).days <= LATE_REGISTRATION_DAYS:
+        return {}
+    event_vi = "chết" if key == "death_date" else "sinh"
+    return {key: [FieldIssue("late_registration", f"Đăng ký sau ngày {event_vi} hơn {LATE_REGISTRATION_DAYS} ngày: "
+                                                  f"kiểm tra lại ngày, tháng {event_vi}", severity="warning")]}
 
 
 # Ages at registration beyond these are not impossible, but rare enough (well under one in a
@@ -262,10 +303,12 @@ def registration_date_order_issues(dates: Sequence[str | None]) -> dict[int, Fie
 
 
 def cross_field_issues(fields: dict[str, str], field_types: dict[str, str]) -> dict[str, list[FieldIssue]]:
-    """What the fields of one record say about each other: date order (errors), unusual ages (warnings)."""
+    """What the fields of one record say about each other: date order (errors, and a warning on the
+    other date of the pair), unusual ages and late registrations (warnings)."""
     found = _date_order_issues(fields, field_types)
-    for key, extra in _age_issues(fields, field_types).items():
-        found.setdefault(key, []).extend(extra)
+    for more in (_age_issues(fields, field_types), _late_registration_issues(fields, field_types)):
+        for key, extra in more.items():
+            found.setdefault(key, []).extend(extra)
     return found
 
 
