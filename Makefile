@@ -28,7 +28,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/python -m workbench demo
-	$(BIN)/streamlit run workbench/app.py --server.port $(PORT) --server.headless true
+	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true
 
 # Debian packages the tests use; the browser test skips (saying why) only if Chromium cannot be installed.
 system-test-deps:
@@ -66,7 +66,7 @@ test-paddle:
 # (it also follows what they import, e.g. samples/). The layering contracts are tests/test_layering.py.
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy ocr models workbench app_pages
+	$(BIN)/mypy ocr models workbench app_pages streamlit_app.py
 
 bench-pipeline: install
 	$(BIN)/python bench/pipeline.py --pages 24 --seed 9001

@@ -179,7 +179,7 @@ def streamlit_server(db_url: str, data_dir: Path, log_path: Path) -> Iterator[tu
     env = dict(os.environ, WORKBENCH_DB=db_url, WORKBENCH_DATA=str(data_dir))
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "workbench" / "app.py"), "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

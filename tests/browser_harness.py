@@ -2,7 +2,7 @@
 
     chromium_path()     the Chromium executable ($CHROMIUM_PATH, /usr/bin/chromium, or on PATH), or None
     free_port()         a free TCP port on 127.0.0.1
-    running_app(...)    context manager: `streamlit run workbench/app.py` headless on 127.0.0.1, yields its URL
+    running_app(...)    context manager: `streamlit run streamlit_app.py` headless on 127.0.0.1, yields its URL
                         once /_stcore/health answers (the test fails, naming the log, if it never does)
     CHROMIUM_ARGS       the flags Chromium is launched with
     launch_chromium(p)  Chromium through Playwright `p` (skips the test when Chromium is not installed)
@@ -83,7 +83,7 @@ def running_app(db_url: str, data_dir: Path, log_name: str, extra_env: dict[str,
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "workbench" / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
              "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

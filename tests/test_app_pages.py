@@ -26,7 +26,7 @@ from workbench.ui.navigation import allowed_paths
 from workbench.ui.remember import SessionTokens
 from workbench.ui.session import SignedIn
 
-APP = Path(__file__).resolve().parent.parent / "workbench" / "app.py"
+APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 TIMEOUT = 60  # first runs import the OCR field validators
 
 
@@ -51,7 +51,7 @@ def signed_in_app(user: User) -> AppTest:
 
 def open_page(at: AppTest, page: str) -> AppTest:
     at.run()
-    at.switch_page(f"../{page}")
+    at.switch_page(page)
     return at.run()
 
 
@@ -108,11 +108,11 @@ def test_navigation_registers_only_the_role_pages(
     user = users[role_user]
     assert visible in allowed_paths(user.role)
     at = signed_in_app(user).run()
-    at.switch_page(f"../{visible}")  # registered: no error
+    at.switch_page(visible)  # registered: no error
     if hidden is not None:
         assert hidden not in allowed_paths(user.role)
         with pytest.raises(ValueError, match="Could not find a navigation page"):
-            at.switch_page(f"../{hidden}")
+            at.switch_page(hidden)
 
 
 def test_logout_returns_to_login(app_env: Workbench, users: dict[str, User]) -> None:
@@ -330,7 +330,7 @@ def test_supervisor_opens_a_flagged_record_and_approves_it(
     assert not at.exception
     assert at.header[0].value == "Xác minh bản ghi"
     assert any("cần xem lại" in m.value for m in at.markdown)  # the flagged record, not the next in queue
-    at.switch_page("../app_pages/verify.py")  # AppTest re-runs its own page unless told (a browser stays put)
+    at.switch_page("app_pages/verify.py")  # AppTest re-runs its own page unless told (a browser stays put)
     at.button(key="verify-approve").click()
     at.run()
     with sessions() as session:

@@ -1,4 +1,4 @@
-"""A user's units are read once per page run (workbench.scope.units_read_once, opened by workbench/app.py
+"""A user's units are read once per page run (workbench.scope.units_read_once, opened by streamlit_app.py
 around each page run): the verification page checks the scope some ten times a run. The user row
 (activity, role) is still read by every check, and nothing is remembered outside the block."""
 

@@ -59,9 +59,9 @@ from workbench.supervision import qa, supervision
 from workbench.ui import standins
 
 ROOT = Path(__file__).resolve().parent.parent
-# workbench.scope is the check itself (its loaders raise ScopeError by construction).
-INTERFACE_MODULES = {"workbench.cli", "workbench.app", "workbench.__main__", "workbench.crosscheck.cli",
-                     "workbench.scope"}
+# workbench.scope is the check itself (its loaders raise ScopeError by construction). The Streamlit entry,
+# streamlit_app.py, sits at the repository root, outside the walk.
+INTERFACE_MODULES = {"workbench.cli", "workbench.__main__", "workbench.crosscheck.cli", "workbench.scope"}
 DB_TYPES = ("Session", "sessionmaker", "Engine", "Workbench")
 DAY = date(2026, 11, 20)
 

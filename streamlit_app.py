@@ -1,4 +1,4 @@
-"""The Streamlit entry: `streamlit run workbench/app.py`.
+"""The Streamlit entry: `streamlit run streamlit_app.py` (from the repository root; `make run`).
 
 Login first; then `st.navigation` registers only the pages of the signed-in user's role, so a
 page outside the role cannot even be opened by URL. Services enforce unit scope on top.
@@ -6,27 +6,17 @@ page outside the role cannot even be opened by URL. Services enforce unit scope 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-# `streamlit run` puts this file's folder (workbench/) on sys.path, not the repository root.
-_ROOT = Path(__file__).resolve().parent.parent
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-import streamlit as st  # noqa: E402
-
-from workbench.scope import units_read_once  # noqa: E402
-from workbench.storage import private_files  # noqa: E402
-from workbench.ui import streamlit_vi  # noqa: E402
-from workbench.ui.labels import ROLE_VI  # noqa: E402
-from workbench.ui.navigation import role_navigation, signed_out_navigation  # noqa: E402
-from workbench.ui.plain import plain  # noqa: E402
-from workbench.ui.remember import forget, keep_alive, pending_cookie_script, restore  # noqa: E402
-from workbench.ui.resources import get_workbench  # noqa: E402
-from workbench.ui.session import touch  # noqa: E402
+from workbench.scope import units_read_once
+from workbench.storage import private_files
+from workbench.ui import streamlit_vi
+from workbench.ui.labels import ROLE_VI
+from workbench.ui.navigation import role_navigation, signed_out_navigation
+from workbench.ui.plain import plain
+from workbench.ui.remember import forget, keep_alive, pending_cookie_script, restore
+from workbench.ui.resources import get_workbench
+from workbench.ui.session import touch
 
 private_files()  # the database, page images and exports this server writes: 600 files, 700 folders
 
