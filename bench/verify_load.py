@@ -425,7 +425,7 @@ def profile_services(db_url: str, data_dir: Path, cycles: int, top: int = 25) ->
         return result
 
     def rerun_render() -> object:
-        """One rerun of pages/verify.py for the record the user holds (what the browser waits for)."""
+        """One rerun of app_pages/verify.py for the record the user holds (what the browser waits for)."""
         claim = step("db:next_record", next_record, user)
         if claim is None:
             return None
