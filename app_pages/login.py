@@ -12,7 +12,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from models import User
-from workbench.accounts.auth import AuthError, LoginPolicy, authenticate, change_password
+from workbench.accounts.auth import AuthError, authenticate, change_password
 from workbench.db import transaction
 from workbench.ui.plain import plain
 from workbench.ui.remember import remember
@@ -70,7 +70,7 @@ def _login_form() -> None:
         submitted = st.form_submit_button("Đăng nhập", type="primary")
     if not submitted:
         return
-    policy = LoginPolicy(wb.settings.max_failed_logins, wb.settings.lockout_minutes)
+    policy = wb.settings.login_policy()
     user = _auth_step(lambda session: authenticate(session, username, password, policy))
     if user is None:
         return

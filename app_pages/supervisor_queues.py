@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from models import RecordStatus, Role, User
 from workbench.errors import ServiceError
 from workbench.intake.contractor import list_books
-from workbench.policy import ReviewPolicy
 from workbench.review.progress import VIETNAM_TZ
 from workbench.review.queue import FieldRisk, get_queue_order, set_queue_order
 from workbench.review.record_view import RecordSummary, RecordView, get_record_view
@@ -40,7 +39,7 @@ from workbench.ui.plain import plain
 from workbench.ui.record_panel import CONTRAST_LABELS, ZOOM_OPTIONS, field_crops_rgb, page_image
 
 ctx = require(Role.SUPERVISOR)
-policy = ReviewPolicy.from_settings(ctx.wb.settings)
+policy = ctx.wb.settings.review_policy()
 data_dir = ctx.wb.settings.data_dir
 QUEUE_ORDERS_VI = {"easy_first": "Dễ trước (tin cậy cao trước)", "hard_first": "Khó trước (tin cậy thấp trước)",
                    "book_order": "Theo thứ tự trong sổ"}
@@ -172,7 +171,7 @@ def low_filters(officials: dict[int, str]) -> tuple[float, str | None, int | Non
     with ctx.session() as (session, user):
         books = {b.id: f"{b.type_label} {b.year} quyển {b.volume} · {b.unit_name}" for b in list_books(session, user)}
     threshold_col, type_col, book_col, official_col = st.columns([2, 2, 3, 3])
-    threshold = threshold_col.slider("Trường yếu: độ tin cậy dưới", 0.0, 1.0, policy.medium_confidence, 0.05,
+    threshold = threshold_col.slider("Trường yếu: độ tin cậy dưới", 0.0, 1.0, policy.bands.medium, 0.05,
                                      key="low-threshold")
     field_type = type_col.selectbox("Loại trường", [None, *FIELD_TYPES_VI], key="low-field-type",
                                     format_func=lambda t: "Tất cả" if t is None else FIELD_TYPES_VI[t])
@@ -320,7 +319,7 @@ def qa_tab(officials: dict[int, str]) -> None:
 def bulk_tab() -> None:
     st.markdown("Duyệt hàng loạt chỉ các bản ghi mà **mọi trường** đều có độ tin cậy cao. "
                 "Thao tác được ghi nhật ký và cần xác nhận.")
-    threshold = st.slider("Ngưỡng tin cậy tối thiểu của mọi trường", 0.80, 1.0, policy.high_confidence, 0.01,
+    threshold = st.slider("Ngưỡng tin cậy tối thiểu của mọi trường", 0.80, 1.0, policy.bands.high, 0.01,
                           key="bulk-threshold")
     with ctx.session() as (session, user):
         count = count_bulk_approvable(session, user, threshold=threshold, policy=policy)

@@ -26,7 +26,6 @@ import streamlit as st
 
 from models import Role
 from workbench.errors import ConflictError, ServiceError
-from workbench.policy import ReviewPolicy
 from workbench.review.approval_checks import ApprovalConcern, approval_concerns, concern_lines_vi, fields_to_save
 from workbench.review.book_order import (
     BookPosition,
@@ -111,7 +110,7 @@ class PendingApproval:
 
 ctx = require(Role.OFFICIAL, Role.SUPERVISOR)
 shown_before: tuple[int, int] | None = st.session_state.get(SHOWN_KEY)
-policy = ReviewPolicy.from_settings(ctx.wb.settings)
+policy = ctx.wb.settings.review_policy()
 data_dir = ctx.wb.settings.data_dir
 
 

@@ -31,12 +31,13 @@ from tests.backends import BACKENDS, fresh_engine
 from tests.conftest import PASSWORD, record_ids
 from tests.test_app_pages import app_env  # noqa: F401  (fixture: the app on this test's database)
 from tests.test_bad_inputs import BOOK, Store, assert_only_content_addressed, page_image
-from workbench.accounts.auth import AuthError, LoginPolicy, authenticate, create_user
+from workbench.accounts.auth import AuthError, authenticate, create_user
 from workbench.audit import record_event
 from workbench.crosscheck.tracking import resolve_tracking_item
 from workbench.db import session_factory, transaction
 from workbench.errors import ScopeError
 from workbench.intake.ingest import IngestOptions, ingest_files
+from workbench.policy import LoginPolicy
 from workbench.review.queue import next_record
 from workbench.review.review import save_record
 
@@ -269,8 +270,9 @@ def test_personal_data_never_logged_during_ingest_review_and_errors(
 
 
 def test_failed_logins_lock_the_account_even_when_the_callers_transaction_rolls_back(tmp_path: Path) -> None:
-    from workbench.accounts.auth import AuthError, LoginPolicy, authenticate, create_user
+    from workbench.accounts.auth import AuthError, authenticate, create_user
     from workbench.db import make_engine, migrate, session_factory, transaction
+    from workbench.policy import LoginPolicy
 
     engine = make_engine(f"sqlite:///{tmp_path / 'lock.db'}")
     migrate(engine)

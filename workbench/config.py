@@ -1,4 +1,8 @@
-"""Configuration from the environment (WORKBENCH_DB, WORKBENCH_DATA, WORKBENCH_SESSION_MAX_HOURS...)."""
+"""Configuration from the environment (WORKBENCH_DB, WORKBENCH_DATA, WORKBENCH_SESSION_MAX_HOURS...).
+
+One `Settings` holds every tunable the app reads and builds the policies the services take from it
+(`review_policy`, `login_policy`); its defaults are those of the policies (workbench.policy) and of
+the confidence bands (ocr.confidence.ConfidenceBands), each defined once."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ocr.confidence import ConfidenceBands
+from workbench.policy import LoginPolicy, ReviewPolicy, SessionPolicy
 
 DEFAULT_DB = "sqlite:///data/workbench.db"
 DEFAULT_DATA = "./data"
@@ -17,13 +22,18 @@ class Settings:
     db_url: str
     data_dir: Path
     ocr_threads: int = 2
-    claim_minutes: int = 15  # how long a "next record" claim holds
-    session_minutes: int = 30  # UI session expiry after inactivity
-    session_max_hours: float = 12.0  # absolute UI session lifetime, however busy (a stolen cookie dies)
-    max_failed_logins: int = 5
-    lockout_minutes: int = 15
-    high_confidence: float = ConfidenceBands.high  # the review bands: one definition, in ocr.confidence
-    medium_confidence: float = ConfidenceBands.medium
+    claim_minutes: int = ReviewPolicy.claim_minutes  # how long a "next record" claim holds
+    session_minutes: int = SessionPolicy.idle_minutes  # UI session expiry after inactivity
+    session_max_hours: float = SessionPolicy.max_hours  # absolute UI session lifetime, however busy
+    max_failed_logins: int = LoginPolicy.max_failed_logins
+    lockout_minutes: int = LoginPolicy.lockout_minutes
+    bands: ConfidenceBands = ConfidenceBands()  # the review bands (high, medium)
+
+    def review_policy(self) -> ReviewPolicy:
+        return ReviewPolicy(claim_minutes=self.claim_minutes, bands=self.bands)
+
+    def login_policy(self) -> LoginPolicy:
+        return LoginPolicy(max_failed_logins=self.max_failed_logins, lockout_minutes=self.lockout_minutes)
 
 
 def load_settings() -> Settings:

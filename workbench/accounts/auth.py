@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 from models import Role, Unit, User
 from workbench.audit import record_event
 from workbench.errors import ServiceError
+from workbench.policy import LoginPolicy
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -25,25 +25,6 @@ LOCAL_TZ = timezone(timedelta(hours=7), "ICT")
 
 class AuthError(ServiceError):
     """Login or user-management failure; `message_vi` is shown to the user."""
-
-
-@dataclass(frozen=True)
-class LoginPolicy:
-    max_failed_logins: int = 5
-    lockout_minutes: int = 15
-
-
-@dataclass(frozen=True)
-class SessionPolicy:
-    """A signed-in session ends after `idle_minutes` without activity, and `max_hours` after login
-    however busy it is (the idle timeout alone lets a stolen cookie live forever if kept busy)."""
-
-    idle_minutes: int = 30
-    max_hours: float = 12.0
-
-    def alive(self, started: datetime, last_seen: datetime, now: datetime) -> bool:
-        return (now - last_seen <= timedelta(minutes=self.idle_minutes)
-                and now - started <= timedelta(hours=self.max_hours))
 
 
 def hash_password(password: str) -> str:

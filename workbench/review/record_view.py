@@ -186,7 +186,7 @@ def get_record_view(
                 final_value=None if blind or value is None else value.final_value,
                 value_to_show=shown[column.key],
                 status=str(FieldStatus.PROPOSED) if blind or value is None else value.status,
-                confidence=confidence, band=policy.band(confidence), chars=chars,
+                confidence=confidence, band=policy.bands.band(confidence), chars=chars,
                 doubtful_chars=tuple(i for i, c in enumerate(chars) if c[1] < policy.doubtful_char),
                 cell_bbox=_box(value.bbox) if value else None,
                 messages=messages,

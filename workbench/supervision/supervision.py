@@ -296,11 +296,11 @@ def _bulk_candidates(session: Session, scope: Scope, book_id: int | None, thresh
 
 
 def _bulk_threshold(threshold: float | None, policy: ReviewPolicy) -> float:
-    chosen = policy.high_confidence if threshold is None else threshold
-    if chosen < policy.high_confidence:
+    chosen = policy.bands.high if threshold is None else threshold
+    if chosen < policy.bands.high:
         raise InvalidActionError(
-            f"Bulk approval threshold {chosen} is below the high band {policy.high_confidence}",
-            f"Chỉ được duyệt hàng loạt các bản ghi có độ tin cậy từ {policy.high_confidence:.0%} trở lên.",
+            f"Bulk approval threshold {chosen} is below the high band {policy.bands.high}",
+            f"Chỉ được duyệt hàng loạt các bản ghi có độ tin cậy từ {policy.bands.high:.0%} trở lên.",
         )
     return chosen
 
@@ -317,7 +317,7 @@ def bulk_approve_high_confidence(session: Session, user: User, *, confirm: bool 
                                  threshold: float | None = None, policy: ReviewPolicy = ReviewPolicy(),
                                  moment: datetime | None = None) -> int:
     """Approve every unclaimed, untouched record in scope whose every field is at or above `threshold`
-    (never below policy.high_confidence) and carries no validator message. Raises
+    (never below policy.bands.high) and carries no validator message. Raises
     ConfirmationRequiredError unless confirm=True. Every field and record change is audited.
     Returns how many were approved."""
     scope = load_scope(session, user, SUPERVISORS)

@@ -19,7 +19,7 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import User
-from workbench.accounts.auth import SessionPolicy
+from workbench.policy import SessionPolicy
 from workbench.ui.session import SignedIn, sign_in, sign_out
 
 COOKIE_NAME = "wb_session"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import User
-from workbench.accounts.auth import SessionPolicy
+from workbench.policy import SessionPolicy
 
 _KEY = "signed_in"
 _EXPIRED_KEY = "session_expired"
