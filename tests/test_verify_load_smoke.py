@@ -14,7 +14,7 @@ import pytest
 
 import bench.verify_load as verify_load
 from tests.backends import PG_URL
-from tests.e2e.test_browser import chromium_path
+from tests.browser_harness import chromium_path
 
 pytestmark = [pytest.mark.postgres, pytest.mark.browser]
 

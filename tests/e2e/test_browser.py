@@ -8,48 +8,17 @@ test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, FieldStatus, FieldValue, Record, RecordStatus, User
-from tests.browser_harness import (
-    chromium_path,  # noqa: F401  (tests/test_verify_load_smoke.py imports it from here)
-    launch_chromium,
-    new_page,
-    open_page,
-    running_app,
-    sample_page_workbench,
-    settle_after,
-    wait_until_idle,
-)
+from tests.browser_harness import launch_chromium, new_page, open_page, settle_after, wait_until_idle
+from tests.e2e.conftest import FIRST_FIELD_FOCUSED, PASSWORD, SCREENSHOTS, USERNAME, WAIT_MS
 from workbench.context import Workbench
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-UNIT = "Xã Đại Lãnh"
-USERNAME, PASSWORD = "canbo_e2e", "mat-khau-e2e"
 CORRECTED_NAME = "Nguyễn Thị Thử Nghiệm"
-WAIT_MS = 30_000
-FIRST_FIELD_FOCUSED = "document.activeElement?.getAttribute('aria-label') === 'Số'"
-
-
-@pytest.fixture()
-def e2e_workbench(tmp_path: Path) -> Workbench:
-    """A fresh database with one official and one sample page (segmented, no OCR: officials key it)."""
-    wb, _ = sample_page_workbench(tmp_path, UNIT, [(USERNAME, PASSWORD, "official", "Cán bộ thử nghiệm")])
-    return wb
-
-
-@pytest.fixture()
-def app_url(e2e_workbench: Workbench) -> Iterator[str]:
-    """The app on a free port over the requesting module's `e2e_workbench`."""
-    with running_app(e2e_workbench.settings.db_url, e2e_workbench.settings.data_dir, "e2e-server.log") as url:
-        yield url
 
 
 def test_official_corrects_and_approves_with_the_keyboard(app_url: str, e2e_workbench: Workbench) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from models import Book, Page, Record, User
 from tests.browser_harness import ROOT, sample_page_workbench, settle_after, signed_in_page
-from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
+from tests.e2e.conftest import SCREENSHOTS, UNIT, WAIT_MS
 from workbench.context import Workbench
 from workbench.intake.book_type_hold import book_type_mismatch_vi
 from workbench.policy import ReviewPolicy
@@ -28,7 +28,6 @@ from workbench.review.queue import queue_candidates
 from workbench.scope import REVIEWERS, load_scope
 
 pytestmark = pytest.mark.browser
-__all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbench
 
 USERNAME, PASSWORD = "nhathau_e2e", "mat-khau-e2e"
 OFFICIAL = "canbo_e2e"
@@ -71,7 +70,7 @@ def choose(page, combobox, option: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_function("([box, wanted]) => box.value === wanted", arg=[combobox.element_handle(), option])
 
 
-def test_contractor_creates_a_book_and_a_wrong_type_page_is_held(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
+def test_contractor_creates_a_book_and_a_wrong_type_page_is_held(app_url: str, e2e_workbench: Workbench) -> None:
     from playwright.sync_api import expect
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

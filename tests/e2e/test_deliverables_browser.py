@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from models import AuditEvent, Record, User
 from tests.browser_harness import open_page, sample_page_workbench, signed_in_page
-from tests.e2e.test_browser import UNIT, WAIT_MS, app_url
+from tests.e2e.conftest import UNIT, WAIT_MS
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.deliverables.exports.import_layout import import_layout
@@ -24,7 +24,6 @@ from workbench.review.queue import claim_record
 from workbench.review.review import save_record
 
 pytestmark = pytest.mark.browser
-__all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbench
 
 USERNAME, PASSWORD = "totruong_e2e", "mat-khau-e2e"
 SHOTS = Path(os.environ.get("WORKBENCH_SHOTS_F", "/tmp/shots_F"))
@@ -51,7 +50,7 @@ def e2e_workbench(tmp_path: Path) -> Workbench:
 
 
 def test_supervisor_exports_the_dl_import_excel_and_downloads_it(
-    app_url: str, e2e_workbench: Workbench, tmp_path: Path  # noqa: F811
+    app_url: str, e2e_workbench: Workbench, tmp_path: Path
 ) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 

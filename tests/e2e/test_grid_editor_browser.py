@@ -14,12 +14,11 @@ from sqlalchemy import select
 
 from models import AuditEvent, Page, Record
 from tests.browser_harness import open_page, sample_page_workbench, signed_in_page
-from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
+from tests.e2e.conftest import SCREENSHOTS, UNIT, WAIT_MS
 from workbench.context import Workbench
 from workbench.training.model_registry import SHIPPED_VERSION
 
 pytestmark = pytest.mark.browser
-__all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbench
 
 USERNAME, PASSWORD = "nhathau_e2e", "mat-khau-e2e"
 
@@ -31,7 +30,7 @@ def e2e_workbench(tmp_path: Path) -> Workbench:
     return wb
 
 
-def test_contractor_moves_a_column_ruling_and_rereads_the_page(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
+def test_contractor_moves_a_column_ruling_and_rereads_the_page(app_url: str, e2e_workbench: Workbench) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with signed_in_page(app_url, USERNAME, PASSWORD, WAIT_MS) as page:
         open_page(page, "Sửa lưới trang")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from models import Record, User
 from ocr.loading import iter_input_files
 from tests.browser_harness import SAMPLE_PAGE, sample_page_workbench, settle_after, signed_in_page
-from tests.e2e.test_browser import SCREENSHOTS, UNIT, WAIT_MS, app_url
+from tests.e2e.conftest import SCREENSHOTS, UNIT, WAIT_MS
 from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction
@@ -25,7 +25,6 @@ from workbench.intake.ingest import IngestOptions, ingest_files
 from workbench.review.queue import claim_record
 
 pytestmark = pytest.mark.browser
-__all__ = ["app_url"]  # the server fixture, started on this module's e2e_workbench
 
 USERNAME, PASSWORD = "totruong_e2e", "mat-khau-e2e"
 OFFICIAL = "canbo_e2e"
@@ -128,7 +127,7 @@ def choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-de
 
 
 def test_low_confidence_queue_ranks_by_expected_wrong_fields_and_filters(
-    app_url: str, e2e_workbench: Workbench  # noqa: F811
+    app_url: str, e2e_workbench: Workbench
 ) -> None:
     from playwright.sync_api import expect
 

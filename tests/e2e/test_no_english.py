@@ -15,32 +15,15 @@ Screenshots of every page visited go to $WORKBENCH_SHOTS (default test-artifacts
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-from ocr.loading import iter_input_files
-from tests.browser_harness import VIEWPORT, launch_chromium, login, running_app, settle_after
-from workbench.accounts.auth import create_user
-from workbench.books import BookIdentity, get_or_create_unit
-from workbench.config import Settings
-from workbench.context import Workbench, open_workbench
-from workbench.db import transaction
-from workbench.intake.ingest import IngestOptions, ingest_files
+from tests.browser_harness import VIEWPORT, launch_chromium, login, settle_after
+from tests.e2e.conftest import OFFICE_ACCOUNTS, OFFICE_PASSWORD, OFFICE_SHOTS, OFFICE_WAIT_MS
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_PAGE = ROOT / "samples" / "books" / "khai_sinh" / "page_001.jpg"
-SHOTS = Path(os.environ.get("WORKBENCH_SHOTS", ROOT / "test-artifacts" / "shots_no_english"))
-UNIT = "Xã Đại Lãnh"
-PASSWORD = "mat-khau-thu-nghiem"
-ACCOUNTS = {"admin": "admin", "official": "canbo", "supervisor": "totruong", "contractor": "nhathau"}
-WAIT_MS = 60_000
 
 # Allowed ASCII words, each for a reason:
 ALLOWED = {
@@ -53,7 +36,7 @@ ALLOWED = {
     # product and format names: Microsoft Excel, the PAGE XML format
     "excel", "page",
     # data this test put in: account names (users' own data, shown as typed)
-    *ACCOUNTS.values(),
+    *OFFICE_ACCOUNTS.values(),
 }
 # English words that spell a toneless Vietnamese syllable, so the syllable rule alone lets them pass, and
 # that Vietnamese UI text never uses without a mark ("to", "in", "an", "so", "can", "ban" it does use).
@@ -132,28 +115,6 @@ class Walked:
         self.english[slug] = english_words(text)
 
 
-@pytest.fixture(scope="module")
-def office(tmp_path_factory: pytest.TempPathFactory) -> Workbench:
-    """One unit, one account per role (passwords already changed), one segmented sample page."""
-    tmp = tmp_path_factory.mktemp("no_english")
-    wb = open_workbench(Settings(db_url=f"sqlite:///{tmp / 'wb.db'}", data_dir=tmp / "data"))
-    with transaction(wb.sessions) as session:
-        get_or_create_unit(session, UNIT)
-        for role, username in ACCOUNTS.items():
-            create_user(session, username, PASSWORD, role, [] if role == "admin" else [UNIT],
-                        full_name=f"Người thử {username}")
-    report = ingest_files(wb.sessions, wb.settings.data_dir, iter_input_files([SAMPLE_PAGE]),
-                          identity=BookIdentity(UNIT, "khai_sinh", 2003), options=IngestOptions(run_ocr=False))
-    assert report.records_created > 0, report.errors
-    return wb
-
-
-@pytest.fixture(scope="module")
-def app_url(office: Workbench) -> Iterator[str]:
-    with running_app(office.settings.db_url, office.settings.data_dir, "no-english-server.log", startup_s=90) as url:
-        yield url
-
-
 # Everything a user can read: the text, and the placeholders and tooltips of the controls. Left out:
 # Material icons (their text is the icon's name, drawn as a picture by the icon font) and code
 # (a command line for the server's operator, e.g. `python -m workbench train`, is not translatable).
@@ -200,8 +161,8 @@ def _read_everything(page) -> str:  # type: ignore[no-untyped-def]
 
 
 def _log_in(page, url: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    login(page, url, username, PASSWORD)
-    page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=2 * WAIT_MS)  # a busy machine: login is slow
+    login(page, url, username, OFFICE_PASSWORD)
+    page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=2 * OFFICE_WAIT_MS)  # a busy machine: login is slow
     _settle(page)
 
 
@@ -209,15 +170,15 @@ def walk_role(browser, url: str, role: str) -> Walked:  # type: ignore[no-untype
     walked = Walked(role)
     context = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
     page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
+    page.set_default_timeout(OFFICE_WAIT_MS)
     try:
         page.goto(url)
         page.get_by_label("Tên đăng nhập").wait_for()
         _settle(page)
         if role == "admin":  # the login page is the same for everyone
-            page.screenshot(path=SHOTS / "dang-nhap.png")
+            page.screenshot(path=OFFICE_SHOTS / "dang-nhap.png")
             walked.read("dang-nhap", _read_everything(page))
-        _log_in(page, url, ACCOUNTS[role])
+        _log_in(page, url, OFFICE_ACCOUNTS[role])
         links = page.locator('[data-testid="stSidebarNav"] a')
         hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
         for href in hrefs:
@@ -225,32 +186,32 @@ def walk_role(browser, url: str, role: str) -> Walked:  # type: ignore[no-untype
             link = page.locator(f'[data-testid="stSidebarNav"] a[href="{href}"]')
             settle_after(page, link.click)
             _settle(page)
-            page.screenshot(path=SHOTS / f"{role}-{slug}.png")
+            page.screenshot(path=OFFICE_SHOTS / f"{role}-{slug}.png")
             walked.read(slug, _read_everything(page))
         # An address that is no page: whatever Streamlit says about it must be Vietnamese too.
         page.goto(f"{url}/khong-co-trang-nay")
         page.locator('[data-testid="stSidebarNav"]').wait_for()
         _settle(page)
         page.get_by_text("Không tìm thấy trang").wait_for()
-        page.screenshot(path=SHOTS / f"{role}-khong-co-trang-nay.png")
+        page.screenshot(path=OFFICE_SHOTS / f"{role}-khong-co-trang-nay.png")
         walked.read("khong-co-trang-nay", page.evaluate(_SHOWN_TEXT))
     finally:
         context.close()
     return walked
 
 
-def test_every_page_of_every_role_is_vietnamese(app_url: str) -> None:
+def test_every_page_of_every_role_is_vietnamese(office_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    OFFICE_SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            walks = [walk_role(browser, app_url, role) for role in ACCOUNTS]
+            walks = [walk_role(browser, office_url, role) for role in OFFICE_ACCOUNTS]
         finally:
             browser.close()
     report = "\n".join(f"{w.role}: {', '.join(w.pages)}" for w in walks)
-    (SHOTS / "pages_walked.txt").write_text(report + "\n", encoding="utf-8")
+    (OFFICE_SHOTS / "pages_walked.txt").write_text(report + "\n", encoding="utf-8")
     assert all(len(w.pages) >= 2 for w in walks), report
     for slug, expected in TRANSLATED_SEEN.items():
         seen = "\n".join(w.texts.get(slug, "") for w in walks)

@@ -17,15 +17,7 @@ from sqlalchemy import func, select
 
 from models import AuditEvent, FieldStatus, Record, RecordDraft, RecordStatus
 from tests.browser_harness import screenshot_folders, settle_after, signed_in_page, wait_until_idle
-from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
-    FIRST_FIELD_FOCUSED,
-    PASSWORD,
-    SCREENSHOTS,
-    USERNAME,
-    WAIT_MS,
-    app_url,
-    e2e_workbench,
-)
+from tests.e2e.conftest import FIRST_FIELD_FOCUSED, PASSWORD, SCREENSHOTS, USERNAME, WAIT_MS
 from workbench.context import Workbench
 
 pytestmark = pytest.mark.browser
@@ -81,7 +73,7 @@ def _approve_unseen(page: Any, row: int) -> None:
     page.get_by_text(f"Đã duyệt bản ghi dòng {row} trang 1").wait_for()
 
 
-def test_book_order_previous_record_and_undo_with_the_keyboard(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
+def test_book_order_previous_record_and_undo_with_the_keyboard(app_url: str, e2e_workbench: Workbench) -> None:
     folders = screenshot_folders(SCREENSHOTS)
     rows = _rows_in_book(e2e_workbench)
     total = len(rows)

@@ -22,16 +22,8 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, FieldStatus, FieldValue, Record, RecordDraft, RecordStatus
-from tests.browser_harness import screenshot_folders, signed_in_page, wait_until_idle
-from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
-    PASSWORD,
-    ROOT,
-    SCREENSHOTS,
-    USERNAME,
-    WAIT_MS,
-    app_url,
-    e2e_workbench,
-)
+from tests.browser_harness import ROOT, screenshot_folders, signed_in_page, wait_until_idle
+from tests.e2e.conftest import PASSWORD, SCREENSHOTS, USERNAME, WAIT_MS
 from workbench.context import Workbench
 from workbench.db import transaction
 
@@ -95,7 +87,7 @@ def _name(wb: Workbench, record_id: int) -> tuple[str | None, str]:
         return field.final_value, field.status
 
 
-def test_ctrl_enter_right_after_typing_approves_the_typed_value(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
+def test_ctrl_enter_right_after_typing_approves_the_typed_value(app_url: str, e2e_workbench: Workbench) -> None:
     seeded = seed_one_wrong_letter(e2e_workbench)
     folders = screenshot_folders(SCREENSHOTS)
 

@@ -15,15 +15,7 @@ from sqlalchemy import select
 
 from models import AuditEvent, FieldStatus, Record, RecordDraft, RecordStatus
 from tests.browser_harness import open_page, screenshot_folders, signed_in_page
-from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
-    FIRST_FIELD_FOCUSED,
-    PASSWORD,
-    SCREENSHOTS,
-    USERNAME,
-    WAIT_MS,
-    app_url,
-    e2e_workbench,
-)
+from tests.e2e.conftest import FIRST_FIELD_FOCUSED, PASSWORD, SCREENSHOTS, USERNAME, WAIT_MS
 from workbench.context import Workbench
 
 pytestmark = pytest.mark.browser
@@ -59,7 +51,7 @@ def _status(wb: Workbench, record_id: int) -> str:
         return session.get(Record, record_id).status
 
 
-def test_typing_survives_reload_and_nothing_is_approved_unseen(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
+def test_typing_survives_reload_and_nothing_is_approved_unseen(app_url: str, e2e_workbench: Workbench) -> None:
     folders = screenshot_folders(SCREENSHOTS)
     record_id = _first_record(e2e_workbench).id
 

@@ -25,16 +25,8 @@ import pytest
 from sqlalchemy import select
 
 from models import FieldStatus, FieldValue, Record, RecordStatus
-from tests.browser_harness import screenshot_folders, signed_in_page, wait_until_idle
-from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
-    PASSWORD,
-    ROOT,
-    SCREENSHOTS,
-    USERNAME,
-    WAIT_MS,
-    app_url,
-    e2e_workbench,
-)
+from tests.browser_harness import ROOT, screenshot_folders, signed_in_page, wait_until_idle
+from tests.e2e.conftest import PASSWORD, SCREENSHOTS, USERNAME, WAIT_MS
 from workbench.context import Workbench
 from workbench.db import transaction
 
@@ -141,7 +133,7 @@ def _layout_report(page: object) -> tuple[list[dict], dict]:
     return page.evaluate(CUT_LABELS), page.evaluate(PAGE_IMAGE)  # type: ignore[attr-defined]
 
 
-def test_one_letter_fix_costs_three_keys_at_1366x768(app_url: str, e2e_workbench: Workbench) -> None:  # noqa: F811
+def test_one_letter_fix_costs_three_keys_at_1366x768(app_url: str, e2e_workbench: Workbench) -> None:
     clean_id, fix_id, tone_id = seed_proposals(e2e_workbench)
     folders = screenshot_folders(SCREENSHOTS)
     timings: dict[str, tuple[int, float]] = {}

@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from models import Record, RecordStatus, User
 from tests.browser_harness import launch_chromium, login, new_page, open_page, sample_page_workbench
-from tests.e2e.test_browser import app_url as app_url  # noqa: F401  (fixture: the app on a free port)
 from workbench.context import Workbench
 from workbench.db import transaction
 from workbench.review.queue import claim_record
@@ -69,7 +68,7 @@ def e2e_workbench(tmp_path: Path) -> Workbench:
 
 
 @pytest.fixture()
-def browser_page(app_url: str) -> Iterator:  # noqa: F811
+def browser_page(app_url: str) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
