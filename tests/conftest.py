@@ -6,6 +6,7 @@ Books are built FAST: Book/Page/Record/FieldValue rows are inserted directly wit
     wb              Workbench (settings, engine, sessions): a migrated SQLite file on tmp_path
                     (PostgreSQL with WORKBENCH_SERVICES_ON_PG=1 and WORKBENCH_TEST_PG=<url>)
     sessions        wb.sessions (a sessionmaker)
+    app_env         wb, with the environment pointing the Streamlit app (streamlit_app.py) at it
     units           dict: "tinh", "huyen", "xa_a", "xa_b", "other_huyen", "other_xa" -> unit id
     users           dict: "official", "official2", "supervisor", "contractor", "admin",
                     "outsider" (official of other_xa), "other_supervisor" (of other_huyen) -> User
@@ -14,6 +15,8 @@ Books are built FAST: Book/Page/Record/FieldValue rows are inserted directly wit
     other_book_id   khai_sinh book in other_xa (outside everyone's scope but admin/outsider/other_supervisor)
     call            call(fn, *args, **kw): run a service function in its own committed transaction
     build_book      build_book(unit_id, confidences, book_type=..., year=..., ...) -> book id
+    world           World: call, users, units and the sample book's ids (a record, its version and page,
+                    a QA sample) for the scope tests
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,8 @@ from workbench.book_types import get_book_type
 from workbench.config import Settings
 from workbench.context import Workbench, open_workbench
 from workbench.db import make_engine, migrate, transaction
+from workbench.review import queue, record_view, review
+from workbench.supervision import qa
 
 PASSWORD = "matkhau-thu-nghiem"
 # WORKBENCH_SERVICES_ON_PG=1 (with WORKBENCH_TEST_PG set) runs every `wb` test on PostgreSQL instead.
@@ -81,6 +87,14 @@ def wb(tmp_path: Path, migrated_template: Path) -> Workbench:
 @pytest.fixture()
 def sessions(wb: Workbench) -> sessionmaker[Session]:
     return wb.sessions
+
+
+@pytest.fixture()
+def app_env(wb: Workbench, monkeypatch: pytest.MonkeyPatch) -> Workbench:
+    """Point the app at the test's database and data folder (read by workbench.config)."""
+    monkeypatch.setenv("WORKBENCH_DB", wb.settings.db_url)
+    monkeypatch.setenv("WORKBENCH_DATA", str(wb.settings.data_dir))
+    return wb
 
 
 @pytest.fixture()
@@ -234,3 +248,26 @@ def record_ids(sessions: sessionmaker[Session], book_id: int) -> list[int]:
         return list(session.scalars(
             select(Record.id).join(Page).where(Record.book_id == book_id).order_by(Page.page_index, Record.row_index)
         ))
+
+
+@dataclass
+class World:
+    call: Callable[..., Any]
+    users: dict[str, User]
+    units: dict[str, int]
+    record_id: int  # a record of the sample book in Xã Tân Lập
+    version: int
+    page_id: int
+    book_id: int
+    qa_id: int
+
+
+@pytest.fixture()
+def world(call: Callable[..., Any], users: dict[str, User], units: dict[str, int], sample_book_id: int,
+          sessions: sessionmaker[Session]) -> World:
+    ids = record_ids(sessions, sample_book_id)
+    claim = call(queue.claim_record, users["official2"], ids[1])
+    call(review.save_record, users["official2"], ids[1], claim.version, {}, "approve")
+    [qa_id] = call(qa.draw_qa_sample, users["supervisor"], users["official2"].id, 100)
+    view = call(record_view.get_record_view, users["official"], ids[0])
+    return World(call, users, units, ids[0], view.version, view.page_id, sample_book_id, qa_id)

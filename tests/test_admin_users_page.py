@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from models import AuditEvent, Role, Unit, User
 from tests.conftest import PASSWORD
-from tests.test_app_pages import app_env, log_in, new_app, open_page, signed_in_app  # noqa: F401  (fixture)
+from tests.test_app_pages import log_in, new_app, open_page, signed_in_app
 from workbench.accounts.auth import local_time_text
 from workbench.context import Workbench
 from workbench.db import transaction
@@ -59,7 +59,7 @@ def events(sessions: sessionmaker[Session], action: str) -> list[AuditEvent]:
 
 
 def test_creating_a_user_empties_the_password_field(
-    app_env: Workbench, users: dict[str, User], units: dict[str, int], sessions: sessionmaker[Session],  # noqa: F811
+    app_env: Workbench, users: dict[str, User], units: dict[str, int], sessions: sessionmaker[Session],
 ) -> None:
     at = admin_page(users["admin"])
     at.text_input(key="new-user-name").input("canbo_moi")
@@ -81,7 +81,7 @@ def test_creating_a_user_empties_the_password_field(
 
 
 def test_admin_resets_a_password_changes_a_role_and_clears_a_lock_out(
-    app_env: Workbench, users: dict[str, User], sessions: sessionmaker[Session],  # noqa: F811
+    app_env: Workbench, users: dict[str, User], sessions: sessionmaker[Session],
 ) -> None:
     until = datetime.now(UTC) + timedelta(minutes=12)
     with transaction(sessions) as session:
@@ -124,7 +124,7 @@ def test_admin_resets_a_password_changes_a_role_and_clears_a_lock_out(
 
 
 def test_the_last_admin_cannot_demote_or_deactivate_themselves(
-    app_env: Workbench, users: dict[str, User], sessions: sessionmaker[Session],  # noqa: F811
+    app_env: Workbench, users: dict[str, User], sessions: sessionmaker[Session],
 ) -> None:
     at = choose_user(admin_page(users["admin"]), "admin", sessions)
     at.selectbox(key=f"edit-role-{users['admin'].id}").set_value(Role.OFFICIAL)
@@ -138,7 +138,7 @@ def test_the_last_admin_cannot_demote_or_deactivate_themselves(
 
 
 def test_a_unit_admin_sees_and_gives_only_its_units(
-    app_env: Workbench, users: dict[str, User], units: dict[str, int], sessions: sessionmaker[Session],  # noqa: F811
+    app_env: Workbench, users: dict[str, User], units: dict[str, int], sessions: sessionmaker[Session],
 ) -> None:
     with transaction(sessions) as session:
         district_admin = User(username="qt_huyen", password_hash="!", role=Role.ADMIN)
@@ -152,7 +152,7 @@ def test_a_unit_admin_sees_and_gives_only_its_units(
 
 
 def test_login_lock_out_message_says_until_when(
-    app_env: Workbench, users: dict[str, User], sessions: sessionmaker[Session],  # noqa: F811
+    app_env: Workbench, users: dict[str, User], sessions: sessionmaker[Session],
 ) -> None:
     at = new_app()
     for _ in range(app_env.settings.max_failed_logins):

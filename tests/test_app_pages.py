@@ -30,14 +30,6 @@ APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 TIMEOUT = 60  # first runs import the OCR field validators
 
 
-@pytest.fixture()
-def app_env(wb: Workbench, monkeypatch: pytest.MonkeyPatch) -> Workbench:
-    """Point the app at the test's database and data folder (read by workbench.config)."""
-    monkeypatch.setenv("WORKBENCH_DB", wb.settings.db_url)
-    monkeypatch.setenv("WORKBENCH_DATA", str(wb.settings.data_dir))
-    return wb
-
-
 def new_app() -> AppTest:
     return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AuditEvent, FieldStatus, Record, RecordStatus, User
 from ocr.fields import ValidationContext
 from tests.conftest import record_ids
-from tests.test_app_pages import _field_inputs, app_env, open_page, signed_in_app  # noqa: F401 (fixture)
+from tests.test_app_pages import _field_inputs, open_page, signed_in_app
 from workbench.context import Workbench
 from workbench.review.approval_checks import (
     NOT_VISITED,
@@ -133,7 +133,7 @@ def _toasts(at: Any) -> list[str]:
 # --- the page: Duyệt opens a confirmation; only "Vẫn duyệt" approves ----------------------------------
 
 def test_page_asks_before_approving_an_impossible_date_and_audits_the_confirmation(
-    app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]  # noqa: F811
+    app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session]
 ) -> None:
     at = open_page(signed_in_app(users["official"]), "app_pages/verify.py")
     box = _field_inputs(at)["Ngày, tháng, năm sinh"]
@@ -169,7 +169,7 @@ def test_page_asks_before_approving_an_impossible_date_and_audits_the_confirmati
 
 
 def test_approval_message_counts_corrections_saved_earlier(
-    app_env: Workbench, users: dict[str, User], sample_book_id: int  # noqa: F811
+    app_env: Workbench, users: dict[str, User], sample_book_id: int
 ) -> None:
     at = open_page(signed_in_app(users["official"]), "app_pages/verify.py")
     inputs = _field_inputs(at)

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from models import AuditEvent, Page, Record, RecordStatus, User
 from ocr.loading import InputFile
-from tests.test_app_pages import app_env, errors, open_page, signed_in_app  # noqa: F401  (fixture)
+from tests.test_app_pages import errors, open_page, signed_in_app
 from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction
@@ -27,7 +27,7 @@ PAGE = "app_pages/contractor_grid.py"
 
 
 @pytest.fixture()
-def page_id(app_env: Workbench, users: dict[str, User]) -> int:  # noqa: F811
+def page_id(app_env: Workbench, users: dict[str, User]) -> int:
     report = ingest_files(app_env.sessions, app_env.settings.data_dir, [InputFile("page_001.jpg", SAMPLE)],
                           identity=BookIdentity("Xã Tân Lập", "khai_sinh", 2003),
                           options=IngestOptions(run_ocr=False), actor=users["contractor"])
@@ -50,7 +50,7 @@ def test_the_editor_is_on_the_contractor_and_admin_menus_only() -> None:
 
 
 def test_moving_a_column_line_recuts_and_rereads_the_page(
-    app_env: Workbench, users: dict[str, User], page_id: int, sessions: sessionmaker[Session],  # noqa: F811
+    app_env: Workbench, users: dict[str, User], page_id: int, sessions: sessionmaker[Session],
 ) -> None:
     at = open_page(signed_in_app(users["contractor"]), PAGE)
     assert not errors(at), errors(at)
@@ -89,7 +89,7 @@ def test_moving_a_column_line_recuts_and_rereads_the_page(
 
 
 def test_impossible_lines_and_approved_pages_disable_the_button(
-    app_env: Workbench, users: dict[str, User], page_id: int, sessions: sessionmaker[Session],  # noqa: F811
+    app_env: Workbench, users: dict[str, User], page_id: int, sessions: sessionmaker[Session],
 ) -> None:
     at = open_page(signed_in_app(users["admin"]), PAGE)
     first = column_input(at, page_id, 0).value

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import User
 from tests.conftest import record_ids
-from tests.test_app_pages import app_env, open_page, signed_in_app  # noqa: F401 (fixture)
+from tests.test_app_pages import open_page, signed_in_app
 from workbench.context import Workbench
 from workbench.errors import ScopeError
 from workbench.review.my_progress import FieldTypeWork, MyDay, my_day
@@ -147,7 +147,7 @@ def test_only_my_own_work_in_my_units(
 
 
 def test_page_shows_hours_chart_and_field_types(
-    app_env: Workbench, users: dict[str, User], sample_book_id: int,  # noqa: F811
+    app_env: Workbench, users: dict[str, User], sample_book_id: int,
     sessions: sessionmaker[Session], call: Callable[..., Any],
 ) -> None:
     ids = record_ids(sessions, sample_book_id)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, FieldValue, Page, Record, User
 from tests.conftest import insert_book
-from tests.test_app_pages import app_env, open_page, signed_in_app  # noqa: F401 (app_env: a fixture used by name)
+from tests.test_app_pages import open_page, signed_in_app
 from workbench.db import transaction
 from workbench.deliverables.export_json import export_book_json
 from workbench.errors import ScopeError

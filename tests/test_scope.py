@@ -4,44 +4,19 @@ and roles that have no business with a function, whatever the UI shows."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import User
-from tests.conftest import record_ids
+from tests.conftest import World, record_ids
 from workbench.accounts import admin
 from workbench.errors import ScopeError
 from workbench.intake import contractor
 from workbench.review import queue, record_view, review
 from workbench.review.progress import my_progress, progress_dashboard
 from workbench.supervision import qa, supervision
-
-
-@dataclass
-class World:
-    call: Callable[..., Any]
-    users: dict[str, User]
-    units: dict[str, int]
-    record_id: int  # a record of the sample book in Xã Tân Lập
-    version: int
-    page_id: int
-    book_id: int
-    qa_id: int
-
-
-@pytest.fixture()
-def world(call: Callable[..., Any], users: dict[str, User], units: dict[str, int], sample_book_id: int,
-          sessions: sessionmaker[Session]) -> World:
-    ids = record_ids(sessions, sample_book_id)
-    claim = call(queue.claim_record, users["official2"], ids[1])
-    call(review.save_record, users["official2"], ids[1], claim.version, {}, "approve")
-    [qa_id] = call(qa.draw_qa_sample, users["supervisor"], users["official2"].id, 100)
-    view = call(record_view.get_record_view, users["official"], ids[0])
-    return World(call, users, units, ids[0], view.version, view.page_id, sample_book_id, qa_id)
-
 
 # (name, who, action): `who` must be refused for the sample unit's data.
 OUT_OF_SCOPE: list[tuple[str, str, Callable[[World, User], Any]]] = [

@@ -35,8 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import CrosscheckResult, PopulationExtract, User
 from ocr.loading import InputFile
-from tests.conftest import record_ids
-from tests.test_scope import World, world  # noqa: F401  (the fixture: two units, users of each role)
+from tests.conftest import World, record_ids
 from workbench.accounts import admin
 from workbench.context import Workbench
 from workbench.crosscheck import tracking
@@ -202,7 +201,7 @@ class Walk:
 
 
 @pytest.fixture()
-def walk(world: World, wb: Workbench, tmp_path: Path, other_book_id: int) -> Walk:  # noqa: F811
+def walk(world: World, wb: Workbench, tmp_path: Path, other_book_id: int) -> Walk:
     # other_book_id: the other unit holds data too, so a listing that returns nothing proves little.
     with transaction(wb.sessions) as session:
         extract = PopulationExtract(original_name="dan_cu.csv", sha256="0" * 64, stored_path="x.csv", row_count=1)

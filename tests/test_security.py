@@ -29,7 +29,6 @@ from models import AuditEvent, CrosscheckResult, PopulationExtract, User
 from ocr.loading import InputFile, zip_members
 from tests.backends import BACKENDS, fresh_engine
 from tests.conftest import PASSWORD, record_ids
-from tests.test_app_pages import app_env  # noqa: F401  (fixture: the app on this test's database)
 from tests.test_bad_inputs import BOOK, Store, assert_only_content_addressed, page_image
 from workbench.accounts.auth import AuthError, authenticate, create_user
 from workbench.audit import record_event
@@ -371,7 +370,7 @@ def test_demo_refuses_a_database_with_real_books_and_accepts_one_with_only_sampl
         assert session.scalar(select(User.id).where(User.username == "admin")) is None
 
 
-def test_demo_users_must_change_the_published_password_at_first_login(app_env: Any) -> None:  # noqa: F811
+def test_demo_users_must_change_the_published_password_at_first_login(app_env: Any) -> None:
     from tests.test_app_pages import log_in, new_app
     from workbench.demo import DEMO_PASSWORD, seed_demo_users
 

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from models import AuditEvent, FieldStatus, FieldValue, Record, RecordStatus, User
 from tests.conftest import record_ids
-from tests.test_app_pages import app_env, open_page, signed_in_app  # noqa: F401 (fixture)
+from tests.test_app_pages import open_page, signed_in_app
 from workbench.context import Workbench
 from workbench.ui.keyboard import FormAction, carried_action, form_action
 
@@ -58,7 +58,7 @@ def test_form_action_prefers_the_press_then_an_unhandled_carried_action() -> Non
 
 
 def test_an_approval_whose_run_was_preempted_is_done_by_the_next_run_once(
-    app_env: Workbench, users: dict[str, User], sample_book_id: int,  # noqa: F811
+    app_env: Workbench, users: dict[str, User], sample_book_id: int,
     sessions: sessionmaker[Session],
 ) -> None:
     first, second = record_ids(sessions, sample_book_id)[:2]

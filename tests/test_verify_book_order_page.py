@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from models import Record, RecordStatus, User
 from tests.conftest import record_ids
-from tests.test_app_pages import app_env, open_page, signed_in_app  # noqa: F401 (fixture)
+from tests.test_app_pages import open_page, signed_in_app
 from workbench.context import Workbench
 
 
@@ -24,7 +24,7 @@ def _name_input(at: AppTest) -> str:
 
 
 def test_position_previous_record_and_undo_on_the_page(
-    app_env: Workbench, users: dict[str, User], sample_book_id: int,  # noqa: F811
+    app_env: Workbench, users: dict[str, User], sample_book_id: int,
     sessions: sessionmaker[Session],
 ) -> None:
     ids = record_ids(sessions, sample_book_id)
