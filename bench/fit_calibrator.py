@@ -18,6 +18,10 @@ from ``--family-pages`` pages of each named generator family (samples/families.p
 family is refused (the robustness bench judges the calibrator on those). Use a seed other than the
 robustness bench's (4242) so that no judged page is fitted on. The result goes to
 ``<out-dir>/<version>.json`` (default ``ocr/assets/calibration/``, loaded by ``load_calibrator``).
+Each field also carries its page's sureness (``ocr.recognition.page_sure_readings``), as ingest
+computes it. The shipped v4 is fitted with ``--cells ''`` (pipeline cells of the tuning families
+only): oracle crops are cleaner than any page the pipeline cuts and would set the average page
+sureness too high. A new calibrator needs a new page-depth floor: run ``bench.page_depth``.
 Synthetic handwriting fonts are not real handwriting: refit on officials' confirmed fields.
 """
 
@@ -44,7 +48,7 @@ from ocr.confidence import (
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import LineLogProbs
 from ocr.fields.local_lexicon import LocalLexicon
-from ocr.recognition import decode_cells, read_field
+from ocr.recognition import decode_cells, page_sure_readings, read_field
 from samples.families import Family, select
 from samples.fields import CELL_SOURCES, FieldSample, family_pipeline_pages, field_pages
 
@@ -122,7 +126,8 @@ def page_log_probs(seed: int, source: CellSource, cache: Path | None) -> list[Pa
 def features_and_labels(pages: list[PageEvidence], local: LocalLexicon | None = None
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Feature matrix (FEATURE_NAMES), labels (1 = exactly right) and page index of every field
-    read as something, with the features ingest computes (cell line count, page warnings).
+    read as something, with the features ingest computes (cell line count, page warnings, the
+    page's sureness).
 
     ``local``: what ingest passes for the book (its unit's home area; see bench.recognition.unit_lexicon).
     """
@@ -131,10 +136,11 @@ def features_and_labels(pages: list[PageEvidence], local: LocalLexicon | None = 
         # Decoded as ingest decodes a page: the page context (registration-number run) included.
         decoded = decode_cells([f.lines for f in page.fields], [f.field_type for f in page.fields], local,
                                places=[(f.record, f.key) for f in page.fields])
-        for f, cell_decoded in zip(page.fields, decoded, strict=True):
-            reading = read_field(f.field_type, cell_decoded, local, len(f.lines), page.warnings)
-            if not reading.value:
-                continue  # ingest never calibrates "" (see ocr.recognition.proposal_from_lines)
+        readings = page_sure_readings([read_field(f.field_type, cell_decoded, local, len(f.lines), page.warnings)
+                                       for f, cell_decoded in zip(page.fields, decoded, strict=True)])
+        for f, reading in zip(page.fields, readings, strict=True):
+            if reading is None or not reading.value:
+                continue  # ingest never calibrates "" (see ocr.recognition.proposal_from_reading)
             xs.append(reading.features.vector())
             ys.append(float(reading.value == f.expected))
             page_ids.append(index)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -24,10 +24,13 @@ import numpy as np
 from ocr.types import CharConfidence
 
 CALIBRATION_DIR = Path(__file__).resolve().parent / "assets" / "calibration"
+# v4: the page's sureness as evidence (PAGE_EVIDENCE_FEATURES) and rival_share, fitted on the pipeline
+# cells of the tuning families only (bench.fit_calibrator --cells '' --families tuned): clean oracle
+# crops would set the average page sureness above every page the pipeline cuts.
 # v3: doubt features, fitted on the tuning families (bench.robustness, seed 4242: held-out >=0.9
 # precision 96.4% vs 96.0%, ECE 0.085 vs 0.090 with v2); v2: classic pages only; v1: before paper
 # whitening, grammars, page context, home area. All stay loadable: a proposal keeps its version.
-DEFAULT_CALIBRATION_VERSION = "v3"
+DEFAULT_CALIBRATION_VERSION = "v4"
 
 # Groups of field types that behave alike (one intercept shift each).
 FIELD_GROUPS = {
@@ -42,14 +45,23 @@ FIELD_GROUPS = {
 }
 GROUP_ORDER = ("numeric", "name", "closed", "place", "free")
 
-# Features whose weight must stay >= 0 (more of them = more evidence of a correct reading).
-EVIDENCE_FEATURES = (
+# Features whose weight must stay >= 0 (more of them = more evidence of a correct reading): about
+# the field, and about its page.
+FIELD_EVIDENCE_FEATURES = (
     "logit_min_char",
     "logit_mean_char",
     "agreement",
     "lexicon_share",
     "validator_ok",
 )
+PAGE_EVIDENCE_FEATURES = (
+    # How sure the reader is of the page's hand as a whole: the median of its read fields' mean
+    # character probability. A hand unlike those the calibrator was fitted on reads less surely on
+    # every field, so each field's own certainty overstates its chance; unknown (a single cell
+    # read alone) scores as the fitted average, i.e. no evidence either way.
+    "page_sureness",
+)
+EVIDENCE_FEATURES = (*FIELD_EVIDENCE_FEATURES, *PAGE_EVIDENCE_FEATURES)
 # Features whose weight must stay <= 0 (more of them = more reason to doubt the reading).
 DOUBT_FEATURES = (
     "repair_edits",  # share of the value's letters the list entry / grammar repair changed
@@ -60,8 +72,8 @@ DOUBT_FEATURES = (
     "rival_share",  # the strongest character a frame saw but the reading did not emit (LineReading.rival)
 )
 # The features a calibrator fitted today uses (v1 and v2 were fitted on the first 12 only).
-FEATURE_NAMES = (*EVIDENCE_FEATURES, "used_lexicon", "log_chars", *(f"group_{g}" for g in GROUP_ORDER),
-                 *DOUBT_FEATURES)
+FEATURE_NAMES = (*FIELD_EVIDENCE_FEATURES, "used_lexicon", "log_chars", *(f"group_{g}" for g in GROUP_ORDER),
+                 *DOUBT_FEATURES, *PAGE_EVIDENCE_FEATURES)
 
 # Page warnings (ocr.page, PageAnalysis.warnings) that make every cell of the page less certain:
 # its cells may be cut across the wrong rulings.
@@ -110,6 +122,9 @@ class ConfidenceFeatures:
     # The highest probability a frame of the cell gave a character the reading did not emit (a dropped
     # or swapped character; ocr.decoding.frame_rival): 0.0 when no frame hesitated, or unknown.
     rival: float = 0.0
+    # The page's median mean character probability over its read fields (with_page_sureness);
+    # None when the cell is read without its page.
+    page_sureness: float | None = None
 
     def values(self) -> dict[str, float]:
         """Every known feature by name (FEATURE_NAMES)."""
@@ -130,6 +145,7 @@ class ConfidenceFeatures:
             "columns_doubt": float(bool(warnings & COLUMN_DOUBT_WARNINGS)),
             "grid_doubt": float(bool(warnings & GRID_DOUBT_WARNINGS)),
             "rival_share": float(self.rival),
+            "page_sureness": math.nan if self.page_sureness is None else _logit(self.page_sureness),
         }
 
     def vector(self, names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
@@ -157,8 +173,23 @@ CONTRADICTION_MAX_CONFIDENCE = 0.85
 # saw leaves no trace in the frames). Below this share of read fields in the high band, no field of
 # the page stays in it (capped as a contradiction is). The floor is the lowest page high-band share
 # on the tuning families (bench/page_depth.py: 24 pages, seeds 4242 and 777): it fires beyond them.
-PAGE_DEPTH_MIN_HIGH_SHARE = 0.44
+# It belongs to the default calibrator: 0.347 with v4 (0.440 with v3, whose confidences did not yet
+# fall with the page's sureness); refit the calibrator, re-run the bench.
+PAGE_DEPTH_MIN_HIGH_SHARE = 0.34
 PAGE_DEPTH_MIN_FIELDS = 12  # fewer read fields than this say too little about the page
+
+
+# Fewer read fields than this say too little about a page's hand: its fields get no page sureness.
+PAGE_SURENESS_MIN_FIELDS = 6
+
+
+def with_page_sureness(features: Sequence[ConfidenceFeatures]) -> list[ConfidenceFeatures]:
+    """The features of one page's read fields, each carrying the page's sureness (the median of
+    their mean character probabilities; see EVIDENCE_FEATURES), unchanged when too few were read."""
+    if len(features) < PAGE_SURENESS_MIN_FIELDS:
+        return list(features)
+    sureness = float(np.median([f.mean_char_prob for f in features]))
+    return [replace(f, page_sureness=sureness) for f in features]
 
 
 def page_high_share(confidences: Sequence[float]) -> float:
@@ -216,8 +247,11 @@ class Calibrator:
         return min(float(self.predict(x)[0]), doubt_cap(features))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """P(right) for rows of ``x`` holding this calibrator's features (``feature_names``, in order)."""
-        z = ((x - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.weights) + self.bias
+        """P(right) for rows of ``x`` holding this calibrator's features (``feature_names``, in order);
+        an unknown feature (NaN) scores as the fitted mean: no evidence either way."""
+        mean = np.asarray(self.mean)
+        x = np.where(np.isnan(x), mean, x)
+        z = ((x - mean) / np.asarray(self.scale)) @ np.asarray(self.weights) + self.bias
         return _sigmoid(z)
 
     def save(self, directory: Path = CALIBRATION_DIR) -> Path:
@@ -252,7 +286,10 @@ def fit_logistic(
     doubt weights <= 0); ``x`` holds the features ``names`` lists, in that order."""
     if x.shape[1] != len(names):
         raise ValueError(f"x has {x.shape[1]} columns for {len(names)} feature names")
-    mean = x.mean(axis=0)
+    known = ~np.isnan(x)
+    # Unknown values (NaN) count as the column's mean: they carry no evidence (as in predict).
+    mean = np.where(known.any(axis=0), np.where(known, x, 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1), 0.0)
+    x = np.where(known, x, mean)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     xs = (x - mean) / scale

@@ -26,6 +26,7 @@ from ocr.confidence import (
     char_prob_summary,
     load_calibrator,
     page_out_of_depth,
+    with_page_sureness,
 )
 from ocr.decoding import (
     DecodedLine,
@@ -412,7 +413,12 @@ def proposal_from_lines(
 ) -> FieldProposal:
     """Combine decoded lines of one cell into a proposal with calibrated confidence (``lines``,
     ``page_warnings``: see ``read_field``)."""
-    reading = read_field(field_type, decoded, local, lines, page_warnings)
+    return proposal_from_reading(key, read_field(field_type, decoded, local, lines, page_warnings), engine, calibrator)
+
+
+def proposal_from_reading(key: str, reading: FieldReading, engine: str, calibrator: Calibrator | None = None
+                          ) -> FieldProposal:
+    """The proposal of one read cell, its confidence from ``reading``'s features."""
     if not reading.value:
         return FieldProposal(key, "", UNREAD_INK_CONFIDENCE, engine=engine)
     calibrator = calibrator or load_calibrator()
@@ -457,22 +463,33 @@ def propose_cells(
     local: LocalLexicon | None = None,
     records: Sequence[int] | None = None,
     page_warnings: Sequence[str] = (),
+    one_page: bool = False,
 ) -> list[FieldProposal]:
     """Proposals for many (cell, field_type) pairs with a single recognizer call; ``local``: the
     unit's confirmed words (see ``ocr.fields.local_lexicon``); ``records``: each cell's record
     index when the cells are a whole page (enables the page-context checks); ``page_warnings``:
-    the QA codes of the page the cells come from (a guessed grid lowers every confidence)."""
+    the QA codes of the page the cells come from (a guessed grid lowers every confidence); ``one_page``:
+    the cells are (most of) one page, whose sureness is then evidence for each (page_sure_readings)."""
     cell_lines = [[] if cell.is_empty else cell.lines for cell, _ in cells]
     places = None if records is None else [(r, cell.key) for r, (cell, _) in zip(records, cells, strict=True)]
     decoded = read_cells(recognizer, cell_lines, [ft for _, ft in cells], local, places)
-    proposals = []
-    for (cell, field_type), cell_decoded in zip(cells, decoded, strict=True):
-        if not cell_decoded:
-            proposals.append(empty_proposal(cell.key, recognizer.name, cell.ink_pixels, page_warnings))
-        else:
-            proposals.append(proposal_from_lines(cell.key, field_type, cell_decoded, recognizer.name, calibrator,
-                                                 local, len(cell.lines), page_warnings))
-    return proposals
+    readings = [read_field(field_type, cell_decoded, local, len(cell.lines), page_warnings) if cell_decoded else None
+                for (cell, field_type), cell_decoded in zip(cells, decoded, strict=True)]
+    if one_page:  # how surely the page's hand is read is evidence for every field of it
+        readings = page_sure_readings(readings)
+    return [empty_proposal(cell.key, recognizer.name, cell.ink_pixels, page_warnings) if reading is None
+            else proposal_from_reading(cell.key, reading, recognizer.name, calibrator)
+            for (cell, _), reading in zip(cells, readings, strict=True)]
+
+
+def page_sure_readings(readings: Sequence[FieldReading | None]) -> list[FieldReading | None]:
+    """One page's readings (None: an empty cell), those read as something carrying the page's
+    sureness in their features (ocr.confidence.with_page_sureness)."""
+    read = [(i, r) for i, r in enumerate(readings) if r is not None and r.value]
+    out = list(readings)
+    for (i, reading), features in zip(read, with_page_sureness([r.features for _, r in read]), strict=True):
+        out[i] = replace(reading, features=features)
+    return out
 
 
 def _field_types(layout: LedgerLayout) -> dict[str, str]:
@@ -567,6 +584,6 @@ def propose_page(
     types = _field_types(layout)
     pairs = [(c, types.get(c.key, "free_text")) for r in analysis.records for c in r.cells]
     records = [i for i, r in enumerate(analysis.records) for _ in r.cells]
-    proposals = iter(propose_cells(pairs, recognizer, calibrator, local, records, analysis.warnings))
+    proposals = iter(propose_cells(pairs, recognizer, calibrator, local, records, analysis.warnings, one_page=True))
     return apply_page_checks([apply_record_checks({c.key: next(proposals) for c in r.cells}, types)
                               for r in analysis.records], types)

@@ -129,9 +129,10 @@ def _rerecognize_page(
         if book.unit_id not in lexicons:
             lexicons[book.unit_id] = local_lexicon_for_unit(session, book.unit_id)
         local = lexicons[book.unit_id]
-        # As at ingest: the page's QA warnings (a guessed grid) are evidence of doubt for the calibrator.
+        # As at ingest: the page's QA warnings (a guessed grid) are evidence of doubt for the calibrator,
+        # and how surely its open fields (most of the page) are read is evidence for each of them.
         proposals = propose_cells([(c, types.get(c.key, "free_text")) for c in cells], recognizer, calibrator, local,
-                                  page_warnings=tuple(page.warnings or ()))
+                                  page_warnings=tuple(page.warnings or ()), one_page=True)
         checked = checked_proposals(session, page_id, {f.id: p for (f, _), p in zip(targets, proposals, strict=True)},
                                     types)
         touched: dict[int, Record] = {}
