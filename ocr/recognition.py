@@ -106,6 +106,7 @@ class FieldLexicon:
     preferred: frozenset[str] = frozenset()  # the catalog's own spellings (over variants)
     word_score: Callable[[str], float] | None = None  # log-score of a completed word
     is_known_word: Callable[[str], bool] | None = None  # for the lexicon-share feature
+    marks_likely_missed: Callable[[str], bool] | None = None  # ditto: a known word read bare of its marks
 
 
 def _word_lexicon(field_type: str) -> FieldLexicon:
@@ -119,7 +120,8 @@ def _scored_words(lexicon: Lexicon) -> FieldLexicon:
         # and an out-of-lexicon word ~ LM_WEIGHT * (oov - typical).
         return LM_WEIGHT * lexicon.word_score(word) + WORD_INSERTION_BONUS
 
-    return FieldLexicon(word_score=score, is_known_word=lexicon.is_word)
+    return FieldLexicon(word_score=score, is_known_word=lexicon.is_word,
+                        marks_likely_missed=lexicon.marks_likely_missed)
 
 
 def _closed_lexicon(field_type: str) -> FieldLexicon:
@@ -322,8 +324,9 @@ def _join_chars(readings: list[LineReading]) -> list[CharConfidence]:
 
 
 def lexicon_share(value: str, field_type: str, local: LocalLexicon | None = None) -> float:
-    """Share of the value's words the field's lexicon (with the unit's words) accepts (1.0: no lexicon);
-    closed lists: 1.0 for the catalog's spelling, CLOSED_VARIANT_SHARE for a listed variant, else 0."""
+    """Share of the value's words the field's lexicon (with the unit's words) accepts (1.0: no lexicon),
+    a word bare of the marks its usual spelling has counting CLOSED_VARIANT_SHARE; closed lists: 1.0
+    for the catalog's spelling, CLOSED_VARIANT_SHARE for a listed variant, else 0."""
     lexicon = lexicon_with_local(field_type, local)
     if lexicon.closed_values:
         if value in lexicon.preferred or (value.isupper() and value in {p.upper() for p in lexicon.preferred}):
@@ -336,7 +339,11 @@ def lexicon_share(value: str, field_type: str, local: LocalLexicon | None = None
     words = "".join(ch if ch.isalpha() else " " for ch in value).split()
     if not words:
         return 0.0
-    return sum(lexicon.is_known_word(w) for w in words) / len(words)
+    missed = lexicon.marks_likely_missed or (lambda _: False)
+    # A known word read bare of the marks its usual spelling has ("Tran", "Thon") is, as a closed
+    # list's variant spelling, half the evidence of a word read as the lexicon usually has it.
+    return sum(0.0 if not lexicon.is_known_word(w) else CLOSED_VARIANT_SHARE if missed(w) else 1.0
+               for w in words) / len(words)
 
 
 @dataclass
