@@ -85,7 +85,8 @@ def asternet_reader(use_field_knowledge: bool, calibrator: Calibrator | None = N
         out = []
         for s in samples:
             if s.cell.is_empty:  # as ingest: an empty cell is proposed "" without reading
-                out.append(("", empty_proposal(s.cell.key, "", s.cell.ink_pixels).confidence))
+                empty = empty_proposal(s.cell.key, "", s.cell.ink_pixels, faint_ink=s.cell.faint_ink)
+                out.append(("", empty.confidence))
                 continue
             reading = read_field(s.field_type, next(decoded_cells), local)
             # As ingest: ink read as nothing is not calibrated (see proposal_from_lines).

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ocr.grid import LedgerGrid, writing_pixels
+from ocr.imaging import ink_mask
 from ocr.ruling_crossing import rejoin_cut_strokes
 from ocr.settings import CellSettings
 from ocr.types import Box, CellImage
@@ -200,7 +201,7 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
              row_height: float, settings: CellSettings) -> CellImage:
     """One cell: empty, or its text lines (top to bottom) as clean grayscale crops."""
     if len(ids) == 0 or int(components.areas[ids].sum()) < settings.min_cell_ink_pixels:
-        return CellImage(key=key, box=box, lines=[], is_empty=True, ink_pixels=ink_inside(components, box))
+        return empty_cell(gray, components, key, box, settings)
     boxes = components.boxes[ids]
     y0 = int(boxes[:, 1].min())
     y1 = int((boxes[:, 1] + boxes[:, 3]).max())
@@ -210,7 +211,7 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
     profile = mine.sum(axis=1)
     bands = _split_stacked_words(_line_bands(profile, row_height), profile, components, ids, y0)
     if not bands:
-        return CellImage(key=key, box=box, lines=[], is_empty=True, ink_pixels=ink_inside(components, box))
+        return empty_cell(gray, components, key, box, settings)
     # Each component goes to the line band holding its centre of mass (or the nearest band).
     band_centres = np.array([(a + b) / 2 for a, b in bands]) + y0
     centre_y = components.centres[ids, 1]
@@ -220,9 +221,16 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
         owner[inside] = index
     crops = [_line_crop(gray, components, ids[owner == index], settings) for index in range(len(bands))]
     lines = [crop for crop in crops if crop is not None]
-    # The ink count only serves a doubtful "empty": not paid for cells that hold lines (~7% of a page's CPU).
-    return CellImage(key=key, box=box, lines=lines, is_empty=not lines,
-                     ink_pixels=0 if lines else ink_inside(components, box))
+    # The ink counts only serve a doubtful "empty": not paid for cells that hold lines (~7% of a page's CPU).
+    return CellImage(key=key, box=box, lines=lines, is_empty=False) if lines else \
+        empty_cell(gray, components, key, box, settings)
+
+
+def empty_cell(gray: np.ndarray, components: InkComponents, key: str, box: Box, settings: CellSettings) -> CellImage:
+    """A cell judged empty, with the ink that may still be in it: the text mask's writing-like
+    pixels, and whether a lower-contrast look finds writing too pale for that mask."""
+    return CellImage(key=key, box=box, lines=[], is_empty=True, ink_pixels=ink_inside(components, box),
+                     faint_ink=faint_writing_inside(gray, box, settings) >= settings.faint_ink_min_pixels)
 
 
 # Word-sized strokes whose centres lie this many word heights apart, one above the other, are
@@ -276,6 +284,21 @@ def _share_columns(left_a: np.ndarray, right_a: np.ndarray, left_b: np.ndarray, 
     overlap = min(right_a.max(), right_b.max()) - max(left_a.min(), left_b.min())
     narrower = min(right_a.max() - left_a.min(), right_b.max() - left_b.min())
     return bool(overlap >= narrower / 3)
+
+
+def faint_writing_inside(gray: np.ndarray, box: Box, settings: CellSettings) -> int:
+    """Writing-like pixels of the cell's inside (as ink_inside) at the faint-ink contrast: pixels
+    ``faint_ink_offset`` levels darker than their ``faint_ink_block`` neighbourhood."""
+    inset = max(2, box.h // 10)
+    x0, y0, x1, y1 = box.x + inset, box.y + inset, box.x + box.w - inset, box.y + box.h - inset
+    if x1 <= x0 or y1 <= y0:
+        return 0
+    reach = settings.faint_ink_block // 2 + 1  # the threshold's window sees past the inside
+    height, width = gray.shape
+    top, left = max(0, y0 - reach), max(0, x0 - reach)
+    around = gray[top : min(height, y1 + reach), left : min(width, x1 + reach)]
+    faint = ink_mask(around, settings.faint_ink_block, settings.faint_ink_offset)
+    return writing_pixels(faint[y0 - top : y1 - top, x0 - left : x1 - left])
 
 
 def ink_inside(components: InkComponents, box: Box) -> int:

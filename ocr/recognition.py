@@ -440,10 +440,12 @@ def proposal_from_reading(key: str, reading: FieldReading, engine: str, calibrat
     )
 
 
-def empty_proposal(key: str, engine: str, ink_pixels: int = 0, page_warnings: Sequence[str] = ()) -> FieldProposal:
-    """"" for a cell judged empty; confident only when no writing-like ink lies in it and the page's
-    columns and grid were found as the template expects (``page_warnings``: the page's QA codes)."""
-    if ink_pixels >= EMPTY_WITH_INK_PIXELS:
+def empty_proposal(key: str, engine: str, ink_pixels: int = 0, page_warnings: Sequence[str] = (),
+                   faint_ink: bool = False) -> FieldProposal:
+    """"" for a cell judged empty; confident only when no writing-like ink lies in it, not even too
+    pale for the text mask (``faint_ink``), and the page's columns and grid were found as the
+    template expects (``page_warnings``: the page's QA codes)."""
+    if ink_pixels >= EMPTY_WITH_INK_PIXELS or faint_ink:
         confidence = EMPTY_WITH_INK_CONFIDENCE
     elif COLUMN_DOUBT_WARNINGS.intersection(page_warnings) or GRID_DOUBT_WARNINGS.intersection(page_warnings):
         confidence = EMPTY_ON_DOUBTFUL_GRID_CONFIDENCE
@@ -484,7 +486,8 @@ def propose_cells(
                 for (cell, field_type), cell_decoded in zip(cells, decoded, strict=True)]
     if one_page:  # how surely the page's hand is read is evidence for every field of it
         readings = page_sure_readings(readings)
-    return [empty_proposal(cell.key, recognizer.name, cell.ink_pixels, page_warnings) if reading is None
+    return [empty_proposal(cell.key, recognizer.name, cell.ink_pixels, page_warnings, cell.faint_ink)
+            if reading is None
             else proposal_from_reading(cell.key, reading, recognizer.name, calibrator)
             for (cell, _), reading in zip(cells, readings, strict=True)]
 

@@ -57,6 +57,12 @@ class CellSettings:
     border_reach: float = 0.35  # how far (x row height) a stroke may cross into neighbours
     stroke_gap: int = 15  # px: gaps this wide between a line's mask pieces keep their faint ink
     rejoin_cut_strokes: bool = True  # give strokes written across a vertical ruling back to the text
+    # The second look at a cell judged empty (CellImage.faint_ink): half the text mask's contrast
+    # (GridSettings.ink_offset 12), same window. Its floor is twice the most writing-like ink that
+    # look finds in a truly empty cell of the tuning families (56 px; 240 cells, seeds 4242 and 777).
+    faint_ink_offset: float = 6.0
+    faint_ink_block: int = 31
+    faint_ink_min_pixels: int = 112
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,9 @@ class CellImage:
     # rulings), whoever they were given to. An empty cell with ink in it is a doubtful "empty"
     # (too little ink for a line, or strokes given to a neighbour), never a confident one.
     ink_pixels: int = 0
+    # For a cell judged empty: a second look at lower contrast found writing-like strokes too pale
+    # for the text mask (faded ink on yellowed paper). Writing an official can see is never a sure "".
+    faint_ink: bool = False
 
 
 @dataclass
