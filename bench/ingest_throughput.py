@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ocr.loading import iter_input_files  # noqa: E402
+from ocr.image.loading import iter_input_files  # noqa: E402
 from samples.generator import generate_book  # noqa: E402
 from workbench.books import BookIdentity  # noqa: E402
 from workbench.config import Settings  # noqa: E402

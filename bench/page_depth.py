@@ -24,7 +24,7 @@ import ocr.confidence
 from bench.recognition import RENDERED_UNIT, unit_lexicon
 from ocr.confidence import page_high_share
 from ocr.engines.asternet import get_asternet
-from ocr.loading import load_images
+from ocr.image.loading import load_images
 from ocr.pipeline import process_page
 from samples.families import family, select
 from samples.fields import render_family_page

@@ -51,7 +51,7 @@ from ocr.confidence import (
 from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.fields.normalize import normalize
-from ocr.loading import load_images
+from ocr.image.loading import load_images
 from ocr.pipeline import PageResult, process_page
 from samples.families import Family, select
 from samples.fields import render_family_page

@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: `python bench/verify_load.py`
     sys.path.insert(0, str(ROOT))
 
-from ocr.loading import iter_input_files  # noqa: E402
+from ocr.image.loading import iter_input_files  # noqa: E402
 from workbench.accounts.auth import create_user  # noqa: E402
 from workbench.books import BookIdentity, get_or_create_unit  # noqa: E402
 from workbench.config import Settings  # noqa: E402

@@ -37,7 +37,7 @@ from ocr.grid import (
     match_column_rulings,
     template_edges,
 )
-from ocr.imaging import ink_gray, ink_mask
+from ocr.image.imaging import ink_gray, ink_mask
 from ocr.settings import GridSettings
 from ocr.types import LedgerLayout, PageAnalysis, ProcessingStep
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ocr.grid import LedgerGrid, writing_pixels
-from ocr.imaging import ink_mask
+from ocr.image.imaging import ink_mask
 from ocr.ruling_crossing import rejoin_cut_strokes
 from ocr.settings import CellSettings
 from ocr.types import Box, CellImage

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from ocr.imaging import ink_gray, ink_mask, resize_to_width
+from ocr.image.imaging import ink_gray, ink_mask, resize_to_width
+from ocr.image.stamps import Stamp, find_stamps
 from ocr.settings import GridSettings
-from ocr.stamps import Stamp, find_stamps
 from ocr.types import Box, LedgerLayout
 
 
@@ -26,7 +26,7 @@ class InkMasks:
     ink: np.ndarray  # uint8 0/255: all ink (text, handwriting, rulings)
     rulings: np.ndarray  # uint8 0/255: the detected ruling strokes only
     text: np.ndarray  # ink minus rulings and stamps
-    stamps: np.ndarray  # uint8 0/255: ink of round red stamps (ocr.stamps): never writing
+    stamps: np.ndarray  # uint8 0/255: ink of round red stamps (ocr.image.stamps): never writing
 
 
 @dataclass(frozen=True)

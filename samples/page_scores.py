@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ocr.deskew import compose, map_points
+from ocr.image.deskew import compose, map_points
 from ocr.types import Box, PageAnalysis
 from samples.render import PageOptions
 

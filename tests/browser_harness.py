@@ -41,7 +41,7 @@ from typing import Any
 
 import pytest
 
-from ocr.loading import iter_input_files
+from ocr.image.loading import iter_input_files
 from workbench.accounts.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.config import Settings

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, Page, PopulationExtract, Record, User
-from ocr.loading import ImageLoadError, InputFile, iter_input_files, zip_members
+from ocr.image.loading import ImageLoadError, InputFile, iter_input_files, zip_members
 from tests.backends import BACKENDS, fresh_engine
 from workbench.books import BookIdentity
 from workbench.crosscheck.extract import ExtractError, read_extract

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from ocr.cells import InkComponents, assign_components, cut_cell, find_components
-from ocr.imaging import ink_mask
+from ocr.image.imaging import ink_mask
 from ocr.ruling_crossing import rejoin_cut_strokes
 from ocr.settings import CellSettings, GridSettings
 from ocr.types import Box

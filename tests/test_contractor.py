@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, Page, PageStatus, Record, User
-from ocr.loading import InputFile
+from ocr.image.loading import InputFile
 from tests.conftest import record_ids
 from workbench.accounts import admin
 from workbench.accounts.auth import authenticate

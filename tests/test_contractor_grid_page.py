@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
 from models import AuditEvent, Page, Record, RecordStatus, User
-from ocr.loading import InputFile
+from ocr.image.loading import InputFile
 from tests.test_app_pages import errors, open_page, signed_in_app
 from workbench.books import BookIdentity
 from workbench.context import Workbench

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
 from models import Book, Page, User
-from ocr.loading import iter_input_files
+from ocr.image.loading import iter_input_files
 from tests.browser_harness import launch_chromium, login, new_page, running_app
 from tests.test_app_pages import errors, open_page, signed_in_app
 from workbench.accounts.auth import create_user

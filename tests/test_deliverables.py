@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, Record, User
-from ocr.loading import iter_input_files
+from ocr.image.loading import iter_input_files
 from tests.test_app_pages import open_page, signed_in_app
 from workbench.accounts.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit

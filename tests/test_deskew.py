@@ -7,7 +7,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from ocr.deskew import compose, deskew_page, find_page_region, map_points
+from ocr.image.deskew import compose, deskew_page, find_page_region, map_points
 from samples import PageOptions, render_page
 
 ANGLES = (-4.0, -1.5, 0.0, 2.0, 4.5)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Page, Record
-from ocr.loading import iter_input_files
+from ocr.image.loading import iter_input_files
 from samples.generator import generate_book
 from workbench.books import BookIdentity
 from workbench.config import Settings

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
 from models import Book, FieldStatus, FieldValue, Page, Record, RecordStatus, User
-from ocr.loading import InputFile
+from ocr.image.loading import InputFile
 from samples.generator import PageOptions, render_page
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity

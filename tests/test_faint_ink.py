@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocr.loading import load_images
+from ocr.image.loading import load_images
 from ocr.pipeline import process_page
 from ocr.recognition import EMPTY_CELL_CONFIDENCE, empty_proposal
 from samples.families import family

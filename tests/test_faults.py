@@ -26,7 +26,7 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, FieldStatus, FieldValue, Record, RecordStatus, Unit, User
-from ocr.loading import InputFile
+from ocr.image.loading import InputFile
 from tests.backends import BACKENDS, PG_URL, fresh_engine
 from tests.conftest import insert_book, make_official
 from tests.test_bad_inputs import BOOK, Store, assert_only_content_addressed, page_image

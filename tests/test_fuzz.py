@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from PIL import Image
 
-from ocr.loading import ImageLoadError, load_images
+from ocr.image.loading import ImageLoadError, load_images
 from tests.test_bad_inputs import FAR_IFD_TIFF, page_image, pdf_bytes, tiff_second_frame_without_size
 from workbench.crosscheck.extract import COLUMN_ALIASES, CitizenTable, ExtractError, read_extract
 

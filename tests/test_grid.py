@@ -7,8 +7,8 @@ from functools import cache
 import numpy as np
 import pytest
 
-from ocr.deskew import compose, deskew_page, map_points
 from ocr.grid import LedgerGrid, detect_grid, match_column_rulings, match_columns
+from ocr.image.deskew import compose, deskew_page, map_points
 from samples import PageOptions, render_page
 from workbench.book_types import get_book_type
 

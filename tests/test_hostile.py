@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, FieldValue, Page, Record, RecordStatus, Unit, User
 from ocr.fields.text import clean_text
-from ocr.loading import ImageLoadError, ZipLimits, ZipMember, iter_input_files, zip_members
+from ocr.image.loading import ImageLoadError, ZipLimits, ZipMember, iter_input_files, zip_members
 from tests.backends import fresh_engine
 from tests.conftest import record_ids
 from tests.test_app_pages import open_page, signed_in_app

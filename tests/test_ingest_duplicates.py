@@ -8,7 +8,7 @@ import cv2
 from sqlalchemy import select
 
 from models import Page
-from ocr.loading import iter_input_files
+from ocr.image.loading import iter_input_files
 from workbench.books import BookIdentity
 from workbench.config import Settings
 from workbench.context import open_workbench

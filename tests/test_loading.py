@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocr.loading import ImageLoadError, iter_input_files, load_images, natural_sort_key
+from ocr.image.loading import ImageLoadError, iter_input_files, load_images, natural_sort_key
 
 
 def _page(width: int = 600, height: int = 400) -> np.ndarray:

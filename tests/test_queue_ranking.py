@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import FieldStatus, FieldValue, Record, RecordStatus, User
-from ocr.loading import iter_input_files
+from ocr.image.loading import iter_input_files
 from ocr.recognition import EMPTY_CELL_CONFIDENCE, EMPTY_WITH_INK_CONFIDENCE
 from workbench.accounts.auth import create_user
 from workbench.book_types import get_book_type

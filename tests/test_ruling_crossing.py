@@ -7,8 +7,8 @@ from functools import cache
 import numpy as np
 
 from ocr.decoding import greedy_decode
-from ocr.deskew import compose, map_points
 from ocr.engines.asternet import get_asternet
+from ocr.image.deskew import compose, map_points
 from ocr.page import analyze_page
 from ocr.settings import CellSettings
 from ocr.types import PageAnalysis

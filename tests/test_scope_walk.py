@@ -34,7 +34,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import CrosscheckResult, PopulationExtract, User
-from ocr.loading import InputFile
+from ocr.image.loading import InputFile
 from tests.conftest import World, record_ids
 from workbench.accounts import admin
 from workbench.context import Workbench

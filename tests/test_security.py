@@ -26,7 +26,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, CrosscheckResult, PopulationExtract, User
-from ocr.loading import InputFile, zip_members
+from ocr.image.loading import InputFile, zip_members
 from tests.backends import BACKENDS, fresh_engine
 from tests.conftest import PASSWORD, record_ids
 from tests.test_bad_inputs import BOOK, Store, assert_only_content_addressed, page_image

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import ocr.deskew
-from ocr import page_qa
-from ocr.deskew import compose, find_page_region, map_points
+import ocr.image.deskew
 from ocr.engines.asternet import get_asternet
 from ocr.grid import distinct_rulings, match_column_rulings, match_columns_in_frame, template_edges
-from ocr.loading import load_images
+from ocr.image import page_qa
+from ocr.image.deskew import compose, find_page_region, map_points
+from ocr.image.loading import load_images
 from ocr.page import analyze_page
 from ocr.pipeline import process_page
 from ocr.types import Box, PageAnalysis
@@ -99,7 +99,7 @@ def test_a_shadowed_corner_of_the_paper_is_not_painted_over() -> None:
 def test_a_dark_line_beside_the_table_does_not_become_its_frame(monkeypatch: pytest.MonkeyPatch) -> None:
     """The page as the grid saw it before the page finder was fixed: the shadow painted white and
     the bed's edge beside the table. The visible rulings still win over the frame's outer lines."""
-    monkeypatch.setattr(ocr.deskew, "PAPER_RECTANGULARITY", 0.0)  # keep the shadow-cut outline
+    monkeypatch.setattr(ocr.image.deskew, "PAPER_RECTANGULARITY", 0.0)  # keep the shadow-cut outline
     image, truth = _stamped_page()
     analysis = analyze_page(image, LAYOUT)
     columns = next(s for s in analysis.steps if s.name == "grid").result["columns"]

@@ -2,7 +2,7 @@
 
 A red round stamp pressed over the empty rows at the end of a page read as writing, so each row
 it touched became a record (seed 777: 7 records found where 5 exist, 11 where 9). The grid now
-finds stamps (ocr.stamps: stamp-red ink whose outline follows seal-sized circles) and keeps their
+finds stamps (ocr.image.stamps: stamp-red ink whose outline follows seal-sized circles) and keeps their
 ink out of the text, so only writing decides which rows are records.
 """
 
@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr.loading import load_images
+from ocr.image.loading import load_images
+from ocr.image.stamps import find_stamps
 from ocr.page import analyze_page
-from ocr.stamps import find_stamps
 from ocr.types import PageAnalysis
 from samples.families import family
 from samples.fields import render_family_page

@@ -13,9 +13,9 @@ import pytest
 
 from ocr.confidence import Calibrator, ConfidenceFeatures, load_calibrator
 from ocr.decoding import DecodedLine
-from ocr.deskew import compose, map_points
 from ocr.engines.asternet import get_asternet
-from ocr.loading import load_images
+from ocr.image.deskew import compose, map_points
+from ocr.image.loading import load_images
 from ocr.page import analyze_page
 from ocr.recognition import EMPTY_CELL_CONFIDENCE, empty_proposal, propose_page, read_field
 from ocr.types import LineReading, PageAnalysis

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.orm import Session
 
 from models import Role, User
-from ocr.loading import ImageLoadError, iter_input_files
+from ocr.image.loading import ImageLoadError, iter_input_files
 from ocr.types import FIELD_TYPES
 from workbench.accounts import admin
 from workbench.accounts.auth import AuthError, create_user, local_time_text
@@ -264,7 +264,7 @@ def recognize(
     as_json: bool = typer.Option(True, "--json/--text", help="One JSON object per image (default) or plain text."),
 ) -> None:
     """Read line images: value, calibrated confidence and per-character confidences."""
-    from ocr.loading import load_images
+    from ocr.image.loading import load_images
     from ocr.recognition import propose_field
     from ocr.types import Box, CellImage
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from models import Book, Role, Unit, User
-from ocr.loading import iter_input_files
+from ocr.image.loading import iter_input_files
 from workbench.accounts.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit
 from workbench.context import Workbench

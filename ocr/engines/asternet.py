@@ -33,7 +33,7 @@ import onnxruntime as ort
 
 from ocr.decoding import greedy_decode
 from ocr.engines.base import LineLogProbs, to_gray
-from ocr.imaging import whiten_background
+from ocr.image.imaging import whiten_background
 from ocr.types import LineReading
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ocr.loading import iter_input_files
+from ocr.image.loading import iter_input_files
 from tests.browser_harness import ROOT, SAMPLE_PAGE, running_app, sample_page_workbench
 from workbench.accounts.auth import create_user
 from workbench.books import BookIdentity, get_or_create_unit

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Record, User
-from ocr.loading import iter_input_files
+from ocr.image.loading import iter_input_files
 from tests.browser_harness import SAMPLE_PAGE, sample_page_workbench, settle_after, signed_in_page
 from tests.e2e.conftest import SCREENSHOTS, UNIT, WAIT_MS
 from workbench.books import BookIdentity

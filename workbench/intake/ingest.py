@@ -26,7 +26,7 @@ from models import FieldValue, Page, PageStatus, Record, User
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
-from ocr.loading import ImageLoadError, InputFile, load_images
+from ocr.image.loading import ImageLoadError, InputFile, load_images
 from ocr.pipeline import ModelFiles, PageOutcome, PageTask, duplicate_page
 from ocr.types import FieldProposal, LedgerLayout, RecordRegion
 from workbench.audit import record_event, record_step

@@ -1,6 +1,6 @@
 """What happened to every file handed in to a book, in Vietnamese, kept with the book (issue #16 item 7).
 
-Loading and storage errors are written in English for the logs (ocr.loading, workbench.storage);
+Loading and storage errors are written in English for the logs (ocr.image.loading, workbench.storage);
 contractors read them through `error_vi`, which recognises each known message and keeps the file
 name. The book's upload log is read from its audit trail, so it survives the upload screen, a
 reload and another browser: files added, skipped as already present, refused, failed to load or

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import User
-from ocr.loading import ImageLoadError, InputFile, zip_members
+from ocr.image.loading import ImageLoadError, InputFile, zip_members
 from workbench.intake.ingest import IngestOptions, IngestReport, register_file
 
 

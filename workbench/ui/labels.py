@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import PageStatus, RecordStatus, Role
-from ocr.page_qa import WARNINGS_VI
+from ocr.image.page_qa import WARNINGS_VI
 from workbench.intake.book_type_hold import book_type_mismatch_vi
 from workbench.intake.registration_sequence import GAP, Location, SequenceFinding, number_ranges, parse_sequence_warning
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr.imaging import ink_gray, ink_mask, resize_to_width, small_ink_gray, to_gray
+from ocr.image.imaging import ink_gray, ink_mask, resize_to_width, small_ink_gray, to_gray
 from ocr.settings import DeskewSettings
 from ocr.types import Box
 

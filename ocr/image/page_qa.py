@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr.imaging import ink_gray, ink_mask, resize_to_width, small_ink_gray
+from ocr.image.imaging import ink_gray, ink_mask, resize_to_width, small_ink_gray
 from ocr.types import Box
 
 # What officials read for the codes added here (the UI's label table shows these texts).
@@ -53,7 +53,7 @@ def ink_fraction(image: np.ndarray, analysis_width: int = 800) -> float:
 
     Only the paper counts: a dark scanner bed, the paper edge and its shadow are not content.
     """
-    from ocr.deskew import find_page_region  # local import: deskew is heavier than QA needs
+    from ocr.image.deskew import find_page_region  # local import: deskew is heavier than QA needs
 
     small_colour, _ = resize_to_width(image, analysis_width)
     small = ink_gray(small_colour)
