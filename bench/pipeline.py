@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ocr.image.loading import load_images  # noqa: E402
-from ocr.page import analyze_page  # noqa: E402
+from ocr.layout.page import analyze_page  # noqa: E402
 from samples.page_scores import BOOK_TYPES, page_options, score_page, summarise  # noqa: E402
 from samples.render import render_page_encoded  # noqa: E402
 from workbench.book_types import get_book_type  # noqa: E402

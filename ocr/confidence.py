@@ -75,7 +75,7 @@ DOUBT_FEATURES = (
 FEATURE_NAMES = (*FIELD_EVIDENCE_FEATURES, "used_lexicon", "log_chars", *(f"group_{g}" for g in GROUP_ORDER),
                  *DOUBT_FEATURES, *PAGE_EVIDENCE_FEATURES)
 
-# Page warnings (ocr.page, PageAnalysis.warnings) that make every cell of the page less certain:
+# Page warnings (ocr.layout.page, PageAnalysis.warnings) that make every cell of the page less certain:
 # its cells may be cut across the wrong rulings.
 COLUMN_DOUBT_WARNINGS = frozenset({"columns_guessed", "columns_differ_from_template",
                                    "ink_left_of_table", "ink_right_of_table"})

@@ -1,4 +1,4 @@
-"""Line crops of ocr.cells keep the writing's faint ink, whiten foreign ink and rulings, and leave ink
+"""Line crops of ocr.layout.cells keep the writing's faint ink, whiten foreign ink and rulings, and leave ink
 contrast alone; glyphs written across a column ruling stay whole and go to the text they belong to."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.cells import InkComponents, assign_components, cut_cell, find_components
 from ocr.image.imaging import ink_mask
-from ocr.ruling_crossing import rejoin_cut_strokes
+from ocr.layout.cells import InkComponents, assign_components, cut_cell, find_components
+from ocr.layout.ruling_crossing import rejoin_cut_strokes
 from ocr.settings import CellSettings, GridSettings
 from ocr.types import Box
 
@@ -68,7 +68,7 @@ CELLS = [Box(0, 0, EDGE, 80), Box(EDGE, 0, 240 - EDGE, 80)]
 
 
 def _ruled_scan() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two cells split by a ruling (gray, text mask and ruling mask as ocr.grid leaves them).
+    """Two cells split by a ruling (gray, text mask and ruling mask as ocr.layout.grid leaves them).
 
     Top line: a "7" begun left of the ruling (its bar crosses it, most of its ink is left), then
     the right cell's word 4 px after it; the left cell's own word is far off. Bottom line: the

@@ -14,12 +14,12 @@ from functools import cache
 import numpy as np
 import pytest
 
-from ocr.grid import LedgerGrid, column_frame, detect_grid, find_rulings, frame_lines, template_edges
 from ocr.image import page_qa
 from ocr.image.deskew import compose, map_points
 from ocr.image.imaging import ink_gray
 from ocr.image.loading import load_images
-from ocr.page import analyze_page
+from ocr.layout.grid import LedgerGrid, column_frame, detect_grid, find_rulings, frame_lines, template_edges
+from ocr.layout.page import analyze_page
 from ocr.settings import GridSettings
 from ocr.types import Box, PageAnalysis
 from samples.page_scores import BOOK_TYPES, page_options

@@ -7,8 +7,8 @@ from functools import cache
 import numpy as np
 import pytest
 
-from ocr.grid import LedgerGrid, detect_grid, match_column_rulings, match_columns
 from ocr.image.deskew import compose, deskew_page, map_points
+from ocr.layout.grid import LedgerGrid, detect_grid, match_column_rulings, match_columns
 from samples import PageOptions, render_page
 from workbench.book_types import get_book_type
 
@@ -114,7 +114,7 @@ def test_visible_rulings_win_over_the_width_hints():
 
 
 def test_row_pitch_survives_missing_faint_rulings():
-    from ocr.grid import _row_pitch
+    from ocr.layout.grid import _row_pitch
 
     pitch = 117.6
     top, header_bottom = 150.0, 300.0

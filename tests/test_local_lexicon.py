@@ -21,7 +21,7 @@ from ocr.engines.asternet import get_asternet
 from ocr.fields.lexicon import lexicon_for
 from ocr.fields.local_lexicon import HomeUnit, LocalLexicon, local_word_logp
 from ocr.image.loading import InputFile
-from ocr.page import analyze_page
+from ocr.layout.page import analyze_page
 from ocr.pipeline import PageTask
 from ocr.recognition import (
     constraints_for,

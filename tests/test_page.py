@@ -9,7 +9,7 @@ import pytest
 
 from ocr.image.deskew import compose, map_points
 from ocr.image.page_qa import dhash, duplicate_of, hamming, is_blank, phash
-from ocr.page import PipelineSettings, analyze_page
+from ocr.layout.page import PipelineSettings, analyze_page
 from ocr.settings import QASettings
 from ocr.types import PageAnalysis
 from samples import PageOptions, render_page

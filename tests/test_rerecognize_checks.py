@@ -22,7 +22,7 @@ from sqlalchemy import select
 from models import FieldStatus, FieldValue, Record, User
 from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, ConfidenceBands
 from ocr.image.loading import InputFile
-from ocr.page import analyze_page
+from ocr.layout.page import analyze_page
 from ocr.types import Box
 from samples.render import PageOptions, render_page
 from workbench.book_types import get_book_type

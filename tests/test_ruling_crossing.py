@@ -9,7 +9,7 @@ import numpy as np
 from ocr.decoding import greedy_decode
 from ocr.engines.asternet import get_asternet
 from ocr.image.deskew import compose, map_points
-from ocr.page import analyze_page
+from ocr.layout.page import analyze_page
 from ocr.settings import CellSettings
 from ocr.types import PageAnalysis
 from samples import PageOptions, render_page

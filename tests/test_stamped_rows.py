@@ -16,7 +16,7 @@ import pytest
 
 from ocr.image.loading import load_images
 from ocr.image.stamps import find_stamps
-from ocr.page import analyze_page
+from ocr.layout.page import analyze_page
 from ocr.types import PageAnalysis
 from samples.families import family
 from samples.fields import render_family_page

@@ -16,7 +16,7 @@ from ocr.decoding import DecodedLine
 from ocr.engines.asternet import get_asternet
 from ocr.image.deskew import compose, map_points
 from ocr.image.loading import load_images
-from ocr.page import analyze_page
+from ocr.layout.page import analyze_page
 from ocr.recognition import EMPTY_CELL_CONFIDENCE, empty_proposal, propose_page, read_field
 from ocr.types import LineReading, PageAnalysis
 from samples.render import PageOptions, render_page_encoded
@@ -115,7 +115,7 @@ def test_empty_is_not_sure_on_a_page_whose_columns_or_grid_are_in_doubt(warning:
 def test_a_cell_holding_a_neighbours_strokes_is_a_doubtful_empty() -> None:
     """A word given to the next cell (its centre lies there) still leaves ink in this one: the
     cutter calls this cell empty, and the proposal must not be a confident "" (0.97)."""
-    from ocr.cells import assign_components, cut_cell, find_components
+    from ocr.layout.cells import assign_components, cut_cell, find_components
     from ocr.settings import CellSettings
     from ocr.types import Box
 

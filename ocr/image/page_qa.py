@@ -218,7 +218,7 @@ def ledger_upside_down(page: np.ndarray, analysis_width: int = 800) -> tuple[boo
     title takes the top margin), the title is the first text band, and text has more ink above
     its x-height band than below.
     """
-    from ocr.grid import find_rulings, frame_lines  # local import: keeps page_qa light to import
+    from ocr.layout.grid import find_rulings, frame_lines  # local import: keeps page_qa light to import
     from ocr.settings import GridSettings
 
     small = small_ink_gray(page, analysis_width)
@@ -266,7 +266,7 @@ def ink_beside_table(text: np.ndarray, table: Box) -> InkBesideTable:
     ``text`` is the page's ink without rulings (0/255); the paper edge and its shadow in the
     outermost 2% and the frame ruling's own width do not count.
     """
-    from ocr.grid import writing_pixels  # local import: keeps page_qa light to import
+    from ocr.layout.grid import writing_pixels  # local import: keeps page_qa light to import
 
     width = text.shape[1]
     edge = max(4, round(0.02 * width))

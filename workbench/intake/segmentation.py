@@ -1,7 +1,7 @@
 """Correcting a page's grid (the contractor's grid editor): re-cut and re-read one page at the
 column and row lines a person gave.
 
-The pixel work is the OCR package's own: ``ocr.page.analyze_at_lines`` cuts the stored deskewed page
+The pixel work is the OCR package's own: ``ocr.layout.page.analyze_at_lines`` cuts the stored deskewed page
 with ingest's ink masks and cell cutter, and ``ocr.pipeline.recognize_analysis`` reads the cells
 with the book's ACTIVE model, its calibrator and the unit's confirmed words, as ingest does. No DB
 transaction is held while reading. Then, in one transaction:
@@ -29,8 +29,8 @@ from models import AuditEvent, FieldStatus, FieldValue, Page, PageStatus, Record
 from ocr.confidence import Calibrator, load_calibrator
 from ocr.engines.asternet import get_asternet
 from ocr.engines.base import Recognizer
-from ocr.grid import template_edges
-from ocr.page import analyze_at_lines
+from ocr.layout.grid import template_edges
+from ocr.layout.page import analyze_at_lines
 from ocr.pipeline import recognize_analysis
 from ocr.types import FieldProposal, LedgerLayout, PageAnalysis, RecordRegion
 from workbench.audit import record_event, record_step

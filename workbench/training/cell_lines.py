@@ -1,9 +1,9 @@
-"""Text-line crops of stored cells, cut by the page pipeline's own cell cutter (``ocr.cells``).
+"""Text-line crops of stored cells, cut by the page pipeline's own cell cutter (``ocr.layout.cells``).
 
 Training and re-recognition must see the lines the recognizer sees at ingest: the stored
-deskewed page goes through the same ink/ruling masks (``ocr.grid.detect_grid``) and the same
-per-cell line splitting (``ocr.cells.grid_components`` with strokes across rulings rejoined, and
-``ocr.cells.cut_cell`` on the grid's ink-gray image, as ``ocr.page`` does), at the cell boxes stored
+deskewed page goes through the same ink/ruling masks (``ocr.layout.grid.detect_grid``) and the same
+per-cell line splitting (``ocr.layout.cells.grid_components`` with strokes across rulings rejoined, and
+``ocr.layout.cells.cut_cell`` on the grid's ink-gray image, as ``ocr.layout.page`` does), at the cell boxes stored
 on each field.
 """
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ocr.cells import assign_components, cut_cell, grid_components
-from ocr.grid import GridNotFoundError, detect_grid
+from ocr.layout.cells import assign_components, cut_cell, grid_components
+from ocr.layout.grid import GridNotFoundError, detect_grid
 from ocr.settings import CellSettings, GridSettings
 from ocr.types import Box, CellImage, LedgerLayout
 

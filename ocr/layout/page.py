@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 import cv2
 import numpy as np
 
-from ocr.cells import assign_components, cut_cell, grid_components
-from ocr.grid import GridNotFoundError, LedgerGrid, detect_grid, grid_from_lines
 from ocr.image import page_qa
 from ocr.image.deskew import compose, deskew_page
 from ocr.image.imaging import resize_to_width
+from ocr.layout.cells import assign_components, cut_cell, grid_components
+from ocr.layout.grid import GridNotFoundError, LedgerGrid, detect_grid, grid_from_lines
 from ocr.settings import PipelineSettings
 from ocr.types import CellImage, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
 

@@ -3,7 +3,7 @@
 Ink is assigned to cells by connected component, so handwriting that crosses a ruling still
 belongs to the cell it was written in, and the neighbour's strokes poking in are whitened out
 of the crop. Strokes cut apart by the removal of a vertical ruling are first joined again
-(``ocr.ruling_crossing.rejoin_cut_strokes``), and a glyph lying across a cell edge goes to the text it is written
+(``ocr.layout.ruling_crossing.rejoin_cut_strokes``), and a glyph lying across a cell edge goes to the text it is written
 next to (``assign_components``), not blindly to the side holding its centre of mass.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr.grid import LedgerGrid, writing_pixels
 from ocr.image.imaging import ink_mask
-from ocr.ruling_crossing import rejoin_cut_strokes
+from ocr.layout.grid import LedgerGrid, writing_pixels
+from ocr.layout.ruling_crossing import rejoin_cut_strokes
 from ocr.settings import CellSettings
 from ocr.types import Box, CellImage
 
@@ -303,7 +303,7 @@ def faint_writing_inside(gray: np.ndarray, box: Box, settings: CellSettings) -> 
 
 def ink_inside(components: InkComponents, box: Box) -> int:
     """Writing-like ink pixels of the cell, a tenth of its height in from its rulings (specks and
-    ruling remnants do not count; see ocr.grid.writing_pixels)."""
+    ruling remnants do not count; see ocr.layout.grid.writing_pixels)."""
     inset = max(2, box.h // 10)
     labels = components.labels[box.y + inset : box.y + box.h - inset, box.x + inset : box.x + box.w - inset]
     return writing_pixels((labels > 0).astype(np.uint8))

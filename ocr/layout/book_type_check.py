@@ -1,7 +1,7 @@
 """Does this page belong to the book it was uploaded into? Two pieces of evidence, both pure.
 
 Columns (no OCR needed): the page's vertical rulings are matched against every book type's
-template with the grid's own alignment (ocr.grid.match_column_rulings) and priced the same way
+template with the grid's own alignment (ocr.layout.grid.match_column_rulings) and priced the same way
 (width ratios, template edges without a ruling, rulings without a template edge). A marriage
 page in a birth book leaves a ruling no birth column explains; a death page has the same
 number of columns as a marriage page but other proportions. The declared type is doubted only
@@ -28,7 +28,8 @@ import cv2
 import numpy as np
 
 from ocr.engines.base import Recognizer
-from ocr.grid import (
+from ocr.image.imaging import ink_gray, ink_mask
+from ocr.layout.grid import (
     EXTRA_RULING_COST,
     MISSING_RULING_COST,
     WIDTH_RATIO_SIGMA,
@@ -37,7 +38,6 @@ from ocr.grid import (
     match_column_rulings,
     template_edges,
 )
-from ocr.image.imaging import ink_gray, ink_mask
 from ocr.settings import GridSettings
 from ocr.types import LedgerLayout, PageAnalysis, ProcessingStep
 
@@ -102,7 +102,7 @@ class BookTypeFinding:
 # --- columns ---------------------------------------------------------------------------------------
 
 def _width_cost(found: float, hinted: float) -> float:
-    """The grid matcher's price of one matched span (see ocr.grid.match_column_rulings)."""
+    """The grid matcher's price of one matched span (see ocr.layout.grid.match_column_rulings)."""
     ratio = abs(math.log(max(found, 1.0) / max(hinted, 1e-6))) / WIDTH_RATIO_SIGMA
     return ratio * ratio if ratio <= 1 else 2 * ratio - 1
 

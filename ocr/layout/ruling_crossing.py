@@ -2,7 +2,7 @@
 
 The grid removes all ink in a band a few px wide around each ruling, so a glyph written across
 a column's ruling falls apart and its pieces go to different cells. ``rejoin_cut_strokes`` puts
-back the band's writing (see its docstring); ``ocr.cells.grid_components`` calls it before the
+back the band's writing (see its docstring); ``ocr.layout.cells.grid_components`` calls it before the
 page's ink is split into components.
 """
 
