@@ -45,9 +45,9 @@ from ocr.confidence import (
     fit_logistic,
     reliability_table,
 )
-from ocr.engines.asternet import get_asternet
-from ocr.engines.base import LineLogProbs
 from ocr.fields.local_lexicon import LocalLexicon
+from ocr.read.engines.asternet import get_asternet
+from ocr.read.engines.base import LineLogProbs
 from ocr.recognition import decode_cells, page_sure_readings, read_field
 from samples.families import Family, select
 from samples.fields import CELL_SOURCES, FieldSample, family_pipeline_pages, field_pages

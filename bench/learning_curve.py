@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ocr.engines.asternet import AsterNetRecognizer, asternet_asset_dir  # noqa: E402
+from ocr.read.engines.asternet import AsterNetRecognizer, asternet_asset_dir  # noqa: E402
 from workbench.training.dataset import LabelledLine, split_by_page  # noqa: E402
 from workbench.training.evaluate import evaluate_recognizer  # noqa: E402
 from workbench.training.folder import import_folder  # noqa: E402

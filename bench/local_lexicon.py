@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ocr.confidence import load_calibrator
-from ocr.engines.asternet import get_asternet
 from ocr.fields.local_lexicon import LocalLexicon
+from ocr.read.engines.asternet import get_asternet
 from ocr.recognition import decode_cell, proposal_from_lines
 from samples.lines import Degradation, handwriting_fonts, render_line
 

@@ -23,9 +23,9 @@ import numpy as np
 import ocr.confidence
 from bench.recognition import RENDERED_UNIT, unit_lexicon
 from ocr.confidence import page_high_share
-from ocr.engines.asternet import get_asternet
 from ocr.image.loading import load_images
 from ocr.pipeline import process_page
+from ocr.read.engines.asternet import get_asternet
 from samples.families import family, select
 from samples.fields import render_family_page
 from workbench.book_types import get_book_type

@@ -14,7 +14,7 @@ Stages, side by side on the same lines (AsterNet stages share one network pass p
 CHUNK_LINES lines, batched as ingest batches a page; their s/line is that pass plus their own
 decoding):
   greedy      the shipped AsterNet model, greedy CTC; confidence: the engine's line score (geometric
-              mean of the character probabilities, ``ocr.decoding.line_score``)
+              mean of the character probabilities, ``ocr.read.decoding.line_score``)
   greedy_cal  the same text; confidence: the calibrator on its evidence as a field of the cell's type
               (what ``bench.recognition``'s ``asternet`` engine reports)
   beam        the word-lexicon prefix beam of the cell's field type alone (places: Vietnamese
@@ -52,10 +52,10 @@ import numpy as np
 
 from bench.line_scores import ConfidenceQuality, confidence_quality, edit_distance, labelled_lines
 from ocr.confidence import Calibrator, load_calibrator
-from ocr.decoding import DecodedLine, constrained_decode, greedy_decode, line_score
-from ocr.engines.asternet import get_asternet
-from ocr.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.fields.normalize import normalize
+from ocr.read.decoding import DecodedLine, constrained_decode, greedy_decode, line_score
+from ocr.read.engines.asternet import get_asternet
+from ocr.read.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.recognition import _line_constraints, constraints_for, decode_cells, proposal_from_lines
 from ocr.types import FIELD_TYPES, LineReading
 from samples.fields import FieldSample, field_pages, scored_fields
@@ -130,11 +130,11 @@ STAGES = (*DECODERS, *PEERS)
 def peer_recognizer(name: str) -> Recognizer | str:
     """The peer engine, or why it cannot run here."""
     if name == "tesseract":
-        from ocr.engines.tesseract import TesseractRecognizer, tesseract_available
+        from ocr.read.engines.tesseract import TesseractRecognizer, tesseract_available
 
         why = tesseract_available()
         return TesseractRecognizer() if why is None else why
-    from ocr.engines.rapidocr import RapidOCRRecognizer, rapidocr_available
+    from ocr.read.engines.rapidocr import RapidOCRRecognizer, rapidocr_available
 
     why = rapidocr_available()
     return RapidOCRRecognizer() if why is None else why

@@ -40,10 +40,10 @@ import numpy as np
 
 from bench.line_scores import LABELLED_PAGE_ID, cer, confidence_quality, labelled_lines
 from ocr.confidence import Calibrator, load_calibrator
-from ocr.decoding import greedy_decode
-from ocr.engines.asternet import get_asternet
-from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import HomeUnit, LocalLexicon
+from ocr.read.decoding import greedy_decode
+from ocr.read.engines.asternet import get_asternet
+from ocr.read.engines.base import Recognizer
 from ocr.recognition import (
     UNREAD_INK_CONFIDENCE,
     DecodedLine,
@@ -118,14 +118,14 @@ def make_readers(names: list[str], calibrator: Calibrator | None = None,
         elif name == "lexicon":
             readers[name] = asternet_reader(True, calibrator, model, local)
         elif name == "tesseract":
-            from ocr.engines.tesseract import TesseractRecognizer, tesseract_available
+            from ocr.read.engines.tesseract import TesseractRecognizer, tesseract_available
 
             if (why := tesseract_available()) is None:
                 readers[name] = plain_reader(TesseractRecognizer())
             else:
                 print(f"skip tesseract: {why}")
         elif name == "rapidocr":
-            from ocr.engines.rapidocr import RapidOCRRecognizer, rapidocr_available
+            from ocr.read.engines.rapidocr import RapidOCRRecognizer, rapidocr_available
 
             if (why := rapidocr_available()) is None:
                 readers[name] = plain_reader(RapidOCRRecognizer())

@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.recognition import cer
-from ocr.decoding import greedy_decode
-from ocr.engines.asternet import AsterNetRecognizer, asternet_session
-from ocr.engines.base import LineLogProbs
+from ocr.read.decoding import greedy_decode
+from ocr.read.engines.asternet import AsterNetRecognizer, asternet_session
+from ocr.read.engines.base import LineLogProbs
 from ocr.recognition import DecodedLine, read_field
 from samples.fields import FieldSample, synthetic_pages
 

@@ -48,11 +48,11 @@ from ocr.confidence import (
     load_calibrator,
     reliability_table,
 )
-from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.fields.normalize import normalize
 from ocr.image.loading import load_images
 from ocr.pipeline import PageResult, process_page
+from ocr.read.engines.base import Recognizer
 from samples.families import Family, select
 from samples.fields import render_family_page
 from samples.page_scores import match_truth_rows, score_page, summarise
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
 
     recognizer = None
     if not args.no_ocr:
-        from ocr.engines.asternet import get_asternet
+        from ocr.read.engines.asternet import get_asternet
 
         recognizer = get_asternet()
     reader = Reader(recognizer, unit_lexicon(RENDERED_UNIT), load_calibrator(args.calibrator))

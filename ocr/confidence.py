@@ -120,7 +120,7 @@ class ConfidenceFeatures:
     lines: int = 1
     page_warnings: tuple[str, ...] = ()
     # The highest probability a frame of the cell gave a character the reading did not emit (a dropped
-    # or swapped character; ocr.decoding.frame_rival): 0.0 when no frame hesitated, or unknown.
+    # or swapped character; ocr.read.decoding.frame_rival): 0.0 when no frame hesitated, or unknown.
     rival: float = 0.0
     # The page's median mean character probability over its read fields (with_page_sureness);
     # None when the cell is read without its page.

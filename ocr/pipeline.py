@@ -16,12 +16,12 @@ import cv2
 import numpy as np
 
 from ocr.confidence import Calibrator, load_calibrator
-from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.image.loading import ImageLoadError, load_images
 from ocr.image.page_qa import dhash, duplicate_of, phash
 from ocr.layout.book_type_check import BookTypeCandidate, apply_book_type_check
 from ocr.layout.page import PipelineSettings, analyze_page
+from ocr.read.engines.base import Recognizer
 from ocr.recognition import page_depth_warning, propose_page
 from ocr.types import Box, FieldProposal, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
 
@@ -201,7 +201,7 @@ def run_page_task(task: PageTask, recognizer: Recognizer | None = None) -> PageO
         if not task.run_ocr:
             recognizer = None
         elif recognizer is None:
-            from ocr.engines.asternet import get_asternet  # loaded once per worker process and model
+            from ocr.read.engines.asternet import get_asternet  # loaded once per worker process and model
 
             recognizer = get_asternet(task.ocr_threads, task.model.onnx_path, task.model.vocab_path)
         calibrator = calibrator_from_file(task.model.calibration_path)

@@ -29,10 +29,10 @@ from typing import NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
-from ocr.decoding import MAX_OVERRIDE_LOG_RATIO
 from ocr.fields.assets import read_words
 from ocr.fields.place_text import accentless_key, place_key
 from ocr.place_index import LEVEL_PREFIXES, LEVELS, HomeArea, NameScope, PlaceIndex
+from ocr.read.decoding import MAX_OVERRIDE_LOG_RATIO
 
 # Bonuses in nats (log-likelihood units), counted when the final text has the feature.
 NAME_BONUS = 2.0  # a segment names a gazetteer unit of its level

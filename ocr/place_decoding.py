@@ -9,7 +9,7 @@ Evidence rule, as for every lexicon in this project: the CTC likelihood of the w
 text (all lines of the cell joined) plus the bounded bonus of what the gazetteer recognises;
 each single edit must pay for itself and must not make the text more than
 MAX_OVERRIDE_LOG_RATIO less likely (a much likelier legible reading is kept "exactly as
-written"; misread non-words and capitals on the wider bound of ``ocr.decoding``). When the
+written"; misread non-words and capitals on the wider bound of ``ocr.read.decoding``). When the
 gazetteer prefers a reading the rule refuses, the reading stays, the preferred one becomes an
 alternative and the disagreement lowers the confidence. A rewritten line keeps its previous
 reading as an alternative and is marked ``used_lexicon``.
@@ -21,7 +21,7 @@ name as an alternative.
 
 Cost: cells read as an existing path with nothing to fix take no CTC pass at all (unless it names,
 outside the home area, a place a home name lies near). Otherwise one batched pass
-(``ocr.ctc_batch``) scores every single edit (and pairs of touching edits) of all
+(``ocr.read.ctc_batch``) scores every single edit (and pairs of touching edits) of all
 interpretations, and a second one the few best combinations with each of their edits left out;
 where more unit names lie equally near a span than are kept (a commune name over the whole
 country), a first pass ranks them by the frames. Texts are scored once per cell.
@@ -33,16 +33,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations
 
-from ocr.ctc_batch import batch_text_log_likelihood
-from ocr.decoding import (
-    MAX_OVERRIDE_LOG_RATIO,
-    NEG_INF,
-    NON_WORD_MAX_OVERRIDE,
-    DecodedLine,
-    join_lines,
-    reading_for_text,
-)
-from ocr.engines.base import LineLogProbs
 from ocr.fields.syllables import is_vietnamese_syllable
 from ocr.place_candidates import (
     LINE_BREAK,
@@ -60,13 +50,23 @@ from ocr.place_candidates import (
     strays_from_home,
 )
 from ocr.place_index import LEVELS, HomeArea, place_index
+from ocr.read.ctc_batch import batch_text_log_likelihood
+from ocr.read.decoding import (
+    MAX_OVERRIDE_LOG_RATIO,
+    NEG_INF,
+    NON_WORD_MAX_OVERRIDE,
+    DecodedLine,
+    join_lines,
+    reading_for_text,
+)
+from ocr.read.engines.base import LineLogProbs
 
 EXACT_CANDIDATES = 4  # combinations scored on the whole text after the single-edit pass
 
 
 def _edit_limit(cell: CellText, edit: Edit, home: HomeArea | None = None) -> float:
     """How many nats likelier the text without ``edit`` may be and the edit still be made. As in
-    ocr.decoding: a written "word" that is no Vietnamese syllable is a misread, and capitals where
+    ocr.read.decoding: a written "word" that is no Vietnamese syllable is a misread, and capitals where
     places take them are no respelling; both on weaker evidence. So is a name of the book's home
     area read as a name that no unit anywhere bears ("Vạn Minh" in a Vạn Ninh book): the place
     counterpart of a non-word."""

@@ -3,7 +3,7 @@
 For CTC engines each line is decoded twice: plain greedy, and constrained by what the
 field may contain (Vietnamese syllables and name/place lexicons, closed value lists,
 character classes for dates and numbers). The constrained reading wins only on evidence
-(see :func:`ocr.decoding.constrained_decode`); disagreement lowers the confidence and the
+(see :func:`ocr.read.decoding.constrained_decode`); disagreement lowers the confidence and the
 other reading is kept as an alternative. All lines of a record (or page) go to the
 recognizer in one call so it can batch lines of similar width.
 """
@@ -28,14 +28,6 @@ from ocr.confidence import (
     page_out_of_depth,
     with_page_sureness,
 )
-from ocr.decoding import (
-    DecodedLine,
-    DecodingConstraints,
-    closed_set_decode,
-    constrained_decode,
-    join_lines,
-)
-from ocr.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.fields.catalogs import country_catalog, ethnicity_catalog, sex_catalog
 from ocr.fields.dates import padding_mismatch
 from ocr.fields.grammars import field_grammar
@@ -45,16 +37,24 @@ from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
 from ocr.fields.normalize import normalize
 from ocr.fields.syllables import is_vietnamese_syllable
 from ocr.fields.validate import cross_field_issues, registration_date_order_issues, validate
-from ocr.name_decoding import rescore_surname
-from ocr.page_context import (
+from ocr.place_decoding import decode_place_cell
+from ocr.place_index import HomeArea, place_index
+from ocr.read.decoding import (
+    DecodedLine,
+    DecodingConstraints,
+    closed_set_decode,
+    constrained_decode,
+    join_lines,
+)
+from ocr.read.engines.base import CTCRecognizer, LineLogProbs, Recognizer
+from ocr.read.name_decoding import rescore_surname
+from ocr.read.page_context import (
     REGISTRATION_DATE_KEY,
     REGISTRATION_NO_KEY,
     CellEvidence,
     apply_page_context,
     registration_no_run_issues,
 )
-from ocr.place_decoding import decode_place_cell
-from ocr.place_index import HomeArea, place_index
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
 
 # The page pipeline decides emptiness from ink; on synthetic pages it is right far more
@@ -297,7 +297,7 @@ def read_cells(
     """Read the lines of many cells in one recognizer call; decoded lines per cell.
 
     ``places`` ((record index, field key) per cell, for a whole page) lets the page's
-    registration-number run and registration year correct misreads (ocr.page_context).
+    registration-number run and registration year correct misreads (ocr.read.page_context).
     """
     flat = [line for lines in cell_lines for line in lines]
     if not flat:

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr.engines.base import to_gray
 from ocr.fields.normalize import normalize
 from ocr.image.loading import load_images
 from ocr.pipeline import process_page
+from ocr.read.engines.base import to_gray
 from ocr.types import Box, CellImage
 from samples.build_committed import OPTIONS as SAMPLE_BOOK_OPTIONS
 from samples.families import Family

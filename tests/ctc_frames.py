@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocr.engines.base import LineLogProbs
+from ocr.read.engines.base import LineLogProbs
 
 
 def frames(rows: list[dict[str, float]], alphabet: tuple[str, ...], floor: float = 1e-4) -> LineLogProbs:

@@ -426,7 +426,7 @@ def test_supervisor_compares_and_activates_a_model_with_explicit_confirmation(
     app_env: Workbench, users: dict[str, User], sample_book_id: int, sessions: sessionmaker[Session],
     units: dict[str, int],
 ) -> None:
-    from ocr.engines.asternet import asternet_asset_dir
+    from ocr.read.engines.asternet import asternet_asset_dir
     from workbench.training.lexicon_growth import lexicon_path
     from workbench.training.model_admin import TRAIN_COMMAND
     from workbench.training.model_registry import SHIPPED_VERSION, active_version, register_model
@@ -473,7 +473,7 @@ def test_supervisor_compares_and_activates_a_model_with_explicit_confirmation(
 def test_model_comparison_table_on_the_held_out_sample_page(
     app_env: Workbench, users: dict[str, User]
 ) -> None:
-    from ocr.engines.asternet import asternet_asset_dir
+    from ocr.read.engines.asternet import asternet_asset_dir
     from tests.test_model_admin import ingest_reviewed_sample
     from workbench.training.model_registry import register_model
 

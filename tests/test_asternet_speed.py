@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from ocr.engines.asternet import (
+from ocr.read.engines.asternet import (
     MAX_BATCH,
     MAX_WIDTH,
     AsterNetRecognizer,

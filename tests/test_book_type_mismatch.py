@@ -172,7 +172,7 @@ def test_generated_marriage_page_into_a_birth_book_through_the_cli(tmp_path: Pat
 def test_title_settles_what_the_columns_cannot(wb: Workbench) -> None:
     """A death page has one column more than a birth page and close proportions: the columns alone
     leave it in doubt (no warning); the printed title, read by OCR, names the death book."""
-    from ocr.engines.asternet import get_asternet
+    from ocr.read.engines.asternet import get_asternet
 
     image, _ = render_page("khai_tu", 77, PageOptions(rows=8))
     analysis = analyze_page(image, get_book_type("khai_sinh").layout)

@@ -20,8 +20,8 @@ from ocr.confidence import (
     fit_logistic,
     load_calibrator,
 )
-from ocr.decoding import DecodedLine
-from ocr.engines.asternet import get_asternet
+from ocr.read.decoding import DecodedLine
+from ocr.read.engines.asternet import get_asternet
 from ocr.recognition import propose_cells, read_field
 from ocr.types import CharConfidence, LineReading
 from tests.test_recognition import cell

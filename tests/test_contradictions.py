@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, ConfidenceBands, load_calibrator
-from ocr.decoding import DecodedLine
 from ocr.fields import cross_field_issues
 from ocr.fields.dates import padding_mismatch
 from ocr.fields.validate import registration_date_order_issues
-from ocr.page_context import registration_no_run_issues
+from ocr.read.decoding import DecodedLine
+from ocr.read.page_context import registration_no_run_issues
 from ocr.recognition import PADDING_MISMATCH, apply_page_checks, apply_record_checks, read_field
 from ocr.types import CharConfidence, FieldProposal, LineReading
 

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from ocr.decoding import (
+from ocr.read.decoding import (
     DecodingConstraints,
     closed_set_decode,
     constrained_decode,
@@ -17,7 +17,7 @@ from ocr.decoding import (
     greedy_decode,
     prefix_beam_search,
 )
-from ocr.engines.base import LineLogProbs
+from ocr.read.engines.base import LineLogProbs
 
 ALPHABET = ("<blank>", "a", "n", "h", "i", "ỉ", "ì", "1", "l", "/", " ", "'")
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from rapidfuzz.distance import Levenshtein
 
-from ocr.engines.asternet import MAX_WIDTH, get_asternet
-from ocr.engines.base import CTCRecognizer, Recognizer
+from ocr.read.engines.asternet import MAX_WIDTH, get_asternet
+from ocr.read.engines.base import CTCRecognizer, Recognizer
 from samples.lines import Degradation, handwriting_fonts, render_line
 
 DANCING = next(f for f in handwriting_fonts() if "Dancing" in f.name)
@@ -76,7 +76,7 @@ def test_batch_of_mixed_widths_keeps_input_order(asternet) -> None:
 
 
 def test_tesseract_reads_printed_vietnamese_when_installed() -> None:
-    from ocr.engines.tesseract import TesseractRecognizer, tesseract_available
+    from ocr.read.engines.tesseract import TesseractRecognizer, tesseract_available
 
     if (why := tesseract_available()) is not None:
         pytest.skip(why)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from ocr.decoding import DecodingConstraints, constrained_decode, greedy_decode
-from ocr.engines.asternet import get_asternet
-from ocr.engines.base import LineLogProbs
 from ocr.fields.grammars import (
     DATE_GRAMMAR,
     REGISTRATION_GRAMMAR,
@@ -15,6 +12,9 @@ from ocr.fields.grammars import (
     registration_complete_ok,
     registration_prefix_ok,
 )
+from ocr.read.decoding import DecodingConstraints, constrained_decode, greedy_decode
+from ocr.read.engines.asternet import get_asternet
+from ocr.read.engines.base import LineLogProbs
 from samples.lines import Degradation, handwriting_fonts, render_line
 from tests import ctc_frames
 

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, Book, FieldStatus, FieldValue, Page, Record, User
-from ocr.engines.asternet import get_asternet
 from ocr.fields.lexicon import lexicon_for
 from ocr.fields.local_lexicon import HomeUnit, LocalLexicon, local_word_logp
 from ocr.image.loading import InputFile
 from ocr.layout.page import analyze_page
 from ocr.pipeline import PageTask
+from ocr.read.engines.asternet import get_asternet
 from ocr.recognition import (
     constraints_for,
     decode_cell,

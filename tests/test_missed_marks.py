@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from ocr.confidence import ConfidenceBands, load_calibrator
-from ocr.decoding import DecodedLine
 from ocr.fields import lexicon_for
 from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
+from ocr.read.decoding import DecodedLine
 from ocr.recognition import CLOSED_VARIANT_SHARE, lexicon_share, read_field
 from ocr.types import CharConfidence, LineReading
 

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, FieldStatus, FieldValue, Page, Record, RecordStatus, Role, User
-from ocr.engines.asternet import asternet_asset_dir
 from ocr.image.loading import InputFile
+from ocr.read.engines.asternet import asternet_asset_dir
 from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ocr.decoding import DecodedLine, greedy_decode
-from ocr.engines.base import LineLogProbs
-from ocr.name_decoding import rescore_surname
+from ocr.read.decoding import DecodedLine, greedy_decode
+from ocr.read.engines.base import LineLogProbs
+from ocr.read.name_decoding import rescore_surname
 from tests import ctc_frames
 
 ALPHABET = ("<blank>", "L", "ê", "ệ", " ", "A", "n", "l", "T", "ư", "ờ", "g")

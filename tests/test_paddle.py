@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ocr.engines.paddle import paddle_available, write_inference_yml
+from ocr.read.engines.paddle import paddle_available, write_inference_yml
 from samples.lines import render_line
 
 pytestmark = pytest.mark.paddle
@@ -54,7 +54,7 @@ def local_models(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def test_recognizer_loads_local_folder_and_reads_a_printed_line(local_models) -> None:
-    from ocr.engines.paddle import PaddleRecognizer
+    from ocr.read.engines.paddle import PaddleRecognizer
 
     _, rec = local_models
     line = render_line("Registration 2003 No 125", PRINTED_FONT, size=40)
@@ -64,7 +64,7 @@ def test_recognizer_loads_local_folder_and_reads_a_printed_line(local_models) ->
 
 
 def test_full_pipeline_loads_offline_and_finds_the_text(local_models) -> None:
-    from ocr.engines.paddle import paddle_page_ocr
+    from ocr.read.engines.paddle import paddle_page_ocr
 
     det, rec = local_models
     line = render_line("12/05/1987   Nam   125", PRINTED_FONT, size=40)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ocr.decoding import DecodedLine, greedy_decode
-from ocr.engines.base import LineLogProbs
-from ocr.page_context import REGISTRATION_DATE_KEY, REGISTRATION_NO_KEY, CellEvidence, apply_page_context
+from ocr.read.decoding import DecodedLine, greedy_decode
+from ocr.read.engines.base import LineLogProbs
+from ocr.read.page_context import REGISTRATION_DATE_KEY, REGISTRATION_NO_KEY, CellEvidence, apply_page_context
 from tests import ctc_frames
 
 ALPHABET = ("<blank>", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "/")

@@ -9,9 +9,9 @@ import pytest
 
 import ocr.confidence
 from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, PAGE_DEPTH_MIN_FIELDS, ConfidenceBands, page_out_of_depth
-from ocr.engines.asternet import get_asternet
 from ocr.image.loading import load_images
 from ocr.pipeline import process_page
+from ocr.read.engines.asternet import get_asternet
 from ocr.recognition import PAGE_OUT_OF_DEPTH, apply_page_checks, page_depth_warning
 from ocr.types import FieldProposal
 from samples.render import PageOptions, render_page_encoded

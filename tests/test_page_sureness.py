@@ -18,7 +18,7 @@ from ocr.confidence import (
     load_calibrator,
     with_page_sureness,
 )
-from ocr.engines.asternet import get_asternet
+from ocr.read.engines.asternet import get_asternet
 from ocr.recognition import propose_cells
 from ocr.types import Box, CellImage
 from samples.lines import Degradation, render_line

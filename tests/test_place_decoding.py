@@ -9,14 +9,14 @@ from functools import cache
 import numpy as np
 import pytest
 
-from ocr.ctc_batch import batch_text_log_likelihood
-from ocr.decoding import DecodedLine, constrained_decode, join_lines, text_log_likelihood
-from ocr.engines.asternet import get_asternet
-from ocr.engines.base import LineLogProbs
 from ocr.fields.local_lexicon import HomeUnit, LocalLexicon
 from ocr.place_candidates import CellText, Edit, head_matches, interpretations, render, type_word_matches
 from ocr.place_decoding import decode_place_cell
 from ocr.place_index import HomeArea, place_index, split_unit_name
+from ocr.read.ctc_batch import batch_text_log_likelihood
+from ocr.read.decoding import DecodedLine, constrained_decode, join_lines, text_log_likelihood
+from ocr.read.engines.asternet import get_asternet
+from ocr.read.engines.base import LineLogProbs
 from ocr.recognition import decode_cell, field_constraints, read_field
 from samples.fields import synthetic_pages
 from samples.lines import handwriting_fonts, render_line

@@ -14,7 +14,7 @@ from ocr.confidence import (
     fit_logistic,
     load_calibrator,
 )
-from ocr.engines.asternet import get_asternet
+from ocr.read.engines.asternet import get_asternet
 from ocr.recognition import lexicon_share, propose_field, propose_record
 from ocr.types import Box, CellImage, ColumnSpec, LedgerLayout
 from samples.lines import Degradation, handwriting_fonts, render_line

@@ -6,10 +6,10 @@ from functools import cache
 
 import numpy as np
 
-from ocr.decoding import greedy_decode
-from ocr.engines.asternet import get_asternet
 from ocr.image.deskew import compose, map_points
 from ocr.layout.page import analyze_page
+from ocr.read.decoding import greedy_decode
+from ocr.read.engines.asternet import get_asternet
 from ocr.settings import CellSettings
 from ocr.types import PageAnalysis
 from samples import PageOptions, render_page

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, FieldStatus, Page, Record, RecordStatus, User
 from ocr.confidence import load_calibrator
-from ocr.engines.asternet import asternet_asset_dir
 from ocr.image.loading import InputFile
+from ocr.read.engines.asternet import asternet_asset_dir
 from workbench.books import BookIdentity
 from workbench.context import Workbench
 from workbench.db import transaction

@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 import ocr.image.deskew
-from ocr.engines.asternet import get_asternet
 from ocr.image import page_qa
 from ocr.image.deskew import compose, find_page_region, map_points
 from ocr.image.loading import load_images
 from ocr.layout.grid import distinct_rulings, match_column_rulings, match_columns_in_frame, template_edges
 from ocr.layout.page import analyze_page
 from ocr.pipeline import process_page
+from ocr.read.engines.asternet import get_asternet
 from ocr.types import Box, PageAnalysis
 from samples.families import family
 from samples.render import render_page_encoded

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, FieldStatus, FieldValue, Page, Record, RecordStatus, User
-from ocr.engines.asternet import AsterNetRecognizer, asternet_asset_dir, get_asternet
 from ocr.image.loading import InputFile
+from ocr.read.engines.asternet import AsterNetRecognizer, asternet_asset_dir, get_asternet
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity
 from workbench.db import transaction

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr.engines.asternet import MAX_WIDTH, STRIDE, AsterNetRecognizer, asternet_asset_dir
+from ocr.read.engines.asternet import MAX_WIDTH, STRIDE, AsterNetRecognizer, asternet_asset_dir
 from workbench.context import Workbench
 from workbench.training.dataset import LabelledLine
 from workbench.training.folder import LABELS_FILE, export_folder

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from ocr.confidence import Calibrator, ConfidenceFeatures, load_calibrator
-from ocr.decoding import DecodedLine
-from ocr.engines.asternet import get_asternet
 from ocr.image.deskew import compose, map_points
 from ocr.image.loading import load_images
 from ocr.layout.page import analyze_page
+from ocr.read.decoding import DecodedLine
+from ocr.read.engines.asternet import get_asternet
 from ocr.recognition import EMPTY_CELL_CONFIDENCE, empty_proposal, propose_page, read_field
 from ocr.types import LineReading, PageAnalysis
 from samples.render import PageOptions, render_page_encoded

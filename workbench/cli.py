@@ -306,13 +306,13 @@ def _recognizer_for_engine(engine: str, model: str | None, data_dir: Path, threa
     if model is not None:
         raise _fail("--model applies to the asternet engine only")
     if engine == "tesseract":
-        from ocr.engines.tesseract import TesseractRecognizer, tesseract_available
+        from ocr.read.engines.tesseract import TesseractRecognizer, tesseract_available
 
         if (why := tesseract_available()) is not None:
             raise _fail(f"tesseract engine unavailable: {why}")
         return TesseractRecognizer(), None
     if engine == "rapidocr":
-        from ocr.engines.rapidocr import RapidOCRRecognizer
+        from ocr.read.engines.rapidocr import RapidOCRRecognizer
 
         return RapidOCRRecognizer(threads=threads), None
     raise _fail(f"unknown engine '{engine}' (known: {', '.join(ENGINES)})")

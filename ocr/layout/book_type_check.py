@@ -27,7 +27,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocr.engines.base import Recognizer
 from ocr.image.imaging import ink_gray, ink_mask
 from ocr.layout.grid import (
     EXTRA_RULING_COST,
@@ -38,6 +37,7 @@ from ocr.layout.grid import (
     match_column_rulings,
     template_edges,
 )
+from ocr.read.engines.base import Recognizer
 from ocr.settings import GridSettings
 from ocr.types import LedgerLayout, PageAnalysis, ProcessingStep
 

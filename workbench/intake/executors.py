@@ -12,8 +12,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from typing import Any
 
-from ocr.engines.base import Recognizer
 from ocr.pipeline import PageOutcome, PageTask, run_page_task
+from ocr.read.engines.base import Recognizer
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import FieldValue, Page, PageStatus, Record, User
-from ocr.engines.asternet import get_asternet
-from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.image.loading import ImageLoadError, InputFile, load_images
 from ocr.pipeline import ModelFiles, PageOutcome, PageTask, duplicate_page
+from ocr.read.engines.asternet import get_asternet
+from ocr.read.engines.base import Recognizer
 from ocr.types import FieldProposal, LedgerLayout, RecordRegion
 from workbench.audit import record_event, record_step
 from workbench.book_types import get_book_type

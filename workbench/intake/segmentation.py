@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, FieldStatus, FieldValue, Page, PageStatus, Record, RecordStatus, User
 from ocr.confidence import Calibrator, load_calibrator
-from ocr.engines.asternet import get_asternet
-from ocr.engines.base import Recognizer
 from ocr.layout.grid import template_edges
 from ocr.layout.page import analyze_at_lines
 from ocr.pipeline import recognize_analysis
+from ocr.read.engines.asternet import get_asternet
+from ocr.read.engines.base import Recognizer
 from ocr.types import FieldProposal, LedgerLayout, PageAnalysis, RecordRegion
 from workbench.audit import record_event, record_step
 from workbench.book_types import get_book_type

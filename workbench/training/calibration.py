@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ocr.confidence import Calibrator, ConfidenceFeatures, expected_calibration_error, fit_logistic
-from ocr.engines.base import Recognizer
+from ocr.read.engines.base import Recognizer
 from workbench.training.fields import HeldOutField, propose_fields
 
 MIN_FIELDS = 30  # fewer held-out fields than this: keep the default calibrator

@@ -9,7 +9,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from ocr.confidence import Calibrator, ConfidenceBands
-from ocr.engines.base import Recognizer
+from ocr.read.engines.base import Recognizer
 from workbench.training.fields import HeldOutField, propose_fields
 from workbench.training.model_registry import active_version, calibrator_for, recognizer_for
 

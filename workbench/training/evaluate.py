@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
 
-from ocr.engines.base import Recognizer
+from ocr.read.engines.base import Recognizer
 from workbench.training.dataset import LabelledLine
 
 

@@ -15,7 +15,7 @@ import onnxruntime as ort
 import torch
 from asterocr.models.model import AsterNet
 
-from ocr.engines.asternet import MAX_WIDTH
+from ocr.read.engines.asternet import MAX_WIDTH
 from workbench.training.asternet_torch import POSITIONAL_TABLE
 from workbench.training.preprocess import SIDE_PAD, STRIDE, line_at_height, normalized_line, pad_batch
 

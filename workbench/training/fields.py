@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ocr.confidence import Calibrator
-from ocr.engines.base import Recognizer
 from ocr.fields.normalize import normalize
+from ocr.read.engines.base import Recognizer
 from ocr.recognition import propose_cells
 from ocr.types import Box, CellImage, FieldProposal
 from workbench.training.dataset import LabelledLine

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from models import User
 from ocr.confidence import Calibrator, load_calibrator
-from ocr.engines.asternet import AsterNetRecognizer, asternet_asset_dir, get_asternet
+from ocr.read.engines.asternet import AsterNetRecognizer, asternet_asset_dir, get_asternet
 from workbench.audit import record_event
 
 SHIPPED_VERSION = "shipped"

@@ -3,15 +3,15 @@
 The ONNX contract (ENGINEERING.md): height 32 keeping aspect, a white side margin (the
 engine's ``SIDE_PAD``, imported so both follow one constant), width a multiple of 4, RGB
 scaled to [-1, 1]. The ONNX<->PyTorch equality test runs the engine and this function on the
-same lines, so any drift from ``ocr.engines.asternet`` shows up there.
+same lines, so any drift from ``ocr.read.engines.asternet`` shows up there.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ocr.engines.asternet import HEIGHT, SIDE_PAD, STRIDE, normalize_piece, resize_to_height
-from ocr.engines.base import to_gray
+from ocr.read.engines.asternet import HEIGHT, SIDE_PAD, STRIDE, normalize_piece, resize_to_height
+from ocr.read.engines.base import to_gray
 
 __all__ = ["HEIGHT", "SIDE_PAD", "STRIDE", "line_at_height", "normalized_line", "pad_batch"]
 

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Book, FieldStatus, FieldValue, Page, Record, RecordStatus
 from ocr.confidence import Calibrator
-from ocr.engines.base import Recognizer
 from ocr.fields.local_lexicon import LocalLexicon
+from ocr.read.engines.base import Recognizer
 from ocr.recognition import apply_page_checks, apply_record_checks, propose_cells
 from ocr.types import Box, FieldProposal
 from workbench.audit import record_event

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ocr.engines.asternet import AsterNetRecognizer
+from ocr.read.engines.asternet import AsterNetRecognizer
 from workbench.context import Workbench
 from workbench.training.calibration import refit_calibrator
 from workbench.training.dataset import LabelledLine, TrainingSet, build_training_set, deduplicate

@@ -29,7 +29,7 @@ import torch
 from asterocr.models.model import AsterNet
 from torch import nn
 
-from ocr.decoding import greedy_runs
+from ocr.read.decoding import greedy_runs
 from workbench.training.asternet_torch import build_from_onnx, freeze_for_head_training, head_log_probs, stem_features
 from workbench.training.augment import augment_line
 from workbench.training.dataset import LabelledLine

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ocr.engines.base import Recognizer
+from ocr.read.engines.base import Recognizer
 from workbench.intake.ingest import IngestOptions, IngestReport, process_pending_pages
 from workbench.jobs import JobRegistry, Progress
 

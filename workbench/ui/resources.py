@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ocr.engines.base import Recognizer
+from ocr.read.engines.base import Recognizer
 from workbench.config import Settings, load_settings
 from workbench.context import Workbench, open_workbench
 

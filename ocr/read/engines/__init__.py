@@ -1,5 +1,5 @@
 """Text-line recognition engines. AsterNet is the default; the others are optional peers."""
 
-from ocr.engines.base import CTCRecognizer, LineLogProbs, Recognizer
+from ocr.read.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 
 __all__ = ["CTCRecognizer", "LineLogProbs", "Recognizer"]

@@ -31,9 +31,9 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from ocr.decoding import greedy_decode
-from ocr.engines.base import LineLogProbs, to_gray
 from ocr.image.imaging import whiten_background
+from ocr.read.decoding import greedy_decode
+from ocr.read.engines.base import LineLogProbs, to_gray
 from ocr.types import LineReading
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """CTC decoding: greedy best path, CTC likelihood of a given text, prefix beam search.
 
-All functions take a :class:`~ocr.engines.base.LineLogProbs` (``[T, C]`` log-softmax,
+All functions take a :class:`~ocr.read.engines.base.LineLogProbs` (``[T, C]`` log-softmax,
 index 0 = blank) and are pure.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from ocr.engines.base import LineLogProbs
+from ocr.read.engines.base import LineLogProbs
 from ocr.types import CharConfidence, LineReading
 
 BLANK = 0
@@ -487,7 +487,7 @@ def closed_set_decode(
     if not candidates or greedy.text in preferred or (greedy.text in candidates and not preferred):
         return DecodedLine(greedy, greedy, greedy.text)
     # The CTC forward pass is the costly part: score only the spellings nearest the greedy text.
-    from ocr.ctc_batch import batch_text_log_likelihood  # imports this module: no top-level import
+    from ocr.read.ctc_batch import batch_text_log_likelihood  # imports this module: no top-level import
 
     nearest = process.extract(greedy.text, candidates, scorer=Levenshtein.distance, limit=shortlist)
     pool = list(dict.fromkeys([greedy.text, *always, *(c for c, _, _ in nearest)]))

@@ -2,7 +2,7 @@
 
 A recognizer turns text-line images (grayscale or BGR uint8, one text line each)
 into :class:`~ocr.types.LineReading` objects.  CTC engines additionally expose the
-raw per-frame log-probabilities so that :mod:`ocr.decoding` can run a
+raw per-frame log-probabilities so that :mod:`ocr.read.decoding` can run a
 lexicon-constrained beam search over them.
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ocr.engines.base import to_rgb
+from ocr.read.engines.base import to_rgb
 from ocr.types import CharConfidence, LineReading
 
 

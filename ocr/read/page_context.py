@@ -16,10 +16,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ocr.decoding import DecodedLine, join_lines, reading_for_text, text_log_likelihood
-from ocr.engines.base import LineLogProbs
 from ocr.fields.dates import parse_date
 from ocr.fields.issues import FieldIssue
+from ocr.read.decoding import DecodedLine, join_lines, reading_for_text, text_log_likelihood
+from ocr.read.engines.base import LineLogProbs
 
 REGISTRATION_NO_KEY = "registration_no"
 REGISTRATION_DATE_KEY = "registration_date"

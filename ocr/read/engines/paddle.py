@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ocr.engines.base import to_rgb
+from ocr.read.engines.base import to_rgb
 from ocr.types import CharConfidence, LineReading
 
 DET_PREPROCESS: list[dict[str, Any]] = [

@@ -1,6 +1,6 @@
 """CTC likelihood of many candidate texts of one line in a single forward pass.
 
-Same quantity as :func:`ocr.decoding.text_log_likelihood` (log P(text | frames) summed over all
+Same quantity as :func:`ocr.read.decoding.text_log_likelihood` (log P(text | frames) summed over all
 alignments), computed for K texts at once: the forward variables of all texts advance together
 frame by frame as one ``[K, S]`` array, in probability space with a per-frame rescaling, so K
 candidates cost about as much numpy overhead as one. Lexicon rescoring scores tens of
@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ocr.decoding import BLANK, NEG_INF
-from ocr.engines.base import LineLogProbs
+from ocr.read.decoding import BLANK, NEG_INF
+from ocr.read.engines.base import LineLogProbs
 
 # Frames between rescalings of the forward variables: emissions are >= e^-60 or so, so a few
 # frames cannot underflow float64, and rescaling less often saves numpy calls.
@@ -28,7 +28,7 @@ def _label_index(alphabet: tuple[str, ...]) -> dict[str, int]:
 
 
 def _encode(text: str, index: dict[str, int]) -> list[int] | None:
-    """``ocr.decoding.encode`` with the alphabet's index built once (it is called per candidate)."""
+    """``ocr.read.decoding.encode`` with the alphabet's index built once (it is called per candidate)."""
     labels = [index.get(ch) for ch in text]
     return None if None in labels else labels  # type: ignore[return-value]
 

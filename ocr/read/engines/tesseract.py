@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ocr.decoding import line_score
-from ocr.engines.base import to_gray
+from ocr.read.decoding import line_score
+from ocr.read.engines.base import to_gray
 from ocr.types import CharConfidence, LineReading
 
 TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")

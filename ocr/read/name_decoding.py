@@ -13,16 +13,16 @@ from functools import cache
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from ocr.decoding import (
+from ocr.fields.names import surname_shares
+from ocr.fields.syllables import is_vietnamese_syllable
+from ocr.read.decoding import (
     MAX_OVERRIDE_LOG_RATIO,
     NON_WORD_MAX_OVERRIDE,
     DecodedLine,
     reading_for_text,
     text_log_likelihood,
 )
-from ocr.engines.base import LineLogProbs
-from ocr.fields.names import surname_shares
-from ocr.fields.syllables import is_vietnamese_syllable
+from ocr.read.engines.base import LineLogProbs
 
 SURNAME_BONUS = 2.0  # nats for a first word that is a listed surname
 ALWAYS_TRIED = 4  # the commonest surnames are scored even when far from the reading
