@@ -37,8 +37,8 @@ from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
 from ocr.fields.normalize import normalize
 from ocr.fields.syllables import is_vietnamese_syllable
 from ocr.fields.validate import cross_field_issues, registration_date_order_issues, validate
-from ocr.place_decoding import decode_place_cell
-from ocr.place_index import HomeArea, place_index
+from ocr.places.decoding import decode_place_cell
+from ocr.places.index import HomeArea, place_index
 from ocr.read.decoding import (
     DecodedLine,
     DecodingConstraints,

@@ -1,6 +1,6 @@
 """Place cells read with the gazetteer: the candidate and path logic on its own
-(ocr.place_candidates, ocr.place_index), the evidence rule on controlled CTC frames
-(ocr.place_decoding), and real rendered cells read by AsterNet."""
+(ocr.places.candidates, ocr.places.index), the evidence rule on controlled CTC frames
+(ocr.places.decoding), and real rendered cells read by AsterNet."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from ocr.fields.local_lexicon import HomeUnit, LocalLexicon
-from ocr.place_candidates import CellText, Edit, head_matches, interpretations, render, type_word_matches
-from ocr.place_decoding import decode_place_cell
-from ocr.place_index import HomeArea, place_index, split_unit_name
+from ocr.places.candidates import CellText, Edit, head_matches, interpretations, render, type_word_matches
+from ocr.places.decoding import decode_place_cell
+from ocr.places.index import HomeArea, place_index, split_unit_name
 from ocr.read.ctc_batch import batch_text_log_likelihood
 from ocr.read.decoding import DecodedLine, constrained_decode, join_lines, text_log_likelihood
 from ocr.read.engines.asternet import get_asternet

@@ -9,7 +9,7 @@ hashable by content so that decoders can cache the merged lexicon per unit.
 
 It also carries the book's own unit (``home``: the unit and the units above it, as the unit table
 names them): most places written in a commune's book lie in that commune or its district, so the
-place decoder searches those names further and gives them a small bonus (``ocr.place_index``).
+place decoder searches those names further and gives them a small bonus (``ocr.places.index``).
 """
 
 from __future__ import annotations

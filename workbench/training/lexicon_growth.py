@@ -32,7 +32,7 @@ from workbench.book_types import get_book_type
 from workbench.config import load_settings
 
 GROWN_FIELD_TYPES = ("person_name", "place")
-# Unit table levels as the gazetteer's (ocr.place_index.LEVELS); a unit's type word ("Huyện")
+# Unit table levels as the gazetteer's (ocr.places.index.LEVELS); a unit's type word ("Huyện")
 # wins over a level that does not fit it.
 PLACE_LEVELS: dict[str, str] = {UnitLevel.XA: "ward", UnitLevel.HUYEN: "district", UnitLevel.TINH: "province"}
 LEXICON_DIR = "lexicons"
@@ -121,7 +121,7 @@ def lexicon_units(session: Session, unit_id: int) -> list[int]:
 def _home(path: list[Unit]) -> tuple[HomeUnit, ...]:
     """The book's unit path for the place decoder, names and levels from the unit up. A unit
     without parents ("Xã Đại Lãnh" as ingest creates it) is resolved by name in the gazetteer, to
-    all the communes of that name (ocr.place_index.PlaceIndex.home_area)."""
+    all the communes of that name (ocr.places.index.PlaceIndex.home_area)."""
     return tuple(HomeUnit(u.name, PLACE_LEVELS.get(u.level, "")) for u in path)
 
 

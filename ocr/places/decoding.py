@@ -2,7 +2,7 @@
 
 A word lexicon cannot tell "Vạn Minh" from "Vạn Ninh" (both are Vietnamese words); the gazetteer
 can, and it knows more: "Đại Nghĩa, Đại Lộc, Quảng Nam" is a commune, its district and its
-province, a path that exists. ``ocr.place_candidates`` proposes the edits such knowledge
+province, a path that exists. ``ocr.places.candidates`` proposes the edits such knowledge
 suggests; this module decides which are made, on the evidence of the frames.
 
 Evidence rule, as for every lexicon in this project: the CTC likelihood of the whole candidate
@@ -14,8 +14,8 @@ gazetteer prefers a reading the rule refuses, the reading stays, the preferred o
 alternative and the disagreement lowers the confidence. A rewritten line keeps its previous
 reading as an alternative and is marked ``used_lexicon``.
 
-The book's home area (``ocr.place_index.HomeArea``), when given, adds its names as candidates
-further away and a bounded bonus for them (``ocr.place_candidates.HOME_BONUS``); the rule above is
+The book's home area (``ocr.places.index.HomeArea``), when given, adds its names as candidates
+further away and a bounded bonus for them (``ocr.places.candidates.HOME_BONUS``); the rule above is
 unchanged, so a legible reading elsewhere in the country stays, and at most offers the home
 name as an alternative.
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from itertools import combinations
 
 from ocr.fields.syllables import is_vietnamese_syllable
-from ocr.place_candidates import (
+from ocr.places.candidates import (
     LINE_BREAK,
     SEPARATOR_EDITS,
     CellText,
@@ -49,7 +49,7 @@ from ocr.place_candidates import (
     render,
     strays_from_home,
 )
-from ocr.place_index import LEVELS, HomeArea, place_index
+from ocr.places.index import LEVELS, HomeArea, place_index
 from ocr.read.ctc_batch import batch_text_log_likelihood
 from ocr.read.decoding import (
     MAX_OVERRIDE_LOG_RATIO,
@@ -191,7 +191,7 @@ def decode_place_cell(
     lines: list[LineLogProbs], decoded: list[DecodedLine], home: HomeArea | None = None
 ) -> list[DecodedLine]:
     """The lines of a place cell after gazetteer rescoring (same length as ``decoded``);
-    ``home``: the book's home area (see ``ocr.place_index.PlaceIndex.home_area``)."""
+    ``home``: the book's home area (see ``ocr.places.index.PlaceIndex.home_area``)."""
     if not lines or len(lines) != len(decoded):
         return decoded
     cell = CellText.of_lines([d.reading.text for d in decoded])

@@ -7,13 +7,13 @@ hamlet phrase ("Bệnh viện đa khoa tỉnh", "Trạm y tế xã", "Thôn", "T
 proposes edits of the reading (a misread unit name replaced by a near gazetteer name, a misread
 type or phrase word fixed, a comma between segments, a capital first letter) and scores any
 subset of them with a bounded bonus: a name of the gazetteer, a commune-district-province path
-that exists (``ocr.place_index``), a listed phrase... Whether an edit is made is decided on CTC
-evidence by ``ocr.place_decoding``.
+that exists (``ocr.places.index``), a listed phrase... Whether an edit is made is decided on CTC
+evidence by ``ocr.places.decoding``.
 
 Names are shortlisted with rapidfuzz, top-down: provinces anywhere, then districts of the
 recognised provinces (of the whole country only where a type word announces one or no province
 was read), then communes likewise; no CTC pass is made here. When the book's unit is known, the
-names of its home area (``ocr.place_index.HomeArea``: the unit, its district and province, the
+names of its home area (``ocr.places.index.HomeArea``: the unit, its district and province, the
 other communes of the district) are looked up at a larger edit distance too, and a name of it
 earns a small bonus: most places a commune's clerk writes lie there.
 """
@@ -31,7 +31,7 @@ from rapidfuzz.distance import Levenshtein
 
 from ocr.fields.assets import read_words
 from ocr.fields.place_text import accentless_key, place_key
-from ocr.place_index import LEVEL_PREFIXES, LEVELS, HomeArea, NameScope, PlaceIndex
+from ocr.places.index import LEVEL_PREFIXES, LEVELS, HomeArea, NameScope, PlaceIndex
 from ocr.read.decoding import MAX_OVERRIDE_LOG_RATIO
 
 # Bonuses in nats (log-likelihood units), counted when the final text has the feature.
