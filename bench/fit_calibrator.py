@@ -105,7 +105,11 @@ def page_log_probs(seed: int, source: CellSource, cache: Path | None) -> list[Pa
     """
     key = {"seed": seed, "pages": source.pages, "cells": source.name, "format": 3}
     if cache is not None and cache.exists():
-        stored = pickle.loads(cache.read_bytes())
+        try:
+            stored = pickle.loads(cache.read_bytes())
+        except (ModuleNotFoundError, AttributeError, EOFError, pickle.UnpicklingError) as exc:
+            stored = None  # written by older code (a class since moved) or cut short: not data
+            print(f"{cache} cannot be read ({exc}); recomputing")
         if isinstance(stored, dict) and stored.get("key") == key:
             return stored["pages"]
         print(f"{cache} was written for other data; recomputing")
