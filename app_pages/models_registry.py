@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
-from models import Role, User
+from models import Role
 from workbench.errors import ServiceError
 from workbench.training.model_admin import (
     HELD_OUT_LATER,
@@ -38,11 +35,6 @@ db_url = ctx.wb.settings.db_url
 COMPARISON_KEY = "model-comparison"
 HELD_OUT_VI = {HELD_OUT_VALIDATION: "các trang được giữ lại khi huấn luyện",
                HELD_OUT_LATER: "các trường được xác nhận sau khi mô hình được tạo"}
-
-
-def run_action(action: Callable[[Session, User], str]) -> bool:
-    """Run a service call (ctx.run); its return value is the success notice shown after the rerun."""
-    return ctx.run(action, str).ok
 
 
 def percent(value: float | None) -> str:
@@ -114,10 +106,11 @@ else:
                            "Chỉ kích hoạt nếu có lý do rõ ràng.")
     confirmed = st.checkbox(f"Tôi xác nhận dùng mô hình {plain(chosen)} để nhận dạng cho mọi đơn vị",
                             key=f"model-confirm-{chosen}")
-    if st.button("Kích hoạt mô hình", type="primary", disabled=not confirmed, key="model-activate") and run_action(
+    if st.button("Kích hoạt mô hình", type="primary", disabled=not confirmed, key="model-activate") and ctx.run(
         lambda s, u: f"Đã kích hoạt {chosen} (trước đó: {activate_model(s, u, data_dir, chosen, confirm=confirmed)}). "
-                     "Bấm “Nhận dạng lại” để đọc lại các bản ghi chưa duyệt bằng mô hình này."
-    ):
+                     "Bấm “Nhận dạng lại” để đọc lại các bản ghi chưa duyệt bằng mô hình này.",
+        str,  # the call returns the success notice
+    ).ok:
         st.session_state.pop(COMPARISON_KEY, None)
         st.rerun()
 
@@ -125,9 +118,9 @@ if previous is not None:
     st.subheader("Quay lại mô hình trước")
     previous_label = model_label(by_version[previous]) if previous in by_version else previous
     undo = st.checkbox(f"Tôi xác nhận quay lại {plain(previous_label)}", key="model-rollback-confirm")
-    if st.button("Quay lại", disabled=not undo, key="model-rollback") and run_action(
-        lambda s, u: f"Đã quay lại {rollback_model(s, u, data_dir, confirm=undo)}."
-    ):
+    if st.button("Quay lại", disabled=not undo, key="model-rollback") and ctx.run(
+        lambda s, u: f"Đã quay lại {rollback_model(s, u, data_dir, confirm=undo)}.", str
+    ).ok:
         st.rerun()
 
 # --- re-recognition ------------------------------------------------------------------------------
@@ -155,16 +148,17 @@ else:
                        f"{job.report.fields_updated:d} trường được đọc lại, "
                        f"{job.report.fields_changed:d} trường đổi giá trị"
                        + (f", {failed:d} trang lỗi." if failed else "."))
-    if st.button("Nhận dạng lại", key="rerecognize-start", disabled=progress.pages_open == 0) and run_action(
+    if st.button("Nhận dạng lại", key="rerecognize-start", disabled=progress.pages_open == 0) and ctx.run(
         lambda s, u: "Đã bắt đầu nhận dạng lại "
-                     f"({start_rerecognition(s, u, ctx.wb.sessions, db_url, data_dir).model_version})."
-    ):
+                     f"({start_rerecognition(s, u, ctx.wb.sessions, db_url, data_dir).model_version}).",
+        str,
+    ).ok:
         st.rerun()
 
 # --- lexicons ------------------------------------------------------------------------------------
 st.header("Từ điển tên và địa danh của đơn vị")
 st.caption("Tính lại từ các họ tên, địa danh đã được xác nhận, để tên riêng của địa phương không bị coi là đọc sai.")
-if st.button("Cập nhật từ điển", key="lexicon-refresh") and run_action(
-    lambda s, u: f"Đã cập nhật từ điển của {len(refresh_lexicons(s, u, data_dir))} đơn vị."
-):
+if st.button("Cập nhật từ điển", key="lexicon-refresh") and ctx.run(
+    lambda s, u: f"Đã cập nhật từ điển của {len(refresh_lexicons(s, u, data_dir))} đơn vị.", str
+).ok:
     st.rerun()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
-from models import RecordStatus, Role, User
+from models import RecordStatus, Role
 from workbench.errors import ServiceError
 from workbench.intake.contractor import list_books
 from workbench.review.progress import VIETNAM_TZ
@@ -55,12 +54,6 @@ RETURN_KEY = "queues_return"  # (tab, record id) of the record opened from here,
 QA_RESULT_KEY = "qa_last_result"
 
 
-def run_action(action: Callable[[Session, User], object], success_vi: str) -> None:
-    """Run one service call (ctx.run); reload with its notice when it was done."""
-    if ctx.run(action, success_vi).ok:
-        st.rerun()
-
-
 def vn_time(moment: datetime | None) -> str:
     return moment.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M") if moment else "—"
 
@@ -96,22 +89,26 @@ def record_actions(record: RecordSummary, tab: str, officials: dict[int, str], d
     if open_col.button("Mở để xác minh", key=f"{tab}-open", type="primary", width="stretch"):
         open_in_verification(tab, record.record_id)
     if record.status == RecordStatus.FLAGGED and unflag_col.button("Trả về hàng đợi", key=f"{tab}-unflag",
-                                                                   width="stretch"):
-        run_action(lambda s, u: unflag(s, u, record.record_id, record.version),
-                   f"Đã trả bản ghi #{record.record_id} về hàng đợi cán bộ.")
+                                                                   width="stretch") and ctx.run(
+        lambda s, u: unflag(s, u, record.record_id, record.version),
+        f"Đã trả bản ghi #{record.record_id} về hàng đợi cán bộ.",
+    ).ok:
+        st.rerun()
     with reject_col.popover("Loại bản ghi", width="stretch"):
         reason = st.text_input("Lý do loại", key=f"{tab}-reject-reason")
-        if st.button("Xác nhận loại", key=f"{tab}-reject"):
-            run_action(lambda s, u: reject(s, u, record.record_id, record.version, reason),
-                       f"Đã loại bản ghi #{record.record_id}.")
+        if st.button("Xác nhận loại", key=f"{tab}-reject") and ctx.run(
+            lambda s, u: reject(s, u, record.record_id, record.version, reason), f"Đã loại bản ghi #{record.record_id}."
+        ).ok:
+            st.rerun()
     if record.status in (RecordStatus.PROPOSED, RecordStatus.IN_REVIEW):
         with assign_col.popover("Giao cho cán bộ", width="stretch"):
             target = st.selectbox("Cán bộ", [None, *officials], key=f"{tab}-assignee",
                                   format_func=lambda uid: "— Bỏ giao —" if uid is None else officials[uid])
-            if st.button("Giao", key=f"{tab}-assign"):
-                run_action(lambda s, u: reassign(s, u, record.record_id, target, expected_version=record.version,
-                                                  policy=policy),
-                           f"Đã giao lại bản ghi #{record.record_id}.")
+            if st.button("Giao", key=f"{tab}-assign") and ctx.run(
+                lambda s, u: reassign(s, u, record.record_id, target, expected_version=record.version, policy=policy),
+                f"Đã giao lại bản ghi #{record.record_id}.",
+            ).ok:
+                st.rerun()
 
 
 def officials_in_scope() -> dict[int, str]:
@@ -282,8 +279,10 @@ def qa_tab(officials: dict[int, str]) -> None:
     verifier = verifier_col.selectbox("Cán bộ xác minh", list(officials), key="qa-verifier",
                                       format_func=lambda uid: officials[uid]) if officials else None
     percent = percent_col.slider("Tỷ lệ mẫu (%)", 1, 50, 5, key="qa-percent")
-    if draw_col.button("Rút mẫu", key="qa-draw", disabled=verifier is None) and verifier is not None:
-        run_action(lambda s, u: draw_qa_sample(s, u, verifier, float(percent)), "Đã rút mẫu kiểm tra.")
+    if draw_col.button("Rút mẫu", key="qa-draw", disabled=verifier is None) and verifier is not None and ctx.run(
+        lambda s, u: draw_qa_sample(s, u, verifier, float(percent)), "Đã rút mẫu kiểm tra."
+    ).ok:
+        st.rerun()
     show_last_qa_result()
     with ctx.session() as (session, user):
         items = qa_queue(session, user)
@@ -325,9 +324,11 @@ def bulk_tab() -> None:
         count = count_bulk_approvable(session, user, threshold=threshold, policy=policy)
     st.metric("Số bản ghi sẽ được duyệt", count)
     confirmed = st.checkbox(f"Tôi xác nhận duyệt {count:d} bản ghi này", key="bulk-confirm")
-    if st.button("Duyệt hàng loạt", type="primary", disabled=not (confirmed and count), key="bulk-approve"):
-        run_action(lambda s, u: bulk_approve_high_confidence(s, u, confirm=True, threshold=threshold, policy=policy),
-                   "Đã duyệt hàng loạt.")
+    if st.button("Duyệt hàng loạt", type="primary", disabled=not (confirmed and count), key="bulk-approve") and ctx.run(
+        lambda s, u: bulk_approve_high_confidence(s, u, confirm=True, threshold=threshold, policy=policy),
+        "Đã duyệt hàng loạt.",
+    ).ok:
+        st.rerun()
 
 
 def order_setting() -> None:
@@ -340,8 +341,10 @@ def order_setting() -> None:
         unit_id = st.selectbox("Đơn vị", list(units), format_func=lambda uid: units[uid], key="order-unit")
         order = st.radio("Thứ tự", list(QUEUE_ORDERS_VI), format_func=lambda order: QUEUE_ORDERS_VI[order],
                          key="order-value", index=list(QUEUE_ORDERS_VI).index(str(current[unit_id])))
-        if st.button("Lưu thứ tự", key="order-save"):
-            run_action(lambda s, u: set_queue_order(s, u, order, unit_id), "Đã lưu thứ tự hàng đợi.")
+        if st.button("Lưu thứ tự", key="order-save") and ctx.run(
+            lambda s, u: set_queue_order(s, u, order, unit_id), "Đã lưu thứ tự hàng đợi."
+        ).ok:
+            st.rerun()
 
 
 st.title("Hàng đợi tổ kiểm tra")

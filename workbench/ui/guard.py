@@ -45,7 +45,8 @@ class PageContext:
 
     def run(self, action: Callable[[Session, User], Any], success_vi: str | Callable[[Any], str]) -> ActionOutcome:
         """Run one service call in its own transaction: show its refusal in Vietnamese, or queue the
-        success notice (``success_vi``, or made from the call's return value) for the next run."""
+        success notice (``success_vi``, or made from the call's return value) for the next run.
+        The one action helper of every page: pages call it and ``st.rerun()`` when ``.ok``."""
         try:
             with self.session() as (session, user):
                 value = action(session, user)
