@@ -26,7 +26,9 @@ from ocr.types import CharConfidence
 CALIBRATION_DIR = Path(__file__).resolve().parent / "assets" / "calibration"
 # v4: the page's sureness as evidence (PAGE_EVIDENCE_FEATURES) and rival_share, fitted on the pipeline
 # cells of the tuning families only (bench.fit_calibrator --cells '' --families tuned): clean oracle
-# crops would set the average page sureness above every page the pipeline cuts.
+# crops would set the average page sureness above every page the pipeline cuts. Its frames came from
+# the fit caches v3 was fitted from (the page pipeline of 2026-12-06); the same command on today's
+# pipeline, caches recomputed, gives weights within 0.13 of these (page_sureness +0.37, not +0.41).
 # v3: doubt features, fitted on the tuning families (bench.robustness, seed 4242: held-out >=0.9
 # precision 96.4% vs 96.0%, ECE 0.085 vs 0.090 with v2); v2: classic pages only; v1: before paper
 # whitening, grammars, page context, home area. All stay loadable: a proposal keeps its version.
@@ -287,8 +289,8 @@ def fit_logistic(
     if x.shape[1] != len(names):
         raise ValueError(f"x has {x.shape[1]} columns for {len(names)} feature names")
     known = ~np.isnan(x)
-    # Unknown values (NaN) count as the column's mean: they carry no evidence (as in predict).
-    mean = np.where(known.any(axis=0), np.where(known, x, 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1), 0.0)
+    # Unknown values (NaN) count as the column's mean (0 where never known): no evidence, as in predict.
+    mean = np.where(known, x, 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1)
     x = np.where(known, x, mean)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
