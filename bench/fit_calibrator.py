@@ -123,6 +123,7 @@ def page_log_probs(seed: int, source: CellSource, cache: Path | None) -> list[Pa
         out.append(PageEvidence(fields, samples[0].page_warnings if samples else ()))
         print(f"{source.name} page {index + 1}: {len(filled)} fields {' '.join(out[-1].warnings)}", flush=True)
     if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_bytes(pickle.dumps({"key": key, "pages": out}))
     return out
 
