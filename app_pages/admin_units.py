@@ -7,10 +7,8 @@ import streamlit as st
 
 from models import Role, UnitLevel
 from workbench.accounts.admin import create_unit, list_units
-from workbench.errors import ServiceError
 from workbench.ui import notices
 from workbench.ui.guard import require
-from workbench.ui.plain import plain
 
 LEVEL_VI: dict[str, str] = {UnitLevel.TINH: "Tỉnh / thành phố", UnitLevel.HUYEN: "Huyện / quận / thị xã",
             UnitLevel.XA: "Xã / phường / thị trấn"}
@@ -33,12 +31,8 @@ with st.form("new-unit"):
     parent = st.selectbox("Thuộc đơn vị", [None, *parents], key="new-unit-parent",
                           format_func=lambda pid: "— Không —" if pid is None else parents[pid])
     code = st.text_input("Mã (dùng trong tên tệp xuất)", key="new-unit-code")
-    if st.form_submit_button("Thêm đơn vị", type="primary"):
-        try:
-            with ctx.session() as (session, user):
-                create_unit(session, user, name=name, level=str(level), parent_id=parent, code=code or None)
-        except ServiceError as exc:
-            st.error(plain(exc.message_vi))
-        else:
-            notices.push("success", f"Đã thêm đơn vị {name}.")
-            st.rerun()
+    if st.form_submit_button("Thêm đơn vị", type="primary") and ctx.run(
+            lambda session, user: create_unit(session, user, name=name, level=str(level), parent_id=parent,
+                                              code=code or None),
+            f"Đã thêm đơn vị {name}.").ok:
+        st.rerun()

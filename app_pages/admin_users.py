@@ -26,7 +26,6 @@ from workbench.accounts.admin import (
     unlock_user,
 )
 from workbench.accounts.auth import local_time_text
-from workbench.errors import ServiceError
 from workbench.ui import notices
 from workbench.ui.guard import require
 from workbench.ui.labels import ROLE_VI
@@ -46,15 +45,13 @@ def _status(u: UserSummary) -> str:
 
 
 def _run(where: str, action: Callable[[Session, User], object], done: str) -> bool:
-    """One service call in its own transaction; a refusal is kept for the form named `where`."""
-    try:
-        with ctx.session() as (session, user):
-            action(session, user)
-    except ServiceError as exc:
-        st.session_state[_FORM_ERROR] = (where, exc.message_vi)
+    """One service call through ``ctx.run``; a refusal is kept for the form named `where`."""
+    def keep(message_vi: str) -> None:
+        st.session_state[_FORM_ERROR] = (where, message_vi)
+
+    if not ctx.run(action, done, refused=keep).ok:
         return False
     st.session_state.pop(_FORM_ERROR, None)
-    notices.push("success", done)
     return True
 
 

@@ -22,7 +22,6 @@ from workbench.deliverables.deliverables import (
     import_population_extract,
     population_extracts,
 )
-from workbench.errors import ServiceError
 from workbench.ui import notices
 from workbench.ui.deliverable_jobs import JobView, download_bytes, jobs_of, start_crosscheck, start_export
 from workbench.ui.guard import require
@@ -126,14 +125,11 @@ def crosscheck_tab(book: DeliverableBook) -> None:
                    "không được nhập.")
         upload = st.file_uploader("Tệp trích xuất", type=["csv", "xlsx"], key="deliverables-extract-file")
         if upload is not None and st.button("Nhập tệp", key="deliverables-extract-import"):
-            try:
-                with st.spinner("Đang kiểm tra và lưu tệp…"), ctx.session() as (session, user):
-                    info = import_population_extract(session, user, settings.data_dir, upload.name,
-                                                     upload.getvalue())
-            except ServiceError as exc:
-                st.error(plain(exc.message_vi))
-            else:
-                notices.push("success", f"Đã nhập {info.rows} người từ tệp {info.file_name}.")
+            with st.spinner("Đang kiểm tra và lưu tệp…"):
+                imported = ctx.run(lambda session, user: import_population_extract(
+                    session, user, settings.data_dir, upload.name, upload.getvalue()),
+                    lambda info: f"Đã nhập {info.rows} người từ tệp {info.file_name}.")
+            if imported.ok:
                 st.rerun()
     with ctx.session() as (session, user):
         extracts = population_extracts(session, user)
@@ -170,12 +166,10 @@ def tracking(book: DeliverableBook) -> None:
         for i in items
     ]), hide_index=True, width="stretch")
     if st.button("Tạo tệp Excel danh sách theo dõi", key="deliverables-tracking"):
-        try:
-            with ctx.session() as (session, user):
-                st.session_state["deliverables-tracking-file"] = export_tracking_list(
-                    session, user, settings.data_dir, book.id)
-        except ServiceError as exc:
-            st.error(plain(exc.message_vi))
+        tracking = ctx.run(lambda session, user: export_tracking_list(session, user, settings.data_dir, book.id),
+                           None)
+        if tracking.ok:
+            st.session_state["deliverables-tracking-file"] = tracking.value
     made = st.session_state.get("deliverables-tracking-file")
     if made is not None and made.book_id == book.id:
         st.text(f"{made.file_name} ({len(items)} người)")

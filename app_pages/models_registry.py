@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from models import Role
-from workbench.errors import ServiceError
 from workbench.training.model_admin import (
     HELD_OUT_LATER,
     HELD_OUT_VALIDATION,
@@ -81,12 +80,10 @@ else:
     chosen = st.selectbox("Mô hình cần xem xét", candidates, format_func=lambda v: model_label(by_version[v]),
                           key="model-candidate")
     if st.button("So sánh với mô hình đang dùng", key="model-compare"):
-        try:
-            with st.spinner(f"Đang đọc lại tối đa {MAX_COMPARE_FIELDS} trường bằng cả hai mô hình…"), \
-                    ctx.session() as (session, user):
-                st.session_state[COMPARISON_KEY] = compare_with_active(session, user, data_dir, chosen)
-        except ServiceError as exc:
-            st.error(plain(exc.message_vi))
+        with st.spinner(f"Đang đọc lại tối đa {MAX_COMPARE_FIELDS} trường bằng cả hai mô hình…"):
+            compared = ctx.run(lambda session, user: compare_with_active(session, user, data_dir, chosen), None)
+        if compared.ok:
+            st.session_state[COMPARISON_KEY] = compared.value
     result: ComparisonResult | None = st.session_state.get(COMPARISON_KEY)
     if result is not None and result.candidate == chosen and result.active == active.version:
         if result.comparison is None:

@@ -78,14 +78,10 @@ with st.expander("Khai báo kế hoạch của đơn vị (số máy, định m�
         plan_unit = st.selectbox("Đơn vị", list(all_units), format_func=lambda uid: all_units[uid], key="plan-unit")
         computers = st.number_input("Số máy tính", min_value=0, value=1, step=1, key="plan-computers")
         quota = st.number_input("Định mức (hồ sơ/máy/ngày)", min_value=0, value=250, step=10, key="plan-quota")
-        if st.form_submit_button("Lưu kế hoạch"):
-            try:
-                with ctx.session() as (session, user):
-                    set_unit_plan(session, user, int(plan_unit), int(computers), int(quota))
-            except (ReportError, ServiceError) as exc:
-                st.error(plain(exc.message_vi))
-            else:
-                st.rerun()
+        if st.form_submit_button("Lưu kế hoạch") and ctx.run(
+                lambda session, user: set_unit_plan(session, user, int(plan_unit), int(computers), int(quota)),
+                None).ok:
+            st.rerun()
 
 st.subheader("Năng suất 7 ngày gần nhất")
 if productivity:

@@ -228,13 +228,11 @@ def show_last_qa_result() -> None:
 
 
 def qa_submit(item: QaItem, view: RecordView, typed: dict[str, str], apply: bool) -> None:
-    try:
-        with ctx.session() as (session, user):
-            result = submit_qa(session, user, item.qa_id, typed, apply_corrections=apply)
-    except ServiceError as exc:
-        st.error(plain(exc.message_vi))
+    submitted = ctx.run(lambda session, user: submit_qa(session, user, item.qa_id, typed, apply_corrections=apply),
+                        None)
+    if not submitted.ok:
         return
-    st.session_state[QA_RESULT_KEY] = (result, {f.key: f.label for f in view.fields})
+    st.session_state[QA_RESULT_KEY] = (submitted.value, {f.key: f.label for f in view.fields})
     st.rerun()
 
 

@@ -43,17 +43,23 @@ class PageContext:
                 st.stop()
             yield session, user
 
-    def run(self, action: Callable[[Session, User], Any], success_vi: str | Callable[[Any], str]) -> ActionOutcome:
-        """Run one service call in its own transaction: show its refusal in Vietnamese, or queue the
-        success notice (``success_vi``, or made from the call's return value) for the next run.
+    def run(self, action: Callable[[Session, User], Any], success_vi: str | Callable[[Any], str] | None,
+            refused: Callable[[str], None] | None = None) -> ActionOutcome:
+        """Run one service call in its own transaction: show its refusal in Vietnamese (or hand it to
+        ``refused``, e.g. to keep it beside the form it belongs to), or queue the success notice
+        (``success_vi``, or made from the call's return value; ``None``: no notice) for the next run.
         The one action helper of every page: pages call it and ``st.rerun()`` when ``.ok``."""
         try:
             with self.session() as (session, user):
                 value = action(session, user)
         except ServiceError as exc:
-            st.error(plain(exc.message_vi))
+            if refused is None:
+                st.error(plain(exc.message_vi))
+            else:
+                refused(exc.message_vi)
             return ActionOutcome(False)
-        notices.push("success", success_vi(value) if callable(success_vi) else success_vi)
+        if success_vi is not None:
+            notices.push("success", success_vi(value) if callable(success_vi) else success_vi)
         return ActionOutcome(True, value)
 
 
