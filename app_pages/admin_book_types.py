@@ -8,11 +8,8 @@ import streamlit as st
 from models import Role
 from workbench.accounts.admin import list_book_types
 from workbench.ui.guard import require
+from workbench.ui.labels import FIELD_TYPE_KINDS_VI
 from workbench.ui.plain import plain
-
-FIELD_TYPES_VI = {"registration_no": "số đăng ký", "date": "ngày tháng", "person_name": "họ tên",
-                  "sex": "giới tính", "ethnicity": "dân tộc", "nationality": "quốc tịch", "place": "địa danh",
-                  "free_text": "văn bản tự do"}
 
 ctx = require(Role.ADMIN)
 st.title("Loại sổ")
@@ -23,6 +20,6 @@ with ctx.session() as (session, user):
 for book_type in book_types:
     with st.expander(f"{book_type.priority:d}. {plain(book_type.label)} ({plain(book_type.key)})"):
         st.dataframe(pd.DataFrame([
-            {"Mã trường": key, "Tên cột": label, "Kiểu": FIELD_TYPES_VI.get(kind, kind)}
+            {"Mã trường": key, "Tên cột": label, "Kiểu": FIELD_TYPE_KINDS_VI.get(kind, kind)}
             for key, label, kind in book_type.columns
         ]), hide_index=True, width="stretch")

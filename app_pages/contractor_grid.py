@@ -24,19 +24,13 @@ from workbench.intake.segmentation import (
 from workbench.training.model_registry import SHIPPED_VERSION
 from workbench.ui.guard import require
 from workbench.ui.imaging import draw_boxes, draw_numbered_grid, fit_width, line_window, to_rgb
+from workbench.ui.labels import GRID_SOURCE_VI
 from workbench.ui.plain import plain
 from workbench.ui.rendering import load_page
 
 PREVIEW_WIDTH = 1100  # px sent to the browser; the preview column is ~600 px at 1366x768
 STEP_PX = 2
 PER_ROW = 2  # inputs side by side in the editor's column (wider ones would hide their -/+ buttons)
-SOURCE_VI = {
-    "rulings": "lưới do máy tìm theo các đường kẻ in trên trang",
-    "partial_rulings": "lưới do máy tìm, một số đường kẻ được ước theo khoảng cách dòng",
-    "text_lines": "máy không thấy đường kẻ: lưới được ước theo chữ viết",
-    "manual": "lưới đã được sửa tay",
-    "template": "máy không tìm thấy khung kẻ: lưới ban đầu chỉ ước theo mẫu sổ, cần chỉnh lại",
-}
 
 ctx = require(Role.CONTRACTOR)
 settings = ctx.wb.settings
@@ -222,7 +216,7 @@ except ServiceError as exc:
     st.error(plain(exc.message_vi))
     st.stop()
 
-st.caption(f"{plain(SOURCE_VI.get(grid.source, grid.source))} · {grid.records:d} bản ghi · "
+st.caption(f"{plain(GRID_SOURCE_VI.get(grid.source, grid.source))} · {grid.records:d} bản ghi · "
            f"{plain(model_name(grid.model_version))}"
            + (f" · {grid.kept:d} bản ghi cán bộ đã làm sẽ được giữ nguyên" if grid.kept else ""))
 if not grid.correctable:

@@ -25,17 +25,12 @@ from workbench.deliverables.deliverables import (
 from workbench.ui import notices
 from workbench.ui.deliverable_jobs import JobView, download_bytes, jobs_of, start_crosscheck, start_export
 from workbench.ui.guard import require
+from workbench.ui.labels import FORMAT_LABELS_VI
 from workbench.ui.plain import plain
 
 ctx = require(Role.SUPERVISOR)
 settings = ctx.wb.settings
 USER_ID = ctx.identity.user_id
-FORMAT_LABELS_VI = {
-    "xlsx": "Tệp Excel nhập liệu (theo mẫu nhập của phần mềm hộ tịch)",
-    "zip": "Gói ZIP của sổ: mỗi hồ sơ một tệp PDF, kèm tệp Excel nhập liệu",
-    "pagexml": "PAGE XML (ảnh trang và chữ đã xác minh, cho công cụ nhận dạng chữ viết tay)",
-    "crosscheck": "Đối chiếu với CSDL dân cư",
-}
 MIME = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".zip": "application/zip"}
 RUNNING_KEY = "deliverables-running"
 

@@ -7,8 +7,6 @@ import streamlit as st
 
 from models import Role
 from workbench.training.model_admin import (
-    HELD_OUT_LATER,
-    HELD_OUT_VALIDATION,
     MAX_COMPARE_FIELDS,
     TRAIN_COMMAND,
     ComparisonResult,
@@ -25,6 +23,7 @@ from workbench.training.model_admin import (
 )
 from workbench.ui import notices
 from workbench.ui.guard import require
+from workbench.ui.labels import HELD_OUT_VI
 from workbench.ui.model_tables import comparison_table
 from workbench.ui.plain import plain
 
@@ -32,8 +31,6 @@ ctx = require(Role.SUPERVISOR)
 data_dir = ctx.wb.settings.data_dir
 db_url = ctx.wb.settings.db_url
 COMPARISON_KEY = "model-comparison"
-HELD_OUT_VI = {HELD_OUT_VALIDATION: "các trang được giữ lại khi huấn luyện",
-               HELD_OUT_LATER: "các trường được xác nhận sau khi mô hình được tạo"}
 
 
 def percent(value: float | None) -> str:

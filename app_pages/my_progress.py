@@ -10,11 +10,9 @@ from workbench.review.my_progress import my_day
 from workbench.review.progress import my_progress
 from workbench.ui import charts
 from workbench.ui.guard import require
+from workbench.ui.labels import FIELD_TYPES_SHORT_VI
 from workbench.ui.navigation import VERIFY, to_st_page
 
-FIELD_TYPES_VI = {"registration_no": "Số đăng ký", "date": "Ngày tháng", "person_name": "Họ tên",
-                  "sex": "Giới tính", "ethnicity": "Dân tộc", "nationality": "Quốc tịch", "place": "Địa danh",
-                  "free_text": "Ghi chú, khác"}
 PERIODS = {1: "Hôm nay", 7: "7 ngày qua", 30: "30 ngày qua"}
 
 ctx = require(Role.OFFICIAL, Role.SUPERVISOR)
@@ -44,10 +42,11 @@ with fields_col:
         st.info("Chưa có trường nào được bạn xác nhận hoặc sửa trong khoảng thời gian này.")
     else:
         st.altair_chart(charts.kept_corrected_bars(
-            [(FIELD_TYPES_VI.get(w.field_type, w.field_type), w.confirmed, w.corrected) for w in day.by_field_type]),
+            [(FIELD_TYPES_SHORT_VI.get(w.field_type, w.field_type), w.confirmed, w.corrected)
+             for w in day.by_field_type]),
             width="stretch")
         st.dataframe(pd.DataFrame([
-            {"Loại trường": FIELD_TYPES_VI.get(w.field_type, w.field_type), "Giữ nguyên": w.confirmed,
+            {"Loại trường": FIELD_TYPES_SHORT_VI.get(w.field_type, w.field_type), "Giữ nguyên": w.confirmed,
              "Đã sửa": w.corrected, "Tỉ lệ sửa (%)": w.corrected_percent}
             for w in day.by_field_type
         ]), hide_index=True, width="stretch")

@@ -32,22 +32,17 @@ from workbench.supervision.supervision import (
 from workbench.ui import notices
 from workbench.ui.field_display import PAGE_PANEL_KEY, sticky_panels_css
 from workbench.ui.guard import require
-from workbench.ui.labels import RECORD_STATUS_VI
+from workbench.ui.labels import CONTRAST_LABELS, FIELD_TYPES_VI, QUEUE_ORDERS_VI, RECORD_STATUS_VI
 from workbench.ui.navigation import VERIFY, to_st_page
 from workbench.ui.plain import plain
-from workbench.ui.record_panel import CONTRAST_LABELS, ZOOM_OPTIONS, field_crops_rgb, page_image
+from workbench.ui.record_panel import ZOOM_OPTIONS, field_crops_rgb, page_image
 
 ctx = require(Role.SUPERVISOR)
 policy = ctx.wb.settings.review_policy()
 data_dir = ctx.wb.settings.data_dir
-QUEUE_ORDERS_VI = {"easy_first": "Dễ trước (tin cậy cao trước)", "hard_first": "Khó trước (tin cậy thấp trước)",
-                   "book_order": "Theo thứ tự trong sổ"}
 TABS = {"flagged": "Bị chuyển kiểm tra", "low": "Độ tin cậy thấp", "qa": "Kiểm tra mẫu",
         "mismatch": "Lệch với CSDL dân cư", "bulk": "Duyệt hàng loạt"}
 TAB_LABELS = list(TABS.values())
-FIELD_TYPES_VI = {"registration_no": "Số đăng ký", "date": "Ngày tháng", "person_name": "Họ tên",
-                  "sex": "Giới tính", "ethnicity": "Dân tộc", "nationality": "Quốc tịch", "place": "Địa danh",
-                  "free_text": "Ghi chú, văn bản khác"}
 Picked = TypeVar("Picked", bound=RecordSummary)
 OPEN_RECORD_KEY = "verify_open_record"  # read by app_pages/verify.py
 RETURN_KEY = "queues_return"  # (tab, record id) of the record opened from here, until we are back

@@ -72,6 +72,7 @@ from workbench.ui.keyboard import (
     navigation_keys_html,
     zoom_bar_html,
 )
+from workbench.ui.labels import CONTRAST_LABELS, FIELD_STATUS_VI
 from workbench.ui.navigation import QUEUES, to_st_page
 from workbench.ui.plain import plain
 from workbench.ui.record_panel import page_image
@@ -95,7 +96,6 @@ NAV_TARGETS = NavigationTargets(previous_key="verify-prev", next_key="verify-nex
                                 undo_key="verify-undo")
 CONTRAST_KEY = "verify_contrast"
 CONTRAST_OPTIONS = (0, 1, 2, 3)
-CONTRAST_LABELS = {0: "Gốc", 1: "Tăng nhẹ", 2: "Tăng vừa", 3: "Tăng mạnh"}
 
 CHANGED_VI = "Bản ghi đã thay đổi trong lúc bạn xem. Đã tải lại, vui lòng kiểm tra rồi thao tác lại."
 
@@ -531,9 +531,6 @@ def show_navigation_keys(browsing: bool) -> None:
                                  NavigationTargets(NAV_TARGETS.previous_key, NAV_TARGETS.next_key, "",
                                                    NAV_TARGETS.undo_key)),
             unsafe_allow_javascript=True)
-
-
-FIELD_STATUS_VI = {"proposed": "máy đọc, chưa xác nhận", "confirmed": "đã xác nhận", "corrected": "đã sửa"}
 
 
 def read_only_table_html(view: RecordView) -> str:

@@ -248,3 +248,9 @@ def test_lexicon_refresh_covers_the_supervisor_units_only(
     assert not lexicon_path(data_dir, units["other_xa"]).exists()
     everything = call(refresh_lexicons, users["admin"], data_dir)
     assert sorted(lexicon.unit_id for lexicon in everything) == sorted([units["xa_a"], units["other_xa"]])
+
+
+def test_held_out_labels_name_the_held_out_sources() -> None:
+    # workbench/ui/labels.py spells the codes out (it must not load the training services on every page).
+    from workbench.ui.labels import HELD_OUT_VI
+    assert set(HELD_OUT_VI) == {HELD_OUT_VALIDATION, HELD_OUT_LATER}

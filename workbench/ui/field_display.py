@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from workbench.ui.labels import BAND_LABELS_VI
+
 # Background / stripe colours per confidence band (light, so the handwriting-like text stays legible).
 BAND_COLOURS = {
     "high": ("#e9f7ef", "#2e7d32"),
@@ -14,8 +16,6 @@ BAND_COLOURS = {
     "low": ("#fdecea", "#c62828"),
     "corrected": ("#e8f0fe", "#1a73e8"),  # typed by a person: the machine's confidence no longer applies
 }
-BAND_LABELS_VI = {"high": "tin cậy cao", "medium": "tin cậy trung bình", "low": "tin cậy thấp",
-                  "corrected": "đã sửa tay; máy đọc tin cậy"}
 
 
 def display_band(band: str, status: str) -> str:

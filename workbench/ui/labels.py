@@ -1,8 +1,10 @@
-"""Vietnamese labels for the codes the services use (statuses, roles, page QA warnings)."""
+"""Vietnamese labels for the codes the services use (statuses, roles, field types, page QA warnings): the one
+place the pages and UI helpers take them from. Labels that belong to an exported document (reports,
+tracking lists, upload logs) stay with the service that writes it."""
 
 from __future__ import annotations
 
-from models import PageStatus, RecordStatus, Role
+from models import PageStatus, RecordStatus, Role, UnitLevel
 from ocr.image.page_qa import WARNINGS_VI
 from workbench.intake.book_type_hold import book_type_mismatch_vi
 from workbench.intake.registration_sequence import GAP, Location, SequenceFinding, number_ranges, parse_sequence_warning
@@ -26,6 +28,49 @@ ROLE_VI: dict[str, str] = {
     Role.CONTRACTOR: "Đơn vị số hoá",
     Role.ADMIN: "Quản trị",
 }
+UNIT_LEVEL_VI: dict[str, str] = {
+    UnitLevel.TINH: "Tỉnh / thành phố",
+    UnitLevel.HUYEN: "Huyện / quận / thị xã",
+    UnitLevel.XA: "Xã / phường / thị trấn",
+}
+# Field types (the templates' `type`) as each page words them: a column of the book-type table, a filter, a chart.
+FIELD_TYPE_KINDS_VI: dict[str, str] = {
+    "registration_no": "số đăng ký", "date": "ngày tháng", "person_name": "họ tên", "sex": "giới tính",
+    "ethnicity": "dân tộc", "nationality": "quốc tịch", "place": "địa danh", "free_text": "văn bản tự do",
+}
+FIELD_TYPES_VI: dict[str, str] = {
+    "registration_no": "Số đăng ký", "date": "Ngày tháng", "person_name": "Họ tên", "sex": "Giới tính",
+    "ethnicity": "Dân tộc", "nationality": "Quốc tịch", "place": "Địa danh", "free_text": "Ghi chú, văn bản khác",
+}
+FIELD_TYPES_SHORT_VI: dict[str, str] = {**FIELD_TYPES_VI, "free_text": "Ghi chú, khác"}
+FIELD_STATUS_VI: dict[str, str] = {"proposed": "máy đọc, chưa xác nhận", "confirmed": "đã xác nhận",
+                                   "corrected": "đã sửa"}
+# Confidence bands of a field (workbench.review), and "corrected" for a value typed by a person.
+BAND_LABELS_VI: dict[str, str] = {"high": "tin cậy cao", "medium": "tin cậy trung bình", "low": "tin cậy thấp",
+                                  "corrected": "đã sửa tay; máy đọc tin cậy"}
+CONTRAST_LABELS: dict[int, str] = {0: "Gốc", 1: "Tăng nhẹ", 2: "Tăng vừa", 3: "Tăng mạnh"}
+# Where a page's grid came from (PageGrid.source).
+GRID_SOURCE_VI: dict[str, str] = {
+    "rulings": "lưới do máy tìm theo các đường kẻ in trên trang",
+    "partial_rulings": "lưới do máy tìm, một số đường kẻ được ước theo khoảng cách dòng",
+    "text_lines": "máy không thấy đường kẻ: lưới được ước theo chữ viết",
+    "manual": "lưới đã được sửa tay",
+    "template": "máy không tìm thấy khung kẻ: lưới ban đầu chỉ ước theo mẫu sổ, cần chỉnh lại",
+}
+QUEUE_ORDERS_VI: dict[str, str] = {"easy_first": "Dễ trước (tin cậy cao trước)",
+                                   "hard_first": "Khó trước (tin cậy thấp trước)",
+                                   "book_order": "Theo thứ tự trong sổ"}
+# Deliverable formats (workbench.deliverables.deliverables.FORMATS) and the cross-check job.
+FORMAT_LABELS_VI: dict[str, str] = {
+    "xlsx": "Tệp Excel nhập liệu (theo mẫu nhập của phần mềm hộ tịch)",
+    "zip": "Gói ZIP của sổ: mỗi hồ sơ một tệp PDF, kèm tệp Excel nhập liệu",
+    "pagexml": "PAGE XML (ảnh trang và chữ đã xác minh, cho công cụ nhận dạng chữ viết tay)",
+    "crosscheck": "Đối chiếu với CSDL dân cư",
+}
+# Keyed by workbench.training.model_admin.HELD_OUT_VALIDATION / HELD_OUT_LATER (spelt out: importing the
+# training services here would load them on every page; tests/test_model_admin.py checks the keys).
+HELD_OUT_VI: dict[str, str] = {"validation_pages": "các trang được giữ lại khi huấn luyện",
+                               "reviewed_after_training": "các trường được xác nhận sau khi mô hình được tạo"}
 _WARNINGS_VI = {
     "blank": "trang trắng",
     "duplicate": "trùng trang khác",

@@ -16,7 +16,6 @@ from workbench.ui.rendering import Box, load_page, page_view_rgb
 
 FIELD_CROP_WIDTH = 420  # px: a name or a place stays legible in the narrow column beside its input
 ZOOM_OPTIONS = (1.0, 1.5, 2.0, 3.0)
-CONTRAST_LABELS = {0: "Gốc", 1: "Tăng nhẹ", 2: "Tăng vừa", 3: "Tăng mạnh"}
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
