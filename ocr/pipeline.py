@@ -19,8 +19,8 @@ from ocr.confidence import Calibrator, load_calibrator
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.image.loading import ImageLoadError, load_images
 from ocr.image.page_qa import dhash, duplicate_of, phash
-from ocr.layout.book_type_check import BookTypeCandidate, apply_book_type_check
 from ocr.layout.page import PipelineSettings, analyze_page
+from ocr.read.book_type_check import BookTypeCandidate, apply_book_type_check
 from ocr.read.engines.base import Recognizer
 from ocr.recognition import page_depth_warning, propose_page
 from ocr.types import Box, FieldProposal, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion

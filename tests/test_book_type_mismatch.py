@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, Page, Record, User
 from ocr.image.loading import InputFile, iter_input_files
-from ocr.layout.book_type_check import check_page, fold, title_scores, title_verdict
 from ocr.layout.page import analyze_page
+from ocr.read.book_type_check import check_page, fold, title_scores, title_verdict
 from samples.render import PageOptions, render_page
 from workbench.book_types import get_book_type
 from workbench.books import BookIdentity

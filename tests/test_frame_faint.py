@@ -18,6 +18,7 @@ from ocr.image import page_qa
 from ocr.image.deskew import compose, map_points
 from ocr.image.imaging import ink_gray
 from ocr.image.loading import load_images
+from ocr.layout import table_qa
 from ocr.layout.grid import LedgerGrid, column_frame, detect_grid, find_rulings, frame_lines, template_edges
 from ocr.layout.page import analyze_page
 from ocr.settings import GridSettings
@@ -106,7 +107,7 @@ def test_table_found_too_narrow_is_reported():
     _, v_peaks = find_rulings(grid.masks.gray, GridSettings())
     strong_left, strong_right = frame_lines(v_peaks)
     narrow = Box(round(strong_left), grid.table.y, round(strong_right - strong_left), grid.table.h)
-    beside = page_qa.ink_beside_table(grid.masks.text, narrow)
+    beside = table_qa.ink_beside_table(grid.masks.text, narrow)
     assert beside.left > 0.15 and beside.right == 0
     assert beside.warnings() == ["ink_left_of_table"]
     assert set(page_qa.WARNINGS_VI) >= {"ink_left_of_table", "ink_right_of_table"}

@@ -18,6 +18,7 @@ import numpy as np
 from ocr.image import page_qa
 from ocr.image.deskew import compose, deskew_page
 from ocr.image.imaging import resize_to_width
+from ocr.layout import table_qa
 from ocr.layout.cells import assign_components, cut_cell, grid_components
 from ocr.layout.grid import GridNotFoundError, LedgerGrid, detect_grid, grid_from_lines
 from ocr.settings import PipelineSettings
@@ -91,7 +92,7 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
     page = deskewed.image
     transform = compose(deskewed.transform, pre_transform)
 
-    flip = _timed(steps, "qa_upside_down", settings.qa, lambda: page_qa.ledger_upside_down(page),
+    flip = _timed(steps, "qa_upside_down", settings.qa, lambda: table_qa.ledger_upside_down(page),
                   lambda v: {"upside_down": bool(v[0]), "margin": round(v[1], 3)})
     if flip[0] and flip[1] >= settings.qa.flip_warn_margin:
         confident = settings.qa.auto_rotate and flip[1] >= settings.qa.flip_min_margin
@@ -158,10 +159,10 @@ def analyze_at_lines(page: np.ndarray, layout: LedgerLayout, column_lines: Seque
 def _check_ink_beside_table(grid: LedgerGrid, grid_step: ProcessingStep, warnings: list[str]) -> None:
     """Writing beside the table: the frame may be too narrow and the fields a few columns off.
     A check of the grid's result, so it is recorded with the grid step (a few ms)."""
-    beside = page_qa.ink_beside_table(grid.masks.text, grid.table)
+    beside = table_qa.ink_beside_table(grid.masks.text, grid.table)
     grid_step.result["ink_beside_table"] = {"left_share": round(beside.left, 4),
                                             "right_share": round(beside.right, 4),
-                                            "min_share": page_qa.INK_BESIDE_TABLE_MIN_SHARE}
+                                            "min_share": table_qa.INK_BESIDE_TABLE_MIN_SHARE}
     for code in beside.warnings():
         warnings.append(code)
         log.warning("%s: writing beside the detected table (left %.1f%%, right %.1f%% of the ink inside); "

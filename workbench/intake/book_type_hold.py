@@ -1,6 +1,6 @@
 """Pages that may not belong to their book are held for the contractor (issue #16 item 6).
 
-The page pipeline (ocr.layout.book_type_check) stores ``book_type_mismatch:<type it looks like>`` in
+The page pipeline (ocr.read.book_type_check) stores ``book_type_mismatch:<type it looks like>`` in
 the page's warnings. While that warning stands the page is *held*: its records stay out of every
 queue officials and supervisors work from (workbench.review.queue.queue_visible) until the contractor
 either confirms that the page belongs to the book (the warning is removed, audited) or deletes
@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Page, User
-from ocr.layout.book_type_check import WARNING, BookTypeCandidate
+from ocr.read.book_type_check import WARNING, BookTypeCandidate
 from workbench.audit import record_event
 from workbench.book_types import BookTypeError, all_book_types, get_book_type
 from workbench.errors import InvalidActionError
