@@ -14,6 +14,7 @@ from samples.lines import Degradation, handwriting_fonts, render_line
 
 DANCING = next(f for f in handwriting_fonts() if "Dancing" in f.name)
 PRINTED = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+pytestmark = pytest.mark.model  # every test here asserts what the shipped model reads
 
 
 def cer(truth: str, text: str) -> float:

@@ -91,6 +91,7 @@ def test_grammar_keeps_a_valid_clearly_written_date() -> None:
     assert decoded.reading.text == "7/1980" and not decoded.used_lexicon
 
 
+@pytest.mark.model
 def test_registration_number_on_grey_paper_is_read_without_a_phantom_stroke() -> None:
     # The recognizer pads lines with white: without whitening the paper, the pad/paper step on
     # grey paper read as a leading "1" or "[" (measured: "1226", "[226" at paper level 160).

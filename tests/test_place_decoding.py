@@ -239,6 +239,7 @@ def _page_place_cells(seed: int) -> list[tuple[str, list[LineLogProbs]]]:
     return [(s.expected, [next(evidence) for _ in s.cell.lines]) for s in samples]
 
 
+@pytest.mark.model
 def test_rendered_page_place_cells_are_fixed_and_none_is_broken() -> None:
     fixed = 0
     for expected, lines in _page_place_cells(23):
@@ -254,6 +255,7 @@ def test_rendered_page_place_cells_are_fixed_and_none_is_broken() -> None:
     assert fixed >= 2  # "Xã Vạn Thắng huyện Vạn Ninh" -> "Xã Vạn Thắng, huyện Vạn Ninh" and one more
 
 
+@pytest.mark.model
 def test_rendered_page_place_cells_read_with_the_books_unit_break_nothing() -> None:
     home = place_index().home_area([("Xã Đại Lãnh", "ward")])  # the unit the page is rendered for
     for expected, lines in _page_place_cells(23):
@@ -263,6 +265,7 @@ def test_rendered_page_place_cells_read_with_the_books_unit_break_nothing() -> N
             assert read_field("place", with_home).value == expected
 
 
+@pytest.mark.model
 def test_decode_cell_reads_a_rendered_two_line_place_with_the_gazetteer() -> None:
     font = next(f for f in handwriting_fonts() if "Dancing" in f.name)
     images = [render_line(t, font, size=44) for t in ("Xã Đại Lãnh,", "huyện Vạn Ninh")]

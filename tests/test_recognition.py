@@ -33,6 +33,7 @@ def test_empty_cell_is_an_empty_value_with_high_confidence() -> None:
     assert proposal.confidence >= 0.9
 
 
+@pytest.mark.model
 def test_name_cell_is_read_exactly_and_a_clean_line_is_more_confident_than_a_spoilt_one() -> None:
     proposal = propose_field(cell("full_name", "Nguyễn Văn An"), "person_name", get_asternet())
     assert proposal.value == "Nguyễn Văn An"
@@ -44,11 +45,13 @@ def test_name_cell_is_read_exactly_and_a_clean_line_is_more_confident_than_a_spo
     assert spoilt.confidence < proposal.confidence
 
 
+@pytest.mark.model
 def test_multi_line_cell_is_joined_with_a_space() -> None:
     proposal = propose_field(cell("birth_place", "Xã Tân Lập", "huyện Đồng Phú"), "place", get_asternet())
     assert proposal.value == "Xã Tân Lập huyện Đồng Phú"
 
 
+@pytest.mark.model
 def test_date_is_normalized_to_the_canonical_form() -> None:
     proposal = propose_field(cell("birth_date", "5/3/1987"), "date", get_asternet())
     assert proposal.value == "05/03/1987"

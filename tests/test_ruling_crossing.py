@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+import pytest
 
 from ocr.image.deskew import compose, map_points
 from ocr.layout.page import analyze_page
@@ -59,6 +60,7 @@ def test_line_across_a_ruling_is_cut_whole_and_the_neighbour_gets_none_of_it():
             assert start + crop.shape[1] - 2 * PAD <= begins + 3, (r, LAYOUT.keys[c - 1])
 
 
+@pytest.mark.model
 def test_number_and_date_across_a_ruling_read_whole():
     """Record 6: the date begins left of its ruling. Cut by the ruling, the date's first "0"
     was read "18/09/2003" and its left half went to the registration number ("60")."""
