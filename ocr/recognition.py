@@ -20,8 +20,10 @@ from rapidfuzz.distance import Levenshtein
 from ocr.confidence import (
     COLUMN_DOUBT_WARNINGS,
     CONTRADICTION_MAX_CONFIDENCE,
+    FIELD_GROUPS,
     GRID_DOUBT_WARNINGS,
     Calibrator,
+    ConfidenceBands,
     ConfidenceFeatures,
     char_prob_summary,
     load_calibrator,
@@ -36,7 +38,7 @@ from ocr.fields.lexicon import Lexicon, lexicon_for
 from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
 from ocr.fields.normalize import normalize
 from ocr.fields.syllables import is_vietnamese_syllable
-from ocr.fields.validate import cross_field_issues, registration_date_order_issues, validate
+from ocr.fields.validate import cross_field_issues, day_missing_issues, registration_date_order_issues, validate
 from ocr.places.decoding import decode_place_cell
 from ocr.places.index import HomeArea, place_index
 from ocr.read.decoding import (
@@ -55,6 +57,7 @@ from ocr.read.page_context import (
     apply_page_context,
     registration_no_run_issues,
 )
+from ocr.read.second_look import SECOND_LOOK_GROUPS, SECOND_READING_DIFFERS, widened
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
 
 # The page pipeline decides emptiness from ink; on synthetic pages it is right far more
@@ -105,7 +108,8 @@ class FieldLexicon:
     common: tuple[str, ...] = ()  # the most frequent closed values, always considered
     preferred: frozenset[str] = frozenset()  # the catalog's own spellings (over variants)
     word_score: Callable[[str], float] | None = None  # log-score of a completed word
-    is_known_word: Callable[[str], bool] | None = None  # for the lexicon-share feature
+    is_known_word: Callable[[str], bool] | None = None  # a word the decoders allow (any valid syllable too)
+    is_field_word: Callable[[str], bool] | None = None  # for the lexicon-share feature (Lexicon.is_field_word)
     marks_likely_missed: Callable[[str], bool] | None = None  # ditto: a known word read bare of its marks
 
 
@@ -120,7 +124,7 @@ def _scored_words(lexicon: Lexicon) -> FieldLexicon:
         # and an out-of-lexicon word ~ LM_WEIGHT * (oov - typical).
         return LM_WEIGHT * lexicon.word_score(word) + WORD_INSERTION_BONUS
 
-    return FieldLexicon(word_score=score, is_known_word=lexicon.is_word,
+    return FieldLexicon(word_score=score, is_known_word=lexicon.is_word, is_field_word=lexicon.is_field_word,
                         marks_likely_missed=lexicon.marks_likely_missed)
 
 
@@ -324,7 +328,8 @@ def _join_chars(readings: list[LineReading]) -> list[CharConfidence]:
 
 
 def lexicon_share(value: str, field_type: str, local: LocalLexicon | None = None) -> float:
-    """Share of the value's words the field's lexicon (with the unit's words) accepts (1.0: no lexicon),
+    """Share of the value's words the field's own sources know (with the unit's words; a word that is
+    only a valid syllable does not count: Lexicon.is_field_word) (1.0: no lexicon),
     a word bare of the marks its usual spelling has counting CLOSED_VARIANT_SHARE; closed lists: 1.0
     for the catalog's spelling, CLOSED_VARIANT_SHARE for a listed variant, else 0."""
     lexicon = lexicon_with_local(field_type, local)
@@ -334,16 +339,22 @@ def lexicon_share(value: str, field_type: str, local: LocalLexicon | None = None
         # A listed variant ("Viet Nam", "HMông") is written now and then, but far more often it is
         # the catalog spelling with a mark the reader missed: half the evidence of the catalog's own.
         return CLOSED_VARIANT_SHARE if value in lexicon.closed_values else 0.0
-    if lexicon.is_known_word is None:
+    if lexicon.is_field_word is None:
         return 1.0
     words = "".join(ch if ch.isalpha() else " " for ch in value).split()
     if not words:
         return 0.0
     missed = lexicon.marks_likely_missed or (lambda _: False)
-    # A known word read bare of the marks its usual spelling has ("Tran", "Thon") is, as a closed
-    # list's variant spelling, half the evidence of a word read as the lexicon usually has it.
-    return sum(0.0 if not lexicon.is_known_word(w) else CLOSED_VARIANT_SHARE if missed(w) else 1.0
-               for w in words) / len(words)
+    field_word = lexicon.is_field_word
+
+    # A word read bare of the marks its usual spelling has ("Tran", "Thon") is, as a closed list's
+    # variant spelling, half the evidence of a word read as the field's sources have it.
+    def share(word: str) -> float:
+        if missed(word):
+            return CLOSED_VARIANT_SHARE
+        return 1.0 if field_word(word) else 0.0
+
+    return sum(share(w) for w in words) / len(words)
 
 
 @dataclass
@@ -486,10 +497,42 @@ def propose_cells(
                 for (cell, field_type), cell_decoded in zip(cells, decoded, strict=True)]
     if one_page:  # how surely the page's hand is read is evidence for every field of it
         readings = page_sure_readings(readings)
-    return [empty_proposal(cell.key, recognizer.name, cell.ink_pixels, page_warnings, cell.faint_ink)
-            if reading is None
-            else proposal_from_reading(cell.key, reading, recognizer.name, calibrator)
-            for (cell, _), reading in zip(cells, readings, strict=True)]
+    proposals = [empty_proposal(cell.key, recognizer.name, cell.ink_pixels, page_warnings, cell.faint_ink)
+                 if reading is None
+                 else proposal_from_reading(cell.key, reading, recognizer.name, calibrator)
+                 for (cell, _), reading in zip(cells, readings, strict=True)]
+    return second_looked(proposals, cells, recognizer, local)
+
+
+# Proposals from this confidence on are read a second time (ocr.read.second_look).
+SECOND_LOOK_FROM = ConfidenceBands().high
+
+
+def second_looked(
+    proposals: Sequence[FieldProposal],
+    cells: Sequence[tuple[CellImage, str]],
+    recognizer: Recognizer,
+    local: LocalLexicon | None = None,
+) -> list[FieldProposal]:
+    """``proposals`` (one per cell), those about to be sure in a group a single character decides
+    (SECOND_LOOK_GROUPS) read again from their lines drawn wider, in one recognizer call; where the
+    second reading differs, capped below the high band with the reason, the second reading offered."""
+    chosen = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, proposals, strict=True))
+              if proposal.value and proposal.confidence >= SECOND_LOOK_FROM and cell.lines
+              and FIELD_GROUPS.get(field_type) in SECOND_LOOK_GROUPS]
+    if not chosen:
+        return list(proposals)
+    decoded = read_cells(recognizer, [[widened(line) for line in cells[i][0].lines] for i in chosen],
+                         [cells[i][1] for i in chosen], local)
+    looked = list(proposals)
+    for i, cell_decoded in zip(chosen, decoded, strict=True):
+        cell, field_type = cells[i]
+        second = read_field(field_type, cell_decoded, local, len(cell.lines)).value if cell_decoded else ""
+        if second != proposals[i].value:
+            doubted = _contradicted(proposals[i], [SECOND_READING_DIFFERS])
+            offered = [second] if second and second not in doubted.alternatives else []
+            looked[i] = replace(doubted, alternatives=[*offered, *doubted.alternatives])
+    return looked
 
 
 def page_sure_readings(readings: Sequence[FieldReading | None]) -> list[FieldReading | None]:
@@ -529,6 +572,10 @@ PAGE_CHECKS: tuple[tuple[str, str, Callable[[Sequence[str | None]], dict[int, Fi
     (REGISTRATION_DATE_KEY, "date", registration_date_order_issues),  # dates never go back down a page
     (REGISTRATION_NO_KEY, "registration_no", registration_no_run_issues),  # numbers run on by one
 )
+# What the other rows of a page say about any field of a type: (field type, the check).
+PAGE_TYPE_CHECKS: tuple[tuple[str, Callable[[Sequence[str | None]], dict[int, FieldIssue]]], ...] = (
+    ("date", day_missing_issues),  # a lone month/year among full dates lost its day
+)
 
 
 # The page-wide doubt (ocr.confidence.page_out_of_depth); its code is also the page's warning.
@@ -557,11 +604,14 @@ def page_depth_warning(records: Sequence[dict[str, FieldProposal]]) -> str | Non
 
 def apply_page_checks(records: list[dict[str, FieldProposal]], field_types: dict[str, str]
                       ) -> list[dict[str, FieldProposal]]:
-    """The page's records (top to bottom), where a registration date breaks the page's order in time or
-    a registration number breaks its run (PAGE_CHECKS) capped below the high band, with the reason;
-    then the whole page, when it is read out of the calibrator's depth (``depth_checked``)."""
+    """The page's records (top to bottom), where a registration date breaks the page's order in time,
+    a registration number breaks its run (PAGE_CHECKS) or a date column's reading stands out
+    (PAGE_TYPE_CHECKS), capped below the high band, with the reason; then the whole page, when it is
+    read out of the calibrator's depth (``depth_checked``)."""
     checked = list(records)
-    for key, field_type, issues_of in PAGE_CHECKS:
+    by_type = [(key, field_type, issues_of) for field_type, issues_of in PAGE_TYPE_CHECKS
+               for key, key_type in field_types.items() if key_type == field_type]
+    for key, field_type, issues_of in (*PAGE_CHECKS, *by_type):
         if field_types.get(key) != field_type:
             continue
         values = [r[key].value if key in r else None for r in records]

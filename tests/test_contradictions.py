@@ -7,7 +7,7 @@ import pytest
 from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, ConfidenceBands, load_calibrator
 from ocr.fields import cross_field_issues
 from ocr.fields.dates import padding_mismatch
-from ocr.fields.validate import registration_date_order_issues
+from ocr.fields.validate import day_missing_issues, registration_date_order_issues
 from ocr.read.decoding import DecodedLine
 from ocr.read.page_context import registration_no_run_issues
 from ocr.recognition import PADDING_MISMATCH, apply_page_checks, apply_record_checks, read_field
@@ -205,3 +205,29 @@ def test_page_checks_cap_a_number_out_of_the_run() -> None:
         assert checked[2][key].confidence == CONTRADICTION_MAX_CONFIDENCE
     assert any("liền mạch" in m for m in checked[2]["registration_no"].messages)
     assert [r for i, r in enumerate(checked) if i != 2] == [r for i, r in enumerate(page) if i != 2]
+
+
+@pytest.mark.parametrize(("dates", "flagged"), [
+    (["04/12/1978", "12/1978", "19/03/1980"], {1}),  # "04/12/1978" with its day lost
+    (["04/12/1978", "12/1978", None, ""], set()),  # one full date says little about the column
+    (["04/12/1978", "1978", "19/03/1980"], set()),  # a year alone is almost always written so
+    (["12/1978", "05/1970", "19/03/1980", "01/01/1981"], set()),  # a column that often omits the day
+    (["12/1978", "05/1970", "19/03/1980", "01/01/1981", "02/02/1982"], {0, 1}),
+])
+def test_a_month_year_date_among_full_dates(dates: list[str | None], flagged: set[int]) -> None:
+    issues = day_missing_issues(dates)
+    assert set(issues) == flagged
+    assert all(i.code == "day_missing_among_full_dates" and i.severity == "warning" for i in issues.values())
+
+
+def test_page_checks_cap_a_lone_month_year_reading_in_every_date_column() -> None:
+    types = {"registration_date": "date", "wife_birth_date": "date", "wife_name": "person_name"}
+    page = [{"registration_date": _proposal("registration_date", reg),
+             "wife_birth_date": _proposal("wife_birth_date", born),
+             "wife_name": _proposal("wife_name", "Lê An")}
+            for reg, born in (("01/04/2003", "04/07/1974"), ("03/04/2003", "12/1978"), ("21/04/2003", "19/08/1968"))]
+    checked = apply_page_checks(page, types)
+    assert checked[1]["wife_birth_date"].confidence == CONTRADICTION_MAX_CONFIDENCE < HIGH
+    assert any("sót ngày" in m for m in checked[1]["wife_birth_date"].messages)
+    assert [r for i, r in enumerate(checked) if i != 1] == [r for i, r in enumerate(page) if i != 1]
+    assert checked[1]["registration_date"] == page[1]["registration_date"]

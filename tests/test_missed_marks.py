@@ -43,6 +43,26 @@ def test_lexicon_share_counts_a_bare_word_as_half() -> None:
     assert lexicon_share("Tran Quang Hoàng", "person_name") == pytest.approx((CLOSED_VARIANT_SHARE + 2) / 3)
 
 
+@pytest.mark.parametrize(("field_type", "value", "share"), [
+    ("person_name", "Phạm Phương Hằng", 1.0),
+    ("person_name", "Thạn Pương Hưn", 0.0),  # valid-looking syllables, none of them a name's
+    ("place", "Đại Đồng, Đại Lộc, Quảng Nam", 1.0),
+    ("place", "Vạn Thanh, Vên sinh, khênh", 0.6),  # "Vên", "khênh": syllables, not place words
+    ("free_text", "Bệnh tim", 1.0),
+])
+def test_lexicon_share_counts_the_fields_own_words_not_every_syllable(field_type: str, value: str,
+                                                                      share: float) -> None:
+    assert lexicon_share(value, field_type) == pytest.approx(share)
+
+
+def test_a_word_the_unit_confirmed_is_its_own() -> None:
+    assert lexicon_for("person_name").is_word("Pương")  # a valid syllable: the decoders may say it
+    assert not lexicon_for("person_name").is_field_word("Pương")
+    local = LocalLexicon.from_counts({"person_name": {"Hồ Pương": 1}})
+    assert merged_lexicon(lexicon_for("person_name"), local).is_field_word("Pương")
+    assert lexicon_share("Hồ Pương", "person_name", local) == 1.0
+
+
 def _sure(text: str) -> list[DecodedLine]:
     reading = LineReading(text, [CharConfidence(c, 0.995) for c in text], 0.995)
     return [DecodedLine(reading, reading, text)]

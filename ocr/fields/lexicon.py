@@ -34,6 +34,7 @@ _REGNO_PARTIAL = re.compile(r"\d{0,6}|\d{1,6}/\d{0,4}")
 
 # Pseudo-counts: how much likelier a listed name is than an arbitrary valid syllable.
 _SYLLABLE_COUNT = 1.0
+_SAME_LOGP = 1e-9  # float slack when comparing a word's ln P with a bare syllable's
 _NAME_COUNT = 50.0
 _PLACE_WORD_WEIGHT = 5.0
 _PHRASE_WORD_WEIGHT = 20.0  # words of the books' usual notes and causes of death, over any syllable
@@ -57,6 +58,9 @@ class Lexicon:
     phrases: tuple[str, ...] = ()  # whole values as written in the catalogs, for UI completion
     closed: bool = False  # True: only lexicon words are right (sex, ethnicity, nationality)
     oov_logp: float = -16.0  # score of a word outside the lexicon (open lexicons)
+    # ln P of a word this lexicon knows only as a valid Vietnamese syllable (None: every word is the
+    # field's own); see is_field_word.
+    syllable_logp: float | None = None
     full_pattern: re.Pattern[str] | None = None  # date / registration_no: whole-value shape
     partial_pattern: re.Pattern[str] | None = None
     _prefixes: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
@@ -66,10 +70,14 @@ class Lexicon:
 
     @classmethod
     def from_counts(
-        cls, field_type: str, counts: Mapping[str, float], values: Iterable[str] = (), **kwargs
+        cls, field_type: str, counts: Mapping[str, float], values: Iterable[str] = (),
+        syllable_count: float | None = None, **kwargs
     ) -> Lexicon:
+        """``syllable_count``: the pseudo-count every valid syllable was given (sets syllable_logp)."""
         total = sum(counts.values()) or 1.0
         logp = {w: math.log(c / total) for w, c in counts.items()}
+        if syllable_count is not None:
+            kwargs["syllable_logp"] = math.log(syllable_count / total)
         value_keys = frozenset(fold_key(v) for v in values)
         return cls(
             field_type,
@@ -93,6 +101,17 @@ class Lexicon:
             return self.accepts(word)
         word = unicodedata.normalize("NFC", word)
         return has_word_casing(word) and word.lower() in self.word_logp
+
+    def is_field_word(self, word: str) -> bool:
+        """``word`` comes from this field's own sources (a listed name, a place or facility word, a
+        phrase word, a word the unit confirmed), not merely from the list of valid syllables. Almost
+        any misreading of Vietnamese handwriting is a valid syllable ("Pương", "Đạt Lão"), so only
+        this says that a value reads like the field."""
+        if not self.is_word(word):
+            return False
+        if self.syllable_logp is None:
+            return True
+        return self.word_logp[unicodedata.normalize("NFC", word).lower()] > self.syllable_logp + _SAME_LOGP
 
     @cached_property
     def _marked_logp(self) -> dict[str, float]:
@@ -192,7 +211,7 @@ def _person_name_lexicon() -> Lexicon:
     _counts(given_names(), _NAME_COUNT, counts)
     for name, share in [*middle_name_shares().items(), *surname_shares().items()]:
         _counts([name], max(_NAME_COUNT, share * 100), counts)
-    return Lexicon.from_counts("person_name", counts)
+    return Lexicon.from_counts("person_name", counts, syllable_count=_SYLLABLE_COUNT)
 
 
 def _place_lexicon() -> Lexicon:
@@ -203,7 +222,8 @@ def _place_lexicon() -> Lexicon:
     _counts(names, _PLACE_WORD_WEIGHT, counts)
     _counts(UNIT_PREFIXES, _PLACE_WORD_WEIGHT * 100, counts)
     _counts(facilities, _PLACE_WORD_WEIGHT * 10, counts)
-    return Lexicon.from_counts("place", counts, phrases=tuple(dict.fromkeys([*names, *facilities])))
+    return Lexicon.from_counts("place", counts, phrases=tuple(dict.fromkeys([*names, *facilities])),
+                               syllable_count=_SYLLABLE_COUNT)
 
 
 def _catalog_lexicon(field_type: str, spellings: list[str], canonical: tuple[str, ...]) -> Lexicon:
@@ -214,7 +234,7 @@ def _catalog_lexicon(field_type: str, spellings: list[str], canonical: tuple[str
 
 def _free_text_lexicon() -> Lexicon:
     counts = _counts(read_words("registry_phrases.txt"), _PHRASE_WORD_WEIGHT, _syllable_counts())
-    return Lexicon.from_counts("free_text", counts, oov_logp=-12.0)
+    return Lexicon.from_counts("free_text", counts, oov_logp=-12.0, syllable_count=_SYLLABLE_COUNT)
 
 
 def _date_lexicon() -> Lexicon:

@@ -302,6 +302,29 @@ def registration_date_order_issues(dates: Sequence[str | None]) -> dict[int, Fie
     return found
 
 
+# A date read as month and year only ("12/1978") where the rows around it read full dates is what a day
+# lost by the reader looks like ("04/12/1978"): it takes losing three characters, while a year-only
+# reading takes losing five and is almost always written so. A warning that also caps the reading.
+DAY_MISSING_AMONG_FULL_DATES = FieldIssue(
+    "day_missing_among_full_dates",
+    "Chỉ đọc được tháng/năm trong khi các dòng khác ghi đủ ngày: kiểm tra xem có sót ngày không",
+    severity="warning")
+# Full dates in the same column of the page needed before a month/year reading is doubted.
+FULL_DATES_FOR_MISSING_DAY = 2
+
+
+def day_missing_issues(dates: Sequence[str | None]) -> dict[int, FieldIssue]:
+    """Rows (indexes into ``dates``, one date column of a page top to bottom) read as month/year while
+    at least FULL_DATES_FOR_MISSING_DAY other rows of the column, and more rows than read month/year,
+    read full dates."""
+    parsed = [parse_date(text) if text else None for text in dates]
+    month_year = [row for row, p in enumerate(parsed) if p is not None and p.day is None and p.month is not None]
+    full = sum(1 for p in parsed if p is not None and p.day is not None)
+    if full < FULL_DATES_FOR_MISSING_DAY or full <= len(month_year):
+        return {}
+    return dict.fromkeys(month_year, DAY_MISSING_AMONG_FULL_DATES)
+
+
 def cross_field_issues(fields: dict[str, str], field_types: dict[str, str]) -> dict[str, list[FieldIssue]]:
     """What the fields of one record say about each other: date order (errors, and a warning on the
     other date of the pair), unusual ages and late registrations (warnings)."""
