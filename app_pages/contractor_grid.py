@@ -51,8 +51,9 @@ def book_title(book: BookSummary) -> str:
 
 
 def page_title(page: PageSummary) -> str:
-    note = " · chưa thấy khung kẻ" if "no_grid" in page.warnings else ""
-    note += " · đã sửa lưới" if "manual_grid" in page.warnings else ""
+    codes = {w.code for w in page.warnings}
+    note = " · chưa thấy khung kẻ" if "no_grid" in codes else ""
+    note += " · đã sửa lưới" if "manual_grid" in codes else ""
     return f"Trang {page.page_index} · {page.rows_found} dòng{note}"
 
 

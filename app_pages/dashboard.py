@@ -61,8 +61,8 @@ def sequence_alarms(books: list[BookSequenceCounts]) -> None:
         for b in books
     ]), hide_index=True, width="stretch")
     st.dataframe(pd.DataFrame([
-        {"Sổ": b.label, "Trang": page_index, "Cảnh báo": page_warning_vi(stored)}
-        for b in books for page_index, stored in b.warnings
+        {"Sổ": b.label, "Trang": page_index, "Cảnh báo": page_warning_vi(warning)}
+        for b in books for page_index, warning in b.warnings
     ]), hide_index=True, width="stretch")
 
 

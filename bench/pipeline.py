@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ocr.image.loading import load_images  # noqa: E402
 from ocr.layout.page import analyze_page  # noqa: E402
+from ocr.page_warnings import encode_warnings  # noqa: E402
 from samples.page_scores import BOOK_TYPES, page_options, score_page, summarise  # noqa: E402
 from samples.render import render_page_encoded  # noqa: E402
 from workbench.book_types import get_book_type  # noqa: E402
@@ -67,13 +68,13 @@ def main() -> None:
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
         row = score_page(analysis, truth)
         row.update(index=index, book_type=book_type, ruling=options.ruling, seconds=seconds, cpu_seconds=cpu_seconds,
-                   skew=truth["skew_deg"], warnings=analysis.warnings)
+                   skew=truth["skew_deg"], warnings=encode_warnings(analysis.warnings))
         rows.append(row)
         print(
             f"{index:3d} {book_type:14s} {options.ruling:6s} turn {options.rotate:3d} skew {truth['skew_deg']:+6.2f} "
             f"err {row['angle_error']:.3f}  rows {row['matched_rows']}/{row['truth_rows']} "
             f"(detected {row['detected_rows']})  boxes {row['text_boxes_right']}/{row['text_boxes']}  "
-            f"{seconds:.2f}s (cpu {cpu_seconds:.2f}s) {' '.join(analysis.warnings)}",
+            f"{seconds:.2f}s (cpu {cpu_seconds:.2f}s) {' '.join(encode_warnings(analysis.warnings))}",
             flush=True,
         )
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)

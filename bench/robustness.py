@@ -51,6 +51,7 @@ from ocr.confidence import (
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.fields.normalize import normalize
 from ocr.image.loading import load_images
+from ocr.page_warnings import encode_warnings
 from ocr.pipeline import PageResult, process_page
 from ocr.read.engines.base import Recognizer
 from samples.families import Family, select
@@ -158,7 +159,7 @@ def run_page(f: Family, index: int, seed: int, reader: Reader) -> tuple[dict[str
     result = process_page(image, get_book_type(book_type).layout, reader.recognizer, calibrator=reader.calibrator,
                           local=reader.local)
     row = score_page(result.analysis, truth)
-    row.update(family=f.name, index=index, book_type=book_type, warnings=list(result.analysis.warnings),
+    row.update(family=f.name, index=index, book_type=book_type, warnings=encode_warnings(result.analysis.warnings),
                seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start)
     fields, real = FieldScores(), FieldScores()
     if reader.recognizer is not None:

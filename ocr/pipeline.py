@@ -20,6 +20,7 @@ from ocr.fields.local_lexicon import LocalLexicon
 from ocr.image.loading import ImageLoadError, load_images
 from ocr.image.page_qa import dhash, duplicate_of, phash
 from ocr.layout.page import PipelineSettings, analyze_page
+from ocr.page_warnings import PageWarning
 from ocr.read.book_type_check import BookTypeCandidate, apply_book_type_check
 from ocr.read.engines.base import Recognizer
 from ocr.recognition import page_depth_warning, propose_page
@@ -135,7 +136,7 @@ class PageOutcome:
     header_box: Box | None = None
     records: list[RecordRegion] = field(default_factory=list)  # cells without line images
     proposals: list[dict[str, FieldProposal]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[PageWarning] = field(default_factory=list)
     steps: list[ProcessingStep] = field(default_factory=list)
     perceptual_hash: str = ""  # of the scanned frame, see page_hash()
 

@@ -39,6 +39,7 @@ from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
 from ocr.fields.normalize import normalize
 from ocr.fields.syllables import is_vietnamese_syllable
 from ocr.fields.validate import cross_field_issues, day_missing_issues, registration_date_order_issues, validate
+from ocr.page_warnings import PageWarning, warning_codes
 from ocr.places.decoding import decode_place_cell
 from ocr.places.index import HomeArea, place_index
 from ocr.read.decoding import (
@@ -596,10 +597,10 @@ def depth_checked(records: list[dict[str, FieldProposal]]) -> list[dict[str, Fie
              else p for key, p in r.items()} for r in records]
 
 
-def page_depth_warning(records: Sequence[dict[str, FieldProposal]]) -> str | None:
-    """The page warning code when ``depth_checked`` capped the page's fields."""
+def page_depth_warning(records: Sequence[dict[str, FieldProposal]]) -> PageWarning | None:
+    """The page warning when ``depth_checked`` capped the page's fields."""
     marked = any(PAGE_OUT_OF_DEPTH.message in p.messages for r in records for p in r.values())
-    return PAGE_OUT_OF_DEPTH.code if marked else None
+    return PageWarning(PAGE_OUT_OF_DEPTH.code) if marked else None
 
 
 def apply_page_checks(records: list[dict[str, FieldProposal]], field_types: dict[str, str]
@@ -644,6 +645,7 @@ def propose_page(
     types = _field_types(layout)
     pairs = [(c, types.get(c.key, "free_text")) for r in analysis.records for c in r.cells]
     records = [i for i, r in enumerate(analysis.records) for _ in r.cells]
-    proposals = iter(propose_cells(pairs, recognizer, calibrator, local, records, analysis.warnings, one_page=True))
+    proposals = iter(propose_cells(pairs, recognizer, calibrator, local, records,
+                                   warning_codes(analysis.warnings), one_page=True))
     return apply_page_checks([apply_record_checks({c.key: next(proposals) for c in r.cells}, types)
                               for r in analysis.records], types)

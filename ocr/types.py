@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ocr.page_warnings import PageWarning
+
 # Field types used by the book-type templates (workbench/templates/*.yaml).
 FIELD_TYPES = (
     "registration_no",
@@ -110,7 +112,7 @@ class PageAnalysis:
     header_box: Box | None = None
     # 2x3 affine matrix mapping original-image pixel coords to deskewed-image coords.
     transform: np.ndarray | None = None
-    warnings: list[str] = field(default_factory=list)  # QA codes: blank, rotated_90, upside_down, ...
+    warnings: list[PageWarning] = field(default_factory=list)  # QA: blank, rotated_90, upside_down, ...
     steps: list[ProcessingStep] = field(default_factory=list)
 
 

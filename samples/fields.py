@@ -25,6 +25,7 @@ import numpy as np
 
 from ocr.fields.normalize import normalize
 from ocr.image.loading import load_images
+from ocr.page_warnings import warning_codes
 from ocr.pipeline import process_page
 from ocr.read.engines.base import to_gray
 from ocr.types import Box, CellImage
@@ -103,7 +104,7 @@ def pipeline_page_samples(page_id: str, image: np.ndarray, truth: dict, book_typ
     analysis = process_page(image, layout, recognizer=None).analysis  # ingest's segmentation
     matches = match_truth_rows(analysis, truth)
     types = {c.key: c.field_type for c in layout.columns}
-    warnings = tuple(analysis.warnings)
+    warnings = warning_codes(analysis.warnings)
     samples = []
     for t, record in enumerate(truth["records"]):
         cells = {c.key: c for c in analysis.records[matches[t]].cells} if t in matches else {}

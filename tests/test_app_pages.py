@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
 from models import AuditEvent, Book, FieldStatus, FieldValue, Page, Record, RecordStatus, User
+from ocr.page_warnings import decode_warnings
 from tests.conftest import PASSWORD, record_ids
 from workbench.context import Workbench
 from workbench.db import transaction
@@ -367,7 +368,8 @@ def test_contrast_enhancement_darkens_faded_ink() -> None:
 
 
 def test_page_warning_labels() -> None:
-    assert page_warnings_vi(["grid_rulings", "auto_rotated:180", "blank"]) == "đã tự xoay 180°, trang trắng"
+    stored = ["grid_rulings", "auto_rotated:180", "blank"]
+    assert page_warnings_vi(decode_warnings(stored)) == "đã tự xoay 180°, trang trắng"
 
 
 def test_keyboard_helper_embeds_the_form_keys_safely() -> None:

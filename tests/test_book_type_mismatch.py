@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AuditEvent, Page, Record, User
 from ocr.image.loading import InputFile, iter_input_files
 from ocr.layout.page import analyze_page
+from ocr.page_warnings import decode_warnings
 from ocr.read.book_type_check import check_page, fold, title_scores, title_verdict
 from samples.render import PageOptions, render_page
 from workbench.book_types import get_book_type
@@ -74,7 +75,7 @@ def test_bundled_pages_in_their_own_book_are_not_flagged(wb: Workbench, book_typ
         pages = list(session.scalars(select(Page).where(Page.book_id == book_id)))
         steps = session.scalars(select(AuditEvent.new_value).where(AuditEvent.step_name == "book_type")).all()
     assert len(pages) == 3
-    assert [p.warnings for p in pages if is_held(p.warnings)] == []
+    assert [p.warnings for p in pages if is_held(decode_warnings(p.warnings))] == []
     # The check ran on every page (its evidence is audited) and found the declared type best.
     assert len(steps) == 3
     for evidence in steps:
@@ -101,7 +102,7 @@ def test_marriage_page_in_a_birth_book_is_held_out_of_the_queue_until_confirmed(
     book_id = ingest(wb, "khai_sinh", [marriage, birth])
     pages = pages_by_file(wb.sessions, book_id)
     held, good = pages["page_001.jpg#1"], pages["page_001.jpg#2"]
-    assert "book_type_mismatch:ket_hon" in held.warnings and not is_held(good.warnings)
+    assert "book_type_mismatch:ket_hon" in held.warnings and not is_held(decode_warnings(good.warnings))
     held_records, good_records = records_of(wb.sessions, held.id), records_of(wb.sessions, good.id)
     assert held_records and good_records  # the page was segmented; its rows wait for the contractor
     queue = queued_records(wb.sessions, users["official"])
@@ -123,7 +124,7 @@ def test_marriage_page_in_a_birth_book_is_held_out_of_the_queue_until_confirmed(
     assert held_records <= queued_records(wb.sessions, users["official"])
     with wb.sessions() as session:
         page = session.get(Page, held.id)
-        assert not is_held(page.warnings)
+        assert not is_held(decode_warnings(page.warnings))
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "confirm_book_type"))
         assert event.user_id == users["contractor"].id and event.entity_id == held.id
 
@@ -132,7 +133,7 @@ def test_marriage_page_in_a_birth_book_is_held_out_of_the_queue_until_confirmed(
         rerun_page(session, users["contractor"], held.id)
     process_pending_pages(wb.sessions, wb.settings.data_dir, book_id, NO_OCR, None, IngestReport(book_id))
     with wb.sessions() as session:
-        assert not is_held(session.get(Page, held.id).warnings)
+        assert not is_held(decode_warnings(session.get(Page, held.id).warnings))
         last = session.scalars(select(AuditEvent.new_value).where(AuditEvent.step_name == "book_type",
                                                                   AuditEvent.entity_id == held.id)).all()[-1]
         assert last["suspected"] == "ket_hon"
@@ -141,7 +142,7 @@ def test_marriage_page_in_a_birth_book_is_held_out_of_the_queue_until_confirmed(
 def test_deleting_a_held_page_keeps_its_records_out(wb: Workbench, users: dict[str, User]) -> None:
     book_id = ingest(wb, "khai_tu", [SAMPLES / "ket_hon" / "page_003.jpg"])
     (page,) = pages_by_file(wb.sessions, book_id).values()
-    assert is_held(page.warnings)
+    assert is_held(decode_warnings(page.warnings))
     with transaction(wb.sessions) as session:
         delete_page(session, users["contractor"], page.id, "trang sổ kết hôn, tải nhầm")
         summaries = list_pages(session, users["contractor"], book_id, include_deleted=True)
@@ -203,4 +204,4 @@ def test_an_unreadable_upload_is_not_checked_and_not_held(wb: Workbench) -> None
     assert report.pages_failed == 1
     with wb.sessions() as session:
         page = session.scalar(select(Page))
-        assert page.status == "failed" and not is_held(page.warnings)
+        assert page.status == "failed" and not is_held(decode_warnings(page.warnings))

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from models import Book, Page, User
 from ocr.image.loading import iter_input_files
+from ocr.page_warnings import decode_warnings
 from tests.browser_harness import launch_chromium, login, new_page, running_app
 from tests.test_app_pages import errors, open_page, signed_in_app
 from workbench.accounts.auth import create_user
@@ -130,7 +131,7 @@ def test_held_page_is_shown_and_confirmed_from_the_contractor_page(
     at.run()
     assert not errors(at)
     with sessions() as session:
-        assert not is_held(session.scalar(select(Page.warnings).where(Page.book_id == book_id)))
+        assert not is_held(decode_warnings(session.scalar(select(Page.warnings).where(Page.book_id == book_id))))
     assert not any("bị giữ lại" in w.value for w in at.warning)
     log = next(d.value for d in at.dataframe if "Kết quả" in d.value.columns)
     assert {"Đã xác nhận thuộc sổ", "Bị giữ lại (nghi sai loại sổ)", "Đã thêm"} <= set(log["Kết quả"])

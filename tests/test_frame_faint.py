@@ -21,6 +21,7 @@ from ocr.image.loading import load_images
 from ocr.layout import table_qa
 from ocr.layout.grid import LedgerGrid, column_frame, detect_grid, find_rulings, frame_lines, template_edges
 from ocr.layout.page import analyze_page
+from ocr.page_warnings import encode_warnings
 from ocr.settings import GridSettings
 from ocr.types import Box, PageAnalysis
 from samples.page_scores import BOOK_TYPES, page_options
@@ -95,7 +96,7 @@ def test_every_field_lands_in_its_own_cell():
 
 def test_page_found_in_full_raises_no_beside_table_warning():
     analysis, _ = _bench_page()
-    assert not any(code.startswith("ink_") for code in analysis.warnings)
+    assert not any(code.startswith("ink_") for code in encode_warnings(analysis.warnings))
     grid_step = next(s for s in analysis.steps if s.name == "grid")
     assert grid_step.result["ink_beside_table"]["left_share"] == 0
 
@@ -109,7 +110,7 @@ def test_table_found_too_narrow_is_reported():
     narrow = Box(round(strong_left), grid.table.y, round(strong_right - strong_left), grid.table.h)
     beside = table_qa.ink_beside_table(grid.masks.text, narrow)
     assert beside.left > 0.15 and beside.right == 0
-    assert beside.warnings() == ["ink_left_of_table"]
+    assert encode_warnings(beside.warnings()) == ["ink_left_of_table"]
     assert set(page_qa.WARNINGS_VI) >= {"ink_left_of_table", "ink_right_of_table"}
 
 

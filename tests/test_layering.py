@@ -11,9 +11,10 @@ imported, so the check is fast and cannot be fooled by import side effects.
 - the tests never depend on the benchmarks: what both need (synthetic lines and field cells, page and export
   scores) lives in `samples/`. Only a test of a benchmark tool imports that tool (`BENCH_TOOL_TESTS`);
 - inside `ocr/`, a stage imports only itself and the stages before it (`OCR_STAGES`): the shared data and settings
-  (`types`, `settings`), the field types as pure text (`fields`: `image` and `read` use it, it imports none of the
-  stages), the page image (`image`), the ledger's layout (`layout`), reading lines (`read`), place names read with
-  the gazetteer (`places`), and the top that puts them together (`confidence`, `recognition`, `pipeline`).
+  (`types`, `settings`, and `page_warnings`, the typed page warnings `types` holds), the field types as pure text
+  (`fields`: `image` and `read` use it, it imports none of the stages), the page image (`image`), the ledger's
+  layout (`layout`), reading lines (`read`), place names read with the gazetteer (`places`), and the top that puts
+  them together (`confidence`, `recognition`, `pipeline`).
 
 Imports inside functions count (a lazy import is still a dependency), and so do relative imports and
 `importlib.import_module("...")` / `__import__("...")` calls with a literal name.
@@ -78,7 +79,7 @@ BENCH_TOOL_TESTS: frozenset[tuple[str, str]] = frozenset({
 # The stages of `ocr/`, lowest first: a module may import its own stage and lower ones, never a higher one.
 # Keyed by the name under `ocr` (a subpackage or a top module); the package `ocr` itself is the top.
 OCR_STAGES: dict[str, int] = {
-    "types": 0, "settings": 0,
+    "types": 0, "settings": 0, "page_warnings": 0,
     "fields": 1,
     "image": 2,
     "layout": 3,

@@ -10,6 +10,7 @@ import pytest
 from ocr.image.deskew import compose, map_points
 from ocr.image.page_qa import dhash, duplicate_of, hamming, is_blank, phash
 from ocr.layout.page import PipelineSettings, analyze_page
+from ocr.page_warnings import encode_warnings
 from ocr.settings import QASettings
 from ocr.types import PageAnalysis
 from samples import PageOptions, render_page
@@ -33,7 +34,7 @@ def _analysis(seed: int, **options) -> tuple[PageAnalysis, dict]:
 def test_records_and_cells_follow_the_template():
     analysis, truth = _analysis(21, filled_rows=6)
     assert [r.row_index for r in analysis.records] == [1, 2, 3, 4, 5, 6]
-    assert analysis.warnings == []
+    assert encode_warnings(analysis.warnings) == []
     assert abs(analysis.deskew_angle + truth["skew_deg"]) < 0.2
     for record, record_truth in zip(analysis.records, truth["records"], strict=True):
         assert [c.key for c in record.cells] == LAYOUT.keys
@@ -97,7 +98,7 @@ def test_blank_page_warns_and_yields_no_records(border: bool):
     image, _ = _page(22, blank=True, border=border)
     assert is_blank(image)
     analysis = analyze_page(image, LAYOUT)
-    assert analysis.warnings == ["blank"]
+    assert encode_warnings(analysis.warnings) == ["blank"]
     assert analysis.records == []
 
 
@@ -105,7 +106,7 @@ def test_printed_page_without_entries_is_not_blank_but_has_no_records():
     image, _ = _page(24, filled_rows=0)
     assert not is_blank(image)
     analysis = analyze_page(image, LAYOUT)
-    assert analysis.records == [] and "blank" not in analysis.warnings
+    assert analysis.records == [] and "blank" not in encode_warnings(analysis.warnings)
 
 
 def test_written_page_is_not_blank():
@@ -120,7 +121,7 @@ def test_written_page_is_not_blank():
 )
 def test_turned_pages_are_detected_and_turned_back(rotate: int, codes: list[str]):
     analysis, truth = _analysis(23, rotate=rotate, filled_rows=5)
-    assert analysis.warnings[:2] == codes
+    assert encode_warnings(analysis.warnings)[:2] == codes
     assert len(analysis.records) == 5
     # The transform accounts for the turn: truth rows map onto the detected records.
     flat_to_page = compose(analysis.transform, np.array(truth["flat_to_scan"]))
@@ -135,8 +136,8 @@ def test_turned_page_is_only_reported_when_auto_rotate_is_off():
     image, _ = _page(23, rotate=180, filled_rows=5)
     settings = PipelineSettings(qa=QASettings(auto_rotate=False))
     analysis = analyze_page(image, LAYOUT, settings)
-    assert "upside_down" in analysis.warnings
-    assert not any(w.startswith("auto_rotated") for w in analysis.warnings)
+    assert "upside_down" in encode_warnings(analysis.warnings)
+    assert not any(w.startswith("auto_rotated") for w in encode_warnings(analysis.warnings))
 
 
 def test_perceptual_hashes_find_the_same_page_rescanned():

@@ -10,6 +10,7 @@ import pytest
 import ocr.confidence
 from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, PAGE_DEPTH_MIN_FIELDS, ConfidenceBands, page_out_of_depth
 from ocr.image.loading import load_images
+from ocr.page_warnings import PageWarning, encode_warnings
 from ocr.pipeline import process_page
 from ocr.read.engines.asternet import get_asternet
 from ocr.recognition import PAGE_OUT_OF_DEPTH, apply_page_checks, page_depth_warning
@@ -45,7 +46,7 @@ def test_a_page_out_of_depth_keeps_no_field_in_the_high_band_and_says_why() -> N
     assert all(p.confidence == 0.4 and not p.messages for p in read if p.confidence < CONTRADICTION_MAX_CONFIDENCE)
     # empty cells are not readings: untouched (their confidence is about ink, not about the hand)
     assert [r["child_name"].confidence for r in checked if not r["child_name"].value] == [0.99] * 3
-    assert page_depth_warning(checked) == "reading_out_of_depth"
+    assert page_depth_warning(checked) == PageWarning("reading_out_of_depth")
 
 
 def test_an_ordinary_page_is_left_alone() -> None:
@@ -55,7 +56,7 @@ def test_an_ordinary_page_is_left_alone() -> None:
 
 
 def test_the_warning_has_a_vietnamese_label() -> None:
-    label = page_warning_vi("reading_out_of_depth")
+    label = page_warning_vi(PageWarning("reading_out_of_depth"))
     assert label != "reading_out_of_depth" and "chắc chắn" in label
 
 
@@ -69,9 +70,9 @@ def test_a_real_page_out_of_depth_gets_the_page_warning(monkeypatch: pytest.Monk
     ordinary = process_page(image, layout, get_asternet())
     read = [p for r in ordinary.proposals for p in r.values() if p.value]
     assert len(read) >= PAGE_DEPTH_MIN_FIELDS and any(p.confidence >= HIGH for p in read)
-    assert "reading_out_of_depth" not in ordinary.analysis.warnings
+    assert "reading_out_of_depth" not in encode_warnings(ordinary.analysis.warnings)
 
     monkeypatch.setattr(ocr.confidence, "PAGE_DEPTH_MIN_HIGH_SHARE", 1.01)
     doubted = process_page(image, layout, get_asternet())
-    assert "reading_out_of_depth" in doubted.analysis.warnings
+    assert "reading_out_of_depth" in encode_warnings(doubted.analysis.warnings)
     assert all(p.confidence <= CONTRADICTION_MAX_CONFIDENCE for r in doubted.proposals for p in r.values() if p.value)

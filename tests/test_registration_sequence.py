@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, FieldValue, Page, Record, User
+from ocr.page_warnings import decode_warnings, parse_warning, warning_text
 from tests.conftest import insert_book
 from tests.test_app_pages import open_page, signed_in_app
 from workbench.db import transaction
@@ -29,8 +30,8 @@ from workbench.intake.registration_sequence import (
     SequenceFinding,
     find_sequence_issues,
     parse_registration_no,
-    parse_sequence_warning,
     recheck_book_sequence,
+    sequence_finding,
 )
 from workbench.review.progress import book_sequence_counts, progress_dashboard
 from workbench.review.record_view import get_record_view
@@ -55,9 +56,10 @@ def codes(findings: list[SequenceFinding]) -> list[tuple[str, int, int, tuple[in
 def test_gap_between_pages_is_found_on_the_page_after_it() -> None:
     (gap,) = find_sequence_issues(entries(["31", "32", "33", "34"], ["36", "37", "38", "39", "40"]))
     assert gap == SequenceFinding(GAP, at=Location(2, 1), before=Location(1, 4), numbers=(35,))
-    assert gap.warning() == "registration_no_gap:35:1.4:2.1"
+    assert warning_text(gap.warning()) == "registration_no_gap:35:1.4:2.1"
     assert page_warning_vi(gap.warning()) == "số 35 bị thiếu giữa trang 1 và trang 2"
-    assert parse_sequence_warning(gap.warning()) == gap
+    assert sequence_finding(gap.warning()) == gap
+    assert sequence_finding(parse_warning("registration_no_gap:35:1.4")) is None  # not a finding's text
 
 
 def test_repeat_names_the_number_and_both_rows() -> None:
@@ -96,7 +98,7 @@ def test_several_missing_numbers_and_order_of_entries() -> None:
     assert codes(find_sequence_issues(shuffled)) == [(GAP, 2, 1, (3, 4, 5)), (GAP, 2, 2, (7,))]
     first = find_sequence_issues(shuffled)[0]
     assert page_warning_vi(first.warning()) == "các số 3–5 bị thiếu giữa trang 1 và trang 2"
-    assert page_warning_vi("registration_no_gap:3-5,9/2003:1.2:1.3") == \
+    assert page_warning_vi(parse_warning("registration_no_gap:3-5,9/2003:1.2:1.3")) == \
         "các số 3/2003–5/2003 và 9/2003 bị thiếu giữa dòng 2 và dòng 3"
 
 
@@ -143,7 +145,7 @@ def test_recheck_stores_the_gap_on_page_2_keeping_other_warnings_without_duplica
         1: ["grid_rulings"],
         2: ["auto_rotated:180", "grid_text_lines", "registration_no_gap:35:1.5:2.1"],
     }
-    assert page_warnings_vi(stored_warnings(sessions, book_id)[2]) == (
+    assert page_warnings_vi(decode_warnings(stored_warnings(sessions, book_id)[2])) == (
         "đã tự xoay 180°, không thấy đường kẻ, tách dòng theo chữ, số 35 bị thiếu giữa trang 1 và trang 2"
     )
     with sessions() as session:  # changed once, audited once, by the user who asked

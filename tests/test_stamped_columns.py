@@ -23,6 +23,7 @@ from ocr.image.deskew import compose, find_page_region, map_points
 from ocr.image.loading import load_images
 from ocr.layout.grid import distinct_rulings, match_column_rulings, match_columns_in_frame, template_edges
 from ocr.layout.page import analyze_page
+from ocr.page_warnings import encode_warnings
 from ocr.pipeline import process_page
 from ocr.read.engines.asternet import get_asternet
 from ocr.types import Box, PageAnalysis
@@ -79,7 +80,7 @@ def test_every_written_line_lies_in_its_own_cell_or_the_page_says_so() -> None:
     image, truth = _stamped_page()
     analysis = analyze_page(image, LAYOUT)
     misplaced = _misplaced(analysis, truth)
-    assert not misplaced or COLUMN_WARNINGS & set(analysis.warnings), misplaced
+    assert not misplaced or COLUMN_WARNINGS & set(encode_warnings(analysis.warnings)), misplaced
     assert not misplaced
     # and nothing written was painted over: every written field's cell holds ink
     written = {(row, key) for row, key, _ in _truth_boxes(analysis, truth)}
@@ -106,7 +107,7 @@ def test_a_dark_line_beside_the_table_does_not_become_its_frame(monkeypatch: pyt
     assert columns["lines_outside_frame"] >= 1  # the bed's edge was seen, and left outside
     misplaced = _misplaced(analysis, truth)
     assert not [key for _, key in misplaced if key == "registration_no"]
-    assert not misplaced or COLUMN_WARNINGS & set(analysis.warnings), misplaced
+    assert not misplaced or COLUMN_WARNINGS & set(encode_warnings(analysis.warnings)), misplaced
 
 
 def _ruled(left: float, right: float) -> list[float]:
@@ -122,7 +123,8 @@ def test_the_frame_moves_in_past_lines_beside_the_table() -> None:
     # The strong frame alone ignores two visible rulings, and that is a page warning.
     forced = match_column_rulings(detected, 70.0, 2368.0, LAYOUT)
     assert forced.extra == 2
-    assert "columns_differ_from_template" in page_qa.column_warnings(forced.guessed, forced.worst_ratio, forced.extra)
+    assert "columns_differ_from_template" in encode_warnings(
+        page_qa.column_warnings(forced.guessed, forced.worst_ratio, forced.extra))
 
 
 def test_a_real_frame_stays_against_a_ruling_just_inside_it() -> None:

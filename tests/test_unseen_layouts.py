@@ -15,6 +15,7 @@ from ocr.confidence import Calibrator, ConfidenceFeatures, load_calibrator
 from ocr.image.deskew import compose, map_points
 from ocr.image.loading import load_images
 from ocr.layout.page import analyze_page
+from ocr.page_warnings import encode_warnings
 from ocr.read.decoding import DecodedLine
 from ocr.read.engines.asternet import get_asternet
 from ocr.recognition import EMPTY_CELL_CONFIDENCE, empty_proposal, propose_page, read_field
@@ -75,7 +76,7 @@ def test_visible_column_rulings_win_over_the_template_proportions(seed: int) -> 
     mid = boxes[0][1] + boxes[0][3] / 2
     expected = _to_page(analysis, truth, [(x, mid) for x, _, _, _ in boxes] + [(boxes[-1][0] + boxes[-1][2], mid)])
     assert np.abs(edges - expected[:, 0]).max() < 8  # every printed ruling where it is
-    assert "columns_guessed" not in analysis.warnings
+    assert "columns_guessed" not in encode_warnings(analysis.warnings)
     # Every written line lands in its own column's cell.
     keys = LAYOUT.keys
     assert len(analysis.records) == len(truth["records"])
@@ -95,7 +96,7 @@ def test_missing_column_rulings_are_reported_not_guessed_silently() -> None:
     analysis = analyze_page(load_images(data, "faint.jpg")[0].image, LAYOUT)
     columns = _grid_result(analysis)["columns"]
     assert columns["guessed"] > 0  # faint rulings: some column edges come from the hints
-    assert "columns_guessed" in analysis.warnings
+    assert "columns_guessed" in encode_warnings(analysis.warnings)
 
 
 def test_a_cell_with_ink_is_never_confidently_empty() -> None:
@@ -208,7 +209,7 @@ def test_an_upright_landscape_page_is_not_turned_on_weak_evidence(index: int) ->
     _, truth, data = render_page_encoded(book_type, rng, options)
     assert data is not None and options.rotate == 0
     analysis = analyze_page(load_images(data, "upright.jpg")[0].image, get_book_type(book_type).layout)
-    assert not any(w.startswith(("rotated", "auto_rotated")) for w in analysis.warnings)
+    assert not any(w.startswith(("rotated", "auto_rotated")) for w in encode_warnings(analysis.warnings))
     assert len(analysis.records) == len(truth["records"])
 
 
@@ -243,7 +244,7 @@ def test_narrow_closed_list_columns_keep_their_visible_rulings(seed: str, book_t
     assert data is not None
     layout = get_book_type(book_type).layout
     analysis = analyze_page(load_images(data, "narrow.jpg")[0].image, layout)
-    assert "columns_guessed" not in analysis.warnings
+    assert "columns_guessed" not in encode_warnings(analysis.warnings)
     edges = np.array(_grid_result(analysis)["column_edges"], dtype=np.float64)
     for truth_record in truth["records"]:
         for key, field in truth_record["fields"].items():

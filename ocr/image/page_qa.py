@@ -14,6 +14,25 @@ import cv2
 import numpy as np
 
 from ocr.image.imaging import ink_gray, ink_mask, resize_to_width, small_ink_gray
+from ocr.page_warnings import PageWarning
+
+BLANK = PageWarning("blank")
+ROTATED_90 = PageWarning("rotated_90")
+ROTATED_270 = PageWarning("rotated_270")
+UPSIDE_DOWN = PageWarning("upside_down")
+NO_GRID = PageWarning("no_grid")
+COLUMNS_GUESSED = PageWarning("columns_guessed")
+COLUMNS_DIFFER = PageWarning("columns_differ_from_template")
+
+
+def duplicate_warning(name: str) -> PageWarning:
+    """The page is a scan of the earlier page ``name`` (a file name, as the contractor knows it)."""
+    return PageWarning("duplicate_of", (name,))
+
+
+def auto_rotated(degrees: int) -> PageWarning:
+    """A turn the pipeline made itself (90, 180 or 270 degrees), shown to the contractor."""
+    return PageWarning("auto_rotated", (str(degrees),))
 
 # What officials read for the codes added here (the UI's label table shows these texts).
 WARNINGS_VI: dict[str, str] = {
@@ -33,17 +52,17 @@ WARNINGS_VI: dict[str, str] = {
 COLUMN_RATIO_WARNING = 2.2
 
 
-def column_warnings(guessed: int, worst_ratio: float, unmatched_rulings: int = 0) -> list[str]:
+def column_warnings(guessed: int, worst_ratio: float, unmatched_rulings: int = 0) -> list[PageWarning]:
     """Page warnings when the columns found disagree with the template: say so, never guess silently.
 
     ``unmatched_rulings``: vertical rulings inside the table that no template edge took (a column
     the template lacks, or the frame put on a wrong line so that the columns shifted)."""
-    codes = []
+    warnings = []
     if guessed:
-        codes.append("columns_guessed")
+        warnings.append(COLUMNS_GUESSED)
     if worst_ratio > COLUMN_RATIO_WARNING or unmatched_rulings:
-        codes.append("columns_differ_from_template")
-    return codes
+        warnings.append(COLUMNS_DIFFER)
+    return warnings
 
 
 def ink_fraction(image: np.ndarray, analysis_width: int = 800) -> float:

@@ -18,9 +18,11 @@ import numpy as np
 from ocr.image import page_qa
 from ocr.image.deskew import compose, deskew_page
 from ocr.image.imaging import resize_to_width
+from ocr.image.page_qa import BLANK, NO_GRID, ROTATED_90, ROTATED_270, UPSIDE_DOWN, auto_rotated
 from ocr.layout import table_qa
 from ocr.layout.cells import assign_components, cut_cell, grid_components
 from ocr.layout.grid import GridNotFoundError, LedgerGrid, detect_grid, grid_from_lines
+from ocr.page_warnings import PageWarning
 from ocr.settings import PipelineSettings
 from ocr.types import CellImage, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
 
@@ -49,7 +51,7 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     steps: list[ProcessingStep] = []
-    warnings: list[str] = []
+    warnings: list[PageWarning] = []
     height, width = image.shape[:2]
     identity = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
 
@@ -61,7 +63,7 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
                    lambda: page_qa.ink_fraction(preview, settings.qa.analysis_width),
                    lambda fraction: {"ink_fraction": round(fraction, 5)})
     if blank < settings.qa.blank_ink_fraction:
-        warnings.append("blank")
+        warnings.append(BLANK)
         return PageAnalysis(deskewed=image, deskew_angle=0.0, records=[], header_box=None,
                             transform=identity, warnings=warnings, steps=steps)
 
@@ -81,9 +83,9 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
             image = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
             preview, _ = resize_to_width(image, settings.deskew.fine_width)
             pre_transform = page_qa.rotation_transform(90, width, height)
-            warnings += ["rotated_90", "auto_rotated:90"]
+            warnings += [ROTATED_90, auto_rotated(90)]
         else:
-            warnings.append("rotated_90")
+            warnings.append(ROTATED_90)
 
     # 2. Crop off the scanner bed and level the page.
     deskewed = _timed(steps, "deskew", settings.deskew, lambda: deskew_page(image, settings.deskew, preview),
@@ -96,31 +98,31 @@ def analyze_page(image: np.ndarray, layout: LedgerLayout,
                   lambda v: {"upside_down": bool(v[0]), "margin": round(v[1], 3)})
     if flip[0] and flip[1] >= settings.qa.flip_warn_margin:
         confident = settings.qa.auto_rotate and flip[1] >= settings.qa.flip_min_margin
-        if "rotated_90" in warnings:
+        if ROTATED_90 in warnings:
             # The page was turned the other way: 270, not 90.
-            warnings[warnings.index("rotated_90")] = "rotated_270"
-            if "auto_rotated:90" in warnings:
-                warnings[warnings.index("auto_rotated:90")] = "auto_rotated:270"
+            warnings[warnings.index(ROTATED_90)] = ROTATED_270
+            if auto_rotated(90) in warnings:
+                warnings[warnings.index(auto_rotated(90))] = auto_rotated(270)
         else:
-            warnings.append("upside_down")
+            warnings.append(UPSIDE_DOWN)
         if confident:
             h, w = page.shape[:2]
             page = cv2.rotate(page, cv2.ROTATE_180)
             transform = compose(page_qa.rotation_transform(180, w, h), transform)
-            if "upside_down" in warnings:
-                warnings.append("auto_rotated:180")
+            if UPSIDE_DOWN in warnings:
+                warnings.append(auto_rotated(180))
 
     # 3. Ledger grid.
     try:
         grid = _timed(steps, "grid", settings.grid, lambda: detect_grid(page, layout, settings.grid),
                       _grid_summary)
     except GridNotFoundError as exc:
-        warnings.append("no_grid")
+        warnings.append(NO_GRID)
         steps.append(ProcessingStep("grid", asdict(settings.grid), 0.0, {"error": str(exc)}))
         return PageAnalysis(deskewed=page, deskew_angle=deskewed.angle_deg, records=[], header_box=None,
                             transform=transform, warnings=warnings, steps=steps)
     if grid.method != "rulings":
-        warnings.append(f"grid_{grid.method}")
+        warnings.append(PageWarning(f"grid_{grid.method}"))
     if grid.columns is not None:
         steps[-1].result["columns"] = {"guessed": grid.columns.guessed, "extra_rulings": grid.columns.extra,
                                        "lines_outside_frame": grid.columns.outside,
@@ -146,7 +148,7 @@ def analyze_at_lines(page: np.ndarray, layout: LedgerLayout, column_lines: Seque
     if page.ndim == 2:
         page = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
     steps: list[ProcessingStep] = []
-    warnings: list[str] = []
+    warnings: list[PageWarning] = []
     lines = {"method": "manual", "column_lines": list(column_lines), "row_lines": list(row_lines)}
     grid = _timed(steps, "grid", {**lines, **asdict(settings.grid)},
                   lambda: grid_from_lines(page, column_lines, row_lines, settings.grid), _grid_summary)
@@ -156,17 +158,17 @@ def analyze_at_lines(page: np.ndarray, layout: LedgerLayout, column_lines: Seque
                         transform=None, warnings=warnings, steps=steps)
 
 
-def _check_ink_beside_table(grid: LedgerGrid, grid_step: ProcessingStep, warnings: list[str]) -> None:
+def _check_ink_beside_table(grid: LedgerGrid, grid_step: ProcessingStep, warnings: list[PageWarning]) -> None:
     """Writing beside the table: the frame may be too narrow and the fields a few columns off.
     A check of the grid's result, so it is recorded with the grid step (a few ms)."""
     beside = table_qa.ink_beside_table(grid.masks.text, grid.table)
     grid_step.result["ink_beside_table"] = {"left_share": round(beside.left, 4),
                                             "right_share": round(beside.right, 4),
                                             "min_share": table_qa.INK_BESIDE_TABLE_MIN_SHARE}
-    for code in beside.warnings():
-        warnings.append(code)
+    for warning in beside.warnings():
+        warnings.append(warning)
         log.warning("%s: writing beside the detected table (left %.1f%%, right %.1f%% of the ink inside); "
-                    "columns may be missing or shifted", code, 100 * beside.left, 100 * beside.right)
+                    "columns may be missing or shifted", warning.code, 100 * beside.left, 100 * beside.right)
 
 
 def _cut_cells(steps: list[ProcessingStep], page: np.ndarray, grid: LedgerGrid, layout: LedgerLayout,

@@ -13,8 +13,12 @@ import numpy as np
 from ocr.image.imaging import small_ink_gray
 from ocr.image.page_qa import text_mask_of_gray
 from ocr.layout.grid import find_rulings, frame_lines, writing_pixels
+from ocr.page_warnings import PageWarning
 from ocr.settings import GridSettings
 from ocr.types import Box
+
+INK_LEFT = PageWarning("ink_left_of_table")
+INK_RIGHT = PageWarning("ink_right_of_table")
 
 
 def _ascenders_below(mask: np.ndarray) -> tuple[bool, float]:
@@ -110,10 +114,10 @@ class InkBesideTable:
     left: float
     right: float
 
-    def warnings(self, min_share: float = INK_BESIDE_TABLE_MIN_SHARE) -> list[str]:
-        """Codes for the sides holding substantial writing (a column's worth is ~5-10%)."""
-        sides = (("ink_left_of_table", self.left), ("ink_right_of_table", self.right))
-        return [code for code, share in sides if share >= min_share]
+    def warnings(self, min_share: float = INK_BESIDE_TABLE_MIN_SHARE) -> list[PageWarning]:
+        """Warnings for the sides holding substantial writing (a column's worth is ~5-10%)."""
+        sides = ((INK_LEFT, self.left), (INK_RIGHT, self.right))
+        return [warning for warning, share in sides if share >= min_share]
 
 
 def ink_beside_table(text: np.ndarray, table: Box) -> InkBesideTable:

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from ocr.image.imaging import ink_gray, ink_mask
+from ocr.image.page_qa import BLANK, NO_GRID
 from ocr.layout.grid import (
     EXTRA_RULING_COST,
     MISSING_RULING_COST,
@@ -37,11 +38,18 @@ from ocr.layout.grid import (
     match_column_rulings,
     template_edges,
 )
+from ocr.page_warnings import PageWarning
 from ocr.read.engines.base import Recognizer
 from ocr.settings import GridSettings
 from ocr.types import LedgerLayout, PageAnalysis, ProcessingStep
 
 WARNING = "book_type_mismatch"
+
+
+def mismatch_warning(suspected: str) -> PageWarning:
+    """The page warning that holds a page looking like book type ``suspected``."""
+    return PageWarning(WARNING, (suspected,))
+
 # Another type must explain the rulings this much better (in the grid's cost units: one missed
 # template edge costs 1.5, one unexplained ruling 2.5) before the declared type is doubted.
 COLUMN_MARGIN = 4.0
@@ -279,7 +287,7 @@ def apply_book_type_check(analysis: PageAnalysis, declared: str, candidates: Seq
                           recognizer: Recognizer | None = None) -> BookTypeFinding | None:
     """Check an analysed page; a doubt becomes the warning ``book_type_mismatch:<type>``, the evidence
     an audit step. Blank pages and pages without a grid are not checked (nothing to compare)."""
-    if not candidates or "blank" in analysis.warnings or "no_grid" in analysis.warnings:
+    if not candidates or BLANK in analysis.warnings or NO_GRID in analysis.warnings:
         return None
     started = time.perf_counter()
     finding = check_page(analysis.deskewed, _table_top(analysis), declared, candidates, recognizer)
@@ -287,5 +295,5 @@ def apply_book_type_check(analysis: PageAnalysis, declared: str, candidates: Seq
                                                        "title_margin": TITLE_MARGIN},
                                          round(time.perf_counter() - started, 4), finding.summary()))
     if finding.suspected is not None:
-        analysis.warnings.append(f"{WARNING}:{finding.suspected}")
+        analysis.warnings.append(mismatch_warning(finding.suspected))
     return finding

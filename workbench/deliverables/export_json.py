@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from models import FieldStatus, Page, Record
+from ocr.page_warnings import decode_warnings
 from workbench.book_types import get_book_type
 from workbench.books import get_book
-from workbench.ui.labels import page_warning_vi, warning_code
+from workbench.ui.labels import page_warning_vi
 
 
 def book_header(session: Session, book_id: int) -> dict[str, Any]:
@@ -70,9 +71,9 @@ def export_pages(session: Session, book_id: int) -> list[dict[str, Any]]:
             "index": page.page_index,
             "status": page.status,
             "warnings": [
-                {"code": warning_code(stored), "message": message}
-                for stored in page.warnings or []
-                if (message := page_warning_vi(stored))
+                {"code": warning.code, "message": message}
+                for warning in decode_warnings(page.warnings)
+                if (message := page_warning_vi(warning))
             ],
         }
         for page in pages

@@ -13,10 +13,13 @@ trail and save_outcome drops a new mismatch warning for it (the step still recor
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Page, User
+from ocr.page_warnings import PageWarning, decode_warnings, encode_warnings
 from ocr.read.book_type_check import WARNING, BookTypeCandidate
 from workbench.audit import record_event
 from workbench.book_types import BookTypeError, all_book_types, get_book_type
@@ -46,20 +49,17 @@ def book_type_mismatch_vi(suspected: str) -> str:
             "các bản ghi của trang; hãy xác nhận trang thuộc sổ này hoặc xoá trang")
 
 
-def is_mismatch(stored: str) -> bool:
-    return stored == WARNING or stored.startswith(WARNING + ":")
+def is_mismatch(warning: PageWarning) -> bool:
+    return warning.code == WARNING
 
 
-def is_held(warnings: list[str] | tuple[str, ...] | None) -> bool:
-    return any(is_mismatch(w) for w in warnings or ())
+def is_held(warnings: Iterable[PageWarning]) -> bool:
+    return any(is_mismatch(w) for w in warnings)
 
 
-def suspected_type(warnings: list[str] | tuple[str, ...] | None) -> str | None:
+def suspected_type(warnings: Iterable[PageWarning]) -> str | None:
     """The book type the page looks like, from its mismatch warning (None: not held)."""
-    for stored in warnings or ():
-        if is_mismatch(stored):
-            return stored.split(":", 1)[1] if ":" in stored else ""
-    return None
+    return next((w.param for w in warnings if is_mismatch(w)), None)
 
 
 def not_held() -> ColumnElement[bool]:
@@ -85,9 +85,9 @@ def confirm_page_book_type(session: Session, user: User, page_id: int) -> None:
     if page.deleted:
         raise InvalidActionError(f"Page {page_id} is deleted", "Trang này đã bị xoá.")
     warnings = list(page.warnings or [])
-    if not is_held(warnings):
+    if not is_held(decode_warnings(warnings)):
         raise InvalidActionError(f"Page {page_id} is not held for its book type",
                                  "Trang này không bị giữ lại vì nghi sai loại sổ.")
-    page.warnings = [w for w in warnings if not is_mismatch(w)]
+    page.warnings = encode_warnings(w for w in decode_warnings(warnings) if not is_mismatch(w))
     record_event(session, actor=scope.user, entity_type="page", entity_id=page.id, action=CONFIRM_ACTION,
                  old={"warnings": warnings}, new={"warnings": page.warnings, "book_type": page.book.book_type})

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Book, FieldStatus, FieldValue, Page, PageStatus, Record, RecordStatus, Role, User
+from ocr.page_warnings import PageWarning, decode_warnings
 from workbench.audit import record_event
 from workbench.book_types import BookTypeError, get_book_type
 from workbench.errors import InvalidActionError
@@ -58,7 +59,7 @@ class PageSummary:
     status: str
     deleted: bool
     deskew_angle: float | None
-    warnings: tuple[str, ...]  # QA codes from the pipeline (blank, rotated_90, grid_text_lines, ...)
+    warnings: tuple[PageWarning, ...]  # QA warnings from the pipeline (blank, rotated_90, grid_text_lines, ...)
     error: str | None
     rows_found: int  # records the pipeline made from this page
     rows_expected: int | None  # data-row bands of the detected grid (from its audit step), if known
@@ -195,7 +196,7 @@ def list_pages(session: Session, user: User, book_id: int, include_deleted: bool
     return [
         PageSummary(
             id=p.id, page_index=p.page_index, original_name=p.original_name, status=p.status, deleted=p.deleted,
-            deskew_angle=p.deskew_angle, warnings=tuple(p.warnings or ()), error=p.error,
+            deskew_angle=p.deskew_angle, warnings=decode_warnings(p.warnings), error=p.error,
             rows_found=int(rows.get(p.id, 0)), rows_expected=expected.get(p.id),
             image_path=p.deskewed_path or p.image_path,
             size=(p.width, p.height) if p.width and p.height else None,

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import FieldValue, Page, PageStatus, Record, User
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.image.loading import ImageLoadError, InputFile, load_images
+from ocr.image.page_qa import duplicate_warning
+from ocr.page_warnings import encode_warnings
 from ocr.pipeline import ModelFiles, PageOutcome, PageTask, duplicate_page
 from ocr.read.engines.asternet import get_asternet
 from ocr.read.engines.base import Recognizer
@@ -381,24 +383,24 @@ def save_outcome(
         for step in outcome.steps:
             record_step(session, "page", page.id, step)
         page.perceptual_hash = outcome.perceptual_hash or None
-        warnings = list(outcome.warnings)
+        warnings = list(outcome.warnings)  # typed: stored through ocr.page_warnings below
         if any(is_mismatch(w) for w in warnings) and was_confirmed(session, page.id):
             # The contractor already confirmed this page belongs here: re-processing must not hold it
             # again (the book_type step keeps the evidence).
             warnings = [w for w in warnings if not is_mismatch(w)]
         elif any(is_mismatch(w) for w in warnings):
             log.warning("Page %s held: it looks like another book type (%s)", page.id,
-                        ", ".join(w for w in warnings if is_mismatch(w)))
+                        ", ".join(encode_warnings(w for w in warnings if is_mismatch(w))))
         same_scan = duplicate_page(outcome.perceptual_hash, _book_page_hashes(session, page))
         if same_scan is not None:
-            warnings.append(f"duplicate_of:{same_scan}")
+            warnings.append(duplicate_warning(same_scan))
         page.status = PageStatus.DONE
         page.error = None
         page.deskew_angle = outcome.deskew_angle
         page.deskewed_path = deskewed_path
         page.header_bbox = outcome.header_box.as_list() if outcome.header_box else None  # PDF header band
         page.width, page.height = outcome.width, outcome.height
-        page.warnings = warnings
+        page.warnings = encode_warnings(warnings)
         page.timings = {s.name: round(s.seconds, 4) for s in outcome.steps}
         page.model_version = model_version
         page.processed_at = datetime.now(UTC)

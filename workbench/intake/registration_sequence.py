@@ -12,8 +12,8 @@ problem shows:
     registration_no_repeat:<number>:<first>:<at>     e.g. registration_no_repeat:35:1.4:2.1
 
 Locations are "<page index>.<row index>"; <missing> is ranges like "35-37,40", optionally followed
-by "/<year suffix>". The stored text is a code plus parameters, as ``auto_rotated:180`` is; the
-Vietnamese text for it is made in workbench.ui.labels.
+by "/<year suffix>". A finding is a ``PageWarning`` with these three parameters (ocr.page_warnings
+stores and reads its text); the Vietnamese text for it is made in workbench.ui.labels.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from models import Book, FieldStatus, FieldValue, Page, Record, RecordStatus, Us
 from ocr.fields import check_registration_sequence
 from ocr.fields.grammars import registration_complete_ok
 from ocr.fields.normalize import normalize_registration_no
+from ocr.page_warnings import PageWarning, decode_warnings, encode_warnings
 from workbench.audit import record_event
 from workbench.book_types import get_book_type
 from workbench.books import get_book
@@ -80,10 +81,10 @@ class SequenceFinding:
     numbers: tuple[int, ...]  # gap: the missing numbers; repeat: the repeated number
     suffix: str = ""  # the run's year suffix, "" for plain numbers
 
-    def warning(self) -> str:
-        """The page warning as stored in Page.warnings."""
+    def warning(self) -> PageWarning:
+        """The page warning of the finding (its params: numbers, before, at)."""
         numbers = _ranges_text(self.numbers) + (f"/{self.suffix}" if self.suffix else "")
-        return f"{self.code}:{numbers}:{_location_text(self.before)}:{_location_text(self.at)}"
+        return PageWarning(self.code, (numbers, _location_text(self.before), _location_text(self.at)))
 
 
 @dataclass(frozen=True)
@@ -187,29 +188,29 @@ def _location_text(location: Location) -> str:
     return f"{location.page_index}.{location.row_index}"
 
 
-_WARNING = re.compile(
-    rf"(?P<code>{GAP}|{REPEAT}):(?P<numbers>\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*)(?:/(?P<suffix>\d+))?"
-    r":(?P<bp>\d+)\.(?P<br>\d+):(?P<ap>\d+)\.(?P<ar>\d+)"
-)
+_NUMBERS = re.compile(r"(?P<numbers>\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*)(?:/(?P<suffix>\d+))?")
+_LOCATION = re.compile(r"(?P<page>\d+)\.(?P<row>\d+)")
 
 
-def parse_sequence_warning(stored: str) -> SequenceFinding | None:
-    """The finding a stored page warning describes; None if it is not a sequence warning."""
-    match = _WARNING.fullmatch(stored)
-    if match is None:
+def sequence_finding(warning: PageWarning) -> SequenceFinding | None:
+    """The finding a page warning describes; None if it is not a (well-formed) sequence warning."""
+    if warning.code not in SEQUENCE_CODES or len(warning.params) != 3:
+        return None
+    numbers_match = _NUMBERS.fullmatch(warning.params[0])
+    before, at = (_LOCATION.fullmatch(p) for p in warning.params[1:])
+    if numbers_match is None or before is None or at is None:
         return None
     numbers: list[int] = []
-    for part in match["numbers"].split(","):
+    for part in numbers_match["numbers"].split(","):
         first, _, last = part.partition("-")
         numbers.extend(range(int(first), int(last or first) + 1))
-    return SequenceFinding(
-        match["code"], Location(int(match["ap"]), int(match["ar"])), Location(int(match["bp"]), int(match["br"])),
-        tuple(numbers), match["suffix"] or "",
-    )
+    return SequenceFinding(warning.code, Location(int(at["page"]), int(at["row"])),
+                           Location(int(before["page"]), int(before["row"])), tuple(numbers),
+                           numbers_match["suffix"] or "")
 
 
-def is_sequence_warning(stored: str) -> bool:
-    return stored.split(":", 1)[0] in SEQUENCE_CODES
+def is_sequence_warning(warning: PageWarning) -> bool:
+    return warning.code in SEQUENCE_CODES
 
 
 # --- a book in the database ----------------------------------------------------------------------
@@ -246,21 +247,21 @@ def apply_book_sequence(session: Session, book_id: int, actor: User | None = Non
     key = sequence_key(book.book_type)
     findings = find_sequence_issues(_book_entries(session, book, key)) if key else []
     pages = list(session.scalars(select(Page).where(Page.book_id == book_id).order_by(Page.page_index)))
-    by_page: dict[int, list[str]] = {}
+    by_page: dict[int, list[PageWarning]] = {}
     for finding in findings:
         by_page.setdefault(finding.at.page_index, []).append(finding.warning())
     changed = 0
     for page in pages:
-        current = list(page.warnings or [])
+        current = decode_warnings(page.warnings)
         others = [w for w in current if not is_sequence_warning(w)]
         wanted = others + ([] if page.deleted else by_page.get(page.page_index, []))
-        if wanted == current:
+        if wanted == list(current):
             continue
         # A new list object: the JSON column does not track in-place changes.
-        page.warnings = wanted
+        page.warnings = encode_warnings(wanted)
         record_event(session, actor=actor, entity_type="page", entity_id=page.id, action="sequence_check",
-                     old=[w for w in current if is_sequence_warning(w)],
-                     new=[w for w in wanted if is_sequence_warning(w)])
+                     old=encode_warnings(w for w in current if is_sequence_warning(w)),
+                     new=encode_warnings(w for w in wanted if is_sequence_warning(w)))
         changed += 1
     session.flush()
     return SequenceCheck(book_id, tuple(findings), changed)

@@ -29,6 +29,7 @@ from models import AuditEvent, FieldStatus, FieldValue, Page, PageStatus, Record
 from ocr.confidence import Calibrator, load_calibrator
 from ocr.layout.grid import template_edges
 from ocr.layout.page import analyze_at_lines
+from ocr.page_warnings import PageWarning, decode_warnings, encode_warnings
 from ocr.pipeline import recognize_analysis
 from ocr.read.engines.asternet import get_asternet
 from ocr.read.engines.base import Recognizer
@@ -44,12 +45,12 @@ from workbench.scope import CONTRACTORS, load_scope, page_in_scope
 from workbench.training.lexicon_growth import local_lexicon_for_unit
 from workbench.training.model_registry import get_model
 
-MANUAL_GRID_WARNING = "manual_grid"
+MANUAL_GRID_WARNING = PageWarning("manual_grid")
 # Page warnings about how the machine found (or missed) the grid: a person's grid answers them.
 # The writing-beside-the-table check is redone for the new frame.
 GRID_WARNINGS = frozenset({"no_grid", "grid_rulings", "grid_partial_rulings", "grid_text_lines", "columns_guessed",
                            "columns_differ_from_template", "ink_left_of_table", "ink_right_of_table",
-                           MANUAL_GRID_WARNING})
+                           MANUAL_GRID_WARNING.code})
 MIN_GAP_PX = 8  # narrower than this a "cell" holds no writing: a slip of the mouse, not a column
 # A new row covering more than this share of a kept record's height is that record's row.
 KEPT_ROW_OVERLAP = 0.5
@@ -107,7 +108,7 @@ class SegmentationResult:
     records_kept: int
     rows_skipped: int  # new rows that are a kept record's row
     rows: tuple[RowResult, ...]  # the new records, top to bottom
-    warnings: tuple[str, ...]  # the page's warnings afterwards
+    warnings: tuple[PageWarning, ...]  # the page's warnings afterwards
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ class _PageState:
     unit_id: int
     layout: LedgerLayout
     image_path: str
-    warnings: tuple[str, ...]
+    warnings: tuple[PageWarning, ...]
     old_lines: GridLines | None
     old_model: str | None
 
@@ -237,7 +238,7 @@ def correct_segmentation(
     height, width = image.shape[:2]
     validate_grid_lines(lines, state.layout, width, height)
     analysis = analyze_at_lines(image, state.layout, lines.column_lines, lines.row_lines)
-    kept_warnings = [w for w in state.warnings if w not in GRID_WARNINGS]
+    kept_warnings = [w for w in state.warnings if w.code not in GRID_WARNINGS]
     # The page's other doubts (rotated, faded...) still weigh on every cell, as at ingest.
     analysis.warnings = kept_warnings + analysis.warnings
     reader = reader or active_reader(data_dir, ocr_threads)
@@ -253,7 +254,7 @@ def _page_state(session: Session, user: User, page_id: int) -> _PageState:
     _refuse_approved(session, page.id)
     layout = get_book_type(page.book.book_type).layout
     found = _latest_lines(session, page.id, layout)
-    return _PageState(page.book_id, page.book.unit_id, layout, page.deskewed_path or "", tuple(page.warnings or ()),
+    return _PageState(page.book_id, page.book.unit_id, layout, page.deskewed_path or "", decode_warnings(page.warnings),
                       found[0] if found else None, page.model_version)
 
 
@@ -281,7 +282,7 @@ def _store(session: Session, user: User, page_id: int, lines: GridLines, state: 
     session.flush()
     for step in analysis.steps:
         record_step(session, "page", page.id, step)
-    page.warnings = list(dict.fromkeys([*analysis.warnings, MANUAL_GRID_WARNING]))
+    page.warnings = encode_warnings(dict.fromkeys([*analysis.warnings, MANUAL_GRID_WARNING]))
     page.model_version = model_version
     page.timings = {**(page.timings or {}), **{s.name: round(s.seconds, 4) for s in analysis.steps}}
     page.processed_at = datetime.now(UTC)
@@ -299,7 +300,7 @@ def _store(session: Session, user: User, page_id: int, lines: GridLines, state: 
         page_id=page.id, model_version=model_version, records_created=len(created),
         records_replaced=len(replaced), records_kept=len(kept), rows_skipped=len(analysis.records) - len(pairs),
         rows=tuple(_row_result(r) for r in sorted(created, key=lambda r: r.bbox[1])),
-        warnings=tuple(page.warnings or ()),
+        warnings=decode_warnings(page.warnings),
     )
 
 

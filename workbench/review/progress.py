@@ -15,8 +15,9 @@ from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Book, FieldValue, Page, Record, RecordStatus, Unit, User
+from ocr.page_warnings import PageWarning, decode_warnings
 from workbench.book_types import get_book_type
-from workbench.intake.registration_sequence import GAP, REPEAT, SequenceFinding, parse_sequence_warning
+from workbench.intake.registration_sequence import GAP, REPEAT, SequenceFinding, sequence_finding
 from workbench.review.queue import now_utc
 from workbench.review.record_view import book_label
 from workbench.scope import EVERYONE, SUPERVISORS, Scope, book_in_scope, load_scope
@@ -78,7 +79,7 @@ class BookSequenceCounts:
     gaps: int
     repeats: int
     missing_numbers: int  # registrations the gaps say were lost
-    warnings: tuple[tuple[int, str], ...]  # (page index, stored warning), for workbench.ui.labels
+    warnings: tuple[tuple[int, PageWarning], ...]  # (page index, warning), for workbench.ui.labels
 
 
 @dataclass(frozen=True)
@@ -180,12 +181,12 @@ def _sequence_counts(session: Session, scope: Scope, book_id: int | None) -> lis
     )
     if book_id is not None:
         query = query.where(Page.book_id == book_id)
-    by_book: dict[int, list[tuple[int, SequenceFinding, str]]] = {}
-    for page_book_id, page_index, warnings in session.execute(query):
-        for stored in warnings or []:
-            finding = parse_sequence_warning(stored)
+    by_book: dict[int, list[tuple[int, SequenceFinding, PageWarning]]] = {}
+    for page_book_id, page_index, stored in session.execute(query):
+        for warning in decode_warnings(stored):
+            finding = sequence_finding(warning)
             if finding is not None:
-                by_book.setdefault(page_book_id, []).append((page_index, finding, stored))
+                by_book.setdefault(page_book_id, []).append((page_index, finding, warning))
     books = {b.id: b for b in session.scalars(select(Book).where(Book.id.in_(list(by_book))))}
     counts = [
         BookSequenceCounts(
@@ -194,7 +195,7 @@ def _sequence_counts(session: Session, scope: Scope, book_id: int | None) -> lis
             gaps=sum(f.code == GAP for _, f, _ in found),
             repeats=sum(f.code == REPEAT for _, f, _ in found),
             missing_numbers=sum(len(f.numbers) for _, f, _ in found if f.code == GAP),
-            warnings=tuple((page, stored) for page, _, stored in found),
+            warnings=tuple((page, warning) for page, _, warning in found),
         )
         for bid, found in by_book.items()
     ]

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Book, FieldStatus, FieldValue, Page, Record, RecordStatus
 from ocr.confidence import Calibrator
 from ocr.fields.local_lexicon import LocalLexicon
+from ocr.page_warnings import decode_warnings, warning_codes
 from ocr.read.engines.base import Recognizer
 from ocr.recognition import apply_page_checks, apply_record_checks, propose_cells
 from ocr.types import Box, FieldProposal
@@ -132,7 +133,7 @@ def _rerecognize_page(
         # As at ingest: the page's QA warnings (a guessed grid) are evidence of doubt for the calibrator,
         # and how surely its open fields (most of the page) are read is evidence for each of them.
         proposals = propose_cells([(c, types.get(c.key, "free_text")) for c in cells], recognizer, calibrator, local,
-                                  page_warnings=tuple(page.warnings or ()), one_page=True)
+                                  page_warnings=warning_codes(decode_warnings(page.warnings)), one_page=True)
         checked = checked_proposals(session, page_id, {f.id: p for (f, _), p in zip(targets, proposals, strict=True)},
                                     types)
         touched: dict[int, Record] = {}

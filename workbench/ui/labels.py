@@ -4,10 +4,13 @@ tracking lists, upload logs) stay with the service that writes it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from models import PageStatus, RecordStatus, Role, UnitLevel
 from ocr.image.page_qa import WARNINGS_VI
+from ocr.page_warnings import PageWarning, warning_text
 from workbench.intake.book_type_hold import book_type_mismatch_vi
-from workbench.intake.registration_sequence import GAP, Location, SequenceFinding, number_ranges, parse_sequence_warning
+from workbench.intake.registration_sequence import GAP, Location, SequenceFinding, number_ranges, sequence_finding
 
 RECORD_STATUS_VI: dict[str, str] = {
     RecordStatus.PROPOSED: "Chờ xác minh",
@@ -86,23 +89,18 @@ _WARNINGS_VI = {
 }
 
 
-def page_warning_vi(code: str) -> str:
-    """A page QA code as contractors read it; unknown codes are shown as they are."""
-    if code.startswith("auto_rotated:"):
-        return f"đã tự xoay {code.split(':', 1)[1]}°"
-    if code.startswith("duplicate_of:"):
-        return f"trùng với {code.split(':', 1)[1]}"
-    if warning_code(code) == "book_type_mismatch":
-        return book_type_mismatch_vi(code.split(":", 1)[1] if ":" in code else "")
-    sequence = parse_sequence_warning(code)
+def page_warning_vi(warning: PageWarning) -> str:
+    """A page QA warning as contractors read it; unknown ones are shown as stored."""
+    if warning.code == "auto_rotated" and warning.params:
+        return f"đã tự xoay {warning.param}°"
+    if warning.code == "duplicate_of" and warning.params:
+        return f"trùng với {warning.param}"
+    if warning.code == "book_type_mismatch":
+        return book_type_mismatch_vi(warning.param)
+    sequence = sequence_finding(warning)
     if sequence is not None:
         return sequence_finding_vi(sequence)
-    return _WARNINGS_VI.get(code, code)
-
-
-def warning_code(stored: str) -> str:
-    """The stable code of a stored page warning, without its parameters ("auto_rotated:180" -> "auto_rotated")."""
-    return stored.split(":", 1)[0]
+    return _WARNINGS_VI.get(warning_text(warning), warning_text(warning))
 
 
 def sequence_finding_vi(finding: SequenceFinding) -> str:
@@ -122,5 +120,5 @@ def _between(first: Location, second: Location) -> str:
     return f"trang {first.page_index} và trang {second.page_index}"
 
 
-def page_warnings_vi(codes: tuple[str, ...] | list[str]) -> str:
-    return ", ".join(text for text in (page_warning_vi(c) for c in codes) if text)
+def page_warnings_vi(warnings: Iterable[PageWarning]) -> str:
+    return ", ".join(text for text in (page_warning_vi(w) for w in warnings) if text)
