@@ -447,7 +447,7 @@ def proposal_from_reading(key: str, reading: FieldReading, engine: str, calibrat
         confidence=round(calibrator.probability(reading.features), 4),
         chars=reading.chars,
         alternatives=reading.alternatives,
-        messages=[i.message for i in reading.issues],
+        issues=list(reading.issues),
         engine=engine + ("+lexicon" if reading.features.used_lexicon else ""),
     )
 
@@ -565,7 +565,7 @@ def apply_record_checks(proposals: dict[str, FieldProposal], field_types: dict[s
 def _contradicted(proposal: FieldProposal, issues: Sequence[FieldIssue]) -> FieldProposal:
     """``proposal`` capped below the high band, the issues' messages added."""
     return replace(proposal, confidence=min(proposal.confidence, CONTRADICTION_MAX_CONFIDENCE),
-                   messages=[*proposal.messages, *(i.message for i in issues if i.message not in proposal.messages)])
+                   issues=[*proposal.issues, *(i for i in issues if i.message not in proposal.messages)])
 
 
 # What the other rows of a page say about one row's field: (key, its field type, the check).
@@ -599,7 +599,7 @@ def depth_checked(records: list[dict[str, FieldProposal]]) -> list[dict[str, Fie
 
 def page_depth_warning(records: Sequence[dict[str, FieldProposal]]) -> PageWarning | None:
     """The page warning when ``depth_checked`` capped the page's fields."""
-    marked = any(PAGE_OUT_OF_DEPTH.message in p.messages for r in records for p in r.values())
+    marked = any(PAGE_OUT_OF_DEPTH in p.issues for r in records for p in r.values())
     return PageWarning(PAGE_OUT_OF_DEPTH.code) if marked else None
 
 

@@ -139,6 +139,15 @@ class LineReading:
     rival: float = 0.0
 
 
+@dataclass(frozen=True)
+class FieldIssue:
+    """One problem with one field value (ocr.fields.validate and the record and page checks)."""
+
+    code: str  # stable identifier, e.g. "invalid_calendar_date", "birth_after_registration"
+    message: str  # Vietnamese, shown to officials (what the field row stores, FieldValue.messages)
+    severity: str = "error"  # "error" (must be checked) | "warning" (probably fine, look again)
+
+
 @dataclass
 class FieldProposal:
     """A proposed value for one field, with a calibrated confidence."""
@@ -148,5 +157,10 @@ class FieldProposal:
     confidence: float  # calibrated probability that value is exactly right
     chars: list[CharConfidence] = field(default_factory=list)
     alternatives: list[str] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)  # validator messages (Vietnamese, for officials)
+    issues: list[FieldIssue] = field(default_factory=list)  # what the validators and checks found
     engine: str = ""
+
+    @property
+    def messages(self) -> list[str]:
+        """The issues' Vietnamese messages, in order (what officials read)."""
+        return [i.message for i in self.issues]

@@ -7,7 +7,7 @@ import pytest
 from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, ConfidenceBands, load_calibrator
 from ocr.fields import cross_field_issues
 from ocr.fields.dates import padding_mismatch
-from ocr.fields.validate import day_missing_issues, registration_date_order_issues
+from ocr.fields.validate import DAY_MISSING_AMONG_FULL_DATES, day_missing_issues, registration_date_order_issues
 from ocr.read.decoding import DecodedLine
 from ocr.read.page_context import registration_no_run_issues
 from ocr.recognition import PADDING_MISMATCH, apply_page_checks, apply_record_checks, read_field
@@ -119,7 +119,7 @@ def test_two_dates_in_conflict_are_both_doubted(types: dict[str, str], fields: d
 
 
 def _proposal(key: str, value: str, confidence: float = 0.98) -> FieldProposal:
-    return FieldProposal(key, value, confidence, messages=[])
+    return FieldProposal(key, value, confidence)
 
 
 def test_record_checks_cap_the_contradicted_fields_only_and_say_why() -> None:
@@ -229,5 +229,6 @@ def test_page_checks_cap_a_lone_month_year_reading_in_every_date_column() -> Non
     checked = apply_page_checks(page, types)
     assert checked[1]["wife_birth_date"].confidence == CONTRADICTION_MAX_CONFIDENCE < HIGH
     assert any("sót ngày" in m for m in checked[1]["wife_birth_date"].messages)
+    assert checked[1]["wife_birth_date"].issues == [DAY_MISSING_AMONG_FULL_DATES]  # carried typed, as a warning
     assert [r for i, r in enumerate(checked) if i != 1] == [r for i, r in enumerate(page) if i != 1]
     assert checked[1]["registration_date"] == page[1]["registration_date"]

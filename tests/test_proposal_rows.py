@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import FieldStatus, FieldValue, Page, Record
-from ocr.types import Box, CellImage, CharConfidence, FieldProposal, RecordRegion
+from ocr.types import Box, CellImage, CharConfidence, FieldIssue, FieldProposal, RecordRegion
 from workbench.db import transaction
 from workbench.intake.ingest import new_record
 from workbench.intake.proposal_rows import write_proposal
@@ -21,7 +21,8 @@ PROPOSAL = FieldProposal(
     key="birth_date", value="12/05/2003", confidence=0.912345678,
     chars=[CharConfidence("1", 0.987654321, 0, 9), CharConfidence("2", 0.5, 10, 19),
            CharConfidence(" ", 1.0, 0, 0), CharConfidence("/", 0.33333333, 20, 24)],
-    alternatives=["12/06/2003", "17/05/2003"], messages=["Ngày sinh sau ngày đăng ký"], engine="asternet+lexicon",
+    alternatives=["12/06/2003", "17/05/2003"],
+    issues=[FieldIssue("birth_after_registration", "Ngày sinh sau ngày đăng ký")], engine="asternet+lexicon",
 )
 STORED = {
     "proposed_value": "12/05/2003",

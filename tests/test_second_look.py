@@ -61,6 +61,7 @@ def test_a_sure_field_read_otherwise_the_second_time_is_not_sure(field_type: str
     assert looked.value == first  # the first reading stays the proposal: nothing says which one is right
     assert looked.confidence == CONTRADICTION_MAX_CONFIDENCE < HIGH
     assert SECOND_READING_DIFFERS.message in looked.messages
+    assert looked.issues == [SECOND_READING_DIFFERS]  # carried typed, with its code and severity
     assert looked.alternatives == [second, "x"]  # the second reading is offered first
     assert reader.widths == [round(LINE_WIDTH * SECOND_LOOK_WIDTH)]
 

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ocr.types import FieldIssue  # defined with the proposals that carry it
 
-@dataclass(frozen=True)
-class FieldIssue:
-    """One problem with one field value."""
-
-    code: str  # stable identifier, e.g. "invalid_calendar_date", "birth_after_registration"
-    message: str  # Vietnamese, shown to officials
-    severity: str = "error"  # "error" (must be checked) | "warning" (probably fine, look again)
+__all__ = ["FieldIssue", "SequenceIssue"]
 
 
 @dataclass(frozen=True)
