@@ -59,7 +59,7 @@ from ocr.read.page_context import (
     registration_no_run_issues,
 )
 from ocr.read.second_look import SECOND_LOOK_GROUPS, SECOND_READING_DIFFERS, widened
-from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
+from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, PageAnalysis
 
 # The page pipeline decides emptiness from ink; on synthetic pages it is right far more
 # often than this, but a blank cell proposal is never "certain" (faint ink exists).
@@ -318,16 +318,6 @@ def read_cells(
     return decoded
 
 
-def _join_chars(readings: list[LineReading]) -> list[CharConfidence]:
-    """Characters of all lines; a zero-width space marks each line break."""
-    chars: list[CharConfidence] = []
-    for i, reading in enumerate(readings):
-        if i:
-            chars.append(CharConfidence(" ", 1.0, 0, 0))
-        chars.extend(reading.chars)
-    return chars
-
-
 def lexicon_share(value: str, field_type: str, local: LocalLexicon | None = None) -> float:
     """Share of the value's words the field's own sources know (with the unit's words; a word that is
     only a valid syllable does not count: Lexicon.is_field_word) (1.0: no lexicon),
@@ -364,7 +354,7 @@ class FieldReading:
 
     value: str
     features: ConfidenceFeatures
-    chars: list[CharConfidence]
+    char_lines: list[list[CharConfidence]]  # per decoded line, top to bottom
     alternatives: list[str]
     issues: list[FieldIssue]
 
@@ -392,8 +382,8 @@ def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon 
     issues = validate(field_type, value) if value else []
     if field_type == "date" and padding_mismatch(written):
         issues.append(PADDING_MISMATCH)
-    chars = _join_chars(readings)
-    min_prob, mean_prob = char_prob_summary(chars)
+    char_lines = [list(r.chars) for r in readings]
+    min_prob, mean_prob = char_prob_summary([c for line in char_lines for c in line])
     features = ConfidenceFeatures(
         field_type=field_type,
         min_char_prob=min_prob,
@@ -417,7 +407,7 @@ def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon 
             alt_value = normalize(field_type, " ".join(texts))
             if alt_value and alt_value != value and alt_value not in alternatives:
                 alternatives.append(alt_value)
-    return FieldReading(value, features, chars, alternatives, issues)
+    return FieldReading(value, features, char_lines, alternatives, issues)
 
 
 def proposal_from_lines(
@@ -445,7 +435,7 @@ def proposal_from_reading(key: str, reading: FieldReading, engine: str, calibrat
         key=key,
         value=reading.value,
         confidence=round(calibrator.probability(reading.features), 4),
-        chars=reading.chars,
+        char_lines=reading.char_lines,
         alternatives=reading.alternatives,
         issues=list(reading.issues),
         engine=engine + ("+lexicon" if reading.features.used_lexicon else ""),

@@ -155,10 +155,16 @@ class FieldProposal:
     key: str
     value: str
     confidence: float  # calibrated probability that value is exactly right
-    chars: list[CharConfidence] = field(default_factory=list)
+    # The recognised characters of each text line of the cell, top to bottom.
+    char_lines: list[list[CharConfidence]] = field(default_factory=list)
     alternatives: list[str] = field(default_factory=list)
     issues: list[FieldIssue] = field(default_factory=list)  # what the validators and checks found
     engine: str = ""
+
+    @property
+    def chars(self) -> list[CharConfidence]:
+        """Every line's characters in reading order (no mark where a line ends)."""
+        return [c for line in self.char_lines for c in line]
 
     @property
     def messages(self) -> list[str]:

@@ -15,12 +15,12 @@ from models import FieldStatus, FieldValue, Page, Record
 from ocr.types import Box, CellImage, CharConfidence, FieldIssue, FieldProposal, RecordRegion
 from workbench.db import transaction
 from workbench.intake.ingest import new_record
-from workbench.intake.proposal_rows import write_proposal
+from workbench.intake.proposal_rows import char_confidence_rows, char_row_lines, write_proposal
 
 PROPOSAL = FieldProposal(
     key="birth_date", value="12/05/2003", confidence=0.912345678,
-    chars=[CharConfidence("1", 0.987654321, 0, 9), CharConfidence("2", 0.5, 10, 19),
-           CharConfidence(" ", 1.0, 0, 0), CharConfidence("/", 0.33333333, 20, 24)],
+    char_lines=[[CharConfidence("1", 0.987654321, 0, 9), CharConfidence("2", 0.5, 10, 19)],
+                [CharConfidence("/", 0.33333333, 20, 24)]],  # two lines: a break row between them
     alternatives=["12/06/2003", "17/05/2003"],
     issues=[FieldIssue("birth_after_registration", "Ngày sinh sau ngày đăng ký")], engine="asternet+lexicon",
 )
@@ -102,3 +102,12 @@ def test_ingest_rows_are_the_codecs_rows(
         assert rows["notes"].position == 1 and rows["notes"].bbox is None and rows["notes"].engine is None
         assert all(f.status == FieldStatus.PROPOSED and f.final_value is None for f in record.fields)
         assert record.row_index == 7 and record.confidence == 0.4
+
+
+def test_per_line_characters_are_stored_with_a_break_row_and_read_back_by_line() -> None:
+    rows = char_confidence_rows(PROPOSAL)
+    assert rows == STORED["char_confidences"]
+    assert [["".join(r[0] for r in line)] for line in char_row_lines(rows)] == [["12"], ["/"]]
+    assert char_row_lines([]) == [[]]
+    assert char_confidence_rows(FieldProposal("notes", "", 0.5, char_lines=[[]])) == []
+    assert PROPOSAL.chars == [c for line in PROPOSAL.char_lines for c in line]

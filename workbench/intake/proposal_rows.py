@@ -9,16 +9,37 @@ final value (an official's), and the model version (``Page.model_version``, one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from models import FieldValue
 from ocr.types import FieldIssue, FieldProposal
 
+# Stored between two lines' characters in FieldValue.char_confidences (the rows' format predates
+# per-line characters; a recognised space always has a width, so this row is never a character).
+LINE_BREAK_ROW: tuple[str, float, int, int] = (" ", 1.0, 0, 0)
+
 
 def char_confidence_rows(proposal: FieldProposal) -> list[list[Any]]:
-    """The proposal's characters as stored: ``[char, confidence (4 decimals), x0, x1]`` each."""
-    return [[c.char, round(c.confidence, 4), c.x0, c.x1] for c in proposal.chars]
+    """The proposal's characters as stored: ``[char, confidence (4 decimals), x0, x1]`` each, line by
+    line, with LINE_BREAK_ROW between two lines."""
+    rows: list[list[Any]] = []
+    for i, line in enumerate(proposal.char_lines):
+        if i:
+            rows.append(list(LINE_BREAK_ROW))
+        rows.extend([c.char, round(c.confidence, 4), c.x0, c.x1] for c in line)
+    return rows
+
+
+def char_row_lines(rows: Sequence[Sequence[Any]]) -> list[list[Sequence[Any]]]:
+    """Stored character rows split back into the cell's lines (one empty line for no rows)."""
+    lines: list[list[Sequence[Any]]] = [[]]
+    for row in rows:
+        if (row[0], row[2], row[3]) == (LINE_BREAK_ROW[0], LINE_BREAK_ROW[2], LINE_BREAK_ROW[3]):
+            lines.append([])
+        else:
+            lines[-1].append(row)
+    return lines
 
 
 def issue_messages(issues: Iterable[FieldIssue]) -> list[str]:

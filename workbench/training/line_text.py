@@ -1,9 +1,9 @@
 """Which part of a confirmed value is written on which line of a multi-line cell.
 
 An official confirms a cell's whole value; a cell written on two lines needs the value split
-at a word boundary. The machine's proposal for the same cell knows its own line breaks (a
-zero-width space in ``char_confidences``), so the confirmed words are split where they best
-match the proposed lines (least total edit distance).
+at a word boundary. The machine's proposal for the same cell knows its own lines (its
+``char_confidences`` rows, split by ``workbench.intake.proposal_rows.char_row_lines``), so the
+confirmed words are split where they best match the proposed lines (least total edit distance).
 """
 
 from __future__ import annotations
@@ -12,19 +12,14 @@ from functools import cache
 
 from rapidfuzz.distance import Levenshtein
 
+from workbench.intake.proposal_rows import char_row_lines
+
 MAX_SPLIT_COST = 0.5  # mean normalized edit distance above which the split is not trusted
 
 
 def proposed_lines(char_confidences: list[list]) -> list[str]:
-    """The proposal's text per line: entries [" ", 1.0, 0, 0] mark line breaks."""
-    lines = [""]
-    for entry in char_confidences:
-        char, _, x0, x1 = entry[0], entry[1], entry[2], entry[3]
-        if char == " " and x0 == 0 and x1 == 0:
-            lines.append("")
-        else:
-            lines[-1] += char
-    return lines
+    """The proposal's text per line, from its stored character rows."""
+    return ["".join(row[0] for row in line) for line in char_row_lines(char_confidences)]
 
 
 def split_text_to_lines(text: str, line_guesses: list[str]) -> list[str] | None:
