@@ -20,7 +20,6 @@ from rapidfuzz.distance import Levenshtein
 from ocr.confidence import (
     COLUMN_DOUBT_WARNINGS,
     CONTRADICTION_MAX_CONFIDENCE,
-    FIELD_GROUPS,
     GRID_DOUBT_WARNINGS,
     Calibrator,
     ConfidenceBands,
@@ -58,7 +57,7 @@ from ocr.read.page_context import (
     apply_page_context,
     registration_no_run_issues,
 )
-from ocr.read.second_look import SECOND_LOOK_GROUPS, SECOND_READING_DIFFERS, widened
+from ocr.read.second_look import SECOND_LOOK_TYPES, SECOND_READING_DIFFERS, widened
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, PageAnalysis
 
 # The page pipeline decides emptiness from ink; on synthetic pages it is right far more
@@ -505,12 +504,12 @@ def second_looked(
     recognizer: Recognizer,
     local: LocalLexicon | None = None,
 ) -> list[FieldProposal]:
-    """``proposals`` (one per cell), those about to be sure in a group a single character decides
-    (SECOND_LOOK_GROUPS) read again from their lines drawn wider, in one recognizer call; where the
+    """``proposals`` (one per cell), those about to be sure of a type a single character decides
+    (SECOND_LOOK_TYPES) read again from their lines drawn wider, in one recognizer call; where the
     second reading differs, capped below the high band with the reason, the second reading offered."""
     chosen = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, proposals, strict=True))
               if proposal.value and proposal.confidence >= SECOND_LOOK_FROM and cell.lines
-              and FIELD_GROUPS.get(field_type) in SECOND_LOOK_GROUPS]
+              and field_type in SECOND_LOOK_TYPES]
     if not chosen:
         return list(proposals)
     decoded = read_cells(recognizer, [[widened(line) for line in cells[i][0].lines] for i in chosen],
