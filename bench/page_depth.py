@@ -25,7 +25,7 @@ from bench.recognition import RENDERED_UNIT, unit_lexicon
 from ocr.confidence import page_high_share
 from ocr.image.loading import load_images
 from ocr.pipeline import process_page
-from ocr.read.engines.asternet import get_asternet
+from ocr.reader import build_reader
 from samples.families import family, select
 from samples.fields import render_family_page
 from workbench.book_types import get_book_type
@@ -33,7 +33,7 @@ from workbench.book_types import get_book_type
 
 def page_shares(families: list[str], pages: int, seeds: list[int]) -> list[dict[str, object]]:
     """Each page's read-field count and high-band share, the depth rule off."""
-    recognizer, local = get_asternet(), unit_lexicon(RENDERED_UNIT)
+    reader = build_reader(local=unit_lexicon(RENDERED_UNIT))
     floor = ocr.confidence.PAGE_DEPTH_MIN_HIGH_SHARE
     ocr.confidence.PAGE_DEPTH_MIN_HIGH_SHARE = 0.0  # measure the shares the rule would judge
     try:
@@ -43,7 +43,7 @@ def page_shares(families: list[str], pages: int, seeds: list[int]) -> list[dict[
                 for index in range(pages):
                     page = render_family_page(family(name), index, seed)
                     image = load_images(page.data, f"{name}_{index}.jpg")[0].image
-                    result = process_page(image, get_book_type(page.book_type).layout, recognizer, local=local)
+                    result = process_page(image, get_book_type(page.book_type).layout, reader)
                     read = [p.confidence for r in result.proposals for p in r.values() if p.value]
                     rows.append({"family": name, "seed": seed, "index": index, "read_fields": len(read),
                                  "high_share": round(page_high_share(read), 4)})

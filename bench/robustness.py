@@ -42,18 +42,16 @@ from bench.recognition import RENDERED_UNIT, unit_lexicon
 from ocr.confidence import (
     CALIBRATION_DIR,
     DEFAULT_CALIBRATION_VERSION,
-    Calibrator,
     ConfidenceBands,
     expected_calibration_error,
     load_calibrator,
     reliability_table,
 )
-from ocr.fields.local_lexicon import LocalLexicon
 from ocr.fields.normalize import normalize
 from ocr.image.loading import load_images
 from ocr.page_warnings import encode_warnings
 from ocr.pipeline import PageResult, process_page
-from ocr.read.engines.base import Recognizer
+from ocr.reader import Reader, build_reader
 from samples.families import Family, select
 from samples.fields import render_family_page
 from samples.page_scores import match_truth_rows, score_page, summarise
@@ -142,27 +140,21 @@ def _type_summary(conf: np.ndarray, right: np.ndarray) -> dict[str, Any]:
             "ece": expected_calibration_error(conf, right)}
 
 
-@dataclass(frozen=True)
-class Reader:
-    recognizer: Recognizer | None  # None: page analysis only (--no-ocr)
-    local: LocalLexicon | None
-    calibrator: Calibrator | None = None  # None: the default calibrator
-
-
-def run_page(f: Family, index: int, seed: int, reader: Reader) -> tuple[dict[str, Any], FieldScores, FieldScores]:
-    """Render one page of the family, run the pipeline on its JPEG, score it: the page's row,
-    its field scores, and those of the cells holding real handwriting alone."""
+def run_page(f: Family, index: int, seed: int, reader: Reader | None
+             ) -> tuple[dict[str, Any], FieldScores, FieldScores]:
+    """Render one page of the family, run the pipeline on its JPEG (``reader`` None: page analysis
+    only, --no-ocr), score it: the page's row, its field scores, and those of the cells holding real
+    handwriting alone."""
     page = render_family_page(f, index, seed)
     book_type, truth = page.book_type, page.truth
     start, cpu_start = time.perf_counter(), time.process_time()
     image = load_images(page.data, f"{f.name}_{index}.jpg")[0].image
-    result = process_page(image, get_book_type(book_type).layout, reader.recognizer, calibrator=reader.calibrator,
-                          local=reader.local)
+    result = process_page(image, get_book_type(book_type).layout, reader)
     row = score_page(result.analysis, truth)
     row.update(family=f.name, index=index, book_type=book_type, warnings=encode_warnings(result.analysis.warnings),
                seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start)
     fields, real = FieldScores(), FieldScores()
-    if reader.recognizer is not None:
+    if reader is not None:
         fields = score_fields(result, truth, book_type)
         real_cells = {(r, k) for r, k in truth.get("variation", {}).get("real_cells", [])}
         real = score_fields(result, truth, book_type, real_cells) if real_cells else real
@@ -212,13 +204,10 @@ def main(argv: list[str] | None = None) -> None:
     if not (CALIBRATION_DIR / f"{args.calibrator}.json").exists():
         parser.error(f"no calibrator {args.calibrator!r} in {CALIBRATION_DIR}")
 
-    recognizer = None
-    if not args.no_ocr:
-        from ocr.read.engines.asternet import get_asternet
-
-        recognizer = get_asternet()
-    reader = Reader(recognizer, unit_lexicon(RENDERED_UNIT), load_calibrator(args.calibrator))
-    print(f"calibrator {reader.calibrator.version if reader.calibrator else '-'}", flush=True)
+    calibrator = load_calibrator(args.calibrator)
+    # The shipped AsterNet model, read as ingest reads a book of the rendered pages' unit.
+    reader = None if args.no_ocr else build_reader(local=unit_lexicon(RENDERED_UNIT), calibrator=calibrator)
+    print(f"calibrator {calibrator.version}", flush=True)
     rows: list[dict[str, Any]] = []
     per_family: dict[str, tuple[list[dict[str, Any]], FieldScores]] = {}
     real_only: dict[str, FieldScores] = {}
@@ -257,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             summaries[pool] = group_summary([r for n in members for r in per_family[n][0]], pooled)
             roles[pool] = "+".join(members)
     print()
-    print(markdown(summaries, roles, ocr=recognizer is not None))
+    print(markdown(summaries, roles, ocr=reader is not None))
     for name, s in summaries.items():
         if "pooled" in name and s.get("fields"):
             print(f"\n{name}: reliability " + "; ".join(
@@ -266,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{t} n={v['fields']} exact={_pct(v['exact_match'])} >=0.9 {_pct(v['high_share'])} "
                 f"at {_pct(v['high_precision'])} ECE={v['ece']:.3f}" for t, v in s["by_type"].items()))
     if args.json:
-        args.json.write_text(json.dumps({"seed": args.seed, "ocr": recognizer is not None,
+        args.json.write_text(json.dumps({"seed": args.seed, "ocr": reader is not None,
                                          "calibrator": args.calibrator, "summaries": summaries,
                                          "pages": rows,
                                          "wrong_high": [m for _, s in per_family.values() for m in s.wrong_high]},

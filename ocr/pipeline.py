@@ -7,24 +7,25 @@ small picklable dataclasses so it can travel to another process or machine.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ocr.confidence import Calibrator, load_calibrator
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.image.loading import ImageLoadError, load_images
 from ocr.image.page_qa import dhash, duplicate_of, phash
 from ocr.layout.page import PipelineSettings, analyze_page
 from ocr.page_warnings import PageWarning
 from ocr.read.book_type_check import BookTypeCandidate, apply_book_type_check
-from ocr.read.engines.base import Recognizer
+from ocr.reader import ModelFiles, Reader, build_reader, calibrator_from_file
 from ocr.recognition import page_depth_warning, propose_page
 from ocr.types import Box, FieldProposal, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
+
+# ModelFiles and calibrator_from_file live in ocr.reader; they are still importable from here.
+__all__ = ["ModelFiles", "PageOutcome", "PageResult", "PageTask", "calibrator_from_file", "empty_proposals",
+           "process_page", "propose", "run_page_task"]
 
 DESKEWED_JPEG_QUALITY = 90
 
@@ -52,28 +53,20 @@ def empty_proposals(layout: LedgerLayout, count: int) -> list[dict[str, FieldPro
 def process_page(
     image: np.ndarray,
     layout: LedgerLayout,
-    recognizer: Recognizer | None,
+    reader: Reader | None,
     settings: PipelineSettings | None = None,
-    calibrator: Calibrator | None = None,
-    local: LocalLexicon | None = None,
 ) -> PageResult:
-    """Segment the page and propose every field; ``local``: the unit's confirmed words."""
+    """Segment the page and propose every field with ``reader`` (None: blank proposals, no recognition)."""
     analysis = analyze_page(image, layout, settings or PipelineSettings())
-    if recognizer is None:
+    if reader is None:
         return PageResult(analysis, empty_proposals(layout, len(analysis.records)))
-    return PageResult(analysis, recognize_analysis(analysis, layout, recognizer, calibrator, local))
+    return PageResult(analysis, propose(analysis, layout, reader))
 
 
-def recognize_analysis(
-    analysis: PageAnalysis,
-    layout: LedgerLayout,
-    recognizer: Recognizer,
-    calibrator: Calibrator | None = None,
-    local: LocalLexicon | None = None,
-) -> list[dict[str, FieldProposal]]:
+def propose(analysis: PageAnalysis, layout: LedgerLayout, reader: Reader) -> list[dict[str, FieldProposal]]:
     """Propose every field of a segmented page, and record the recognition step on it."""
     started = time.perf_counter()
-    proposals = propose_page(analysis, layout, recognizer, calibrator, local)
+    proposals = propose_page(analysis, layout, reader.recognizer, reader.calibrator, reader.local)
     depth_warning = page_depth_warning(proposals)
     if depth_warning and depth_warning not in analysis.warnings:
         analysis.warnings.append(depth_warning)
@@ -81,28 +74,14 @@ def recognize_analysis(
         ProcessingStep(
             name="recognition",
             # local_words: how many of the unit's confirmed words the decoder knew (0: shipped lexicons only)
-            settings={"engine": getattr(recognizer, "name", type(recognizer).__name__),
-                      "calibration": (calibrator or load_calibrator()).version,
-                      "local_words": local.size if local else 0},
+            settings={"engine": reader.engine,
+                      "calibration": reader.calibrator.version,
+                      "local_words": reader.local.size if reader.local else 0},
             seconds=time.perf_counter() - started,
             result={"fields": sum(len(p) for p in proposals)},
         )
     )
     return proposals
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    """Which recognition model a worker loads (None: the one shipped in the asterocr wheel)."""
-
-    onnx_path: str | None = None
-    vocab_path: str | None = None
-    calibration_path: str | None = None  # None: the default calibration
-
-
-@functools.cache
-def calibrator_from_file(path: str | None) -> Calibrator | None:
-    return Calibrator.load(Path(path)) if path else None
 
 
 @dataclass(frozen=True)
@@ -190,25 +169,24 @@ def outcome_from_result(page_id: int, result: PageResult) -> PageOutcome:
     )
 
 
-def run_page_task(task: PageTask, recognizer: Recognizer | None = None) -> PageOutcome:
+def run_page_task(task: PageTask, reader: Reader | None = None) -> PageOutcome:
     """Decode, segment and recognise one page; failures come back as `error`, never raise.
 
-    Without an explicit recognizer, the worker process's shared AsterNet session is used.
+    Without an explicit reader, the worker process builds one from ``task.model`` (its AsterNet
+    session is shared by the process) with the unit's words ``task.local``.
     """
     try:
         frames = load_images(task.data, task.name, pdf_dpi=task.pdf_dpi)
         if task.frame_index >= len(frames):
             return PageOutcome(task.page_id, error=f"{task.name}: frame {task.frame_index} no longer exists")
         if not task.run_ocr:
-            recognizer = None
-        elif recognizer is None:
-            from ocr.read.engines.asternet import get_asternet  # loaded once per worker process and model
-
-            recognizer = get_asternet(task.ocr_threads, task.model.onnx_path, task.model.vocab_path)
-        calibrator = calibrator_from_file(task.model.calibration_path)
+            reader = None
+        elif reader is None:
+            reader = build_reader(task.model, threads=task.ocr_threads, local=task.local)
         image = frames[task.frame_index].image
-        result = process_page(image, task.layout, recognizer, calibrator=calibrator, local=task.local)
-        apply_book_type_check(result.analysis, task.layout.book_type, task.book_types, recognizer)
+        result = process_page(image, task.layout, reader)
+        apply_book_type_check(result.analysis, task.layout.book_type, task.book_types,
+                              reader.recognizer if reader else None)
         outcome = outcome_from_result(task.page_id, result)
         outcome.perceptual_hash = page_hash(image)
         return outcome

@@ -101,7 +101,7 @@ def pipeline_page_samples(page_id: str, image: np.ndarray, truth: dict, book_typ
     they are read as "" and count as misses.
     """
     layout = get_book_type(book_type).layout
-    analysis = process_page(image, layout, recognizer=None).analysis  # ingest's segmentation
+    analysis = process_page(image, layout, reader=None).analysis  # ingest's segmentation
     matches = match_truth_rows(analysis, truth)
     types = {c.key: c.field_type for c in layout.columns}
     warnings = warning_codes(analysis.warnings)

@@ -24,6 +24,7 @@ from ocr.image.loading import InputFile
 from ocr.layout.page import analyze_page
 from ocr.pipeline import PageTask
 from ocr.read.engines.asternet import get_asternet
+from ocr.reader import build_reader
 from ocr.recognition import (
     constraints_for,
     decode_cell,
@@ -228,7 +229,7 @@ def test_rerecognition_decodes_each_book_with_its_units_words(
                            options=IngestOptions(run_ocr=False)).book_id
         for name in ("Xã Tân Lập", "Xã Tân Hưng")
     }
-    report = rerecognize_open_records(sessions, data_dir, get_asternet(), "shipped", book_ids=list(books.values()))
+    report = rerecognize_open_records(sessions, data_dir, build_reader(), book_ids=list(books.values()))
     assert report.pages == 2 and not report.pages_failed
     assert _row_one(sessions, books["Xã Tân Lập"])["birth_place"] == HAMLET
     assert _row_one(sessions, books["Xã Tân Lập"])["mother_name"] == MOTHER

@@ -12,7 +12,7 @@ from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, PAGE_DEPTH_MIN_FIELDS, 
 from ocr.image.loading import load_images
 from ocr.page_warnings import PageWarning, encode_warnings
 from ocr.pipeline import process_page
-from ocr.read.engines.asternet import get_asternet
+from ocr.reader import build_reader
 from ocr.recognition import PAGE_OUT_OF_DEPTH, apply_page_checks, page_depth_warning
 from ocr.types import FieldProposal
 from samples.render import PageOptions, render_page_encoded
@@ -67,12 +67,12 @@ def test_a_real_page_out_of_depth_gets_the_page_warning(monkeypatch: pytest.Monk
     assert data is not None
     image = load_images(data, "page.jpg")[0].image
     layout = get_book_type("khai_sinh").layout
-    ordinary = process_page(image, layout, get_asternet())
+    ordinary = process_page(image, layout, build_reader())
     read = [p for r in ordinary.proposals for p in r.values() if p.value]
     assert len(read) >= PAGE_DEPTH_MIN_FIELDS and any(p.confidence >= HIGH for p in read)
     assert "reading_out_of_depth" not in encode_warnings(ordinary.analysis.warnings)
 
     monkeypatch.setattr(ocr.confidence, "PAGE_DEPTH_MIN_HIGH_SHARE", 1.01)
-    doubted = process_page(image, layout, get_asternet())
+    doubted = process_page(image, layout, build_reader())
     assert "reading_out_of_depth" in encode_warnings(doubted.analysis.warnings)
     assert all(p.confidence <= CONTRADICTION_MAX_CONFIDENCE for r in doubted.proposals for p in r.values() if p.value)

@@ -25,7 +25,7 @@ from ocr.layout.grid import distinct_rulings, match_column_rulings, match_column
 from ocr.layout.page import analyze_page
 from ocr.page_warnings import encode_warnings
 from ocr.pipeline import process_page
-from ocr.read.engines.asternet import get_asternet
+from ocr.reader import build_reader
 from ocr.types import Box, PageAnalysis
 from samples.families import family
 from samples.render import render_page_encoded
@@ -141,7 +141,7 @@ def test_doubled_rulings_count_once() -> None:
 
 def test_no_cell_with_writing_is_proposed_empty_with_confidence() -> None:
     image, truth = _stamped_page()
-    result = process_page(image, LAYOUT, get_asternet())
+    result = process_page(image, LAYOUT, build_reader())
     assert len(result.proposals) == len(truth["records"])
     confident_empty = [
         (row, key) for row, record in enumerate(truth["records"])

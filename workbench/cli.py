@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import Role, User
 from ocr.image.loading import ImageLoadError, iter_input_files
+from ocr.reader import ModelFiles, Reader, build_reader
 from ocr.types import FIELD_TYPES
 from workbench.accounts import admin
 from workbench.accounts.auth import AuthError, create_user, local_time_text
@@ -271,7 +272,7 @@ def recognize(
     if field_type not in FIELD_TYPES:
         raise _fail(f"unknown field type '{field_type}' (known: {', '.join(FIELD_TYPES)})")
     settings = load_settings()
-    recognizer, calibrator = _recognizer_for_engine(engine, model, settings.data_dir, settings.ocr_threads)
+    reader = _reader_for_engine(engine, model, settings.data_dir, settings.ocr_threads)
     failed = 0
     for path in images:
         try:
@@ -282,7 +283,7 @@ def recognize(
             continue
         height, width = image.shape[:2]
         cell = CellImage(key="line", box=Box(0, 0, width, height), lines=[image], is_empty=False)
-        proposal = propose_field(cell, field_type, recognizer, calibrator)
+        proposal = propose_field(cell, field_type, reader.recognizer, reader.calibrator)
         if as_json:
             typer.echo(json.dumps({
                 "file": path.name, "value": proposal.value, "confidence": round(proposal.confidence, 4),
@@ -295,12 +296,14 @@ def recognize(
         raise typer.Exit(code=2)
 
 
-def _recognizer_for_engine(engine: str, model: str | None, data_dir: Path, threads: int):  # type: ignore[no-untyped-def]
+def _reader_for_engine(engine: str, model: str | None, data_dir: Path, threads: int) -> Reader:
+    """A registered AsterNet model (default: the active one) with its calibrator, or a peer engine
+    with the default calibrator."""
     if engine == "asternet":
-        from workbench.training.model_registry import calibrator_for, recognizer_for
+        from workbench.training.model_registry import reader_for
 
         try:
-            return recognizer_for(data_dir, model, threads), calibrator_for(data_dir, model)
+            return reader_for(data_dir, model, threads)
         except ModelRegistryError as exc:
             raise _fail(str(exc)) from exc
     if model is not None:
@@ -310,11 +313,11 @@ def _recognizer_for_engine(engine: str, model: str | None, data_dir: Path, threa
 
         if (why := tesseract_available()) is not None:
             raise _fail(f"tesseract engine unavailable: {why}")
-        return TesseractRecognizer(), None
+        return build_reader(ModelFiles(version=engine), recognizer=TesseractRecognizer())
     if engine == "rapidocr":
         from ocr.read.engines.rapidocr import RapidOCRRecognizer
 
-        return RapidOCRRecognizer(threads=threads), None
+        return build_reader(ModelFiles(version=engine), recognizer=RapidOCRRecognizer(threads=threads))
     raise _fail(f"unknown engine '{engine}' (known: {', '.join(ENGINES)})")
 
 

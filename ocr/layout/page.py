@@ -20,11 +20,11 @@ from ocr.image.deskew import compose, deskew_page
 from ocr.image.imaging import resize_to_width
 from ocr.image.page_qa import BLANK, NO_GRID, ROTATED_90, ROTATED_270, UPSIDE_DOWN, auto_rotated
 from ocr.layout import table_qa
-from ocr.layout.cells import assign_components, cut_cell, grid_components
+from ocr.layout.cells import cut_cells, grid_components
 from ocr.layout.grid import GridNotFoundError, LedgerGrid, detect_grid, grid_from_lines
 from ocr.page_warnings import PageWarning
 from ocr.settings import PipelineSettings
-from ocr.types import CellImage, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
+from ocr.types import LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
 
 __all__ = ["PipelineSettings", "analyze_at_lines", "analyze_page"]
 
@@ -201,11 +201,7 @@ def _records(page: np.ndarray, grid: LedgerGrid, layout: LedgerLayout,
     for band in grid.filled_rows:
         boxes = [grid.cell_box(band, column) for column in range(len(layout.columns))]
         row_height = float(grid.row_edges[band + 1] - grid.row_edges[band])
-        owned = assign_components(components, boxes, settings.cells.min_component_pixels, row_height)
-        cells: list[CellImage] = [
-            cut_cell(gray, components, ids, column.key, box, row_height, settings.cells)
-            for column, box, ids in zip(layout.columns, boxes, owned, strict=True)
-        ]
+        cells = cut_cells(gray, components, layout.keys, boxes, row_height, settings.cells)
         if all(cell.is_empty for cell in cells):
             continue  # only specks: not a record
         records.append(RecordRegion(row_index=len(records) + 1, box=grid.row_box(band), cells=cells))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocr.pipeline import PageOutcome, PageTask, run_page_task
-from ocr.read.engines.base import Recognizer
+from ocr.reader import Reader
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,15 @@ class ExecutorSpec:
 
 
 def run_tasks(
-    tasks: Iterable[PageTask], spec: ExecutorSpec, recognizer: Recognizer | None = None
+    tasks: Iterable[PageTask], spec: ExecutorSpec, reader: Reader | None = None
 ) -> Iterator[PageOutcome]:
-    """Yield each task's outcome as it completes."""
+    """Yield each task's outcome as it completes (``reader``: the in-process one; workers in other
+    processes build theirs from each task's model files)."""
     if spec.scheduler:
         yield from _run_dask(tasks, spec)
     elif spec.workers <= 1:
         for task in tasks:
-            yield run_page_task(task, recognizer)
+            yield run_page_task(task, reader)
     else:
         yield from _run_process_pool(tasks, spec)
 

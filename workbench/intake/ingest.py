@@ -27,9 +27,9 @@ from ocr.fields.local_lexicon import LocalLexicon
 from ocr.image.loading import ImageLoadError, InputFile, load_images
 from ocr.image.page_qa import duplicate_warning
 from ocr.page_warnings import encode_warnings
-from ocr.pipeline import ModelFiles, PageOutcome, PageTask, duplicate_page
-from ocr.read.engines.asternet import get_asternet
+from ocr.pipeline import PageOutcome, PageTask, duplicate_page
 from ocr.read.engines.base import Recognizer
+from ocr.reader import ModelFiles, build_reader
 from ocr.types import FieldProposal, LedgerLayout, RecordRegion
 from workbench.audit import record_event, record_step
 from workbench.book_types import get_book_type
@@ -42,7 +42,7 @@ from workbench.intake.registration_sequence import apply_book_sequence
 from workbench.scope import CONTRACTORS, book_in_scope, load_scope, system_user
 from workbench.storage import StorageError, sha256_bytes, store_derived_bytes, store_original
 from workbench.training.lexicon_growth import local_lexicon_for_unit
-from workbench.training.model_registry import get_model
+from workbench.training.model_registry import model_files_for
 
 log = logging.getLogger(__name__)
 
@@ -286,22 +286,19 @@ def process_pending_pages(
     if not page_ids:
         check_sequence(factory, book_id)  # an earlier run may have stopped between its last page and the check
         return
-    model_version, model_files, local = None, ModelFiles(), None
+    model_version, model_files, local, reader = None, ModelFiles(), None, None
     if options.run_ocr:
         # What officials confirmed so far in this unit decodes the whole batch (counted once).
         with factory() as session:
             local = local_lexicon_for_unit(session, unit_id)
         # New proposals come from the model the registry names (the active one by default).
-        model = get_model(data_dir, options.model_version)
-        model_version = model.version
-        model_files = ModelFiles(
-            str(model.onnx_path), str(model.vocab_path),
-            str(model.calibration_path) if model.calibration_path else None,
-        )
-        if recognizer is None and options.executor.workers <= 1 and not options.executor.scheduler:
-            recognizer = get_asternet(options.ocr_threads, model.onnx_path, model.vocab_path)
+        model_files = model_files_for(data_dir, options.model_version)
+        model_version = model_files.version
+        # Workers in other processes build their own reader from the task's model files and words.
+        if recognizer is not None or (options.executor.workers <= 1 and not options.executor.scheduler):
+            reader = build_reader(model_files, threads=options.ocr_threads, local=local, recognizer=recognizer)
     tasks = _page_tasks(factory, data_dir, page_ids, layout, options, model_files, local)
-    for finished, outcome in enumerate(run_tasks(tasks, options.executor, recognizer), start=1):
+    for finished, outcome in enumerate(run_tasks(tasks, options.executor, reader), start=1):
         if outcome.error is not None:
             mark_failed(factory, outcome.page_id, outcome.error, report)
         else:

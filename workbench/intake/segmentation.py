@@ -2,9 +2,9 @@
 column and row lines a person gave.
 
 The pixel work is the OCR package's own: ``ocr.layout.page.analyze_at_lines`` cuts the stored deskewed page
-with ingest's ink masks and cell cutter, and ``ocr.pipeline.recognize_analysis`` reads the cells
-with the book's ACTIVE model, its calibrator and the unit's confirmed words, as ingest does. No DB
-transaction is held while reading. Then, in one transaction:
+with ingest's ink masks and cell cutter, and ``ocr.pipeline.propose`` reads the cells with an
+``ocr.Reader`` of the book's ACTIVE model (its calibrator, its version) and the unit's confirmed words,
+as ingest does. No DB transaction is held while reading. Then, in one transaction:
 
 * approved records refuse the whole correction (re-cutting cannot move what was approved);
 * records an official or supervisor has worked on (a field confirmed or corrected, flagged,
@@ -26,13 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AuditEvent, FieldStatus, FieldValue, Page, PageStatus, Record, RecordStatus, User
-from ocr.confidence import Calibrator, load_calibrator
 from ocr.layout.grid import template_edges
 from ocr.layout.page import analyze_at_lines
 from ocr.page_warnings import PageWarning, decode_warnings, encode_warnings
-from ocr.pipeline import recognize_analysis
-from ocr.read.engines.asternet import get_asternet
-from ocr.read.engines.base import Recognizer
+from ocr.pipeline import propose
+from ocr.reader import Reader
 from ocr.types import FieldProposal, LedgerLayout, PageAnalysis, RecordRegion
 from workbench.audit import record_event, record_step
 from workbench.book_types import get_book_type
@@ -43,7 +41,7 @@ from workbench.intake.registration_sequence import apply_book_sequence
 from workbench.review.queue import claim_is_free
 from workbench.scope import CONTRACTORS, load_scope, page_in_scope
 from workbench.training.lexicon_growth import local_lexicon_for_unit
-from workbench.training.model_registry import get_model
+from workbench.training.model_registry import reader_for
 
 MANUAL_GRID_WARNING = PageWarning("manual_grid")
 # Page warnings about how the machine found (or missed) the grid: a person's grid answers them.
@@ -109,22 +107,6 @@ class SegmentationResult:
     rows_skipped: int  # new rows that are a kept record's row
     rows: tuple[RowResult, ...]  # the new records, top to bottom
     warnings: tuple[PageWarning, ...]  # the page's warnings afterwards
-
-
-@dataclass(frozen=True)
-class Reader:
-    """One model version as ingest reads with it: engine, calibrator and the version recorded."""
-
-    recognizer: Recognizer
-    calibrator: Calibrator
-    model_version: str
-
-
-def active_reader(data_dir: Path, threads: int = 2) -> Reader:
-    """The active registered model (or the shipped one), with its own calibrator when it has one."""
-    model = get_model(data_dir)
-    calibrator = Calibrator.load(model.calibration_path) if model.calibration_path else load_calibrator()
-    return Reader(get_asternet(threads, model.onnx_path, model.vocab_path), calibrator, model.version)
 
 
 # --- the editor's starting point -----------------------------------------------------------------
@@ -241,8 +223,9 @@ def correct_segmentation(
     kept_warnings = [w for w in state.warnings if w.code not in GRID_WARNINGS]
     # The page's other doubts (rotated, faded...) still weigh on every cell, as at ingest.
     analysis.warnings = kept_warnings + analysis.warnings
-    reader = reader or active_reader(data_dir, ocr_threads)
-    proposals = recognize_analysis(analysis, state.layout, reader.recognizer, reader.calibrator, local)
+    # The unit's confirmed words decode the page, as at ingest, whichever model reads it.
+    reader = (reader or reader_for(data_dir, None, ocr_threads)).with_local(local)
+    proposals = propose(analysis, state.layout, reader)
     with transaction(factory) as session:
         return _store(session, user, page_id, lines, state, analysis, proposals, reader.model_version)
 

@@ -3,8 +3,8 @@
 Training and re-recognition must see the lines the recognizer sees at ingest: the stored
 deskewed page goes through the same ink/ruling masks (``ocr.layout.grid.detect_grid``) and the same
 per-cell line splitting (``ocr.layout.cells.grid_components`` with strokes across rulings rejoined, and
-``ocr.layout.cells.cut_cell`` on the grid's ink-gray image, as ``ocr.layout.page`` does), at the cell boxes stored
-on each field.
+``ocr.layout.cells.cut_cells`` row by row on the grid's ink-gray image, as ``ocr.layout.page`` does), at the cell
+boxes stored on each field.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ocr.layout.cells import assign_components, cut_cell, grid_components
+from ocr.layout.cells import cut_cells, grid_components
 from ocr.layout.grid import GridNotFoundError, detect_grid
 from ocr.settings import CellSettings, GridSettings
 from ocr.types import Box, CellImage, LedgerLayout
@@ -45,11 +45,9 @@ def cut_stored_cells(
     rows: dict[tuple[int, int, float], list[int]] = {}
     for index, cell in enumerate(cells):
         rows.setdefault((cell.box.y, cell.box.h, cell.row_height), []).append(index)
-    owned: dict[int, np.ndarray] = {}
+    cut: dict[int, CellImage] = {}
     for (_, _, row_height), members in rows.items():
-        boxes = [cells[i].box for i in members]
-        for i, ids in zip(members, assign_components(components, boxes, cell_settings.min_component_pixels,
-                                                      row_height), strict=True):
-            owned[i] = ids
-    return [cut_cell(grid.masks.gray, components, owned[i], cell.key, cell.box, cell.row_height, cell_settings)
-            for i, cell in enumerate(cells)]
+        row = cut_cells(grid.masks.gray, components, [cells[i].key for i in members], [cells[i].box for i in members],
+                        row_height, cell_settings)
+        cut.update(zip(members, row, strict=True))
+    return [cut[i] for i in range(len(cells))]

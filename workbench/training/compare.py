@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from ocr.confidence import Calibrator, ConfidenceBands
-from ocr.read.engines.base import Recognizer
+from ocr.confidence import ConfidenceBands
+from ocr.reader import Reader
 from workbench.training.fields import HeldOutField, propose_fields
-from workbench.training.model_registry import active_version, calibrator_for, recognizer_for
+from workbench.training.model_registry import active_version, reader_for
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,9 @@ class ModelComparison:
         return [{"metric": n, "candidate": cand[n], "active": act[n]} for n in names]
 
 
-def score_model(
-    recognizer: Recognizer, calibrator: Calibrator | None, fields: Sequence[HeldOutField], version: str,
-    high_threshold: float,
-) -> ModelScores:
-    proposals = propose_fields(recognizer, fields, calibrator)
+def score_model(reader: Reader, fields: Sequence[HeldOutField], high_threshold: float) -> ModelScores:
+    """How ``reader``'s model proposes the held-out fields (scores under its version)."""
+    proposals = propose_fields(reader.recognizer, fields, reader.calibrator)
     expected = [f.expected for f in fields]
     values = [p.value for p in proposals]
     errors = sum(Levenshtein.distance(e, v) for e, v in zip(expected, values, strict=True))
@@ -56,7 +54,7 @@ def score_model(
     high_right = [r for r, h in zip(right, high, strict=True) if h]
     n = max(1, len(fields))
     return ModelScores(
-        version=version, fields=len(fields), cer=errors / chars if fields else 0.0,
+        version=reader.model_version, fields=len(fields), cer=errors / chars if fields else 0.0,
         field_accuracy=sum(right) / n, high_confidence_share=sum(high) / n,
         high_confidence_precision=(sum(high_right) / len(high_right)) if high_right else None,
     )
@@ -73,9 +71,6 @@ def compare_models(
 ) -> ModelComparison:
     """Read the held-out fields with both models (each with its own calibrator) and score them."""
     active = active or active_version(data_dir)
-    scores = [
-        score_model(recognizer_for(data_dir, version, threads), calibrator_for(data_dir, version), held_out,
-                    version, bands.high)
-        for version in (candidate, active)
-    ]
+    scores = [score_model(reader_for(data_dir, version, threads), held_out, bands.high)
+              for version in (candidate, active)]
     return ModelComparison(scores[0], scores[1], bands.high)

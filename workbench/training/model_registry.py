@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 
 from models import User
 from ocr.confidence import Calibrator, load_calibrator
+from ocr.fields.local_lexicon import LocalLexicon
 from ocr.read.engines.asternet import AsterNetRecognizer, asternet_asset_dir, get_asternet
+from ocr.reader import SHIPPED_MODEL_VERSION, ModelFiles, Reader, build_reader
 from workbench.audit import record_event
 
-SHIPPED_VERSION = "shipped"
+SHIPPED_VERSION = SHIPPED_MODEL_VERSION
 MODELS_DIR = "models"
 ACTIVE_FILE = "active"
 ACTIVATIONS_FILE = "activations.jsonl"
@@ -197,6 +199,20 @@ def rollback(session: Session, data_dir: Path, actor: User | None) -> str:
     target = stack[-2]
     activate(session, data_dir, target, actor, reason="rollback")
     return target
+
+
+def model_files_for(data_dir: Path, version: str | None = None) -> ModelFiles:
+    """The files (and version) of a registered model (default: the active one), as a worker loads them."""
+    model = get_model(data_dir, version)
+    return ModelFiles(str(model.onnx_path), str(model.vocab_path),
+                      str(model.calibration_path) if model.calibration_path else None, model.version)
+
+
+def reader_for(data_dir: Path, version: str | None = None, threads: int = 2,
+               local: LocalLexicon | None = None) -> Reader:
+    """The Reader of a registered model (default: the active one): its engine, its own calibrator
+    (else the default one) and its version; ``local``: the unit's confirmed words."""
+    return build_reader(model_files_for(data_dir, version), threads=threads, local=local)
 
 
 def recognizer_for(data_dir: Path, version: str | None = None, threads: int = 2) -> AsterNetRecognizer:

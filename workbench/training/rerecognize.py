@@ -23,10 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Book, FieldStatus, FieldValue, Page, Record, RecordStatus
-from ocr.confidence import Calibrator
 from ocr.fields.local_lexicon import LocalLexicon
 from ocr.page_warnings import decode_warnings, warning_codes
-from ocr.read.engines.base import Recognizer
+from ocr.reader import Reader
 from ocr.recognition import apply_page_checks, apply_record_checks, propose_cells
 from ocr.types import Box, FieldProposal
 from workbench.audit import record_event
@@ -71,21 +70,20 @@ def pages_to_rerecognize(session: Session, book_ids: list[int] | None = None) ->
 def rerecognize_open_records(
     factory: sessionmaker[Session],
     data_dir: Path,
-    recognizer: Recognizer,
-    model_version: str,
+    reader: Reader,
     *,
-    calibrator: Calibrator | None = None,
     book_ids: list[int] | None = None,
     progress: ProgressCallback | None = None,
 ) -> RerecognitionReport:
-    """Re-propose every still-proposed field of open records, page by page."""
+    """Re-propose every still-proposed field of open records, page by page, with ``reader``'s model
+    (each page decoded with its book unit's confirmed words, whatever words ``reader`` holds)."""
     with factory() as session:
         page_ids = pages_to_rerecognize(session, book_ids)
-    report = RerecognitionReport(model_version)
+    report = RerecognitionReport(reader.model_version)
     lexicons: dict[int, LocalLexicon] = {}  # unit id -> its confirmed words, counted once per job
     for number, page_id in enumerate(page_ids, start=1):
         try:
-            _rerecognize_page(factory, data_dir, page_id, recognizer, model_version, calibrator, report, lexicons)
+            _rerecognize_page(factory, data_dir, page_id, reader, report, lexicons)
         except Exception as exc:  # noqa: BLE001 — one bad page must not stop the job
             log.exception("Re-recognition failed on page %s", page_id)
             report.pages_failed.append(f"page {page_id}: {type(exc).__name__}: {exc}")
@@ -107,8 +105,8 @@ def _open_fields(session: Session, page_id: int) -> list[tuple[FieldValue, Recor
 
 
 def _rerecognize_page(
-    factory: sessionmaker[Session], data_dir: Path, page_id: int, recognizer: Recognizer, model_version: str,
-    calibrator: Calibrator | None, report: RerecognitionReport, lexicons: dict[int, LocalLexicon],
+    factory: sessionmaker[Session], data_dir: Path, page_id: int, reader: Reader, report: RerecognitionReport,
+    lexicons: dict[int, LocalLexicon],
 ) -> None:
     with transaction(factory) as session:
         page = session.get(Page, page_id)
@@ -132,7 +130,8 @@ def _rerecognize_page(
         local = lexicons[book.unit_id]
         # As at ingest: the page's QA warnings (a guessed grid) are evidence of doubt for the calibrator,
         # and how surely its open fields (most of the page) are read is evidence for each of them.
-        proposals = propose_cells([(c, types.get(c.key, "free_text")) for c in cells], recognizer, calibrator, local,
+        proposals = propose_cells([(c, types.get(c.key, "free_text")) for c in cells], reader.recognizer,
+                                  reader.calibrator, local,
                                   page_warnings=warning_codes(decode_warnings(page.warnings)), one_page=True)
         checked = checked_proposals(session, page_id, {f.id: p for (f, _), p in zip(targets, proposals, strict=True)},
                                     types)
@@ -147,10 +146,10 @@ def _rerecognize_page(
             # Queue order follows the weakest field, as at ingest.
             record.confidence = min((f.confidence for f in record.fields), default=0.0)
         previous = page.model_version
-        page.model_version = model_version
+        page.model_version = reader.model_version
         record_event(session, actor=None, entity_type="page", entity_id=page_id, action="rerecognize",
                      old={"model_version": previous},
-                     new={"model_version": model_version, "fields": len(targets), "records": len(touched),
+                     new={"model_version": reader.model_version, "fields": len(targets), "records": len(touched),
                           "local_words": local.size})
         report.pages += 1
         report.records += len(touched)
@@ -203,10 +202,7 @@ def rerecognize_with_version(
     progress: ProgressCallback | None = None,
 ) -> RerecognitionReport:
     """Re-propose open records with a registered model (default: the active one) and its calibrator."""
-    from workbench.training.model_registry import calibrator_for, get_model, recognizer_for
+    from workbench.training.model_registry import reader_for
 
-    model = get_model(data_dir, version)
-    return rerecognize_open_records(
-        factory, data_dir, recognizer_for(data_dir, model.version, threads), model.version,
-        calibrator=calibrator_for(data_dir, model.version), book_ids=book_ids, progress=progress,
-    )
+    return rerecognize_open_records(factory, data_dir, reader_for(data_dir, version, threads), book_ids=book_ids,
+                                    progress=progress)
