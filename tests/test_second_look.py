@@ -87,6 +87,7 @@ def test_only_sure_readings_of_dates_and_names_are_read_again(field_type: str, v
     assert reader.widths == []
 
 
+@pytest.mark.model
 def test_clear_writing_read_by_the_shipped_reader_stays_sure() -> None:
     font = next(f for f in handwriting_fonts() if "Dancing" in f.name)
     line = render_line("12/05/1987", font, size=44)
