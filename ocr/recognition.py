@@ -329,22 +329,16 @@ def lexicon_share(value: str, field_type: str, local: LocalLexicon | None = None
         # A listed variant ("Viet Nam", "HMông") is written now and then, but far more often it is
         # the catalog spelling with a mark the reader missed: half the evidence of the catalog's own.
         return CLOSED_VARIANT_SHARE if value in lexicon.closed_values else 0.0
-    if lexicon.is_field_word is None:
+    field_word = lexicon.is_field_word
+    if field_word is None:
         return 1.0
     words = "".join(ch if ch.isalpha() else " " for ch in value).split()
     if not words:
         return 0.0
     missed = lexicon.marks_likely_missed or (lambda _: False)
-    field_word = lexicon.is_field_word
-
     # A word read bare of the marks its usual spelling has ("Tran", "Thon") is, as a closed list's
     # variant spelling, half the evidence of a word read as the field's sources have it.
-    def share(word: str) -> float:
-        if missed(word):
-            return CLOSED_VARIANT_SHARE
-        return 1.0 if field_word(word) else 0.0
-
-    return sum(share(w) for w in words) / len(words)
+    return sum(CLOSED_VARIANT_SHARE if missed(w) else float(field_word(w)) for w in words) / len(words)
 
 
 @dataclass
