@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -66,6 +67,9 @@ class Unit(Base):
     __tablename__ = "units"
     __table_args__ = (
         UniqueConstraint("parent_id", "name"),
+        # NULLs are distinct in the constraint above: top-level names need their own (migration 0009).
+        Index("uq_units_top_level_name", "name", unique=True, sqlite_where=text("parent_id IS NULL"),
+              postgresql_where=text("parent_id IS NULL")),
         CheckConstraint(_in("level", UnitLevel), name="level"),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -53,6 +53,37 @@ def test_book_identity_is_unique_and_reused(sessions: sessionmaker[Session]) -> 
     with pytest.raises(IntegrityError), transaction(sessions) as session:
         unit = session.scalar(select(Unit))
         session.add(Book(unit_id=unit.id, book_type="khai_sinh", year_from=2003, volume=1))
+
+
+def test_a_top_level_unit_name_is_unique_though_its_parent_is_null(sessions: sessionmaker[Session]) -> None:
+    # (parent_id, name) alone lets two NULL parents through: two racing ingests made a unit twice.
+    with transaction(sessions) as session:
+        session.add(Unit(name="Xã Đại Lãnh", level="xa"))
+    with pytest.raises(IntegrityError), transaction(sessions) as session:
+        session.add(Unit(name="Xã Đại Lãnh", level="xa"))
+    with transaction(sessions) as session:  # the same name under a parent is another unit
+        parent = session.scalar(select(Unit))
+        session.add(Unit(name="Xã Đại Lãnh", level="xa", parent_id=parent.id))
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Unit)) == 2
+
+
+def test_upgrading_a_database_with_twin_top_level_units_keeps_both_and_renames_the_later(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'wb.db'}")
+    migrate(engine, "0008")
+    with engine.begin() as conn:
+        for _ in range(2):
+            conn.execute(text("INSERT INTO units (name, level) VALUES ('Xã Đại Lãnh', 'xa')"))
+        conn.execute(text("INSERT INTO books (unit_id, book_type, year_from, volume, status, created_at)"
+                          " VALUES (2, 'khai_sinh', 2003, 1, 'open', '2026-01-01 00:00:00')"))
+    migrate(engine)
+    with engine.connect() as conn:
+        units = conn.execute(text("SELECT id, name FROM units ORDER BY id")).all()
+        books = conn.execute(text("SELECT unit_id FROM books")).all()
+    assert [tuple(u) for u in units] == [(1, "Xã Đại Lãnh"), (2, "Xã Đại Lãnh (trùng #2)")]
+    assert [tuple(b) for b in books] == [(2,)]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("INSERT INTO units (name, level) VALUES ('Xã Đại Lãnh', 'xa')"))
 
 
 def test_unknown_book_type_and_bad_year_are_refused(sessions: sessionmaker[Session]) -> None:
