@@ -140,3 +140,53 @@ def test_the_ruling_stays_white_in_the_crop_where_no_stroke_crosses_it() -> None
     assert at(19, EDGE) == 255  # the ruling just below the bar, inside the stroke halo, is white
     assert at(14, EDGE) < 200  # where the bar crosses it, the stroke is kept ...
     assert at(14, EDGE) >= at(14, 110) - 3  # ... no darker than the writing's own ink
+
+
+def _two_line_scan() -> tuple[np.ndarray, Box]:
+    """A cell with a name wrapped onto two lines (row height 100).
+
+    Line 1 (rows 20-40): word A at x 20-80, whose descender runs down into word B of line 2 (rows
+    65-85, x 60-140), so A and B are one component; word C at x 120-180, with a dot under it just
+    past the emptiest row between the lines. Line 2 ends with a comma at its baseline, under C.
+    """
+    gray = np.full((110, 220), PAPER, np.uint8)
+    for x in range(20, 81, 10):  # word A
+        cv2.line(gray, (x, 20), (x, 40), INK, 3)
+    cv2.line(gray, (20, 40), (80, 40), INK, 3)
+    cv2.line(gray, (75, 40), (75, 66), INK, 3)  # A's descender, touching B
+    for x in range(120, 181, 10):  # word C
+        cv2.line(gray, (x, 20), (x, 40), INK, 3)
+    cv2.line(gray, (120, 30), (180, 30), INK, 3)
+    gray[45:49, 125:129] = INK  # the dot under C
+    for x in range(60, 141, 10):  # word B
+        cv2.line(gray, (x, 65), (x, 85), INK, 3)
+    cv2.line(gray, (60, 65), (140, 65), INK, 3)
+    cv2.line(gray, (152, 82), (149, 90), INK, 3)  # the comma after B
+    return gray, Box(0, 0, 220, 110)
+
+
+def test_a_word_joined_to_the_line_below_is_cut_between_the_lines_and_marks_go_to_their_letters() -> None:
+    gray, box = _two_line_scan()
+    grid = GridSettings()
+    components = find_components(ink_mask(gray, grid.ink_block, grid.ink_offset))
+    ids = assign_components(components, [box], 6, 100.0)[0]
+    assert components.labels[30, 20] == components.labels[75, 100] != 0  # A and B are one component
+    cell = cut_cell(gray, components, ids, "full_name", box, 100.0, CellSettings())
+    assert len(cell.lines) == 2
+    top, bottom = cell.lines
+    pad = CellSettings().padding
+
+    def inked_columns(line: np.ndarray) -> np.ndarray:
+        return np.flatnonzero((line < 200).any(axis=0))
+
+    # Line 1 holds A (from x 20, with its whole descender) through C (to x 180), and the dot under C.
+    assert inked_columns(top)[-1] - inked_columns(top)[0] >= 155
+    top_left, top_row = 20 - 2 - pad, 20 - 2 - pad  # the crop starts 2 px (and the pad) before A
+
+    def top_at(y: int, x: int) -> int:
+        return int(top[y - top_row, x - top_left])
+
+    assert top_at(47, 127) < 200  # the dot
+    assert top_at(60, 75) < 200  # A's descender, below the emptiest row between the lines
+    # Line 2 holds B and its comma, and no stroke of C.
+    assert 85 <= inked_columns(bottom)[-1] - inked_columns(bottom)[0] <= 100  # x 60 to the comma at 152

@@ -227,18 +227,114 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
     bands = _split_stacked_words(_line_bands(profile, row_height), profile, components, ids, y0)
     if not bands:
         return empty_cell(gray, components, key, box, settings)
-    # Each component goes to the line band holding its centre of mass (or the nearest band).
-    band_centres = np.array([(a + b) / 2 for a, b in bands]) + y0
-    centre_y = components.centres[ids, 1]
-    owner = np.argmin(np.abs(centre_y[:, None] - band_centres[None, :]), axis=1)
-    for index, (a, b) in enumerate(bands):
-        inside = (centre_y >= a + y0) & (centre_y < b + y0)
-        owner[inside] = index
-    crops = [_line_crop(gray, components, ids[owner == index], settings) for index in range(len(bands))]
+    if len(bands) == 1:
+        crops = [_line_crop(gray, components, ids, settings)]
+    else:
+        band_rows = _band_of_rows(bands, y1 - y0)
+        local = _local_index(components.labels[y0:y1, x0:x1], ids, len(components.areas))
+        masks = _line_masks(local, band_rows, profile, bands, boxes - [x0, y0, 0, 0])
+        crops = [_line_crop(gray, components, ids, settings, (mask, x0, y0)) for mask in masks]
     lines = [crop for crop in crops if crop is not None]
     # The ink counts only serve a doubtful "empty": not paid for cells that hold lines (~7% of a page's CPU).
     return CellImage(key=key, box=box, lines=lines, is_empty=False) if lines else \
         empty_cell(gray, components, key, box, settings)
+
+
+def _band_of_rows(bands: Sequence[tuple[int, int]], height: int) -> np.ndarray:
+    """For each row of a cell's ink box, the line band it belongs to (rows between bands: the nearer)."""
+    rows = np.arange(height)
+    lows = np.array([a for a, _ in bands])
+    highs = np.array([b for _, b in bands])
+    distance = np.maximum(lows[None, :] - rows[:, None], 0) + np.maximum(rows[:, None] - (highs[None, :] - 1), 0)
+    return np.argmin(distance, axis=1)
+
+
+def _local_index(labels: np.ndarray, ids: np.ndarray, count: int) -> np.ndarray:
+    """Each pixel's position in ``ids`` (-1: not one of them)."""
+    table = np.full(count, -1, dtype=np.int32)
+    table[ids] = np.arange(len(ids), dtype=np.int32)
+    return table[labels]
+
+
+# A component whose rows cover this share of a line's core (its rows of at least half the line's
+# peak ink) is written on that line; one covering two lines' cores is two lines' strokes joined.
+LINE_CORE_SHARE = 0.6
+# Less than this share of any core: a mark, dot or tail between lines. It stays on the line its centre
+# lies in unless another line's writing is clearly nearer (this share of the distance, or less): the
+# two are often close, and a stamp's stroke or a dot moved to the wrong line reads as an accent.
+MARK_CORE_SHARE = 0.3
+MARK_MOVE_RATIO = 0.5
+
+
+def _line_masks(local: np.ndarray, band_rows: np.ndarray, profile: np.ndarray,
+                bands: Sequence[tuple[int, int]], boxes: np.ndarray) -> list[np.ndarray]:
+    """The ink pixels of each line of a cell (one mask per band of ``bands``).
+
+    ``local`` holds each pixel's component (index into ``boxes``, the components' boxes relative to
+    the same crop). By centre of mass alone, a word whose descender touches the next line's word
+    ("Nguyễn" joined to "Mỹ" below it) went whole to the lower line and left the upper one holding
+    only its tilde; and a dot under "ạ" just past the cut went to the line below. So:
+    a component covering the cores of two lines is shared: each line takes its rows from the core
+    above to the core below, so the upper word keeps its descenders and the lower its ascenders
+    (cut at one row, "Nguyễn" read "Nouuễn"); one on a single core goes whole to that line (a
+    descender's tail poking past the cut stays on it); a mark touching no core stays on the line of
+    its centre, unless another line's writing is clearly nearer to it (``_distance_to_lines``).
+    """
+    count, lines = len(boxes), len(bands)
+    height = local.shape[0]
+    cores = []
+    for a, b in bands:
+        peak = profile[a:b].max(initial=0)
+        core = np.flatnonzero(profile[a:b] >= 0.5 * peak) + a
+        cores.append((int(core[0]), int(core[-1]) + 1) if len(core) else (a, b))
+    ys, xs = np.nonzero(local >= 0)
+    comp = local[ys, xs]
+    present = np.zeros((count, height), dtype=bool)
+    present[comp, ys] = True
+    covered = np.array([[present[c, lo:hi].sum() / max(hi - lo, 1) for lo, hi in cores] for c in range(count)])
+    per_line = np.zeros((count, lines))
+    np.add.at(per_line, (comp, band_rows[ys]), 1)
+    owner_of = np.full(count, -1)
+    split = (covered >= LINE_CORE_SHARE).sum(axis=1) >= 2
+    placed = ~split & (covered.max(axis=1) >= MARK_CORE_SHARE)
+    owner_of[placed] = np.argmax(np.where(covered[placed] >= MARK_CORE_SHARE, per_line[placed], -1), axis=1)
+    owned = np.full(local.shape, -1, dtype=np.int32)
+    whole = owner_of[comp]
+    owned[ys, xs] = np.where(split[comp], band_rows[ys], whole)
+    marks = np.flatnonzero(~split & ~placed)
+    if len(marks) and (owned >= 0).any():
+        near = _distance_to_lines(owned, cores)
+        for c in marks:
+            at = local == c
+            to_line = near[:, at].min(axis=1)
+            x, y, w, h = boxes[c]
+            by_centre = int(band_rows[min(int(y + h // 2), len(band_rows) - 1)])
+            nearest = int(np.argmin(to_line))
+            owned[at] = nearest if to_line[nearest] <= MARK_MOVE_RATIO * to_line[by_centre] else by_centre
+    shared = split[np.maximum(local, 0)] & (local >= 0)
+    masks = []
+    for line in range(lines):
+        top = cores[line - 1][1] if line > 0 else 0
+        bottom = cores[line + 1][0] if line + 1 < lines else height
+        reach = np.zeros(height, dtype=bool)
+        reach[top:bottom] = True
+        masks.append((owned == line) | (shared & reach[:, None]))
+    return masks
+
+
+def _distance_to_lines(owned: np.ndarray, cores: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Per line, each pixel's distance to that line's placed writing down to its core's foot: a mark
+    sits next to its letter (a dot under "ạ", a tilde over "ũ" or a capital "Ễ", a comma after
+    "Lộc"). A line's descenders do not count: the tails of "g" and "y" reach nearer to the marks of
+    the line below than its own letters do."""
+    far = float(owned.shape[0] + owned.shape[1])  # a line left with no writing is never nearest
+    distances = []
+    for line, (_, core_bottom) in enumerate(cores):
+        writing = owned == line
+        writing[core_bottom + 2 :] = False
+        distances.append(cv2.distanceTransform((~writing).view(np.uint8), cv2.DIST_L2, 3) if writing.any()
+                         else np.full(owned.shape, far, dtype=np.float32))
+    return np.stack(distances)
 
 
 def empty_cell(gray: np.ndarray, components: InkComponents, key: str, box: Box, settings: CellSettings) -> CellImage:
@@ -324,19 +420,35 @@ def ink_inside(components: InkComponents, box: Box) -> int:
     return writing_pixels((labels > 0).astype(np.uint8))
 
 
-def _line_crop(gray: np.ndarray, components: InkComponents, ids: np.ndarray,
-               settings: CellSettings) -> np.ndarray | None:
+def _line_crop(gray: np.ndarray, components: InkComponents, ids: np.ndarray, settings: CellSettings,
+               pixels: tuple[np.ndarray, int, int] | None = None) -> np.ndarray | None:
+    """The crop of the ink of components ``ids``, or, with ``pixels`` (a mask and the page position of
+    its top-left corner), of only the pixels of those components that the mask holds: one line of a
+    cell whose components may be shared with the line above or below (``_line_owners``)."""
     if len(ids) == 0:
         return None
-    boxes = components.boxes[ids]
     height, width = gray.shape
     margin = 2  # keep the anti-aliased edges of the outermost strokes
-    x0 = max(0, int(boxes[:, 0].min()) - margin)
-    y0 = max(0, int(boxes[:, 1].min()) - margin)
-    x1 = min(width, int((boxes[:, 0] + boxes[:, 2]).max()) + margin)
-    y1 = min(height, int((boxes[:, 1] + boxes[:, 3]).max()) + margin)
+    if pixels is None:
+        boxes = components.boxes[ids]
+        left, top = int(boxes[:, 0].min()), int(boxes[:, 1].min())
+        right, bottom = int((boxes[:, 0] + boxes[:, 2]).max()), int((boxes[:, 1] + boxes[:, 3]).max())
+    else:
+        mask, mask_x, mask_y = pixels
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if len(rows) == 0:
+            return None
+        left, right = mask_x + int(cols[0]), mask_x + int(cols[-1]) + 1
+        top, bottom = mask_y + int(rows[0]), mask_y + int(rows[-1]) + 1
+    x0, y0 = max(0, left - margin), max(0, top - margin)
+    x1, y1 = min(width, right + margin), min(height, bottom + margin)
     labels = components.labels[y0:y1, x0:x1]
     mine = _membership(labels, ids, len(components.areas))
+    if pixels is not None:
+        held = np.zeros_like(mine)
+        held[top - y0 : bottom - y0, left - x0 : right - x0] = \
+            mask[top - mask_y : bottom - mask_y, left - mask_x : right - mask_x]
+        mine &= held
     # The text mask breaks faint hairlines (a cursive lead-in, a diacritic's thin joint) into
     # pieces: closing it keeps the faint ink between them. Stroke edges fall just outside the
     # mask: keep a thin halo of unlabelled pixels around that, and whiten everything else (the
