@@ -37,7 +37,14 @@ from ocr.fields.lexicon import Lexicon, lexicon_for
 from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
 from ocr.fields.normalize import normalize
 from ocr.fields.syllables import is_vietnamese_syllable
-from ocr.fields.validate import cross_field_issues, day_missing_issues, registration_date_order_issues, validate
+from ocr.fields.validate import (
+    ALWAYS_WRITTEN_TYPES,
+    cross_field_issues,
+    day_missing_issues,
+    empty_among_written_issues,
+    registration_date_order_issues,
+    validate,
+)
 from ocr.page_warnings import PageWarning, warning_codes
 from ocr.places.decoding import decode_place_cell
 from ocr.places.index import HomeArea, place_index
@@ -559,6 +566,8 @@ PAGE_CHECKS: tuple[tuple[str, str, Callable[[Sequence[str | None]], dict[int, Fi
 # What the other rows of a page say about any field of a type: (field type, the check).
 PAGE_TYPE_CHECKS: tuple[tuple[str, Callable[[Sequence[str | None]], dict[int, FieldIssue]]], ...] = (
     ("date", day_missing_issues),  # a lone month/year among full dates lost its day
+    # an "empty" among written rows of a column every registration fills in missed faint writing
+    *((field_type, empty_among_written_issues) for field_type in ALWAYS_WRITTEN_TYPES),
 )
 
 
@@ -589,9 +598,9 @@ def page_depth_warning(records: Sequence[dict[str, FieldProposal]]) -> PageWarni
 def apply_page_checks(records: list[dict[str, FieldProposal]], field_types: dict[str, str]
                       ) -> list[dict[str, FieldProposal]]:
     """The page's records (top to bottom), where a registration date breaks the page's order in time,
-    a registration number breaks its run (PAGE_CHECKS) or a date column's reading stands out
-    (PAGE_TYPE_CHECKS), capped below the high band, with the reason; then the whole page, when it is
-    read out of the calibrator's depth (``depth_checked``)."""
+    a registration number breaks its run (PAGE_CHECKS) or a column's reading stands out (PAGE_TYPE_CHECKS:
+    a lone month/year date, an "empty" among written cells), capped below the high band, with the reason;
+    then the whole page, when it is read out of the calibrator's depth (``depth_checked``)."""
     checked = list(records)
     by_type = [(key, field_type, issues_of) for field_type, issues_of in PAGE_TYPE_CHECKS
                for key, key_type in field_types.items() if key_type == field_type]
