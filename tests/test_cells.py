@@ -190,3 +190,32 @@ def test_a_word_joined_to_the_line_below_is_cut_between_the_lines_and_marks_go_t
     assert top_at(60, 75) < 200  # A's descender, below the emptiest row between the lines
     # Line 2 holds B and its comma, and no stroke of C.
     assert 85 <= inked_columns(bottom)[-1] - inked_columns(bottom)[0] <= 100  # x 60 to the comma at 152
+
+
+def test_faint_mark_pieces_above_a_line_are_kept_and_specks_among_or_under_it_are_not() -> None:
+    """Pale thin marks break in the text mask into pieces smaller than a speck, which no cell keeps:
+    "Nguyễn Hoài Hằng" was cut as "Nguyen Hoai Hang". Pieces over the line's letters are its marks;
+    crumbs among or under them (a stamp's, the paper's) are not."""
+    gray = np.full((60, 120), PAPER, np.uint8)
+    cv2.line(gray, (15, 10), (15, 40), INK, 3)  # a capital's stem: the line's top
+    for x in range(25, 66, 10):  # the letters, core rows 25-40
+        cv2.line(gray, (x, 25), (x, 40), INK, 3)
+    cv2.line(gray, (25, 25), (65, 25), INK, 3)
+    pieces = {"over": (18, 35), "over_too": (19, 45), "among": (32, 30), "under": (46, 50)}
+    for y, x in pieces.values():
+        gray[y : y + 2, x : x + 2] = INK
+    grid = GridSettings()
+    components = find_components(ink_mask(gray, grid.ink_block, grid.ink_offset))
+    box = Box(0, 0, 120, 60)
+    ids = assign_components(components, [box], CellSettings().min_component_pixels, ROW_HEIGHT)[0]
+    assert all(components.labels[y, x] not in ids for y, x in pieces.values())  # specks to the cell
+    cell = cut_cell(gray, components, ids, "full_name", box, ROW_HEIGHT, CellSettings())
+    line = cell.lines[0]
+    x0, y0 = int(components.boxes[ids, 0].min()) - 2, int(components.boxes[ids, 1].min()) - 2
+    pad = CellSettings().padding
+
+    def at(y: int, x: int) -> int:
+        return int(line[y - y0 + pad, x - x0 + pad])
+
+    assert at(*pieces["over"]) < 200 and at(*pieces["over_too"]) < 200
+    assert at(*pieces["among"]) == 255 and at(*pieces["under"]) == 255

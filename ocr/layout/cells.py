@@ -424,7 +424,7 @@ def _line_crop(gray: np.ndarray, components: InkComponents, ids: np.ndarray, set
                pixels: tuple[np.ndarray, int, int] | None = None) -> np.ndarray | None:
     """The crop of the ink of components ``ids``, or, with ``pixels`` (a mask and the page position of
     its top-left corner), of only the pixels of those components that the mask holds: one line of a
-    cell whose components may be shared with the line above or below (``_line_owners``)."""
+    cell whose components may be shared with the line above or below (``_line_masks``)."""
     if len(ids) == 0:
         return None
     height, width = gray.shape
@@ -440,7 +440,8 @@ def _line_crop(gray: np.ndarray, components: InkComponents, ids: np.ndarray, set
             return None
         left, right = mask_x + int(cols[0]), mask_x + int(cols[-1]) + 1
         top, bottom = mask_y + int(rows[0]), mask_y + int(rows[-1]) + 1
-    x0, y0 = max(0, left - margin), max(0, top - margin)
+    reach = int(MARK_REACH * (bottom - top))
+    x0, y0 = max(0, left - margin), max(0, top - reach - margin)
     x1, y1 = min(width, right + margin), min(height, bottom + margin)
     labels = components.labels[y0:y1, x0:x1]
     mine = _membership(labels, ids, len(components.areas))
@@ -449,6 +450,12 @@ def _line_crop(gray: np.ndarray, components: InkComponents, ids: np.ndarray, set
         held[top - y0 : bottom - y0, left - x0 : right - x0] = \
             mask[top - mask_y : bottom - mask_y, left - mask_x : right - mask_x]
         mine &= held
+    mine |= _mark_pieces(labels, components.areas, mine, reach, settings.min_component_pixels)
+    inked = np.flatnonzero(mine.any(axis=1))
+    if len(inked) == 0:
+        return None
+    first = max(0, int(inked[0]) - margin)  # the crop starts at the highest kept ink, not at the reach
+    labels, mine, y0 = labels[first:], mine[first:], y0 + first
     # The text mask breaks faint hairlines (a cursive lead-in, a diacritic's thin joint) into
     # pieces: closing it keeps the faint ink between them. Stroke edges fall just outside the
     # mask: keep a thin halo of unlabelled pixels around that, and whiten everything else (the
@@ -472,6 +479,35 @@ def _line_crop(gray: np.ndarray, components: InkComponents, ids: np.ndarray, set
         unlabelled &= ~cv2.dilate(line, np.ones((3, 3), np.uint8)).astype(bool)
     keep = halo & (unlabelled | mine)
     return _whiten_paper(crop, mine, keep, settings.padding)
+
+
+# Faint thin marks (a tilde, a grave in pale ink) break in the text mask into pieces smaller than a
+# speck (CellSettings.min_component_pixels), which no cell keeps: "Nguyễn Hoài Hằng" was cut as
+# "Nguyen Hoai Hang". Such pieces are kept where they sit over the line's own strokes, up to this share
+# of the line's ink height above them, and are MARK_PIECE_MIN_PIXELS or more.
+MARK_REACH = 0.5
+MARK_PIECE_MIN_PIXELS = 2
+
+
+def _mark_pieces(labels: np.ndarray, areas: np.ndarray, mine: np.ndarray, reach: int, speck: int) -> np.ndarray:
+    """The speck-sized pieces of the text mask lying over a line's strokes, above its core: what is
+    left of its faint marks."""
+    small = (labels > 0) & (areas[labels] < speck) & (areas[labels] >= MARK_PIECE_MIN_PIXELS)
+    if not small.any() or reach <= 0:
+        return small & False
+    # Each stroke pixel claims the rows up to ``reach`` above it, a few columns either side.
+    upward = np.zeros((2 * reach + 1, 7), np.uint8)
+    upward[reach:, :] = 1
+    over = cv2.dilate(mine.view(np.uint8), upward, anchor=(3, reach)).astype(bool)
+    # Only above the line's core (its x-height): marks over letters, not specks among or under them
+    # (a stamp's crumbs beside "nhà," were read ",y"). A dot under a letter is kept whole already.
+    profile = mine.sum(axis=1)
+    core_top = int(np.argmax(profile >= 0.5 * profile.max()))
+    over[core_top + 2 :] = False
+    count, pieces = cv2.connectedComponents(small.view(np.uint8), connectivity=8)
+    reaching = np.zeros(count, dtype=bool)
+    reaching[np.unique(pieces[small & ~over])] = True  # a piece partly below the core is not a mark
+    return small & over & ~reaching[pieces]
 
 
 def _ruling_between_strokes(mine: np.ndarray, line: np.ndarray) -> np.ndarray:
