@@ -39,6 +39,7 @@ from ocr.fields.normalize import normalize
 from ocr.fields.syllables import is_vietnamese_syllable
 from ocr.fields.validate import (
     ALWAYS_WRITTEN_TYPES,
+    UNUSUAL_REGISTRATION_NO,
     cross_field_issues,
     day_missing_issues,
     empty_among_written_issues,
@@ -48,6 +49,7 @@ from ocr.fields.validate import (
 from ocr.page_warnings import PageWarning, warning_codes
 from ocr.places.decoding import decode_place_cell
 from ocr.places.index import HomeArea, place_index
+from ocr.places.run_together import UNITS_RUN_TOGETHER, units_run_together
 from ocr.read.decoding import (
     DecodedLine,
     DecodingConstraints,
@@ -83,6 +85,10 @@ EMPTY_ON_DOUBTFUL_GRID_CONFIDENCE = 0.85
 PADDING_MISMATCH = FieldIssue(
     "date_padding_mismatch", "Ngày và tháng viết không cùng kiểu (một phần có số 0 ở đầu): có thể thiếu một chữ số",
     severity="warning")
+# Warnings that doubt the reading itself, capped as a contradiction is: a date padded unlike itself,
+# a registration number of a form books do not write ("19S" for "195", read at 0.995 on a fresh seed),
+# unit names with no comma between them ("Hòa An Cao Bằng").
+DOUBTING_ISSUES = frozenset({PADDING_MISMATCH.code, UNUSUAL_REGISTRATION_NO.code, UNITS_RUN_TOGETHER.code})
 
 # Word scores for the beam (see DecodingConstraints.word_score): LM_WEIGHT * ln P(word) + bonus.
 LM_WEIGHT = 0.6
@@ -382,6 +388,8 @@ def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon 
     issues = validate(field_type, value) if value else []
     if field_type == "date" and padding_mismatch(written):
         issues.append(PADDING_MISMATCH)
+    if field_type == "place" and value and units_run_together(value):
+        issues.append(UNITS_RUN_TOGETHER)
     char_lines = [list(r.chars) for r in readings]
     min_prob, mean_prob = char_prob_summary([c for line in char_lines for c in line])
     features = ConfidenceFeatures(
@@ -395,7 +403,7 @@ def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon 
         n_chars=len(value),
         repair_nats=sum(d.repair_nats for d in decoded),
         repair_edits=repair_edit_share(decoded, value),
-        contradiction=PADDING_MISMATCH in issues,
+        contradiction=any(i.code in DOUBTING_ISSUES for i in issues),
         lines=len(decoded) if lines is None else lines,
         page_warnings=tuple(page_warnings),
         rival=max((d.greedy.rival for d in decoded), default=0.0),

@@ -14,6 +14,7 @@ from ocr.fields.validate import (
     empty_among_written_issues,
     registration_date_order_issues,
 )
+from ocr.places.run_together import units_run_together
 from ocr.read.decoding import DecodedLine
 from ocr.read.page_context import registration_no_run_issues
 from ocr.recognition import PADDING_MISMATCH, apply_page_checks, apply_record_checks, read_field
@@ -261,3 +262,31 @@ def test_page_checks_doubt_an_empty_ethnicity_among_written_ones_but_not_an_empt
     assert checked[1]["ethnicity"].confidence == CONTRADICTION_MAX_CONFIDENCE < HIGH
     assert checked[1]["ethnicity"].issues == [EMPTY_AMONG_WRITTEN]
     assert checked[1]["father_name"] == page[1]["father_name"]  # a father's name is often left empty
+
+
+@pytest.mark.parametrize(("field_type", "doubtful", "plain"), [
+    ("registration_no", "19S", "195"),  # "5" read "S" at 0.995 (fresh seed 6767)
+    ("place", "Nguyễn Huệ, Hòa An Cao Bằng", "Nguyễn Huệ, Hòa An, Cao Bằng"),  # the comma after "An" dropped
+    ("place", "Đại Hòa Đại Lộc Quảng Nam", "Đại Hòa, Đại Lộc, Quảng Nam"),
+])
+def test_a_reading_of_a_form_books_do_not_write_is_read_with_doubt(field_type: str, doubtful: str,
+                                                                   plain: str) -> None:
+    calibrator = load_calibrator()
+    doubted, sure = read_field(field_type, _decoded(doubtful)), read_field(field_type, _decoded(plain))
+    assert doubted.value == doubtful and doubted.features.contradiction and not sure.features.contradiction
+    assert calibrator.probability(doubted.features) <= CONTRADICTION_MAX_CONFIDENCE
+    assert [i.severity for i in doubted.issues] == ["warning"]
+
+
+@pytest.mark.parametrize(("value", "run_together"), [
+    ("Đại Chánh, Đại Lộc Quảng Nam", True),
+    ("Xã Đại Thắng huyện Đại Lộc", True),  # type words do not stand in for the comma
+    ("Đại Chánh, Đại Lộc, Quảng Nam", False),
+    ("Trạm y tế xã Đại Minh", False),  # a facility runs into its commune
+    ("Bệnh viện đa khoa tỉnh Khánh Hòa", False),
+    ("Xóm Phú Hòa xã Đại Hưng", False),  # a hamlet is no unit of the gazetteer
+    ("Thành phố Hồ Chí Minh", False),  # one unit
+    ("Tại nhà, Vạn Bình", False),
+])
+def test_unit_names_run_together(value: str, run_together: bool) -> None:
+    assert units_run_together(value) is run_together

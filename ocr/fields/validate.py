@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 
@@ -88,13 +88,16 @@ def validate_nationality(value: str, context: ValidationContext) -> list[FieldIs
     return _catalog_issues(country_catalog().match(value), value, unknown, "nationality")
 
 
+UNUSUAL_REGISTRATION_NO = FieldIssue("unusual_registration_no", "Số đăng ký có dạng lạ", "warning")
+
+
 def validate_registration_no(value: str, context: ValidationContext) -> list[FieldIssue]:
     if not value:
         return []
     if not any(ch.isdigit() for ch in value):
         return [FieldIssue("registration_no_without_digits", f"Số đăng ký \"{value}\" không có chữ số")]
     if not _REGISTRATION_NO.fullmatch(value):
-        return [FieldIssue("unusual_registration_no", f"Số đăng ký \"{value}\" có dạng lạ", "warning")]
+        return [replace(UNUSUAL_REGISTRATION_NO, message=f"Số đăng ký \"{value}\" có dạng lạ")]
     if int(value.split("/")[0]) == 0:
         return [FieldIssue("zero_registration_no", "Số đăng ký bằng 0")]
     return []
