@@ -284,7 +284,10 @@ def test_a_reading_of_a_form_books_do_not_write_is_read_with_doubt(field_type: s
     ("Đại Chánh, Đại Lộc, Quảng Nam", False),
     ("Trạm y tế xã Đại Minh", False),  # a facility runs into its commune
     ("Bệnh viện đa khoa tỉnh Khánh Hòa", False),
-    ("Xóm Phú Hòa xã Đại Hưng", False),  # a hamlet is no unit of the gazetteer
+    ("Xóm Phú Hòa xã Đại Hưng", True),  # a comma follows a hamlet's name
+    ("Ấp 1 xã Vạn Khánh", True),
+    ("Khu phố 5, xã Vạn Thạnh", False),
+    ("Thôn Bắc", False),
     ("Thành phố Hồ Chí Minh", False),  # one unit
     ("Tại nhà, Vạn Bình", False),
 ])
