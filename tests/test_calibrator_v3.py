@@ -115,7 +115,7 @@ def _sure_reading(field_type: str, text: str) -> list[DecodedLine]:
 
 
 @pytest.mark.parametrize(("field_type", "text"), [("person_name", "Nguyễn Văn An"), ("nationality", "Việt Nam"),
-                                                  ("place", "Xã Tân Lập huyện Đồng Phú")])
+                                                  ("place", "Xã Tân Lập, huyện Đồng Phú")])
 def test_a_wrapped_cell_or_a_page_with_guessed_columns_gets_a_lower_confidence(field_type: str, text: str) -> None:
     calibrator = load_calibrator("v3")
     decoded = _sure_reading(field_type, text)
