@@ -222,8 +222,8 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
     y1 = int((boxes[:, 1] + boxes[:, 3]).max())
     x0 = int(boxes[:, 0].min())
     x1 = int((boxes[:, 0] + boxes[:, 2]).max())
-    mine = _membership(components.labels[y0:y1, x0:x1], ids, len(components.areas))
-    profile = mine.sum(axis=1)
+    local = _local_index(components.labels[y0:y1, x0:x1], ids, len(components.areas))
+    profile = (local >= 0).sum(axis=1)
     bands = _split_stacked_words(_line_bands(profile, row_height), profile, components, ids, y0)
     if not bands:
         return empty_cell(gray, components, key, box, settings)
@@ -231,7 +231,6 @@ def cut_cell(gray: np.ndarray, components: InkComponents, ids: np.ndarray, key: 
         crops = [_line_crop(gray, components, ids, settings)]
     else:
         band_rows = _band_of_rows(bands, y1 - y0)
-        local = _local_index(components.labels[y0:y1, x0:x1], ids, len(components.areas))
         masks = _line_masks(local, band_rows, profile, bands, boxes - [x0, y0, 0, 0])
         crops = [_line_crop(gray, components, ids, settings, (mask, x0, y0)) for mask in masks]
     lines = [crop for crop in crops if crop is not None]
@@ -307,7 +306,7 @@ def _line_masks(local: np.ndarray, band_rows: np.ndarray, profile: np.ndarray,
         for c in marks:
             at = local == c
             to_line = near[:, at].min(axis=1)
-            x, y, w, h = boxes[c]
+            _, y, _, h = boxes[c]
             by_centre = int(band_rows[min(int(y + h // 2), len(band_rows) - 1)])
             nearest = int(np.argmin(to_line))
             owned[at] = nearest if to_line[nearest] <= MARK_MOVE_RATIO * to_line[by_centre] else by_centre
@@ -494,7 +493,7 @@ def _mark_pieces(labels: np.ndarray, areas: np.ndarray, mine: np.ndarray, reach:
     left of its faint marks."""
     small = (labels > 0) & (areas[labels] < speck) & (areas[labels] >= MARK_PIECE_MIN_PIXELS)
     if not small.any() or reach <= 0:
-        return small & False
+        return np.zeros_like(small)
     # Each stroke pixel claims the rows up to ``reach`` above it, a few columns either side.
     upward = np.zeros((2 * reach + 1, 7), np.uint8)
     upward[reach:, :] = 1
@@ -504,10 +503,8 @@ def _mark_pieces(labels: np.ndarray, areas: np.ndarray, mine: np.ndarray, reach:
     profile = mine.sum(axis=1)
     core_top = int(np.argmax(profile >= 0.5 * profile.max()))
     over[core_top + 2 :] = False
-    count, pieces = cv2.connectedComponents(small.view(np.uint8), connectivity=8)
-    reaching = np.zeros(count, dtype=bool)
-    reaching[np.unique(pieces[small & ~over])] = True  # a piece partly below the core is not a mark
-    return small & over & ~reaching[pieces]
+    reaching = np.unique(labels[small & ~over])  # a piece partly below the core is not a mark
+    return small & over & ~np.isin(labels, reaching)
 
 
 def _ruling_between_strokes(mine: np.ndarray, line: np.ndarray) -> np.ndarray:

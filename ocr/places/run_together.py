@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ocr.fields.issues import FieldIssue
 from ocr.places.candidates import COMMA_HEADS, HAMLET_WORDS
-from ocr.places.index import LEVEL_PREFIXES, LEVELS, PlaceIndex, place_index
+from ocr.places.index import LEVELS, PlaceIndex, place_index, split_unit_name, unit_levels
 
 UNITS_RUN_TOGETHER = FieldIssue(
     "units_run_together",
@@ -65,10 +65,5 @@ def _names_in_turn(words: list[str], index: PlaceIndex) -> bool:
 
 def _unit_level(words: list[str], index: PlaceIndex, level: str) -> bool:
     """``words`` name a unit of ``level``, with or without its type word ("huyện Đại Lộc")."""
-    text = " ".join(words)
-    lowered = text.lower()
-    for prefix in LEVEL_PREFIXES[level]:
-        if lowered.startswith(prefix + " "):
-            text = text[len(prefix) + 1 :]
-            break
-    return bool(text) and index.exact(text, level) is not None
+    type_word, name = split_unit_name(" ".join(words))
+    return bool(name) and level in unit_levels(type_word) and index.exact(name, level) is not None
