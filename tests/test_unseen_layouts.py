@@ -91,6 +91,29 @@ def test_visible_column_rulings_win_over_the_template_proportions(seed: int) -> 
                 assert keys[column] == key
 
 
+def test_a_printed_frame_stays_the_frame_however_far_the_widths_are_from_the_hints() -> None:
+    """Family wrapped_narrow, seed 8181, page 0: all 13 rulings printed and seen, but the number
+    and date columns ~1.5x their hints and the closed-list ones ~0.65x. Priced on widths alone, a
+    frame one ruling in (the left frame "a paper edge", one ruling "missing") cost less, so the
+    numbers were left outside the table, a column edge was guessed through the dates, and the
+    page was read "05/2003" for "17/05/2003" and "201" for "133" at up to 0.99. The table's own
+    horizontal rulings run out to that left line: it is the frame."""
+    page = render_family_page(family("wrapped_narrow"), 0, 8181)
+    analysis = analyze_page(load_images(page.data, "page.jpg")[0].image, get_book_type(page.book_type).layout)
+    grid = _grid_result(analysis)
+    assert grid["columns"]["guessed"] == 0 and grid["columns"]["lines_outside_frame"] == 0
+    assert "columns_guessed" not in encode_warnings(analysis.warnings)
+    keys = get_book_type(page.book_type).layout.keys
+    edges = np.array(grid["column_edges"], dtype=np.float64)
+    rows = match_truth_rows(analysis, page.truth)
+    assert len(rows) == len(page.truth["records"])
+    for t in rows:
+        for key, field in page.truth["records"][t]["fields"].items():
+            for x, y, w, h in field["text_boxes"]:
+                cx, _ = _to_page(analysis, page.truth, [(x + w / 2, y + h / 2)])[0]
+                assert keys[int(np.searchsorted(edges, cx)) - 1] == key
+
+
 def test_missing_column_rulings_are_reported_not_guessed_silently() -> None:
     options = PageOptions(skew_max_deg=2.0, rows=6, ruling="faint", jpeg_quality=75,
                           layout=LayoutOptions(column_jitter=0.35))

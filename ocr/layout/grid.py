@@ -8,7 +8,7 @@ rulings the grid comes from the printed header labels and the handwriting lines.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -262,14 +262,17 @@ def distinct_rulings(peaks: Sequence[tuple[float, float]], left: float, right: f
     return [c for c, _ in kept]
 
 
-def match_columns_in_frame(detected: list[float], left: float, right: float, layout: LedgerLayout) -> ColumnMatch:
+def match_columns_in_frame(detected: list[float], left: float, right: float, layout: LedgerLayout,
+                           in_table: Callable[[float], bool] | None = None) -> ColumnMatch:
     """match_column_rulings, with the outer frame itself open to doubt.
 
     Every visible ruling must be used where it is: when the outermost lines are something else
     (paper edge, a note's rule), forcing the template's frame onto them leaves a real ruling
     inside unmatched and shifts a column's cells onto its neighbour's writing. So a frame one or
     two lines further in competes, each line it leaves outside priced OUTSIDE_LINE_COST; the
-    cheapest alignment wins, the strong frame on ties.
+    cheapest alignment wins, the strong frame on ties. ``in_table(x)``: the line at x is joined
+    to the table by its horizontal rulings (rulings_reach), so it is the table's and never left
+    outside, however far the printed widths are from the hints.
     """
     best = match_column_rulings(detected, left, right, layout)
     if best.cost <= OUTSIDE_LINE_COST:
@@ -278,8 +281,12 @@ def match_columns_in_frame(detected: list[float], left: float, right: float, lay
     reach = FRAME_CANDIDATE_REACH * (right - left)
     lefts = [left, *[d for d in inner if d < left + reach][:FRAME_CANDIDATES_PER_SIDE]]
     rights = [right, *[d for d in reversed(inner) if d > right - reach][:FRAME_CANDIDATES_PER_SIDE]]
-    for dropped_left, frame_left in enumerate(lefts):
-        for dropped_right, frame_right in enumerate(rights):
+    table_lines = in_table or (lambda _: False)
+    # How many lines each side may leave outside: up to the first that belongs to the table.
+    left_limit = next((k for k, x in enumerate(lefts) if table_lines(x)), len(lefts) - 1)
+    right_limit = next((k for k, x in enumerate(rights) if table_lines(x)), len(rights) - 1)
+    for dropped_left, frame_left in enumerate(lefts[: left_limit + 1]):
+        for dropped_right, frame_right in enumerate(rights[: right_limit + 1]):
             outside = dropped_left + dropped_right
             if outside == 0:
                 continue  # the strong frame, matched above
@@ -288,6 +295,28 @@ def match_columns_in_frame(detected: list[float], left: float, right: float, lay
             if cost < best.cost:
                 best = replace(match, cost=cost, outside=outside)
     return best
+
+
+def rulings_reach(ink: np.ndarray, h_lines: Sequence[float], x: float, v_lines: Sequence[float],
+                  half_width: int) -> bool:
+    """The table's horizontal rulings run out to the vertical line at x: it is part of the table.
+
+    A paper's edge, a fold or the rule beside a margin note stands apart, with bare paper between
+    it and the frame; a frame line is joined to the next vertical line by every row's ruling.
+    Judged on the stretch between x and its nearest vertical neighbour, along the horizontal
+    rulings: joined when most of them are inked along MIN_RULING_COVERAGE of that stretch.
+    """
+    others = [v for v in v_lines if abs(v - x) > 2 * half_width + 2]
+    if not others or not h_lines:
+        return False
+    neighbour = min(others, key=lambda v: abs(v - x))
+    a, b = sorted((x, neighbour))
+    x0, x1 = round(a) + half_width + 1, round(b) - half_width
+    if x1 - x0 < 4:
+        return False
+    covered = [float(ink[max(0, round(y) - half_width) : round(y) + half_width + 1, x0:x1].any(axis=0).mean())
+               for y in h_lines]
+    return float(np.median(covered)) >= MIN_RULING_COVERAGE
 
 
 def _worst_width_ratio(edges: Sequence[float], fractions: np.ndarray) -> float:
@@ -684,7 +713,9 @@ def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, 
                        layout: LedgerLayout, settings: GridSettings, masks: InkMasks,
                        v_distinct: list[float]) -> LedgerGrid:
     top, bottom = h_found[0], h_found[-1]
-    columns = match_columns_in_frame(v_distinct, left, right, layout)
+    half_width = _ruling_half_width(masks.ink.shape[1])
+    columns = match_columns_in_frame(v_distinct, left, right, layout,
+                                     lambda x: rulings_reach(masks.ink, h_found, x, v_distinct, half_width))
     col_edges = columns.edges
     left, right = float(col_edges[0]), float(col_edges[-1])  # the frame may have moved in
     # With many faint rulings missing, the ruling gaps may all be two or three rows long; the
@@ -720,7 +751,7 @@ def _grid_from_rulings(h_found: list[float], v_found: list[float], left: float, 
     # Rulings too faint to detect still leave dashes where the grid says they run: remove
     # those too, or they read as strokes in empty cells.
     table = Box(round(left), round(top), round(right - left), round(bottom - top))
-    expected = _ruling_pixels(masks.ink, row_edges, col_edges, table, _ruling_half_width(masks.ink.shape[1]))
+    expected = _ruling_pixels(masks.ink, row_edges, col_edges, table, half_width)
     masks.rulings = cv2.bitwise_or(masks.rulings, expected)
     masks.text = cv2.subtract(cv2.subtract(masks.ink, masks.rulings), masks.stamps)
     header = Box(round(left), round(top), round(right - left), row_edges[0] - round(top))
