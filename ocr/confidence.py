@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ocr.fields.grammars import field_grammar
 from ocr.types import CharConfidence
 
 CALIBRATION_DIR = Path(__file__).resolve().parent / "assets" / "calibration"
@@ -171,6 +172,11 @@ FAR_REPAIR_MAX_CONFIDENCE = 0.85
 # frames may be sure of every digit they saw, but a digit they did not see leaves no trace in
 # them. On the tuning families such readings were the largest group of wrong dates at >= 0.9.
 CONTRADICTION_MAX_CONFIDENCE = 0.85
+# A date or registration number whose chosen value holds a character the frames gave almost no
+# probability (a field with a grammar, ocr.fields.grammars): the grammar supplied it, the reader did
+# not see it ("19/09/197", its last digit cut by the ruling, completed to "19/09/1971" with a "1" at
+# 0.02, calibrated 0.925). Not closed lists: a value matched over two lines carries its own rule.
+UNSEEN_CHAR_MAX_PROB = 0.05
 
 
 # A page where few of the read fields reach the high band is written in a hand (or scanned in a state)
@@ -216,6 +222,9 @@ def doubt_cap(features: ConfidenceFeatures) -> float:
     if features.repair_edits > FAR_REPAIR_EDIT_SHARE:
         cap = min(cap, FAR_REPAIR_MAX_CONFIDENCE)
     if features.contradiction:
+        cap = min(cap, CONTRADICTION_MAX_CONFIDENCE)
+    unseen_char = features.n_chars > 0 and features.min_char_prob < UNSEEN_CHAR_MAX_PROB
+    if unseen_char and field_grammar(features.field_type) is not None:
         cap = min(cap, CONTRADICTION_MAX_CONFIDENCE)
     return cap
 

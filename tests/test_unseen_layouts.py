@@ -201,6 +201,17 @@ def test_the_doubt_cap_holds_for_any_calibrator() -> None:
     assert eager.probability(replace(features, repair_edits=1.0)) <= 0.85
 
 
+@pytest.mark.parametrize(("field_type", "capped"), [("date", True), ("registration_no", True),
+                                                    ("nationality", False), ("person_name", False)])
+def test_a_digit_the_frames_did_not_see_keeps_a_date_out_of_the_high_band(field_type: str, capped: bool) -> None:
+    """Held-out stamped page (seed 8181): "19/09/1975" ran over the ruling, the cell held
+    "19/09/197", and the date grammar completed it to "19/09/1971", its "1" at 0.021: 0.925."""
+    features = ConfidenceFeatures(field_type, 0.021, 0.9, False, 1.0, True, True, 10, repair_nats=3.8)
+    eager = Calibrator("eager", [0.0] * len(features.vector()), 10.0)
+    assert (eager.probability(features) <= 0.85) == capped
+    assert eager.probability(replace(features, min_char_prob=0.2)) > 0.99
+
+
 def test_writing_wrapped_onto_touching_lines_is_cut_into_its_lines() -> None:
     """Names and places wrapped onto two or three lines in a tight cell touch from line to line;
     each written line still becomes its own crop, read in order."""
