@@ -32,7 +32,7 @@ from rapidfuzz.distance import Levenshtein
 from ocr.fields.assets import read_words
 from ocr.fields.place_text import accentless_key, place_key
 from ocr.places.index import LEVEL_PREFIXES, LEVELS, HomeArea, NameScope, PlaceIndex
-from ocr.read.decoding import MAX_OVERRIDE_LOG_RATIO
+from ocr.read.decoding import MAX_OVERRIDE_LOG_RATIO, NON_WORD_MAX_OVERRIDE
 
 # Bonuses in nats (log-likelihood units), counted when the final text has the feature.
 NAME_BONUS = 2.0  # a segment names a gazetteer unit of its level
@@ -47,6 +47,12 @@ HOME_BONUS = 2.0
 # a fixed phrase ("Trạm y tế", not "Trạm y tổ").
 CASE_BONUS = MAX_OVERRIDE_LOG_RATIO
 COMMA_BONUS = MAX_OVERRIDE_LOG_RATIO
+# A mark read as a period (or ";", ":") where the address puts its comma: the frames saw a mark, and
+# at a pen's size the two differ by a tail a few pixels long ("Vạn Thắng. Vạn Ninh" scored the comma
+# 3.6 nats below the period). A period between an address's units is no convention at all, so the
+# comma is taken on the wider evidence bound of a misread non-word (ocr.places.decoding._edit_limit).
+MARK_AS_COMMA_BONUS = NON_WORD_MAX_OVERRIDE
+MARKS_FOR_COMMA = frozenset(".;:")
 PHRASE_BONUS = MAX_OVERRIDE_LOG_RATIO
 SPACE_BONUS = MAX_OVERRIDE_LOG_RATIO  # "Tổ 3", "Phường 1": a number is a word of its own
 
@@ -493,7 +499,8 @@ class Interpretation:
             if _comma_expected(n, segment_start, head):
                 comma = _comma_edit(cell, segment_start)
                 edits.extend([comma] if comma else [])
-                self.features.append(_feature(COMMA_BONUS, [comma]))
+                bonus = MARK_AS_COMMA_BONUS if comma is not None and replaces_mark(cell, comma) else COMMA_BONUS
+                self.features.append(_feature(bonus, [comma]))
         for word in range(1, len(cell.words)):
             if cell.seps[word] == "":  # a number run into the word before it
                 space = Edit(word, word, "space", " ")
@@ -532,6 +539,11 @@ def _comma_edit(cell: CellText, word: int) -> Edit | None:
         return None
     space = "".join(ch for ch in sep if ch.isspace()) or " "
     return Edit(word, word, "comma", "," + space)
+
+
+def replaces_mark(cell: CellText, edit: Edit) -> bool:
+    """The comma ``edit`` takes the place of a mark read as a period (or ";", ":")."""
+    return edit.kind == "comma" and bool(MARKS_FOR_COMMA.intersection(cell.seps[edit.start]))
 
 
 def _path_units(

@@ -47,6 +47,7 @@ from ocr.places.candidates import (
     interpretations,
     is_settled,
     render,
+    replaces_mark,
     strays_from_home,
 )
 from ocr.places.index import LEVELS, HomeArea, place_index
@@ -66,12 +67,13 @@ EXACT_CANDIDATES = 4  # combinations scored on the whole text after the single-e
 
 def _edit_limit(cell: CellText, edit: Edit, home: HomeArea | None = None) -> float:
     """How many nats likelier the text without ``edit`` may be and the edit still be made. As in
-    ocr.read.decoding: a written "word" that is no Vietnamese syllable is a misread, and capitals where
-    places take them are no respelling; both on weaker evidence. So is a name of the book's home
+    ocr.read.decoding: a written "word" that is no Vietnamese syllable is a misread, capitals where
+    places take them are no respelling, and a period between units is a comma misread; all three on
+    weaker evidence. So is a name of the book's home
     area read as a name that no unit anywhere bears ("Vạn Minh" in a Vạn Ninh book): the place
     counterpart of a non-word."""
     wider = max(MAX_OVERRIDE_LOG_RATIO, NON_WORD_MAX_OVERRIDE)
-    if edit.kind == "capital":
+    if edit.kind == "capital" or replaces_mark(cell, edit):
         return wider
     if edit.end == edit.start:
         return MAX_OVERRIDE_LOG_RATIO
