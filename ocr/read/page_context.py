@@ -1,4 +1,5 @@
-"""What the other records of a page say about one record's numbers and registration date.
+"""What the other records of a page say about one record's numbers and registration date, and what
+a record's other name cells say about its declarant's name.
 
 A ledger page is a run of consecutive registrations: the registration numbers go up by one from
 row to row, and the registration dates of a page fall in the book's year and never go back in
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from ocr.fields.dates import parse_date
 from ocr.fields.issues import FieldIssue
+from ocr.fields.syllables import is_vietnamese_syllable
 from ocr.read.decoding import DecodedLine, join_lines, reading_for_text, text_log_likelihood
 from ocr.read.engines.base import LineLogProbs
 
@@ -142,9 +144,73 @@ def _date_fixes(cells: list[CellEvidence]) -> dict[int, list[DecodedLine]]:
     return fixes
 
 
+# The declarant of a birth is most often a parent named on the same row: the same name written twice,
+# two independent images of it. Where the two cells read it differently, the reading both cells'
+# frames support best (the sum of their log-likelihoods) is taken by the other cell if its own frames
+# allow it on the page's bound (PAGE_CONTEXT_MAX_OVERRIDE): an ambiguous "Ngà" beside a clear "Nga".
+# A different name is hundreds of nats away in the frames and stays: a declarant may be anyone. Only
+# a reading of Vietnamese syllables is adopted: a stray mark read into one cell ("OVõ Thị Nga" beside
+# "Võ Thị Nga") would otherwise be copied into the other.
+SAME_PERSON_KEYS = {"declarant": ("mother_name", "father_name")}
+
+
+def _split_like(cell: CellEvidence, text: str) -> list[str] | None:
+    """``text`` cut into the cell's lines, as many words on each as the cell's reading has there."""
+    words, counts = text.split(), [len(d.reading.text.split()) for d in cell.decoded]
+    if sum(counts) != len(words) or 0 in counts:
+        return None
+    lines, start = [], 0
+    for count in counts:
+        lines.append(" ".join(words[start : start + count]))
+        start += count
+    return lines
+
+
+def _adopt_reading(cell: CellEvidence, text: str, lls: dict[str, float]) -> list[DecodedLine] | None:
+    """The cell's lines read as ``text`` (same lines, same words on each), if its frames allow it."""
+    drop = lls[cell.text] - lls[text]
+    texts = _split_like(cell, text)
+    if drop > PAGE_CONTEXT_MAX_OVERRIDE or texts is None or not all(map(is_vietnamese_syllable, text.split())):
+        return None
+    out = []
+    for llp, old, line_text in zip(cell.lines, cell.decoded, texts, strict=True):
+        if line_text == old.reading.text:
+            out.append(old)
+            continue
+        reading = reading_for_text(llp, line_text)
+        if reading is None:
+            return None
+        alternatives = [a for a in dict.fromkeys([old.reading.text, *old.alternatives]) if a != line_text]
+        out.append(DecodedLine(reading, old.greedy, old.constrained_text, alternatives, used_lexicon=True,
+                               repair_nats=old.repair_nats + max(0.0, drop)))
+    return out
+
+
+def _same_person_fixes(cells: list[CellEvidence]) -> dict[int, list[DecodedLine]]:
+    by_place = {(c.record, c.key): c for c in cells}
+    fixes: dict[int, list[DecodedLine]] = {}
+    for cell in cells:
+        for other_key in SAME_PERSON_KEYS.get(cell.key, ()):
+            other = by_place.get((cell.record, other_key))
+            if other is None or not other.decoded or not cell.text or not other.text or cell.text == other.text:
+                continue
+            if id(cell) in fixes or id(other) in fixes:
+                continue
+            texts = (cell.text, other.text)
+            lls = [{t: text_log_likelihood(join_lines(c.lines), " ".join(t.split())) for t in texts}
+                   for c in (cell, other)]
+            best = max(texts, key=lambda t: lls[0][t] + lls[1][t])
+            changed, own = (cell, lls[0]) if best != cell.text else (other, lls[1])
+            adopted = _adopt_reading(changed, best, own)
+            if adopted is not None:
+                fixes[id(changed)] = adopted
+    return fixes
+
+
 def apply_page_context(cells: Sequence[CellEvidence]) -> list[list[DecodedLine]]:
-    """Decoded lines of every cell after the page's registration-number and date checks."""
+    """Decoded lines of every cell after the page's registration-number and date checks, and a
+    record's parent and declarant read as one name where that is what their frames say."""
     numbers = [c for c in cells if c.key == REGISTRATION_NO_KEY and c.decoded]
     dates = [c for c in cells if c.key == REGISTRATION_DATE_KEY and c.decoded]
-    fixes = {**_number_fixes(numbers), **_date_fixes(dates)}
+    fixes = {**_number_fixes(numbers), **_date_fixes(dates), **_same_person_fixes(list(cells))}
     return [fixes.get(id(c), c.decoded) for c in cells]
