@@ -56,6 +56,7 @@ from ocr.read.decoding import (
     closed_set_decode,
     constrained_decode,
     join_lines,
+    without_trailing_mark,
 )
 from ocr.read.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.read.name_decoding import rescore_surname
@@ -102,6 +103,8 @@ UNEXPECTED_CHARS = {
     "person_name": frozenset("0123456789.,;:!?()[]{}/%+$&=*#@_\\<>°\"-"),
     "place": frozenset(".;:!?()[]{}%+$&=*#@_\\<>°\""),
 }
+# Fields whose last word ends the value: a weak mark read after it is dropped (without_trailing_mark).
+TRAILING_MARK_TYPES = frozenset({"person_name", "place", "free_text"})
 # Log-prior of a lowercase letter where the writer capitalises (start of a name word, of a place
 # or a note): soft, a clearly written lowercase letter still wins.
 LOWERCASE_START_PENALTY = -1.5
@@ -279,6 +282,8 @@ def decode_cell(lines: list[LineLogProbs], field_type: str, local: LocalLexicon 
         constrained_decode(llp, _line_constraints(constraints_for(field_type, llp.alphabet, local), i))
         for i, llp in enumerate(lines)
     ]
+    if field_type in TRAILING_MARK_TYPES and decoded:
+        decoded[-1] = without_trailing_mark(lines[-1], decoded[-1])
     if field_type == "place":
         decoded = decode_place_cell(lines, decoded, home_area(local))
     if field_type == "person_name" and decoded:

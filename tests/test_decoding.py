@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ocr.read.decoding import (
+    DecodedLine,
     DecodingConstraints,
     closed_set_decode,
     constrained_decode,
@@ -16,6 +17,7 @@ from ocr.read.decoding import (
     forced_alignment,
     greedy_decode,
     prefix_beam_search,
+    without_trailing_mark,
 )
 from ocr.read.engines.base import LineLogProbs
 
@@ -143,3 +145,27 @@ def test_space_separates_words_for_the_lexicon() -> None:
     llp = frames([{"a": 0.9}, {" ": 0.9}, {"h": 0.9}, {"ỉ": 0.5, "ì": 0.45}, {"n": 0.9}, {"h": 0.9}])
     decoded = constrained_decode(llp, DecodingConstraints(word_score=_lexicon_score({"a", "hình"})))
     assert decoded.reading.text == "a hình"
+
+
+@pytest.mark.parametrize(("mark_prob", "after", "dropped"), [
+    (0.72, "h", True),  # "Suy tim." on a cell with no mark: the stroke's tail read as a period
+    (0.999, "h", False),  # a period the frames are sure of stays: as written
+    (0.72, "1", False),  # after a digit it may end a date ("18.12.2007.") : left alone
+])
+def test_a_weak_mark_after_the_last_word_is_dropped(mark_prob: float, after: str, dropped: bool) -> None:
+    alphabet = (*ALPHABET, ".")
+    rows = [{"a": 0.99}, {}, {"n": 0.99}, {}, {after: 0.99}, {}, {".": mark_prob}, {}]
+    probs = np.full((len(rows), len(alphabet)), 1e-4)
+    for t, row in enumerate(rows):
+        for ch, p in row.items():
+            probs[t, alphabet.index(ch)] = p
+        probs[t, 0] = max(1e-4, 1.0 - sum(row.values()))
+    t = np.arange(len(rows))
+    llp = LineLogProbs(np.log(probs / probs.sum(axis=1, keepdims=True)).astype(np.float32),
+                       np.stack([4 * t, 4 * t + 4], axis=1), alphabet)
+    reading = greedy_decode(llp)
+    assert reading.text == f"an{after}."
+    line = without_trailing_mark(llp, DecodedLine(reading, reading, reading.text))
+    assert (line.reading.text == f"an{after}") == dropped
+    if dropped:
+        assert line.used_lexicon and line.alternatives == [f"an{after}."] and line.repair_nats > 0
