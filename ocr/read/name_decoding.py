@@ -44,6 +44,13 @@ def _limit(first_word: str, candidate: str) -> float:
     return MAX_OVERRIDE_LOG_RATIO
 
 
+def _bonus(first_word: str) -> float:
+    """What a listed surname is worth over the read first word: a word that cannot be written at all
+    ("Kguyẫn", "Trìn") is no surname and no reading to keep, so the listed one needs only to stay
+    within the non-word bound; a legible word keeps the small bonus (it may be a rare surname)."""
+    return SURNAME_BONUS if is_vietnamese_syllable(first_word) else NON_WORD_MAX_OVERRIDE
+
+
 def rescore_surname(llp: LineLogProbs, decoded: DecodedLine) -> DecodedLine:
     """The first line of a name cell with its first word checked against the surname list."""
     text = decoded.reading.text
@@ -57,7 +64,7 @@ def rescore_surname(llp: LineLogProbs, decoded: DecodedLine) -> DecodedLine:
     current = text_log_likelihood(llp, text)
     scored = [(text_log_likelihood(llp, f"{c}{space}{rest}"), c) for c in candidates]
     best_ll, best = max(scored)
-    if best_ll + SURNAME_BONUS <= current or current - best_ll > _limit(first, best):
+    if best_ll + _bonus(first) <= current or current - best_ll > _limit(first, best):
         return decoded
     reading = reading_for_text(llp, f"{best}{space}{rest}")
     if reading is None:
