@@ -186,6 +186,12 @@ def _adopt_reading(cell: CellEvidence, text: str, lls: dict[str, float]) -> list
     return out
 
 
+def _log_likelihoods(cell: CellEvidence, texts: Sequence[str]) -> dict[str, float]:
+    """Each text's log-likelihood on the cell's joined frames (its spacing as one line's)."""
+    llp = join_lines(cell.lines)
+    return {t: text_log_likelihood(llp, " ".join(t.split())) for t in texts}
+
+
 def _same_person_fixes(cells: list[CellEvidence]) -> dict[int, list[DecodedLine]]:
     by_place = {(c.record, c.key): c for c in cells}
     fixes: dict[int, list[DecodedLine]] = {}
@@ -197,8 +203,7 @@ def _same_person_fixes(cells: list[CellEvidence]) -> dict[int, list[DecodedLine]
             if id(cell) in fixes or id(other) in fixes:
                 continue
             texts = (cell.text, other.text)
-            lls = [{t: text_log_likelihood(join_lines(c.lines), " ".join(t.split())) for t in texts}
-                   for c in (cell, other)]
+            lls = [_log_likelihoods(c, texts) for c in (cell, other)]
             best = max(texts, key=lambda t: lls[0][t] + lls[1][t])
             changed, own = (cell, lls[0]) if best != cell.text else (other, lls[1])
             adopted = _adopt_reading(changed, best, own)
