@@ -56,9 +56,12 @@ from ocr.read.decoding import (
     closed_set_decode,
     constrained_decode,
     join_lines,
+    reading_for_text,
     without_trailing_mark,
 )
+from ocr.read.digit_check import DIGIT_CHECK_TYPES, DIGIT_READERS_DIFFER, DIGITS_REREAD, cross_check
 from ocr.read.engines.base import CTCRecognizer, LineLogProbs, Recognizer
+from ocr.read.engines.ppocr_digits import get_digit_reader
 from ocr.read.name_decoding import rescore_surname
 from ocr.read.page_context import (
     REGISTRATION_DATE_KEY,
@@ -505,7 +508,7 @@ def propose_cells(
                  if reading is None
                  else proposal_from_reading(cell.key, reading, recognizer.name, calibrator)
                  for (cell, _), reading in zip(cells, readings, strict=True)]
-    return second_looked(proposals, cells, recognizer, local)
+    return digit_checked(second_looked(proposals, cells, recognizer, local), cells, recognizer, calibrator, local)
 
 
 # Proposals from this confidence on are read a second time (ocr.read.second_look).
@@ -537,6 +540,49 @@ def second_looked(
             offered = [second] if second and second not in doubted.alternatives else []
             looked[i] = replace(doubted, alternatives=[*offered, *doubted.alternatives])
     return looked
+
+
+def _acceptable(field_type: str) -> Callable[[str], bool]:
+    return lambda value: not any(i.severity == "error" for i in validate(field_type, value))
+
+
+def digit_checked(
+    proposals: Sequence[FieldProposal],
+    cells: Sequence[tuple[CellImage, str]],
+    recognizer: Recognizer,
+    calibrator: Calibrator | None = None,
+    local: LocalLexicon | None = None,
+) -> list[FieldProposal]:
+    """``proposals`` (one per cell), their dates and registration numbers weighed by a second reader
+    of digits (ocr.read.digit_check): a date both readers together read otherwise is replaced, a
+    value with a rival nearly as likely is doubted; either is capped below the high band, with the
+    reason and the other value offered. Unchanged without the second reader or a CTC recognizer."""
+    second = get_digit_reader()
+    chosen = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, proposals, strict=True))
+              if proposal.value and cell.lines and field_type in DIGIT_CHECK_TYPES]
+    if second is None or not chosen or not isinstance(recognizer, CTCRecognizer):
+        return list(proposals)
+    flat = [line for i in chosen for line in cells[i][0].lines]
+    primary, seconds = iter(recognizer.line_log_probs(flat)), iter(second.line_log_probs(flat))
+    checked = list(proposals)
+    for i in chosen:
+        (cell, field_type), proposal = cells[i], proposals[i]
+        count = len(cell.lines)
+        primary_frames = join_lines([next(primary) for _ in range(count)])
+        second_frames = join_lines([next(seconds) for _ in range(count)])
+        verdict = cross_check(proposal.value, field_type, primary_frames, second_frames, _acceptable(field_type))
+        reading = reading_for_text(primary_frames, verdict.written) if verdict.switched else None
+        if reading is not None:
+            decoded = [DecodedLine(reading, reading, verdict.written, used_lexicon=True)]
+            switched = proposal_from_reading(cell.key, read_field(field_type, decoded, local, count),
+                                             recognizer.name, calibrator)
+            offered = [a for a in dict.fromkeys([proposal.value, *proposal.alternatives]) if a != verdict.value]
+            checked[i] = replace(_contradicted(switched, [DIGITS_REREAD]), alternatives=offered)
+        elif verdict.doubted:
+            doubted = _contradicted(proposal, [DIGIT_READERS_DIFFER])
+            offered = [verdict.rival] if verdict.rival not in doubted.alternatives else []
+            checked[i] = replace(doubted, alternatives=[*offered, *doubted.alternatives])
+    return checked
 
 
 def page_sure_readings(readings: Sequence[FieldReading | None]) -> list[FieldReading | None]:

@@ -1,0 +1,89 @@
+"""PP-OCRv6's line recognizer (ONNX, inside the ``rapidocr`` wheel) as a second reader of digits.
+
+Its character list lacks about 60 Vietnamese letters (ocr.read.engines.rapidocr), but it has every
+digit and date separator, and it was trained on other data than AsterNet: its misreadings of a date
+are not AsterNet's. Only the model file is used, with onnxruntime (as AsterNet), and its output is
+cut down to the digit alphabet, so that a date or a registration number can be scored under both
+readers (ocr.read.digit_check). No network: the file comes with the package.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from ocr.read.engines.base import LineLogProbs, to_gray
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "PP-OCRv6_rec_small.onnx"
+HEIGHT = 48  # the model's input height
+# Margin (the line's own edge pixels: paper) added around a cut line: the model was trained on
+# detector boxes, which leave some paper around the writing; our line crops are tight.
+PAD_X, PAD_Y = 8, 4
+# Blank first (ocr.read.decoding.BLANK), the characters a date or a number is written with, a space.
+DIGIT_ALPHABET: tuple[str, ...] = ("", *"0123456789", "/", ".", "-", " ")
+
+
+def ppocr_model_path() -> Path | None:
+    """The recognizer file inside the installed rapidocr package (found without importing it)."""
+    spec = importlib.util.find_spec("rapidocr")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILE
+    return path if path.is_file() else None
+
+
+class DigitReader:
+    """Frames of PP-OCRv6 over the digit alphabet, one LineLogProbs per line."""
+
+    name = "ppocr-v6-digits"
+
+    def __init__(self, model_path: Path, threads: int = 1):
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        characters = self._session.get_modelmeta().custom_metadata_map["character"].split("\n")
+        labels = ["", *characters, " "]  # the model's blank is 0, its space the last label
+        self._columns = np.array([0, *(labels.index(ch) for ch in DIGIT_ALPHABET[1:])])
+        self._input = self._session.get_inputs()[0].name
+
+    def _probs(self, line: np.ndarray) -> np.ndarray:
+        """[T, model labels] softmax of one line."""
+        gray = to_gray(line) if line.ndim == 3 else line
+        padded = cv2.copyMakeBorder(gray, PAD_Y, PAD_Y, PAD_X, PAD_X, cv2.BORDER_REPLICATE)
+        height, width = padded.shape
+        resized = cv2.resize(padded, (max(16, round(width * HEIGHT / height)), HEIGHT))
+        tensor = (np.repeat(resized[None], 3, axis=0).astype(np.float32) / 255.0 - 0.5) / 0.5
+        return np.asarray(self._session.run(None, {self._input: tensor[None]})[0][0])
+
+    def line_log_probs(self, lines: Sequence[np.ndarray]) -> list[LineLogProbs]:
+        out = []
+        for line in lines:
+            probs = self._probs(line)
+            digits = probs[:, self._columns].astype(np.float64) + 1e-12
+            digits /= digits.sum(axis=1, keepdims=True)  # what it would say if it could only write these
+            stride = (line.shape[1] + 2 * PAD_X) / max(1, probs.shape[0])  # input pixels per frame
+            starts = np.arange(probs.shape[0]) * stride - PAD_X
+            frame_x = np.stack([starts, starts + stride], axis=1).clip(0, line.shape[1])
+            out.append(LineLogProbs(np.log(digits).astype(np.float32), frame_x, DIGIT_ALPHABET))
+        return out
+
+
+@lru_cache(maxsize=1)
+def get_digit_reader() -> DigitReader | None:
+    """The process-wide second reader, or None (logged once) when rapidocr is not installed."""
+    path = ppocr_model_path()
+    if path is None:
+        log.warning("rapidocr's %s not found: dates and registration numbers are read by one reader only "
+                    "(pip install -r requirements.txt)", MODEL_FILE)
+        return None
+    return DigitReader(path)
