@@ -35,10 +35,12 @@ from ocr.fields.grammars import field_grammar
 from ocr.fields.issues import FieldIssue
 from ocr.fields.lexicon import Lexicon, lexicon_for
 from ocr.fields.local_lexicon import LocalLexicon, merged_lexicon
+from ocr.fields.names import capitalised_words
 from ocr.fields.normalize import normalize
 from ocr.fields.syllables import is_vietnamese_syllable
 from ocr.fields.validate import (
     ALWAYS_WRITTEN_TYPES,
+    NAME_WORD_LOWERCASE,
     UNUSUAL_REGISTRATION_NO,
     cross_field_issues,
     day_missing_issues,
@@ -91,8 +93,9 @@ PADDING_MISMATCH = FieldIssue(
     severity="warning")
 # Warnings that doubt the reading itself, capped as a contradiction is: a date padded unlike itself,
 # a registration number of a form books do not write ("19S" for "195", read at 0.995 on a fresh seed),
-# unit names with no comma between them ("Hòa An Cao Bằng").
-DOUBTING_ISSUES = frozenset({PADDING_MISMATCH.code, UNUSUAL_REGISTRATION_NO.code, UNITS_RUN_TOGETHER.code})
+# unit names with no comma between them ("Hòa An Cao Bằng"), a name word not capitalised ("Trần Thu loan").
+DOUBTING_ISSUES = frozenset({PADDING_MISMATCH.code, UNUSUAL_REGISTRATION_NO.code, UNITS_RUN_TOGETHER.code,
+                             NAME_WORD_LOWERCASE.code})
 
 # Word scores for the beam (see DecodingConstraints.word_score): LM_WEIGHT * ln P(word) + bonus.
 LM_WEIGHT = 0.6
@@ -423,6 +426,8 @@ def read_field(field_type: str, decoded: list[DecodedLine], local: LocalLexicon 
             alt_value = normalize(field_type, " ".join(texts))
             if alt_value and alt_value != value and alt_value not in alternatives:
                 alternatives.append(alt_value)
+    if NAME_WORD_LOWERCASE in issues:  # the capitals the registry writes, one click away
+        alternatives = [capitalised_words(value), *(a for a in alternatives if a != capitalised_words(value))]
     return FieldReading(value, features, char_lines, alternatives, issues)
 
 

@@ -268,6 +268,7 @@ def test_page_checks_doubt_an_empty_ethnicity_among_written_ones_but_not_an_empt
     ("registration_no", "19S", "195"),  # "5" read "S" at 0.995 (fresh seed 6767)
     ("place", "Nguyễn Huệ, Hòa An Cao Bằng", "Nguyễn Huệ, Hòa An, Cao Bằng"),  # the comma after "An" dropped
     ("place", "Đại Hòa Đại Lộc Quảng Nam", "Đại Hòa, Đại Lộc, Quảng Nam"),
+    ("person_name", "Trần Thu loan", "Trần Thu Loan"),  # a cursive "L" read "l" at 1.00 (fresh seed 7373)
 ])
 def test_a_reading_of_a_form_books_do_not_write_is_read_with_doubt(field_type: str, doubtful: str,
                                                                    plain: str) -> None:
@@ -276,6 +277,12 @@ def test_a_reading_of_a_form_books_do_not_write_is_read_with_doubt(field_type: s
     assert doubted.value == doubtful and doubted.features.contradiction and not sure.features.contradiction
     assert calibrator.probability(doubted.features) <= CONTRADICTION_MAX_CONFIDENCE
     assert [i.severity for i in doubted.issues] == ["warning"]
+
+
+def test_a_name_word_read_lowercase_offers_the_capital_first() -> None:
+    doubted = read_field("person_name", _decoded("Nguyễn Duy lộc"))
+    assert doubted.value == "Nguyễn Duy lộc"  # kept as read: no silent correction
+    assert doubted.alternatives[0] == "Nguyễn Duy Lộc"
 
 
 @pytest.mark.parametrize(("value", "run_together"), [

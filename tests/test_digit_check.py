@@ -174,6 +174,8 @@ def test_on_a_page_no_misread_registration_number_is_proposed_as_sure() -> None:
     assert all(p.value == written or p.confidence < HIGH for written, p in numbers)
     doubted = [p for _, p in numbers if DIGIT_READERS_DIFFER in p.issues]
     assert doubted and all(p.alternatives and p.alternatives[0] == f"1{p.value[1:]}" for p in doubted)
+    (step,) = [s for s in _page(3)[0].analysis.steps if s.name == "recognition"]
+    assert step.settings["digit_engine"] == "ppocr-v6-digits"  # the audit trail names the second reader
 
 
 def test_on_a_page_a_misread_year_is_read_again_right() -> None:

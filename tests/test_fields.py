@@ -247,10 +247,15 @@ def test_registration_no_validation(value, code):
     ("value", "code"),
     [("Nguyễn Văn An", None), ("NGUYỄN THỊ HOÀ", None), ("Lê Thị Thủy", None), ("Nguyễn Văn 2", "digits_in_name"),
      ("Nguyen Van An", "non_vietnamese_syllable"), ("Ngiêm Thị Lan", "non_vietnamese_syllable"),
-     ("Ksor Bstrk", "non_vietnamese_syllable"), ("Ksor Thị Lan", None)],  # listed ethnic surname accepted
+     ("Ksor Bstrk", "non_vietnamese_syllable"), ("Ksor Thị Lan", None),  # listed ethnic surname accepted
+     ("Trần Thu loan", "name_word_lowercase"), ("lê Văn An", "name_word_lowercase")],
 )
 def test_person_name_validation(value, code):
     assert codes(validate("person_name", value, CTX)) == ([code] if code else [])
+
+
+def test_a_name_both_misspelt_and_lowercase_says_both() -> None:
+    assert codes(validate("person_name", "Nguyen van An", CTX)) == ["non_vietnamese_syllable", "name_word_lowercase"]
 
 
 # --- record level ------------------------------------------------------------------------------

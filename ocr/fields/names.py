@@ -44,3 +44,8 @@ def given_names(sex: str | None = None) -> tuple[str, ...]:
         sex or "", ["given_names_male.txt", "given_names_female.txt"]
     )
     return tuple(dict.fromkeys(clean_text(w) for f in files for w in read_words(f)))
+
+
+def capitalised_words(name: str) -> str:
+    """``name`` with the first letter of every word a capital ("Trần Thu loan" -> "Trần Thu Loan")."""
+    return " ".join(word[:1].upper() + word[1:] for word in name.split(" "))

@@ -103,24 +103,36 @@ def validate_registration_no(value: str, context: ValidationContext) -> list[Fie
     return []
 
 
+# A name word written lowercase: the registry capitalises every word of a name, so this is mostly a
+# capital read as its lowercase twin ("Loan" read "loan": the cursive L is an l made larger). Kept as
+# read (no silent correction) but in doubt (ocr.recognition.DOUBTING_ISSUES).
+NAME_WORD_LOWERCASE = FieldIssue(
+    "name_word_lowercase",
+    "Họ tên có từ không viết hoa chữ cái đầu: kiểm tra lại chữ hoa",
+    "warning",
+)
+
+
 def validate_person_name(value: str, context: ValidationContext) -> list[FieldIssue]:
     if not value:
         return []
     if any(ch.isdigit() for ch in value):
         return [FieldIssue("digits_in_name", f"Họ tên \"{value}\" có chữ số")]
+    words = _NAME_WORD.findall(value)
     listed = _listed_name_words()
-    odd = [w for w in _NAME_WORD.findall(value) if not is_vietnamese_syllable(w) and w.lower() not in listed]
+    issues = []
+    odd = [w for w in words if not is_vietnamese_syllable(w) and w.lower() not in listed]
     if odd:
-        words = ", ".join(f"\"{w}\"" for w in odd)
+        quoted = ", ".join(f"\"{w}\"" for w in odd)
         # Foreign and some ethnic-minority names are legitimately outside Vietnamese spelling.
-        return [
-            FieldIssue(
-                "non_vietnamese_syllable",
-                f"Âm tiết {words} không đúng chính tả tiếng Việt (kiểm tra dấu, trừ tên nước ngoài)",
-                "warning",
-            )
-        ]
-    return []
+        issues.append(FieldIssue(
+            "non_vietnamese_syllable",
+            f"Âm tiết {quoted} không đúng chính tả tiếng Việt (kiểm tra dấu, trừ tên nước ngoài)",
+            "warning",
+        ))
+    if any(w[0].islower() for w in words):
+        issues.append(NAME_WORD_LOWERCASE)
+    return issues
 
 
 @cache

@@ -87,3 +87,9 @@ def get_digit_reader() -> DigitReader | None:
                     "(pip install -r requirements.txt)", MODEL_FILE)
         return None
     return DigitReader(path)
+
+
+def digit_engine_name() -> str:
+    """The second reader's name as the recognition step records it ("": not installed)."""
+    reader = get_digit_reader()
+    return reader.name if reader is not None else ""
