@@ -315,25 +315,36 @@ def decode_cells(
     ])
 
 
+def cell_frames(recognizer: Recognizer, cell_lines: Sequence[Sequence[np.ndarray]]
+                ) -> list[list[LineLogProbs]] | None:
+    """The frames of every line of many cells, in one recognizer call (None: not a CTC recognizer)."""
+    if not isinstance(recognizer, CTCRecognizer):
+        return None
+    flat = [line for lines in cell_lines for line in lines]
+    frames = iter(recognizer.line_log_probs(flat) if flat else [])
+    return [[next(frames) for _ in lines] for lines in cell_lines]
+
+
 def read_cells(
     recognizer: Recognizer,
     cell_lines: Sequence[Sequence[np.ndarray]],
     field_types: Sequence[str],
     local: LocalLexicon | None = None,
     places: Sequence[tuple[int, str]] | None = None,
+    frames: Sequence[list[LineLogProbs]] | None = None,
 ) -> list[list[DecodedLine]]:
     """Read the lines of many cells in one recognizer call; decoded lines per cell.
 
     ``places`` ((record index, field key) per cell, for a whole page) lets the page's
-    registration-number run and registration year correct misreads (ocr.read.page_context).
+    registration-number run and registration year correct misreads (ocr.read.page_context);
+    ``frames``: the cells' frames when the caller already has them (cell_frames).
     """
-    flat = [line for lines in cell_lines for line in lines]
-    if not flat:
+    if not any(cell_lines):
         return [[] for _ in cell_lines]
-    if isinstance(recognizer, CTCRecognizer):
-        evidence = iter(recognizer.line_log_probs(flat))
-        return decode_cells([[next(evidence) for _ in lines] for lines in cell_lines], field_types, local, places)
-    readings = iter(recognizer.read_lines(flat))
+    frames = frames if frames is not None else cell_frames(recognizer, cell_lines)
+    if frames is not None:
+        return decode_cells(frames, field_types, local, places)
+    readings = iter(recognizer.read_lines([line for lines in cell_lines for line in lines]))
     decoded = []
     for lines in cell_lines:
         cell_readings = [next(readings) for _ in lines]
@@ -504,7 +515,8 @@ def propose_cells(
     the cells are (most of) one page, whose sureness is then evidence for each (page_sure_readings)."""
     cell_lines = [[] if cell.is_empty else cell.lines for cell, _ in cells]
     places = None if records is None else [(r, cell.key) for r, (cell, _) in zip(records, cells, strict=True)]
-    decoded = read_cells(recognizer, cell_lines, [ft for _, ft in cells], local, places)
+    frames = cell_frames(recognizer, cell_lines)
+    decoded = read_cells(recognizer, cell_lines, [ft for _, ft in cells], local, places, frames)
     readings = [read_field(field_type, cell_decoded, local, len(cell.lines), page_warnings) if cell_decoded else None
                 for (cell, field_type), cell_decoded in zip(cells, decoded, strict=True)]
     if one_page:  # how surely the page's hand is read is evidence for every field of it
@@ -513,7 +525,8 @@ def propose_cells(
                  if reading is None
                  else proposal_from_reading(cell.key, reading, recognizer.name, calibrator)
                  for (cell, _), reading in zip(cells, readings, strict=True)]
-    return digit_checked(second_looked(proposals, cells, recognizer, local), cells, recognizer, calibrator, local)
+    return digit_checked(second_looked(proposals, cells, recognizer, local), cells, recognizer, calibrator, local,
+                         frames)
 
 
 # Proposals from this confidence on are read a second time (ocr.read.second_look).
@@ -557,23 +570,29 @@ def digit_checked(
     recognizer: Recognizer,
     calibrator: Calibrator | None = None,
     local: LocalLexicon | None = None,
+    frames: Sequence[list[LineLogProbs]] | None = None,
 ) -> list[FieldProposal]:
     """``proposals`` (one per cell), their dates and registration numbers weighed by a second reader
     of digits (ocr.read.digit_check): a date both readers together read otherwise is replaced, a
     value with a rival nearly as likely is doubted; either is capped below the high band, with the
-    reason and the other value offered. Unchanged without the second reader or a CTC recognizer."""
+    reason and the other value offered. ``frames``: the cells' frames as first read (cell_frames),
+    read again if not given. Unchanged without the second reader or a CTC recognizer."""
     second = get_digit_reader()
     chosen = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, proposals, strict=True))
               if proposal.value and cell.lines and field_type in DIGIT_CHECK_TYPES]
     if second is None or not chosen or not isinstance(recognizer, CTCRecognizer):
         return list(proposals)
-    flat = [line for i in chosen for line in cells[i][0].lines]
-    primary, seconds = iter(recognizer.line_log_probs(flat)), iter(second.line_log_probs(flat))
+    if frames is None or any(len(frames[i]) != len(cells[i][0].lines) for i in chosen):
+        first = iter(recognizer.line_log_probs([line for i in chosen for line in cells[i][0].lines]))
+        primary = [[next(first) for _ in cells[i][0].lines] for i in chosen]
+    else:
+        primary = [frames[i] for i in chosen]
+    seconds = iter(second.line_log_probs([line for i in chosen for line in cells[i][0].lines]))
     checked = list(proposals)
-    for i in chosen:
+    for i, primary_lines in zip(chosen, primary, strict=True):
         (cell, field_type), proposal = cells[i], proposals[i]
         count = len(cell.lines)
-        primary_frames = join_lines([next(primary) for _ in range(count)])
+        primary_frames = join_lines(primary_lines)
         second_frames = join_lines([next(seconds) for _ in range(count)])
         verdict = cross_check(proposal.value, field_type, primary_frames, second_frames, _acceptable(field_type))
         reading = reading_for_text(primary_frames, verdict.written) if verdict.switched else None
