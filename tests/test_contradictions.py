@@ -196,6 +196,12 @@ def test_page_checks_cap_the_out_of_order_registration_date_only() -> None:
     (["14", None, "76", "17"], {2}),  # an unread row keeps its place in the run
     (["14", "15", "12/2003", "17"], set()),  # not a plain number: the book-wide sequence check judges it
     (["14", "40", "71", "95"], set()),  # no run two rows agree on: nothing is implied
+    (["186", "187", "188", "189", "94", "95", "96"], {4, 5, 6}),  # a faint "1" lost on three rows
+    (["5", "6", "107", "108", "109"], {0, 1}),  # the stretch before the run, its first digit lost
+    (["186", "187", "188", "1", "2"], set()),  # a new year's numbering starts at 1
+    (["298", "299", "1", "2", "3"], set()),  # the old year's end, then the new year's numbering
+    (["14", None, "16", "17"], set()),  # an unread row keeps its place
+    (["14", "15", "1", "17"], {2}),  # "16" read "1": the old run goes on after it, no new year
 ])
 def test_registration_numbers_out_of_the_page_run(numbers: list[str | None], flagged: set[int]) -> None:
     issues = registration_no_run_issues(numbers)
