@@ -75,6 +75,15 @@ def test_a_registration_number_is_doubted_not_replaced() -> None:
     assert not verdict.switched and verdict.doubted and verdict.value == "782" and verdict.rival == "182"
 
 
+def test_a_second_reader_sure_of_another_date_doubts_it_however_sure_the_first_is() -> None:
+    # AsterNet: "01" at 0.9998; PP-OCR: "04", the "1" at 2% (as on held-out seed 4242's stamped page).
+    primary = ctc_frames.written("01/05/1972", ALPHABET, {1: {"1": 0.9998, "4": 0.0001}})
+    second = ctc_frames.written("04/05/1972", ALPHABET, {1: {"4": 0.97, "1": 0.02}})
+    verdict = cross_check("01/05/1972", "date", primary, second, _any)
+    assert not verdict.switched and verdict.doubted and verdict.value == "01/05/1972"
+    assert verdict.rival == "04/05/1972"
+
+
 def test_a_value_both_readers_read_alike_stands() -> None:
     frames = ctc_frames.written("21/05/2003", ALPHABET)
     verdict = cross_check("21/05/2003", "date", frames, frames, _any)

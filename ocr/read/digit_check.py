@@ -6,7 +6,8 @@ widths mostly repeats them. PP-OCRv6 (ocr.read.engines.ppocr_digits) was trained
 misreads other glyphs. So the value, every value one digit away from it and the second reader's own
 reading are each scored by both readers' frames, and the two log-likelihoods are added (independent
 evidence about one image). A rival that both together find clearly likelier (SWITCH_MARGIN) replaces
-a date, doubtfully; one nearly as likely (DOUBT_MARGIN) leaves the value but in doubt. A
+a date, doubtfully; one nearly as likely (DOUBT_MARGIN) leaves the value but in doubt, as does a
+second reader much surer of its own reading than of the value (SECOND_READER_SURE). A
 registration number is never replaced here: the page's run of numbers (ocr.read.page_context) knows
 more about it than two readings of one cell, so a rival only doubts it.
 
@@ -34,6 +35,10 @@ DIGIT_CHECK_TYPES = frozenset({"date", "registration_no"})
 SWITCH_TYPES = frozenset({"date"})  # registration numbers: the page's run decides (module docstring)
 SWITCH_MARGIN = 2.0  # nats both readers together must prefer a rival by to replace the value
 DOUBT_MARGIN = 2.0  # a rival within this many nats below the value leaves it in doubt
+# The second reader alone this much surer of its own reading than of the value doubts it too, however
+# sure the first reader is ("04/05/1972" read "01/05/1972" at 0.977: AsterNet 8.7 nats sure, PP-OCR
+# 3.6 nats the other way). Tuning families: 1 right date of 409 sure ones doubted (0.2%).
+SECOND_READER_SURE = 3.0
 SEPARATORS = ("/", ".", "-", " ", "")
 NOT_READ = -1e30
 
@@ -124,12 +129,17 @@ def cross_check(value: str, field_type: str, primary: LineLogProbs, second: Line
                                          _scores_as(second, rivals, second_spelling), strict=True)}
     # The second reader's own reading, in whatever spelling each reader likes best for it.
     own = normalize(field_type, greedy_decode(second).text)
+    second_prefers_own = False
     if _same_kind(value, own) and acceptable(own):
-        joint[own] = max(joint.get(own, NOT_READ), _likeliest(primary, own)[0] + _likeliest(second, own)[0])
+        own_second = _likeliest(second, own)[0]
+        joint[own] = max(joint.get(own, NOT_READ), _likeliest(primary, own)[0] + own_second)
+        second_prefers_own = own_second - second_value > SECOND_READER_SURE
     if not joint:
         return DigitVerdict(value, written)
     rival = max(joint, key=joint.__getitem__)
     lead = joint[rival] - (primary_value + second_value)
     if lead > SWITCH_MARGIN and field_type in SWITCH_TYPES:
         return DigitVerdict(rival, _likeliest(primary, rival)[2], value, switched=True)
+    if second_prefers_own and lead <= -DOUBT_MARGIN:
+        return DigitVerdict(value, written, own, doubted=True)
     return DigitVerdict(value, written, rival, doubted=lead > -DOUBT_MARGIN)
