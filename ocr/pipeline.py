@@ -19,7 +19,7 @@ from ocr.image.page_qa import dhash, duplicate_of, phash
 from ocr.layout.page import PipelineSettings, analyze_page
 from ocr.page_warnings import PageWarning
 from ocr.read.book_type_check import BookTypeCandidate, apply_book_type_check
-from ocr.read.engines.ppocr_digits import digit_engine_name
+from ocr.read.engines.ppocr_second import second_reader_name
 from ocr.reader import ModelFiles, Reader, build_reader, calibrator_from_file
 from ocr.recognition import page_depth_warning, propose_page
 from ocr.types import Box, FieldProposal, LedgerLayout, PageAnalysis, ProcessingStep, RecordRegion
@@ -75,11 +75,11 @@ def propose(analysis: PageAnalysis, layout: LedgerLayout, reader: Reader) -> lis
         ProcessingStep(
             name="recognition",
             # local_words: how many of the unit's confirmed words the decoder knew (0: shipped lexicons only);
-            # digit_engine: the second reader of dates and numbers (ocr.read.digit_check; "": none installed)
+            # second_reader: the second reader of dates, numbers and surnames (ocr.read.digit_check; "": none installed)
             settings={"engine": reader.engine,
                       "calibration": reader.calibrator.version,
                       "local_words": reader.local.size if reader.local else 0,
-                      "digit_engine": digit_engine_name()},
+                      "second_reader": second_reader_name()},
             seconds=time.perf_counter() - started,
             result={"fields": sum(len(p) for p in proposals)},
         )

@@ -63,7 +63,7 @@ from ocr.read.decoding import (
 )
 from ocr.read.digit_check import DIGIT_CHECK_TYPES, DIGIT_READERS_DIFFER, DIGITS_REREAD, cross_check
 from ocr.read.engines.base import CTCRecognizer, LineLogProbs, Recognizer
-from ocr.read.engines.ppocr_digits import get_digit_reader
+from ocr.read.engines.ppocr_second import get_second_reader
 from ocr.read.name_decoding import rescore_surname
 from ocr.read.page_context import (
     REGISTRATION_DATE_KEY,
@@ -577,7 +577,7 @@ def digit_checked(
     value with a rival nearly as likely is doubted; either is capped below the high band, with the
     reason and the other value offered. ``frames``: the cells' frames as first read (cell_frames),
     read again if not given. Unchanged without the second reader or a CTC recognizer."""
-    second = get_digit_reader()
+    second = get_second_reader()
     chosen = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, proposals, strict=True))
               if proposal.value and cell.lines and field_type in DIGIT_CHECK_TYPES]
     if second is None or not chosen or not isinstance(recognizer, CTCRecognizer):
@@ -587,7 +587,7 @@ def digit_checked(
         primary = [[next(first) for _ in cells[i][0].lines] for i in chosen]
     else:
         primary = [frames[i] for i in chosen]
-    seconds = iter(second.line_log_probs([line for i in chosen for line in cells[i][0].lines]))
+    seconds = iter(second.digit_frames([line for i in chosen for line in cells[i][0].lines]))
     checked = list(proposals)
     for i, primary_lines in zip(chosen, primary, strict=True):
         (cell, field_type), proposal = cells[i], proposals[i]

@@ -2,7 +2,7 @@
 
 AsterNet's confident wrong digits ("07/09/1960" read "07/09/1968", "182" read "782") are legible to
 it: its frames, the date grammar and the page all agree, and reading the same pixels again at other
-widths mostly repeats them. PP-OCRv6 (ocr.read.engines.ppocr_digits) was trained on other data and
+widths mostly repeats them. PP-OCRv6 (ocr.read.engines.ppocr_second) was trained on other data and
 misreads other glyphs. So the value, every value one digit away from it and the second reader's own
 reading are each scored by both readers' frames, and the two log-likelihoods are added (independent
 evidence about one image). A rival that both together find clearly likelier (SWITCH_MARGIN) replaces

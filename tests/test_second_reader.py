@@ -22,9 +22,9 @@ from ocr.read.digit_check import (
     spelled_as,
     spellings,
 )
-from ocr.read.engines import ppocr_digits
+from ocr.read.engines import ppocr_second
 from ocr.read.engines.base import LineLogProbs
-from ocr.read.engines.ppocr_digits import DIGIT_ALPHABET, get_digit_reader
+from ocr.read.engines.ppocr_second import DIGIT_ALPHABET, get_second_reader
 from ocr.reader import build_reader
 from ocr.recognition import digit_checked
 from ocr.types import Box, CellImage, FieldProposal, LineReading
@@ -98,10 +98,10 @@ def test_a_rival_the_field_cannot_hold_is_never_chosen() -> None:
 
 
 def test_the_second_reader_comes_with_the_installed_packages_and_reads_a_written_number() -> None:
-    reader = get_digit_reader()
+    reader = get_second_reader()
     assert reader is not None, "rapidocr (requirements.txt) carries the PP-OCRv6 recognizer"
     font = handwriting_fonts()[0]
-    (frames,) = reader.line_log_probs([render_line("1985", font)])
+    (frames,) = reader.digit_frames([render_line("1985", font)])
     assert frames.alphabet == DIGIT_ALPHABET
     assert greedy_decode(frames).text == "1985"
     assert frames.log_probs.shape[1] == len(DIGIT_ALPHABET)
@@ -130,10 +130,10 @@ def _cell() -> CellImage:
 def test_without_the_second_reader_the_proposals_stand(monkeypatch: pytest.MonkeyPatch) -> None:
     import ocr.recognition as recognition
 
-    monkeypatch.setattr(ppocr_digits.importlib.util, "find_spec", lambda name: None)
-    assert ppocr_digits.ppocr_model_path() is None  # rapidocr not installed: no file, no crash
+    monkeypatch.setattr(ppocr_second.importlib.util, "find_spec", lambda name: None)
+    assert ppocr_second.ppocr_model_path() is None  # rapidocr not installed: no file, no crash
     monkeypatch.undo()
-    monkeypatch.setattr(recognition, "get_digit_reader", lambda: None)
+    monkeypatch.setattr(recognition, "get_second_reader", lambda: None)
     sure = FieldProposal("birth_date", "07/09/1968", 0.97)
     assert digit_checked([sure], [(_cell(), "date")], FixedReader("07/09/1968")) == [sure]
 
@@ -142,10 +142,10 @@ def test_a_replaced_date_is_proposed_below_the_high_band_with_the_reason(monkeyp
     import ocr.recognition as recognition
 
     class SecondReader:
-        def line_log_probs(self, lines: Sequence[np.ndarray]) -> list[LineLogProbs]:
+        def digit_frames(self, lines: Sequence[np.ndarray]) -> list[LineLogProbs]:
             return [ctc_frames.written("07/09/1960", ALPHABET) for _ in lines]
 
-    monkeypatch.setattr(recognition, "get_digit_reader", SecondReader)
+    monkeypatch.setattr(recognition, "get_second_reader", SecondReader)
     sure = FieldProposal("birth_date", "07/09/1968", 0.97, alternatives=["07/09/1963"])
     reader = FixedReader("07/09/1968", {9: {"8": 0.7, "0": 0.25}})
     (checked,) = digit_checked([sure], [(_cell(), "date")], reader)
@@ -184,7 +184,7 @@ def test_on_a_page_no_misread_registration_number_is_proposed_as_sure() -> None:
     doubted = [p for _, p in numbers if DIGIT_READERS_DIFFER in p.issues]
     assert doubted and all(p.alternatives and p.alternatives[0] == f"1{p.value[1:]}" for p in doubted)
     (step,) = [s for s in _page(3)[0].analysis.steps if s.name == "recognition"]
-    assert step.settings["digit_engine"] == "ppocr-v6-digits"  # the audit trail names the second reader
+    assert step.settings["second_reader"] == "ppocr-v6"  # the audit trail names the second reader
 
 
 def test_on_a_page_a_misread_year_is_read_again_right() -> None:

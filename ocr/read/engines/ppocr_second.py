@@ -41,10 +41,10 @@ def ppocr_model_path() -> Path | None:
     return path if path.is_file() else None
 
 
-class DigitReader:
+class SecondReader:
     """Frames of PP-OCRv6 over the digit alphabet, one LineLogProbs per line."""
 
-    name = "ppocr-v6-digits"
+    name = "ppocr-v6"
 
     def __init__(self, model_path: Path, threads: int = 1):
         options = ort.SessionOptions()
@@ -65,7 +65,7 @@ class DigitReader:
         tensor = (np.repeat(resized[None], 3, axis=0).astype(np.float32) / 255.0 - 0.5) / 0.5
         return np.asarray(self._session.run(None, {self._input: tensor[None]})[0][0])
 
-    def line_log_probs(self, lines: Sequence[np.ndarray]) -> list[LineLogProbs]:
+    def digit_frames(self, lines: Sequence[np.ndarray]) -> list[LineLogProbs]:
         out = []
         for line in lines:
             probs = self._probs(line)
@@ -79,17 +79,17 @@ class DigitReader:
 
 
 @lru_cache(maxsize=1)
-def get_digit_reader() -> DigitReader | None:
+def get_second_reader() -> SecondReader | None:
     """The process-wide second reader, or None (logged once) when rapidocr is not installed."""
     path = ppocr_model_path()
     if path is None:
         log.warning("rapidocr's %s not found: dates and registration numbers are read by one reader only "
                     "(pip install -r requirements.txt)", MODEL_FILE)
         return None
-    return DigitReader(path)
+    return SecondReader(path)
 
 
-def digit_engine_name() -> str:
+def second_reader_name() -> str:
     """The second reader's name as the recognition step records it ("": not installed)."""
-    reader = get_digit_reader()
+    reader = get_second_reader()
     return reader.name if reader is not None else ""
