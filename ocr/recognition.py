@@ -58,6 +58,7 @@ from ocr.read.decoding import (
     closed_set_decode,
     constrained_decode,
     join_lines,
+    line_score,
     reading_for_text,
     without_trailing_mark,
 )
@@ -73,7 +74,8 @@ from ocr.read.page_context import (
     registration_no_run_issues,
 )
 from ocr.read.second_look import SECOND_LOOK_TYPES, SECOND_READING_DIFFERS, widened
-from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, PageAnalysis
+from ocr.read.surname_check import SURNAME_REREAD, surname_rival
+from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
 
 # The page pipeline decides emptiness from ink; on synthetic pages it is right far more
 # often than this, but a blank cell proposal is never "certain" (faint ink exists).
@@ -525,8 +527,9 @@ def propose_cells(
                  if reading is None
                  else proposal_from_reading(cell.key, reading, recognizer.name, calibrator)
                  for (cell, _), reading in zip(cells, readings, strict=True)]
-    return digit_checked(second_looked(proposals, cells, recognizer, local), cells, recognizer, calibrator, local,
-                         frames)
+    looked = second_looked(proposals, cells, recognizer, local)
+    checked = digit_checked(looked, cells, recognizer, calibrator, local, frames)
+    return surname_checked(checked, cells, recognizer, calibrator, local, frames)
 
 
 # Proposals from this confidence on are read a second time (ocr.read.second_look).
@@ -582,11 +585,7 @@ def digit_checked(
               if proposal.value and cell.lines and field_type in DIGIT_CHECK_TYPES]
     if second is None or not chosen or not isinstance(recognizer, CTCRecognizer):
         return list(proposals)
-    if frames is None or any(len(frames[i]) != len(cells[i][0].lines) for i in chosen):
-        first = iter(recognizer.line_log_probs([line for i in chosen for line in cells[i][0].lines]))
-        primary = [[next(first) for _ in cells[i][0].lines] for i in chosen]
-    else:
-        primary = [frames[i] for i in chosen]
+    primary = _first_frames(chosen, cells, recognizer, frames)
     seconds = iter(second.digit_frames([line for i in chosen for line in cells[i][0].lines]))
     checked = list(proposals)
     for i, primary_lines in zip(chosen, primary, strict=True):
@@ -606,6 +605,59 @@ def digit_checked(
             doubted = _contradicted(proposal, [DIGIT_READERS_DIFFER])
             offered = [verdict.rival] if verdict.rival not in doubted.alternatives else []
             checked[i] = replace(doubted, alternatives=[*offered, *doubted.alternatives])
+    return checked
+
+
+def _first_frames(chosen: Sequence[int], cells: Sequence[tuple[CellImage, str]], recognizer: CTCRecognizer,
+                  frames: Sequence[list[LineLogProbs]] | None) -> list[list[LineLogProbs]]:
+    """The chosen cells' frames as first read (``frames``, from cell_frames), or read again."""
+    if frames is not None and all(len(frames[i]) == len(cells[i][0].lines) for i in chosen):
+        return [frames[i] for i in chosen]
+    first = iter(recognizer.line_log_probs([line for i in chosen for line in cells[i][0].lines]))
+    return [[next(first) for _ in cells[i][0].lines] for i in chosen]
+
+
+def _line_of(chars: Sequence[CharConfidence]) -> DecodedLine:
+    """A line kept as proposed, as a decoded line (its characters are the reading)."""
+    reading = LineReading("".join(c.char for c in chars), list(chars), line_score(list(chars)))
+    return DecodedLine(reading, reading, reading.text)
+
+
+def surname_checked(
+    proposals: Sequence[FieldProposal],
+    cells: Sequence[tuple[CellImage, str]],
+    recognizer: Recognizer,
+    calibrator: Calibrator | None = None,
+    local: LocalLexicon | None = None,
+    frames: Sequence[list[LineLogProbs]] | None = None,
+) -> list[FieldProposal]:
+    """``proposals`` (one per cell), the names not proposed as sure with their first word weighed by
+    the second reader's bare letters (ocr.read.surname_check): a listed surname both readers prefer
+    replaces it, the field capped below the high band with the reason and the name as read offered.
+    ``frames``: as digit_checked. Unchanged without the second reader or a CTC recognizer."""
+    second = get_second_reader()
+    chosen = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, proposals, strict=True))
+              if field_type == "person_name" and proposal.value and proposal.confidence < SECOND_LOOK_FROM
+              and cell.lines and len(proposal.char_lines) == len(cell.lines)]
+    if second is None or not chosen or not isinstance(recognizer, CTCRecognizer):
+        return list(proposals)
+    primary = _first_frames(chosen, cells, recognizer, frames)
+    letters = second.letter_frames([cells[i][0].lines[0] for i in chosen])
+    checked = list(proposals)
+    for i, primary_lines, letter_frames in zip(chosen, primary, letters, strict=True):
+        (cell, field_type), proposal = cells[i], proposals[i]
+        line = "".join(c.char for c in proposal.char_lines[0])
+        verdict = surname_rival(line, primary_lines[0], letter_frames)
+        reading = reading_for_text(primary_lines[0], verdict.line) if verdict is not None else None
+        if verdict is None or reading is None:
+            continue
+        decoded = [DecodedLine(reading, reading, verdict.line, [line], used_lexicon=True,
+                               repair_nats=verdict.primary_nats),
+                   *(_line_of(chars) for chars in proposal.char_lines[1:])]
+        reread = proposal_from_reading(cell.key, read_field(field_type, decoded, local, len(cell.lines)),
+                                       recognizer.name, calibrator)
+        offered = [a for a in dict.fromkeys([proposal.value, *proposal.alternatives]) if a != reread.value]
+        checked[i] = replace(_contradicted(reread, [SURNAME_REREAD]), alternatives=offered)
     return checked
 
 

@@ -31,7 +31,8 @@ MAX_EDITS = 3
 
 
 @cache
-def _surnames() -> tuple[tuple[str, ...], frozenset[str]]:
+def ranked_surnames() -> tuple[tuple[str, ...], frozenset[str]]:
+    """The listed surnames, commonest first, and the same as a set."""
     ranked = sorted(surname_shares().items(), key=lambda kv: -kv[1])
     names = tuple(name for name, _ in ranked)
     return names, frozenset(names)
@@ -55,7 +56,7 @@ def rescore_surname(llp: LineLogProbs, decoded: DecodedLine) -> DecodedLine:
     """The first line of a name cell with its first word checked against the surname list."""
     text = decoded.reading.text
     first, space, rest = text.partition(" ")
-    names, listed = _surnames()
+    names, listed = ranked_surnames()
     if not first or first in listed:
         return decoded
     near = [c for c, _, _ in process.extract(first, names, scorer=Levenshtein.distance, limit=SHORTLIST,
