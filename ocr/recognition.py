@@ -597,10 +597,8 @@ def digit_checked(
         reading = reading_for_text(primary_frames, verdict.written) if verdict.switched else None
         if reading is not None:
             decoded = [DecodedLine(reading, reading, verdict.written, used_lexicon=True)]
-            switched = proposal_from_reading(cell.key, read_field(field_type, decoded, local, count),
-                                             recognizer.name, calibrator)
-            offered = [a for a in dict.fromkeys([proposal.value, *proposal.alternatives]) if a != verdict.value]
-            checked[i] = replace(_contradicted(switched, [DIGITS_REREAD]), alternatives=offered)
+            checked[i] = _reread(proposal, cell, field_type, decoded, DIGITS_REREAD, recognizer.name, calibrator,
+                                 local)
         elif verdict.doubted:
             doubted = _contradicted(proposal, [DIGIT_READERS_DIFFER])
             offered = [verdict.rival] if verdict.rival not in doubted.alternatives else []
@@ -615,6 +613,16 @@ def _first_frames(chosen: Sequence[int], cells: Sequence[tuple[CellImage, str]],
         return [frames[i] for i in chosen]
     first = iter(recognizer.line_log_probs([line for i in chosen for line in cells[i][0].lines]))
     return [[next(first) for _ in cells[i][0].lines] for i in chosen]
+
+
+def _reread(proposal: FieldProposal, cell: CellImage, field_type: str, decoded: list[DecodedLine], issue: FieldIssue,
+            engine: str, calibrator: Calibrator | None, local: LocalLexicon | None) -> FieldProposal:
+    """The cell proposed as ``decoded`` reads it instead of ``proposal``: below the high band with
+    ``issue``, what was proposed offered first."""
+    reread = proposal_from_reading(cell.key, read_field(field_type, decoded, local, len(cell.lines)), engine,
+                                   calibrator)
+    offered = [a for a in dict.fromkeys([proposal.value, *proposal.alternatives]) if a != reread.value]
+    return replace(_contradicted(reread, [issue]), alternatives=offered)
 
 
 def _line_of(chars: Sequence[CharConfidence]) -> DecodedLine:
@@ -654,10 +662,7 @@ def surname_checked(
         decoded = [DecodedLine(reading, reading, verdict.line, [line], used_lexicon=True,
                                repair_nats=verdict.primary_nats),
                    *(_line_of(chars) for chars in proposal.char_lines[1:])]
-        reread = proposal_from_reading(cell.key, read_field(field_type, decoded, local, len(cell.lines)),
-                                       recognizer.name, calibrator)
-        offered = [a for a in dict.fromkeys([proposal.value, *proposal.alternatives]) if a != reread.value]
-        checked[i] = replace(_contradicted(reread, [SURNAME_REREAD]), alternatives=offered)
+        checked[i] = _reread(proposal, cell, field_type, decoded, SURNAME_REREAD, recognizer.name, calibrator, local)
     return checked
 
 
