@@ -509,12 +509,15 @@ def propose_cells(
     records: Sequence[int] | None = None,
     page_warnings: Sequence[str] = (),
     one_page: bool = False,
+    second_reader: bool = True,
 ) -> list[FieldProposal]:
     """Proposals for many (cell, field_type) pairs with a single recognizer call; ``local``: the
     unit's confirmed words (see ``ocr.fields.local_lexicon``); ``records``: each cell's record
     index when the cells are a whole page (enables the page-context checks); ``page_warnings``:
     the QA codes of the page the cells come from (a guessed grid lowers every confidence); ``one_page``:
-    the cells are (most of) one page, whose sureness is then evidence for each (page_sure_readings)."""
+    the cells are (most of) one page, whose sureness is then evidence for each (page_sure_readings);
+    ``second_reader``: False leaves out the second reader's checks (digit_checked, surname_checked),
+    whose re-read values are scored by ``calibrator`` a second time."""
     cell_lines = [[] if cell.is_empty else cell.lines for cell, _ in cells]
     places = None if records is None else [(r, cell.key) for r, (cell, _) in zip(records, cells, strict=True)]
     frames = cell_frames(recognizer, cell_lines)
@@ -528,6 +531,8 @@ def propose_cells(
                  else proposal_from_reading(cell.key, reading, recognizer.name, calibrator)
                  for (cell, _), reading in zip(cells, readings, strict=True)]
     looked = second_looked(proposals, cells, recognizer, local)
+    if not second_reader:
+        return looked
     checked = digit_checked(looked, cells, recognizer, calibrator, local, frames)
     return surname_checked(checked, cells, recognizer, calibrator, local, frames)
 

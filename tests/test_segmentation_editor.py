@@ -96,9 +96,13 @@ def test_moving_a_column_ruling_recuts_and_rereads_with_the_active_model(
         assert boxes["full_name"][2] == cols[BIRTH_DATE] - cols[FULL_NAME]  # the cell was cut at the new ruling
         assert boxes["birth_date"][0] == cols[BIRTH_DATE]
     read_after = [values(r) for r in records]
-    for old, new in zip(read_before, read_after, strict=True):
-        # Half of each name now lies in the birth-date cell: both cells read something else.
-        assert new["full_name"] != old["full_name"] and new["birth_date"] != old["birth_date"]
+    for old, new, record in zip(read_before, read_after, records, strict=True):
+        # Half of each name now lies in the birth-date cell: the name reads otherwise, and the date cell
+        # either reads otherwise too or is not proposed as sure (the second reader may still find the
+        # date among the name's strokes, doubtfully).
+        assert new["full_name"] != old["full_name"]
+        birth_date = next(f for f in record.fields if f.key == "birth_date")
+        assert new["birth_date"] != old["birth_date"] or birth_date.confidence < 0.9
         assert new["registration_no"] == old["registration_no"]
 
     with sessions() as session:

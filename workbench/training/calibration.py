@@ -40,7 +40,9 @@ class CalibrationFit:
 
 def refit_calibrator(recognizer: Recognizer, fields: Sequence[HeldOutField], version: str) -> CalibrationFit:
     recorder = _FeatureRecorder("recorder", [], 0.0)
-    proposals = propose_fields(recognizer, fields, recorder)
+    # One features record per field read: the first reading's, as the shipped calibrators are fitted
+    # (the second reader's re-reads are scored again and capped after the calibrator).
+    proposals = propose_fields(recognizer, fields, recorder, second_reader=False)
     # Empty proposals skip the calibrator; keep the fields that produced features, in order.
     scored = [(f, p) for f, p in zip(fields, proposals, strict=True) if p.value]
     if len(recorder.seen) != len(scored):

@@ -48,11 +48,12 @@ def fields_from_lines(lines: Sequence[LabelledLine]) -> list[HeldOutField]:
 
 
 def propose_fields(
-    recognizer: Recognizer, fields: Sequence[HeldOutField], calibrator: Calibrator | None = None, batch: int = 64
+    recognizer: Recognizer, fields: Sequence[HeldOutField], calibrator: Calibrator | None = None, batch: int = 64,
+    second_reader: bool = True,
 ) -> list[FieldProposal]:
     proposals: list[FieldProposal] = []
     for start in range(0, len(fields), batch):
         cells = [(CellImage(f.key, Box(0, 0, 0, 0), list(f.lines), is_empty=not f.lines), f.field_type)
                  for f in fields[start : start + batch]]
-        proposals.extend(propose_cells(cells, recognizer, calibrator))
+        proposals.extend(propose_cells(cells, recognizer, calibrator, second_reader=second_reader))
     return proposals
