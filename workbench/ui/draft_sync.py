@@ -27,6 +27,11 @@ from typing import Any
 import streamlit as st
 
 DEBOUNCE_MS = 600
+# After a reload: how long the tab's copy waits for the form to arrive, and how long a refill is kept
+# against a rerun redrawing the inputs with the server's older values (CI saw F5-right-after-typing
+# lose the retyped name now and then; it never failed alone, so a slow first run is the suspect).
+FORM_WAIT_MS = 60_000
+KEEP_MS = 10_000
 
 _JS = """
 export default function (component) {
@@ -85,24 +90,35 @@ export default function (component) {
       local = JSON.parse(store.getItem(storeKey) || 'null');
     } catch (e) { local = null; }
   }
+  // The refill waits for the form (a slow rerun after the reload: up to FORM_WAIT_MS) and then keeps
+  // watching for KEEP_MS: a rerun that redraws the inputs with the server's older values would
+  // otherwise wipe it (the tab's copy is re-read each time, so typing done since is what is kept).
+  let stopped = false;
   if (local && local.values && typeof local.values === 'object') {
-    let tries = 0;
+    const started = Date.now();
+    let refilledAt = null;
     const rescue = () => {
-      if (snapshot() === null) { if (tries++ < 200) setTimeout(rescue, 50); return; }
+      if (stopped) return;
+      if (snapshot() === null) { if (Date.now() - started < cfg.formWaitMs) setTimeout(rescue, 50); return; }
+      let copy = local;
+      try { copy = JSON.parse(store.getItem(storeKey) || 'null') || local; } catch (e) { copy = local; }
       const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
       let refilled = false;
       for (const f of cfg.fields) {
-        const value = local.values[f.name];
+        const value = copy.values ? copy.values[f.name] : undefined;
         const el = input(f.widget);
         if (typeof value !== 'string' || value === cfg.shown[f.name] || el.value === value) continue;
         setter.call(el, value);
         el.dispatchEvent(new Event('input', { bubbles: true }));
         refilled = true;
       }
-      if (!refilled) return;
-      if (win.__wbVisited && Array.isArray(local.visited)) local.visited.forEach((k) => win.__wbVisited.keys.add(k));
-      rescued = true;
-      send();
+      if (refilled) {
+        if (win.__wbVisited && Array.isArray(copy.visited)) copy.visited.forEach((k) => win.__wbVisited.keys.add(k));
+        rescued = true;
+        refilledAt = refilledAt === null ? Date.now() : refilledAt;
+        send();
+      }
+      if (refilledAt !== null && Date.now() - refilledAt < cfg.keepMs) setTimeout(rescue, 200);
     };
     rescue();
   }
@@ -127,6 +143,7 @@ export default function (component) {
   win.addEventListener('pagehide', send);
   win.addEventListener('beforeunload', send);
   const cleanup = () => {
+    stopped = true;
     clearTimeout(timer);
     doc.removeEventListener('input', onInput, true);
     doc.removeEventListener('focusout', onFocusOut, true);
@@ -165,7 +182,8 @@ def draft_sync(
     sent, or None. `on_change` runs (before the page) when new typing arrives."""
     result = _component(
         key=f"draft-sync-{token}",
-        data={"token": token, "debounce": DEBOUNCE_MS, "shown": dict(shown),
+        data={"token": token, "debounce": DEBOUNCE_MS, "shown": dict(shown), "formWaitMs": FORM_WAIT_MS,
+              "keepMs": KEEP_MS,
               "fields": [{"widget": f.widget_key, "name": f.field_key} for f in fields]},
         default={"draft": None},
         height="content",
