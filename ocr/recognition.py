@@ -58,7 +58,7 @@ from ocr.read.decoding import (
     closed_set_decode,
     constrained_decode,
     join_lines,
-    line_score,
+    line_reading,
     reading_for_text,
     without_trailing_mark,
 )
@@ -75,7 +75,7 @@ from ocr.read.page_context import (
 )
 from ocr.read.second_look import SECOND_LOOK_TYPES, SECOND_READING_DIFFERS, widened
 from ocr.read.surname_check import SURNAME_REREAD, surname_rival
-from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, LineReading, PageAnalysis
+from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, PageAnalysis
 
 # The page pipeline decides emptiness from ink; on synthetic pages it is right far more
 # often than this, but a blank cell proposal is never "certain" (faint ink exists).
@@ -516,8 +516,8 @@ def propose_cells(
     index when the cells are a whole page (enables the page-context checks); ``page_warnings``:
     the QA codes of the page the cells come from (a guessed grid lowers every confidence); ``one_page``:
     the cells are (most of) one page, whose sureness is then evidence for each (page_sure_readings);
-    ``second_reader``: False leaves out the second reader's checks (digit_checked, surname_checked),
-    whose re-read values are scored by ``calibrator`` a second time."""
+    ``second_reader``: False leaves out the second reader's checks (second_reader_checked), whose
+    re-read values are scored by ``calibrator`` a second time."""
     cell_lines = [[] if cell.is_empty else cell.lines for cell, _ in cells]
     places = None if records is None else [(r, cell.key) for r, (cell, _) in zip(records, cells, strict=True)]
     frames = cell_frames(recognizer, cell_lines)
@@ -533,8 +533,7 @@ def propose_cells(
     looked = second_looked(proposals, cells, recognizer, local)
     if not second_reader:
         return looked
-    checked = digit_checked(looked, cells, recognizer, calibrator, local, frames)
-    return surname_checked(checked, cells, recognizer, calibrator, local, frames)
+    return second_reader_checked(looked, cells, recognizer, calibrator, local, frames)
 
 
 # Proposals from this confidence on are read a second time (ocr.read.second_look).
@@ -572,7 +571,7 @@ def _acceptable(field_type: str) -> Callable[[str], bool]:
     return lambda value: not any(i.severity == "error" for i in validate(field_type, value))
 
 
-def digit_checked(
+def second_reader_checked(
     proposals: Sequence[FieldProposal],
     cells: Sequence[tuple[CellImage, str]],
     recognizer: Recognizer,
@@ -580,35 +579,62 @@ def digit_checked(
     local: LocalLexicon | None = None,
     frames: Sequence[list[LineLogProbs]] | None = None,
 ) -> list[FieldProposal]:
-    """``proposals`` (one per cell), their dates and registration numbers weighed by a second reader
-    of digits (ocr.read.digit_check): a date both readers together read otherwise is replaced, a
-    value with a rival nearly as likely is doubted; either is capped below the high band, with the
-    reason and the other value offered. ``frames``: the cells' frames as first read (cell_frames),
-    read again if not given. Unchanged without the second reader or a CTC recognizer."""
+    """``proposals`` (one per cell) weighed by the second reader (ocr.read.engines.ppocr_second):
+    dates and registration numbers by its digits (ocr.read.digit_check: a date both readers read
+    otherwise is replaced, a value with a close rival doubted), the first word of names not proposed
+    as sure by its bare letters (ocr.read.surname_check: a listed surname both prefer replaces it).
+    Every change is capped below the high band, with the reason and the other value offered.
+    ``frames``: the cells' frames as first read (cell_frames), read again if not given. Unchanged
+    without the second reader or a CTC recognizer."""
     second = get_second_reader()
-    chosen = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, proposals, strict=True))
-              if proposal.value and cell.lines and field_type in DIGIT_CHECK_TYPES]
-    if second is None or not chosen or not isinstance(recognizer, CTCRecognizer):
+    if second is None or not isinstance(recognizer, CTCRecognizer):
         return list(proposals)
-    primary = _first_frames(chosen, cells, recognizer, frames)
-    seconds = iter(second.digit_frames([line for i in chosen for line in cells[i][0].lines]))
     checked = list(proposals)
-    for i, primary_lines in zip(chosen, primary, strict=True):
-        (cell, field_type), proposal = cells[i], proposals[i]
-        count = len(cell.lines)
-        primary_frames = join_lines(primary_lines)
-        second_frames = join_lines([next(seconds) for _ in range(count)])
-        verdict = cross_check(proposal.value, field_type, primary_frames, second_frames, _acceptable(field_type))
-        reading = reading_for_text(primary_frames, verdict.written) if verdict.switched else None
-        if reading is not None:
-            decoded = [DecodedLine(reading, reading, verdict.written, used_lexicon=True)]
-            checked[i] = _reread(proposal, cell, field_type, decoded, DIGITS_REREAD, recognizer.name, calibrator,
-                                 local)
-        elif verdict.doubted:
-            doubted = _contradicted(proposal, [DIGIT_READERS_DIFFER])
-            offered = [verdict.rival] if verdict.rival not in doubted.alternatives else []
-            checked[i] = replace(doubted, alternatives=[*offered, *doubted.alternatives])
+    engine = recognizer.name
+    dates = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, checked, strict=True))
+             if proposal.value and cell.lines and field_type in DIGIT_CHECK_TYPES]
+    digits = iter(second.digit_frames([line for i in dates for line in cells[i][0].lines]))
+    for i, primary in zip(dates, _first_frames(dates, cells, recognizer, frames), strict=True):
+        seconds = [next(digits) for _ in primary]
+        checked[i] = _digit_checked(checked[i], *cells[i], primary, seconds, engine, calibrator, local)
+    names = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, checked, strict=True))
+             if field_type == "person_name" and proposal.value and proposal.confidence < SECOND_LOOK_FROM
+             and cell.lines and len(proposal.char_lines) == len(cell.lines)]
+    letters = second.letter_frames([cells[i][0].lines[0] for i in names])
+    for i, primary, first_line in zip(names, _first_frames(names, cells, recognizer, frames), letters, strict=True):
+        checked[i] = _surname_checked(checked[i], *cells[i], primary[0], first_line, engine, calibrator, local)
     return checked
+
+
+def _digit_checked(proposal: FieldProposal, cell: CellImage, field_type: str, primary: list[LineLogProbs],
+                   second: list[LineLogProbs], engine: str, calibrator: Calibrator | None,
+                   local: LocalLexicon | None) -> FieldProposal:
+    """One date or number weighed by both readers' frames of its lines (ocr.read.digit_check)."""
+    primary_frames = join_lines(primary)
+    verdict = cross_check(proposal.value, field_type, primary_frames, join_lines(second), _acceptable(field_type))
+    reading = reading_for_text(primary_frames, verdict.written) if verdict.switched else None
+    if reading is not None:
+        decoded = [DecodedLine(reading, reading, verdict.written, used_lexicon=True)]
+        return _reread(proposal, cell, field_type, decoded, DIGITS_REREAD, engine, calibrator, local)
+    if not verdict.doubted:
+        return proposal
+    doubted = _contradicted(proposal, [DIGIT_READERS_DIFFER])
+    offered = [verdict.rival] if verdict.rival not in doubted.alternatives else []
+    return replace(doubted, alternatives=[*offered, *doubted.alternatives])
+
+
+def _surname_checked(proposal: FieldProposal, cell: CellImage, field_type: str, primary: LineLogProbs,
+                     letters: LineLogProbs, engine: str, calibrator: Calibrator | None,
+                     local: LocalLexicon | None) -> FieldProposal:
+    """One name's first word weighed by both readers' frames of its first line (ocr.read.surname_check)."""
+    line = "".join(c.char for c in proposal.char_lines[0])
+    verdict = surname_rival(line, primary, letters)
+    reading = reading_for_text(primary, verdict.line) if verdict is not None else None
+    if verdict is None or reading is None:
+        return proposal
+    decoded = [DecodedLine(reading, reading, verdict.line, [line], used_lexicon=True, repair_nats=verdict.primary_nats),
+               *(_kept_line(chars) for chars in proposal.char_lines[1:])]
+    return _reread(proposal, cell, field_type, decoded, SURNAME_REREAD, engine, calibrator, local)
 
 
 def _first_frames(chosen: Sequence[int], cells: Sequence[tuple[CellImage, str]], recognizer: CTCRecognizer,
@@ -616,6 +642,8 @@ def _first_frames(chosen: Sequence[int], cells: Sequence[tuple[CellImage, str]],
     """The chosen cells' frames as first read (``frames``, from cell_frames), or read again."""
     if frames is not None and all(len(frames[i]) == len(cells[i][0].lines) for i in chosen):
         return [frames[i] for i in chosen]
+    if not chosen:
+        return []
     first = iter(recognizer.line_log_probs([line for i in chosen for line in cells[i][0].lines]))
     return [[next(first) for _ in cells[i][0].lines] for i in chosen]
 
@@ -630,45 +658,10 @@ def _reread(proposal: FieldProposal, cell: CellImage, field_type: str, decoded: 
     return replace(_contradicted(reread, [issue]), alternatives=offered)
 
 
-def _line_of(chars: Sequence[CharConfidence]) -> DecodedLine:
+def _kept_line(chars: Sequence[CharConfidence]) -> DecodedLine:
     """A line kept as proposed, as a decoded line (its characters are the reading)."""
-    reading = LineReading("".join(c.char for c in chars), list(chars), line_score(list(chars)))
+    reading = line_reading(list(chars))
     return DecodedLine(reading, reading, reading.text)
-
-
-def surname_checked(
-    proposals: Sequence[FieldProposal],
-    cells: Sequence[tuple[CellImage, str]],
-    recognizer: Recognizer,
-    calibrator: Calibrator | None = None,
-    local: LocalLexicon | None = None,
-    frames: Sequence[list[LineLogProbs]] | None = None,
-) -> list[FieldProposal]:
-    """``proposals`` (one per cell), the names not proposed as sure with their first word weighed by
-    the second reader's bare letters (ocr.read.surname_check): a listed surname both readers prefer
-    replaces it, the field capped below the high band with the reason and the name as read offered.
-    ``frames``: as digit_checked. Unchanged without the second reader or a CTC recognizer."""
-    second = get_second_reader()
-    chosen = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, proposals, strict=True))
-              if field_type == "person_name" and proposal.value and proposal.confidence < SECOND_LOOK_FROM
-              and cell.lines and len(proposal.char_lines) == len(cell.lines)]
-    if second is None or not chosen or not isinstance(recognizer, CTCRecognizer):
-        return list(proposals)
-    primary = _first_frames(chosen, cells, recognizer, frames)
-    letters = second.letter_frames([cells[i][0].lines[0] for i in chosen])
-    checked = list(proposals)
-    for i, primary_lines, letter_frames in zip(chosen, primary, letters, strict=True):
-        (cell, field_type), proposal = cells[i], proposals[i]
-        line = "".join(c.char for c in proposal.char_lines[0])
-        verdict = surname_rival(line, primary_lines[0], letter_frames)
-        reading = reading_for_text(primary_lines[0], verdict.line) if verdict is not None else None
-        if verdict is None or reading is None:
-            continue
-        decoded = [DecodedLine(reading, reading, verdict.line, [line], used_lexicon=True,
-                               repair_nats=verdict.primary_nats),
-                   *(_line_of(chars) for chars in proposal.char_lines[1:])]
-        checked[i] = _reread(proposal, cell, field_type, decoded, SURNAME_REREAD, recognizer.name, calibrator, local)
-    return checked
 
 
 def page_sure_readings(readings: Sequence[FieldReading | None]) -> list[FieldReading | None]:

@@ -25,7 +25,7 @@ from ocr.read.engines import ppocr_second
 from ocr.read.engines.base import LineLogProbs
 from ocr.read.engines.ppocr_second import DIGIT_ALPHABET, get_second_reader
 from ocr.reader import build_reader
-from ocr.recognition import digit_checked
+from ocr.recognition import second_reader_checked
 from ocr.types import Box, CellImage, FieldProposal, LineReading
 from samples.families import family
 from samples.fields import render_family_page
@@ -134,7 +134,7 @@ def test_without_the_second_reader_the_proposals_stand(monkeypatch: pytest.Monke
     monkeypatch.undo()
     monkeypatch.setattr(recognition, "get_second_reader", lambda: None)
     sure = FieldProposal("birth_date", "07/09/1968", 0.97)
-    assert digit_checked([sure], [(_cell(), "date")], FixedReader("07/09/1968")) == [sure]
+    assert second_reader_checked([sure], [(_cell(), "date")], FixedReader("07/09/1968")) == [sure]
 
 
 def test_a_replaced_date_is_proposed_below_the_high_band_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,10 +144,13 @@ def test_a_replaced_date_is_proposed_below_the_high_band_with_the_reason(monkeyp
         def digit_frames(self, lines: Sequence[np.ndarray]) -> list[LineLogProbs]:
             return [ctc_frames.written("07/09/1960", ALPHABET) for _ in lines]
 
+        def letter_frames(self, lines: Sequence[np.ndarray]) -> list[LineLogProbs]:
+            return [ctc_frames.written("", ALPHABET) for _ in lines]  # no name cell here: never asked
+
     monkeypatch.setattr(recognition, "get_second_reader", SecondReader)
     sure = FieldProposal("birth_date", "07/09/1968", 0.97, alternatives=["07/09/1963"])
     reader = FixedReader("07/09/1968", {9: {"8": 0.7, "0": 0.25}})
-    (checked,) = digit_checked([sure], [(_cell(), "date")], reader)
+    (checked,) = second_reader_checked([sure], [(_cell(), "date")], reader)
     assert checked.value == "07/09/1960"
     assert checked.confidence <= CONTRADICTION_MAX_CONFIDENCE
     assert DIGITS_REREAD in checked.issues

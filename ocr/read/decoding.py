@@ -94,11 +94,14 @@ def frame_rival(log_probs: np.ndarray) -> float:
     return float(rival.max(initial=0.0))
 
 
+def line_reading(chars: list[CharConfidence], rival: float = 0.0) -> LineReading:
+    """The reading these characters spell, scored by them (``rival``: see LineReading)."""
+    return LineReading(text="".join(c.char for c in chars), chars=chars, score=line_score(chars), rival=rival)
+
+
 def greedy_decode(llp: LineLogProbs) -> LineReading:
     """Best-path CTC decoding with per-character confidence and x-span."""
-    chars = char_spans_to_confidences(llp, greedy_runs(llp.log_probs))
-    return LineReading(text="".join(c.char for c in chars), chars=chars, score=line_score(chars),
-                       rival=frame_rival(llp.log_probs))
+    return line_reading(char_spans_to_confidences(llp, greedy_runs(llp.log_probs)), frame_rival(llp.log_probs))
 
 
 def encode(text: str, alphabet: tuple[str, ...]) -> list[int] | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ocr.read.decoding import line_score
+from ocr.read.decoding import line_reading
 from ocr.read.engines.base import to_gray
 from ocr.types import CharConfidence, LineReading
 
@@ -68,7 +68,7 @@ class TesseractRecognizer:
                 box = symbol.BoundingBox(tesserocr.RIL.SYMBOL) or (0, 0, 0, 0)
                 confidence = round(symbol.Confidence(tesserocr.RIL.SYMBOL) / 100.0, 4)
                 chars.extend(CharConfidence(ch, confidence, box[0], box[2]) for ch in text)
-        return LineReading("".join(c.char for c in chars), chars, line_score(chars))
+        return line_reading(chars)
 
     def close(self) -> None:
         self._api.End()
