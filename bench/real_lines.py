@@ -21,8 +21,12 @@ decoding):
               syllables plus gazetteer words; no grammar, no gazetteer rescoring), calibrated
   free_text   the cell decoded as free text (``ocr.recognition.decode_cell``), calibrated:
               ``python -m workbench recognize LINE`` (its default field type)
-  field       the cell decoded as its own field type, gazetteer rescoring for places, calibrated:
-              ``python -m workbench recognize LINE --field-type place`` (no unit, no page context)
+  field       the cell decoded as its own field type, gazetteer rescoring for places, calibrated,
+              by AsterNet alone (no unit, no page context)
+  ingest      the cell proposed as ingest proposes it (``ocr.recognition.propose_cells``): ``field``
+              plus the second reader's checks (PP-OCRv6; places rescored by both readers,
+              ``ocr.read.place_check``): ``python -m workbench recognize LINE --field-type place``
+              (no unit, no page context); its own network pass
   tesseract   Tesseract 5 vie; rapidocr  PP-OCR via RapidOCR (optional extras; skipped, saying
               why, when not installed); confidence: their line score
 Every value goes through the field type's normalizer (NFC, single spaces) and is compared with the
@@ -56,8 +60,8 @@ from ocr.fields.normalize import normalize
 from ocr.read.decoding import DecodedLine, constrained_decode, greedy_decode, line_score
 from ocr.read.engines.asternet import get_asternet
 from ocr.read.engines.base import CTCRecognizer, LineLogProbs, Recognizer
-from ocr.recognition import _line_constraints, constraints_for, decode_cells, proposal_from_lines
-from ocr.types import FIELD_TYPES, LineReading
+from ocr.recognition import _line_constraints, constraints_for, decode_cells, proposal_from_lines, propose_cells
+from ocr.types import FIELD_TYPES, CellImage, LineReading
 from samples.fields import FieldSample, field_pages, scored_fields
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +128,8 @@ DECODERS: dict[str, Decoder] = {
     "field": decode_field,
 }
 PEERS = ("tesseract", "rapidocr")
-STAGES = (*DECODERS, *PEERS)
+INGEST = "ingest"
+STAGES = (*DECODERS, INGEST, *PEERS)
 
 
 def peer_recognizer(name: str) -> Recognizer | str:
@@ -138,6 +143,13 @@ def peer_recognizer(name: str) -> Recognizer | str:
 
     why = rapidocr_available()
     return RapidOCRRecognizer() if why is None else why
+
+
+def read_as_ingest(recognizer: Recognizer, cells: Sequence[CellImage], field_types: list[str],
+                   calibrator: Calibrator) -> list[Reading]:
+    """The cells proposed as ingest proposes them, one chunk in one call (``propose_cells``)."""
+    proposals = propose_cells(list(zip(cells, field_types, strict=True)), recognizer, calibrator)
+    return [(normalize(ft, p.value), p.confidence) for p, ft in zip(proposals, field_types, strict=True)]
 
 
 def read_with_peer(recognizer: Recognizer, cells: list[list[np.ndarray]], field_types: list[str]) -> list[Reading]:
@@ -244,7 +256,7 @@ def run_stages(samples: Sequence[FieldSample], stages: Sequence[str], readers: R
                chunk_lines: int = CHUNK_LINES) -> dict[str, StageRun]:
     """Every stage (that can run) on every sample, chunk by chunk."""
     decoders = [s for s in stages if s in DECODERS]
-    peers = [s for s in stages if s in readers.peers]
+    peers = [s for s in stages if s in readers.peers or s == INGEST]
     network = Clock()
     runs = {s: StageRun(s, shared=network if s in DECODERS else Clock()) for s in [*decoders, *peers]}
     evidence: list[list[LineLogProbs]] = []
@@ -260,6 +272,8 @@ def run_stages(samples: Sequence[FieldSample], stages: Sequence[str], readers: R
             with run.clock.timing():
                 if name in DECODERS:
                     readings = DECODERS[name](evidence, types, readers.calibrator)
+                elif name == INGEST:
+                    readings = read_as_ingest(readers.recognizer, [s.cell for s in chunk], types, readers.calibrator)
                 else:
                     readings = read_with_peer(readers.peers[name], cells, types)
             run.truths.extend(s.expected for s in chunk)

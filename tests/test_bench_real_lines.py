@@ -20,6 +20,7 @@ from bench.real_lines import (
     decode_free_text,
     main,
     markdown_table,
+    read_as_ingest,
     real_samples,
 )
 from ocr.recognition import propose_cells
@@ -84,15 +85,22 @@ def test_asternet_stages_read_the_same_lines(scores):
     assert by_stage["greedy"].cer > 0.02
 
 
-def test_decoder_stages_are_what_ingest_proposes(samples, readers):
-    """The 'field' and 'free_text' rows are ``recognize --field-type place|free_text``'s proposals
-    (the same lines in one recognizer call, as the benchmark batches them)."""
+def test_decoder_stages_are_what_ingest_proposes_with_one_reader(samples, readers):
+    """The 'field' and 'free_text' rows are ingest's proposals of the cells as place or free text
+    without the second reader's checks (the same lines in one recognizer call, as the benchmark
+    batches them); the 'ingest' row is ingest's proposals with them, which read some places otherwise."""
     lines = samples[:EQUIVALENCE_LINES]
     evidence = [[e] for e in readers.recognizer.line_log_probs([s.cell.lines[0] for s in lines])]
     for decoder, field_type in [(decode_field, "place"), (decode_free_text, "free_text")]:
-        proposals = propose_cells([(s.cell, field_type) for s in lines], readers.recognizer, readers.calibrator)
+        proposals = propose_cells([(s.cell, field_type) for s in lines], readers.recognizer, readers.calibrator,
+                                  second_reader=False)
         readings = decoder(evidence, ["place"] * len(lines), readers.calibrator)
         assert readings == [(p.value, p.confidence) for p in proposals], field_type
+    one_reader = decode_field(evidence, ["place"] * len(lines), readers.calibrator)
+    both = read_as_ingest(readers.recognizer, [s.cell for s in lines], ["place"] * len(lines), readers.calibrator)
+    changed = [(a, b) for a, b in zip(one_reader, both, strict=True) if a != b]
+    # Re-read places are never surer than their first reading (ocr.recognition._place_checked).
+    assert all(b[1] <= a[1] for a, b in changed)
 
 
 def test_command_writes_json(tmp_path: Path, capsys):

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from itertools import combinations
 
 from ocr.fields.syllables import is_vietnamese_syllable
+from ocr.fields.text import strip_diacritics
 from ocr.places.candidates import (
     LINE_BREAK,
     SEPARATOR_EDITS,
@@ -162,17 +163,24 @@ def _select(
 
 
 class _Likelihoods:
-    """CTC log-likelihood of cell texts on the cell's joined frames, computed in batches, kept."""
+    """CTC log-likelihood of cell texts on the cell's joined frames, computed in batches, kept; with
+    ``letters`` (a second reader's bare-letter frames of the same lines), the sum of both readers'
+    log-likelihoods, the second one of the text without diacritics."""
 
-    def __init__(self, lines: list[LineLogProbs]) -> None:
+    def __init__(self, lines: list[LineLogProbs], letters: list[LineLogProbs] | None = None) -> None:
         self.joined = join_lines(lines)
+        self.letters = join_lines(letters) if letters else None
         self.known: dict[str, float] = {}
 
     def __call__(self, texts: Sequence[str]) -> list[float]:
         plain = [text.replace(LINE_BREAK, " ") for text in texts]
         missing = list(dict.fromkeys(t for t in plain if t not in self.known))
         if missing:
-            self.known.update(zip(missing, batch_text_log_likelihood(self.joined, missing), strict=True))
+            scores = batch_text_log_likelihood(self.joined, missing)
+            if self.letters is not None:
+                bare = batch_text_log_likelihood(self.letters, [strip_diacritics(t) for t in missing])
+                scores = [a + b for a, b in zip(scores, bare, strict=True)]
+            self.known.update(zip(missing, scores, strict=True))
         return [self.known[t] for t in plain]
 
 
@@ -190,11 +198,14 @@ def _keep_likeliest(cell: CellText, likelihoods: _Likelihoods) -> Callable[[list
 
 
 def decode_place_cell(
-    lines: list[LineLogProbs], decoded: list[DecodedLine], home: HomeArea | None = None
+    lines: list[LineLogProbs], decoded: list[DecodedLine], home: HomeArea | None = None,
+    letters: list[LineLogProbs] | None = None,
 ) -> list[DecodedLine]:
     """The lines of a place cell after gazetteer rescoring (same length as ``decoded``);
-    ``home``: the book's home area (see ``ocr.places.index.PlaceIndex.home_area``)."""
-    if not lines or len(lines) != len(decoded):
+    ``home``: the book's home area (see ``ocr.places.index.PlaceIndex.home_area``); ``letters``: a
+    second reader's bare-letter frames of the same lines, whose evidence is then added to the
+    frames' (ocr.read.place_check)."""
+    if not lines or len(lines) != len(decoded) or (letters is not None and len(letters) != len(lines)):
         return decoded
     cell = CellText.of_lines([d.reading.text for d in decoded])
     if not cell.words:
@@ -204,7 +215,9 @@ def decode_place_cell(
     settled = [i for i in interpretations(cell, index, exactly_written, home) if is_settled(cell, i)]
     if settled and (home is None or not all(strays_from_home(cell, i, index, home) for i in settled)):
         return decoded  # an existing path, written out in full: nothing to rescore, no CTC pass
-    likelihoods = _Likelihoods(lines)
+    likelihoods = _Likelihoods(lines, letters)
+    if letters is not None and likelihoods([render(cell, ())])[0] <= NEG_INF:
+        return decoded  # the reading cannot be spelt on one of the readers' frames: nothing to weigh
     found = interpretations(cell, index, _keep_likeliest(cell, likelihoods), home)
     edits = sorted({e for interpretation in found for e in interpretation.edits})
     if not edits:
