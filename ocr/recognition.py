@@ -66,6 +66,7 @@ from ocr.read.digit_check import DIGIT_CHECK_TYPES, DIGIT_READERS_DIFFER, DIGITS
 from ocr.read.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.read.engines.ppocr_second import get_second_reader
 from ocr.read.name_decoding import rescore_surname
+from ocr.read.name_word_check import NAME_WORDS_REREAD, name_word_rivals
 from ocr.read.page_context import (
     REGISTRATION_DATE_KEY,
     REGISTRATION_NO_KEY,
@@ -582,8 +583,10 @@ def second_reader_checked(
 ) -> list[FieldProposal]:
     """``proposals`` (one per cell) weighed by the second reader (ocr.read.engines.ppocr_second):
     dates and registration numbers by its digits (ocr.read.digit_check: a date both readers read
-    otherwise is replaced, a value with a close rival doubted), the first word of names not proposed
-    as sure by its bare letters (ocr.read.surname_check: a listed surname both prefer replaces it).
+    otherwise is replaced, a value with a close rival doubted); names and places not proposed as sure
+    by its bare letters (a listed surname both prefer replaces the first word, ocr.read.surname_check;
+    a syllable both prefer any other word, ocr.read.name_word_check; a place is rescored with the
+    gazetteer on both readers' evidence, ocr.read.place_check).
     Every change is capped below the high band, with the reason and the other value offered.
     ``frames``: the cells' frames as first read (cell_frames), read again if not given. Unchanged
     without the second reader or a CTC recognizer."""
@@ -601,9 +604,10 @@ def second_reader_checked(
     names = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, checked, strict=True))
              if field_type == "person_name" and proposal.value and proposal.confidence < SECOND_LOOK_FROM
              and cell.lines and len(proposal.char_lines) == len(cell.lines)]
-    letters = second.letter_frames([cells[i][0].lines[0] for i in names])
-    for i, primary, first_line in zip(names, _first_frames(names, cells, recognizer, frames), letters, strict=True):
-        checked[i] = _surname_checked(checked[i], *cells[i], primary[0], first_line, engine, calibrator, local)
+    name_letters = iter(second.letter_frames([line for i in names for line in cells[i][0].lines]))
+    for i, primary in zip(names, _first_frames(names, cells, recognizer, frames), strict=True):
+        cell_letters = [next(name_letters) for _ in primary]
+        checked[i] = _name_checked(checked[i], *cells[i], primary, cell_letters, engine, calibrator, local)
     places = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, checked, strict=True))
               if field_type == "place" and proposal.value and proposal.confidence < SECOND_LOOK_FROM
               and cell.lines and len(proposal.char_lines) == len(cell.lines)]
@@ -631,18 +635,30 @@ def _digit_checked(proposal: FieldProposal, cell: CellImage, field_type: str, pr
     return replace(doubted, alternatives=[*offered, *doubted.alternatives])
 
 
-def _surname_checked(proposal: FieldProposal, cell: CellImage, field_type: str, primary: LineLogProbs,
-                     letters: LineLogProbs, engine: str, calibrator: Calibrator | None,
-                     local: LocalLexicon | None) -> FieldProposal:
-    """One name's first word weighed by both readers' frames of its first line (ocr.read.surname_check)."""
-    line = "".join(c.char for c in proposal.char_lines[0])
-    verdict = surname_rival(line, primary, letters)
-    reading = reading_for_text(primary, verdict.line) if verdict is not None else None
-    if verdict is None or reading is None:
+def _name_checked(proposal: FieldProposal, cell: CellImage, field_type: str, primary: list[LineLogProbs],
+                  letters: list[LineLogProbs], engine: str, calibrator: Calibrator | None,
+                  local: LocalLexicon | None) -> FieldProposal:
+    """One name weighed by both readers' frames of its lines: its first word against the surname list
+    (ocr.read.surname_check), every other word against the syllables (ocr.read.name_word_check)."""
+    read = ["".join(c.char for c in chars) for chars in proposal.char_lines]
+    lines, nats, issues = list(read), [0.0] * len(read), []
+    if (surname := surname_rival(read[0], primary[0], letters[0])) is not None:
+        lines[0], nats[0] = surname.line, surname.primary_nats
+        issues.append(SURNAME_REREAD)
+    for k, (frames, bare) in enumerate(zip(primary, letters, strict=True)):
+        if (words := name_word_rivals(lines[k], frames, bare, first=1 if k == 0 else 0)) is not None:
+            lines[k], nats[k] = words.line, nats[k] + words.primary_nats
+            issues += [] if NAME_WORDS_REREAD in issues else [NAME_WORDS_REREAD]
+    if not issues:
         return proposal
-    decoded = [DecodedLine(reading, reading, verdict.line, [line], used_lexicon=True, repair_nats=verdict.primary_nats),
-               *(_kept_line(chars) for chars in proposal.char_lines[1:])]
-    return _reread(proposal, cell, field_type, decoded, SURNAME_REREAD, engine, calibrator, local)
+    decoded = []
+    for frames, chars, before, after, given_up in zip(primary, proposal.char_lines, read, lines, nats, strict=True):
+        reading = reading_for_text(frames, after) if after != before else None
+        if after != before and reading is None:
+            return proposal
+        decoded.append(_kept_line(chars) if reading is None
+                       else DecodedLine(reading, reading, after, [before], used_lexicon=True, repair_nats=given_up))
+    return _reread(proposal, cell, field_type, decoded, issues, engine, calibrator, local)
 
 
 def _place_checked(proposal: FieldProposal, cell: CellImage, field_type: str, primary: list[LineLogProbs],
@@ -669,14 +685,16 @@ def _first_frames(chosen: Sequence[int], cells: Sequence[tuple[CellImage, str]],
     return [[next(first) for _ in cells[i][0].lines] for i in chosen]
 
 
-def _reread(proposal: FieldProposal, cell: CellImage, field_type: str, decoded: list[DecodedLine], issue: FieldIssue,
-            engine: str, calibrator: Calibrator | None, local: LocalLexicon | None) -> FieldProposal:
+def _reread(proposal: FieldProposal, cell: CellImage, field_type: str, decoded: list[DecodedLine],
+            issues: FieldIssue | Sequence[FieldIssue], engine: str, calibrator: Calibrator | None,
+            local: LocalLexicon | None) -> FieldProposal:
     """The cell proposed as ``decoded`` reads it instead of ``proposal``: below the high band with
-    ``issue``, what was proposed offered first."""
+    ``issues``, what was proposed offered first."""
     reread = proposal_from_reading(cell.key, read_field(field_type, decoded, local, len(cell.lines)), engine,
                                    calibrator)
     offered = [a for a in dict.fromkeys([proposal.value, *proposal.alternatives]) if a != reread.value]
-    return replace(_contradicted(reread, [issue]), alternatives=offered)
+    reasons = [issues] if isinstance(issues, FieldIssue) else list(issues)
+    return replace(_contradicted(reread, reasons), alternatives=offered)
 
 
 def _kept_line(chars: Sequence[CharConfidence]) -> DecodedLine:
