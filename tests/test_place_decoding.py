@@ -12,7 +12,7 @@ import pytest
 from ocr.fields.local_lexicon import HomeUnit, LocalLexicon
 from ocr.places.candidates import CellText, Edit, head_matches, interpretations, render, type_word_matches
 from ocr.places.decoding import decode_place_cell
-from ocr.places.index import HomeArea, place_index, split_unit_name
+from ocr.places.index import HomeArea, NameScope, place_index, split_unit_name
 from ocr.read.ctc_batch import batch_text_log_likelihood
 from ocr.read.decoding import DecodedLine, constrained_decode, join_lines, text_log_likelihood
 from ocr.read.engines.asternet import get_asternet
@@ -289,3 +289,13 @@ def test_decode_cell_reads_a_rendered_two_line_place_with_the_gazetteer() -> Non
     # The whole cell's evidence is one text: the two lines joined with a sure space.
     joined = " ".join(d.reading.text for d in decoded)
     assert text_log_likelihood(join_lines(lines), joined) > -30
+
+
+def test_a_name_scope_does_not_depend_on_the_order_its_names_come_in() -> None:
+    # Names equally near a misreading are kept up to a limit in the scope's order, and scopes are
+    # cached: an order that followed how a set was built made a page's reading depend on the pages
+    # read before it.
+    names = ["Vạn Thạnh", "Vạn Thắng", "Vạn Thọ", "Vạn Phú", "Vạn Phước", "Vạn Long", "Vạn Lương", "Đại Lãnh"]
+    forward, backward = NameScope.of("commune", names), NameScope.of("commune", reversed(names))
+    assert forward == backward
+    assert forward.near("Vạn Thanh", 3, limit=2) == backward.near("Vạn Thanh", 3, limit=2)

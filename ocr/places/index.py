@@ -261,9 +261,12 @@ class NameScope:
 
     @classmethod
     def of(cls, level: str, names: Iterable[str]) -> NameScope:
-        by_key = _names_by_key(names)
+        # Sorted: names as near as each other are kept up to ``near``'s limit in this order, and a
+        # set of names iterates in an order that depends on how it was built (the scope is cached,
+        # so a page's reading would depend on the pages read before it).
+        by_key = _names_by_key(sorted(names))
         longest = max((len(n.split()) for ns in by_key.values() for n in ns), default=0)
-        return cls(level, by_key, tuple(by_key), longest)
+        return cls(level, by_key, tuple(sorted(by_key)), longest)
 
     def near(self, text: str, max_distance: int, limit: int = 4) -> list[NameMatch]:
         """Names within ``max_distance`` accentless edits of ``text``, nearest first."""
