@@ -627,7 +627,8 @@ def _digit_checked(proposal: FieldProposal, cell: CellImage, field_type: str, pr
     reading = reading_for_text(primary_frames, verdict.written) if verdict.switched else None
     if reading is not None:
         decoded = [DecodedLine(reading, reading, verdict.written, used_lexicon=True)]
-        return _reread(proposal, cell, field_type, decoded, DIGITS_REREAD, engine, calibrator, local)
+        reread = _reread(proposal, cell, field_type, decoded, DIGITS_REREAD, engine, calibrator, local)
+        return replace(reread, confidence=min(reread.confidence, proposal.confidence)) if verdict.unreadable else reread
     if not verdict.doubted:
         return proposal
     doubted = _contradicted(proposal, [DIGIT_READERS_DIFFER])

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE, ConfidenceBands
+from ocr.fields.normalize import normalize
 from ocr.image.loading import load_images
 from ocr.pipeline import PageResult, process_page
 from ocr.read.decoding import greedy_decode
@@ -65,6 +66,36 @@ def test_both_readers_together_replace_a_date_the_first_misread() -> None:
     verdict = cross_check("07/09/1968", "date", primary, second, _any)
     assert verdict.switched and verdict.value == "07/09/1960" and verdict.written == "07/09/1960"
     assert verdict.rival == "07/09/1968"  # the replaced reading is kept to offer
+
+
+def test_a_replaced_date_is_written_as_the_field_reads_it() -> None:
+    # AsterNet reads the marks as spaces: its likeliest spelling of the rival, "07 09 1960", is no
+    # date to the field, so the rival is written in the likeliest spelling that is ("07.09.1960").
+    primary = ctc_frames.written("07 09 1968", ALPHABET, {9: {"8": 0.7, "0": 0.25}})
+    second = ctc_frames.written("07/09/1960", ALPHABET)
+    verdict = cross_check("07/09/1968", "date", primary, second, lambda value: "/" in value)
+    assert verdict.switched and verdict.value == "07/09/1960"
+    assert normalize("date", verdict.written) == "07/09/1960"
+
+
+def _whole_dates(value: str) -> bool:
+    return value.count("/") == 2 and " " not in value
+
+
+def test_a_date_read_with_spaces_for_its_marks_is_read_as_the_date_both_readers_find_likelier() -> None:
+    # AsterNet: "10 02 2003" (no date to the field), its "0" 0.6 against 0.35 for "6"; PP-OCR: "16/02/2003".
+    primary = ctc_frames.written("10 02 2003", ALPHABET, {1: {"0": 0.6, "6": 0.35}})
+    second = ctc_frames.written("16/02/2003", ALPHABET)
+    verdict = cross_check("10 02 2003", "date", primary, second, _whole_dates)
+    assert verdict.switched and verdict.unreadable and verdict.value == "16/02/2003"
+    assert verdict.rival == "10 02 2003" and normalize("date", verdict.written) == "16/02/2003"
+
+
+def test_a_date_neither_reader_reads_as_one_stays_as_read() -> None:
+    primary = ctc_frames.written("10 2003", ALPHABET)
+    second = ctc_frames.written("1 02 003", ALPHABET)
+    verdict = cross_check("10 2003", "date", primary, second, _whole_dates)
+    assert not verdict.switched and verdict.value == "10 2003"
 
 
 def test_a_registration_number_is_doubted_not_replaced() -> None:
