@@ -66,7 +66,7 @@ from ocr.read.digit_check import DIGIT_CHECK_TYPES, DIGIT_READERS_DIFFER, DIGITS
 from ocr.read.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.read.engines.ppocr_second import get_second_reader
 from ocr.read.name_decoding import rescore_surname
-from ocr.read.name_word_check import NAME_WORDS_REREAD, name_word_rivals
+from ocr.read.name_word_check import NAME_WORDS_REREAD, TEXT_WORDS_REREAD, name_word_rivals
 from ocr.read.page_context import (
     REGISTRATION_DATE_KEY,
     REGISTRATION_NO_KEY,
@@ -608,6 +608,13 @@ def second_reader_checked(
     for i, primary in zip(names, _first_frames(names, cells, recognizer, frames), strict=True):
         cell_letters = [next(name_letters) for _ in primary]
         checked[i] = _name_checked(checked[i], *cells[i], primary, cell_letters, engine, calibrator, local)
+    texts = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, checked, strict=True))
+             if field_type == "free_text" and proposal.value and proposal.confidence < SECOND_LOOK_FROM
+             and cell.lines and len(proposal.char_lines) == len(cell.lines)]
+    text_letters = iter(second.letter_frames([line for i in texts for line in cells[i][0].lines]))
+    for i, primary in zip(texts, _first_frames(texts, cells, recognizer, frames), strict=True):
+        cell_letters = [next(text_letters) for _ in primary]
+        checked[i] = _text_checked(checked[i], *cells[i], primary, cell_letters, engine, calibrator, local)
     places = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, checked, strict=True))
               if field_type == "place" and proposal.value and proposal.confidence < SECOND_LOOK_FROM
               and cell.lines and len(proposal.char_lines) == len(cell.lines)]
@@ -660,6 +667,26 @@ def _name_checked(proposal: FieldProposal, cell: CellImage, field_type: str, pri
         decoded.append(_kept_line(chars) if reading is None
                        else DecodedLine(reading, reading, after, [before], used_lexicon=True, repair_nats=given_up))
     return _reread(proposal, cell, field_type, decoded, issues, engine, calibrator, local)
+
+
+def _text_checked(proposal: FieldProposal, cell: CellImage, field_type: str, primary: list[LineLogProbs],
+                  letters: list[LineLogProbs], engine: str, calibrator: Calibrator | None,
+                  local: LocalLexicon | None) -> FieldProposal:
+    """One free text's words weighed by both readers' frames against the syllables (ocr.read.name_word_check)."""
+    read = ["".join(c.char for c in chars) for chars in proposal.char_lines]
+    verdicts = [name_word_rivals(line, frames, bare, capitalised=False)
+                for line, frames, bare in zip(read, primary, letters, strict=True)]
+    if all(v is None for v in verdicts):
+        return proposal
+    decoded = []
+    for frames, chars, before, verdict in zip(primary, proposal.char_lines, read, verdicts, strict=True):
+        reading = reading_for_text(frames, verdict.line) if verdict is not None else None
+        if verdict is not None and reading is None:
+            return proposal
+        decoded.append(_kept_line(chars) if verdict is None or reading is None
+                       else DecodedLine(reading, reading, verdict.line, [before], used_lexicon=True,
+                                        repair_nats=verdict.primary_nats))
+    return _reread(proposal, cell, field_type, decoded, TEXT_WORDS_REREAD, engine, calibrator, local)
 
 
 def _place_checked(proposal: FieldProposal, cell: CellImage, field_type: str, primary: list[LineLogProbs],

@@ -42,6 +42,15 @@ def test_the_tone_of_a_word_stays_the_first_readers_call() -> None:
     assert name_word_rivals("Phạm Văn Hải", primary, letters, first=1) is None
 
 
+def test_the_words_of_a_free_text_keep_the_case_they_were_read_with() -> None:
+    # "Bệnh giù": AsterNet's "ù" 0.9 against 0.05 for "à"; PP-OCR: "Benh gia".
+    alphabet = ("", *"BệnhgiùàaBG ")
+    primary = ctc_frames.written("Bệnh giù", alphabet, {7: {"ù": 0.9, "à": 0.05}})
+    letters = ctc_frames.written("Benh gia", LETTER_ALPHABET)
+    verdict = name_word_rivals("Bệnh giù", primary, letters, capitalised=False)
+    assert verdict is not None and verdict.line == "Bệnh già"
+
+
 # A generated page (tuning family faded_rulings, page 3, seed 4242, as bench.robustness draws it):
 # its hand's "Công" and "Nam" are read "Lông" and "Mum" by AsterNet alone.
 @cache
