@@ -66,7 +66,6 @@ from ocr.read.digit_check import DIGIT_CHECK_TYPES, DIGIT_READERS_DIFFER, DIGITS
 from ocr.read.engines.base import CTCRecognizer, LineLogProbs, Recognizer
 from ocr.read.engines.ppocr_second import get_second_reader
 from ocr.read.name_decoding import rescore_surname
-from ocr.read.name_word_check import NAME_WORDS_REREAD, TEXT_WORDS_REREAD, name_word_rivals
 from ocr.read.page_context import (
     REGISTRATION_DATE_KEY,
     REGISTRATION_NO_KEY,
@@ -77,6 +76,7 @@ from ocr.read.page_context import (
 from ocr.read.place_check import PLACE_REREAD, place_rival
 from ocr.read.second_look import SECOND_LOOK_TYPES, SECOND_READING_DIFFERS, widened
 from ocr.read.surname_check import SURNAME_REREAD, surname_rival
+from ocr.read.word_check import NAME_WORDS_REREAD, TEXT_WORDS_REREAD, word_rivals
 from ocr.types import CellImage, CharConfidence, FieldProposal, LedgerLayout, PageAnalysis
 
 # The page pipeline decides emptiness from ink; on synthetic pages it is right far more
@@ -585,7 +585,7 @@ def second_reader_checked(
     dates and registration numbers by its digits (ocr.read.digit_check: a date both readers read
     otherwise is replaced, a value with a close rival doubted); names and places not proposed as sure
     by its bare letters (a listed surname both prefer replaces the first word, ocr.read.surname_check;
-    a syllable both prefer any other word, ocr.read.name_word_check; a place is rescored with the
+    a syllable both prefer any other word, ocr.read.word_check; a place is rescored with the
     gazetteer on both readers' evidence, ocr.read.place_check).
     Every change is capped below the high band, with the reason and the other value offered.
     ``frames``: the cells' frames as first read (cell_frames), read again if not given. Unchanged
@@ -647,14 +647,14 @@ def _name_checked(proposal: FieldProposal, cell: CellImage, field_type: str, pri
                   letters: list[LineLogProbs], engine: str, calibrator: Calibrator | None,
                   local: LocalLexicon | None) -> FieldProposal:
     """One name weighed by both readers' frames of its lines: its first word against the surname list
-    (ocr.read.surname_check), every other word against the syllables (ocr.read.name_word_check)."""
+    (ocr.read.surname_check), every other word against the syllables (ocr.read.word_check)."""
     read = ["".join(c.char for c in chars) for chars in proposal.char_lines]
     lines, nats, issues = list(read), [0.0] * len(read), []
     if (surname := surname_rival(read[0], primary[0], letters[0])) is not None:
         lines[0], nats[0] = surname.line, surname.primary_nats
         issues.append(SURNAME_REREAD)
     for k, (frames, bare) in enumerate(zip(primary, letters, strict=True)):
-        if (words := name_word_rivals(lines[k], frames, bare, first=1 if k == 0 else 0)) is not None:
+        if (words := word_rivals(lines[k], frames, bare, first=1 if k == 0 else 0)) is not None:
             lines[k], nats[k] = words.line, nats[k] + words.primary_nats
             issues += [] if NAME_WORDS_REREAD in issues else [NAME_WORDS_REREAD]
     if not issues:
@@ -672,9 +672,9 @@ def _name_checked(proposal: FieldProposal, cell: CellImage, field_type: str, pri
 def _text_checked(proposal: FieldProposal, cell: CellImage, field_type: str, primary: list[LineLogProbs],
                   letters: list[LineLogProbs], engine: str, calibrator: Calibrator | None,
                   local: LocalLexicon | None) -> FieldProposal:
-    """One free text's words weighed by both readers' frames against the syllables (ocr.read.name_word_check)."""
+    """One free text's words weighed by both readers' frames against the syllables (ocr.read.word_check)."""
     read = ["".join(c.char for c in chars) for chars in proposal.char_lines]
-    verdicts = [name_word_rivals(line, frames, bare, capitalised=False)
+    verdicts = [word_rivals(line, frames, bare, capitalised=False)
                 for line, frames, bare in zip(read, primary, letters, strict=True)]
     if all(v is None for v in verdicts):
         return proposal

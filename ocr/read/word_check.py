@@ -1,4 +1,4 @@
-"""The words of a name weighed by two readers whose mistakes differ (issue #13).
+"""The words of a name or a free text weighed by two readers whose mistakes differ (issue #13).
 
 AsterNet reads some hands' given and middle names as non-words or as other syllables ("Sích" for
 "Bích", "CMinh" for "Minh", "Căn" for "Văn"). The word lexicon's beam (ocr.read.decoding) may only
@@ -54,7 +54,7 @@ NAME_WORDS_REREAD = FieldIssue(
 
 
 @dataclass(frozen=True)
-class NameWordsVerdict:
+class WordsVerdict:
     """The line with the words both readers prefer in place of those read."""
 
     line: str
@@ -70,8 +70,8 @@ def _spellings() -> tuple[list[str], dict[str, list[str]]]:
     return sorted(toned), toned
 
 
-def name_word_rivals(line: str, primary: LineLogProbs, letters: LineLogProbs, first: int = 0,
-                     capitalised: bool = True) -> NameWordsVerdict | None:
+def word_rivals(line: str, primary: LineLogProbs, letters: LineLogProbs, first: int = 0,
+                     capitalised: bool = True) -> WordsVerdict | None:
     """``line`` (a cell's line as read on ``primary``'s frames; ``letters``: the second reader's
     bare-letter frames of it) with each word from ``first`` on replaced by the syllable both readers
     prefer by more than WORD_MARGIN, or None when every word stands. ``capitalised``: every word is
@@ -109,7 +109,7 @@ def name_word_rivals(line: str, primary: LineLogProbs, letters: LineLogProbs, fi
     if not changed:
         return None
     new_line = " ".join(words)
-    return NameWordsVerdict(new_line, max(0.0, start_primary - batch_text_log_likelihood(primary, [new_line])[0]))
+    return WordsVerdict(new_line, max(0.0, start_primary - batch_text_log_likelihood(primary, [new_line])[0]))
 
 
 def _cased(word: str, upper: bool) -> str:

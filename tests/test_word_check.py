@@ -9,7 +9,7 @@ from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE
 from ocr.image.loading import load_images
 from ocr.pipeline import PageResult, process_page
 from ocr.read.engines.ppocr_second import LETTER_ALPHABET
-from ocr.read.name_word_check import NAME_WORDS_REREAD, name_word_rivals
+from ocr.read.word_check import NAME_WORDS_REREAD, word_rivals
 from ocr.reader import build_reader
 from samples.families import family
 from samples.fields import render_family_page
@@ -24,7 +24,7 @@ def test_a_word_the_second_reader_spells_replaces_a_misread_one() -> None:
     # AsterNet: "Căn" with its first letter 0.9 against 0.05 for "V"; PP-OCR: "Van".
     primary = ctc_frames.written("Phạm Căn Hải", ALPHABET, {5: {"C": 0.9, "V": 0.05}})
     letters = ctc_frames.written("Pham Van Hai", LETTER_ALPHABET)
-    verdict = name_word_rivals("Phạm Căn Hải", primary, letters, first=1)
+    verdict = word_rivals("Phạm Căn Hải", primary, letters, first=1)
     assert verdict is not None and verdict.line == "Phạm Văn Hải"
     assert 2 < verdict.primary_nats < 4  # what AsterNet alone gave up: ln(0.9 / 0.05)
 
@@ -32,14 +32,14 @@ def test_a_word_the_second_reader_spells_replaces_a_misread_one() -> None:
 def test_words_both_readers_read_alike_stand() -> None:
     primary = ctc_frames.written("Phạm Căn Hải", ALPHABET, {5: {"C": 0.9, "V": 0.05}})
     letters = ctc_frames.written("Pham Can Hai", LETTER_ALPHABET)
-    assert name_word_rivals("Phạm Căn Hải", primary, letters, first=1) is None
+    assert word_rivals("Phạm Căn Hải", primary, letters, first=1) is None
 
 
 def test_the_tone_of_a_word_stays_the_first_readers_call() -> None:
     # AsterNet's frames prefer "Hài" by 2.9 nats to the "Hải" read (the lexicon's choice); PP-OCR cannot see tones.
     primary = ctc_frames.written("Phạm Văn Hải", ("", *"PhạmVănHảià "), {10: {"à": 0.9, "ả": 0.05}})
     letters = ctc_frames.written("Pham Van Hai", LETTER_ALPHABET)
-    assert name_word_rivals("Phạm Văn Hải", primary, letters, first=1) is None
+    assert word_rivals("Phạm Văn Hải", primary, letters, first=1) is None
 
 
 def test_the_words_of_a_free_text_keep_the_case_they_were_read_with() -> None:
@@ -47,7 +47,7 @@ def test_the_words_of_a_free_text_keep_the_case_they_were_read_with() -> None:
     alphabet = ("", *"BệnhgiùàaBG ")
     primary = ctc_frames.written("Bệnh giù", alphabet, {7: {"ù": 0.9, "à": 0.05}})
     letters = ctc_frames.written("Benh gia", LETTER_ALPHABET)
-    verdict = name_word_rivals("Bệnh giù", primary, letters, capitalised=False)
+    verdict = word_rivals("Bệnh giù", primary, letters, capitalised=False)
     assert verdict is not None and verdict.line == "Bệnh già"
 
 
