@@ -25,7 +25,7 @@ decoding):
               by AsterNet alone (no unit, no page context)
   ingest      the cell proposed as ingest proposes it (``ocr.recognition.propose_cells``): ``field``
               plus the second reader's checks (PP-OCRv6; places rescored by both readers,
-              ``ocr.read.place_check``): ``python -m workbench recognize LINE --field-type place``
+              ``ocr.places.place_check``): ``python -m workbench recognize LINE --field-type place``
               (no unit, no page context); its own network pass
   tesseract   Tesseract 5 vie; rapidocr  PP-OCR via RapidOCR (optional extras; skipped, saying
               why, when not installed); confidence: their line score

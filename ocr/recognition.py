@@ -51,6 +51,7 @@ from ocr.fields.validate import (
 from ocr.page_warnings import PageWarning, warning_codes
 from ocr.places.decoding import decode_place_cell
 from ocr.places.index import HomeArea, place_index
+from ocr.places.place_check import PLACE_REREAD, place_rival
 from ocr.places.run_together import UNITS_RUN_TOGETHER, units_run_together
 from ocr.read.decoding import (
     DecodedLine,
@@ -73,7 +74,6 @@ from ocr.read.page_context import (
     apply_page_context,
     registration_no_run_issues,
 )
-from ocr.read.place_check import PLACE_REREAD, place_rival
 from ocr.read.second_look import SECOND_LOOK_TYPES, SECOND_READING_DIFFERS, widened
 from ocr.read.surname_check import SURNAME_REREAD, surname_rival
 from ocr.read.word_check import NAME_WORDS_REREAD, TEXT_WORDS_REREAD, word_rivals
@@ -586,7 +586,7 @@ def second_reader_checked(
     otherwise is replaced, a value with a close rival doubted); names and places not proposed as sure
     by its bare letters (a listed surname both prefer replaces the first word, ocr.read.surname_check;
     a syllable both prefer any other word, ocr.read.word_check; a place is rescored with the
-    gazetteer on both readers' evidence, ocr.read.place_check).
+    gazetteer on both readers' evidence, ocr.places.place_check).
     Every change is capped below the high band, with the reason and the other value offered.
     ``frames``: the cells' frames as first read (cell_frames), read again if not given. Unchanged
     without the second reader or a CTC recognizer."""
@@ -601,27 +601,15 @@ def second_reader_checked(
     for i, primary in zip(dates, _first_frames(dates, cells, recognizer, frames), strict=True):
         seconds = [next(digits) for _ in primary]
         checked[i] = _digit_checked(checked[i], *cells[i], primary, seconds, engine, calibrator, local)
-    names = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, checked, strict=True))
-             if field_type == "person_name" and proposal.value and proposal.confidence < SECOND_LOOK_FROM
-             and cell.lines and len(proposal.char_lines) == len(cell.lines)]
-    name_letters = iter(second.letter_frames([line for i in names for line in cells[i][0].lines]))
-    for i, primary in zip(names, _first_frames(names, cells, recognizer, frames), strict=True):
-        cell_letters = [next(name_letters) for _ in primary]
-        checked[i] = _name_checked(checked[i], *cells[i], primary, cell_letters, engine, calibrator, local)
-    texts = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, checked, strict=True))
-             if field_type == "free_text" and proposal.value and proposal.confidence < SECOND_LOOK_FROM
-             and cell.lines and len(proposal.char_lines) == len(cell.lines)]
-    text_letters = iter(second.letter_frames([line for i in texts for line in cells[i][0].lines]))
-    for i, primary in zip(texts, _first_frames(texts, cells, recognizer, frames), strict=True):
-        cell_letters = [next(text_letters) for _ in primary]
-        checked[i] = _text_checked(checked[i], *cells[i], primary, cell_letters, engine, calibrator, local)
-    places = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, checked, strict=True))
-              if field_type == "place" and proposal.value and proposal.confidence < SECOND_LOOK_FROM
-              and cell.lines and len(proposal.char_lines) == len(cell.lines)]
-    place_letters = iter(second.letter_frames([line for i in places for line in cells[i][0].lines]))
-    for i, primary in zip(places, _first_frames(places, cells, recognizer, frames), strict=True):
-        cell_letters = [next(place_letters) for _ in primary]
-        checked[i] = _place_checked(checked[i], *cells[i], primary, cell_letters, engine, calibrator, local)
+    # Names, free text and places below the high band: by the second reader's bare letters.
+    lettered = [i for i, ((cell, field_type), proposal) in enumerate(zip(cells, checked, strict=True))
+                if field_type in LETTER_CHECKS and proposal.value and proposal.confidence < SECOND_LOOK_FROM
+                and cell.lines and len(proposal.char_lines) == len(cell.lines)]
+    letters = iter(second.letter_frames([line for i in lettered for line in cells[i][0].lines]))
+    for i, primary in zip(lettered, _first_frames(lettered, cells, recognizer, frames), strict=True):
+        cell_letters = [next(letters) for _ in primary]
+        check = LETTER_CHECKS[cells[i][1]]
+        checked[i] = check(checked[i], *cells[i], primary, cell_letters, engine, calibrator, local)
     return checked
 
 
@@ -657,15 +645,9 @@ def _name_checked(proposal: FieldProposal, cell: CellImage, field_type: str, pri
         if (words := word_rivals(lines[k], frames, bare, first=1 if k == 0 else 0)) is not None:
             lines[k], nats[k] = words.line, nats[k] + words.primary_nats
             issues += [] if NAME_WORDS_REREAD in issues else [NAME_WORDS_REREAD]
-    if not issues:
+    decoded = _relined(primary, proposal.char_lines, lines, nats) if issues else None
+    if decoded is None:
         return proposal
-    decoded = []
-    for frames, chars, before, after, given_up in zip(primary, proposal.char_lines, read, lines, nats, strict=True):
-        reading = reading_for_text(frames, after) if after != before else None
-        if after != before and reading is None:
-            return proposal
-        decoded.append(_kept_line(chars) if reading is None
-                       else DecodedLine(reading, reading, after, [before], used_lexicon=True, repair_nats=given_up))
     return _reread(proposal, cell, field_type, decoded, issues, engine, calibrator, local)
 
 
@@ -678,21 +660,33 @@ def _text_checked(proposal: FieldProposal, cell: CellImage, field_type: str, pri
                 for line, frames, bare in zip(read, primary, letters, strict=True)]
     if all(v is None for v in verdicts):
         return proposal
-    decoded = []
-    for frames, chars, before, verdict in zip(primary, proposal.char_lines, read, verdicts, strict=True):
-        reading = reading_for_text(frames, verdict.line) if verdict is not None else None
-        if verdict is not None and reading is None:
-            return proposal
-        decoded.append(_kept_line(chars) if verdict is None or reading is None
-                       else DecodedLine(reading, reading, verdict.line, [before], used_lexicon=True,
-                                        repair_nats=verdict.primary_nats))
+    lines = [v.line if v else line for v, line in zip(verdicts, read, strict=True)]
+    decoded = _relined(primary, proposal.char_lines, lines, [v.primary_nats if v else 0.0 for v in verdicts])
+    if decoded is None:
+        return proposal
     return _reread(proposal, cell, field_type, decoded, TEXT_WORDS_REREAD, engine, calibrator, local)
+
+
+def _relined(primary: list[LineLogProbs], char_lines: Sequence[Sequence[CharConfidence]], lines: list[str],
+             nats: list[float]) -> list[DecodedLine] | None:
+    """A cell's lines as decoded lines: a line read otherwise (``lines``) spelt on its frames, the
+    reading as first read its alternative and ``nats`` what the first reader gave up for it; the others
+    as read. None when a new line cannot be spelt on its frames."""
+    decoded = []
+    for frames, chars, after, given_up in zip(primary, char_lines, lines, nats, strict=True):
+        before = "".join(c.char for c in chars)
+        reading = reading_for_text(frames, after) if after != before else None
+        if after != before and reading is None:
+            return None
+        decoded.append(_kept_line(chars) if reading is None
+                       else DecodedLine(reading, reading, after, [before], used_lexicon=True, repair_nats=given_up))
+    return decoded
 
 
 def _place_checked(proposal: FieldProposal, cell: CellImage, field_type: str, primary: list[LineLogProbs],
                    letters: list[LineLogProbs], engine: str, calibrator: Calibrator | None,
                    local: LocalLexicon | None) -> FieldProposal:
-    """One place weighed by both readers' frames of its lines with the gazetteer (ocr.read.place_check)."""
+    """One place weighed by both readers' frames of its lines with the gazetteer (ocr.places.place_check)."""
     rescored = place_rival(primary, letters, [_kept_line(chars) for chars in proposal.char_lines], home_area(local))
     if rescored is None:
         return proposal
@@ -700,6 +694,14 @@ def _place_checked(proposal: FieldProposal, cell: CellImage, field_type: str, pr
     # The calibrator rates the re-read text as if one reader had read it: on the tuning families
     # those values averaged 0.43-0.50 and were 30-32% right; the first reading's 0.27-0.36 was honest.
     return replace(reread, confidence=min(reread.confidence, proposal.confidence))
+
+
+# One cell weighed by both readers: (proposal, cell, field type, first reader's frames of its lines,
+# second reader's bare-letter frames of them, engine, calibrator, unit's words) -> proposal.
+LetterCheck = Callable[[FieldProposal, CellImage, str, list[LineLogProbs], list[LineLogProbs], str,
+                        Calibrator | None, LocalLexicon | None], FieldProposal]
+LETTER_CHECKS: dict[str, LetterCheck] = {"person_name": _name_checked, "free_text": _text_checked,
+                                         "place": _place_checked}
 
 
 def _first_frames(chosen: Sequence[int], cells: Sequence[tuple[CellImage, str]], recognizer: CTCRecognizer,

@@ -3,22 +3,16 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE
-from ocr.image.loading import load_images
-from ocr.pipeline import PageResult, process_page
+from ocr.pipeline import PageResult
 from ocr.places.decoding import decode_place_cell
+from ocr.places.place_check import PLACE_REREAD, place_rival
 from ocr.read.decoding import DecodedLine, greedy_decode
 from ocr.read.engines.base import LineLogProbs
 from ocr.read.engines.ppocr_second import LETTER_ALPHABET
-from ocr.read.place_check import PLACE_REREAD, place_rival
-from ocr.reader import build_reader
-from samples.families import family
-from samples.fields import render_family_page
 from samples.page_scores import match_truth_rows
 from tests import ctc_frames
-from workbench.book_types import get_book_type
+from tests.read_pages import read_family_page
 
 ALPHABET = ("", *"VLạnThọ,NiKáhHòaMâ ")
 
@@ -54,12 +48,8 @@ def test_a_place_the_first_reader_is_sure_of_stands_against_the_second() -> None
 
 # A generated page (tuning family jittered_columns, page 1, seed 4242, as bench.robustness draws it):
 # its hand's "Vạn Ninh" is read "Lạn Ninh" by AsterNet alone.
-@cache
 def _page() -> tuple[PageResult, dict]:
-    page = render_family_page(family("jittered_columns"), 1, 4242)
-    image = load_images(page.data, "page.jpg")[0].image
-    reader = build_reader()  # the shipped model, as ingest reads a unit with no confirmed words yet
-    return process_page(image, get_book_type(page.book_type).layout, reader), page.truth
+    return read_family_page("jittered_columns", 1, 4242)
 
 
 def test_on_a_page_a_misread_place_is_read_again_with_doubt() -> None:

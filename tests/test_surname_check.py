@@ -3,19 +3,13 @@ hands "Nguyễn" is read "CGguyẫu", far beyond the surname list's own evidence
 
 from __future__ import annotations
 
-from functools import cache
-
 from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE
-from ocr.image.loading import load_images
-from ocr.pipeline import PageResult, process_page
+from ocr.pipeline import PageResult
 from ocr.read.engines.ppocr_second import LETTER_ALPHABET
 from ocr.read.surname_check import SURNAME_REREAD, surname_rival
-from ocr.reader import build_reader
-from samples.families import family
-from samples.fields import render_family_page
 from samples.page_scores import match_truth_rows
 from tests import ctc_frames
-from workbench.book_types import get_book_type
+from tests.read_pages import read_family_page
 
 ALPHABET = ("", *"CGNguyẫễnVvăaHảiềTrầ ")
 
@@ -46,12 +40,8 @@ def test_a_surname_only_the_second_reader_wants_does_not_replace_a_sure_word() -
 
 # A generated page (tuning family jittered_columns, page 2, seed 3131, as bench.robustness draws it):
 # its hand's "Nguyễn" is read "CNguyẫu" by AsterNet alone.
-@cache
 def _page() -> tuple[PageResult, dict]:
-    page = render_family_page(family("jittered_columns"), 2, 3131)
-    image = load_images(page.data, "page.jpg")[0].image
-    reader = build_reader()  # the shipped model, as ingest reads a unit with no confirmed words yet
-    return process_page(image, get_book_type(page.book_type).layout, reader), page.truth
+    return read_family_page("jittered_columns", 2, 3131)
 
 
 def test_on_a_page_a_misread_surname_is_read_again_with_doubt() -> None:

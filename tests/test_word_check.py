@@ -3,19 +3,13 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from ocr.confidence import CONTRADICTION_MAX_CONFIDENCE
-from ocr.image.loading import load_images
-from ocr.pipeline import PageResult, process_page
+from ocr.pipeline import PageResult
 from ocr.read.engines.ppocr_second import LETTER_ALPHABET
 from ocr.read.word_check import NAME_WORDS_REREAD, word_rivals
-from ocr.reader import build_reader
-from samples.families import family
-from samples.fields import render_family_page
 from samples.page_scores import match_truth_rows
 from tests import ctc_frames
-from workbench.book_types import get_book_type
+from tests.read_pages import read_family_page
 
 ALPHABET = ("", *"PhạmVăCnHảiâuTrầ ")
 
@@ -53,12 +47,8 @@ def test_the_words_of_a_free_text_keep_the_case_they_were_read_with() -> None:
 
 # A generated page (tuning family faded_rulings, page 3, seed 4242, as bench.robustness draws it):
 # its hand's "Công" and "Nam" are read "Lông" and "Mum" by AsterNet alone.
-@cache
 def _page() -> tuple[PageResult, dict]:
-    page = render_family_page(family("faded_rulings"), 3, 4242)
-    image = load_images(page.data, "page.jpg")[0].image
-    reader = build_reader()  # the shipped model, as ingest reads a unit with no confirmed words yet
-    return process_page(image, get_book_type(page.book_type).layout, reader), page.truth
+    return read_family_page("faded_rulings", 3, 4242)
 
 
 def test_on_a_page_misread_name_words_are_read_again_with_doubt() -> None:

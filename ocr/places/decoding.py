@@ -204,7 +204,7 @@ def decode_place_cell(
     """The lines of a place cell after gazetteer rescoring (same length as ``decoded``);
     ``home``: the book's home area (see ``ocr.places.index.PlaceIndex.home_area``); ``letters``: a
     second reader's bare-letter frames of the same lines, whose evidence is then added to the
-    frames' (ocr.read.place_check)."""
+    frames' (ocr.places.place_check)."""
     if not lines or len(lines) != len(decoded) or (letters is not None and len(letters) != len(lines)):
         return decoded
     cell = CellText.of_lines([d.reading.text for d in decoded])
