@@ -622,8 +622,8 @@ def _digit_checked(proposal: FieldProposal, cell: CellImage, field_type: str, pr
     reading = reading_for_text(primary_frames, verdict.written) if verdict.switched else None
     if reading is not None:
         decoded = [DecodedLine(reading, reading, verdict.written, used_lexicon=True)]
-        reread = _reread(proposal, cell, field_type, decoded, DIGITS_REREAD, engine, calibrator, local)
-        return replace(reread, confidence=min(reread.confidence, proposal.confidence)) if verdict.unreadable else reread
+        return _reread(proposal, cell, field_type, decoded, DIGITS_REREAD, engine, calibrator, local,
+                       no_surer=verdict.unreadable)
     if not verdict.doubted:
         return proposal
     doubted = _contradicted(proposal, [DIGIT_READERS_DIFFER])
@@ -690,10 +690,9 @@ def _place_checked(proposal: FieldProposal, cell: CellImage, field_type: str, pr
     rescored = place_rival(primary, letters, [_kept_line(chars) for chars in proposal.char_lines], home_area(local))
     if rescored is None:
         return proposal
-    reread = _reread(proposal, cell, field_type, rescored, PLACE_REREAD, engine, calibrator, local)
     # The calibrator rates the re-read text as if one reader had read it: on the tuning families
     # those values averaged 0.43-0.50 and were 30-32% right; the first reading's 0.27-0.36 was honest.
-    return replace(reread, confidence=min(reread.confidence, proposal.confidence))
+    return _reread(proposal, cell, field_type, rescored, PLACE_REREAD, engine, calibrator, local, no_surer=True)
 
 
 # One cell weighed by both readers: (proposal, cell, field type, first reader's frames of its lines,
@@ -717,11 +716,13 @@ def _first_frames(chosen: Sequence[int], cells: Sequence[tuple[CellImage, str]],
 
 def _reread(proposal: FieldProposal, cell: CellImage, field_type: str, decoded: list[DecodedLine],
             issues: FieldIssue | Sequence[FieldIssue], engine: str, calibrator: Calibrator | None,
-            local: LocalLexicon | None) -> FieldProposal:
+            local: LocalLexicon | None, no_surer: bool = False) -> FieldProposal:
     """The cell proposed as ``decoded`` reads it instead of ``proposal``: below the high band with
-    ``issues``, what was proposed offered first."""
+    ``issues``, what was proposed offered first; ``no_surer``: and no surer than ``proposal``."""
     reread = proposal_from_reading(cell.key, read_field(field_type, decoded, local, len(cell.lines)), engine,
                                    calibrator)
+    if no_surer:
+        reread = replace(reread, confidence=min(reread.confidence, proposal.confidence))
     offered = [a for a in dict.fromkeys([proposal.value, *proposal.alternatives]) if a != reread.value]
     reasons = [issues] if isinstance(issues, FieldIssue) else list(issues)
     return replace(_contradicted(reread, reasons), alternatives=offered)

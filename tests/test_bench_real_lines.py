@@ -99,8 +99,9 @@ def test_decoder_stages_are_what_ingest_proposes_with_one_reader(samples, reader
     one_reader = decode_field(evidence, ["place"] * len(lines), readers.calibrator)
     both = read_as_ingest(readers.recognizer, [s.cell for s in lines], ["place"] * len(lines), readers.calibrator)
     changed = [(a, b) for a, b in zip(one_reader, both, strict=True) if a != b]
-    # Re-read places are never surer than their first reading (ocr.recognition._place_checked).
-    assert all(b[1] <= a[1] for a, b in changed)
+    # Of these lines the second reader reads "Quận Bảh thạnh" as "Quận Bình Thạnh" (among others); a
+    # re-read place is never surer than its first reading (ocr.recognition._place_checked).
+    assert changed and all(b[1] <= a[1] for a, b in changed)
 
 
 def test_command_writes_json(tmp_path: Path, capsys):

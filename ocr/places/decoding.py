@@ -34,7 +34,6 @@ from dataclasses import dataclass, replace
 from itertools import combinations
 
 from ocr.fields.syllables import is_vietnamese_syllable
-from ocr.fields.text import strip_diacritics
 from ocr.places.candidates import (
     LINE_BREAK,
     SEPARATOR_EDITS,
@@ -52,7 +51,7 @@ from ocr.places.candidates import (
     strays_from_home,
 )
 from ocr.places.index import LEVELS, HomeArea, place_index
-from ocr.read.ctc_batch import batch_text_log_likelihood
+from ocr.read.ctc_batch import batch_text_log_likelihood, joint_text_log_likelihood
 from ocr.read.decoding import (
     MAX_OVERRIDE_LOG_RATIO,
     NEG_INF,
@@ -176,10 +175,8 @@ class _Likelihoods:
         plain = [text.replace(LINE_BREAK, " ") for text in texts]
         missing = list(dict.fromkeys(t for t in plain if t not in self.known))
         if missing:
-            scores = batch_text_log_likelihood(self.joined, missing)
-            if self.letters is not None:
-                bare = batch_text_log_likelihood(self.letters, [strip_diacritics(t) for t in missing])
-                scores = [a + b for a, b in zip(scores, bare, strict=True)]
+            scores = (batch_text_log_likelihood(self.joined, missing) if self.letters is None
+                      else joint_text_log_likelihood(self.joined, self.letters, missing))
             self.known.update(zip(missing, scores, strict=True))
         return [self.known[t] for t in plain]
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ocr.fields.text import strip_diacritics
 from ocr.read.decoding import BLANK, NEG_INF
 from ocr.read.engines.base import LineLogProbs
 
@@ -75,3 +76,12 @@ def batch_text_log_likelihood(llp: LineLogProbs, texts: Sequence[str]) -> list[f
         if np.isfinite(totals[r]):
             result[k] = float(totals[r])
     return result
+
+
+def joint_text_log_likelihood(primary: LineLogProbs, letters: LineLogProbs, texts: Sequence[str]) -> list[float]:
+    """Two readers' evidence about the same line added (independent readings of one image): log P(text)
+    on ``primary``'s frames plus log P(text without diacritics) on ``letters``, a second reader's
+    bare-letter frames (ocr.read.engines.ppocr_second), which say nothing about tone marks."""
+    first = batch_text_log_likelihood(primary, texts)
+    second = batch_text_log_likelihood(letters, [strip_diacritics(t) for t in texts])
+    return [a + b for a, b in zip(first, second, strict=True)]

@@ -21,8 +21,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from ocr.fields.issues import FieldIssue
-from ocr.fields.text import strip_diacritics
-from ocr.read.ctc_batch import batch_text_log_likelihood
+from ocr.read.ctc_batch import batch_text_log_likelihood, joint_text_log_likelihood
 from ocr.read.decoding import NEG_INF
 from ocr.read.engines.base import LineLogProbs
 from ocr.read.name_decoding import ALWAYS_TRIED, MAX_EDITS, SHORTLIST, ranked_surnames
@@ -60,12 +59,11 @@ def surname_rival(line: str, primary: LineLogProbs, letters: LineLogProbs) -> Su
                                                    score_cutoff=JOINT_MAX_EDITS)]
     candidates = list(dict.fromkeys([first, *near, *names[:ALWAYS_TRIED]]))
     texts = [f"{name}{space}{rest}" for name in candidates]
-    first_reader = batch_text_log_likelihood(primary, texts)
-    second_reader = batch_text_log_likelihood(letters, [strip_diacritics(t) for t in texts])
-    if first_reader[0] <= NEG_INF or second_reader[0] <= NEG_INF:
+    joint = joint_text_log_likelihood(primary, letters, texts)
+    if joint[0] <= NEG_INF:
         return None  # the reading cannot be spelt on one of the readers' frames: nothing to weigh
-    joint = [a + b for a, b in zip(first_reader, second_reader, strict=True)]
     best = max(range(len(joint)), key=joint.__getitem__)
     if best == 0 or joint[best] <= joint[0] + JOINT_MARGIN:
         return None
-    return SurnameVerdict(texts[best], candidates[best], max(0.0, first_reader[0] - first_reader[best]))
+    read, chosen = batch_text_log_likelihood(primary, [texts[0], texts[best]])
+    return SurnameVerdict(texts[best], candidates[best], max(0.0, read - chosen))

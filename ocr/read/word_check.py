@@ -33,7 +33,7 @@ from rapidfuzz.distance import Levenshtein
 from ocr.fields.issues import FieldIssue
 from ocr.fields.syllables import vietnamese_syllables
 from ocr.fields.text import strip_diacritics
-from ocr.read.ctc_batch import batch_text_log_likelihood
+from ocr.read.ctc_batch import batch_text_log_likelihood, joint_text_log_likelihood
 from ocr.read.decoding import NEG_INF
 from ocr.read.engines.base import LineLogProbs
 
@@ -63,23 +63,22 @@ class WordsVerdict:
 
 @cache
 def _spellings() -> tuple[list[str], dict[str, list[str]]]:
-    """The bare spellings of all syllables (lowercase), and each one's Capitalised toned spellings."""
+    """The bare spellings of all syllables, and each one's toned spellings (all lowercase)."""
     toned: dict[str, list[str]] = {}
     for syllable in sorted(vietnamese_syllables()):
-        toned.setdefault(strip_diacritics(syllable), []).append(syllable[:1].upper() + syllable[1:])
+        toned.setdefault(strip_diacritics(syllable), []).append(syllable)
     return sorted(toned), toned
 
 
 def word_rivals(line: str, primary: LineLogProbs, letters: LineLogProbs, first: int = 0,
-                     capitalised: bool = True) -> WordsVerdict | None:
+                capitalised: bool = True) -> WordsVerdict | None:
     """``line`` (a cell's line as read on ``primary``'s frames; ``letters``: the second reader's
     bare-letter frames of it) with each word from ``first`` on replaced by the syllable both readers
     prefer by more than WORD_MARGIN, or None when every word stands. ``capitalised``: every word is
     (a name); otherwise a word is tried with the case of its first letter as read (free text)."""
     words = line.split(" ")
     bares, toned = _spellings()
-    start_primary = batch_text_log_likelihood(primary, [line])[0]
-    if start_primary <= NEG_INF or batch_text_log_likelihood(letters, [strip_diacritics(line)])[0] <= NEG_INF:
+    if joint_text_log_likelihood(primary, letters, [line])[0] <= NEG_INF:
         return None  # the reading cannot be spelt on one of the readers' frames: nothing to weigh
     changed = False
     for k in range(first, len(words)):
@@ -98,10 +97,7 @@ def word_rivals(line: str, primary: LineLogProbs, letters: LineLogProbs, first: 
         shortlist = [near[i] for i in sorted(range(len(near)), key=lambda i: -ranked[i])[:BARE_SHORTLIST]]
         # Another tone on the same letters is the first reading's call, which the lexicon already made.
         candidates = [written, *(_cased(s, upper) for b in shortlist if b != bare for s in toned[b])]
-        texts = [_with_word(words, k, c) for c in candidates]
-        first_reader = batch_text_log_likelihood(primary, texts)
-        second_reader = batch_text_log_likelihood(letters, [strip_diacritics(t) for t in texts])
-        joint = [a + b for a, b in zip(first_reader, second_reader, strict=True)]
+        joint = joint_text_log_likelihood(primary, letters, [_with_word(words, k, c) for c in candidates])
         best = max(range(len(joint)), key=joint.__getitem__)
         if best and joint[best] > joint[0] + WORD_MARGIN:
             words[k] = candidates[best]
@@ -109,7 +105,8 @@ def word_rivals(line: str, primary: LineLogProbs, letters: LineLogProbs, first: 
     if not changed:
         return None
     new_line = " ".join(words)
-    return WordsVerdict(new_line, max(0.0, start_primary - batch_text_log_likelihood(primary, [new_line])[0]))
+    read, chosen = batch_text_log_likelihood(primary, [line, new_line])
+    return WordsVerdict(new_line, max(0.0, read - chosen))
 
 
 def _cased(word: str, upper: bool) -> str:
