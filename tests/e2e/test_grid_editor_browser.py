@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, Page, Record
-from tests.browser_harness import open_page, sample_page_workbench, signed_in_page
+from tests.browser_harness import open_page, sample_page_workbench, settle_after, signed_in_page
 from tests.e2e.conftest import SCREENSHOTS, UNIT, WAIT_MS
 from workbench.context import Workbench
 from workbench.training.model_registry import SHIPPED_VERSION
@@ -43,7 +43,8 @@ def test_contractor_moves_a_column_ruling_and_rereads_the_page(app_url: str, e2e
         right = int(ruling.input_value())
         moved = (left + right) // 2
         ruling.fill(str(moved))
-        ruling.press("Enter")
+        # A tab clicked while the run the new value starts is going on can be redrawn away (CI, under load).
+        settle_after(page, lambda: ruling.press("Enter"))
         page.get_by_role("tab", name="Đường ngang (11)").click()
         page.get_by_text("mép dưới tiêu đề").first.wait_for()
         page.get_by_role("tab", name="Đường dọc (13)").click()
